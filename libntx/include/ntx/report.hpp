@@ -1,0 +1,55 @@
+// Result value types of a run: what report.json holds, as C++ values a harness can read.
+// Plain values: nothing here points into the run, so a Report stays valid after the run ended.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ntx {
+
+struct LatencySummary {
+    double min_ms = 0, mean_ms = 0, p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0;
+};
+
+struct ActionReport {
+    std::string name;       // the script's action name
+    std::string component;  // component name
+    std::string call;       // capability called
+    uint64_t count = 0;     // ended actions = ok + errors + timeouts + cancelled
+    uint64_t ok = 0;
+    uint64_t errors = 0;
+    uint64_t timeouts = 0;
+    uint64_t cancelled = 0;
+    uint64_t bytes_sent = 0;
+    uint64_t bytes_received = 0;
+    std::vector<std::pair<std::string, uint64_t>> errors_by_kind;  // e.g. {"connect", 3}
+    LatencySummary latency;
+};
+
+struct ScenarioReport {
+    std::string name;
+    std::string workflow;
+    std::string model = "closed";
+    uint64_t spawned = 0;
+    uint64_t peak_online = 0;
+    uint64_t completed = 0;       // users that ended every task without an exit
+    uint64_t tasks = 0;           // tasks started
+    uint64_t exit_timeout = 0;    // tasks routed to timeout_out
+    uint64_t exit_error = 0;      // tasks routed to error_out
+    uint64_t stopped = 0;         // users ended by max-duration or a stop request
+    double duration_s = 0;
+    std::vector<ActionReport> actions;
+};
+
+struct Report {
+    std::string ntx_version;
+    std::string res_dir;
+    std::string started_at;       // ISO 8601 UTC
+    double duration_s = 0;
+    bool interrupted = false;     // SIGINT/SIGTERM or Host::stop() ended the run early
+    std::vector<ScenarioReport> scenarios;
+    uint64_t total_actions = 0, total_ok = 0, total_errors = 0, total_timeouts = 0, total_cancelled = 0;
+};
+
+}  // namespace ntx

@@ -1,0 +1,196 @@
+#include "core/core.hpp"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <fmt/format.h>
+#include <thread>
+
+#include "frame/protocol_frame.hpp"
+#include "ntx/version.hpp"
+#include "plugin/plugin_loader.hpp"
+#include "plugin/semver.hpp"
+#include "scheduler/scheduler.hpp"
+
+namespace ntx::core {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::shared_ptr<spdlog::logger> make_logger() {
+    // One logger per Core: several runs in one process (a harness) don't share levels.
+    auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+    auto log = std::make_shared<spdlog::logger>("ntx", sink);
+    log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+    return log;
+}
+
+std::string iso_now() {
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+}  // namespace
+
+Core::Core(RunOptions options) : options_(std::move(options)), log_(make_logger()) {}
+
+Core::~Core() = default;
+
+void Core::plan(const fs::path& res_dir) {
+    std::vector<Diagnostic> diagnostics;
+    script_ = dsl::load_res_dir(res_dir, diagnostics);
+    log_->set_level(spdlog::level::from_str(script_.config.log_level));
+    for (const auto& spec : script_.pools) pools_.push_back(resource::PairPool::load(spec, diagnostics));
+    if (diagnostics.empty()) load_plugins(diagnostics);
+    if (!diagnostics.empty()) throw InvalidInput(std::move(diagnostics));
+}
+
+void Core::load_plugins(std::vector<Diagnostic>& diagnostics) {
+    frame_ = std::make_unique<frame::ProtocolFrame>(script_, log_);
+    plugin::PluginLoader loader(options_.plugin_paths);
+    auto& components = frame_->components();
+    for (size_t i = 0; i < script_.components.size(); ++i) {
+        const dsl::ComponentSpec& spec = script_.components[i];
+        if (spec.builtin) continue;
+        auto at = [&](const dsl::SourceLoc& loc, std::string msg, std::string hint = {}) {
+            diagnostics.push_back({loc.file, loc.line, loc.column, std::move(msg), std::move(hint)});
+        };
+        std::string error;
+        fs::path path = loader.resolve(spec.entry, script_.res_dir, error);
+        if (path.empty()) {
+            at(spec.entry_loc, fmt::format("component '{}': {}", spec.name, error));
+            continue;
+        }
+        auto plugin = loader.load(path, frame_->host_api(), error);
+        if (!plugin) {
+            at(spec.entry_loc, fmt::format("component '{}': {}", spec.name, error));
+            continue;
+        }
+        auto required = plugin::parse_semver(spec.version);
+        auto provided = plugin::parse_semver(plugin->api.version);
+        if (!required) {
+            at(spec.version_loc, fmt::format("component '{}': version '{}' is not a semantic version (MAJOR.MINOR.PATCH)",
+                                             spec.name, spec.version));
+        } else if (!provided) {
+            at(spec.entry_loc, fmt::format("component '{}': plugin {} declares version '{}', not a semantic version",
+                                           spec.name, path.string(), plugin->api.version));
+        } else if (!plugin::semver_compatible(*required, *provided)) {
+            at(spec.version_loc, fmt::format("component '{}' requires version {} but plugin {} is version {} (incompatible)",
+                                             spec.name, spec.version, path.filename().string(), plugin->api.version),
+               required->major == 0 ? "0.x versions must match MAJOR.MINOR and be at least the required patch"
+                                    : "the major versions must match and the plugin must be at least as new");
+        }
+        for (const auto& cap : spec.declared_capabilities)
+            if (!plugin->has_capability(cap))
+                at(spec.loc, fmt::format("component '{}' lists capability '{}' in metadata, but plugin {} does not provide it "
+                                         "(it provides: {})",
+                                         spec.name, cap, path.filename().string(), fmt::join(plugin->capabilities, ", ")));
+        components[i].plugin = std::move(plugin);
+    }
+    // Every action must call a capability its plugin declares.
+    for (const auto& a : script_.actions) {
+        const auto& c = components[a.component];
+        if (!c.plugin || c.plugin->has_capability(a.call)) continue;
+        std::vector<std::string_view> caps(c.plugin->capabilities.begin(), c.plugin->capabilities.end());
+        auto guess = dsl::closest_match(a.call, caps);
+        diagnostics.push_back({a.call_loc.file, a.call_loc.line, a.call_loc.column,
+                               fmt::format("action '{}' calls '{}', which plugin '{}' does not declare (it declares: {})", a.name,
+                                           a.call, c.plugin->api.name, fmt::join(c.plugin->capabilities, ", ")),
+                               guess.empty() ? "" : fmt::format("did you mean '{}'?", guess)});
+    }
+}
+
+Report Core::execute(const std::atomic<bool>& stop) {
+    unsigned threads = options_.threads ? options_.threads : script_.config.threads;
+    if (!threads) threads = std::max(1u, std::thread::hardware_concurrency());
+    std::string started_at = iso_now();
+    auto t0 = std::chrono::steady_clock::now();
+    frame_->init_all(threads);
+    Report report;
+    {
+        scheduler::Scheduler sched(script_, pools_, *frame_, threads);
+        sched.run(stop);
+        double duration = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        report = build_report(sched, duration, stop.load());
+    }  // the loops (and every socket) are gone before the plugins are released
+    frame_->release_all();
+    report.started_at = started_at;
+    return report;
+}
+
+Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool interrupted) const {
+    Report r;
+    r.ntx_version = NTX_VERSION_STRING;
+    r.res_dir = script_.res_dir.string();
+    r.duration_s = duration_s;
+    r.interrupted = interrupted;
+    const size_t n_actions = script_.actions.size();
+    for (uint32_t s = 0; s < script_.scenarios.size(); ++s) {
+        const auto& spec = script_.scenarios[s];
+        ScenarioReport sr;
+        sr.name = spec.name;
+        sr.workflow = script_.workflows[spec.workflow].name;
+        scheduler::ScenarioStats merged;
+        std::vector<scheduler::ActionStats> actions(n_actions);
+        for (unsigned i = 0; i < sched.shard_count(); ++i) {
+            auto& shard = sched.shard(i);
+            const auto& st = shard.scenario_stats()[s];
+            merged.spawned += st.spawned;
+            merged.completed += st.completed;
+            merged.stopped += st.stopped;
+            merged.tasks += st.tasks;
+            merged.exit_timeout += st.exit_timeout;
+            merged.exit_error += st.exit_error;
+            for (size_t a = 0; a < n_actions; ++a) actions[a].merge(shard.action_stats(s, static_cast<uint32_t>(a)));
+        }
+        sr.spawned = merged.spawned;
+        sr.completed = merged.completed;
+        sr.stopped = merged.stopped;
+        sr.tasks = merged.tasks;
+        sr.exit_timeout = merged.exit_timeout;
+        sr.exit_error = merged.exit_error;
+        sr.peak_online = static_cast<uint64_t>(sched.shared(s).peak_online.load());
+        sr.duration_s = static_cast<double>(sched.shared(s).end_ms.load()) / 1000.0;
+        // Actions in the order the workflow runs them (each once).
+        std::vector<uint32_t> order;
+        for (uint32_t a : script_.workflows[spec.workflow].steps)
+            if (std::find(order.begin(), order.end(), a) == order.end()) order.push_back(a);
+        for (uint32_t a : order) {
+            const auto& st = actions[a];
+            const auto& as = script_.actions[a];
+            ActionReport ar;
+            ar.name = as.name;
+            ar.component = script_.components[as.component].name;
+            ar.call = as.call;
+            ar.ok = st.ok;
+            ar.errors = st.errors;
+            ar.timeouts = st.timeouts;
+            ar.cancelled = st.cancelled;
+            ar.count = st.ok + st.errors + st.timeouts + st.cancelled;
+            ar.bytes_sent = st.bytes_sent;
+            ar.bytes_received = st.bytes_received;
+            for (const auto& [code, n] : st.errors_by_code) ar.errors_by_kind.emplace_back(frame::status_kind(code), n);
+            const auto& h = st.latency;
+            auto ms = [](uint64_t us) { return static_cast<double>(us) / 1000.0; };
+            ar.latency = {ms(h.min_us()), h.mean_us() / 1000.0, ms(h.quantile_us(0.50)), ms(h.quantile_us(0.90)),
+                          ms(h.quantile_us(0.99)), ms(h.max_us())};
+            r.total_actions += ar.count;
+            r.total_ok += ar.ok;
+            r.total_errors += ar.errors;
+            r.total_timeouts += ar.timeouts;
+            r.total_cancelled += ar.cancelled;
+            sr.actions.push_back(std::move(ar));
+        }
+        r.scenarios.push_back(std::move(sr));
+    }
+    return r;
+}
+
+}  // namespace ntx::core

@@ -1,0 +1,762 @@
+// script.yaml / config.yaml / resource/config.yaml -> Script, with every problem reported at its
+// file:line:col. Unknown keys are errors (a typo must never be silently ignored); keys the DSL defines
+// but this version does not implement yet are errors too, saying so.
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <charconv>
+#include <fmt/format.h>
+#include <map>
+#include <set>
+
+#include "dsl/script.hpp"
+#include "dsl/units.hpp"
+
+namespace ntx::dsl {
+namespace fs = std::filesystem;
+
+std::string closest_match(std::string_view word, const std::vector<std::string_view>& candidates) {
+    auto distance = [](std::string_view a, std::string_view b) {
+        std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+        for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+        for (size_t i = 1; i <= a.size(); ++i) {
+            cur[0] = i;
+            for (size_t j = 1; j <= b.size(); ++j)
+                cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1] ? 1u : 0u)});
+            std::swap(prev, cur);
+        }
+        return prev[b.size()];
+    };
+    std::string best;
+    size_t best_d = std::max<size_t>(2, word.size() / 3) + 1;
+    for (auto c : candidates) {
+        size_t d = distance(word, c);
+        if (d < best_d) {
+            best_d = d;
+            best = std::string(c);
+        }
+    }
+    return best;
+}
+
+namespace {
+
+// Reports problems of one file.
+struct FileCtx {
+    std::string file;
+    std::vector<Diagnostic>& out;
+
+    SourceLoc loc(const YAML::Node& n) const {
+        auto m = n.Mark();
+        if (m.is_null()) return {file, 0, 0};
+        return {file, m.line + 1, m.column + 1};
+    }
+    void error(const YAML::Mark& m, std::string message, std::string hint = {}) {
+        Diagnostic d{file, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1, std::move(message),
+                     std::move(hint)};
+        out.push_back(std::move(d));
+    }
+    void error(const YAML::Node& n, std::string message, std::string hint = {}) {
+        error(n.Mark(), std::move(message), std::move(hint));
+    }
+};
+
+const char* type_name(const YAML::Node& n) {
+    switch (n.Type()) {
+    case YAML::NodeType::Map: return "a map";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Scalar: return "a scalar";
+    case YAML::NodeType::Null: return "empty";
+    default: return "undefined";
+    }
+}
+
+bool expect_map(FileCtx& f, const YAML::Node& n, std::string_view what) {
+    if (n.IsMap()) return true;
+    f.error(n, fmt::format("{} must be a map, found {}", what, type_name(n)));
+    return false;
+}
+
+bool expect_seq(FileCtx& f, const YAML::Node& n, std::string_view what) {
+    if (n.IsSequence()) return true;
+    f.error(n, fmt::format("{} must be a list, found {}", what, type_name(n)));
+    return false;
+}
+
+// Checks every key of `map` against `allowed`; `later` are DSL keys this version does not run yet.
+void check_keys(FileCtx& f, const YAML::Node& map, std::string_view where, std::vector<std::string_view> allowed,
+                std::vector<std::string_view> later = {}) {
+    for (auto it = map.begin(); it != map.end(); ++it) {
+        const YAML::Node& key = it->first;
+        std::string k = key.IsScalar() ? key.Scalar() : std::string();
+        if (std::find(allowed.begin(), allowed.end(), k) != allowed.end()) continue;
+        if (std::find(later.begin(), later.end(), k) != later.end()) {
+            f.error(key, fmt::format("'{}' in {} is part of the ntx DSL but not supported by this version yet", k, where));
+            continue;
+        }
+        std::vector<std::string_view> all = allowed;
+        all.insert(all.end(), later.begin(), later.end());
+        auto guess = closest_match(k, all);
+        f.error(key, fmt::format("unknown key '{}' in {}", k, where),
+                guess.empty() ? std::string() : fmt::format("did you mean '{}'?", guess));
+    }
+}
+
+std::optional<std::string> scalar(FileCtx& f, const YAML::Node& n, std::string_view what) {
+    if (n.IsScalar()) return n.Scalar();
+    f.error(n, fmt::format("{} must be a scalar, found {}", what, type_name(n)));
+    return std::nullopt;
+}
+
+std::optional<uint64_t> uint_value(FileCtx& f, const YAML::Node& n, std::string_view what) {
+    auto s = scalar(f, n, what);
+    if (!s) return std::nullopt;
+    uint64_t v = 0;
+    auto [p, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
+    if (ec != std::errc() || p != s->data() + s->size()) {
+        f.error(n, fmt::format("{} must be a non-negative integer, found '{}'", what, *s));
+        return std::nullopt;
+    }
+    return v;
+}
+
+std::optional<uint64_t> duration(FileCtx& f, const YAML::Node& n, std::string_view what) {
+    auto s = scalar(f, n, what);
+    if (!s) return std::nullopt;
+    auto v = parse_duration_ms(*s);
+    if (!v) f.error(n, fmt::format("{} must be a duration such as 500ms, 5s or 2m, found '{}'", what, *s));
+    return v;
+}
+
+std::optional<double> rate(FileCtx& f, const YAML::Node& n, std::string_view what) {
+    auto s = scalar(f, n, what);
+    if (!s) return std::nullopt;
+    auto v = parse_rate_per_s(*s);
+    if (!v) f.error(n, fmt::format("{} must be a rate such as 200/s or 10/m, found '{}'", what, *s));
+    return v;
+}
+
+std::vector<std::string> string_list(FileCtx& f, const YAML::Node& n, std::string_view what) {
+    std::vector<std::string> out;
+    if (!expect_seq(f, n, what)) return out;
+    for (const auto& item : n)
+        if (auto s = scalar(f, item, what)) out.push_back(*s);
+    return out;
+}
+
+boost::json::value yaml_to_json(const YAML::Node& n) {
+    switch (n.Type()) {
+    case YAML::NodeType::Map: {
+        boost::json::object o;
+        for (auto it = n.begin(); it != n.end(); ++it) o[it->first.Scalar()] = yaml_to_json(it->second);
+        return o;
+    }
+    case YAML::NodeType::Sequence: {
+        boost::json::array a;
+        for (const auto& item : n) a.push_back(yaml_to_json(item));
+        return a;
+    }
+    case YAML::NodeType::Scalar: {
+        const std::string& s = n.Scalar();
+        if (n.Tag() != "!") {  // plain scalars may be numbers or booleans
+            if (s == "true") return true;
+            if (s == "false") return false;
+            int64_t i;
+            auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), i);
+            if (ec == std::errc() && p == s.data() + s.size() && !s.empty()) return i;
+        }
+        return boost::json::string(s);
+    }
+    default: return nullptr;
+    }
+}
+
+std::optional<YAML::Node> load_yaml(FileCtx& f, const fs::path& path) {
+    try {
+        return YAML::LoadFile(path.string());
+    } catch (const YAML::ParserException& e) {
+        f.error(e.mark, e.msg);
+    } catch (const YAML::BadFile&) {
+        f.out.push_back({f.file, 0, 0, "cannot read the file", {}});
+    }
+    return std::nullopt;
+}
+
+// Flattens a `with` map into "a.b" keys.
+void flatten(const YAML::Node& n, const std::string& prefix, std::vector<std::pair<std::string, YAML::Node>>& out) {
+    if (n.IsMap()) {
+        for (auto it = n.begin(); it != n.end(); ++it)
+            flatten(it->second, prefix.empty() ? it->first.Scalar() : prefix + "." + it->first.Scalar(), out);
+    } else {
+        out.emplace_back(prefix, n);
+    }
+}
+
+class Parser {
+public:
+    Parser(const fs::path& res_dir, std::vector<Diagnostic>& out) : res_dir_(res_dir), out_(out) {}
+
+    Script run() {
+        script_.res_dir = res_dir_;
+        parse_config();
+        fs::path script_path = res_dir_ / "script.yaml";
+        FileCtx f{display(script_path), out_};
+        auto root = load_yaml(f, script_path);
+        if (!root) return std::move(script_);
+        if (!expect_map(f, *root, "script.yaml")) return std::move(script_);
+        check_keys(f, *root, "script.yaml",
+                   {"version", "components", "resources", "workflows", "actions", "load", "monitoring"},
+                   {"workbook", "progress", "thresholds"});
+        const YAML::Node& r = *root;
+        if (r["version"]) {
+            if (auto v = scalar(f, r["version"], "version")) script_.version = *v;
+        }
+        if (r["components"]) parse_components(f, r["components"]);
+        parse_component_configs();
+        if (r["resources"]) parse_resources(f, r["resources"]);
+        // Variables are named by save-as across all actions (and inline steps) before templates compile.
+        collect_variables(f, r);
+        if (r["actions"]) parse_actions(f, r["actions"]);
+        if (r["workflows"]) parse_workflows(f, r["workflows"]);
+        else f.error(r, "script.yaml has no 'workflows'");
+        if (r["load"]) parse_load(f, r["load"]);
+        else f.error(r, "script.yaml has no 'load' section (load.scenarios says what to run)");
+        if (r["monitoring"]) {
+            expect_map(f, r["monitoring"], "monitoring");
+            check_keys(f, r["monitoring"], "monitoring", {}, {"exits", "retry", "health"});
+        }
+        check_variable_graph();
+        return std::move(script_);
+    }
+
+private:
+    std::string display(const fs::path& p) const {
+        std::error_code ec;
+        auto rel = fs::relative(p, fs::current_path(), ec);
+        if (!ec && !rel.empty() && rel.native().rfind("..", 0) != 0) return rel.string();
+        return p.string();
+    }
+
+    void parse_config() {
+        fs::path path = res_dir_ / "config.yaml";
+        if (!fs::exists(path)) return;
+        FileCtx f{display(path), out_};
+        auto root = load_yaml(f, path);
+        if (!root || root->IsNull()) return;
+        if (!expect_map(f, *root, "config.yaml")) return;
+        check_keys(f, *root, "config.yaml", {"tick", "threads", "action-timeout", "log"},
+                   {"network", "outputs", "features", "masking"});
+        const YAML::Node& c = *root;
+        if (c["tick"]) {
+            if (auto v = duration(f, c["tick"], "tick")) {
+                if (*v == 0 || *v > 1000) f.error(c["tick"], "tick must be between 1ms and 1s");
+                else script_.config.tick_ms = *v;
+            }
+        }
+        if (c["threads"]) {
+            if (auto v = uint_value(f, c["threads"], "threads")) script_.config.threads = static_cast<unsigned>(*v);
+        }
+        if (c["action-timeout"]) {
+            if (auto v = duration(f, c["action-timeout"], "action-timeout")) script_.config.action_timeout_ms = *v;
+        }
+        if (c["log"]) {
+            if (expect_map(f, c["log"], "log")) {
+                check_keys(f, c["log"], "log", {"level"});
+                if (c["log"]["level"]) {
+                    auto lvl = scalar(f, c["log"]["level"], "log.level");
+                    static const std::vector<std::string_view> levels{"trace", "debug", "info", "warn", "error", "off"};
+                    if (lvl && std::find(levels.begin(), levels.end(), *lvl) == levels.end())
+                        f.error(c["log"]["level"], fmt::format("unknown log level '{}'", *lvl),
+                                "one of trace, debug, info, warn, error, off");
+                    else if (lvl)
+                        script_.config.log_level = *lvl;
+                }
+            }
+        }
+    }
+
+    void parse_components(FileCtx& f, const YAML::Node& n) {
+        if (!expect_seq(f, n, "components")) return;
+        for (const auto& c : n) {
+            if (!expect_map(f, c, "a component")) continue;
+            check_keys(f, c, "a component", {"name", "version", "kind", "entry", "metadata"});
+            ComponentSpec spec;
+            spec.loc = f.loc(c);
+            if (!c["name"]) {
+                f.error(c, "component has no 'name'");
+                continue;
+            }
+            if (auto v = scalar(f, c["name"], "name")) spec.name = *v;
+            for (const auto& other : script_.components)
+                if (other.name == spec.name) f.error(c["name"], fmt::format("component '{}' is declared twice", spec.name));
+            if (c["kind"]) {
+                if (auto v = scalar(f, c["kind"], "kind")) spec.kind = *v;
+            } else {
+                spec.kind = "native";
+            }
+            if (spec.kind == "builtin") {
+                spec.builtin = true;
+            } else if (spec.kind == "wasm" || spec.kind == "wasi-component") {
+                f.error(c["kind"], fmt::format("component '{}': the wasm loader is not part of this build", spec.name));
+            } else if (spec.kind == "service-adapter") {
+                f.error(c["kind"], "kind 'service-adapter' is reserved and cannot be loaded");
+            } else if (spec.kind != "native") {
+                f.error(c["kind"], fmt::format("unknown component kind '{}'", spec.kind),
+                        "one of native, wasm, wasi-component, builtin");
+            }
+            if (c["version"]) {
+                spec.version_loc = f.loc(c["version"]);
+                if (auto v = scalar(f, c["version"], "version")) spec.version = *v;
+            } else if (!spec.builtin) {
+                f.error(c, fmt::format("component '{}' has no 'version' (the semver the script needs)", spec.name));
+            }
+            if (c["entry"]) {
+                spec.entry_loc = f.loc(c["entry"]);
+                if (auto v = scalar(f, c["entry"], "entry")) spec.entry = *v;
+            } else if (!spec.builtin) {
+                f.error(c, fmt::format("component '{}' has no 'entry' (a plugin path or bare name)", spec.name));
+            }
+            if (c["metadata"]) {
+                const auto& m = c["metadata"];
+                if (expect_map(f, m, "metadata") && m["capabilities"])
+                    spec.declared_capabilities = string_list(f, m["capabilities"], "metadata.capabilities");
+            }
+            script_.components.push_back(std::move(spec));
+        }
+    }
+
+    void parse_component_configs() {
+        fs::path path = res_dir_ / "resource" / "config.yaml";
+        if (!fs::exists(path)) return;
+        FileCtx f{display(path), out_};
+        auto root = load_yaml(f, path);
+        if (!root || root->IsNull()) return;
+        if (!expect_map(f, *root, "resource/config.yaml")) return;
+        for (auto it = root->begin(); it != root->end(); ++it) {
+            const std::string& name = it->first.Scalar();
+            auto comp = std::find_if(script_.components.begin(), script_.components.end(),
+                                     [&](const ComponentSpec& c) { return c.name == name; });
+            if (comp == script_.components.end()) {
+                std::vector<std::string_view> names;
+                for (const auto& c : script_.components) names.push_back(c.name);
+                auto guess = closest_match(name, names);
+                f.error(it->first, fmt::format("'{}' is not a component of script.yaml", name),
+                        guess.empty() ? "" : fmt::format("did you mean '{}'?", guess));
+                continue;
+            }
+            comp->config_json = boost::json::serialize(yaml_to_json(it->second));
+        }
+    }
+
+    void parse_resources(FileCtx& f, const YAML::Node& n) {
+        if (!expect_map(f, n, "resources")) return;
+        for (auto it = n.begin(); it != n.end(); ++it) {
+            const YAML::Node& r = it->second;
+            PoolSpec pool;
+            pool.name = it->first.Scalar();
+            pool.loc = f.loc(it->first);
+            if (!expect_map(f, r, fmt::format("resource '{}'", pool.name))) continue;
+            check_keys(f, r, "a resource", {"type", "provider", "config", "capacity"}, {"health-check", "metadata"});
+            std::string type = r["type"] ? scalar(f, r["type"], "type").value_or("") : "";
+            if (!r["type"]) f.error(it->first, fmt::format("resource '{}' has no 'type'", pool.name));
+            else if (type == "file_blob" || type == "kv_store")
+                f.error(r["type"], fmt::format("resource type '{}' is not supported by this version yet", type));
+            else if (type != "pair_pool")
+                f.error(r["type"], fmt::format("unknown resource type '{}'", type), "one of pair_pool, file_blob, kv_store");
+            if (r["provider"] && expect_map(f, r["provider"], "provider")) parse_provider(f, r["provider"], pool);
+            if (r["config"] && expect_map(f, r["config"], "config")) {
+                const auto& c = r["config"];
+                check_keys(f, c, "resource config", {"manifest", "parser"}, {"file", "checksum"});
+                if (c["manifest"]) {
+                    pool.manifest_loc = f.loc(c["manifest"]);
+                    if (auto v = scalar(f, c["manifest"], "manifest")) pool.manifest = (res_dir_ / *v).lexically_normal();
+                } else {
+                    f.error(c, fmt::format("resource '{}' has no config.manifest", pool.name));
+                }
+                if (c["parser"] && expect_map(f, c["parser"], "parser")) {
+                    check_keys(f, c["parser"], "parser", {"format", "fields"});
+                    if (c["parser"]["format"]) {
+                        pool.format = scalar(f, c["parser"]["format"], "format").value_or("csv");
+                        if (pool.format != "csv" && pool.format != "yaml")
+                            f.error(c["parser"]["format"], fmt::format("unknown manifest format '{}'", pool.format),
+                                    "csv or yaml");
+                    }
+                    if (c["parser"]["fields"]) pool.fields = string_list(f, c["parser"]["fields"], "fields");
+                }
+                if (pool.fields.empty()) f.error(c, fmt::format("resource '{}' needs config.parser.fields", pool.name));
+            } else if (!r["config"]) {
+                f.error(it->first, fmt::format("resource '{}' has no 'config'", pool.name));
+            }
+            if (r["capacity"] && expect_map(f, r["capacity"], "capacity")) {
+                const auto& c = r["capacity"];
+                check_keys(f, c, "capacity", {"size", "guard"});
+                if (c["size"]) pool.capacity = uint_value(f, c["size"], "capacity.size");
+                if (c["guard"]) {
+                    auto g = scalar(f, c["guard"], "guard").value_or("");
+                    if (g == "exclusive") pool.guard = Guard::exclusive;
+                    else if (g == "shared") pool.guard = Guard::shared;
+                    else f.error(c["guard"], fmt::format("unknown guard '{}'", g), "exclusive or shared");
+                }
+            }
+            script_.pools.push_back(std::move(pool));
+        }
+    }
+
+    void parse_provider(FileCtx& f, const YAML::Node& p, PoolSpec& pool) {
+        check_keys(f, p, "provider", {"component", "calls", "leasing"});
+        if (p["component"]) {
+            auto name = scalar(f, p["component"], "provider.component").value_or("");
+            auto comp = std::find_if(script_.components.begin(), script_.components.end(),
+                                     [&](const ComponentSpec& c) { return c.name == name; });
+            if (name != "resource-manager" && (comp == script_.components.end() || !comp->builtin))
+                f.error(p["component"],
+                        fmt::format("provider '{}' is not the built-in resource-manager", name),
+                        "declare it with kind: builtin, or name resource-manager");
+        }
+        if (p["calls"] && expect_map(f, p["calls"], "calls")) check_keys(f, p["calls"], "calls", {"acquire", "release", "mount"});
+        if (p["leasing"] && expect_map(f, p["leasing"], "leasing")) {
+            const auto& l = p["leasing"];
+            check_keys(f, l, "leasing", {"ttl", "strategy"}, {"auto-renew"});
+            if (l["ttl"]) pool.ttl_ms = duration(f, l["ttl"], "ttl").value_or(0);
+            if (l["strategy"]) {
+                auto s = scalar(f, l["strategy"], "strategy").value_or("");
+                if (s == "round-robin") pool.strategy = LeaseStrategy::round_robin;
+                else if (s == "least-used") pool.strategy = LeaseStrategy::least_used;
+                else f.error(l["strategy"], fmt::format("unknown leasing strategy '{}'", s), "round-robin or least-used");
+            }
+        }
+    }
+
+    void add_variable(const std::string& name) {
+        if (std::find(script_.variables.begin(), script_.variables.end(), name) == script_.variables.end())
+            script_.variables.push_back(name);
+    }
+
+    std::optional<std::string> save_as_name(FileCtx& f, const YAML::Node& s) {
+        if (s.IsScalar()) return s.Scalar();
+        if (s.IsMap()) {
+            check_keys(f, s, "save-as", {"var"}, {"scope", "persist"});
+            if (s["var"]) return scalar(f, s["var"], "save-as.var");
+            f.error(s, "save-as needs 'var'");
+            return std::nullopt;
+        }
+        f.error(s, "save-as must be a name or a map with 'var'");
+        return std::nullopt;
+    }
+
+    void collect_variables(FileCtx& f, const YAML::Node& r) {
+        std::vector<Diagnostic> scratch;  // errors are reported when the actions themselves are parsed
+        FileCtx quiet{f.file, scratch};
+        auto visit = [&](const YAML::Node& a) {
+            if (a.IsMap() && a["save-as"])
+                if (auto v = save_as_name(quiet, a["save-as"])) add_variable(*v);
+        };
+        if (r["actions"] && r["actions"].IsMap())
+            for (auto it = r["actions"].begin(); it != r["actions"].end(); ++it) visit(it->second);
+        if (r["workflows"] && r["workflows"].IsMap())
+            for (auto it = r["workflows"].begin(); it != r["workflows"].end(); ++it)
+                if (it->second.IsMap() && it->second["steps"] && it->second["steps"].IsSequence())
+                    for (const auto& step : it->second["steps"]) visit(step);
+    }
+
+    // An action: either a named entry of `actions` or an inline step (`action: comp.call`).
+    std::optional<ActionSpec> parse_action_body(FileCtx& f, const YAML::Node& a, const std::string& name,
+                                                 const YAML::Node& name_node, bool inline_step) {
+        ActionSpec spec;
+        spec.name = name;
+        spec.loc = f.loc(name_node);
+        std::string component_name;
+        if (inline_step) {
+            check_keys(f, a, "an inline action step", {"action", "with", "save-as", "timeout"},
+                       {"rate-limit", "retry", "on-error", "on-timeout"});
+            auto target = scalar(f, a["action"], "action").value_or("");
+            auto dot = target.find('.');
+            if (dot == std::string::npos) {
+                f.error(a["action"], fmt::format("'{}' must be component.call, e.g. http.get", target));
+                return std::nullopt;
+            }
+            component_name = target.substr(0, dot);
+            spec.call = target.substr(dot + 1);
+            spec.call_loc = f.loc(a["action"]);
+        } else {
+            check_keys(f, a, "an action", {"component", "call", "with", "save-as", "timeout"},
+                       {"rate-limit", "retry", "on-error", "on-timeout"});
+            if (!a["component"]) f.error(name_node, fmt::format("action '{}' has no 'component'", name));
+            else component_name = scalar(f, a["component"], "component").value_or("");
+            if (!a["call"]) f.error(name_node, fmt::format("action '{}' has no 'call'", name));
+            else {
+                spec.call = scalar(f, a["call"], "call").value_or("");
+                spec.call_loc = f.loc(a["call"]);
+            }
+        }
+        const YAML::Node& comp_node = inline_step ? a["action"] : a["component"];
+        auto comp = std::find_if(script_.components.begin(), script_.components.end(),
+                                 [&](const ComponentSpec& c) { return c.name == component_name; });
+        if (comp == script_.components.end()) {
+            if (!component_name.empty()) {
+                std::vector<std::string_view> names;
+                for (const auto& c : script_.components) names.push_back(c.name);
+                auto guess = closest_match(component_name, names);
+                f.error(comp_node, fmt::format("unknown component '{}'", component_name),
+                        guess.empty() ? "" : fmt::format("did you mean '{}'?", guess));
+            }
+            return std::nullopt;
+        }
+        spec.component = static_cast<uint32_t>(comp - script_.components.begin());
+        if (comp->builtin) f.error(comp_node, fmt::format("component '{}' is built in and has no actions", comp->name));
+        if (!comp->declared_capabilities.empty() && !spec.call.empty() &&
+            std::find(comp->declared_capabilities.begin(), comp->declared_capabilities.end(), spec.call) ==
+                comp->declared_capabilities.end())
+            f.error(inline_step ? a["action"] : a["call"],
+                    fmt::format("call '{}' is not among the capabilities component '{}' declares", spec.call, comp->name));
+        if (a["with"]) {
+            if (expect_map(f, a["with"], "with")) {
+                std::vector<std::pair<std::string, YAML::Node>> flat;
+                flatten(a["with"], "", flat);
+                for (auto& [key, node] : flat) {
+                    if (!node.IsScalar()) {
+                        f.error(node, fmt::format("with.{} must be a scalar or a map, found {}", key, type_name(node)));
+                        continue;
+                    }
+                    std::string err;
+                    size_t offset = 0;
+                    auto t = Template::compile(node.Scalar(), resolver(), err, offset);
+                    if (!t) {
+                        auto m = node.Mark();
+                        // Point inside the scalar when it sits on one line (quoted scalars start one later).
+                        int quote = node.Tag() == "!" ? 1 : 0;
+                        if (!m.is_null() && node.Scalar().find('\n') == std::string::npos) m.column += static_cast<int>(offset) + quote;
+                        f.error(m, err);
+                        continue;
+                    }
+                    spec.with.emplace_back(key, std::move(*t));
+                }
+            }
+        }
+        if (a["save-as"]) {
+            if (auto v = save_as_name(f, a["save-as"])) {
+                auto it = std::find(script_.variables.begin(), script_.variables.end(), *v);
+                spec.save_slot = static_cast<uint32_t>(it - script_.variables.begin());
+            }
+        }
+        if (a["timeout"]) spec.timeout_ms = duration(f, a["timeout"], "timeout").value_or(0);
+        return spec;
+    }
+
+    Template::VariableResolver resolver() const {
+        return [this](std::string_view name) -> std::optional<uint32_t> {
+            auto it = std::find(script_.variables.begin(), script_.variables.end(), name);
+            if (it == script_.variables.end()) return std::nullopt;
+            return static_cast<uint32_t>(it - script_.variables.begin());
+        };
+    }
+
+    void parse_actions(FileCtx& f, const YAML::Node& n) {
+        if (!expect_map(f, n, "actions")) return;
+        for (auto it = n.begin(); it != n.end(); ++it) {
+            std::string name = it->first.Scalar();
+            if (!expect_map(f, it->second, fmt::format("action '{}'", name))) continue;
+            if (auto spec = parse_action_body(f, it->second, name, it->first, false)) {
+                named_actions_[name] = static_cast<uint32_t>(script_.actions.size());
+                script_.actions.push_back(std::move(*spec));
+            } else {
+                named_actions_[name] = UINT32_MAX;  // known name, broken body: no dangling-ref error on top
+            }
+        }
+    }
+
+    void parse_workflows(FileCtx& f, const YAML::Node& n) {
+        if (!expect_map(f, n, "workflows")) return;
+        for (auto it = n.begin(); it != n.end(); ++it) {
+            WorkflowSpec wf;
+            wf.name = it->first.Scalar();
+            wf.loc = f.loc(it->first);
+            const YAML::Node& w = it->second;
+            if (!expect_map(f, w, fmt::format("workflow '{}'", wf.name))) continue;
+            check_keys(f, w, "a workflow", {"steps", "timeout", "on-error", "wbs-level"}, {"nodes", "on-timeout", "controls"});
+            if (w["timeout"]) wf.timeout_ms = duration(f, w["timeout"], "timeout").value_or(0);
+            if (w["on-error"]) parse_on_error(f, w["on-error"], wf);
+            if (!w["steps"]) {
+                f.error(it->first, fmt::format("workflow '{}' has no 'steps'", wf.name));
+            } else if (expect_seq(f, w["steps"], "steps")) {
+                size_t index = 0;
+                for (const auto& step : w["steps"]) {
+                    ++index;
+                    if (!expect_map(f, step, "a step")) continue;
+                    if (step["ref"]) {
+                        check_keys(f, step, "a ref step", {"ref"});
+                        auto name = scalar(f, step["ref"], "ref").value_or("");
+                        auto found = named_actions_.find(name);
+                        if (found == named_actions_.end()) {
+                            std::vector<std::string_view> names;
+                            for (const auto& [k, v] : named_actions_) names.push_back(k);
+                            auto guess = closest_match(name, names);
+                            f.error(step["ref"], fmt::format("unknown action '{}'", name),
+                                    guess.empty() ? "" : fmt::format("did you mean '{}'?", guess));
+                        } else if (found->second != UINT32_MAX) {
+                            wf.steps.push_back(found->second);
+                        }
+                    } else if (step["action"]) {
+                        auto name = fmt::format("{}[{}]", wf.name, index);
+                        if (auto spec = parse_action_body(f, step, name, step["action"], true)) {
+                            wf.steps.push_back(static_cast<uint32_t>(script_.actions.size()));
+                            script_.actions.push_back(std::move(*spec));
+                        }
+                    } else {
+                        check_keys(f, step, "a step", {"ref", "action"},
+                                   {"if", "then", "else", "loop", "parallel", "goto", "update-workbook", "think", "log"});
+                        if (step.size() == 0) f.error(step, "empty step");
+                    }
+                }
+                if (w["steps"].size() == 0) f.error(w["steps"], fmt::format("workflow '{}' has no steps", wf.name));
+            }
+            script_.workflows.push_back(std::move(wf));
+        }
+    }
+
+    void parse_on_error(FileCtx& f, const YAML::Node& n, WorkflowSpec& wf) {
+        if (!expect_seq(f, n, "on-error")) return;
+        for (const auto& item : n) {
+            if (!expect_map(f, item, "an on-error entry")) continue;
+            check_keys(f, item, "on-error", {"goto"}, {"action", "retry", "log"});
+            if (!item["goto"]) continue;
+            auto target = scalar(f, item["goto"], "goto").value_or("");
+            if (target == "error_out") wf.on_error = Exit::error_out;
+            else if (target == "timeout_out") wf.on_error = Exit::timeout_out;
+            else if (target == "closing") wf.on_error = Exit::closing;
+            else f.error(item["goto"], fmt::format("unknown exit '{}'", target),
+                         "this version routes errors to error_out, timeout_out or closing");
+        }
+    }
+
+    void parse_load(FileCtx& f, const YAML::Node& n) {
+        if (!expect_map(f, n, "load")) return;
+        check_keys(f, n, "load", {"scenarios"}, {"profiles"});
+        if (!n["scenarios"]) {
+            f.error(n, "load has no 'scenarios'");
+            return;
+        }
+        if (!expect_seq(f, n["scenarios"], "load.scenarios")) return;
+        for (const auto& s : n["scenarios"]) {
+            if (!expect_map(f, s, "a scenario")) continue;
+            check_keys(f, s, "a scenario",
+                       {"name", "workflow", "user-count", "spawn-rate", "task-duration", "max-duration", "user", "exit", "exits"},
+                       {"profile", "arrival-rate", "max-users"});
+            ScenarioSpec sc;
+            sc.loc = f.loc(s);
+            sc.name = s["name"] ? scalar(f, s["name"], "name").value_or("") : fmt::format("scenario-{}", script_.scenarios.size() + 1);
+            for (const auto& other : script_.scenarios)
+                if (other.name == sc.name) f.error(s["name"], fmt::format("scenario '{}' is declared twice", sc.name));
+            if (!s["workflow"]) {
+                f.error(s, fmt::format("scenario '{}' has no 'workflow'", sc.name));
+            } else {
+                auto name = scalar(f, s["workflow"], "workflow").value_or("");
+                auto wf = std::find_if(script_.workflows.begin(), script_.workflows.end(),
+                                       [&](const WorkflowSpec& w) { return w.name == name; });
+                if (wf == script_.workflows.end()) {
+                    std::vector<std::string_view> names;
+                    for (const auto& w : script_.workflows) names.push_back(w.name);
+                    auto guess = closest_match(name, names);
+                    f.error(s["workflow"], fmt::format("unknown workflow '{}'", name),
+                            guess.empty() ? "" : fmt::format("did you mean '{}'?", guess));
+                } else {
+                    sc.workflow = static_cast<uint32_t>(wf - script_.workflows.begin());
+                }
+            }
+            if (s["user-count"]) {
+                sc.user_count = uint_value(f, s["user-count"], "user-count").value_or(1);
+                if (sc.user_count == 0) f.error(s["user-count"], "user-count must be at least 1");
+            }
+            if (s["spawn-rate"]) {
+                sc.spawn_rate = rate(f, s["spawn-rate"], "spawn-rate").value_or(0);
+                if (sc.spawn_rate <= 0 && s["spawn-rate"].IsScalar()) f.error(s["spawn-rate"], "spawn-rate must be positive");
+            }
+            if (s["task-duration"]) sc.task_duration_ms = duration(f, s["task-duration"], "task-duration").value_or(0);
+            if (s["max-duration"]) sc.max_duration_ms = duration(f, s["max-duration"], "max-duration").value_or(0);
+            if (s["user"] && expect_map(f, s["user"], "user")) {
+                check_keys(f, s["user"], "user", {"inherit"}, {"context"});
+                if (s["user"]["inherit"] && expect_seq(f, s["user"]["inherit"], "user.inherit")) {
+                    for (const auto& item : s["user"]["inherit"]) {
+                        auto name = scalar(f, item, "inherit").value_or("");
+                        auto pool = std::find_if(script_.pools.begin(), script_.pools.end(),
+                                                 [&](const PoolSpec& p) { return p.name == name; });
+                        if (pool == script_.pools.end()) {
+                            std::vector<std::string_view> names;
+                            for (const auto& p : script_.pools) names.push_back(p.name);
+                            auto guess = closest_match(name, names);
+                            f.error(item, fmt::format("unknown resource '{}'", name),
+                                    guess.empty() ? "" : fmt::format("did you mean '{}'?", guess));
+                        } else {
+                            sc.inherit.push_back(static_cast<uint32_t>(pool - script_.pools.begin()));
+                        }
+                    }
+                }
+            }
+            for (const char* key : {"exit", "exits"}) {
+                if (!s[key] || !expect_map(f, s[key], key)) continue;
+                check_keys(f, s[key], key, {"timeout", "error", "error-out"});
+                // The exits name where timed-out and failed tasks go; this version has the fixed exits
+                // timeout_out and error_out, so accept those names (and a duration for exit.timeout).
+                for (auto it = s[key].begin(); it != s[key].end(); ++it) {
+                    auto v = scalar(f, it->second, it->first.Scalar()).value_or("");
+                    const std::string& k = it->first.Scalar();
+                    if (k == "timeout" && parse_duration_ms(v)) {
+                        if (!sc.max_duration_ms) sc.max_duration_ms = *parse_duration_ms(v);
+                        continue;
+                    }
+                    static const std::vector<std::string_view> exits{"timeout_out", "error_out", "closing", "fatal"};
+                    if (std::find(exits.begin(), exits.end(), v) == exits.end())
+                        f.error(it->second, fmt::format("unknown exit '{}'", v), "timeout_out, error_out, closing or fatal");
+                }
+            }
+            script_.scenarios.push_back(std::move(sc));
+        }
+        if (script_.scenarios.empty()) f.error(n["scenarios"], "load.scenarios is empty");
+    }
+
+    // The variable graph for sequential workflows: a template may only read a variable that an earlier
+    // step of every workflow running it has saved.
+    void check_variable_graph() {
+        for (const auto& wf : script_.workflows) {
+            std::set<uint32_t> saved;
+            for (size_t i = 0; i < wf.steps.size(); ++i) {
+                const ActionSpec& a = script_.actions[wf.steps[i]];
+                for (const auto& [key, t] : a.with) {
+                    for (uint32_t slot : t.variables()) {
+                        if (saved.count(slot)) continue;
+                        out_.push_back({a.loc.file, a.loc.line, a.loc.column,
+                                        fmt::format("action '{}' (step {} of workflow '{}') reads '{}' in with.{}, "
+                                                    "but no earlier step of the workflow saves it",
+                                                    a.name, i + 1, wf.name, script_.variables[slot], key),
+                                        {}});
+                    }
+                }
+                if (a.save_slot) saved.insert(*a.save_slot);
+            }
+        }
+    }
+
+    fs::path res_dir_;
+    std::vector<Diagnostic>& out_;
+    Script script_;
+    std::map<std::string, uint32_t> named_actions_;
+};
+
+}  // namespace
+
+Script load_res_dir(const fs::path& res_dir, std::vector<Diagnostic>& diagnostics) {
+    std::error_code ec;
+    fs::path abs = fs::absolute(res_dir, ec).lexically_normal();
+    if (!fs::is_directory(abs, ec)) {
+        diagnostics.push_back({res_dir.string(), 0, 0, "not a directory (expected a res_dir with script.yaml)", {}});
+        return {};
+    }
+    if (!fs::exists(abs / "script.yaml")) {
+        diagnostics.push_back({(res_dir / "script.yaml").string(), 0, 0, "missing: a res_dir needs a script.yaml", {}});
+        return {};
+    }
+    return Parser(abs, diagnostics).run();
+}
+
+}  // namespace ntx::dsl

@@ -1,0 +1,56 @@
+// `{{...}}` templates, compiled once at planning into parts, rendered per action with no parsing.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ntx::dsl {
+
+// The fields of one saved result (save-as), e.g. {"status","200"}, {"body","..."}.
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+enum class EnvVar : uint8_t { user_id, task_id, tick, scenario, phase };
+
+struct TemplatePart {
+    enum class Kind : uint8_t { literal, resource, variable, env } kind = Kind::literal;
+    std::string text;    // literal text, resource field name, or the variable's field path
+    uint32_t slot = 0;   // variable slot, or EnvVar
+    std::string source;  // the expression as written, for error messages
+};
+
+// What rendering reads from; implemented by the scheduler's user.
+class RenderContext {
+public:
+    virtual ~RenderContext() = default;
+    virtual std::optional<std::string_view> resource_field(std::string_view field) const = 0;
+    virtual const Fields* variable(uint32_t slot) const = 0;  // nullptr when not saved yet
+    virtual std::string env(EnvVar var) const = 0;
+};
+
+class Template {
+public:
+    // Resolves a save-as variable name to its slot, or nullopt when no action saves it.
+    using VariableResolver = std::function<std::optional<uint32_t>(std::string_view name)>;
+
+    // Compiles `text`; on failure returns nullopt and sets `error` (offset of the bad part in `error_offset`).
+    static std::optional<Template> compile(std::string_view text, const VariableResolver& resolve,
+                                           std::string& error, size_t& error_offset);
+
+    bool is_literal() const { return parts_.size() <= 1 && (parts_.empty() || parts_[0].kind == TemplatePart::Kind::literal); }
+    const std::vector<TemplatePart>& parts() const { return parts_; }
+    // Slots of the variables this template reads (for the variable graph).
+    std::vector<uint32_t> variables() const;
+
+    // Appends the rendering to `out`; on a missing value returns false and sets `error`.
+    bool render(const RenderContext& ctx, std::string& out, std::string& error) const;
+
+private:
+    std::vector<TemplatePart> parts_;
+};
+
+}  // namespace ntx::dsl

@@ -1,0 +1,182 @@
+// The runtime table lent to plugins (ntx_host_api_t): thin C entry points that route to
+// ProtocolFrame (actions, logging) and to the loops (sockets, timers, fd-watch).
+#include <spdlog/spdlog.h>
+
+#include "frame/protocol_frame.hpp"
+#include "scheduler/shard.hpp"
+
+namespace ntx::frame {
+namespace {
+
+using scheduler::Outcome;
+
+spdlog::level::level_enum to_level(int32_t level) {
+    switch (level) {
+    case NTX_LOG_TRACE: return spdlog::level::trace;
+    case NTX_LOG_DEBUG: return spdlog::level::debug;
+    case NTX_LOG_INFO: return spdlog::level::info;
+    case NTX_LOG_WARN: return spdlog::level::warn;
+    default: return spdlog::level::err;
+    }
+}
+
+std::string_view view(ntx_str_t s) { return s.ptr ? std::string_view(s.ptr, s.len) : std::string_view(); }
+
+void host_log(ntx_host_t* host, const ntx_action_t* action, int32_t level, ntx_str_t message) {
+    if (!host) return;
+    auto& log = host->frame->log();
+    auto lvl = to_level(level);
+    if (!log.should_log(lvl)) return;
+    const auto& name = host->frame->script().components[host->component].name;
+    if (action && action->user) {
+        const auto& u = *action->user;
+        log.log(lvl, "[{} user={} task={} action={}] {}", name, u.user_id, u.task_id,
+                host->frame->script().actions[u.action].name, view(message));
+    } else {
+        log.log(lvl, "[{}] {}", name, view(message));
+    }
+}
+
+ntx_status_t host_action_complete(ntx_host_t* host, ntx_action_t* action, const ntx_result_t* result) {
+    if (!host || !action || !action->user) return NTX_E_INVALID;
+    return host->frame->end(*action->user, Outcome::ok, NTX_OK, {}, result);
+}
+
+ntx_status_t host_action_fail(ntx_host_t* host, ntx_action_t* action, ntx_status_t code, ntx_str_t reason,
+                              const ntx_result_t* result) {
+    if (!host || !action || !action->user) return NTX_E_INVALID;
+    if (code >= 0) code = NTX_E_INTERNAL;  // a failure must carry an error code
+    if (code == NTX_E_TIMEOUT) return host->frame->end(*action->user, Outcome::timeout, code, view(reason), result);
+    return host->frame->end(*action->user, Outcome::error, code, view(reason), result);
+}
+
+ntx_status_t host_progress(ntx_host_t* host, const ntx_action_t* action, const ntx_progress_t* progress) {
+    if (!host || !progress) return NTX_E_INVALID;
+    auto& log = host->frame->log();
+    if (log.should_log(spdlog::level::debug)) {
+        log.debug("[{} user={}] progress scope={} value={}", host->frame->script().components[host->component].name,
+                  action && action->user ? action->user->user_id : 0, progress->scope, progress->progress);
+    }
+    return NTX_OK;
+}
+
+ntx_status_t host_request_task(ntx_host_t*, ntx_action_t*, const ntx_task_request_t*, uint64_t*) {
+    // Dynamic tasks are scheduled by the scheduler's dynamic-task support, which this build lacks.
+    return NTX_E_UNSUPPORTED;
+}
+
+ntx_status_t host_timer_schedule(ntx_host_t*, ntx_loop_t* loop, uint64_t delay_ms, ntx_timer_cb cb, void* userdata,
+                                 ntx_timer_t* timer) {
+    if (!loop) return NTX_E_INVALID;
+    return net::Loop::from(loop)->timer_schedule(delay_ms, cb, userdata, timer);
+}
+
+ntx_status_t host_timer_cancel(ntx_host_t*, ntx_loop_t* loop, ntx_timer_t timer) {
+    if (!loop) return NTX_E_INVALID;
+    return net::Loop::from(loop)->timer_cancel(timer);
+}
+
+ntx_status_t host_socket_open(ntx_host_t*, ntx_loop_t* loop, const ntx_socket_opts_t* opts, ntx_socket_t* socket) {
+    if (!loop || !opts || opts->size < offsetof(ntx_socket_opts_t, userdata) + sizeof(void*)) return NTX_E_INVALID;
+    return net::Loop::from(loop)->socket_open(*opts, socket);
+}
+
+ntx_status_t host_socket_send(ntx_host_t* host, ntx_socket_t socket, ntx_bytes_t data) {
+    net::Loop* loop = host ? host->frame->loop_of_socket(socket) : nullptr;
+    return loop ? loop->socket_send(socket, data) : NTX_E_STATE;
+}
+
+ntx_status_t host_socket_close(ntx_host_t* host, ntx_socket_t socket) {
+    net::Loop* loop = host ? host->frame->loop_of_socket(socket) : nullptr;
+    return loop ? loop->socket_close(socket) : NTX_E_STATE;
+}
+
+ntx_status_t host_socket_set_rate(ntx_host_t* host, ntx_socket_t socket, const ntx_rate_t* rate) {
+    net::Loop* loop = host ? host->frame->loop_of_socket(socket) : nullptr;
+    if (!rate) return NTX_E_INVALID;
+    return loop ? loop->socket_set_rate(socket, *rate) : NTX_E_STATE;
+}
+
+ntx_status_t host_fd_watch(ntx_host_t*, ntx_loop_t* loop, int fd, uint32_t events, ntx_fd_cb cb, void* userdata) {
+    if (!loop) return NTX_E_INVALID;
+    return net::Loop::from(loop)->fd_watch(fd, events, cb, userdata);
+}
+
+ntx_status_t host_fd_unwatch(ntx_host_t*, ntx_loop_t* loop, int fd) {
+    if (!loop) return NTX_E_INVALID;
+    return net::Loop::from(loop)->fd_unwatch(fd);
+}
+
+uint64_t host_now_ms(ntx_host_t* host) { return host ? host->frame->now_ms() : 0; }
+
+}  // namespace
+
+const char* status_text(ntx_status_t status) {
+    switch (status) {
+    case NTX_OK: return "ok";
+    case NTX_E_INVALID: return "invalid argument";
+    case NTX_E_NOMEM: return "out of memory";
+    case NTX_E_UNSUPPORTED: return "not supported";
+    case NTX_E_ABI: return "plugin ABI mismatch";
+    case NTX_E_VERSION: return "incompatible plugin version";
+    case NTX_E_RESOLVE: return "host name not resolved";
+    case NTX_E_CONNECT: return "connection failed";
+    case NTX_E_IO: return "I/O error";
+    case NTX_E_CLOSED: return "connection closed by peer";
+    case NTX_E_TIMEOUT: return "timed out";
+    case NTX_E_CANCELLED: return "cancelled";
+    case NTX_E_PROTOCOL: return "protocol error";
+    case NTX_E_LIMIT: return "limit exceeded";
+    case NTX_E_DENIED: return "denied by policy";
+    case NTX_E_STATE: return "invalid state or dead handle";
+    case NTX_E_STATUS: return "failure status from server";
+    case NTX_E_INTERNAL: return "internal plugin error";
+    default: return "unknown status";
+    }
+}
+
+const char* status_kind(ntx_status_t status) {
+    switch (status) {
+    case NTX_E_INVALID: return "invalid";
+    case NTX_E_NOMEM: return "nomem";
+    case NTX_E_UNSUPPORTED: return "unsupported";
+    case NTX_E_RESOLVE: return "resolve";
+    case NTX_E_CONNECT: return "connect";
+    case NTX_E_IO: return "io";
+    case NTX_E_CLOSED: return "closed";
+    case NTX_E_TIMEOUT: return "timeout";
+    case NTX_E_CANCELLED: return "cancelled";
+    case NTX_E_PROTOCOL: return "protocol";
+    case NTX_E_LIMIT: return "limit";
+    case NTX_E_DENIED: return "denied";
+    case NTX_E_STATE: return "state";
+    case NTX_E_STATUS: return "status";
+    case NTX_E_INTERNAL: return "internal";
+    default: return "other";
+    }
+}
+
+ntx_host_api_t make_host_api() {
+    ntx_host_api_t api{};
+    api.size = sizeof(api);
+    api.abi_major = NTX_ABI_MAJOR;
+    api.abi_minor = NTX_ABI_MINOR;
+    api.log = host_log;
+    api.action_complete = host_action_complete;
+    api.action_fail = host_action_fail;
+    api.progress = host_progress;
+    api.request_task = host_request_task;
+    api.timer_schedule = host_timer_schedule;
+    api.timer_cancel = host_timer_cancel;
+    api.socket_open = host_socket_open;
+    api.socket_send = host_socket_send;
+    api.socket_close = host_socket_close;
+    api.socket_set_rate = host_socket_set_rate;
+    api.fd_watch = host_fd_watch;
+    api.fd_unwatch = host_fd_unwatch;
+    api.now_ms = host_now_ms;
+    api.strerror = status_text;
+    return api;
+}
+
+}  // namespace ntx::frame

@@ -1,0 +1,175 @@
+#include "frame/protocol_frame.hpp"
+
+#include <fmt/format.h>
+
+#include "ntx/diagnostics.hpp"
+#include "scheduler/scheduler.hpp"
+#include "scheduler/shard.hpp"
+
+namespace ntx::frame {
+
+using scheduler::Outcome;
+using scheduler::User;
+
+ProtocolFrame::ProtocolFrame(const dsl::Script& script, std::shared_ptr<spdlog::logger> log)
+    : script_(script), log_(std::move(log)), api_(make_host_api()) {
+    components_.resize(script.components.size());
+    for (uint32_t i = 0; i < components_.size(); ++i) {
+        components_[i].spec = &script.components[i];
+        components_[i].host = ntx_host{this, i};
+    }
+}
+
+ProtocolFrame::~ProtocolFrame() { release_all(); }
+
+void ProtocolFrame::init_all(uint32_t loop_count) {
+    std::string res_dir = script_.res_dir.string();
+    for (auto& c : components_) {
+        if (!c.plugin) continue;
+        ntx_init_ctx_t ctx{};
+        ctx.size = sizeof(ctx);
+        ctx.component = {c.spec->name.data(), c.spec->name.size()};
+        ctx.res_dir = {res_dir.data(), res_dir.size()};
+        ctx.config_json = {c.spec->config_json.data(), c.spec->config_json.size()};
+        ctx.loop_count = loop_count;
+        ctx.host_api = &api_;
+        ntx_status_t rc = c.plugin->api.init(&c.host, &ctx, &c.state);
+        if (rc != NTX_OK)
+            throw RuntimeFailure(fmt::format("plugin '{}' ({}) failed to initialise: {} ({})", c.spec->name,
+                                             c.plugin->path.string(), status_text(rc), rc));
+        c.initialized = true;
+    }
+}
+
+void ProtocolFrame::release_all() {
+    for (auto& c : components_) {
+        if (!c.initialized) continue;
+        c.initialized = false;
+        c.plugin->api.release(c.state);
+        c.state = nullptr;
+    }
+}
+
+void ProtocolFrame::attach_loops(std::vector<net::Loop*> loops, std::function<uint64_t()> clock) {
+    loops_ = std::move(loops);
+    clock_ = std::move(clock);
+}
+
+net::Loop* ProtocolFrame::loop_of_socket(ntx_socket_t id) const {
+    uint32_t i = net::Loop::loop_of_socket(id);
+    return i < loops_.size() ? loops_[i] : nullptr;
+}
+
+void ProtocolFrame::dispatch(User& u, uint32_t action_index) {
+    const dsl::ActionSpec& a = script_.actions[action_index];
+    Component& c = components_[a.component];
+    net::Loop& loop = u.shard.loop();
+
+    u.handle.live = true;
+    ++u.action_seq;
+    u.action_started = std::chrono::steady_clock::now();
+
+    // Render `with` into buffers the user keeps: no allocation once they have grown.
+    const size_t n = a.with.size();
+    if (u.param_values.size() < n) u.param_values.resize(n);
+    u.params.resize(n);
+    std::string error;
+    for (size_t i = 0; i < n; ++i) {
+        std::string& value = u.param_values[i];
+        value.clear();
+        if (!a.with[i].second.render(u, value, error)) {
+            end(u, Outcome::error, NTX_E_INVALID, error, nullptr);
+            return;
+        }
+        u.params[i] = ntx_kv_t{{a.with[i].first.data(), a.with[i].first.size()}, {value.data(), value.size()}};
+    }
+
+    uint64_t timeout = a.timeout_ms ? a.timeout_ms : script_.config.action_timeout_ms;
+    if (timeout) {
+        u.action_timer.expires_after(std::chrono::milliseconds(timeout));
+        u.action_timer.async_wait([this, &u, seq = u.action_seq](const boost::system::error_code& ec) {
+            if (ec || seq != u.action_seq || !u.handle.live) return;
+            cancel(u, Outcome::timeout, NTX_E_TIMEOUT, "action timeout");
+        });
+    }
+
+    ntx_action_ctx_t ctx{};
+    ctx.size = sizeof(ctx);
+    ctx.task_id = u.task_id;
+    ctx.user_id = u.user_id;
+    ctx.action_id = action_index;
+    ctx.action_name = {a.name.data(), a.name.size()};
+    ctx.call = {a.call.data(), a.call.size()};
+    ctx.params = u.params.data();
+    ctx.param_count = n;
+    ctx.timeout_ms = static_cast<uint32_t>(timeout);
+    ctx.loop = loop.handle();
+    ctx.loop_index = loop.index();
+    ctx.user_data = &u.plugin_slots[a.component];
+    ntx_status_t rc = c.plugin->api.run_action(c.state, &u.handle, &ctx);
+    if (rc != NTX_OK && u.handle.live)
+        end(u, Outcome::error, rc < 0 ? rc : NTX_E_INTERNAL, "run_action refused the action", nullptr);
+}
+
+ntx_status_t ProtocolFrame::end(User& u, Outcome outcome, ntx_status_t code, std::string_view reason,
+                                const ntx_result_t* result) {
+    if (!u.handle.live) return NTX_E_STATE;
+    u.handle.live = false;
+    u.action_timer.cancel();
+    auto elapsed = std::chrono::steady_clock::now() - u.action_started;
+    const dsl::ActionSpec& a = script_.actions[u.action];
+    scheduler::ActionStats& st = u.shard.action_stats(u.scenario, u.action);
+    switch (outcome) {
+    case Outcome::ok:
+        ++st.ok;
+        st.latency.record(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()));
+        break;
+    case Outcome::error: st.count_error(code); break;
+    case Outcome::timeout: ++st.timeouts; break;
+    case Outcome::cancelled: ++st.cancelled; break;
+    }
+    if (result) {
+        if (NTX_HAS_MEMBER(result, ntx_result_t, bytes_received)) {
+            st.bytes_sent += result->bytes_sent;
+            st.bytes_received += result->bytes_received;
+        }
+        // save-as keeps what the plugin reported on failures too (an HTTP 503's status and body).
+        if ((outcome == Outcome::ok || outcome == Outcome::error) && a.save_slot && result->field_count) {
+            // Copy into the user's strings, reusing their capacity.
+            dsl::Fields& fields = u.variables[*a.save_slot];
+            fields.resize(result->field_count);
+            for (size_t i = 0; i < result->field_count; ++i) {
+                const ntx_kv_t& kv = result->fields[i];
+                fields[i].first.assign(kv.key.ptr ? kv.key.ptr : "", kv.key.len);
+                fields[i].second.assign(kv.value.ptr ? kv.value.ptr : "", kv.value.len);
+            }
+            u.variable_set[*a.save_slot] = true;
+        }
+    }
+    if (outcome != Outcome::ok && log_->should_log(spdlog::level::debug))
+        log_->debug("[user={} task={} action={}] {}: {}", u.user_id, u.task_id, a.name, status_kind(code), reason);
+    // Continue on the next turn of the loop, never inside the plugin's call.
+    boost::asio::post(u.shard.loop().io(), [&u, outcome] { u.shard.on_action_end(u, outcome); });
+    return NTX_OK;
+}
+
+void ProtocolFrame::cancel(User& u, Outcome outcome, ntx_status_t code, std::string_view reason) {
+    if (!u.handle.live) return;
+    end(u, outcome, code, reason, nullptr);
+    Component& c = components_[script_.actions[u.action].component];
+    if (c.plugin->api.on_error)
+        c.plugin->api.on_error(c.state, &u.handle, &u.plugin_slots[script_.actions[u.action].component], code,
+                               {reason.data(), reason.size()});
+}
+
+void ProtocolFrame::release_user(User& u) {
+    for (uint32_t i = 0; i < u.plugin_slots.size(); ++i) {
+        void*& slot = u.plugin_slots[i];
+        if (!slot) continue;
+        Component& c = components_[i];
+        if (c.plugin && c.plugin->api.user_release) c.plugin->api.user_release(c.state, u.user_id, slot);
+        slot = nullptr;
+    }
+}
+
+}  // namespace ntx::frame

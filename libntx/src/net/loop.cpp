@@ -1,0 +1,431 @@
+#include "net/loop.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+
+namespace ntx::net {
+
+using tcp = asio::ip::tcp;
+using udp = asio::ip::udp;
+using boost::system::error_code;
+
+namespace {
+
+ntx_status_t status_of(const error_code& ec) {
+    namespace e = asio::error;
+    if (ec == e::connection_refused || ec == e::host_unreachable || ec == e::network_unreachable) return NTX_E_CONNECT;
+    if (ec == e::timed_out) return NTX_E_TIMEOUT;
+    if (ec == e::host_not_found || ec == e::host_not_found_try_again || ec == e::no_data) return NTX_E_RESOLVE;
+    return NTX_E_IO;
+}
+
+constexpr uint64_t kMinuteMs = 60'000;
+
+}  // namespace
+
+// A TCP or UDP socket lent to a plugin. Kept alive by shared_ptr while an operation is pending, so
+// closing it inside a callback is safe: pending handlers see `open == false` and return.
+struct HostSocket : std::enable_shared_from_this<HostSocket> {
+    HostSocket(Loop& l, ntx_socket_t i, const ntx_socket_opts_t& o)
+        : loop(l), id(i), on_event(o.on_event), userdata(o.userdata),
+          udp_mode(o.transport == NTX_TRANSPORT_UDP), tcp_socket(l.io()), udp_socket(l.io()), resolver(l.io()),
+          deadline(l.io()), rate_timer(l.io()) {}
+
+    Loop& loop;
+    ntx_socket_t id;
+    ntx_socket_cb on_event;
+    void* userdata;
+    bool udp_mode;
+    tcp::socket tcp_socket;
+    udp::socket udp_socket;
+    tcp::resolver resolver;
+    asio::steady_timer deadline;
+    asio::steady_timer rate_timer;
+    bool open = true, connected = false, writing = false, reading = false, read_paused = false, rate_waiting = false;
+    std::string pending, inflight;  // bytes queued by the plugin / being written
+    std::array<uint8_t, 16384> rbuf{};
+
+    // Rate limiting (0 = unlimited): budget per window of per_ms.
+    uint64_t send_limit = 0, recv_limit = 0, per_ms = 1000;
+    std::chrono::steady_clock::time_point window_start{};
+    uint64_t sent_in_window = 0, received_in_window = 0;
+
+    void emit(int32_t kind, ntx_status_t status = NTX_OK, ntx_bytes_t data = {nullptr, 0}) {
+        if (!open) return;
+        ntx_socket_event_t ev{sizeof(ntx_socket_event_t), kind, id, status, data};
+        on_event(userdata, &ev);
+    }
+
+    // Ends the socket from the host side (error or peer close) after telling the plugin.
+    void fail(int32_t kind, ntx_status_t status) {
+        if (!open) return;
+        emit(kind, status);
+        if (open) close();
+    }
+
+    void close() {
+        if (!open) return;
+        open = false;
+        error_code ignored;
+        resolver.cancel();
+        deadline.cancel();
+        rate_timer.cancel();
+        if (udp_mode) udp_socket.close(ignored);
+        else tcp_socket.close(ignored);
+        loop.free_socket_slot(static_cast<uint32_t>(id & 0xffffffffu));
+    }
+
+    void start(const std::string& host, uint16_t port, uint32_t connect_timeout_ms) {
+        auto self = shared_from_this();
+        deadline.expires_after(std::chrono::milliseconds(connect_timeout_ms ? connect_timeout_ms : 10'000));
+        deadline.async_wait([self](const error_code& ec) {
+            if (ec || !self->open || self->connected) return;
+            self->fail(NTX_SOCKET_ERROR, NTX_E_TIMEOUT);
+        });
+        error_code ec;
+        auto address = asio::ip::make_address(host, ec);
+        if (!ec) {
+            connect_to(asio::ip::basic_endpoint<tcp>(address, port));
+            return;
+        }
+        resolver.async_resolve(host, std::to_string(port), [self](const error_code& rec, tcp::resolver::results_type results) {
+            if (!self->open) return;
+            if (rec || results.empty()) return self->fail(NTX_SOCKET_ERROR, NTX_E_RESOLVE);
+            self->connect_to(*results.begin());
+        });
+    }
+
+    void connect_to(const tcp::endpoint& ep) {
+        auto self = shared_from_this();
+        if (udp_mode) {
+            error_code ec;
+            udp_socket.open(ep.address().is_v4() ? udp::v4() : udp::v6(), ec);
+            if (!ec) udp_socket.connect(udp::endpoint(ep.address(), ep.port()), ec);
+            // Tell the plugin on the next turn of the loop, never inside socket_open.
+            asio::post(loop.io(), [self, ec] {
+                if (!self->open) return;
+                if (ec) return self->fail(NTX_SOCKET_ERROR, status_of(ec));
+                self->on_connected();
+            });
+            return;
+        }
+        tcp_socket.async_connect(ep, [self](const error_code& ec) {
+            if (!self->open) return;
+            if (ec) return self->fail(NTX_SOCKET_ERROR, status_of(ec));
+            error_code ignored;
+            self->tcp_socket.set_option(tcp::no_delay(true), ignored);
+            self->on_connected();
+        });
+    }
+
+    void on_connected() {
+        connected = true;
+        deadline.cancel();
+        window_start = std::chrono::steady_clock::now();
+        emit(NTX_SOCKET_CONNECTED);
+        if (!open) return;
+        read();
+        flush();
+    }
+
+    // Refreshes the rate window; returns how long until the next one when a budget is spent.
+    std::chrono::milliseconds refresh_window() {
+        auto now = std::chrono::steady_clock::now();
+        auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - window_start);
+        if (elapsed.count() >= static_cast<int64_t>(per_ms)) {
+            window_start = now;
+            sent_in_window = received_in_window = 0;
+            return std::chrono::milliseconds(per_ms);
+        }
+        return std::chrono::milliseconds(per_ms) - elapsed;
+    }
+
+    void wait_for_budget() {
+        if (rate_waiting) return;
+        rate_waiting = true;
+        auto self = shared_from_this();
+        rate_timer.expires_after(refresh_window());
+        rate_timer.async_wait([self](const error_code& ec) {
+            self->rate_waiting = false;
+            if (ec || !self->open) return;
+            self->refresh_window();
+            if (self->read_paused) {
+                self->read_paused = false;
+                self->read();
+            }
+            self->flush();
+        });
+    }
+
+    void read() {
+        if (!open || reading) return;
+        if (recv_limit) {
+            refresh_window();
+            if (received_in_window >= recv_limit) {
+                read_paused = true;
+                wait_for_budget();
+                return;
+            }
+        }
+        reading = true;
+        auto self = shared_from_this();
+        size_t max = rbuf.size();
+        if (recv_limit) max = std::min<uint64_t>(max, recv_limit - received_in_window);
+        auto on_read = [self](const error_code& ec, size_t n) {
+            self->reading = false;
+            if (!self->open) return;
+            if (ec) {
+                if (ec == asio::error::eof) return self->fail(NTX_SOCKET_CLOSED, NTX_E_CLOSED);
+                return self->fail(NTX_SOCKET_ERROR, status_of(ec));
+            }
+            self->loop.bytes_received += n;
+            self->received_in_window += n;
+            self->emit(NTX_SOCKET_DATA, NTX_OK, {self->rbuf.data(), n});
+            self->read();
+        };
+        if (udp_mode) udp_socket.async_receive(asio::buffer(rbuf.data(), max), on_read);
+        else tcp_socket.async_read_some(asio::buffer(rbuf.data(), max), on_read);
+    }
+
+    void send(ntx_bytes_t data) {
+        pending.append(reinterpret_cast<const char*>(data.ptr), data.len);
+        flush();
+    }
+
+    void flush() {
+        if (!open || !connected || writing || pending.empty()) return;
+        size_t n = pending.size();
+        if (send_limit) {
+            refresh_window();
+            if (sent_in_window >= send_limit) {
+                wait_for_budget();
+                return;
+            }
+            n = std::min<uint64_t>(n, send_limit - sent_in_window);
+        }
+        if (n == pending.size()) {
+            inflight.swap(pending);  // both keep their capacity: no allocation per request
+            pending.clear();
+        } else {
+            inflight.assign(pending, 0, n);
+            pending.erase(0, n);
+        }
+        writing = true;
+        auto self = shared_from_this();
+        auto on_write = [self](const error_code& ec, size_t written) {
+            self->writing = false;
+            if (!self->open) return;
+            if (ec) return self->fail(NTX_SOCKET_ERROR, status_of(ec));
+            self->loop.bytes_sent += written;
+            self->sent_in_window += written;
+            self->inflight.clear();
+            if (!self->pending.empty()) return self->flush();
+            self->emit(NTX_SOCKET_SENT);
+        };
+        if (udp_mode) udp_socket.async_send(asio::buffer(inflight), on_write);
+        else asio::async_write(tcp_socket, asio::buffer(inflight), on_write);
+    }
+};
+
+struct HostTimer {
+    explicit HostTimer(asio::io_context& io) : timer(io) {}
+    asio::steady_timer timer;
+    ntx_timer_t id = 0;
+    uint16_t gen = 0;
+    bool armed = false;
+};
+
+struct FdWatch {
+    FdWatch(asio::io_context& io, int fd) : sd(io, fd) {}
+    asio::posix::stream_descriptor sd;
+    uint32_t events = 0;
+    ntx_fd_cb cb = nullptr;
+    void* userdata = nullptr;
+    bool active = true, wait_read = false, wait_write = false;
+};
+
+Loop::Loop(uint32_t index) : index_(index), work_(asio::make_work_guard(io_)) {}
+
+Loop::~Loop() {
+    stop();
+    join();
+}
+
+void Loop::start() {
+    thread_ = std::thread([this] { io_.run(); });
+}
+
+void Loop::stop() {
+    work_.reset();
+    io_.stop();
+}
+
+void Loop::join() {
+    if (thread_.joinable()) thread_.join();
+}
+
+void Loop::close_all() {
+    for (auto& s : sockets_)
+        if (s) s->close();
+    for (auto& t : timers_) t->timer.cancel();
+    for (auto& [fd, w] : watches_) {
+        w->active = false;
+        w->sd.release();
+    }
+    watches_.clear();
+    io_.restart();
+    io_.poll();  // lets cancelled handlers run and drop their references
+}
+
+HostSocket* Loop::find_socket(ntx_socket_t id) {
+    uint32_t slot = static_cast<uint32_t>(id & 0xffffffffu);
+    if (loop_of_socket(id) != index_ || slot >= sockets_.size() || !sockets_[slot]) return nullptr;
+    HostSocket* s = sockets_[slot].get();
+    return s->id == id && s->open ? s : nullptr;
+}
+
+void Loop::free_socket_slot(uint32_t slot) {
+    if (slot >= sockets_.size() || !sockets_[slot]) return;
+    // The pending handlers hold their own reference; the table lets go now.
+    sockets_[slot].reset();
+    free_socket_slots_.push_back(slot);
+}
+
+ntx_status_t Loop::socket_open(const ntx_socket_opts_t& opts, ntx_socket_t* out) {
+    if (!out || !opts.on_event || opts.port == 0 || !opts.host.ptr || opts.host.len == 0) return NTX_E_INVALID;
+    if (opts.transport != NTX_TRANSPORT_TCP && opts.transport != NTX_TRANSPORT_UDP) return NTX_E_UNSUPPORTED;
+    uint32_t slot;
+    if (!free_socket_slots_.empty()) {
+        slot = free_socket_slots_.back();
+        free_socket_slots_.pop_back();
+    } else {
+        slot = static_cast<uint32_t>(sockets_.size());
+        sockets_.emplace_back();
+        socket_gen_.push_back(0);
+    }
+    uint16_t gen = ++socket_gen_[slot];
+    ntx_socket_t id = (static_cast<uint64_t>(index_ + 1) << 48) | (static_cast<uint64_t>(gen) << 32) | slot;
+    auto s = std::make_shared<HostSocket>(*this, id, opts);
+    sockets_[slot] = s;
+    ++sockets_opened;
+    *out = id;
+    uint32_t connect_timeout = NTX_HAS_MEMBER(&opts, ntx_socket_opts_t, connect_timeout_ms) ? opts.connect_timeout_ms : 0;
+    s->start(std::string(opts.host.ptr, opts.host.len), opts.port, connect_timeout);
+    return NTX_OK;
+}
+
+ntx_status_t Loop::socket_send(ntx_socket_t id, ntx_bytes_t data) {
+    HostSocket* s = find_socket(id);
+    if (!s) return NTX_E_STATE;
+    if (data.len && !data.ptr) return NTX_E_INVALID;
+    s->send(data);
+    return NTX_OK;
+}
+
+ntx_status_t Loop::socket_close(ntx_socket_t id) {
+    HostSocket* s = find_socket(id);
+    if (!s) return NTX_E_STATE;
+    s->close();
+    return NTX_OK;
+}
+
+ntx_status_t Loop::socket_set_rate(ntx_socket_t id, const ntx_rate_t& rate) {
+    HostSocket* s = find_socket(id);
+    if (!s) return NTX_E_STATE;
+    if (rate.per_ms == 0 && (rate.send_bytes || rate.recv_bytes)) return NTX_E_INVALID;
+    if (rate.per_ms > kMinuteMs) return NTX_E_INVALID;
+    s->send_limit = rate.send_bytes;
+    s->recv_limit = rate.recv_bytes;
+    s->per_ms = rate.per_ms ? rate.per_ms : 1000;
+    return NTX_OK;
+}
+
+ntx_status_t Loop::timer_schedule(uint64_t delay_ms, ntx_timer_cb cb, void* userdata, ntx_timer_t* out) {
+    if (!cb || !out) return NTX_E_INVALID;
+    uint32_t slot;
+    if (!free_timer_slots_.empty()) {
+        slot = free_timer_slots_.back();
+        free_timer_slots_.pop_back();
+    } else {
+        slot = static_cast<uint32_t>(timers_.size());
+        timers_.push_back(std::make_unique<HostTimer>(io_));
+    }
+    HostTimer* t = timers_[slot].get();
+    ++t->gen;
+    t->id = (static_cast<uint64_t>(index_ + 1) << 48) | (static_cast<uint64_t>(t->gen) << 32) | slot;
+    t->armed = true;
+    *out = t->id;
+    t->timer.expires_after(std::chrono::milliseconds(delay_ms));
+    ntx_timer_t id = t->id;
+    t->timer.async_wait([this, slot, id, cb, userdata](const error_code& ec) {
+        HostTimer* timer = timers_[slot].get();
+        if (timer->id != id || !timer->armed) return;  // cancelled, slot maybe reused
+        timer->armed = false;
+        free_timer_slots_.push_back(slot);
+        if (ec) return;
+        cb(userdata, id);
+    });
+    return NTX_OK;
+}
+
+ntx_status_t Loop::timer_cancel(ntx_timer_t id) {
+    uint32_t slot = static_cast<uint32_t>(id & 0xffffffffu);
+    if (slot >= timers_.size()) return NTX_E_INVALID;
+    HostTimer* t = timers_[slot].get();
+    if (t->id != id || !t->armed) return NTX_OK;  // already fired or cancelled
+    t->armed = false;
+    t->timer.cancel();
+    // The slot is reusable at once: the aborted handler sees armed == false or another id.
+    free_timer_slots_.push_back(slot);
+    return NTX_OK;
+}
+
+ntx_status_t Loop::fd_watch(int fd, uint32_t events, ntx_fd_cb cb, void* userdata) {
+    if (fd < 0 || !cb || (events & ~(NTX_FD_READ | NTX_FD_WRITE))) return NTX_E_INVALID;
+    auto& w = watches_[fd];
+    if (!w) {
+        try {
+            w = std::make_shared<FdWatch>(io_, fd);
+        } catch (const std::exception&) {
+            watches_.erase(fd);
+            return NTX_E_INVALID;
+        }
+    }
+    w->events = events;
+    w->cb = cb;
+    w->userdata = userdata;
+    arm_watch(fd, w, true);
+    arm_watch(fd, w, false);
+    return NTX_OK;
+}
+
+void Loop::arm_watch(int fd, const std::shared_ptr<FdWatch>& watch, bool for_read) {
+    bool& waiting = for_read ? watch->wait_read : watch->wait_write;
+    uint32_t which = for_read ? NTX_FD_READ : NTX_FD_WRITE;
+    if (waiting || !watch->active || !(watch->events & which)) return;
+    waiting = true;
+    auto kind = for_read ? asio::posix::stream_descriptor::wait_read : asio::posix::stream_descriptor::wait_write;
+    watch->sd.async_wait(kind, [this, fd, watch, for_read, which](const error_code& ec) {
+        (for_read ? watch->wait_read : watch->wait_write) = false;
+        if (ec || !watch->active) return;
+        if (watch->events & which) watch->cb(watch->userdata, fd, which);
+        // Level-triggered: re-arm while this watch still stands (the callback may have replaced it).
+        auto it = watches_.find(fd);
+        if (it != watches_.end() && it->second == watch) arm_watch(fd, watch, for_read);
+    });
+}
+
+ntx_status_t Loop::fd_unwatch(int fd) {
+    auto it = watches_.find(fd);
+    if (it == watches_.end()) return NTX_E_STATE;
+    auto w = it->second;
+    watches_.erase(it);
+    w->active = false;
+    error_code ignored;
+    w->sd.cancel(ignored);
+    w->sd.release();  // the descriptor stays the plugin's: never closed here
+    return NTX_OK;
+}
+
+}  // namespace ntx::net

@@ -1,0 +1,81 @@
+// One event loop (one core): an io_context run by one thread, and the host-owned sockets, timers and
+// fd-watches that plugins borrow through the C ABI. Everything here runs on the loop's own thread.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "ntx/plugin_abi.h"
+
+namespace ntx::net {
+
+namespace asio = boost::asio;
+
+struct HostSocket;
+struct HostTimer;
+struct FdWatch;
+
+class Loop {
+public:
+    explicit Loop(uint32_t index);
+    ~Loop();
+    Loop(const Loop&) = delete;
+    Loop& operator=(const Loop&) = delete;
+
+    uint32_t index() const { return index_; }
+    asio::io_context& io() { return io_; }
+
+    void start();  // runs the io_context on a new thread
+    void stop();   // stops the io_context (thread-safe)
+    void join();
+    // Closes every socket, timer and watch still open (after the loop stopped, before plugins are released).
+    void close_all();
+
+    ntx_loop_t* handle() { return reinterpret_cast<ntx_loop_t*>(this); }
+    static Loop* from(ntx_loop_t* h) { return reinterpret_cast<Loop*>(h); }
+    // The loop index a socket id belongs to (ids encode it), or UINT32_MAX.
+    static uint32_t loop_of_socket(ntx_socket_t id) { return static_cast<uint32_t>(id >> 48) - 1; }
+
+    ntx_status_t socket_open(const ntx_socket_opts_t& opts, ntx_socket_t* out);
+    ntx_status_t socket_send(ntx_socket_t id, ntx_bytes_t data);
+    ntx_status_t socket_close(ntx_socket_t id);
+    ntx_status_t socket_set_rate(ntx_socket_t id, const ntx_rate_t& rate);
+
+    ntx_status_t timer_schedule(uint64_t delay_ms, ntx_timer_cb cb, void* userdata, ntx_timer_t* out);
+    ntx_status_t timer_cancel(ntx_timer_t id);
+
+    ntx_status_t fd_watch(int fd, uint32_t events, ntx_fd_cb cb, void* userdata);
+    ntx_status_t fd_unwatch(int fd);
+
+    // Bytes moved through this loop's sockets (read on the loop thread, or after it stopped).
+    uint64_t bytes_sent = 0;
+    uint64_t bytes_received = 0;
+    uint64_t sockets_opened = 0;
+
+private:
+    friend struct HostSocket;
+    HostSocket* find_socket(ntx_socket_t id);
+    void free_socket_slot(uint32_t slot);
+    void arm_watch(int fd, const std::shared_ptr<FdWatch>& watch, bool for_read);
+
+    uint32_t index_;
+    asio::io_context io_{1};
+    asio::executor_work_guard<asio::io_context::executor_type> work_;
+    std::thread thread_;
+
+    std::vector<std::shared_ptr<HostSocket>> sockets_;  // slot -> socket
+    std::vector<uint16_t> socket_gen_;
+    std::vector<uint32_t> free_socket_slots_;
+
+    std::vector<std::unique_ptr<HostTimer>> timers_;
+    std::vector<uint32_t> free_timer_slots_;
+
+    std::unordered_map<int, std::shared_ptr<FdWatch>> watches_;
+};
+
+}  // namespace ntx::net

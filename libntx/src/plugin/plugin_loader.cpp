@@ -1,0 +1,116 @@
+#include "plugin/plugin_loader.hpp"
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fmt/format.h>
+
+namespace ntx::plugin {
+namespace fs = std::filesystem;
+
+bool LoadedPlugin::has_capability(std::string_view call) const {
+    return std::find(capabilities.begin(), capabilities.end(), call) != capabilities.end();
+}
+
+namespace {
+
+// Directory of the shared object holding this code (libntx), to find installed plugins next to it.
+fs::path library_dir() {
+    Dl_info info{};
+    if (dladdr(reinterpret_cast<void*>(&library_dir), &info) && info.dli_fname) {
+        std::error_code ec;
+        fs::path p = fs::canonical(info.dli_fname, ec);
+        if (!ec) return p.parent_path();
+    }
+    return {};
+}
+
+}  // namespace
+
+PluginLoader::PluginLoader(std::vector<std::string> extra_paths) {
+    for (auto& p : extra_paths) search_.emplace_back(p);
+    if (const char* env = std::getenv("NTX_PLUGIN_PATH")) {
+        std::string_view s(env);
+        while (!s.empty()) {
+            auto colon = s.find(':');
+            auto part = s.substr(0, colon);
+            if (!part.empty()) search_.emplace_back(std::string(part));
+            if (colon == std::string_view::npos) break;
+            s.remove_prefix(colon + 1);
+        }
+    }
+    if (auto dir = library_dir(); !dir.empty()) search_.push_back(dir / "ntx" / "plugins");
+#ifdef NTX_BUILD_PLUGIN_DIR
+    search_.emplace_back(NTX_BUILD_PLUGIN_DIR);
+#endif
+}
+
+fs::path PluginLoader::resolve(const std::string& entry, const fs::path& res_dir, std::string& error) const {
+    std::error_code ec;
+    bool is_path = entry.find('/') != std::string::npos || (entry.size() > 3 && entry.ends_with(".so"));
+    if (is_path) {
+        fs::path p = fs::path(entry).is_absolute() ? fs::path(entry) : res_dir / entry;
+        if (fs::is_regular_file(p, ec)) return p.lexically_normal();
+        error = fmt::format("plugin file '{}' not found", p.string());
+        return {};
+    }
+    std::string file = "ntx_" + entry + ".so";
+    std::string tried;
+    for (const auto& dir : search_) {
+        fs::path p = dir / file;
+        if (fs::is_regular_file(p, ec)) return p;
+        tried += (tried.empty() ? "" : ", ") + dir.string();
+    }
+    error = fmt::format("no plugin named '{}' ({} not found in: {}); add a directory with --plugin-path or NTX_PLUGIN_PATH",
+                        entry, file, tried.empty() ? "(empty search path)" : tried);
+    return {};
+}
+
+std::shared_ptr<LoadedPlugin> PluginLoader::load(const fs::path& path, const ntx_host_api_t* host_api,
+                                                 std::string& error) {
+    // RTLD_NODELETE: the code stays mapped even if a handle is closed, so a late callback can't jump
+    // into unmapped memory.
+    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+    if (!handle) {
+        const char* why = dlerror();
+        error = fmt::format("'{}' is not a loadable plugin: {}", path.string(), why ? why : "dlopen failed");
+        return nullptr;
+    }
+    auto entry = reinterpret_cast<ntx_plugin_entry_fn>(dlsym(handle, NTX_PLUGIN_ENTRY_SYMBOL));
+    if (!entry) {
+        error = fmt::format("'{}' is not an ntx plugin: it does not export '{}'", path.string(), NTX_PLUGIN_ENTRY_SYMBOL);
+        dlclose(handle);
+        return nullptr;
+    }
+    auto plugin = std::make_shared<LoadedPlugin>();
+    plugin->path = path;
+    plugin->handle = handle;
+    plugin->api.size = sizeof(ntx_plugin_api_t);
+    ntx_status_t rc = entry(host_api, &plugin->api);
+    const ntx_plugin_api_t& api = plugin->api;
+    if (api.abi_major != NTX_ABI_MAJOR) {
+        error = fmt::format("'{}' was built for plugin ABI {}.{}, this host speaks ABI {}.{} (major versions must match)",
+                            path.string(), api.abi_major, api.abi_minor, NTX_ABI_MAJOR, NTX_ABI_MINOR);
+        return nullptr;
+    }
+    if (api.abi_minor > NTX_ABI_MINOR) {
+        error = fmt::format("'{}' needs plugin ABI {}.{}, newer than this host's {}.{}; upgrade ntx",
+                            path.string(), api.abi_major, api.abi_minor, NTX_ABI_MAJOR, NTX_ABI_MINOR);
+        return nullptr;
+    }
+    if (rc != NTX_OK) {
+        error = fmt::format("'{}' refused to load: {} ({})", path.string(), host_api->strerror(rc), rc);
+        return nullptr;
+    }
+    if (!api.name || !api.version || !api.init || !api.run_action || !api.release) {
+        error = fmt::format("'{}' left required members of its plugin table empty (name, version, init, run_action, release)",
+                            path.string());
+        return nullptr;
+    }
+    for (size_t i = 0; i < api.capability_count; ++i)
+        if (api.capabilities && api.capabilities[i]) plugin->capabilities.emplace_back(api.capabilities[i]);
+    return plugin;
+}
+
+}  // namespace ntx::plugin

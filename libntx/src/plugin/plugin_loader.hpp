@@ -1,0 +1,43 @@
+// Finds and loads protocol plugins (.so) and checks them against the script: the entry symbol, the
+// ABI major/minor, the semver version, and the capabilities the script calls.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ntx/plugin_abi.h"
+
+namespace ntx::plugin {
+
+struct LoadedPlugin {
+    std::filesystem::path path;
+    void* handle = nullptr;  // dlopen handle; never dlclose()d while the process may hold plugin state
+    ntx_plugin_api_t api{};
+    std::vector<std::string> capabilities;
+
+    bool has_capability(std::string_view call) const;
+};
+
+class PluginLoader {
+public:
+    // Search order for a bare name: `extra_paths`, then $NTX_PLUGIN_PATH (colon-separated), then the
+    // shipped plugins (installed next to libntx, or in the build tree).
+    explicit PluginLoader(std::vector<std::string> extra_paths);
+
+    // Resolves `entry` (a path relative to res_dir when it contains '/' or ends in .so, else a bare
+    // name found as ntx_<name>.so on the search path). Returns an empty path and sets `error` if not found.
+    std::filesystem::path resolve(const std::string& entry, const std::filesystem::path& res_dir, std::string& error) const;
+
+    // Loads and checks the ABI. `host_api` must outlive the plugin. Returns nullptr and sets `error` on failure.
+    std::shared_ptr<LoadedPlugin> load(const std::filesystem::path& path, const ntx_host_api_t* host_api,
+                                       std::string& error);
+
+    const std::vector<std::filesystem::path>& search_path() const { return search_; }
+
+private:
+    std::vector<std::filesystem::path> search_;
+};
+
+}  // namespace ntx::plugin

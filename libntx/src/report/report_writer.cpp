@@ -1,0 +1,102 @@
+#include "report/report_writer.hpp"
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+#include <fstream>
+#include <stdexcept>
+
+namespace ntx::report {
+namespace json = boost::json;
+
+namespace {
+
+double round3(double v) { return static_cast<double>(static_cast<int64_t>(v * 1000.0 + (v >= 0 ? 0.5 : -0.5))) / 1000.0; }
+
+json::object latency_json(const LatencySummary& l) {
+    return {{"min", round3(l.min_ms)}, {"mean", round3(l.mean_ms)}, {"p50", round3(l.p50_ms)},
+            {"p90", round3(l.p90_ms)},  {"p99", round3(l.p99_ms)},   {"max", round3(l.max_ms)}};
+}
+
+}  // namespace
+
+std::string to_json(const Report& r) {
+    json::array scenarios;
+    for (const auto& s : r.scenarios) {
+        json::array actions;
+        for (const auto& a : s.actions) {
+            json::object by_kind;
+            for (const auto& [k, n] : a.errors_by_kind) by_kind[k] = n;
+            actions.push_back(json::object{{"name", a.name},
+                                           {"component", a.component},
+                                           {"call", a.call},
+                                           {"count", a.count},
+                                           {"ok", a.ok},
+                                           {"errors", a.errors},
+                                           {"timeouts", a.timeouts},
+                                           {"cancelled", a.cancelled},
+                                           {"errors_by_kind", std::move(by_kind)},
+                                           {"bytes_sent", a.bytes_sent},
+                                           {"bytes_received", a.bytes_received},
+                                           {"throughput_per_s", round3(s.duration_s > 0 ? static_cast<double>(a.count) / s.duration_s : 0)},
+                                           {"latency_ms", latency_json(a.latency)}});
+        }
+        scenarios.push_back(json::object{
+            {"name", s.name},
+            {"workflow", s.workflow},
+            {"model", s.model},
+            {"duration_s", round3(s.duration_s)},
+            {"users", json::object{{"spawned", s.spawned}, {"peak_online", s.peak_online}, {"completed", s.completed}, {"stopped", s.stopped}}},
+            {"tasks", s.tasks},
+            {"exits", json::object{{"timeout_out", s.exit_timeout}, {"error_out", s.exit_error}}},
+            {"actions", std::move(actions)}});
+    }
+    json::object root{{"ntx_version", r.ntx_version},
+                      {"res_dir", r.res_dir},
+                      {"started_at", r.started_at},
+                      {"interrupted", r.interrupted},
+                      {"scenarios", std::move(scenarios)},
+                      {"totals", json::object{{"actions", r.total_actions},
+                                              {"ok", r.total_ok},
+                                              {"errors", r.total_errors},
+                                              {"timeouts", r.total_timeouts},
+                                              {"cancelled", r.total_cancelled},
+                                              {"duration_s", round3(r.duration_s)}}}};
+    return json::serialize(root);
+}
+
+void write_json(const Report& report, const std::filesystem::path& file) {
+    std::filesystem::create_directories(file.parent_path());
+    auto tmp = file;
+    tmp += ".tmp";
+    {
+        std::ofstream out(tmp);
+        out << to_json(report) << '\n';
+        if (!out) throw std::runtime_error("cannot write " + tmp.string());
+    }
+    std::filesystem::rename(tmp, file);
+}
+
+void print_summary(const Report& r, std::FILE* out) {
+    fmt::print(out, "\nntx {} — {} ({:.2f} s{})\n", r.ntx_version, r.res_dir, r.duration_s, r.interrupted ? ", interrupted" : "");
+    for (const auto& s : r.scenarios) {
+        fmt::print(out, "\nscenario {} (workflow {}, {} model): {} users spawned, peak {} online, {} completed, {} stopped; "
+                        "{} tasks; exits: timeout_out {}, error_out {}\n",
+                   s.name, s.workflow, s.model, s.spawned, s.peak_online, s.completed, s.stopped, s.tasks, s.exit_timeout,
+                   s.exit_error);
+        fmt::print(out, "  {:<22} {:>9} {:>9} {:>7} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "action", "count", "ok",
+                   "errors", "timeouts", "min ms", "mean ms", "p50 ms", "p90 ms", "p99 ms", "max ms");
+        for (const auto& a : s.actions) {
+            fmt::print(out, "  {:<22} {:>9} {:>9} {:>7} {:>8} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f}\n",
+                       a.name.size() > 22 ? a.name.substr(0, 21) + "~" : a.name, a.count, a.ok, a.errors, a.timeouts,
+                       a.latency.min_ms, a.latency.mean_ms, a.latency.p50_ms, a.latency.p90_ms, a.latency.p99_ms,
+                       a.latency.max_ms);
+            for (const auto& [kind, n] : a.errors_by_kind) fmt::print(out, "  {:<22}   error {}: {}\n", "", kind, n);
+        }
+    }
+    fmt::print(out, "\ntotal: {} actions, {} ok, {} errors, {} timeouts, {} cancelled in {:.2f} s ({:.0f} actions/s)\n",
+               r.total_actions, r.total_ok, r.total_errors, r.total_timeouts, r.total_cancelled, r.duration_s,
+               r.duration_s > 0 ? static_cast<double>(r.total_actions) / r.duration_s : 0.0);
+    std::fflush(out);
+}
+
+}  // namespace ntx::report

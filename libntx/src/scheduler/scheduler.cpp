@@ -1,0 +1,41 @@
+#include "scheduler/scheduler.hpp"
+
+#include "frame/protocol_frame.hpp"
+
+namespace ntx::scheduler {
+
+Scheduler::Scheduler(const dsl::Script& script, std::vector<std::unique_ptr<resource::PairPool>>& pools,
+                     frame::ProtocolFrame& frame, unsigned loops)
+    : script_(script), pools_(pools), frame_(frame), shared_(new ScenarioShared[script.scenarios.size()]) {
+    for (unsigned i = 0; i < loops; ++i) shards_.push_back(std::make_unique<Shard>(*this, i));
+    std::vector<net::Loop*> all;
+    for (auto& s : shards_) all.push_back(&s->loop());
+    frame_.attach_loops(std::move(all), [this] { return now_ms(); });
+}
+
+Scheduler::~Scheduler() = default;
+
+void Scheduler::run(const std::atomic<bool>& stop) {
+    stop_ = &stop;
+    started_ = std::chrono::steady_clock::now();
+    shards_running_ = static_cast<unsigned>(shards_.size());
+    for (auto& s : shards_) s->loop().start();
+    for (auto& s : shards_) s->begin();
+    {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [this] { return shards_running_ == 0; });
+    }
+    for (auto& s : shards_) s->loop().stop();
+    for (auto& s : shards_) s->loop().join();
+    // Loops are stopped: close what plugins left open (idle keep-alive sockets are released with
+    // their users; this catches the rest) before the plugins are released.
+    for (auto& s : shards_) s->loop().close_all();
+}
+
+void Scheduler::shard_done() {
+    std::lock_guard lock(mutex_);
+    if (shards_running_ > 0) --shards_running_;
+    cv_.notify_all();
+}
+
+}  // namespace ntx::scheduler

@@ -1,0 +1,69 @@
+// The scheduler: shards the users of every scenario across one loop per core, starts them by the
+// call model, waits for the run to end (or a stop request), and merges the shards' counters.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "dsl/script.hpp"
+#include "resource/pair_pool.hpp"
+#include "scheduler/shard.hpp"
+
+namespace ntx::frame {
+class ProtocolFrame;
+}
+
+namespace ntx::scheduler {
+
+// Scenario-wide counters shared by the shards; touched at user start/end only, never per request.
+struct ScenarioShared {
+    std::atomic<int64_t> online{0};
+    std::atomic<int64_t> peak_online{0};
+    std::atomic<uint64_t> end_ms{0};  // run clock when its last user went offline
+};
+
+class Scheduler {
+public:
+    Scheduler(const dsl::Script& script, std::vector<std::unique_ptr<resource::PairPool>>& pools,
+              frame::ProtocolFrame& frame, unsigned loops);
+    ~Scheduler();
+
+    // Runs every scenario to the end. `stop` may be set from any thread (signal) to enter closing early.
+    void run(const std::atomic<bool>& stop);
+
+    const dsl::Script& script() const { return script_; }
+    frame::ProtocolFrame& frame() { return frame_; }
+    resource::PairPool& pool(uint32_t i) { return *pools_[i]; }
+    unsigned shard_count() const { return static_cast<unsigned>(shards_.size()); }
+    Shard& shard(unsigned i) { return *shards_[i]; }
+    ScenarioShared& shared(uint32_t scenario) { return shared_[scenario]; }
+    const std::atomic<bool>* stop_flag() const { return stop_; }
+
+    // Milliseconds since the run started.
+    uint64_t now_ms() const {
+        return static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count());
+    }
+    double elapsed_s() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count(); }
+
+    void shard_done();  // a shard has no user left and none to spawn
+
+private:
+    const dsl::Script& script_;
+    std::vector<std::unique_ptr<resource::PairPool>>& pools_;
+    frame::ProtocolFrame& frame_;
+    std::vector<std::unique_ptr<Shard>> shards_;
+    std::unique_ptr<ScenarioShared[]> shared_;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    const std::atomic<bool>* stop_ = nullptr;
+
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    unsigned shards_running_ = 0;
+};
+
+}  // namespace ntx::scheduler

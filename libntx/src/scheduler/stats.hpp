@@ -1,0 +1,56 @@
+// Per-shard counters of one scenario x action; merged across shards at closing (no shared atomics
+// on the hot path).
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "ntx/plugin_abi.h"
+#include "report/latency_histogram.hpp"
+
+namespace ntx::scheduler {
+
+enum class Outcome : uint8_t { ok, error, timeout, cancelled };
+
+struct ActionStats {
+    uint64_t ok = 0, errors = 0, timeouts = 0, cancelled = 0;
+    uint64_t bytes_sent = 0, bytes_received = 0;
+    std::vector<std::pair<ntx_status_t, uint64_t>> errors_by_code;
+    report::LatencyHistogram latency;  // of ok actions
+
+    void count_error(ntx_status_t code) {
+        ++errors;
+        for (auto& [c, n] : errors_by_code)
+            if (c == code) {
+                ++n;
+                return;
+            }
+        errors_by_code.emplace_back(code, 1);
+    }
+    void merge(const ActionStats& o) {
+        ok += o.ok;
+        errors += o.errors;
+        timeouts += o.timeouts;
+        cancelled += o.cancelled;
+        bytes_sent += o.bytes_sent;
+        bytes_received += o.bytes_received;
+        for (auto& [code, n] : o.errors_by_code) {
+            bool found = false;
+            for (auto& [c, m] : errors_by_code)
+                if (c == code) {
+                    m += n;
+                    found = true;
+                }
+            if (!found) errors_by_code.emplace_back(code, n);
+        }
+        latency.merge(o.latency);
+    }
+};
+
+struct ScenarioStats {
+    uint64_t spawned = 0, completed = 0, stopped = 0, tasks = 0;
+    uint64_t exit_timeout = 0, exit_error = 0, exit_closing = 0;
+};
+
+}  // namespace ntx::scheduler

@@ -1,0 +1,69 @@
+// A virtual user: a small state machine pinned to one shard, never a thread. It holds its leases,
+// its saved variables, the plugins' per-user slots and the buffers its actions render into.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dsl/template.hpp"
+#include "ntx/plugin_abi.h"
+
+namespace ntx::scheduler {
+class Shard;
+struct User;
+}  // namespace ntx::scheduler
+
+// The opaque action handle of the C ABI: one per user (a user runs one action at a time).
+struct ntx_action {
+    ntx::scheduler::User* user = nullptr;
+    bool live = false;  // an action is in flight and not ended yet
+};
+
+namespace ntx::scheduler {
+
+enum class UserState : uint8_t { pending, waiting_resource, running, offline };
+
+struct Lease {
+    uint32_t pool;
+    uint32_t item;
+};
+
+struct User final : dsl::RenderContext {
+    User(Shard& s, uint64_t id, uint32_t scen, size_t variables, size_t components);
+
+    Shard& shard;
+    uint64_t user_id;
+    uint32_t scenario;
+    UserState state = UserState::pending;
+    bool stop_requested = false;  // leave after the current action
+    bool ended_by_stop = false;
+
+    uint64_t task_id = 0;
+    uint32_t step = 0;              // index into the workflow's steps
+    uint32_t action = 0;            // action index of the step in flight
+    uint64_t task_deadline_ms = 0;  // run clock; 0 = none
+    uint64_t user_deadline_ms = 0;  // task-duration end; 0 = one task
+
+    std::vector<Lease> leases;
+    std::vector<dsl::Fields> variables;
+    std::vector<bool> variable_set;
+    std::vector<void*> plugin_slots;  // per component, handed to plugins as user_data
+
+    ntx_action handle;
+    uint64_t action_seq = 0;  // tells a stale action timer from the current one
+    boost::asio::steady_timer action_timer;
+    std::chrono::steady_clock::time_point action_started;
+
+    // Reused per action: rendered params (values) and the kv views handed to the plugin.
+    std::vector<std::string> param_values;
+    std::vector<ntx_kv_t> params;
+
+    std::optional<std::string_view> resource_field(std::string_view field) const override;
+    const dsl::Fields* variable(uint32_t slot) const override;
+    std::string env(dsl::EnvVar var) const override;
+};
+
+}  // namespace ntx::scheduler

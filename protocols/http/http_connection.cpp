@@ -1,0 +1,404 @@
+#include "http_connection.hpp"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/error.hpp>
+
+#include <iterator>
+#include <new>
+#include <utility>
+
+namespace ntx::http {
+namespace beast_http = boost::beast::http;
+
+namespace {
+
+double ms_between(std::chrono::steady_clock::time_point from, std::chrono::steady_clock::time_point to) {
+    return std::chrono::duration<double, std::milli>(to - from).count();
+}
+
+ntx_str_t str(std::string_view s) noexcept { return ntx_str_t{s.data(), s.size()}; }
+
+std::string lowercase(std::string_view s) {
+    std::string out(s);
+    for (char &c : out) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    return out;
+}
+
+ntx_status_t status_for(const boost::beast::error_code &ec) noexcept {
+    if (ec == beast_http::error::header_limit || ec == beast_http::error::body_limit ||
+        ec == beast_http::error::buffer_overflow) {
+        return NTX_E_LIMIT;
+    }
+    if (ec == beast_http::error::partial_message) return NTX_E_CLOSED;
+    return NTX_E_PROTOCOL;
+}
+
+}  // namespace
+
+HttpConnection::HttpConnection(const PluginState &plugin, ntx_loop_t *loop, std::uint32_t loop_index)
+    : plugin_(plugin), loop_(loop), loop_index_(loop_index) {
+    request_.reserve(1024);
+    rbuf_.reserve(4096);
+}
+
+HttpConnection::~HttpConnection() {
+    cancel_timer();
+    close_socket();
+}
+
+// ---- starting -------------------------------------------------------------------------------------
+
+ntx_status_t HttpConnection::start(ntx_action_t *action, const ntx_action_ctx_t &ctx) {
+    if (action_ != nullptr || fail_timer_ != 0) return NTX_E_STATE;  // one action per user at a time
+    loop_ = ctx.loop;
+    loop_index_ = ctx.loop_index;
+    t_start_ = Clock::now();
+    bytes_sent_ = 0;
+    bytes_received_ = 0;
+    retried_ = false;
+    got_bytes_ = false;
+    conn_reused_ = false;
+    connect_ms_ = 0.0;
+    first_byte_ms_.reset();
+
+    if (Error e = parse_request(ctx, spec_)) return defer_failure(action, std::move(e));
+    serialize_request(spec_, plugin_.config.user_agent, request_);
+    head_ = spec_.method.head;
+    keep_alive_ = spec_.keep_alive;
+    spec_.headers.clear();  // they borrowed the params
+    spec_.body = {};
+
+    take_action(action);
+    reset_parser();
+    rbuf_.clear();
+
+    if (socket_ != 0 && conn_ == Conn::open && keep_alive_ && conn_port_ == spec_.url.port &&
+        conn_host_ == spec_.url.host) {
+        conn_reused_ = true;
+        if (send_request() == NTX_OK) return NTX_OK;
+        conn_reused_ = false;  // the idle connection is unusable: fall through to a fresh one
+    }
+    close_socket();
+    if (const ntx_status_t st = open_socket(); st < 0) {
+        release_action();
+        return defer_failure(action, Error{st, "http: cannot open a connection to " + spec_.url.host_header});
+    }
+    return NTX_OK;
+}
+
+ntx_status_t HttpConnection::defer_failure(ntx_action_t *action, Error error) {
+    pending_ = std::move(error);
+    take_action(action);
+    ntx_timer_t timer = 0;
+    const ntx_status_t st =
+        plugin_.api->timer_schedule(plugin_.host, loop_, 0, &HttpConnection::timer_fired, this, &timer);
+    if (st < 0 || timer == 0) {
+        // No timer: end the action through run_action's return value; the reason goes to the log.
+        release_action();
+        plugin_.log(action, NTX_LOG_WARN, pending_.reason);
+        return pending_.code;
+    }
+    fail_timer_ = timer;
+    return NTX_OK;
+}
+
+void HttpConnection::take_action(ntx_action_t *action) { action_ = action; }
+
+ntx_action_t *HttpConnection::release_action() noexcept {
+    return std::exchange(action_, nullptr);
+}
+
+void HttpConnection::reset_parser() {
+    parser_.emplace();
+    parser_->header_limit(plugin_.config.max_header_bytes);
+    parser_->body_limit(plugin_.config.max_body_bytes);
+    parser_->eager(true);
+    if (head_) parser_->skip(true);
+}
+
+ntx_status_t HttpConnection::open_socket() {
+    ntx_socket_opts_t opts{};
+    opts.size = sizeof opts;
+    opts.transport = NTX_TRANSPORT_TCP;
+    opts.host = str(spec_.url.host);
+    opts.port = spec_.url.port;
+    opts.connect_timeout_ms = plugin_.config.connect_timeout_ms;
+    opts.on_event = &HttpConnection::socket_event;
+    opts.userdata = this;
+    ntx_socket_t sock = 0;
+    const ntx_status_t st = plugin_.api->socket_open(plugin_.host, loop_, &opts, &sock);
+    if (st < 0) return st;
+    if (sock == 0) return NTX_E_INTERNAL;
+    socket_ = sock;
+    conn_ = Conn::connecting;
+    conn_host_ = spec_.url.host;
+    conn_port_ = spec_.url.port;
+    conn_reused_ = false;
+    t_connect_start_ = Clock::now();
+    return NTX_OK;
+}
+
+ntx_status_t HttpConnection::send_request() {
+    const ntx_bytes_t bytes{reinterpret_cast<const std::uint8_t *>(request_.data()), request_.size()};
+    const ntx_status_t st = plugin_.api->socket_send(plugin_.host, socket_, bytes);
+    if (st == NTX_OK) bytes_sent_ += request_.size();
+    return st;
+}
+
+// ---- socket events --------------------------------------------------------------------------------
+
+void HttpConnection::socket_event(void *userdata, const ntx_socket_event_t *event) noexcept {
+    auto *self = static_cast<HttpConnection *>(userdata);
+    if (!self || !event) return;
+    try {
+        self->handle_event(*event);
+    } catch (...) {
+        self->fail_internal();
+    }
+}
+
+void HttpConnection::handle_event(const ntx_socket_event_t &event) {
+    if (!NTX_HAS_MEMBER(&event, ntx_socket_event_t, socket)) return;
+    // Events of a socket this user no longer has (closed by us) are stale: nothing to do.
+    if (event.socket == 0 || event.socket != socket_) return;
+
+    switch (event.kind) {
+    case NTX_SOCKET_CONNECTED:
+        on_connected();
+        return;
+    case NTX_SOCKET_DATA:
+        if (NTX_HAS_MEMBER(&event, ntx_socket_event_t, data)) on_data(event.data.ptr, event.data.len);
+        return;
+    case NTX_SOCKET_CLOSED:
+        socket_ = 0;  // dead after this callback
+        conn_ = Conn::none;
+        if (action_) on_peer_closed();
+        return;
+    case NTX_SOCKET_ERROR: {
+        socket_ = 0;
+        conn_ = Conn::none;
+        ntx_status_t st = NTX_HAS_MEMBER(&event, ntx_socket_event_t, status) ? event.status : NTX_E_IO;
+        if (st >= 0) st = NTX_E_IO;
+        if (action_) on_socket_failure(st);
+        return;
+    }
+    default:  // NTX_SOCKET_SENT, and kinds newer than this plugin
+        return;
+    }
+}
+
+void HttpConnection::on_connected() {
+    conn_ = Conn::open;
+    if (!action_) {  // nobody waits for this connection any more
+        close_socket();
+        return;
+    }
+    connect_ms_ = ms_between(t_connect_start_, Clock::now());
+    if (const ntx_status_t st = send_request(); st < 0) {
+        close_socket();
+        fail(st, "http: send failed");
+    }
+}
+
+void HttpConnection::on_data(const std::uint8_t *data, std::size_t len) {
+    if (!action_) {
+        // Bytes on an idle kept-alive connection (a 408 before the server closes, or garbage): the
+        // connection can no longer carry a clean response.
+        close_socket();
+        return;
+    }
+    if (len == 0 || data == nullptr) return;
+    bytes_received_ += len;
+    if (!got_bytes_) {
+        got_bytes_ = true;
+        first_byte_ms_ = ms_between(t_start_, Clock::now());
+    }
+    parse(reinterpret_cast<const char *>(data), len);
+}
+
+void HttpConnection::parse(const char *data, std::size_t len) {
+    // Feed the event's bytes straight to the parser when nothing is pending (the usual case), else
+    // behind what is pending; whatever the parser leaves unconsumed is kept for the next event.
+    const bool pending = !rbuf_.empty();
+    if (pending) rbuf_.append(data, len);
+    const std::string_view in = pending ? std::string_view(rbuf_) : std::string_view(data, len);
+
+    std::size_t off = 0;
+    while (off < in.size()) {
+        boost::beast::error_code ec;
+        const std::size_t used = parser_->put(boost::asio::const_buffer(in.data() + off, in.size() - off), ec);
+        off += used;
+        if (ec == beast_http::error::need_more) break;
+        if (ec) {
+            const ntx_status_t code = status_for(ec);
+            fail(code, (code == NTX_E_LIMIT ? "http: response exceeds a limit: " : "http: malformed response: ") +
+                           ec.message());
+            return;
+        }
+        if (parser_->is_done()) {
+            const unsigned status = parser_->get().result_int();
+            if (status >= 100 && status < 200 && status != 101) {
+                reset_parser();  // interim response (100 Continue, 103 Early Hints): the real one follows
+                continue;
+            }
+            complete(off < in.size());
+            return;
+        }
+        if (used == 0) break;  // no progress without more bytes
+    }
+    if (pending) {
+        rbuf_.erase(0, off);
+    } else {
+        rbuf_.assign(in.substr(off));
+    }
+}
+
+void HttpConnection::on_peer_closed() {
+    if (parser_ && parser_->is_header_done() && !parser_->is_done()) {
+        boost::beast::error_code ec;
+        parser_->put_eof(ec);  // completes a read-until-close body
+        if (!ec && parser_->is_done()) {
+            complete(false);
+            return;
+        }
+    }
+    if (can_retry(NTX_E_CLOSED)) {
+        retry();
+        return;
+    }
+    fail(NTX_E_CLOSED, got_bytes_ ? "http: connection closed before the response was complete"
+                                  : "http: connection closed before any response");
+}
+
+void HttpConnection::on_socket_failure(ntx_status_t status) {
+    if (can_retry(status)) {
+        retry();
+        return;
+    }
+    std::string reason = "http: socket error: ";
+    if (plugin_.api->strerror) reason += plugin_.api->strerror(status);
+    fail(status, std::move(reason));
+}
+
+bool HttpConnection::can_retry(ntx_status_t status) const noexcept {
+    // A kept-alive connection the server closed while idle looks like a close (or reset) before any
+    // byte of the response: retry once on a fresh connection.
+    return conn_reused_ && !got_bytes_ && !retried_ && (status == NTX_E_CLOSED || status == NTX_E_IO);
+}
+
+void HttpConnection::retry() {
+    retried_ = true;
+    close_socket();
+    reset_parser();
+    rbuf_.clear();
+    if (const ntx_status_t st = open_socket(); st < 0) {
+        fail(st, "http: cannot reopen a connection to " + spec_.url.host_header);
+    }
+}
+
+void HttpConnection::close_socket() noexcept {
+    if (socket_ != 0) {
+        plugin_.api->socket_close(plugin_.host, socket_);
+        socket_ = 0;
+    }
+    conn_ = Conn::none;
+}
+
+void HttpConnection::cancel_timer() noexcept {
+    if (fail_timer_ != 0) {
+        plugin_.api->timer_cancel(plugin_.host, loop_, fail_timer_);
+        fail_timer_ = 0;
+    }
+}
+
+void HttpConnection::timer_fired(void *userdata, ntx_timer_t timer) noexcept {
+    auto *self = static_cast<HttpConnection *>(userdata);
+    if (!self || timer == 0 || timer != self->fail_timer_) return;
+    try {
+        self->fail_timer_ = 0;
+        if (!self->action_) return;
+        Error e = std::move(self->pending_);
+        self->fail(e.code, std::move(e.reason));
+    } catch (...) {
+        self->fail_internal();
+    }
+}
+
+// ---- ending ---------------------------------------------------------------------------------------
+
+void HttpConnection::abandon(ntx_action_t *action) noexcept {
+    if (action != action_) return;  // not ours (already ended): nothing to forget
+    cancel_timer();
+    close_socket();
+    parser_.reset();
+    rbuf_.clear();
+    release_action();
+}
+
+void HttpConnection::add_timings(ResultFields &fields, Clock::time_point end) const {
+    fields.add_ms("time.connect_ms", connect_ms_);
+    if (first_byte_ms_) fields.add_ms("time.first_byte_ms", *first_byte_ms_);
+    fields.add_ms("time.total_ms", ms_between(t_start_, end));
+}
+
+void HttpConnection::complete(bool trailing_bytes) {
+    const Clock::time_point end = Clock::now();
+    auto &msg = parser_->get();
+    const unsigned status = msg.result_int();
+
+    ResultFields fields;
+    fields.reserve(7 + static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
+    fields.add("status", std::to_string(status));
+    fields.add("reason", std::string(msg.reason()));
+    for (const auto &h : msg) {
+        fields.add_or_join("headers." + lowercase(h.name_string()), h.value());
+    }
+    fields.add("body", std::move(msg.body()));
+    add_timings(fields, end);
+
+    // Keep the connection only if both sides want it and nothing trails the response.
+    const bool reusable = keep_alive_ && parser_->keep_alive() && !trailing_bytes && socket_ != 0 && status != 101;
+    if (!reusable) close_socket();
+    parser_.reset();
+    rbuf_.clear();
+
+    const ntx_host_api_t *api = plugin_.api;
+    ntx_host_t *host = plugin_.host;
+    ntx_action_t *action = release_action();
+    const ntx_result_t *result = fields.finish(bytes_sent_, bytes_received_);
+    if (status < 400) {
+        api->action_complete(host, action, result);  // last use of `this`
+    } else {
+        const std::string reason = "HTTP " + std::to_string(status);
+        api->action_fail(host, action, NTX_E_STATUS, str(reason), result);  // last use of `this`
+    }
+}
+
+void HttpConnection::fail(ntx_status_t code, std::string reason) {
+    ResultFields fields;
+    add_timings(fields, Clock::now());
+    cancel_timer();
+    close_socket();
+    parser_.reset();
+    rbuf_.clear();
+
+    const ntx_host_api_t *api = plugin_.api;
+    ntx_host_t *host = plugin_.host;
+    ntx_action_t *action = release_action();
+    if (!action) return;
+    const ntx_result_t *result = fields.finish(bytes_sent_, bytes_received_);
+    api->action_fail(host, action, code, str(reason), result);  // last use of `this`
+}
+
+void HttpConnection::fail_internal() noexcept {
+    cancel_timer();
+    close_socket();
+    parser_.reset();
+    rbuf_.clear();
+    ntx_action_t *action = release_action();
+    if (action) plugin_.api->action_fail(plugin_.host, action, NTX_E_INTERNAL, str("http: internal error"), nullptr);
+}
+
+}  // namespace ntx::http

@@ -1,0 +1,15 @@
+# Installs the build tree into a fresh prefix, builds the consumer project against it, and runs it.
+file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR})
+function(step)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}")
+  endif()
+endfunction()
+step(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_DIR}/prefix)
+step(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/build -G Ninja -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix)
+step(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
+# The installed ntx binary runs from the prefix alone (RPATH), and finds the installed plugins.
+step(${WORK_DIR}/prefix/bin/ntx validate ${EXAMPLE_DIR})
+step(${WORK_DIR}/build/consumer_app ${EXAMPLE_DIR} ${WORK_DIR}/build ${WORK_DIR})

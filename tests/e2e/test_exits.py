@@ -1,0 +1,140 @@
+"""Outcomes and exits with the C99 probe plugin: action timeouts, errors, connect failures, workflow
+timeouts, max-duration and SIGINT all end in exactly one counted outcome and the right exit."""
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+from harness import NTX, TEST_PLUGINS, Target, action, check, main, read_report, run_ntx, scenario, wait_for
+
+PORT = 24100      # the target server for the raw scenario
+DEAD_PORT = 24199  # nothing listens there
+
+SCRIPT = f"""
+components:
+  - name: probe
+    version: "1.0.0"
+    entry: {TEST_PLUGINS}/ntx_probe.so
+workflows:
+  sleepy: {{steps: [{{ref: long-sleep}}]}}
+  failing: {{steps: [{{ref: fail}}], on-error: [{{goto: error_out}}]}}
+  raw-ok: {{steps: [{{ref: raw-get}}, {{ref: raw-get}}]}}
+  refused: {{steps: [{{ref: raw-dead}}]}}
+  slow-task:
+    timeout: 250ms
+    steps: [{{ref: short-sleep}}, {{ref: short-sleep}}, {{ref: short-sleep}}]
+  forever: {{steps: [{{ref: short-sleep}}]}}
+actions:
+  long-sleep: {{component: probe, call: sleep, with: {{ms: "60000"}}, timeout: 100ms}}
+  short-sleep: {{component: probe, call: sleep, with: {{ms: "150"}}, timeout: 5s}}
+  fail: {{component: probe, call: fail}}
+  raw-get:
+    component: probe
+    call: raw
+    with:
+      host: 127.0.0.1
+      port: "{PORT}"
+      data: "GET /asset HTTP/1.1\\r\\nHost: t\\r\\nConnection: close\\r\\n\\r\\n"
+      expect: "HTTP/1.1 200"
+  raw-dead:
+    component: probe
+    call: raw
+    with: {{host: 127.0.0.1, port: "{DEAD_PORT}", data: "x", expect: "y"}}
+load:
+  scenarios:
+    - {{name: sleepy, workflow: sleepy, user-count: 20, spawn-rate: 200/s}}
+    - {{name: failing, workflow: failing, user-count: 20}}
+    - {{name: raw-ok, workflow: raw-ok, user-count: 20, spawn-rate: 100/s}}
+    - {{name: refused, workflow: refused, user-count: 20}}
+    - {{name: slow-task, workflow: slow-task, user-count: 10}}
+    - {{name: forever, workflow: forever, user-count: 10, task-duration: 10m, max-duration: 600ms}}
+"""
+
+
+def write_res_dir(root, script):
+    os.makedirs(root, exist_ok=True)
+    with open(os.path.join(root, "script.yaml"), "w") as f:
+        f.write(script)
+
+
+def test_every_outcome_is_counted_once_with_its_exit():
+    with Target(PORT, PORT) as target, tempfile.TemporaryDirectory() as tmp:
+        res, out = os.path.join(tmp, "res"), os.path.join(tmp, "out")
+        write_res_dir(res, SCRIPT)
+        rc, stdout, stderr = run_ntx("run", res, "--out", out, "--quiet")
+        check(rc == 0, f"ntx run exited {rc}: {stderr}")
+        check(stdout == "", "--quiet prints no summary")
+        r = read_report(out)
+
+        s = scenario(r, "sleepy")
+        a = action(s, "long-sleep")
+        check(a["timeouts"] == 20 and a["ok"] == 0 and a["count"] == 20, f"sleepy: {a}")
+        check(s["exits"]["timeout_out"] == 20 and s["exits"]["error_out"] == 0, f"sleepy exits {s['exits']}")
+
+        s = scenario(r, "failing")
+        a = action(s, "fail")
+        check(a["errors"] == 20 and a["errors_by_kind"] == {"protocol": 20}, f"failing: {a}")
+        check(s["exits"]["error_out"] == 20, f"failing exits {s['exits']}")
+
+        s = scenario(r, "raw-ok")
+        a = action(s, "raw-get")
+        check(a["ok"] == 40 and a["count"] == 40, f"raw-ok: {a}")
+        check(target.stats()["requests"] == 40, f"server saw {target.stats()['requests']} requests")
+
+        s = scenario(r, "refused")
+        a = action(s, "raw-dead")
+        check(a["errors"] == 20 and a["errors_by_kind"] == {"connect": 20}, f"refused: {a}")
+        check(s["exits"]["error_out"] == 20, f"refused exits {s['exits']}")
+
+        # 150 ms steps under a 250 ms task timeout: the first ends ok, the second is cut by the task
+        # deadline (checked on ticks), the third never starts.
+        s = scenario(r, "slow-task")
+        a = action(s, "short-sleep")
+        check(a["ok"] == 10 and a["timeouts"] == 10 and a["count"] == 20, f"slow-task: {a}")
+        check(s["exits"]["timeout_out"] == 10, f"slow-task exits {s['exits']}")
+
+        # task-duration 10m, max-duration 600ms: the scenario ends at max-duration; users are stopped.
+        s = scenario(r, "forever")
+        check(s["users"]["stopped"] == 10 and s["users"]["completed"] == 0, f"forever users {s['users']}")
+        check(s["duration_s"] < 60, f"forever ran {s['duration_s']} s")
+        a = action(s, "short-sleep")
+        check(a["ok"] >= 10, f"forever: {a}")
+        check(a["count"] == a["ok"] + a["cancelled"], f"forever: {a}")
+
+        t = r["totals"]
+        check(t["actions"] == t["ok"] + t["errors"] + t["timeouts"] + t["cancelled"], f"totals {t}")
+
+
+def test_sigint_still_writes_a_complete_report():
+    script = SCRIPT.split("load:")[0] + """load:
+  scenarios:
+    - {name: raw-long, workflow: raw-ok, user-count: 4, task-duration: 10m}
+"""
+    with Target(PORT, PORT) as target, tempfile.TemporaryDirectory() as tmp:
+        res, out = os.path.join(tmp, "res"), os.path.join(tmp, "out")
+        write_res_dir(res, script)
+        proc = subprocess.Popen([NTX, "run", res, "--out", out, "--quiet"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: target.stats()["requests"] >= 50, "the run to send requests")
+            proc.send_signal(signal.SIGINT)
+            _, stderr = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        check(proc.returncode == 0, f"exit {proc.returncode}: {stderr}")
+        r = read_report(out)
+        check(r["interrupted"] is True, "report says interrupted")
+        s = scenario(r, "raw-long")
+        a = action(s, "raw-get")
+        check(a["count"] == a["ok"] + a["errors"] + a["timeouts"] + a["cancelled"], f"{a}")
+        check(a["errors"] == 0, f"{a}")
+        # Every request the server answered was counted ok, or cancelled in flight by the stop.
+        served = target.stats()["requests"]
+        check(a["ok"] <= served <= a["ok"] + a["cancelled"], f"server {served} vs {a}")
+        check(s["users"]["stopped"] == 4, f"users {s['users']}")
+
+
+if __name__ == "__main__":
+    main([test_every_outcome_is_counted_once_with_its_exit, test_sigint_still_writes_a_complete_report])

@@ -1,0 +1,45 @@
+"""The bundled example end to end: 1000 users, 1000 ip:port pairs, GET -> POST -> DELETE, against the
+real target server; report.json must agree with the server's own count."""
+import os
+import tempfile
+
+from harness import SOURCE, Target, action, check, main, read_report, run_ntx, scenario
+
+
+def test_tri_phase_1000_users_match_server_counts():
+    example = os.path.join(SOURCE, "examples", "http-tri-phase")
+    with Target(20000, 20999, threads=1) as target, tempfile.TemporaryDirectory() as out:
+        rc, stdout, stderr = run_ntx("run", example, "--out", out)
+        check(rc == 0, f"ntx run exited {rc}: {stderr}")
+        report = read_report(out)
+        s = scenario(report, "http-bulk")
+        check(s["users"]["spawned"] == 1000, f"spawned {s['users']}")
+        check(s["users"]["completed"] == 1000, f"completed {s['users']}")
+        check(1 <= s["users"]["peak_online"] <= 1000, f"peak_online {s['users']}")
+        check(s["exits"] == {"timeout_out": 0, "error_out": 0}, f"exits {s['exits']}")
+        names = [a["name"] for a in s["actions"]]
+        check(names == ["probe-get", "push-post", "purge-delete"], f"actions {names}")
+        for a in s["actions"]:
+            check(a["count"] == 1000 and a["ok"] == 1000, f"{a['name']}: {a}")
+            check(a["errors"] == 0 and a["timeouts"] == 0, f"{a['name']}: {a}")
+            lat = a["latency_ms"]
+            check(0 < lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"], f"latency {lat}")
+            check(a["bytes_received"] > 0 and a["bytes_sent"] > 0, f"bytes {a}")
+        check(action(s, "probe-get")["call"] == "get", "call name")
+        totals = report["totals"]
+        check(totals["actions"] == 3000 and totals["ok"] == 3000 and totals["errors"] == 0, f"totals {totals}")
+        # The server's own ledger: every request ntx counted as ok arrived, and nothing else.
+        stats = target.stats()
+        check(stats["requests"] == totals["ok"], f"server saw {stats['requests']} requests, ntx counted {totals['ok']}")
+        check(stats["by_method"]["GET"] == 1000, f"server GETs {stats['by_method']}")
+        check(stats["by_method"]["POST"] == 1000, f"server POSTs {stats['by_method']}")
+        check(stats["by_method"]["DELETE"] == 1000, f"server DELETEs {stats['by_method']}")
+        # Keep-alive: each user reuses one connection to its leased pair for all three requests.
+        check(stats["connections"] == 1000, f"server accepted {stats['connections']} connections")
+        # The POST carried the GET's body (save-as + template): 1000 bodies of the default size.
+        check(stats["bytes_received"] >= 1000 * 512, f"server received {stats['bytes_received']} bytes")
+        check("http-bulk" in stdout and "probe-get" in stdout, "end summary on stdout")
+
+
+if __name__ == "__main__":
+    main([test_tri_phase_1000_users_match_server_counts])

@@ -1,0 +1,237 @@
+/*
+ * A plain C99 plugin used by the suite: it proves the C ABI compiles as C (-std=c99 -Wall -Werror)
+ * and exercises the host's runtime table end to end.
+ *   raw    send with.data over TCP to with.host:with.port, succeed when with.expect appears in the
+ *          reply (or fail with NTX_E_PROTOCOL when the peer closes first)
+ *   sleep  complete after with.ms milliseconds (a host timer); cancelled cleanly by on_error
+ *   fail   fail at once with NTX_E_PROTOCOL
+ * Built several times with -D switches to make deliberately broken plugins for the loader tests.
+ */
+#include <ntx/plugin_abi.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef PROBE_ABI_MAJOR
+#define PROBE_ABI_MAJOR NTX_ABI_MAJOR
+#endif
+#ifndef PROBE_ABI_MINOR
+#define PROBE_ABI_MINOR NTX_ABI_MINOR
+#endif
+#ifndef PROBE_VERSION
+#define PROBE_VERSION "1.2.0"
+#endif
+
+static const ntx_host_api_t *g_host_api;
+
+typedef struct probe_call {
+    ntx_host_t *host;
+    ntx_action_t *action;
+    ntx_loop_t *loop;
+    ntx_socket_t socket;
+    ntx_timer_t timer;
+    void **slot; /* the user's slot, which points at this call while it runs */
+    char expect[128];
+    char *reply;
+    size_t reply_len;
+    uint64_t sent;
+} probe_call;
+
+typedef struct probe_state {
+    ntx_host_t *host;
+} probe_state;
+
+static const char *const k_capabilities[] = {"raw", "sleep", "fail"};
+
+static ntx_str_t str_of(const char *s) {
+    ntx_str_t v;
+    v.ptr = s;
+    v.len = strlen(s);
+    return v;
+}
+
+static int param(const ntx_action_ctx_t *ctx, const char *key, char *out, size_t cap) {
+    size_t i, klen = strlen(key);
+    for (i = 0; i < ctx->param_count; ++i) {
+        const ntx_kv_t *kv = &ctx->params[i];
+        if (kv->key.len == klen && memcmp(kv->key.ptr, key, klen) == 0) {
+            size_t n = kv->value.len < cap - 1 ? kv->value.len : cap - 1;
+            memcpy(out, kv->value.ptr, n);
+            out[n] = '\0';
+            return 1;
+        }
+    }
+    out[0] = '\0';
+    return 0;
+}
+
+static void call_free(probe_call *call) {
+    if (call->slot) *call->slot = NULL;
+    free(call->reply);
+    free(call);
+}
+
+static void finish(probe_call *call, ntx_status_t code, const char *reason) {
+    ntx_result_t result;
+    ntx_kv_t field;
+    memset(&result, 0, sizeof result);
+    result.size = sizeof result;
+    field.key = str_of("reply");
+    field.value.ptr = call->reply ? call->reply : "";
+    field.value.len = call->reply_len;
+    result.fields = &field;
+    result.field_count = 1;
+    result.bytes_sent = call->sent;
+    result.bytes_received = call->reply_len;
+    if (call->socket) {
+        g_host_api->socket_close(call->host, call->socket);
+        call->socket = 0;
+    }
+    if (code == NTX_OK) g_host_api->action_complete(call->host, call->action, &result);
+    else g_host_api->action_fail(call->host, call->action, code, str_of(reason), &result);
+    call_free(call);
+}
+
+static void on_socket(void *userdata, const ntx_socket_event_t *ev) {
+    probe_call *call = (probe_call *)userdata;
+    switch (ev->kind) {
+    case NTX_SOCKET_DATA: {
+        char *grown = (char *)realloc(call->reply, call->reply_len + ev->data.len + 1);
+        if (!grown) {
+            finish(call, NTX_E_NOMEM, "out of memory");
+            return;
+        }
+        call->reply = grown;
+        memcpy(call->reply + call->reply_len, ev->data.ptr, ev->data.len);
+        call->reply_len += ev->data.len;
+        call->reply[call->reply_len] = '\0';
+        if (strstr(call->reply, call->expect)) finish(call, NTX_OK, "");
+        break;
+    }
+    case NTX_SOCKET_CLOSED:
+        call->socket = 0; /* dead after this callback */
+        finish(call, NTX_E_PROTOCOL, "peer closed before the expected reply");
+        break;
+    case NTX_SOCKET_ERROR:
+        call->socket = 0;
+        finish(call, ev->status, "socket error");
+        break;
+    default:
+        break;
+    }
+}
+
+static void on_timer(void *userdata, ntx_timer_t timer) {
+    probe_call *call = (probe_call *)userdata;
+    (void)timer;
+    call->timer = 0;
+    finish(call, NTX_OK, "");
+}
+
+static ntx_status_t probe_init(ntx_host_t *host, const ntx_init_ctx_t *ctx, void **plugin_state) {
+    probe_state *st;
+    /* `"fail-init": true` in the component's config makes init refuse, for the host's failure path. */
+    const char *needle = "\"fail-init\":true";
+    size_t i, n = strlen(needle);
+    for (i = 0; ctx->config_json.len >= n && i <= ctx->config_json.len - n; ++i)
+        if (memcmp(ctx->config_json.ptr + i, needle, n) == 0) return NTX_E_INVALID;
+    st = (probe_state *)calloc(1, sizeof *st);
+    if (!st) return NTX_E_NOMEM;
+    st->host = host;
+    *plugin_state = st;
+    return NTX_OK;
+}
+
+static ntx_status_t probe_run_action(void *plugin_state, ntx_action_t *action, const ntx_action_ctx_t *ctx) {
+    probe_state *st = (probe_state *)plugin_state;
+    char buf[1024];
+    probe_call *call;
+    if (ctx->call.len == 4 && memcmp(ctx->call.ptr, "fail", 4) == 0) {
+        return g_host_api->action_fail(st->host, action, NTX_E_PROTOCOL, str_of("asked to fail"), NULL) == NTX_OK
+                   ? NTX_OK
+                   : NTX_E_STATE;
+    }
+    call = (probe_call *)calloc(1, sizeof *call);
+    if (!call) return NTX_E_NOMEM;
+    call->host = st->host;
+    call->action = action;
+    call->loop = ctx->loop;
+    /* The host hands the slot back to on_error if it ends the action first. */
+    *ctx->user_data = call;
+    call->slot = ctx->user_data;
+    if (ctx->call.len == 5 && memcmp(ctx->call.ptr, "sleep", 5) == 0) {
+        param(ctx, "ms", buf, sizeof buf);
+        return g_host_api->timer_schedule(st->host, ctx->loop, (uint64_t)strtoull(buf, NULL, 10), on_timer, call,
+                                          &call->timer);
+    }
+    {
+        ntx_socket_opts_t opts;
+        char host[256];
+        ntx_status_t rc;
+        memset(&opts, 0, sizeof opts);
+        opts.size = sizeof opts;
+        opts.transport = NTX_TRANSPORT_TCP;
+        param(ctx, "host", host, sizeof host);
+        opts.host = str_of(host);
+        param(ctx, "port", buf, sizeof buf);
+        opts.port = (uint16_t)atoi(buf);
+        opts.on_event = on_socket;
+        opts.userdata = call;
+        param(ctx, "expect", call->expect, sizeof call->expect);
+        rc = g_host_api->socket_open(st->host, ctx->loop, &opts, &call->socket);
+        if (rc != NTX_OK) {
+            call_free(call);
+            return rc;
+        }
+        param(ctx, "data", buf, sizeof buf);
+        {
+            ntx_bytes_t data;
+            data.ptr = (const uint8_t *)buf;
+            data.len = strlen(buf);
+            call->sent = data.len;
+            return g_host_api->socket_send(st->host, call->socket, data);
+        }
+    }
+}
+
+static void probe_on_error(void *plugin_state, ntx_action_t *action, void **user_data, ntx_status_t code,
+                           ntx_str_t reason) {
+    probe_call *call = (probe_call *)*user_data;
+    (void)plugin_state;
+    (void)action;
+    (void)code;
+    (void)reason;
+    if (!call) return;
+    /* The host ended the action: stop the work, forget the handle, never report it. */
+    if (call->timer) g_host_api->timer_cancel(call->host, call->loop, call->timer);
+    if (call->socket) g_host_api->socket_close(call->host, call->socket);
+    call_free(call);
+}
+
+static void probe_user_release(void *plugin_state, uint64_t user_id, void *user_data) {
+    /* Only reached with a call still in the slot if the run ended mid-action without on_error. */
+    probe_call *call = (probe_call *)user_data;
+    (void)plugin_state;
+    (void)user_id;
+    if (call->socket) g_host_api->socket_close(call->host, call->socket);
+    call->slot = NULL;
+    call_free(call);
+}
+
+static void probe_release(void *plugin_state) { free(plugin_state); }
+
+NTX_PLUGIN_EXPORT ntx_status_t ntx_plugin_entry(const ntx_host_api_t *host_api, ntx_plugin_api_t *plugin_api) {
+    g_host_api = host_api;
+    plugin_api->abi_major = PROBE_ABI_MAJOR;
+    plugin_api->abi_minor = PROBE_ABI_MINOR;
+    if (host_api->abi_major != NTX_ABI_MAJOR) return NTX_E_ABI;
+    plugin_api->name = "probe";
+    plugin_api->version = PROBE_VERSION;
+    plugin_api->capabilities = k_capabilities;
+    plugin_api->capability_count = sizeof k_capabilities / sizeof k_capabilities[0];
+    plugin_api->init = probe_init;
+    plugin_api->run_action = probe_run_action;
+    plugin_api->on_error = probe_on_error;
+    plugin_api->user_release = probe_user_release;
+    plugin_api->release = probe_release;
+    return NTX_OK;
+}

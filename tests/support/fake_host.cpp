@@ -1,0 +1,492 @@
+#include "support/fake_host.hpp"
+
+#include <dlfcn.h>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace ntx::test {
+namespace {
+
+std::string to_string(ntx_str_t s) { return s.ptr ? std::string(s.ptr, s.len) : std::string(); }
+
+}  // namespace
+
+FakeHost::FakeHost(const std::string &plugin_path) {
+    void *lib = dlopen(plugin_path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        const char *err = dlerror();
+        throw std::runtime_error("dlopen " + plugin_path + ": " + (err ? err : "unknown error"));
+    }
+    void *sym = dlsym(lib, NTX_PLUGIN_ENTRY_SYMBOL);
+    if (!sym) throw std::runtime_error(plugin_path + " has no " NTX_PLUGIN_ENTRY_SYMBOL);
+    entry_ = reinterpret_cast<ntx_plugin_entry_fn>(sym);
+    setup_api();
+}
+
+FakeHost::FakeHost(ntx_plugin_entry_fn entry) : entry_(entry) { setup_api(); }
+
+FakeHost::~FakeHost() {
+    if (initialized_) {
+        for (auto &[user, slot] : users_) {
+            if (slot && plugin_.user_release) plugin_.user_release(state_, user, slot);
+            slot = nullptr;
+        }
+        if (plugin_.release) plugin_.release(state_);
+    }
+}
+
+void FakeHost::setup_api() {
+    api_ = ntx_host_api_t{};
+    api_.size = sizeof(ntx_host_api_t);
+    api_.abi_major = NTX_ABI_MAJOR;
+    api_.abi_minor = NTX_ABI_MINOR;
+    api_.log = &h_log;
+    api_.action_complete = &h_action_complete;
+    api_.action_fail = &h_action_fail;
+    api_.progress = &h_progress;
+    api_.request_task = &h_request_task;
+    api_.timer_schedule = &h_timer_schedule;
+    api_.timer_cancel = &h_timer_cancel;
+    api_.socket_open = &h_socket_open;
+    api_.socket_send = &h_socket_send;
+    api_.socket_close = &h_socket_close;
+    api_.socket_set_rate = &h_socket_set_rate;
+    api_.fd_watch = &h_fd_watch;
+    api_.fd_unwatch = &h_fd_unwatch;
+    api_.now_ms = &h_now_ms;
+    api_.strerror = &h_strerror;
+}
+
+// ---- plugin lifecycle --------------------------------------------------------------------------------
+
+ntx_status_t FakeHost::load(uint32_t plugin_table_size) {
+    std::memset(&plugin_, 0, sizeof plugin_);
+    plugin_.size = plugin_table_size;
+    const ntx_status_t st = entry_(&api_, &plugin_);
+    loaded_ = st == NTX_OK;
+    return st;
+}
+
+ntx_status_t FakeHost::init(std::string config_json, uint32_t loop_count) {
+    if (!loaded_ || !plugin_.init) {
+        violation("init without a loaded plugin");
+        return NTX_E_STATE;
+    }
+    ntx_init_ctx_t ctx{};
+    ctx.size = sizeof ctx;
+    ctx.component = ntx_str_t{"http", 4};
+    ctx.res_dir = ntx_str_t{"/nonexistent", 12};
+    ctx.config_json = ntx_str_t{config_json.data(), config_json.size()};
+    ctx.loop_count = loop_count;
+    state_ = nullptr;
+    const ntx_status_t st = plugin_.init(host_handle(), &ctx, &state_);
+    initialized_ = st == NTX_OK;
+    return st;
+}
+
+// ---- actions -------------------------------------------------------------------------------------------
+
+FakeHost::ActionId FakeHost::run(uint64_t user, std::string call, Params params, uint32_t timeout_ms) {
+    auto rec = std::make_unique<ActionRecord>();
+    rec->id = actions_.size();
+    rec->user = user;
+    rec->call = std::move(call);
+    rec->name = "action-" + std::to_string(rec->id);
+    rec->params = std::move(params);
+    for (const auto &[k, v] : rec->params) {
+        rec->kv.push_back(ntx_kv_t{ntx_str_t{k.data(), k.size()}, ntx_str_t{v.data(), v.size()}});
+    }
+    rec->live = true;
+    ActionRecord &a = *rec;
+    actions_.push_back(std::move(rec));
+
+    void *&slot = users_[user];
+    ntx_action_ctx_t ctx{};
+    ctx.size = sizeof ctx;
+    ctx.task_id = a.id + 1;
+    ctx.user_id = user;
+    ctx.action_id = static_cast<uint32_t>(a.id);
+    ctx.action_name = ntx_str_t{a.name.data(), a.name.size()};
+    ctx.call = ntx_str_t{a.call.data(), a.call.size()};
+    ctx.params = a.kv.empty() ? nullptr : a.kv.data();
+    ctx.param_count = a.kv.size();
+    ctx.timeout_ms = timeout_ms;
+    ctx.loop = loop_handle();
+    ctx.loop_index = 0;
+    ctx.user_data = &slot;
+
+    const ntx_status_t st = plugin_.run_action(state_, reinterpret_cast<ntx_action_t *>(&a), &ctx);
+    a.run_status = st;
+    if (st < 0) {
+        if (!a.live) {
+            violation("run_action returned " + std::to_string(st) + " after ending the action through the host");
+        } else {
+            a.live = false;
+            a.outcome.ended = true;
+            a.outcome.ok = false;
+            a.outcome.code = st;
+            a.outcome.reason = "run_action returned an error";
+        }
+    } else if (st > 0) {
+        violation("run_action returned a positive status");
+    }
+    return a.id;
+}
+
+ntx_action_t *FakeHost::handle(ActionId id) const {
+    return reinterpret_cast<ntx_action_t *>(actions_.at(id).get());
+}
+
+FakeHost::ActionRecord *FakeHost::find_action(const ntx_action_t *action) {
+    for (auto &a : actions_) {
+        if (reinterpret_cast<const ntx_action_t *>(a.get()) == action) return a.get();
+    }
+    return nullptr;
+}
+
+void FakeHost::cancel(ActionId id, ntx_status_t code) {
+    ActionRecord &a = *actions_.at(id);
+    if (!a.live) throw std::logic_error("cancel: action " + std::to_string(id) + " already ended");
+    a.live = false;
+    a.outcome.ended = true;
+    a.outcome.ended_by_host = true;
+    a.outcome.ok = false;
+    a.outcome.code = code;
+    a.outcome.reason = h_strerror(code);
+    const std::string reason = a.outcome.reason;
+    plugin_.on_error(state_, reinterpret_cast<ntx_action_t *>(&a), &users_[a.user], code,
+                     ntx_str_t{reason.data(), reason.size()});
+}
+
+void FakeHost::release_user(uint64_t user) {
+    auto it = users_.find(user);
+    if (it == users_.end() || !it->second) return;
+    for (const auto &a : actions_) {
+        if (a->user == user && a->live) violation("user_release with a live action");
+    }
+    void *data = it->second;
+    it->second = nullptr;
+    plugin_.user_release(state_, user, data);
+}
+
+void *FakeHost::user_data(uint64_t user) const {
+    auto it = users_.find(user);
+    return it == users_.end() ? nullptr : it->second;
+}
+
+void FakeHost::record_end(ActionRecord &a, bool ok, ntx_status_t code, ntx_str_t reason, const ntx_result_t *result) {
+    a.live = false;
+    Outcome &o = a.outcome;
+    o.ended = true;
+    o.ok = ok;
+    o.code = code;
+    o.reason = to_string(reason);
+    o.has_result = result != nullptr;
+    if (result) {
+        if (result->size < sizeof(ntx_result_t)) violation("result.size smaller than ntx_result_t");
+        if (result->field_count && !result->fields) violation("result with field_count but no fields");
+        for (std::size_t i = 0; result->fields && i < result->field_count; ++i) {
+            const std::string key = to_string(result->fields[i].key);
+            if (o.fields.count(key)) violation("duplicate result field " + key);
+            o.fields[key] = to_string(result->fields[i].value);
+        }
+        o.bytes_sent = result->bytes_sent;
+        o.bytes_received = result->bytes_received;
+    }
+    if (on_action_end) on_action_end(a.id);
+}
+
+// ---- sockets -----------------------------------------------------------------------------------------
+
+SocketRecord *FakeHost::find_socket(ntx_socket_t id) {
+    for (auto &s : sockets_) {
+        if (s.id == id) return &s;
+    }
+    return nullptr;
+}
+
+std::size_t FakeHost::open_socket_count() const {
+    std::size_t n = 0;
+    for (const auto &s : sockets_) n += s.open() ? 1 : 0;
+    return n;
+}
+
+bool FakeHost::deliverable(ntx_socket_t id, SocketRecord *&rec) {
+    rec = find_socket(id);
+    if (!rec) return false;
+    return force_events || rec->open();
+}
+
+void FakeHost::dispatch(ntx_socket_t id, int32_t kind, ntx_status_t status, const uint8_t *data, std::size_t len) {
+    SocketRecord *rec = find_socket(id);
+    ntx_socket_event_t ev{};
+    ev.size = sizeof ev;
+    ev.kind = kind;
+    ev.socket = id;
+    ev.status = status;
+    ev.data = ntx_bytes_t{data, len};
+    // Copy the callback first: the plugin may open sockets from inside it.
+    const ntx_socket_cb cb = rec->on_event;
+    void *ud = rec->userdata;
+    cb(ud, &ev);
+}
+
+bool FakeHost::connect(ntx_socket_t id) {
+    SocketRecord *rec = nullptr;
+    if (!deliverable(id, rec)) return false;
+    rec->connected = true;
+    dispatch(id, NTX_SOCKET_CONNECTED, NTX_OK, nullptr, 0);
+    return true;
+}
+
+bool FakeHost::deliver(ntx_socket_t id, std::string_view data, std::size_t fragment) {
+    if (fragment == 0) throw std::logic_error("deliver: fragment size 0");
+    std::vector<std::size_t> cuts;
+    for (std::size_t at = fragment; at < data.size(); at += fragment) cuts.push_back(at);
+    return deliver_split(id, data, cuts);
+}
+
+bool FakeHost::deliver_split(ntx_socket_t id, std::string_view data, const std::vector<std::size_t> &cuts) {
+    SocketRecord *rec = nullptr;
+    if (!deliverable(id, rec)) return false;
+    std::size_t from = 0;
+    for (std::size_t i = 0; i <= cuts.size(); ++i) {
+        const std::size_t to = i < cuts.size() ? cuts[i] : data.size();
+        if (to < from || to > data.size()) throw std::logic_error("deliver_split: bad cut");
+        if (to == from) continue;
+        if (!deliverable(id, rec)) return true;  // died in between (the plugin closed it): stop
+        // An exactly-sized heap copy, alive only for the callback (the ABI's borrowed view).
+        auto copy = std::make_unique<uint8_t[]>(to - from);
+        std::memcpy(copy.get(), data.data() + from, to - from);
+        dispatch(id, NTX_SOCKET_DATA, NTX_OK, copy.get(), to - from);
+        from = to;
+    }
+    return true;
+}
+
+bool FakeHost::sent_event(ntx_socket_t id) {
+    SocketRecord *rec = nullptr;
+    if (!deliverable(id, rec)) return false;
+    dispatch(id, NTX_SOCKET_SENT, NTX_OK, nullptr, 0);
+    return true;
+}
+
+bool FakeHost::peer_close(ntx_socket_t id) {
+    SocketRecord *rec = nullptr;
+    if (!deliverable(id, rec)) return false;
+    rec->dead = true;  // dead after the callback; marking it first catches sends from inside it
+    dispatch(id, NTX_SOCKET_CLOSED, NTX_OK, nullptr, 0);
+    return true;
+}
+
+bool FakeHost::fail_socket(ntx_socket_t id, ntx_status_t status) {
+    SocketRecord *rec = nullptr;
+    if (!deliverable(id, rec)) return false;
+    rec->dead = true;
+    dispatch(id, NTX_SOCKET_ERROR, status, nullptr, 0);
+    return true;
+}
+
+// ---- time ------------------------------------------------------------------------------------------------
+
+std::size_t FakeHost::advance(uint64_t ms) {
+    now_ms_ += ms;
+    return fire_due_timers();
+}
+
+std::size_t FakeHost::fire_due_timers() {
+    std::size_t fired = 0;
+    for (bool again = true; again;) {
+        again = false;
+        for (std::size_t i = 0; i < timers_.size(); ++i) {
+            TimerRecord &t = timers_[i];
+            if (t.cancelled || t.fired || t.due_ms > now_ms_) continue;
+            t.fired = true;
+            const ntx_timer_cb cb = t.cb;
+            void *ud = t.userdata;
+            const ntx_timer_t id = t.id;
+            cb(ud, id);
+            ++fired;
+            again = true;  // callbacks may schedule more
+        }
+    }
+    return fired;
+}
+
+std::size_t FakeHost::pending_timer_count() const {
+    std::size_t n = 0;
+    for (const auto &t : timers_) n += (!t.cancelled && !t.fired) ? 1 : 0;
+    return n;
+}
+
+// ---- host table ----------------------------------------------------------------------------------------
+
+void FakeHost::h_log(ntx_host_t *host, const ntx_action_t *, int32_t level, ntx_str_t message) {
+    self(host).logs_.push_back("[" + std::to_string(level) + "] " + to_string(message));
+}
+
+ntx_status_t FakeHost::h_action_complete(ntx_host_t *host, ntx_action_t *action, const ntx_result_t *result) {
+    FakeHost &h = self(host);
+    ActionRecord *a = h.find_action(action);
+    if (!a) {
+        h.violation("action_complete on an unknown action");
+        return NTX_E_STATE;
+    }
+    if (!a->live) {
+        h.violation("action_complete on dead action " + std::to_string(a->id));
+        return NTX_E_STATE;
+    }
+    h.record_end(*a, true, NTX_OK, ntx_str_t{nullptr, 0}, result);
+    return NTX_OK;
+}
+
+ntx_status_t FakeHost::h_action_fail(ntx_host_t *host, ntx_action_t *action, ntx_status_t code, ntx_str_t reason,
+                                     const ntx_result_t *result) {
+    FakeHost &h = self(host);
+    ActionRecord *a = h.find_action(action);
+    if (!a) {
+        h.violation("action_fail on an unknown action");
+        return NTX_E_STATE;
+    }
+    if (!a->live) {
+        h.violation("action_fail on dead action " + std::to_string(a->id));
+        return NTX_E_STATE;
+    }
+    if (code >= 0) h.violation("action_fail with a non-negative code");
+    h.record_end(*a, false, code, reason, result);
+    return NTX_OK;
+}
+
+ntx_status_t FakeHost::h_progress(ntx_host_t *, const ntx_action_t *, const ntx_progress_t *) { return NTX_OK; }
+
+ntx_status_t FakeHost::h_request_task(ntx_host_t *host, ntx_action_t *, const ntx_task_request_t *,
+                                      uint64_t *task_id) {
+    if (task_id) *task_id = self(host).next_task_++;
+    return NTX_OK;
+}
+
+ntx_status_t FakeHost::h_timer_schedule(ntx_host_t *host, ntx_loop_t *loop, uint64_t delay_ms, ntx_timer_cb cb,
+                                        void *userdata, ntx_timer_t *timer) {
+    FakeHost &h = self(host);
+    if (loop != h.loop_handle()) h.violation("timer_schedule on an unknown loop");
+    if (!cb || !timer) return NTX_E_INVALID;
+    TimerRecord t;
+    t.id = h.next_timer_++;
+    t.due_ms = h.now_ms_ + delay_ms;
+    t.cb = cb;
+    t.userdata = userdata;
+    h.timers_.push_back(t);
+    *timer = t.id;
+    return NTX_OK;
+}
+
+ntx_status_t FakeHost::h_timer_cancel(ntx_host_t *host, ntx_loop_t *, ntx_timer_t timer) {
+    FakeHost &h = self(host);
+    for (auto &t : h.timers_) {
+        if (t.id == timer) {
+            if (!t.fired) t.cancelled = true;
+            return NTX_OK;
+        }
+    }
+    return NTX_OK;
+}
+
+ntx_status_t FakeHost::h_socket_open(ntx_host_t *host, ntx_loop_t *loop, const ntx_socket_opts_t *opts,
+                                     ntx_socket_t *socket) {
+    FakeHost &h = self(host);
+    if (loop != h.loop_handle()) h.violation("socket_open on an unknown loop");
+    if (!opts || !socket || !opts->on_event) return NTX_E_INVALID;
+    if (opts->size < sizeof(ntx_socket_opts_t)) h.violation("socket_opts.size smaller than ntx_socket_opts_t");
+    if (h.socket_open_result != NTX_OK) return h.socket_open_result;
+    SocketRecord s;
+    s.id = h.next_socket_++;
+    s.transport = opts->transport;
+    s.host = to_string(opts->host);
+    s.port = opts->port;
+    s.connect_timeout_ms = opts->connect_timeout_ms;
+    s.on_event = opts->on_event;
+    s.userdata = opts->userdata;
+    h.sockets_.push_back(std::move(s));
+    *socket = h.sockets_.back().id;
+    return NTX_OK;
+}
+
+ntx_status_t FakeHost::h_socket_send(ntx_host_t *host, ntx_socket_t socket, ntx_bytes_t data) {
+    FakeHost &h = self(host);
+    SocketRecord *s = h.find_socket(socket);
+    if (!s) {
+        h.violation("socket_send on unknown socket " + std::to_string(socket));
+        return NTX_E_STATE;
+    }
+    if (s->dead) {
+        h.violation("socket_send on dead socket " + std::to_string(socket));
+        return NTX_E_STATE;
+    }
+    if (!s->connected) {
+        h.violation("socket_send before NTX_SOCKET_CONNECTED on socket " + std::to_string(socket));
+        return NTX_E_STATE;
+    }
+    if (data.len && !data.ptr) return NTX_E_INVALID;
+    s->sent.append(reinterpret_cast<const char *>(data.ptr), data.len);
+    ++s->send_calls;
+    return NTX_OK;
+}
+
+ntx_status_t FakeHost::h_socket_close(ntx_host_t *host, ntx_socket_t socket) {
+    FakeHost &h = self(host);
+    SocketRecord *s = h.find_socket(socket);
+    if (!s) {
+        h.violation("socket_close on unknown socket " + std::to_string(socket));
+        return NTX_E_STATE;
+    }
+    if (s->closed_by_plugin) {
+        h.violation("socket_close twice on socket " + std::to_string(socket));
+        return NTX_E_STATE;
+    }
+    if (s->dead) {
+        h.violation("socket_close on dead socket " + std::to_string(socket));
+        return NTX_E_STATE;
+    }
+    s->closed_by_plugin = true;
+    s->dead = true;
+    return NTX_OK;
+}
+
+ntx_status_t FakeHost::h_socket_set_rate(ntx_host_t *host, ntx_socket_t socket, const ntx_rate_t *) {
+    return self(host).find_socket(socket) ? NTX_OK : NTX_E_STATE;
+}
+
+ntx_status_t FakeHost::h_fd_watch(ntx_host_t *, ntx_loop_t *, int, uint32_t, ntx_fd_cb, void *) {
+    return NTX_E_UNSUPPORTED;
+}
+
+ntx_status_t FakeHost::h_fd_unwatch(ntx_host_t *, ntx_loop_t *, int) { return NTX_E_UNSUPPORTED; }
+
+uint64_t FakeHost::h_now_ms(ntx_host_t *host) { return self(host).now_ms_; }
+
+const char *FakeHost::h_strerror(ntx_status_t status) {
+    switch (status) {
+    case NTX_OK: return "ok";
+    case NTX_E_INVALID: return "invalid argument";
+    case NTX_E_NOMEM: return "out of memory";
+    case NTX_E_UNSUPPORTED: return "not supported";
+    case NTX_E_ABI: return "ABI mismatch";
+    case NTX_E_VERSION: return "incompatible version";
+    case NTX_E_RESOLVE: return "name resolution failed";
+    case NTX_E_CONNECT: return "connection failed";
+    case NTX_E_IO: return "I/O error";
+    case NTX_E_CLOSED: return "connection closed";
+    case NTX_E_TIMEOUT: return "timed out";
+    case NTX_E_CANCELLED: return "cancelled";
+    case NTX_E_PROTOCOL: return "protocol error";
+    case NTX_E_LIMIT: return "limit exceeded";
+    case NTX_E_DENIED: return "denied";
+    case NTX_E_STATE: return "invalid state";
+    case NTX_E_STATUS: return "failure status";
+    case NTX_E_INTERNAL: return "internal error";
+    default: return "unknown status";
+    }
+}
+
+}  // namespace ntx::test

@@ -1,0 +1,217 @@
+// An in-process fake of the ntx host for plugin unit tests.
+//
+// It implements ntx_host_api_t over plain recorded state: sockets never touch the network (the test
+// injects connected / data / closed / error events), timers are a list the test fires, now_ms is a
+// settable clock, and every action outcome is recorded with a copy of its result fields. It also
+// checks the plugin against the ABI's rules (action ended twice, send before connect, host calls on a
+// dead action...) and records each breach in violations() instead of crashing.
+//
+// Single-threaded: the test thread plays the one loop.
+#pragma once
+
+#include <ntx/plugin_abi.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <limits>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ntx::test {
+
+using Params = std::vector<std::pair<std::string, std::string>>;
+
+struct SocketRecord {
+    ntx_socket_t id = 0;
+    int32_t transport = -1;
+    std::string host;
+    uint16_t port = 0;
+    uint32_t connect_timeout_ms = 0;
+    ntx_socket_cb on_event = nullptr;
+    void *userdata = nullptr;
+
+    std::string sent;           // every byte queued by socket_send, in order
+    std::size_t send_calls = 0;
+    bool connected = false;     // NTX_SOCKET_CONNECTED was delivered
+    bool closed_by_plugin = false;
+    bool dead = false;          // closed by the plugin, or CLOSED / ERROR delivered
+
+    bool open() const { return !dead; }
+};
+
+struct Outcome {
+    bool ended = false;
+    bool ok = false;              // action_complete (true) or action_fail / host-ended (false)
+    bool ended_by_host = false;   // FakeHost::cancel ended it (on_error)
+    ntx_status_t code = NTX_OK;   // action_fail's code, or the cancel code
+    std::string reason;
+    bool has_result = false;
+    std::map<std::string, std::string> fields;
+    uint64_t bytes_sent = 0;
+    uint64_t bytes_received = 0;
+
+    bool has(const std::string &key) const { return fields.count(key) != 0; }
+    std::string field(const std::string &key) const {
+        auto it = fields.find(key);
+        return it == fields.end() ? std::string() : it->second;
+    }
+};
+
+struct TimerRecord {
+    ntx_timer_t id = 0;
+    uint64_t due_ms = 0;
+    ntx_timer_cb cb = nullptr;
+    void *userdata = nullptr;
+    bool cancelled = false;
+    bool fired = false;
+};
+
+class FakeHost {
+public:
+    using ActionId = std::size_t;
+
+    // Loads the plugin with dlopen(RTLD_NOW | RTLD_LOCAL) and finds its entry; throws std::runtime_error
+    // when that fails. Like the real host it never dlcloses the library.
+    explicit FakeHost(const std::string &plugin_path);
+    // Uses an entry function directly (a plugin linked into the test).
+    explicit FakeHost(ntx_plugin_entry_fn entry);
+    // Releases the users still holding state, then the plugin (if init succeeded).
+    ~FakeHost();
+    FakeHost(const FakeHost &) = delete;
+    FakeHost &operator=(const FakeHost &) = delete;
+
+    // ---- plugin lifecycle ------------------------------------------------------------------------
+    // The table handed to the entry; edit it before load() to play another host (abi_major...).
+    ntx_host_api_t &host_api() { return api_; }
+    // Calls the entry with a zeroed plugin table whose size is `plugin_table_size`.
+    ntx_status_t load(uint32_t plugin_table_size = sizeof(ntx_plugin_api_t));
+    const ntx_plugin_api_t &plugin() const { return plugin_; }
+    ntx_status_t init(std::string config_json = "{}", uint32_t loop_count = 1);
+    void *plugin_state() const { return state_; }
+
+    // ---- actions ---------------------------------------------------------------------------------
+    // run_action for `user` with capability `call`; the status run_action returned is kept in
+    // run_status(id) (a negative one ends the action: outcome(id) records it as a failure).
+    ActionId run(uint64_t user, std::string call, Params params, uint32_t timeout_ms = 0);
+    ntx_status_t run_status(ActionId id) const { return actions_.at(id)->run_status; }
+    const Outcome &outcome(ActionId id) const { return actions_.at(id)->outcome; }
+    bool ended(ActionId id) const { return actions_.at(id)->outcome.ended; }
+    ntx_action_t *handle(ActionId id) const;
+    // The host ends a live action first (timeout / cancel) and calls the plugin's on_error.
+    void cancel(ActionId id, ntx_status_t code = NTX_E_TIMEOUT);
+    // user_release for a user whose slot is set.
+    void release_user(uint64_t user);
+    void *user_data(uint64_t user) const;
+    // Called inside action_complete / action_fail after the outcome is recorded (reentrancy tests).
+    std::function<void(ActionId)> on_action_end;
+
+    // ---- sockets ---------------------------------------------------------------------------------
+    std::size_t socket_count() const { return sockets_.size(); }
+    SocketRecord &socket(std::size_t index) { return sockets_.at(index); }  // in open order
+    SocketRecord &last_socket() { return sockets_.back(); }
+    SocketRecord *find_socket(ntx_socket_t id);
+    std::size_t open_socket_count() const;
+    // Status socket_open returns (and then opens nothing) while not NTX_OK.
+    ntx_status_t socket_open_result = NTX_OK;
+    // When true, events are delivered even to sockets the plugin closed or that are dead (the ABI
+    // says this never happens; robustness tests use it).
+    bool force_events = false;
+
+    // Event injection. Each returns false (and delivers nothing) when the socket is unknown, or closed
+    // and force_events is off. A delivery that the plugin cuts short by closing the socket returns true.
+    bool connect(ntx_socket_t id);
+    // Delivers `data` as NTX_SOCKET_DATA events of at most `fragment` bytes each (each fragment in its
+    // own heap copy, so a read past it is caught by the sanitizers). Stops early if the socket dies.
+    bool deliver(ntx_socket_t id, std::string_view data, std::size_t fragment = std::numeric_limits<std::size_t>::max());
+    // Delivers `data` cut at the given offsets (ascending), one event per piece.
+    bool deliver_split(ntx_socket_t id, std::string_view data, const std::vector<std::size_t> &cuts);
+    bool sent_event(ntx_socket_t id);
+    bool peer_close(ntx_socket_t id);
+    bool fail_socket(ntx_socket_t id, ntx_status_t status);
+
+    // ---- time --------------------------------------------------------------------------------------
+    uint64_t now() const { return now_ms_; }
+    void set_now(uint64_t ms) { now_ms_ = ms; }
+    // Advances the clock and fires the timers that became due.
+    std::size_t advance(uint64_t ms);
+    // Fires every timer due at now() (including ones scheduled by the callbacks); returns how many.
+    std::size_t fire_due_timers();
+    std::size_t pending_timer_count() const;
+    const std::deque<TimerRecord> &timers() const { return timers_; }
+
+    // ---- diagnostics ---------------------------------------------------------------------------------
+    const std::vector<std::string> &violations() const { return violations_; }
+    const std::vector<std::string> &logs() const { return logs_; }
+
+private:
+    struct ActionRecord {
+        ActionId id = 0;
+        uint64_t user = 0;
+        bool live = false;
+        ntx_status_t run_status = NTX_OK;
+        std::string call;
+        std::string name;
+        Params params;
+        std::vector<ntx_kv_t> kv;
+        Outcome outcome;
+    };
+
+    static FakeHost &self(ntx_host_t *host) { return *reinterpret_cast<FakeHost *>(host); }
+    ntx_host_t *host_handle() { return reinterpret_cast<ntx_host_t *>(this); }
+    ntx_loop_t *loop_handle() { return reinterpret_cast<ntx_loop_t *>(&loop_tag_); }
+    ActionRecord *find_action(const ntx_action_t *action);
+    void violation(std::string what) { violations_.push_back(std::move(what)); }
+    void setup_api();
+    bool deliverable(ntx_socket_t id, SocketRecord *&rec);
+    void dispatch(ntx_socket_t id, int32_t kind, ntx_status_t status, const uint8_t *data, std::size_t len);
+    void record_end(ActionRecord &a, bool ok, ntx_status_t code, ntx_str_t reason, const ntx_result_t *result);
+
+    // host table trampolines
+    static void h_log(ntx_host_t *host, const ntx_action_t *action, int32_t level, ntx_str_t message);
+    static ntx_status_t h_action_complete(ntx_host_t *host, ntx_action_t *action, const ntx_result_t *result);
+    static ntx_status_t h_action_fail(ntx_host_t *host, ntx_action_t *action, ntx_status_t code, ntx_str_t reason,
+                                      const ntx_result_t *result);
+    static ntx_status_t h_progress(ntx_host_t *host, const ntx_action_t *action, const ntx_progress_t *progress);
+    static ntx_status_t h_request_task(ntx_host_t *host, ntx_action_t *action, const ntx_task_request_t *request,
+                                       uint64_t *task_id);
+    static ntx_status_t h_timer_schedule(ntx_host_t *host, ntx_loop_t *loop, uint64_t delay_ms, ntx_timer_cb cb,
+                                         void *userdata, ntx_timer_t *timer);
+    static ntx_status_t h_timer_cancel(ntx_host_t *host, ntx_loop_t *loop, ntx_timer_t timer);
+    static ntx_status_t h_socket_open(ntx_host_t *host, ntx_loop_t *loop, const ntx_socket_opts_t *opts,
+                                      ntx_socket_t *socket);
+    static ntx_status_t h_socket_send(ntx_host_t *host, ntx_socket_t socket, ntx_bytes_t data);
+    static ntx_status_t h_socket_close(ntx_host_t *host, ntx_socket_t socket);
+    static ntx_status_t h_socket_set_rate(ntx_host_t *host, ntx_socket_t socket, const ntx_rate_t *rate);
+    static ntx_status_t h_fd_watch(ntx_host_t *host, ntx_loop_t *loop, int fd, uint32_t events, ntx_fd_cb cb,
+                                   void *userdata);
+    static ntx_status_t h_fd_unwatch(ntx_host_t *host, ntx_loop_t *loop, int fd);
+    static uint64_t h_now_ms(ntx_host_t *host);
+    static const char *h_strerror(ntx_status_t status);
+
+    ntx_plugin_entry_fn entry_ = nullptr;
+    ntx_host_api_t api_{};
+    ntx_plugin_api_t plugin_{};
+    bool loaded_ = false;
+    bool initialized_ = false;
+    void *state_ = nullptr;
+    int loop_tag_ = 0;
+
+    std::vector<std::unique_ptr<ActionRecord>> actions_;
+    std::map<uint64_t, void *> users_;  // user id -> the plugin's user_data slot (node addresses are stable)
+    std::deque<SocketRecord> sockets_;   // deque: references stay valid while callbacks open more
+    ntx_socket_t next_socket_ = 1;
+    std::deque<TimerRecord> timers_;
+    ntx_timer_t next_timer_ = 1;
+    uint64_t now_ms_ = 1000;
+    uint64_t next_task_ = 1;
+
+    std::vector<std::string> violations_;
+    std::vector<std::string> logs_;
+};
+
+}  // namespace ntx::test

@@ -1,0 +1,660 @@
+// The http plugin (ntx_http.so) against the fake host: request bytes, incremental response parsing,
+// keep-alive, limits, errors and the ABI's ending rules.
+#include "support/fake_host.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstddef>
+#include <regex>
+#include <string>
+#include <vector>
+
+#ifndef NTX_TEST_PLUGIN_DIR
+#error "NTX_TEST_PLUGIN_DIR must name the directory holding ntx_http.so"
+#endif
+
+using ntx::test::FakeHost;
+using ntx::test::Params;
+
+namespace {
+
+const char *const kPluginPath = NTX_TEST_PLUGIN_DIR "/ntx_http.so";
+
+const std::string kOkResponse =
+    "HTTP/1.1 200 OK\r\n"
+    "Content-Type: text/plain\r\n"
+    "Content-Length: 5\r\n"
+    "\r\n"
+    "hello";
+
+const std::string kChunkedResponse =
+    "HTTP/1.1 200 OK\r\n"
+    "Content-Type: text/plain\r\n"
+    "Transfer-Encoding: chunked\r\n"
+    "\r\n"
+    "5\r\nhello\r\n"
+    "6;ext=1\r\n world\r\n"
+    "0\r\n"
+    "\r\n";
+
+// A host with the plugin loaded and initialized.
+struct Harness {
+    FakeHost host{kPluginPath};
+
+    explicit Harness(const std::string &config = "{}") {
+        REQUIRE(host.load() == NTX_OK);
+        REQUIRE(host.init(config) == NTX_OK);
+    }
+    ~Harness() { CHECK(host.violations().empty()); }
+
+    FakeHost::ActionId get(uint64_t user, const std::string &url, Params extra = {}) {
+        Params p{{"url", url}};
+        p.insert(p.end(), extra.begin(), extra.end());
+        return host.run(user, "get", std::move(p));
+    }
+
+    // Runs `call` and connects its (new) socket; returns the action.
+    FakeHost::ActionId start_connected(uint64_t user, const std::string &call, Params params) {
+        const std::size_t before = host.socket_count();
+        const auto id = host.run(user, call, std::move(params));
+        REQUIRE(host.run_status(id) == NTX_OK);
+        REQUIRE(host.socket_count() == before + 1);
+        REQUIRE(host.connect(host.last_socket().id));
+        return id;
+    }
+};
+
+std::string expected_get(const std::string &target, const std::string &host_header, const std::string &connection) {
+    return "GET " + target + " HTTP/1.1\r\nHost: " + host_header + "\r\nUser-Agent: ntx/0.1\r\nConnection: " +
+           connection + "\r\n\r\n";
+}
+
+}  // namespace
+
+TEST_CASE("entry fills name, version, capabilities and hooks", "[http][abi]") {
+    FakeHost host(kPluginPath);
+    REQUIRE(host.load() == NTX_OK);
+    const ntx_plugin_api_t &p = host.plugin();
+    CHECK(p.abi_major == NTX_ABI_MAJOR);
+    CHECK(p.abi_minor == NTX_ABI_MINOR);
+    REQUIRE(p.name != nullptr);
+    CHECK(std::string(p.name) == "http");
+    REQUIRE(p.version != nullptr);
+    CHECK(std::string(p.version) == "0.2.1");
+    REQUIRE(p.capability_count == 6);
+    std::vector<std::string> caps(p.capabilities, p.capabilities + p.capability_count);
+    CHECK(caps == std::vector<std::string>{"get", "post", "put", "patch", "delete", "head"});
+    CHECK(p.init != nullptr);
+    CHECK(p.run_action != nullptr);
+    CHECK(p.on_error != nullptr);
+    CHECK(p.user_release != nullptr);
+    CHECK(p.release != nullptr);
+}
+
+TEST_CASE("entry refuses a host with another ABI major", "[http][abi]") {
+    FakeHost host(kPluginPath);
+    host.host_api().abi_major = NTX_ABI_MAJOR + 1;
+    CHECK(host.load() == NTX_E_ABI);
+    CHECK(host.plugin().name == nullptr);
+}
+
+TEST_CASE("entry refuses a plugin table too small for the 1.0 hooks and writes nothing", "[http][abi]") {
+    FakeHost host(kPluginPath);
+    CHECK(host.load(static_cast<uint32_t>(offsetof(ntx_plugin_api_t, on_error))) == NTX_E_ABI);
+    CHECK(host.plugin().name == nullptr);
+    CHECK(host.plugin().init == nullptr);
+}
+
+TEST_CASE("init rejects a malformed config and accepts unknown keys", "[http][config]") {
+    {
+        FakeHost host(kPluginPath);
+        REQUIRE(host.load() == NTX_OK);
+        CHECK(host.init("{\"max-header-bytes\": \"big\"}") == NTX_E_INVALID);
+    }
+    {
+        FakeHost host(kPluginPath);
+        REQUIRE(host.load() == NTX_OK);
+        CHECK(host.init("{not json") == NTX_E_INVALID);
+    }
+    {
+        FakeHost host(kPluginPath);
+        REQUIRE(host.load() == NTX_OK);
+        CHECK(host.init("{\"whatever\": [1,2], \"connect-timeout-ms\": 1234}") == NTX_OK);
+        host.run(1, "get", {{"url", "http://h/"}});
+        REQUIRE(host.socket_count() == 1);
+        CHECK(host.socket(0).connect_timeout_ms == 1234);
+    }
+}
+
+TEST_CASE("GET request bytes are well-formed", "[http][request]") {
+    Harness h;
+    const auto id = h.get(1, "http://example.test:8080/a/b?x=1&y=2#frag");
+    REQUIRE(h.host.run_status(id) == NTX_OK);
+    REQUIRE(h.host.socket_count() == 1);
+    auto &s = h.host.socket(0);
+    CHECK(s.transport == NTX_TRANSPORT_TCP);
+    CHECK(s.host == "example.test");
+    CHECK(s.port == 8080);
+    CHECK(s.connect_timeout_ms == 5000);
+    CHECK(s.sent.empty());  // nothing before NTX_SOCKET_CONNECTED
+
+    REQUIRE(h.host.connect(s.id));
+    CHECK(s.sent == expected_get("/a/b?x=1&y=2", "example.test:8080", "keep-alive"));
+    CHECK(s.send_calls == 1);
+    CHECK_FALSE(h.host.ended(id));
+}
+
+TEST_CASE("request headers, bodies, user agent and Connection: close", "[http][request]") {
+    SECTION("default port, no path, custom headers") {
+        Harness h;
+        h.start_connected(1, "get", {{"url", "http://example.test"}, {"headers.X-Trace", "abc"}, {"headers.Accept", "*/*"}});
+        const std::string &sent = h.host.last_socket().sent;
+        CHECK(sent.rfind("GET / HTTP/1.1\r\nHost: example.test\r\n", 0) == 0);
+        CHECK(sent.find("X-Trace: abc\r\n") != std::string::npos);
+        CHECK(sent.find("Accept: */*\r\n") != std::string::npos);
+        CHECK(sent.find("Content-Length") == std::string::npos);
+        CHECK(sent.size() >= 4);
+        CHECK(sent.substr(sent.size() - 4) == "\r\n\r\n");
+    }
+    SECTION("POST with a body") {
+        Harness h;
+        h.start_connected(1, "post", {{"url", "http://h:81/submit"}, {"body", "{\"a\":1}"},
+                                      {"headers.Content-Type", "application/json"}});
+        CHECK(h.host.last_socket().sent ==
+              "POST /submit HTTP/1.1\r\nHost: h:81\r\nUser-Agent: ntx/0.1\r\nContent-Type: application/json\r\n"
+              "Content-Length: 7\r\nConnection: keep-alive\r\n\r\n{\"a\":1}");
+    }
+    SECTION("PUT and PATCH without body send Content-Length: 0") {
+        Harness h;
+        h.start_connected(1, "put", {{"url", "http://h/x"}});
+        CHECK(h.host.last_socket().sent.find("PUT /x HTTP/1.1\r\n") == 0);
+        CHECK(h.host.last_socket().sent.find("Content-Length: 0\r\n") != std::string::npos);
+        h.start_connected(2, "patch", {{"url", "http://h/x"}});
+        CHECK(h.host.last_socket().sent.find("PATCH /x HTTP/1.1\r\n") == 0);
+        CHECK(h.host.last_socket().sent.find("Content-Length: 0\r\n") != std::string::npos);
+        h.start_connected(3, "delete", {{"url", "http://h/x"}});
+        CHECK(h.host.last_socket().sent.find("DELETE /x HTTP/1.1\r\n") == 0);
+        CHECK(h.host.last_socket().sent.find("Content-Length") == std::string::npos);
+    }
+    SECTION("keep-alive false and configured user agent") {
+        Harness h("{\"user-agent\": \"probe/2\"}");
+        h.start_connected(1, "get", {{"url", "http://[::1]:9000/"}, {"keep-alive", "false"}});
+        CHECK(h.host.last_socket().host == "::1");
+        CHECK(h.host.last_socket().sent ==
+              "GET / HTTP/1.1\r\nHost: [::1]:9000\r\nUser-Agent: probe/2\r\nConnection: close\r\n\r\n");
+    }
+    SECTION("a Host header from the script replaces the default one") {
+        Harness h;
+        h.start_connected(1, "get", {{"url", "http://10.0.0.1/"}, {"headers.host", "virtual.test"}});
+        CHECK(h.host.last_socket().sent.find("Host: virtual.test\r\n") != std::string::npos);
+        CHECK(h.host.last_socket().sent.find("10.0.0.1") == std::string::npos);
+    }
+}
+
+TEST_CASE("bad parameters fail the action with a reason, through a timer", "[http][request]") {
+    Harness h;
+    struct Case {
+        std::string call;
+        Params params;
+        ntx_status_t code;
+        std::string reason_part;
+    };
+    const std::vector<Case> cases{
+        {"get", {{"url", "https://secure.test/"}}, NTX_E_UNSUPPORTED, "https arrives with TLS support"},
+        {"get", {}, NTX_E_INVALID, "url"},
+        {"get", {{"url", "ftp://h/"}}, NTX_E_INVALID, "scheme"},
+        {"get", {{"url", "http://h:99999/"}}, NTX_E_INVALID, "port"},
+        {"get", {{"url", "http:///path"}}, NTX_E_INVALID, "host"},
+        {"get", {{"url", "http://h/a b"}}, NTX_E_INVALID, "percent"},
+        {"get", {{"url", "http://h/"}, {"keep-alive", "maybe"}}, NTX_E_INVALID, "keep-alive"},
+        {"get", {{"url", "http://h/"}, {"headers.X-Bad", "a\r\nInjected: 1"}}, NTX_E_INVALID, "X-Bad"},
+        {"get", {{"url", "http://h/"}, {"headers.Content-Length", "3"}}, NTX_E_INVALID, "Content-Length"},
+        {"trace", {{"url", "http://h/"}}, NTX_E_UNSUPPORTED, "trace"},
+    };
+    uint64_t user = 1;
+    for (const Case &c : cases) {
+        INFO(c.call << " " << (c.params.empty() ? std::string("-") : c.params.front().second));
+        const auto id = h.host.run(user++, c.call, c.params);
+        CHECK(h.host.run_status(id) == NTX_OK);
+        CHECK_FALSE(h.host.ended(id));  // not inside run_action
+        CHECK(h.host.fire_due_timers() == 1);
+        REQUIRE(h.host.ended(id));
+        CHECK_FALSE(h.host.outcome(id).ok);
+        CHECK(h.host.outcome(id).code == c.code);
+        CHECK(h.host.outcome(id).reason.find(c.reason_part) != std::string::npos);
+    }
+    CHECK(h.host.socket_count() == 0);
+}
+
+TEST_CASE("a response split at every byte boundary still parses", "[http][parse]") {
+    const std::string chunked_body = "hello world";
+    for (const auto &[response, body] : {std::pair{kOkResponse, std::string("hello")}, std::pair{kChunkedResponse, chunked_body}}) {
+        Harness h;
+        // One keep-alive connection carries every attempt.
+        for (std::size_t cut = 1; cut < response.size(); ++cut) {
+            INFO("cut at " << cut);
+            const auto id = h.get(1, "http://h/");
+            if (cut == 1) {
+                REQUIRE(h.host.connect(h.host.socket(0).id));
+            }
+            REQUIRE(h.host.socket_count() == 1);
+            REQUIRE(h.host.deliver_split(h.host.socket(0).id, response, {cut}));
+            REQUIRE(h.host.ended(id));
+            CHECK(h.host.outcome(id).ok);
+            CHECK(h.host.outcome(id).field("status") == "200");
+            CHECK(h.host.outcome(id).field("body") == body);
+        }
+        // Every cut at once: one byte per event.
+        const auto id = h.get(1, "http://h/");
+        REQUIRE(h.host.deliver(h.host.socket(0).id, response, 1));
+        REQUIRE(h.host.ended(id));
+        CHECK(h.host.outcome(id).ok);
+        CHECK(h.host.outcome(id).field("body") == body);
+        CHECK(h.host.outcome(id).bytes_received == response.size());
+        CHECK(h.host.socket(0).open());
+    }
+}
+
+TEST_CASE("a body delimited by the connection's close", "[http][parse]") {
+    Harness h;
+    const std::string response = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end";
+    for (std::size_t fragment : {std::size_t{1}, std::size_t{7}, response.size()}) {
+        INFO("fragment " << fragment);
+        const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
+        REQUIRE(h.host.deliver(h.host.last_socket().id, response, fragment));
+        CHECK_FALSE(h.host.ended(id));
+        REQUIRE(h.host.peer_close(h.host.last_socket().id));
+        REQUIRE(h.host.ended(id));
+        CHECK(h.host.outcome(id).ok);
+        CHECK(h.host.outcome(id).field("body") == "until the end");
+    }
+}
+
+TEST_CASE("keep-alive reuses the socket for the same host and port", "[http][keepalive]") {
+    Harness h;
+    const auto a = h.start_connected(1, "get", {{"url", "http://h:8080/one"}});
+    const ntx_socket_t sock = h.host.socket(0).id;
+    REQUIRE(h.host.deliver(sock, kOkResponse));
+    REQUIRE(h.host.outcome(a).ok);
+    CHECK(h.host.socket(0).open());
+
+    const auto b = h.get(1, "http://h:8080/two");
+    CHECK(h.host.socket_count() == 1);  // no second socket_open
+    CHECK(h.host.socket(0).sent ==
+          expected_get("/one", "h:8080", "keep-alive") + expected_get("/two", "h:8080", "keep-alive"));
+    REQUIRE(h.host.deliver(sock, kChunkedResponse, 3));
+    REQUIRE(h.host.outcome(b).ok);
+    CHECK(h.host.outcome(b).field("time.connect_ms") == "0.000");
+
+    SECTION("another user gets its own connection") {
+        h.get(2, "http://h:8080/three");
+        CHECK(h.host.socket_count() == 2);
+    }
+    SECTION("another port closes the old connection and opens a new one") {
+        h.get(1, "http://h:8081/three");
+        REQUIRE(h.host.socket_count() == 2);
+        CHECK(h.host.socket(0).closed_by_plugin);
+        CHECK(h.host.socket(1).port == 8081);
+    }
+}
+
+TEST_CASE("Connection: close in the response closes the socket; the next action opens a new one", "[http][keepalive]") {
+    Harness h;
+    const auto a = h.start_connected(1, "get", {{"url", "http://h/"}});
+    REQUIRE(h.host.deliver(h.host.socket(0).id,
+                           "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"));
+    REQUIRE(h.host.outcome(a).ok);
+    CHECK(h.host.socket(0).closed_by_plugin);
+
+    const auto b = h.get(1, "http://h/");
+    REQUIRE(h.host.socket_count() == 2);
+    REQUIRE(h.host.connect(h.host.socket(1).id));
+    REQUIRE(h.host.deliver(h.host.socket(1).id, kOkResponse));
+    CHECK(h.host.outcome(b).ok);
+}
+
+TEST_CASE("bytes trailing a complete response make the connection unusable", "[http][keepalive]") {
+    Harness h;
+    const auto a = h.start_connected(1, "get", {{"url", "http://h/"}});
+    REQUIRE(h.host.deliver(h.host.socket(0).id, kOkResponse + "HTTP/1.1 200 OK\r\n"));
+    REQUIRE(h.host.outcome(a).ok);
+    CHECK(h.host.outcome(a).field("body") == "hello");
+    CHECK(h.host.socket(0).closed_by_plugin);
+    h.get(1, "http://h/");
+    CHECK(h.host.socket_count() == 2);
+}
+
+TEST_CASE("keep-alive false opens a connection per action and closes it after the response", "[http][keepalive]") {
+    Harness h;
+    for (int i = 0; i < 3; ++i) {
+        const auto id = h.start_connected(1, "get", {{"url", "http://h/"}, {"keep-alive", "false"}});
+        REQUIRE(h.host.deliver(h.host.last_socket().id, kOkResponse));
+        REQUIRE(h.host.outcome(id).ok);
+        CHECK(h.host.last_socket().closed_by_plugin);
+    }
+    CHECK(h.host.socket_count() == 3);
+    CHECK(h.host.open_socket_count() == 0);
+}
+
+TEST_CASE("a stale kept-alive connection is retried once on a new socket", "[http][keepalive]") {
+    Harness h;
+    const auto a = h.start_connected(1, "get", {{"url", "http://h/"}});
+    REQUIRE(h.host.deliver(h.host.socket(0).id, kOkResponse));
+    REQUIRE(h.host.outcome(a).ok);
+    const std::string request = expected_get("/", "h", "keep-alive");
+
+    const auto b = h.get(1, "http://h/");
+    REQUIRE(h.host.socket_count() == 1);
+
+    SECTION("closed before any byte: transparent retry succeeds") {
+        REQUIRE(h.host.peer_close(h.host.socket(0).id));
+        CHECK_FALSE(h.host.ended(b));
+        REQUIRE(h.host.socket_count() == 2);
+        REQUIRE(h.host.connect(h.host.socket(1).id));
+        CHECK(h.host.socket(1).sent == request);
+        REQUIRE(h.host.deliver(h.host.socket(1).id, kOkResponse, 4));
+        REQUIRE(h.host.ended(b));
+        CHECK(h.host.outcome(b).ok);
+        CHECK(h.host.outcome(b).bytes_sent == 2 * request.size());  // both attempts went on the wire
+        CHECK(h.host.outcome(b).bytes_received == kOkResponse.size());
+    }
+    SECTION("reset before any byte: also retried") {
+        REQUIRE(h.host.fail_socket(h.host.socket(0).id, NTX_E_IO));
+        REQUIRE(h.host.socket_count() == 2);
+        REQUIRE(h.host.connect(h.host.socket(1).id));
+        REQUIRE(h.host.deliver(h.host.socket(1).id, kOkResponse));
+        CHECK(h.host.outcome(b).ok);
+    }
+    SECTION("only once: the fresh connection closing too fails the action") {
+        REQUIRE(h.host.peer_close(h.host.socket(0).id));
+        REQUIRE(h.host.connect(h.host.socket(1).id));
+        REQUIRE(h.host.peer_close(h.host.socket(1).id));
+        REQUIRE(h.host.ended(b));
+        CHECK(h.host.outcome(b).code == NTX_E_CLOSED);
+        CHECK(h.host.socket_count() == 2);
+    }
+    SECTION("no retry once a byte of the response arrived") {
+        REQUIRE(h.host.deliver(h.host.socket(0).id, "HTTP/1.1 2"));
+        REQUIRE(h.host.peer_close(h.host.socket(0).id));
+        REQUIRE(h.host.ended(b));
+        CHECK(h.host.outcome(b).code == NTX_E_CLOSED);
+        CHECK(h.host.socket_count() == 1);
+    }
+}
+
+TEST_CASE("the server closing an idle kept-alive connection between actions", "[http][keepalive]") {
+    Harness h;
+    const auto a = h.start_connected(1, "get", {{"url", "http://h/"}});
+    REQUIRE(h.host.deliver(h.host.socket(0).id, kOkResponse));
+    REQUIRE(h.host.outcome(a).ok);
+
+    SECTION("closed") { REQUIRE(h.host.peer_close(h.host.socket(0).id)); }
+    SECTION("error") { REQUIRE(h.host.fail_socket(h.host.socket(0).id, NTX_E_IO)); }
+    SECTION("unsolicited bytes (408) make it unusable") {
+        REQUIRE(h.host.deliver(h.host.socket(0).id, "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n"));
+        CHECK(h.host.socket(0).closed_by_plugin);
+    }
+
+    const auto b = h.get(1, "http://h/");
+    REQUIRE(h.host.socket_count() == 2);
+    REQUIRE(h.host.connect(h.host.socket(1).id));
+    REQUIRE(h.host.deliver(h.host.socket(1).id, kOkResponse));
+    CHECK(h.host.outcome(b).ok);
+}
+
+TEST_CASE("a header block over max-header-bytes fails with NTX_E_LIMIT", "[http][limits]") {
+    Harness h("{\"max-header-bytes\": 128}");
+    const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
+    const std::string response =
+        "HTTP/1.1 200 OK\r\nX-Big: " + std::string(300, 'a') + "\r\nContent-Length: 0\r\n\r\n";
+    REQUIRE(h.host.deliver(h.host.socket(0).id, response, 16));
+    REQUIRE(h.host.ended(id));
+    CHECK(h.host.outcome(id).code == NTX_E_LIMIT);
+    CHECK(h.host.socket(0).closed_by_plugin);
+
+    SECTION("a header block just under the limit passes") {
+        const auto ok = h.start_connected(1, "get", {{"url", "http://h/"}});
+        REQUIRE(h.host.deliver(h.host.socket(1).id, kOkResponse, 1));
+        CHECK(h.host.outcome(ok).ok);
+    }
+}
+
+TEST_CASE("a body over max-body-bytes fails with NTX_E_LIMIT", "[http][limits]") {
+    Harness h("{\"max-body-bytes\": 4}");
+    SECTION("content-length") {
+        const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
+        REQUIRE(h.host.deliver(h.host.socket(0).id, kOkResponse));
+        REQUIRE(h.host.ended(id));
+        CHECK(h.host.outcome(id).code == NTX_E_LIMIT);
+        CHECK(h.host.socket(0).closed_by_plugin);
+    }
+    SECTION("chunked, byte by byte") {
+        const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
+        REQUIRE(h.host.deliver(h.host.socket(0).id, kChunkedResponse, 1));
+        REQUIRE(h.host.ended(id));
+        CHECK(h.host.outcome(id).code == NTX_E_LIMIT);
+    }
+    SECTION("within the limit") {
+        const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
+        REQUIRE(h.host.deliver(h.host.socket(0).id, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nfour"));
+        CHECK(h.host.outcome(id).ok);
+    }
+}
+
+TEST_CASE("a garbage response fails with NTX_E_PROTOCOL", "[http][errors]") {
+    Harness h;
+    const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
+    REQUIRE(h.host.deliver(h.host.socket(0).id, "SSH-2.0-OpenSSH_9.2\r\n\r\n"));
+    REQUIRE(h.host.ended(id));
+    CHECK(h.host.outcome(id).code == NTX_E_PROTOCOL);
+    CHECK(h.host.socket(0).closed_by_plugin);
+
+    const auto bad_chunk = h.start_connected(1, "get", {{"url", "http://h/"}});
+    REQUIRE(h.host.deliver(h.host.socket(1).id, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"));
+    REQUIRE(h.host.ended(bad_chunk));
+    CHECK(h.host.outcome(bad_chunk).code == NTX_E_PROTOCOL);
+}
+
+TEST_CASE("a 503 fails with NTX_E_STATUS and a full result", "[http][status]") {
+    Harness h;
+    const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
+    REQUIRE(h.host.deliver(h.host.socket(0).id,
+                           "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\nRetry-After: 1\r\n\r\nbusy"));
+    REQUIRE(h.host.ended(id));
+    const auto &o = h.host.outcome(id);
+    CHECK_FALSE(o.ok);
+    CHECK(o.code == NTX_E_STATUS);
+    CHECK(o.reason == "HTTP 503");
+    REQUIRE(o.has_result);
+    CHECK(o.field("status") == "503");
+    CHECK(o.field("reason") == "Service Unavailable");
+    CHECK(o.field("body") == "busy");
+    CHECK(o.field("headers.retry-after") == "1");
+    CHECK(h.host.socket(0).open());  // the connection itself is fine
+}
+
+TEST_CASE("a 3xx completes (status < 400)", "[http][status]") {
+    Harness h;
+    const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
+    REQUIRE(h.host.deliver(h.host.socket(0).id, "HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n"));
+    REQUIRE(h.host.outcome(id).ok);
+    CHECK(h.host.outcome(id).field("headers.location") == "/x");
+}
+
+TEST_CASE("HEAD with Content-Length and no body completes", "[http][head]") {
+    Harness h;
+    const auto id = h.start_connected(1, "head", {{"url", "http://h/big"}});
+    CHECK(h.host.socket(0).sent.rfind("HEAD /big HTTP/1.1\r\n", 0) == 0);
+    REQUIRE(h.host.deliver(h.host.socket(0).id, "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n", 5));
+    REQUIRE(h.host.ended(id));
+    CHECK(h.host.outcome(id).ok);
+    CHECK(h.host.outcome(id).field("headers.content-length") == "1234");
+    CHECK(h.host.outcome(id).field("body").empty());
+
+    // The connection is still in sync: the next GET reuses it and parses its body.
+    const auto next = h.get(1, "http://h/");
+    CHECK(h.host.socket_count() == 1);
+    REQUIRE(h.host.deliver(h.host.socket(0).id, kOkResponse));
+    CHECK(h.host.outcome(next).field("body") == "hello");
+}
+
+TEST_CASE("interim 1xx responses are skipped", "[http][parse]") {
+    Harness h;
+    const auto id = h.start_connected(1, "post", {{"url", "http://h/"}, {"body", "x"}});
+    REQUIRE(h.host.deliver(h.host.socket(0).id, "HTTP/1.1 100 Continue\r\n\r\n" + kOkResponse, 2));
+    REQUIRE(h.host.ended(id));
+    CHECK(h.host.outcome(id).field("status") == "200");
+    CHECK(h.host.outcome(id).field("body") == "hello");
+}
+
+TEST_CASE("on_error closes the socket and later events for it are harmless", "[http][cancel]") {
+    Harness h;
+    SECTION("while waiting for the response") {
+        const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
+        REQUIRE(h.host.deliver(h.host.socket(0).id, "HTTP/1.1 200 OK\r\nContent-Le"));
+        h.host.cancel(id, NTX_E_TIMEOUT);
+        CHECK(h.host.socket(0).closed_by_plugin);
+    }
+    SECTION("while connecting") {
+        const auto id = h.get(1, "http://h/");
+        h.host.cancel(id, NTX_E_CANCELLED);
+        CHECK(h.host.socket(0).closed_by_plugin);
+    }
+    // The ABI says no callback follows socket_close; deliver anyway (a racing host).
+    h.host.force_events = true;
+    const ntx_socket_t old = h.host.socket(0).id;
+    CHECK(h.host.connect(old));
+    CHECK(h.host.deliver(old, kOkResponse, 3));
+    CHECK(h.host.peer_close(old));
+    CHECK(h.host.fail_socket(old, NTX_E_IO));
+    h.host.force_events = false;
+    CHECK(h.host.outcome(0).ended_by_host);  // no second outcome (a violation would be recorded)
+
+    // The user goes on with a fresh connection.
+    const auto next = h.start_connected(1, "get", {{"url", "http://h/"}});
+    REQUIRE(h.host.deliver(h.host.last_socket().id, kOkResponse));
+    CHECK(h.host.outcome(next).ok);
+}
+
+TEST_CASE("on_error before a deferred failure fires cancels it", "[http][cancel]") {
+    Harness h;
+    const auto id = h.host.run(1, "get", {{"url", "https://h/"}});
+    h.host.cancel(id, NTX_E_CANCELLED);
+    CHECK(h.host.fire_due_timers() == 0);
+    CHECK(h.host.pending_timer_count() == 0);
+}
+
+TEST_CASE("result fields: status, reason, body, headers, timings", "[http][result]") {
+    Harness h;
+    const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
+    REQUIRE(h.host.deliver(h.host.socket(0).id,
+                           "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Dup: a\r\nx-dup: b\r\n"
+                           "Content-Length: 2\r\n\r\n{}"));
+    REQUIRE(h.host.ended(id));
+    const auto &o = h.host.outcome(id);
+    REQUIRE(o.ok);
+    REQUIRE(o.has_result);
+    CHECK(o.field("status") == "200");
+    CHECK(o.field("reason") == "OK");
+    CHECK(o.field("body") == "{}");
+    CHECK(o.field("headers.content-type") == "application/json");
+    CHECK(o.field("headers.content-length") == "2");
+    CHECK(o.field("headers.x-dup") == "a, b");
+    const std::regex ms(R"(\d+\.\d{3})");
+    for (const char *key : {"time.connect_ms", "time.first_byte_ms", "time.total_ms"}) {
+        INFO(key);
+        REQUIRE(o.has(key));
+        CHECK(std::regex_match(o.field(key), ms));
+    }
+    CHECK(std::stod(o.field("time.first_byte_ms")) <= std::stod(o.field("time.total_ms")));
+}
+
+TEST_CASE("bytes_sent and bytes_received count the wire bytes", "[http][result]") {
+    Harness h;
+    const auto id = h.start_connected(1, "post", {{"url", "http://h/p"}, {"body", "0123456789"}});
+    const std::string request = h.host.socket(0).sent;
+    REQUIRE(h.host.deliver(h.host.socket(0).id, kChunkedResponse, 7));
+    REQUIRE(h.host.ended(id));
+    CHECK(h.host.outcome(id).bytes_sent == request.size());
+    CHECK(h.host.outcome(id).bytes_received == kChunkedResponse.size());
+    CHECK(request.size() == std::string("POST /p HTTP/1.1\r\nHost: h\r\nUser-Agent: ntx/0.1\r\n"
+                                        "Content-Length: 10\r\nConnection: keep-alive\r\n\r\n0123456789")
+                                .size());
+}
+
+TEST_CASE("socket errors and early closes", "[http][errors]") {
+    Harness h;
+    SECTION("connect failure carries the event's status") {
+        const auto id = h.get(1, "http://h/");
+        REQUIRE(h.host.fail_socket(h.host.socket(0).id, NTX_E_CONNECT));
+        REQUIRE(h.host.ended(id));
+        CHECK(h.host.outcome(id).code == NTX_E_CONNECT);
+        CHECK(h.host.socket_count() == 1);  // a fresh connection is not retried
+    }
+    SECTION("a fresh connection closed mid-body") {
+        const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
+        REQUIRE(h.host.deliver(h.host.socket(0).id, kOkResponse.substr(0, kOkResponse.size() - 2)));
+        REQUIRE(h.host.peer_close(h.host.socket(0).id));
+        REQUIRE(h.host.ended(id));
+        CHECK(h.host.outcome(id).code == NTX_E_CLOSED);
+    }
+    SECTION("a fresh connection closed before any byte") {
+        const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
+        REQUIRE(h.host.peer_close(h.host.socket(0).id));
+        CHECK(h.host.outcome(id).code == NTX_E_CLOSED);
+        CHECK(h.host.socket_count() == 1);
+    }
+    SECTION("a reset mid-response carries the event's status") {
+        const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
+        REQUIRE(h.host.deliver(h.host.socket(0).id, "HTTP/1.1 200 OK\r\n"));
+        REQUIRE(h.host.fail_socket(h.host.socket(0).id, NTX_E_IO));
+        REQUIRE(h.host.ended(id));
+        CHECK(h.host.outcome(id).code == NTX_E_IO);
+        CHECK(h.host.outcome(id).bytes_received == 17);
+    }
+    SECTION("socket_open refused") {
+        h.host.socket_open_result = NTX_E_DENIED;
+        const auto id = h.get(1, "http://h/");
+        CHECK(h.host.run_status(id) == NTX_OK);
+        CHECK(h.host.fire_due_timers() == 1);
+        CHECK(h.host.outcome(id).code == NTX_E_DENIED);
+    }
+}
+
+TEST_CASE("the next action may start from inside action_complete", "[http][reentrancy]") {
+    Harness h;
+    std::vector<FakeHost::ActionId> started;
+    h.host.on_action_end = [&](FakeHost::ActionId id) {
+        if (started.size() < 3 && h.host.outcome(id).ok) started.push_back(h.get(1, "http://h/"));
+    };
+    const auto first = h.start_connected(1, "get", {{"url", "http://h/"}});
+    REQUIRE(h.host.deliver(h.host.socket(0).id, kOkResponse));
+    REQUIRE(h.host.outcome(first).ok);
+    REQUIRE(started.size() == 1);
+    for (std::size_t i = 0; i < 3; ++i) {
+        REQUIRE(h.host.deliver(h.host.socket(0).id, kOkResponse));
+        REQUIRE(h.host.outcome(started[i]).ok);
+    }
+    h.host.on_action_end = nullptr;
+    CHECK(h.host.socket_count() == 1);
+}
+
+TEST_CASE("the user may be released from inside action_complete", "[http][reentrancy]") {
+    Harness h;
+    h.host.on_action_end = [&](FakeHost::ActionId) { h.host.release_user(1); };
+    const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
+    REQUIRE(h.host.deliver(h.host.socket(0).id, kOkResponse));
+    CHECK(h.host.outcome(id).ok);
+    CHECK(h.host.user_data(1) == nullptr);
+    CHECK(h.host.open_socket_count() == 0);
+}
+
+TEST_CASE("user_release closes the user's connection", "[http][lifecycle]") {
+    Harness h;
+    const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
+    REQUIRE(h.host.deliver(h.host.socket(0).id, kOkResponse));
+    REQUIRE(h.host.outcome(id).ok);
+    CHECK(h.host.open_socket_count() == 1);
+    h.host.release_user(1);
+    CHECK(h.host.open_socket_count() == 0);
+}
