@@ -48,7 +48,7 @@ void Core::plan(const fs::path& res_dir) {
     script_ = dsl::load_res_dir(res_dir, diagnostics);
     log_->set_level(spdlog::level::from_str(script_.config.log_level));
     for (const auto& spec : script_.pools) pools_.push_back(resource::PairPool::load(spec, diagnostics));
-    if (diagnostics.empty()) load_plugins(diagnostics);
+    load_plugins(diagnostics);  // even after script errors: report every problem at once
     if (!diagnostics.empty()) throw InvalidInput(std::move(diagnostics));
 }
 
