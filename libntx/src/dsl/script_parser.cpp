@@ -88,7 +88,7 @@ bool expect_seq(FileCtx& f, const YAML::Node& n, std::string_view what) {
 void check_keys(FileCtx& f, const YAML::Node& map, std::string_view where, std::vector<std::string_view> allowed,
                 std::vector<std::string_view> later = {}) {
     for (auto it = map.begin(); it != map.end(); ++it) {
-        const YAML::Node& key = it->first;
+        const YAML::Node key = it->first;
         std::string k = key.IsScalar() ? key.Scalar() : std::string();
         if (std::find(allowed.begin(), allowed.end(), k) != allowed.end()) continue;
         if (std::find(later.begin(), later.end(), k) != later.end()) {
@@ -334,7 +334,7 @@ private:
         if (!root || root->IsNull()) return;
         if (!expect_map(f, *root, "resource/config.yaml")) return;
         for (auto it = root->begin(); it != root->end(); ++it) {
-            const std::string& name = it->first.Scalar();
+            const std::string name = it->first.Scalar();
             auto comp = std::find_if(script_.components.begin(), script_.components.end(),
                                      [&](const ComponentSpec& c) { return c.name == name; });
             if (comp == script_.components.end()) {
@@ -352,7 +352,7 @@ private:
     void parse_resources(FileCtx& f, const YAML::Node& n) {
         if (!expect_map(f, n, "resources")) return;
         for (auto it = n.begin(); it != n.end(); ++it) {
-            const YAML::Node& r = it->second;
+            const YAML::Node r = it->second;
             PoolSpec pool;
             pool.name = it->first.Scalar();
             pool.loc = f.loc(it->first);
@@ -572,7 +572,7 @@ private:
             WorkflowSpec wf;
             wf.name = it->first.Scalar();
             wf.loc = f.loc(it->first);
-            const YAML::Node& w = it->second;
+            const YAML::Node w = it->second;
             if (!expect_map(f, w, fmt::format("workflow '{}'", wf.name))) continue;
             check_keys(f, w, "a workflow", {"steps", "timeout", "on-error", "wbs-level"}, {"nodes", "on-timeout", "controls"});
             if (w["timeout"]) wf.timeout_ms = duration(f, w["timeout"], "timeout").value_or(0);
@@ -700,7 +700,7 @@ private:
                 // timeout_out and error_out, so accept those names (and a duration for exit.timeout).
                 for (auto it = s[key].begin(); it != s[key].end(); ++it) {
                     auto v = scalar(f, it->second, it->first.Scalar()).value_or("");
-                    const std::string& k = it->first.Scalar();
+                    const std::string k = it->first.Scalar();
                     if (k == "timeout" && parse_duration_ms(v)) {
                         if (!sc.max_duration_ms) sc.max_duration_ms = *parse_duration_ms(v);
                         continue;

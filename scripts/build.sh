@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Configures and builds one preset (release, asan, tsan) quietly; prints the log's tail on failure.
+# Usage: scripts/build.sh [preset]   (default: release)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+preset=${1:-release}
+dir=$(case "$preset" in release) echo build ;; *) echo "build-$preset" ;; esac)
+mkdir -p "$dir"
+if ! { cmake --preset "$preset" && cmake --build "$dir"; } >"$dir/build.log" 2>&1; then
+  tail -n 80 "$dir/build.log"
+  echo "build ($preset) failed; full log: $dir/build.log" >&2
+  exit 1
+fi
+grep -E "warning:" "$dir/build.log" | sort -u | head -n 20 || true
+echo "built $preset in $dir"

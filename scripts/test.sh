@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is needed, then
+#   1. AddressSanitizer+UBSan and ThreadSanitizer builds run the unit and end-to-end tests (the
+#      parsers, the loops, the scheduler and the plugins under real load on 127.0.0.1);
+#   2. the release build runs everything, and its ctest summary closes the output.
+# Set NTX_SKIP_SANITIZERS=1 to run only step 2 (quicker local iterations).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+
+if [ "${NTX_SKIP_SANITIZERS:-0}" != 1 ]; then
+  for preset in asan tsan; do
+    ./scripts/build.sh "$preset"
+    # The consumer test builds an unsanitized project against the library: release build only.
+    ctest --test-dir "build-$preset" --output-on-failure -E installed_consumer
+  done
+fi
+
+./scripts/build.sh release
+ctest --test-dir build --output-on-failure
