@@ -40,9 +40,13 @@ PluginLoader::PluginLoader(std::vector<std::string> extra_paths) {
             s.remove_prefix(colon + 1);
         }
     }
-    if (auto dir = library_dir(); !dir.empty()) search_.push_back(dir / "ntx" / "plugins");
-#ifdef NTX_BUILD_PLUGIN_DIR
-    search_.emplace_back(NTX_BUILD_PLUGIN_DIR);
+    fs::path lib = library_dir();
+    if (!lib.empty()) search_.push_back(lib / "ntx" / "plugins");  // an installed prefix: lib/ntx/plugins
+#if defined(NTX_BUILD_PLUGIN_DIR) && defined(NTX_BUILD_LIB_DIR)
+    // In the build tree (and only there: an installed libntx never looks into the build tree).
+    std::error_code ec;
+    if (fs::equivalent(lib, NTX_BUILD_LIB_DIR, ec))
+        search_.emplace_back(NTX_BUILD_PLUGIN_DIR);
 #endif
 }
 
