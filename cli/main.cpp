@@ -1,6 +1,6 @@
 // The ntx command: `ntx run RES_DIR`, `ntx validate RES_DIR`.
-// Exit codes: 0 run completed and passed, 1 run completed but failed its criteria, 2 invalid input
-// (script, manifest, arguments), 3 internal or plugin failure.
+// Exit codes: 0 run completed and passed, 1 run completed but failed its criteria or was interrupted,
+// 2 invalid input (script, manifest, arguments), 3 internal or plugin failure.
 #include <boost/program_options.hpp>
 #include <csignal>
 #include <cstdio>
@@ -94,9 +94,9 @@ int main(int argc, char** argv) {
         std::signal(SIGTERM, on_signal);
         ntx::Report report = host.start(res_dir, options);
         g_host = nullptr;
-        // Thresholds decide pass/fail in a later version; until then a completed run passes.
-        (void)report;
-        return kExitPassed;
+        // An interrupted run did not complete: it cannot pass. Thresholds decide pass/fail of completed
+        // runs in a later version; until then a completed run passes.
+        return report.interrupted ? kExitFailed : kExitPassed;
     } catch (const ntx::InvalidInput& e) {
         for (const auto& d : e.diagnostics()) std::fprintf(stderr, "%s\n", d.to_string().c_str());
         std::fprintf(stderr, "ntx: %zu error%s in %s\n", e.diagnostics().size(), e.diagnostics().size() == 1 ? "" : "s",
@@ -109,5 +109,4 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "ntx: internal error: %s\n", e.what());
         return kExitInternal;
     }
-    (void)kExitFailed;
 }

@@ -176,3 +176,23 @@ TEST_CASE("fd-watch reports readiness until unwatched and never closes the fd", 
     close(fds[0]);
     close(fds[1]);
 }
+
+TEST_CASE("a stale timer id never cancels a live timer, even after its slot was reused many times", "[loop]") {
+    net::Loop loop(0);
+    auto never = [](void*, ntx_timer_t) {};
+    ntx_timer_t first = 0, id = 0;
+    REQUIRE(loop.timer_schedule(1000, never, nullptr, &first) == NTX_OK);
+    REQUIRE(loop.timer_cancel(first) == NTX_OK);
+    for (int i = 0; i < 70000; ++i) {  // past a 16-bit generation
+        REQUIRE(loop.timer_schedule(1000, never, nullptr, &id) == NTX_OK);
+        REQUIRE(loop.timer_cancel(id) == NTX_OK);
+    }
+    int fired = 0;
+    ntx_timer_t live = 0;
+    REQUIRE(loop.timer_schedule(5, [](void* ud, ntx_timer_t) { ++*static_cast<int*>(ud); }, &fired, &live) == NTX_OK);
+    CHECK(live != first);
+    CHECK(loop.timer_cancel(first) == NTX_OK);  // stale: a no-op
+    run_until(loop, [&] { return fired == 1; });
+    net::Loop other(1);
+    CHECK(other.timer_cancel(live) == NTX_E_INVALID);  // another loop's id is refused
+}

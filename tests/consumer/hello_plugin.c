@@ -26,6 +26,15 @@ static ntx_status_t hello_run(void *state, ntx_action_t *action, const ntx_actio
     return host_api->action_complete((ntx_host_t *)state, action, &result);
 }
 
+static void hello_on_error(void *state, ntx_action_t *action, void **user_data, ntx_status_t code, ntx_str_t reason) {
+    /* greet ends inside run_action: the host never has one of ours to end first. */
+    (void)state;
+    (void)action;
+    (void)user_data;
+    (void)code;
+    (void)reason;
+}
+
 static void hello_release(void *state) { (void)state; }
 
 NTX_PLUGIN_EXPORT ntx_status_t ntx_plugin_entry(const ntx_host_api_t *host, ntx_plugin_api_t *plugin) {
@@ -38,6 +47,7 @@ NTX_PLUGIN_EXPORT ntx_status_t ntx_plugin_entry(const ntx_host_api_t *host, ntx_
     plugin->capability_count = 1;
     plugin->init = hello_init;
     plugin->run_action = hello_run;
+    plugin->on_error = hello_on_error;
     plugin->release = hello_release;
     return NTX_OK;
 }

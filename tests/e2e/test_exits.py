@@ -25,10 +25,12 @@ workflows:
     timeout: 250ms
     steps: [{{ref: short-sleep}}, {{ref: short-sleep}}, {{ref: short-sleep}}]
   forever: {{steps: [{{ref: short-sleep}}]}}
+  late: {{steps: [{{ref: late-sleep}}]}}
 actions:
   long-sleep: {{component: probe, call: sleep, with: {{ms: "60000"}}, timeout: 100ms}}
   short-sleep: {{component: probe, call: sleep, with: {{ms: "150"}}, timeout: 5s}}
   fail: {{component: probe, call: fail}}
+  late-sleep: {{component: probe, call: late, with: {{ms: "80"}}, timeout: 50ms}}
   raw-get:
     component: probe
     call: raw
@@ -49,6 +51,7 @@ load:
     - {{name: refused, workflow: refused, user-count: 20}}
     - {{name: slow-task, workflow: slow-task, user-count: 10}}
     - {{name: forever, workflow: forever, user-count: 10, task-duration: 10m, max-duration: 600ms}}
+    - {{name: late, workflow: late, user-count: 5, task-duration: 1s}}
 """
 
 
@@ -102,6 +105,14 @@ def test_every_outcome_is_counted_once_with_its_exit():
         check(a["ok"] >= 10, f"forever: {a}")
         check(a["count"] == a["ok"] + a["cancelled"], f"forever: {a}")
 
+        # Completions that arrive after the host timed the action out are refused, never counted for
+        # the user's next action: every late-sleep is a timeout.
+        s = scenario(r, "late")
+        a = action(s, "late-sleep")
+        check(a["count"] > 5 and a["ok"] == 0 and a["timeouts"] == a["count"], f"late: {a}")
+        check("stale completions refused" in stderr, "the probe saw its stale completions refused")
+        check("a dead loop was accepted" not in stderr, stderr)
+
         t = r["totals"]
         check(t["actions"] == t["ok"] + t["errors"] + t["timeouts"] + t["cancelled"], f"totals {t}")
 
@@ -123,7 +134,7 @@ def test_sigint_still_writes_a_complete_report():
         finally:
             if proc.poll() is None:
                 proc.kill()
-        check(proc.returncode == 0, f"exit {proc.returncode}: {stderr}")
+        check(proc.returncode == 1, f"an interrupted run exits 1, got {proc.returncode}: {stderr}")
         r = read_report(out)
         check(r["interrupted"] is True, "report says interrupted")
         s = scenario(r, "raw-long")

@@ -5,9 +5,12 @@
  *          reply (or fail with NTX_E_PROTOCOL when the peer closes first)
  *   sleep  complete after with.ms milliseconds (a host timer); cancelled cleanly by on_error
  *   fail   fail at once with NTX_E_PROTOCOL
+ *   late   like sleep, but ignores on_error and completes anyway: the host must refuse the stale
+ *          completion (NTX_E_STATE) instead of counting it for the user's next action
  * Built several times with -D switches to make deliberately broken plugins for the loader tests.
  */
 #include <ntx/plugin_abi.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +33,8 @@ typedef struct probe_call {
     ntx_socket_t socket;
     ntx_timer_t timer;
     void **slot; /* the user's slot, which points at this call while it runs */
+    int late;    /* `late`: keeps running after on_error */
+    struct probe_call *next_orphan; /* late calls the host ended, until their timer fires */
     char expect[128];
     char *reply;
     size_t reply_len;
@@ -38,9 +43,14 @@ typedef struct probe_call {
 
 typedef struct probe_state {
     ntx_host_t *host;
+    ntx_loop_t *last_loop; /* a loop seen in run_action, named again in release: must be refused */
+    int stale_refused;     /* late completions the host refused */
+    probe_call *orphans;   /* late calls still pending; freed in release if the run ended first */
 } probe_state;
 
-static const char *const k_capabilities[] = {"raw", "sleep", "fail"};
+static probe_state *g_state;
+
+static const char *const k_capabilities[] = {"raw", "sleep", "fail", "late"};
 
 static ntx_str_t str_of(const char *s) {
     ntx_str_t v;
@@ -124,6 +134,15 @@ static void on_timer(void *userdata, ntx_timer_t timer) {
     probe_call *call = (probe_call *)userdata;
     (void)timer;
     call->timer = 0;
+    if (call->late == 2) { /* the host ended it long ago: this completion is stale */
+        ntx_status_t rc = g_host_api->action_complete(call->host, call->action, NULL);
+        probe_call **p = &g_state->orphans;
+        if (rc == NTX_E_STATE) g_state->stale_refused++;
+        while (*p && *p != call) p = &(*p)->next_orphan;
+        if (*p) *p = call->next_orphan;
+        call_free(call);
+        return;
+    }
     finish(call, NTX_OK, "");
 }
 
@@ -137,6 +156,7 @@ static ntx_status_t probe_init(ntx_host_t *host, const ntx_init_ctx_t *ctx, void
     st = (probe_state *)calloc(1, sizeof *st);
     if (!st) return NTX_E_NOMEM;
     st->host = host;
+    g_state = st;
     *plugin_state = st;
     return NTX_OK;
 }
@@ -155,10 +175,12 @@ static ntx_status_t probe_run_action(void *plugin_state, ntx_action_t *action, c
     call->host = st->host;
     call->action = action;
     call->loop = ctx->loop;
+    st->last_loop = ctx->loop;
     /* The host hands the slot back to on_error if it ends the action first. */
     *ctx->user_data = call;
     call->slot = ctx->user_data;
-    if (ctx->call.len == 5 && memcmp(ctx->call.ptr, "sleep", 5) == 0) {
+    call->late = ctx->call.len == 4 && memcmp(ctx->call.ptr, "late", 4) == 0;
+    if (call->late || (ctx->call.len == 5 && memcmp(ctx->call.ptr, "sleep", 5) == 0)) {
         param(ctx, "ms", buf, sizeof buf);
         return g_host_api->timer_schedule(st->host, ctx->loop, (uint64_t)strtoull(buf, NULL, 10), on_timer, call,
                                           &call->timer);
@@ -201,6 +223,14 @@ static void probe_on_error(void *plugin_state, ntx_action_t *action, void **user
     (void)code;
     (void)reason;
     if (!call) return;
+    if (call->late) { /* misbehave on purpose: keep the timer, complete later anyway */
+        call->late = 2;
+        call->slot = NULL;
+        *user_data = NULL;
+        call->next_orphan = g_state->orphans;
+        g_state->orphans = call;
+        return;
+    }
     /* The host ended the action: stop the work, forget the handle, never report it. */
     if (call->timer) g_host_api->timer_cancel(call->host, call->loop, call->timer);
     if (call->socket) g_host_api->socket_close(call->host, call->socket);
@@ -217,7 +247,24 @@ static void probe_user_release(void *plugin_state, uint64_t user_id, void *user_
     call_free(call);
 }
 
-static void probe_release(void *plugin_state) { free(plugin_state); }
+static void probe_release(void *plugin_state) {
+    probe_state *st = (probe_state *)plugin_state;
+    char line[96];
+    /* The loops are gone by now: the host must refuse the loop instead of touching freed memory. */
+    if (st->last_loop && g_host_api->timer_cancel(st->host, st->last_loop, 1) != NTX_E_STATE)
+        g_host_api->log(st->host, NULL, NTX_LOG_ERROR, str_of("release: a dead loop was accepted"));
+    if (st->stale_refused) {
+        sprintf(line, "stale completions refused: %d", st->stale_refused);
+        g_host_api->log(st->host, NULL, NTX_LOG_WARN, str_of(line));
+    }
+    while (st->orphans) {
+        probe_call *next = st->orphans->next_orphan;
+        call_free(st->orphans);
+        st->orphans = next;
+    }
+    g_state = NULL;
+    free(plugin_state);
+}
 
 NTX_PLUGIN_EXPORT ntx_status_t ntx_plugin_entry(const ntx_host_api_t *host_api, ntx_plugin_api_t *plugin_api) {
     g_host_api = host_api;

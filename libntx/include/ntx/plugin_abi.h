@@ -39,8 +39,10 @@
  *   on_error and user_release for a user, and every callback of a socket, timer or fd-watch, run on
  *   the loop that owns them. Host functions that take an ntx_loop_t, an ntx_action_t or a socket
  *   must be called on that loop's thread. init and release run on the host's main thread with no loop
- *   running. Different loops call the same plugin concurrently: plugin-global state must be
- *   read-only after init or protected by the plugin.
+ *   running: there, only log, now_ms and strerror may be called (every socket, timer and watch was
+ *   closed before release). Different loops call the same plugin concurrently: plugin-global state
+ *   must be read-only after init or protected by the plugin. Keep the host table from init's
+ *   ctx->host_api rather than in a global: several hosts may load the same plugin in one process.
  *
  * ACTIONS ARE ASYNCHRONOUS
  *   run_action starts the work and returns at once; it never blocks. Exactly one of
@@ -163,7 +165,12 @@ typedef struct ntx_action_ctx_t {
      * The host stores it across actions of the user and hands it to user_release when the user ends.
      * OWNERSHIP: the pointee is the plugin's. */
     void **user_data;
+    uint32_t flags;          /* NTX_ACTION_* bits */
 } ntx_action_ctx_t;
+
+/* The script reads this action's result (save-as): report its fields. Without it a plugin may pass
+ * a result without fields (bytes counts only) and skip building them. */
+#define NTX_ACTION_WANTS_RESULT 1u
 
 /* ---- what a plugin reports when an action ends ---------------------------------------------------- */
 typedef struct ntx_result_t {
@@ -327,13 +334,13 @@ typedef struct ntx_plugin_api_t {
      * host table. Negative: the action ended here as that error, and the host must not be told again. */
     ntx_status_t (*run_action)(void *plugin_state, ntx_action_t *action, const ntx_action_ctx_t *ctx);
 
-    /* The host ended `action` first (code NTX_E_TIMEOUT or NTX_E_CANCELLED). The plugin stops the
-     * work (cancels timers, closes or parks sockets) and forgets the handle. `user_data` is the same
-     * per-user slot run_action got (ntx_action_ctx_t.user_data), so the plugin finds its state. */
+    /* Required. The host ended `action` first (code NTX_E_TIMEOUT or NTX_E_CANCELLED). The plugin
+     * stops the work (cancels timers, closes or parks sockets) and forgets the handle. `user_data` is
+     * the same per-user slot run_action got (ntx_action_ctx_t.user_data), so the plugin finds its state. */
     void (*on_error)(void *plugin_state, ntx_action_t *action, void **user_data, ntx_status_t code,
                      ntx_str_t reason);
 
-    /* A user ended; free what *user_data pointed at. Not called for users whose slot stayed NULL. */
+    /* Optional. A user ended; free what user_data points at. Not called for users whose slot stayed NULL. */
     void (*user_release)(void *plugin_state, uint64_t user_id, void *user_data);
 
     /* Once, after every loop stopped and every user was released. */

@@ -119,8 +119,11 @@ Report Core::execute(const std::atomic<bool>& stop) {
         sched.run(stop);
         double duration = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         report = build_report(sched, duration, stop.load());
-    }  // the loops (and every socket) are gone before the plugins are released
-    frame_->release_all();
+        // Every socket, timer and watch is closed and the loops stopped; the plugins release now,
+        // and whatever loop they name from here on is refused.
+        frame_->detach_loops();
+        frame_->release_all();
+    }
     report.started_at = started_at;
     return report;
 }

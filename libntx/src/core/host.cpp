@@ -21,11 +21,27 @@ void Host::validate(const std::string& res_dir, const RunOptions& options) {
 
 Report Host::start(const std::string& res_dir, const RunOptions& options) {
     impl_->stop.store(false);
+    // An output folder that cannot be written is bad input, found before anything runs.
+    if (!options.out_dir.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(options.out_dir, ec);
+        if (ec || !std::filesystem::is_directory(options.out_dir))
+            throw InvalidInput({{options.out_dir, 0, 0,
+                                 "--out: cannot create the output folder" + (ec ? ": " + ec.message() : std::string()),
+                                 {}}});
+    }
     core::Core core(options);
     core.plan(res_dir);
     Report report = core.execute(impl_->stop);
-    if (!options.out_dir.empty()) report::write_json(report, std::filesystem::path(options.out_dir) / "report.json");
+    // The summary first: it reaches the terminal even if the report file cannot be written.
     if (!options.quiet) report::print_summary(report, stdout);
+    if (!options.out_dir.empty()) {
+        try {
+            report::write_json(report, std::filesystem::path(options.out_dir) / "report.json");
+        } catch (const std::exception& e) {
+            throw RuntimeFailure(std::string("the run ended but report.json could not be written: ") + e.what());
+        }
+    }
     return report;
 }
 

@@ -50,6 +50,7 @@ struct ActionSpec {
     uint32_t component = 0;  // index into components
     std::string call;
     std::vector<std::pair<std::string, Template>> with;  // flattened keys ("headers.X")
+    std::vector<SourceLoc> with_locs;                     // where each `with` value is written
     std::optional<uint32_t> save_slot;
     uint64_t timeout_ms = 0;  // 0 = config default
     SourceLoc loc, call_loc;

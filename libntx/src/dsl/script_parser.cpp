@@ -531,6 +531,7 @@ private:
                         continue;
                     }
                     spec.with.emplace_back(key, std::move(*t));
+                    spec.with_locs.push_back(f.loc(node));
                 }
             }
         }
@@ -722,10 +723,12 @@ private:
             std::set<uint32_t> saved;
             for (size_t i = 0; i < wf.steps.size(); ++i) {
                 const ActionSpec& a = script_.actions[wf.steps[i]];
-                for (const auto& [key, t] : a.with) {
+                for (size_t w = 0; w < a.with.size(); ++w) {
+                    const auto& [key, t] = a.with[w];
+                    const SourceLoc& at = a.with_locs[w];
                     for (uint32_t slot : t.variables()) {
                         if (saved.count(slot)) continue;
-                        out_.push_back({a.loc.file, a.loc.line, a.loc.column,
+                        out_.push_back({at.file, at.line, at.column,
                                         fmt::format("action '{}' (step {} of workflow '{}') reads '{}' in with.{}, "
                                                     "but no earlier step of the workflow saves it",
                                                     a.name, i + 1, wf.name, script_.variables[slot], key),

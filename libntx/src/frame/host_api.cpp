@@ -22,8 +22,9 @@ spdlog::level::level_enum to_level(int32_t level) {
 
 std::string_view view(ntx_str_t s) { return s.ptr ? std::string_view(s.ptr, s.len) : std::string_view(); }
 
-void host_log(ntx_host_t* host, const ntx_action_t* action, int32_t level, ntx_str_t message) {
+void host_log(ntx_host_t* host, const ntx_action_t* action, int32_t level, ntx_str_t message) noexcept {
     if (!host) return;
+    try {
     auto& log = host->frame->log();
     auto lvl = to_level(level);
     if (!log.should_log(lvl)) return;
@@ -35,27 +36,45 @@ void host_log(ntx_host_t* host, const ntx_action_t* action, int32_t level, ntx_s
     } else {
         log.log(lvl, "[{}] {}", name, view(message));
     }
+    } catch (...) {
+        // A log line that cannot be written is dropped; never an exception into the plugin.
+    }
+}
+
+// No exception may cross back into a plugin's C frames.
+template <class F>
+ntx_status_t guarded(F&& f) noexcept {
+    try {
+        return f();
+    } catch (const std::bad_alloc&) {
+        return NTX_E_NOMEM;
+    } catch (...) {
+        return NTX_E_INTERNAL;
+    }
 }
 
 ntx_status_t host_action_complete(ntx_host_t* host, ntx_action_t* action, const ntx_result_t* result) {
     if (!host || !action || !action->user) return NTX_E_INVALID;
-    return host->frame->end(*action->user, Outcome::ok, NTX_OK, {}, result);
+    return guarded([&] { return host->frame->end(*action, Outcome::ok, NTX_OK, {}, result); });
 }
 
 ntx_status_t host_action_fail(ntx_host_t* host, ntx_action_t* action, ntx_status_t code, ntx_str_t reason,
                               const ntx_result_t* result) {
     if (!host || !action || !action->user) return NTX_E_INVALID;
     if (code >= 0) code = NTX_E_INTERNAL;  // a failure must carry an error code
-    if (code == NTX_E_TIMEOUT) return host->frame->end(*action->user, Outcome::timeout, code, view(reason), result);
-    return host->frame->end(*action->user, Outcome::error, code, view(reason), result);
+    Outcome outcome = code == NTX_E_TIMEOUT ? Outcome::timeout : Outcome::error;
+    return guarded([&] { return host->frame->end(*action, outcome, code, view(reason), result); });
 }
 
 ntx_status_t host_progress(ntx_host_t* host, const ntx_action_t* action, const ntx_progress_t* progress) {
-    if (!host || !progress) return NTX_E_INVALID;
+    if (!host || !progress || !NTX_HAS_MEMBER(progress, ntx_progress_t, progress)) return NTX_E_INVALID;
     auto& log = host->frame->log();
     if (log.should_log(spdlog::level::debug)) {
+        return guarded([&] {
         log.debug("[{} user={}] progress scope={} value={}", host->frame->script().components[host->component].name,
                   action && action->user ? action->user->user_id : 0, progress->scope, progress->progress);
+        return NTX_OK;
+        });
     }
     return NTX_OK;
 }
@@ -65,46 +84,60 @@ ntx_status_t host_request_task(ntx_host_t*, ntx_action_t*, const ntx_task_reques
     return NTX_E_UNSUPPORTED;
 }
 
-ntx_status_t host_timer_schedule(ntx_host_t*, ntx_loop_t* loop, uint64_t delay_ms, ntx_timer_cb cb, void* userdata,
-                                 ntx_timer_t* timer) {
-    if (!loop) return NTX_E_INVALID;
-    return net::Loop::from(loop)->timer_schedule(delay_ms, cb, userdata, timer);
+// The loop a plugin names, if it is one of the run's (and the run still has loops).
+net::Loop* loop_of(ntx_host_t* host, ntx_loop_t* loop) {
+    return host && loop && host->frame->owns_loop(loop) ? net::Loop::from(loop) : nullptr;
 }
 
-ntx_status_t host_timer_cancel(ntx_host_t*, ntx_loop_t* loop, ntx_timer_t timer) {
-    if (!loop) return NTX_E_INVALID;
-    return net::Loop::from(loop)->timer_cancel(timer);
+ntx_status_t host_timer_schedule(ntx_host_t* host, ntx_loop_t* loop, uint64_t delay_ms, ntx_timer_cb cb,
+                                 void* userdata, ntx_timer_t* timer) {
+    net::Loop* l = loop_of(host, loop);
+    if (!l) return NTX_E_STATE;
+    return guarded([&] { return l->timer_schedule(delay_ms, cb, userdata, timer); });
 }
 
-ntx_status_t host_socket_open(ntx_host_t*, ntx_loop_t* loop, const ntx_socket_opts_t* opts, ntx_socket_t* socket) {
-    if (!loop || !opts || opts->size < offsetof(ntx_socket_opts_t, userdata) + sizeof(void*)) return NTX_E_INVALID;
-    return net::Loop::from(loop)->socket_open(*opts, socket);
+ntx_status_t host_timer_cancel(ntx_host_t* host, ntx_loop_t* loop, ntx_timer_t timer) {
+    net::Loop* l = loop_of(host, loop);
+    if (!l) return NTX_E_STATE;
+    return guarded([&] { return l->timer_cancel(timer); });
+}
+
+ntx_status_t host_socket_open(ntx_host_t* host, ntx_loop_t* loop, const ntx_socket_opts_t* opts, ntx_socket_t* socket) {
+    net::Loop* l = loop_of(host, loop);
+    if (!l) return NTX_E_STATE;
+    if (!opts || opts->size < offsetof(ntx_socket_opts_t, userdata) + sizeof(void*)) return NTX_E_INVALID;
+    return guarded([&] { return l->socket_open(*opts, socket); });
 }
 
 ntx_status_t host_socket_send(ntx_host_t* host, ntx_socket_t socket, ntx_bytes_t data) {
     net::Loop* loop = host ? host->frame->loop_of_socket(socket) : nullptr;
-    return loop ? loop->socket_send(socket, data) : NTX_E_STATE;
+    if (!loop) return NTX_E_STATE;
+    return guarded([&] { return loop->socket_send(socket, data); });
 }
 
 ntx_status_t host_socket_close(ntx_host_t* host, ntx_socket_t socket) {
     net::Loop* loop = host ? host->frame->loop_of_socket(socket) : nullptr;
-    return loop ? loop->socket_close(socket) : NTX_E_STATE;
+    if (!loop) return NTX_E_STATE;
+    return guarded([&] { return loop->socket_close(socket); });
 }
 
 ntx_status_t host_socket_set_rate(ntx_host_t* host, ntx_socket_t socket, const ntx_rate_t* rate) {
     net::Loop* loop = host ? host->frame->loop_of_socket(socket) : nullptr;
-    if (!rate) return NTX_E_INVALID;
-    return loop ? loop->socket_set_rate(socket, *rate) : NTX_E_STATE;
+    if (!rate || !NTX_HAS_MEMBER(rate, ntx_rate_t, per_ms)) return NTX_E_INVALID;
+    if (!loop) return NTX_E_STATE;
+    return guarded([&] { return loop->socket_set_rate(socket, *rate); });
 }
 
-ntx_status_t host_fd_watch(ntx_host_t*, ntx_loop_t* loop, int fd, uint32_t events, ntx_fd_cb cb, void* userdata) {
-    if (!loop) return NTX_E_INVALID;
-    return net::Loop::from(loop)->fd_watch(fd, events, cb, userdata);
+ntx_status_t host_fd_watch(ntx_host_t* host, ntx_loop_t* loop, int fd, uint32_t events, ntx_fd_cb cb, void* userdata) {
+    net::Loop* l = loop_of(host, loop);
+    if (!l) return NTX_E_STATE;
+    return guarded([&] { return l->fd_watch(fd, events, cb, userdata); });
 }
 
-ntx_status_t host_fd_unwatch(ntx_host_t*, ntx_loop_t* loop, int fd) {
-    if (!loop) return NTX_E_INVALID;
-    return net::Loop::from(loop)->fd_unwatch(fd);
+ntx_status_t host_fd_unwatch(ntx_host_t* host, ntx_loop_t* loop, int fd) {
+    net::Loop* l = loop_of(host, loop);
+    if (!l) return NTX_E_STATE;
+    return guarded([&] { return l->fd_unwatch(fd); });
 }
 
 uint64_t host_now_ms(ntx_host_t* host) { return host ? host->frame->now_ms() : 0; }

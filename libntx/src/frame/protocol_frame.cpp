@@ -50,9 +50,9 @@ void ProtocolFrame::release_all() {
     }
 }
 
-void ProtocolFrame::attach_loops(std::vector<net::Loop*> loops, std::function<uint64_t()> clock) {
+void ProtocolFrame::attach_loops(std::vector<net::Loop*> loops, std::chrono::steady_clock::time_point started) {
     loops_ = std::move(loops);
-    clock_ = std::move(clock);
+    started_ = started;
 }
 
 net::Loop* ProtocolFrame::loop_of_socket(ntx_socket_t id) const {
@@ -65,7 +65,9 @@ void ProtocolFrame::dispatch(User& u, uint32_t action_index) {
     Component& c = components_[a.component];
     net::Loop& loop = u.shard.loop();
 
-    u.handle.live = true;
+    u.current ^= 1;
+    ntx_action& handle = u.handle();
+    handle.live = true;
     ++u.action_seq;
     u.action_started = std::chrono::steady_clock::now();
 
@@ -78,7 +80,7 @@ void ProtocolFrame::dispatch(User& u, uint32_t action_index) {
         std::string& value = u.param_values[i];
         value.clear();
         if (!a.with[i].second.render(u, value, error)) {
-            end(u, Outcome::error, NTX_E_INVALID, error, nullptr);
+            end(handle, Outcome::error, NTX_E_INVALID, error, nullptr);
             return;
         }
         u.params[i] = ntx_kv_t{{a.with[i].first.data(), a.with[i].first.size()}, {value.data(), value.size()}};
@@ -88,7 +90,7 @@ void ProtocolFrame::dispatch(User& u, uint32_t action_index) {
     if (timeout) {
         u.action_timer.expires_after(std::chrono::milliseconds(timeout));
         u.action_timer.async_wait([this, &u, seq = u.action_seq](const boost::system::error_code& ec) {
-            if (ec || seq != u.action_seq || !u.handle.live) return;
+            if (ec || seq != u.action_seq || !u.in_action()) return;
             cancel(u, Outcome::timeout, NTX_E_TIMEOUT, "action timeout");
         });
     }
@@ -106,15 +108,17 @@ void ProtocolFrame::dispatch(User& u, uint32_t action_index) {
     ctx.loop = loop.handle();
     ctx.loop_index = loop.index();
     ctx.user_data = &u.plugin_slots[a.component];
-    ntx_status_t rc = c.plugin->api.run_action(c.state, &u.handle, &ctx);
-    if (rc != NTX_OK && u.handle.live)
-        end(u, Outcome::error, rc < 0 ? rc : NTX_E_INTERNAL, "run_action refused the action", nullptr);
+    ctx.flags = a.save_slot ? NTX_ACTION_WANTS_RESULT : 0u;
+    ntx_status_t rc = c.plugin->api.run_action(c.state, &handle, &ctx);
+    if (rc != NTX_OK && handle.live)
+        end(handle, Outcome::error, rc < 0 ? rc : NTX_E_INTERNAL, "run_action refused the action", nullptr);
 }
 
-ntx_status_t ProtocolFrame::end(User& u, Outcome outcome, ntx_status_t code, std::string_view reason,
+ntx_status_t ProtocolFrame::end(ntx_action& handle, Outcome outcome, ntx_status_t code, std::string_view reason,
                                 const ntx_result_t* result) {
-    if (!u.handle.live) return NTX_E_STATE;
-    u.handle.live = false;
+    if (!handle.live) return NTX_E_STATE;
+    handle.live = false;
+    User& u = *handle.user;
     u.action_timer.cancel();
     auto elapsed = std::chrono::steady_clock::now() - u.action_started;
     const dsl::ActionSpec& a = script_.actions[u.action];
@@ -128,13 +132,14 @@ ntx_status_t ProtocolFrame::end(User& u, Outcome outcome, ntx_status_t code, std
     case Outcome::timeout: ++st.timeouts; break;
     case Outcome::cancelled: ++st.cancelled; break;
     }
-    if (result) {
+    // A plugin's result is read only as far as its size says, and fields only when they exist.
+    if (result && NTX_HAS_MEMBER(result, ntx_result_t, field_count)) {
         if (NTX_HAS_MEMBER(result, ntx_result_t, bytes_received)) {
             st.bytes_sent += result->bytes_sent;
             st.bytes_received += result->bytes_received;
         }
         // save-as keeps what the plugin reported on failures too (an HTTP 503's status and body).
-        if ((outcome == Outcome::ok || outcome == Outcome::error) && a.save_slot && result->field_count) {
+        if ((outcome == Outcome::ok || outcome == Outcome::error) && a.save_slot && result->field_count && result->fields) {
             // Copy into the user's strings, reusing their capacity.
             dsl::Fields& fields = u.variables[*a.save_slot];
             fields.resize(result->field_count);
@@ -154,13 +159,21 @@ ntx_status_t ProtocolFrame::end(User& u, Outcome outcome, ntx_status_t code, std
 }
 
 void ProtocolFrame::cancel(User& u, Outcome outcome, ntx_status_t code, std::string_view reason) {
-    if (!u.handle.live) return;
-    end(u, outcome, code, reason, nullptr);
-    Component& c = components_[script_.actions[u.action].component];
-    if (c.plugin->api.on_error)
-        c.plugin->api.on_error(c.state, &u.handle, &u.plugin_slots[script_.actions[u.action].component], code,
-                               {reason.data(), reason.size()});
+    ntx_action& handle = u.handle();
+    if (!handle.live) return;
+    end(handle, outcome, code, reason, nullptr);
+    uint32_t component = script_.actions[u.action].component;
+    Component& c = components_[component];
+    c.plugin->api.on_error(c.state, &handle, &u.plugin_slots[component], code, {reason.data(), reason.size()});
 }
+
+bool ProtocolFrame::owns_loop(const ntx_loop_t* loop) const {
+    for (const net::Loop* l : loops_)
+        if (reinterpret_cast<const ntx_loop_t*>(l) == loop) return true;
+    return false;
+}
+
+void ProtocolFrame::detach_loops() { loops_.clear(); }
 
 void ProtocolFrame::release_user(User& u) {
     for (uint32_t i = 0; i < u.plugin_slots.size(); ++i) {

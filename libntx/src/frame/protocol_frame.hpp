@@ -3,7 +3,7 @@
 // every way an action can end into exactly one counted outcome, and keeps the per-user plugin slots.
 #pragma once
 
-#include <functional>
+#include <chrono>
 #include <memory>
 #include <spdlog/logger.h>
 #include <string>
@@ -48,21 +48,29 @@ public:
     // Calls release on every initialized plugin (after every loop stopped).
     void release_all();
 
-    void attach_loops(std::vector<net::Loop*> loops, std::function<uint64_t()> clock);
+    // The run's loops and its start (the clock plugins read through now_ms).
+    void attach_loops(std::vector<net::Loop*> loops, std::chrono::steady_clock::time_point started);
 
     // Starts `action` for `u` (on u's loop).
     void dispatch(scheduler::User& u, uint32_t action);
     // Ends u's in-flight action from the host side (timeout, stop) and tells the plugin (on_error).
     void cancel(scheduler::User& u, scheduler::Outcome outcome, ntx_status_t code, std::string_view reason);
-    // Ends u's in-flight action with the plugin's report; NTX_E_STATE if no action is live.
-    ntx_status_t end(scheduler::User& u, scheduler::Outcome outcome, ntx_status_t code, std::string_view reason,
+    // Ends the action on `handle` with the plugin's report; NTX_E_STATE if that handle is not live.
+    ntx_status_t end(ntx_action& handle, scheduler::Outcome outcome, ntx_status_t code, std::string_view reason,
                      const ntx_result_t* result);
+    // Whether `loop` is one of the run's loops (plugins hand loop pointers back to the host).
+    bool owns_loop(const ntx_loop_t* loop) const;
+    // After the loops are gone: no socket or timer call can reach them any more.
+    void detach_loops();
     // Hands each plugin's per-user slot back to it (user_release).
     void release_user(scheduler::User& u);
 
     // For the host table.
     net::Loop* loop_of_socket(ntx_socket_t id) const;
-    uint64_t now_ms() const { return clock_ ? clock_() : 0; }
+    uint64_t now_ms() const {
+        return static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count());
+    }
     spdlog::logger& log() { return *log_; }
     const dsl::Script& script() const { return script_; }
 
@@ -71,7 +79,7 @@ private:
     std::shared_ptr<spdlog::logger> log_;
     std::vector<Component> components_;
     std::vector<net::Loop*> loops_;
-    std::function<uint64_t()> clock_;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     ntx_host_api_t api_{};
 };
 

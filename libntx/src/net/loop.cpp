@@ -44,7 +44,6 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
     asio::steady_timer rate_timer;
     bool open = true, connected = false, writing = false, reading = false, read_paused = false, rate_waiting = false;
     std::string pending, inflight;  // bytes queued by the plugin / being written
-    std::array<uint8_t, 16384> rbuf{};
 
     // Rate limiting (0 = unlimited): budget per window of per_ms.
     uint64_t send_limit = 0, recv_limit = 0, per_ms = 1000;
@@ -73,7 +72,7 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
         rate_timer.cancel();
         if (udp_mode) udp_socket.close(ignored);
         else tcp_socket.close(ignored);
-        loop.free_socket_slot(static_cast<uint32_t>(id & 0xffffffffu));
+        loop.free_socket_slot(Loop::id_slot(id));
     }
 
     void start(const std::string& host, uint16_t port, uint32_t connect_timeout_ms) {
@@ -92,7 +91,11 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
         resolver.async_resolve(host, std::to_string(port), [self](const error_code& rec, tcp::resolver::results_type results) {
             if (!self->open) return;
             if (rec || results.empty()) return self->fail(NTX_SOCKET_ERROR, NTX_E_RESOLVE);
-            self->connect_to(*results.begin());
+            if (self->udp_mode) return self->connect_to(*results.begin());
+            // Every address in turn (localhost may resolve to ::1 first while the server listens on IPv4).
+            asio::async_connect(self->tcp_socket, results, [self](const error_code& ec, const tcp::endpoint&) {
+                self->on_tcp_connect(ec);
+            });
         });
     }
 
@@ -102,6 +105,7 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
             error_code ec;
             udp_socket.open(ep.address().is_v4() ? udp::v4() : udp::v6(), ec);
             if (!ec) udp_socket.connect(udp::endpoint(ep.address(), ep.port()), ec);
+            if (!ec) udp_socket.non_blocking(true, ec);
             // Tell the plugin on the next turn of the loop, never inside socket_open.
             asio::post(loop.io(), [self, ec] {
                 if (!self->open) return;
@@ -110,13 +114,16 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
             });
             return;
         }
-        tcp_socket.async_connect(ep, [self](const error_code& ec) {
-            if (!self->open) return;
-            if (ec) return self->fail(NTX_SOCKET_ERROR, status_of(ec));
-            error_code ignored;
-            self->tcp_socket.set_option(tcp::no_delay(true), ignored);
-            self->on_connected();
-        });
+        tcp_socket.async_connect(ep, [self](const error_code& ec) { self->on_tcp_connect(ec); });
+    }
+
+    void on_tcp_connect(const error_code& ec) {
+        if (!open) return;
+        if (ec) return fail(NTX_SOCKET_ERROR, status_of(ec));
+        error_code ignored;
+        tcp_socket.set_option(tcp::no_delay(true), ignored);
+        tcp_socket.non_blocking(true, ignored);
+        on_connected();
     }
 
     void on_connected() {
@@ -158,6 +165,8 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
         });
     }
 
+    // Waits for readiness, then reads once into the loop's shared buffer: no buffer per socket, and
+    // no speculative read that would fail with EAGAIN on every request.
     void read() {
         if (!open || reading) return;
         if (recv_limit) {
@@ -170,22 +179,30 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
         }
         reading = true;
         auto self = shared_from_this();
-        size_t max = rbuf.size();
-        if (recv_limit) max = std::min<uint64_t>(max, recv_limit - received_in_window);
-        auto on_read = [self](const error_code& ec, size_t n) {
+        auto on_ready = [self](const error_code& ec) {
             self->reading = false;
             if (!self->open) return;
-            if (ec) {
-                if (ec == asio::error::eof) return self->fail(NTX_SOCKET_CLOSED, NTX_E_CLOSED);
-                return self->fail(NTX_SOCKET_ERROR, status_of(ec));
-            }
-            self->loop.bytes_received += n;
-            self->received_in_window += n;
-            self->emit(NTX_SOCKET_DATA, NTX_OK, {self->rbuf.data(), n});
-            self->read();
+            if (ec) return self->fail(NTX_SOCKET_ERROR, status_of(ec));
+            self->read_now();
         };
-        if (udp_mode) udp_socket.async_receive(asio::buffer(rbuf.data(), max), on_read);
-        else tcp_socket.async_read_some(asio::buffer(rbuf.data(), max), on_read);
+        if (udp_mode) udp_socket.async_wait(udp::socket::wait_read, on_ready);
+        else tcp_socket.async_wait(tcp::socket::wait_read, on_ready);
+    }
+
+    void read_now() {
+        auto& buf = loop.read_buffer();
+        size_t max = buf.size();
+        if (recv_limit) max = std::min<uint64_t>(max, recv_limit - received_in_window);
+        error_code ec;
+        size_t n = udp_mode ? udp_socket.receive(asio::buffer(buf.data(), max), 0, ec)
+                            : tcp_socket.read_some(asio::buffer(buf.data(), max), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) return read();
+        if (ec == asio::error::eof) return fail(NTX_SOCKET_CLOSED, NTX_E_CLOSED);
+        if (ec) return fail(NTX_SOCKET_ERROR, status_of(ec));
+        loop.bytes_received += n;
+        received_in_window += n;
+        emit(NTX_SOCKET_DATA, NTX_OK, {buf.data(), n});
+        read();
     }
 
     void send(ntx_bytes_t data) {
@@ -232,7 +249,7 @@ struct HostTimer {
     explicit HostTimer(asio::io_context& io) : timer(io) {}
     asio::steady_timer timer;
     ntx_timer_t id = 0;
-    uint16_t gen = 0;
+    uint32_t gen = 0;
     bool armed = false;
 };
 
@@ -252,8 +269,11 @@ Loop::~Loop() {
     join();
 }
 
-void Loop::start() {
-    thread_ = std::thread([this] { io_.run(); });
+void Loop::start(std::function<void()> first) {
+    thread_ = std::thread([this, first = std::move(first)] {
+        if (first) first();
+        io_.run();
+    });
 }
 
 void Loop::stop() {
@@ -279,7 +299,7 @@ void Loop::close_all() {
 }
 
 HostSocket* Loop::find_socket(ntx_socket_t id) {
-    uint32_t slot = static_cast<uint32_t>(id & 0xffffffffu);
+    uint32_t slot = id_slot(id);
     if (loop_of_socket(id) != index_ || slot >= sockets_.size() || !sockets_[slot]) return nullptr;
     HostSocket* s = sockets_[slot].get();
     return s->id == id && s->open ? s : nullptr;
@@ -304,8 +324,9 @@ ntx_status_t Loop::socket_open(const ntx_socket_opts_t& opts, ntx_socket_t* out)
         sockets_.emplace_back();
         socket_gen_.push_back(0);
     }
-    uint16_t gen = ++socket_gen_[slot];
-    ntx_socket_t id = (static_cast<uint64_t>(index_ + 1) << 48) | (static_cast<uint64_t>(gen) << 32) | slot;
+    if (slot > 0xffffffu) return NTX_E_NOMEM;
+    uint32_t gen = ++socket_gen_[slot];
+    ntx_socket_t id = make_id(index_, gen, slot);
     auto s = std::make_shared<HostSocket>(*this, id, opts);
     sockets_[slot] = s;
     ++sockets_opened;
@@ -349,11 +370,12 @@ ntx_status_t Loop::timer_schedule(uint64_t delay_ms, ntx_timer_cb cb, void* user
         free_timer_slots_.pop_back();
     } else {
         slot = static_cast<uint32_t>(timers_.size());
+        if (slot > 0xffffffu) return NTX_E_NOMEM;
         timers_.push_back(std::make_unique<HostTimer>(io_));
     }
     HostTimer* t = timers_[slot].get();
     ++t->gen;
-    t->id = (static_cast<uint64_t>(index_ + 1) << 48) | (static_cast<uint64_t>(t->gen) << 32) | slot;
+    t->id = make_id(index_, t->gen, slot);
     t->armed = true;
     *out = t->id;
     t->timer.expires_after(std::chrono::milliseconds(delay_ms));
@@ -370,8 +392,8 @@ ntx_status_t Loop::timer_schedule(uint64_t delay_ms, ntx_timer_cb cb, void* user
 }
 
 ntx_status_t Loop::timer_cancel(ntx_timer_t id) {
-    uint32_t slot = static_cast<uint32_t>(id & 0xffffffffu);
-    if (slot >= timers_.size()) return NTX_E_INVALID;
+    uint32_t slot = id_slot(id);
+    if (loop_of_socket(id) != index_ || slot >= timers_.size()) return NTX_E_INVALID;  // not this loop's timer
     HostTimer* t = timers_[slot].get();
     if (t->id != id || !t->armed) return NTX_OK;  // already fired or cancelled
     t->armed = false;

@@ -4,6 +4,7 @@
 
 #include <boost/asio.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -30,16 +31,26 @@ public:
     uint32_t index() const { return index_; }
     asio::io_context& io() { return io_; }
 
-    void start();  // runs the io_context on a new thread
-    void stop();   // stops the io_context (thread-safe)
+    // Runs `first` and then the io_context on a new thread. Everything else that touches the loop
+    // happens on that thread (or after join): the io_context runs without cross-thread locking.
+    void start(std::function<void()> first);
+    void stop();  // from the loop's own thread, or after join
     void join();
     // Closes every socket, timer and watch still open (after the loop stopped, before plugins are released).
     void close_all();
 
     ntx_loop_t* handle() { return reinterpret_cast<ntx_loop_t*>(this); }
     static Loop* from(ntx_loop_t* h) { return reinterpret_cast<Loop*>(h); }
-    // The loop index a socket id belongs to (ids encode it), or UINT32_MAX.
-    static uint32_t loop_of_socket(ntx_socket_t id) { return static_cast<uint32_t>(id >> 48) - 1; }
+    // Socket and timer ids: (loop index + 1) in the top 8 bits, a 32-bit generation of the slot, and a
+    // 24-bit slot. A stale id never matches a live object until its slot was reused 2^32 times.
+    static uint64_t make_id(uint32_t loop, uint32_t gen, uint32_t slot) {
+        return (static_cast<uint64_t>(loop + 1) << 56) | (static_cast<uint64_t>(gen) << 24) | slot;
+    }
+    static uint32_t id_slot(uint64_t id) { return static_cast<uint32_t>(id & 0xffffffu); }
+    static uint32_t loop_of_socket(ntx_socket_t id) { return static_cast<uint32_t>(id >> 56) - 1; }
+
+    // One read buffer per loop: a socket's bytes are borrowed by the plugin only during the callback.
+    std::vector<uint8_t>& read_buffer() { return read_buffer_; }
 
     ntx_status_t socket_open(const ntx_socket_opts_t& opts, ntx_socket_t* out);
     ntx_status_t socket_send(ntx_socket_t id, ntx_bytes_t data);
@@ -64,12 +75,15 @@ private:
     void arm_watch(int fd, const std::shared_ptr<FdWatch>& watch, bool for_read);
 
     uint32_t index_;
-    asio::io_context io_{1};
+    // Only this loop's thread runs handlers and starts I/O; the scheduler still locks for the
+    // resolver's helper thread.
+    asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+    std::vector<uint8_t> read_buffer_ = std::vector<uint8_t>(64 * 1024);
     asio::executor_work_guard<asio::io_context::executor_type> work_;
     std::thread thread_;
 
     std::vector<std::shared_ptr<HostSocket>> sockets_;  // slot -> socket
-    std::vector<uint16_t> socket_gen_;
+    std::vector<uint32_t> socket_gen_;
     std::vector<uint32_t> free_socket_slots_;
 
     std::vector<std::unique_ptr<HostTimer>> timers_;

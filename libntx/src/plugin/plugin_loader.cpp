@@ -93,12 +93,13 @@ std::shared_ptr<LoadedPlugin> PluginLoader::load(const fs::path& path, const ntx
     plugin->api.size = sizeof(ntx_plugin_api_t);
     ntx_status_t rc = entry(host_api, &plugin->api);
     const ntx_plugin_api_t& api = plugin->api;
-    if (api.abi_major != NTX_ABI_MAJOR) {
+    // A plugin may refuse before it fills its ABI version: only a filled-in major can mismatch.
+    if (api.abi_major != 0 && api.abi_major != NTX_ABI_MAJOR) {
         error = fmt::format("'{}' was built for plugin ABI {}.{}, this host speaks ABI {}.{} (major versions must match)",
                             path.string(), api.abi_major, api.abi_minor, NTX_ABI_MAJOR, NTX_ABI_MINOR);
         return nullptr;
     }
-    if (api.abi_minor > NTX_ABI_MINOR) {
+    if (api.abi_major == NTX_ABI_MAJOR && api.abi_minor > NTX_ABI_MINOR) {
         error = fmt::format("'{}' needs plugin ABI {}.{}, newer than this host's {}.{}; upgrade ntx",
                             path.string(), api.abi_major, api.abi_minor, NTX_ABI_MAJOR, NTX_ABI_MINOR);
         return nullptr;
@@ -107,8 +108,13 @@ std::shared_ptr<LoadedPlugin> PluginLoader::load(const fs::path& path, const ntx
         error = fmt::format("'{}' refused to load: {} ({})", path.string(), host_api->strerror(rc), rc);
         return nullptr;
     }
-    if (!api.name || !api.version || !api.init || !api.run_action || !api.release) {
-        error = fmt::format("'{}' left required members of its plugin table empty (name, version, init, run_action, release)",
+    if (api.abi_major == 0) {
+        error = fmt::format("'{}' did not fill in its plugin table (abi_major is 0)", path.string());
+        return nullptr;
+    }
+    if (!api.name || !api.version || !api.init || !api.run_action || !api.on_error || !api.release) {
+        error = fmt::format("'{}' left required members of its plugin table empty (name, version, init, run_action, "
+                            "on_error, release)",
                             path.string());
         return nullptr;
     }

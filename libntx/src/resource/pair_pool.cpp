@@ -143,7 +143,8 @@ std::unique_ptr<PairPool> PairPool::load(const dsl::PoolSpec& spec, std::vector<
     }
     if (diagnostics.size() != errors_before) return pool;
     if (pool->items_.empty()) {
-        error(0, 0, fmt::format("manifest of resource '{}' has no items", spec.name));
+        diagnostics.push_back({spec.manifest_loc.file, spec.manifest_loc.line, spec.manifest_loc.column,
+                               fmt::format("manifest '{}' of resource '{}' has no items", file, spec.name), {}});
         return pool;
     }
     if (spec.capacity) {

@@ -8,9 +8,6 @@ Scheduler::Scheduler(const dsl::Script& script, std::vector<std::unique_ptr<reso
                      frame::ProtocolFrame& frame, unsigned loops)
     : script_(script), pools_(pools), frame_(frame), shared_(new ScenarioShared[script.scenarios.size()]) {
     for (unsigned i = 0; i < loops; ++i) shards_.push_back(std::make_unique<Shard>(*this, i));
-    std::vector<net::Loop*> all;
-    for (auto& s : shards_) all.push_back(&s->loop());
-    frame_.attach_loops(std::move(all), [this] { return now_ms(); });
 }
 
 Scheduler::~Scheduler() = default;
@@ -18,14 +15,17 @@ Scheduler::~Scheduler() = default;
 void Scheduler::run(const std::atomic<bool>& stop) {
     stop_ = &stop;
     started_ = std::chrono::steady_clock::now();
+    std::vector<net::Loop*> all;
+    for (auto& s : shards_) all.push_back(&s->loop());
+    frame_.attach_loops(std::move(all), started_);
     shards_running_ = static_cast<unsigned>(shards_.size());
-    for (auto& s : shards_) s->loop().start();
-    for (auto& s : shards_) s->begin();
+    // Each loop starts its shard itself and stops itself when the shard is done: no thread but the
+    // loop's own ever touches its io_context while it runs.
+    for (auto& s : shards_) s->loop().start([shard = s.get()] { shard->begin(); });
     {
         std::unique_lock lock(mutex_);
         cv_.wait(lock, [this] { return shards_running_ == 0; });
     }
-    for (auto& s : shards_) s->loop().stop();
     for (auto& s : shards_) s->loop().join();
     // Loops are stopped: close what plugins left open (idle keep-alive sockets are released with
     // their users; this catches the rest) before the plugins are released.

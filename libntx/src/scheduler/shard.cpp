@@ -11,7 +11,7 @@ namespace ntx::scheduler {
 User::User(Shard& s, uint64_t id, uint32_t scen, size_t variable_count, size_t components)
     : shard(s), user_id(id), scenario(scen), variables(variable_count), variable_set(variable_count, false),
       plugin_slots(components, nullptr), action_timer(s.loop().io()) {
-    handle.user = this;
+    handles[0].user = handles[1].user = this;
 }
 
 std::optional<std::string_view> User::resource_field(std::string_view field) const {
@@ -49,10 +49,8 @@ Shard::Shard(Scheduler& scheduler, uint32_t index)
 }
 
 void Shard::begin() {
-    boost::asio::post(loop_.io(), [this] {
-        next_tick_ = std::chrono::steady_clock::now();
-        tick();
-    });
+    next_tick_ = std::chrono::steady_clock::now();
+    tick();
 }
 
 void Shard::schedule_tick() {
@@ -102,12 +100,13 @@ void Shard::tick() {
     // Task deadlines (workflow timeout), checked on ticks.
     for (auto& up : users_) {
         User& u = *up;
-        if (u.state != UserState::running || !u.task_deadline_ms || now < u.task_deadline_ms || !u.handle.live) continue;
+        if (u.state != UserState::running || !u.task_deadline_ms || now < u.task_deadline_ms || !u.in_action()) continue;
         scheduler_.frame().cancel(u, Outcome::timeout, NTX_E_TIMEOUT, "workflow timeout");
     }
 
     if (all_done()) {
         done_ = true;
+        loop_.stop();  // on the loop's own thread
         scheduler_.shard_done();
         return;
     }
@@ -236,7 +235,7 @@ void Shard::stop_scenario(uint32_t scenario, bool cancel_in_flight) {
         User& u = *up;
         if (u.scenario != scenario || u.state != UserState::running) continue;
         u.stop_requested = true;
-        if (cancel_in_flight && u.handle.live) scheduler_.frame().cancel(u, Outcome::cancelled, NTX_E_CANCELLED, "run stopped");
+        if (cancel_in_flight && u.in_action()) scheduler_.frame().cancel(u, Outcome::cancelled, NTX_E_CANCELLED, "run stopped");
     }
 }
 

@@ -32,7 +32,7 @@ public:
     const std::vector<ActionStats>& all_action_stats() const { return action_stats_; }
     const std::vector<ScenarioStats>& scenario_stats() const { return scenario_stats_; }
 
-    // Posts the first tick (call after the loop started).
+    // The first tick; runs on the loop's thread before the loop's io_context runs.
     void begin();
     // Called by ProtocolFrame (posted, never inside a plugin call) when the user's action ended.
     void on_action_end(User& u, Outcome outcome);

@@ -16,10 +16,12 @@ class Shard;
 struct User;
 }  // namespace ntx::scheduler
 
-// The opaque action handle of the C ABI: one per user (a user runs one action at a time).
+// The opaque action handle of the C ABI. A user runs one action at a time and alternates between two
+// handles, so a late completion of the previous action (a plugin that missed on_error) lands on a
+// dead handle and is refused instead of ending the current one.
 struct ntx_action {
     ntx::scheduler::User* user = nullptr;
-    bool live = false;  // an action is in flight and not ended yet
+    bool live = false;  // an action is in flight on this handle and not ended yet
 };
 
 namespace ntx::scheduler {
@@ -52,8 +54,12 @@ struct User final : dsl::RenderContext {
     std::vector<bool> variable_set;
     std::vector<void*> plugin_slots;  // per component, handed to plugins as user_data
 
-    ntx_action handle;
+    ntx_action handles[2];
+    uint8_t current = 0;      // the handle of the action in flight (or the last one)
     uint64_t action_seq = 0;  // tells a stale action timer from the current one
+
+    ntx_action& handle() { return handles[current]; }
+    bool in_action() const { return handles[current].live; }
     boost::asio::steady_timer action_timer;
     std::chrono::steady_clock::time_point action_started;
 
