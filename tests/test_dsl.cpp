@@ -189,3 +189,54 @@ TEST_CASE("a missing res_dir or script.yaml is reported", "[dsl]") {
     REQUIRE(d.size() == 1);
     CHECK(d[0].message.find("script.yaml") != std::string::npos);
 }
+
+TEST_CASE("profiles compile to stages; ramps get their hold", "[dsl][load]") {
+    TempResDir dir;
+    std::string text = kValid;
+    text.replace(text.find("load:\n"), 6,
+                 "load:\n  profiles:\n    ramp: {start-users: 10, end-users: 110, duration: 10s, hold: 5s}\n"
+                 "    wave:\n      stages:\n        - {duration: 2s, target: 50}\n        - {duration: 2s, target: 0}\n");
+    text.replace(text.find("      user-count: 10\n"), 20, "      profile: ramp\n");
+    dir.write("script.yaml", text);
+    dsl::Script s;
+    auto d = load(dir, &s);
+    INFO(dump(d));
+    REQUIRE(d.empty());
+    REQUIRE(s.profiles.size() == 2);
+    const auto& ramp = s.profiles[0];
+    CHECK(ramp.total_ms() == 15000);
+    CHECK(ramp.target_at(0) == Approx(10));
+    CHECK(ramp.target_at(5000) == Approx(60));
+    CHECK(ramp.target_at(12000) == Approx(110));
+    CHECK(ramp.target_at(15000) == Approx(0));  // the profile is over
+    CHECK(s.profiles[1].target_at(3000) == Approx(25));
+    CHECK(s.scenarios[0].profile == 0u);
+}
+
+TEST_CASE("the open model: arrival schedule, and keys of the other model are errors", "[dsl][load]") {
+    TempResDir dir;
+    std::string text = kValid;
+    const std::string closed_keys = "      user-count: 10\n      spawn-rate: 5/s\n";
+    text.replace(text.find(closed_keys), closed_keys.size(),
+                 "      arrival-rate: {from: 100/s, to: 300/s}\n      duration: 10s\n      max-users: 50\n");
+    dir.write("script.yaml", text);
+    dsl::Script s;
+    auto d = load(dir, &s);
+    INFO(dump(d));
+    REQUIRE(d.empty());
+    const auto& sc = s.scenarios[0];
+    CHECK(sc.model == dsl::Model::open);
+    CHECK(sc.max_users == 50);
+    CHECK(sc.arrivals_before(10000) == Approx(2000));  // mean rate 200/s over 10 s
+    CHECK(sc.arrival_time_ms(0) == Approx(0));
+    CHECK(sc.arrival_time_ms(100) == Approx(916.08).epsilon(0.001));  // 100t + 10t^2 = 100
+    CHECK(sc.arrival_time_ms(2000) == Approx(10000).epsilon(1e-6));
+
+    text = kValid;
+    text.replace(text.find("      spawn-rate: 5/s\n"), 21, "      arrival-rate: 5/s\n");
+    dir.write("script.yaml", text);
+    d = load(dir);
+    INFO(dump(d));
+    CHECK(has(d, 39, 19, "'user-count' belongs to the closed model"));
+    CHECK(has(d, 37, 7, "with arrival-rate needs 'duration'"));
+}

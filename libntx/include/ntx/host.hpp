@@ -33,8 +33,10 @@ public:
     // Throws InvalidInput (bad script/manifest) or RuntimeFailure (plugin or runtime failure).
     Report start(const std::string& res_dir, const RunOptions& options = {});
 
-    // Asks a running start() to enter closing early (thread-safe, async-signal-safe). The report
-    // still covers everything that ran.
+    // Asks a running start() to enter closing early (thread-safe, async-signal-safe): no more users
+    // start, users leave after their current action, and in-flight actions still running after
+    // config.yaml's grace-period are cancelled. A second call cancels them at once. The report still
+    // covers everything that ran.
     void stop() noexcept;
 
 private:

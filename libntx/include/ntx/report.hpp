@@ -38,7 +38,12 @@ struct ScenarioReport {
     uint64_t exit_timeout = 0;    // tasks routed to timeout_out
     uint64_t exit_error = 0;      // tasks routed to error_out
     uint64_t stopped = 0;         // users ended by max-duration or a stop request
+    // open model: arrivals the schedule planned, started, and dropped because max-users was reached
+    uint64_t arrivals_planned = 0, arrivals_started = 0, arrivals_dropped = 0;
     double duration_s = 0;
+    // Over time, in 100 ms buckets from the run's start (the first hour): users started, peak online.
+    std::vector<uint32_t> started_per_100ms;
+    std::vector<uint32_t> online_per_100ms;
     std::vector<ActionReport> actions;
 };
 

@@ -107,7 +107,7 @@ void Core::load_plugins(std::vector<Diagnostic>& diagnostics) {
     }
 }
 
-Report Core::execute(const std::atomic<bool>& stop) {
+Report Core::execute(const std::atomic<int>& stop) {
     unsigned threads = options_.threads ? options_.threads : script_.config.threads;
     if (!threads) threads = std::max(1u, std::thread::hardware_concurrency());
     std::string started_at = iso_now();
@@ -118,7 +118,7 @@ Report Core::execute(const std::atomic<bool>& stop) {
         scheduler::Scheduler sched(script_, pools_, *frame_, threads);
         sched.run(stop);
         double duration = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        report = build_report(sched, duration, stop.load());
+        report = build_report(sched, duration, stop.load() > 0);
         // Every socket, timer and watch is closed and the loops stopped; the plugins release now,
         // and whatever loop they name from here on is refused.
         frame_->detach_loops();
@@ -151,6 +151,14 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
             merged.tasks += st.tasks;
             merged.exit_timeout += st.exit_timeout;
             merged.exit_error += st.exit_error;
+            merged.arrivals_started += st.arrivals_started;
+            merged.arrivals_dropped += st.arrivals_dropped;
+            auto add = [](std::vector<uint32_t>& into, const std::vector<uint32_t>& from) {
+                if (into.size() < from.size()) into.resize(from.size(), 0);
+                for (size_t b = 0; b < from.size(); ++b) into[b] += from[b];
+            };
+            add(merged.started_per_bucket, st.started_per_bucket);
+            add(merged.online_per_bucket, st.online_per_bucket);  // only shard 0 samples it
             for (size_t a = 0; a < n_actions; ++a) actions[a].merge(shard.action_stats(s, static_cast<uint32_t>(a)));
         }
         sr.spawned = merged.spawned;
@@ -159,6 +167,14 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
         sr.tasks = merged.tasks;
         sr.exit_timeout = merged.exit_timeout;
         sr.exit_error = merged.exit_error;
+        sr.model = spec.model == dsl::Model::open ? "open" : "closed";
+        if (spec.model == dsl::Model::open) {
+            sr.arrivals_started = merged.arrivals_started;
+            sr.arrivals_dropped = merged.arrivals_dropped;
+            sr.arrivals_planned = merged.arrivals_started + merged.arrivals_dropped;
+        }
+        sr.started_per_100ms = std::move(merged.started_per_bucket);
+        sr.online_per_100ms = std::move(merged.online_per_bucket);
         sr.peak_online = static_cast<uint64_t>(sched.shared(s).peak_online.load());
         sr.duration_s = static_cast<double>(sched.shared(s).end_ms.load()) / 1000.0;
         // Actions in the order the workflow runs them (each once).

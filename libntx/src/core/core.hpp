@@ -29,7 +29,7 @@ public:
     // Throws InvalidInput with every problem found.
     void plan(const std::filesystem::path& res_dir);
     // Throws RuntimeFailure when a plugin fails to initialise.
-    Report execute(const std::atomic<bool>& stop);
+    Report execute(const std::atomic<int>& stop);
 
     const dsl::Script& script() const { return script_; }
 

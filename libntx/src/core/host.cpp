@@ -8,7 +8,8 @@
 namespace ntx {
 
 struct Host::Impl {
-    std::atomic<bool> stop{false};
+    // 0 running; 1 stop gracefully (in-flight actions get the grace period); 2 stop at once.
+    std::atomic<int> stop{0};
 };
 
 Host::Host() : impl_(std::make_unique<Impl>()) {}
@@ -20,7 +21,7 @@ void Host::validate(const std::string& res_dir, const RunOptions& options) {
 }
 
 Report Host::start(const std::string& res_dir, const RunOptions& options) {
-    impl_->stop.store(false);
+    impl_->stop.store(0);
     // An output folder that cannot be written is bad input, found before anything runs.
     if (!options.out_dir.empty()) {
         std::error_code ec;
@@ -45,6 +46,11 @@ Report Host::start(const std::string& res_dir, const RunOptions& options) {
     return report;
 }
 
-void Host::stop() noexcept { impl_->stop.store(true); }
+void Host::stop() noexcept {
+    // Lock-free and async-signal-safe: a second call (a second Ctrl-C) stops at once.
+    int level = impl_->stop.load();
+    while (level < 2 && !impl_->stop.compare_exchange_weak(level, level + 1)) {
+    }
+}
 
 }  // namespace ntx

@@ -66,19 +66,70 @@ struct WorkflowSpec {
     SourceLoc loc;
 };
 
+// A load profile: the target number of online users over time, as linear segments (k6's stages).
+struct Stage {
+    uint64_t duration_ms = 0;
+    double target = 0;  // users at the end of the stage
+};
+
+struct ProfileSpec {
+    std::string name;
+    double start = 0;  // users at t = 0
+    std::vector<Stage> stages;
+    SourceLoc loc;
+
+    uint64_t total_ms() const {
+        uint64_t t = 0;
+        for (const auto& s : stages) t += s.duration_ms;
+        return t;
+    }
+    // Target online users at `t_ms` since the scenario started (0 after the last stage).
+    double target_at(uint64_t t_ms) const {
+        double from = start;
+        for (const auto& s : stages) {
+            if (t_ms < s.duration_ms)
+                return from + (s.target - from) * static_cast<double>(t_ms) / static_cast<double>(s.duration_ms);
+            t_ms -= s.duration_ms;
+            from = s.target;
+        }
+        return 0;
+    }
+};
+
+enum class Model : uint8_t { closed, open };
+
 struct ScenarioSpec {
     std::string name;
     uint32_t workflow = 0;
+    Model model = Model::closed;
+    // closed model
     uint64_t user_count = 1;
-    double spawn_rate = 0;          // users per second; 0 = all at once
-    uint64_t task_duration_ms = 0;  // 0 = one task per user
-    uint64_t max_duration_ms = 0;   // 0 = none
-    std::vector<uint32_t> inherit;  // pool indices
+    double spawn_rate = 0;                // users per second; 0 = all at once
+    std::optional<uint32_t> profile;      // index into profiles: the online target over time
+    uint64_t task_duration_ms = 0;        // 0 = one task per user (with a profile: users repeat while online)
+    // open model: arrivals at a rate rising linearly from arrival_rate to arrival_rate_end over duration_ms
+    double arrival_rate = 0;              // arrivals per second at t = 0
+    double arrival_rate_end = 0;          // at t = duration_ms (== arrival_rate when constant)
+    uint64_t duration_ms = 0;             // arrivals window
+    uint64_t max_users = 0;               // cap on concurrent users (0 = none); arrivals past it are dropped
+    uint64_t max_duration_ms = 0;         // 0 = none
+    std::vector<uint32_t> inherit;        // pool indices
     SourceLoc loc;
+
+    // Arrivals planned in [0, t_ms) (open model): the integral of the rate.
+    double arrivals_before(double t_ms) const {
+        double d = static_cast<double>(duration_ms);
+        if (t_ms > d) t_ms = d;
+        double t = t_ms / 1000.0, span = d / 1000.0;
+        return arrival_rate * t + (span > 0 ? (arrival_rate_end - arrival_rate) * t * t / (2 * span) : 0);
+    }
+    // The intended start of arrival k (0-based), in ms since the scenario started.
+    double arrival_time_ms(uint64_t k) const;
 };
 
 struct RunConfig {
     uint64_t tick_ms = 20;
+    uint64_t grace_ms = 5'000;  // after a stop request, in-flight actions get this long to finish
     unsigned threads = 0;  // 0 = one per core
     uint64_t action_timeout_ms = 30'000;
     std::string log_level = "warn";
@@ -91,6 +142,7 @@ struct Script {
     std::vector<PoolSpec> pools;
     std::vector<ActionSpec> actions;
     std::vector<WorkflowSpec> workflows;
+    std::vector<ProfileSpec> profiles;
     std::vector<ScenarioSpec> scenarios;
     std::vector<std::string> variables;  // save-as names by slot
     RunConfig config;

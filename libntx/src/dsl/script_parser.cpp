@@ -245,7 +245,7 @@ private:
         auto root = load_yaml(f, path);
         if (!root || root->IsNull()) return;
         if (!expect_map(f, *root, "config.yaml")) return;
-        check_keys(f, *root, "config.yaml", {"tick", "threads", "action-timeout", "log"},
+        check_keys(f, *root, "config.yaml", {"tick", "threads", "action-timeout", "grace-period", "log"},
                    {"network", "outputs", "features", "masking"});
         const YAML::Node& c = *root;
         if (c["tick"]) {
@@ -256,6 +256,9 @@ private:
         }
         if (c["threads"]) {
             if (auto v = uint_value(f, c["threads"], "threads")) script_.config.threads = static_cast<unsigned>(*v);
+        }
+        if (c["grace-period"]) {
+            if (auto v = duration(f, c["grace-period"], "grace-period")) script_.config.grace_ms = *v;
         }
         if (c["action-timeout"]) {
             if (auto v = duration(f, c["action-timeout"], "action-timeout")) script_.config.action_timeout_ms = *v;
@@ -633,7 +636,8 @@ private:
 
     void parse_load(FileCtx& f, const YAML::Node& n) {
         if (!expect_map(f, n, "load")) return;
-        check_keys(f, n, "load", {"scenarios"}, {"profiles"});
+        check_keys(f, n, "load", {"scenarios", "profiles"});
+        if (n["profiles"]) parse_profiles(f, n["profiles"]);
         if (!n["scenarios"]) {
             f.error(n, "load has no 'scenarios'");
             return;
@@ -642,8 +646,8 @@ private:
         for (const auto& s : n["scenarios"]) {
             if (!expect_map(f, s, "a scenario")) continue;
             check_keys(f, s, "a scenario",
-                       {"name", "workflow", "user-count", "spawn-rate", "task-duration", "max-duration", "user", "exit", "exits"},
-                       {"profile", "arrival-rate", "max-users"});
+                       {"name", "workflow", "user-count", "spawn-rate", "task-duration", "max-duration", "user", "exit",
+                        "exits", "profile", "arrival-rate", "duration", "max-users"});
             ScenarioSpec sc;
             sc.loc = f.loc(s);
             sc.name = s["name"] ? scalar(f, s["name"], "name").value_or("") : fmt::format("scenario-{}", script_.scenarios.size() + 1);
@@ -674,6 +678,7 @@ private:
                 if (sc.spawn_rate <= 0 && s["spawn-rate"].IsScalar()) f.error(s["spawn-rate"], "spawn-rate must be positive");
             }
             if (s["task-duration"]) sc.task_duration_ms = duration(f, s["task-duration"], "task-duration").value_or(0);
+            parse_model(f, s, sc);
             if (s["max-duration"]) sc.max_duration_ms = duration(f, s["max-duration"], "max-duration").value_or(0);
             if (s["user"] && expect_map(f, s["user"], "user")) {
                 check_keys(f, s["user"], "user", {"inherit"}, {"context"});
@@ -714,6 +719,97 @@ private:
             script_.scenarios.push_back(std::move(sc));
         }
         if (script_.scenarios.empty()) f.error(n["scenarios"], "load.scenarios is empty");
+    }
+
+    void parse_profiles(FileCtx& f, const YAML::Node& n) {
+        if (!expect_map(f, n, "load.profiles")) return;
+        for (auto it = n.begin(); it != n.end(); ++it) {
+            ProfileSpec p;
+            p.name = it->first.Scalar();
+            p.loc = f.loc(it->first);
+            const YAML::Node body = it->second;
+            if (!expect_map(f, body, fmt::format("profile '{}'", p.name))) continue;
+            check_keys(f, body, "a profile", {"start-users", "end-users", "duration", "hold", "stages"});
+            if (body["stages"]) {
+                if (body["end-users"] || body["duration"])
+                    f.error(it->first, fmt::format("profile '{}' has both 'stages' and a ramp (end-users/duration)", p.name));
+                if (body["start-users"]) p.start = static_cast<double>(uint_value(f, body["start-users"], "start-users").value_or(0));
+                if (expect_seq(f, body["stages"], "stages")) {
+                    for (const auto& st : body["stages"]) {
+                        if (!expect_map(f, st, "a stage")) continue;
+                        check_keys(f, st, "a stage", {"duration", "target", "name"});
+                        Stage stage;
+                        if (!st["duration"] || !st["target"]) {
+                            f.error(st, "a stage needs 'duration' and 'target' (users at its end)");
+                            continue;
+                        }
+                        stage.duration_ms = duration(f, st["duration"], "duration").value_or(0);
+                        stage.target = static_cast<double>(uint_value(f, st["target"], "target").value_or(0));
+                        if (stage.duration_ms == 0) f.error(st["duration"], "a stage's duration must be positive");
+                        p.stages.push_back(stage);
+                    }
+                }
+                if (p.stages.empty()) f.error(body, fmt::format("profile '{}' has no stages", p.name));
+            } else {
+                // The seeds' ramp: start-users -> end-users over duration (then `hold` at end-users).
+                if (!body["end-users"] || !body["duration"]) {
+                    f.error(it->first, fmt::format("profile '{}' needs end-users and duration (or stages)", p.name));
+                    continue;
+                }
+                if (body["start-users"]) p.start = static_cast<double>(uint_value(f, body["start-users"], "start-users").value_or(0));
+                Stage ramp;
+                ramp.duration_ms = duration(f, body["duration"], "duration").value_or(0);
+                ramp.target = static_cast<double>(uint_value(f, body["end-users"], "end-users").value_or(0));
+                if (ramp.duration_ms == 0) f.error(body["duration"], "a ramp's duration must be positive");
+                p.stages.push_back(ramp);
+                if (body["hold"]) {
+                    Stage hold{duration(f, body["hold"], "hold").value_or(0), ramp.target};
+                    if (hold.duration_ms) p.stages.push_back(hold);
+                }
+            }
+            script_.profiles.push_back(std::move(p));
+        }
+    }
+
+    void parse_model(FileCtx& f, const YAML::Node& s, ScenarioSpec& sc) {
+        if (s["profile"]) {
+            auto name = scalar(f, s["profile"], "profile").value_or("");
+            auto p = std::find_if(script_.profiles.begin(), script_.profiles.end(),
+                                  [&](const ProfileSpec& x) { return x.name == name; });
+            if (p == script_.profiles.end()) {
+                std::vector<std::string_view> names;
+                for (const auto& x : script_.profiles) names.push_back(x.name);
+                auto guess = closest_match(name, names);
+                f.error(s["profile"], fmt::format("unknown profile '{}'", name),
+                        guess.empty() ? "define it under load.profiles" : fmt::format("did you mean '{}'?", guess));
+            } else {
+                sc.profile = static_cast<uint32_t>(p - script_.profiles.begin());
+            }
+            if (s["user-count"]) f.error(s["user-count"], "user-count and profile exclude each other (the profile sets the users)");
+        }
+        if (!s["arrival-rate"]) {
+            for (const char* key : {"duration", "max-users"})
+                if (s[key]) f.error(s[key], fmt::format("'{}' belongs to the open model (with arrival-rate)", key));
+            return;
+        }
+        sc.model = Model::open;
+        const YAML::Node& r = s["arrival-rate"];
+        if (r.IsMap()) {
+            check_keys(f, r, "arrival-rate", {"from", "to"});
+            if (!r["from"] || !r["to"]) f.error(r, "a ramping arrival-rate needs 'from' and 'to' (e.g. from: 100/s, to: 1000/s)");
+            else {
+                sc.arrival_rate = rate(f, r["from"], "arrival-rate.from").value_or(0);
+                sc.arrival_rate_end = rate(f, r["to"], "arrival-rate.to").value_or(0);
+            }
+        } else {
+            sc.arrival_rate = sc.arrival_rate_end = rate(f, r, "arrival-rate").value_or(0);
+            if (sc.arrival_rate <= 0 && r.IsScalar()) f.error(r, "arrival-rate must be positive");
+        }
+        if (!s["duration"]) f.error(s, fmt::format("scenario '{}' with arrival-rate needs 'duration' (how long arrivals go on)", sc.name));
+        else sc.duration_ms = duration(f, s["duration"], "duration").value_or(0);
+        if (s["max-users"]) sc.max_users = uint_value(f, s["max-users"], "max-users").value_or(0);
+        for (const char* key : {"user-count", "spawn-rate", "profile", "task-duration"})
+            if (s[key]) f.error(s[key], fmt::format("'{}' belongs to the closed model; the open model starts users by arrival-rate", key));
     }
 
     // The variable graph for sequential workflows: a template may only read a variable that an earlier

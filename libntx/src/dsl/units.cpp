@@ -57,3 +57,4 @@ std::optional<double> parse_rate_per_s(std::string_view text) {
 }
 
 }  // namespace ntx::dsl
+

@@ -69,7 +69,8 @@ void ProtocolFrame::dispatch(User& u, uint32_t action_index) {
     ntx_action& handle = u.handle();
     handle.live = true;
     ++u.action_seq;
-    u.action_started = std::chrono::steady_clock::now();
+    u.action_started = u.intended_start ? *u.intended_start : std::chrono::steady_clock::now();
+    u.intended_start.reset();
 
     // Render `with` into buffers the user keeps: no allocation once they have grown.
     const size_t n = a.with.size();

@@ -40,7 +40,7 @@ std::string to_json(const Report& r) {
                                            {"throughput_per_s", round3(s.duration_s > 0 ? static_cast<double>(a.count) / s.duration_s : 0)},
                                            {"latency_ms", latency_json(a.latency)}});
         }
-        scenarios.push_back(json::object{
+        json::object scenario{
             {"name", s.name},
             {"workflow", s.workflow},
             {"model", s.model},
@@ -48,7 +48,14 @@ std::string to_json(const Report& r) {
             {"users", json::object{{"spawned", s.spawned}, {"peak_online", s.peak_online}, {"completed", s.completed}, {"stopped", s.stopped}}},
             {"tasks", s.tasks},
             {"exits", json::object{{"timeout_out", s.exit_timeout}, {"error_out", s.exit_error}}},
-            {"actions", std::move(actions)}});
+            {"actions", std::move(actions)},
+            {"timeline", json::object{{"bucket_ms", 100},
+                                      {"started", json::value_from(s.started_per_100ms)},
+                                      {"online", json::value_from(s.online_per_100ms)}}}};
+        if (s.model == "open")
+            scenario["arrivals"] = json::object{{"planned", s.arrivals_planned}, {"started", s.arrivals_started},
+                                                {"dropped", s.arrivals_dropped}};
+        scenarios.push_back(std::move(scenario));
     }
     json::object root{{"ntx_version", r.ntx_version},
                       {"res_dir", r.res_dir},
@@ -83,6 +90,9 @@ void print_summary(const Report& r, std::FILE* out) {
                         "{} tasks; exits: timeout_out {}, error_out {}\n",
                    s.name, s.workflow, s.model, s.spawned, s.peak_online, s.completed, s.stopped, s.tasks, s.exit_timeout,
                    s.exit_error);
+        if (s.model == "open")
+            fmt::print(out, "  arrivals: {} planned, {} started, {} dropped (max-users reached)\n", s.arrivals_planned,
+                       s.arrivals_started, s.arrivals_dropped);
         fmt::print(out, "  {:<22} {:>9} {:>9} {:>7} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "action", "count", "ok",
                    "errors", "timeouts", "min ms", "mean ms", "p50 ms", "p90 ms", "p99 ms", "max ms");
         for (const auto& a : s.actions) {

@@ -12,7 +12,7 @@ Scheduler::Scheduler(const dsl::Script& script, std::vector<std::unique_ptr<reso
 
 Scheduler::~Scheduler() = default;
 
-void Scheduler::run(const std::atomic<bool>& stop) {
+void Scheduler::run(const std::atomic<int>& stop) {
     stop_ = &stop;
     started_ = std::chrono::steady_clock::now();
     std::vector<net::Loop*> all;

@@ -33,7 +33,7 @@ public:
     ~Scheduler();
 
     // Runs every scenario to the end. `stop` may be set from any thread (signal) to enter closing early.
-    void run(const std::atomic<bool>& stop);
+    void run(const std::atomic<int>& stop);
 
     const dsl::Script& script() const { return script_; }
     frame::ProtocolFrame& frame() { return frame_; }
@@ -41,13 +41,14 @@ public:
     unsigned shard_count() const { return static_cast<unsigned>(shards_.size()); }
     Shard& shard(unsigned i) { return *shards_[i]; }
     ScenarioShared& shared(uint32_t scenario) { return shared_[scenario]; }
-    const std::atomic<bool>* stop_flag() const { return stop_; }
+    const std::atomic<int>* stop_flag() const { return stop_; }
 
     // Milliseconds since the run started.
     uint64_t now_ms() const {
         return static_cast<uint64_t>(
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count());
     }
+    std::chrono::steady_clock::time_point started() const { return started_; }
     double elapsed_s() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count(); }
 
     void shard_done();  // a shard has no user left and none to spawn
@@ -59,7 +60,7 @@ private:
     std::vector<std::unique_ptr<Shard>> shards_;
     std::unique_ptr<ScenarioShared[]> shared_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-    const std::atomic<bool>* stop_ = nullptr;
+    const std::atomic<int>* stop_ = nullptr;
 
     std::mutex mutex_;
     std::condition_variable cv_;

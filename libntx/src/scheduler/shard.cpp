@@ -45,11 +45,15 @@ Shard::Shard(Scheduler& scheduler, uint32_t index)
     const auto& script = scheduler.script();
     action_stats_.resize(script.scenarios.size() * action_count_);
     scenario_stats_.resize(script.scenarios.size());
-    for (size_t s = 0; s < script.scenarios.size(); ++s) runs_.push_back(ScenarioRun{index_, 0, false, false, {}});
+    runs_.resize(script.scenarios.size());
+    for (auto& run : runs_) run.next_ordinal = index_;
 }
 
 void Shard::begin() {
     next_tick_ = std::chrono::steady_clock::now();
+    const auto& script = scheduler_.script();
+    for (uint32_t s = 0; s < runs_.size(); ++s)
+        if (script.scenarios[s].model == dsl::Model::open) schedule_arrival(s);
     tick();
 }
 
@@ -67,13 +71,28 @@ void Shard::tick() {
     if (done_) return;
     const auto& script = scheduler_.script();
     const uint64_t now = scheduler_.now_ms();
-    const bool stop_all = scheduler_.stop_flag() && scheduler_.stop_flag()->load(std::memory_order_relaxed);
     const uint64_t shards = scheduler_.shard_count();
+
+    // Stop requests: the first stops starting users and lets in-flight actions finish within the
+    // grace period; a second (or the end of the grace period) cancels them.
+    int level = scheduler_.stop_flag() ? scheduler_.stop_flag()->load(std::memory_order_relaxed) : 0;
+    if (level > stop_level_) {
+        if (stop_level_ == 0) grace_end_ms_ = now + script.config.grace_ms;
+        stop_level_ = level;
+        for (uint32_t s = 0; s < runs_.size(); ++s) stop_scenario(s, level >= 2, false);
+    }
+    if (stop_level_ == 1 && now >= grace_end_ms_) {
+        stop_level_ = 2;
+        for (uint32_t s = 0; s < runs_.size(); ++s) stop_scenario(s, true, false);
+    }
 
     for (uint32_t s = 0; s < runs_.size(); ++s) {
         ScenarioRun& run = runs_[s];
         const dsl::ScenarioSpec& spec = script.scenarios[s];
-        if (!run.stopped && (stop_all || (spec.max_duration_ms && now >= spec.max_duration_ms))) stop_scenario(s, true);
+        if (!run.stopped && spec.max_duration_ms && now >= spec.max_duration_ms) stop_scenario(s, true, true);
+        if (index_ == 0)
+            ScenarioStats::bump(scenario_stats_[s].online_per_bucket, now,
+                                static_cast<uint32_t>(scheduler_.shared(s).online.load(std::memory_order_relaxed)), true);
         if (run.stopped) continue;
 
         // Users that wait for a lease try again each tick, oldest first.
@@ -86,6 +105,11 @@ void Shard::tick() {
             }
         }
 
+        if (spec.model == dsl::Model::open) continue;  // arrivals run on their own timer
+        if (spec.profile) {
+            follow_profile(s, now);
+            continue;
+        }
         // Spawn: user ordinal k of the scenario is due at k / spawn-rate seconds; this shard owns the
         // ordinals k = index, index + shards, ...
         while (run.next_ordinal < spec.user_count) {
@@ -106,11 +130,95 @@ void Shard::tick() {
 
     if (all_done()) {
         done_ = true;
+        for (auto& run : runs_)
+            if (run.arrival_timer) run.arrival_timer->cancel();
         loop_.stop();  // on the loop's own thread
         scheduler_.shard_done();
         return;
     }
     schedule_tick();
+}
+
+// Closed model with a profile: move this shard's online users towards its share of the target,
+// starting users no faster than spawn-rate and asking the surplus to leave after their action.
+void Shard::follow_profile(uint32_t s, uint64_t now) {
+    ScenarioRun& run = runs_[s];
+    const auto& script = scheduler_.script();
+    const dsl::ScenarioSpec& spec = script.scenarios[s];
+    const dsl::ProfileSpec& profile = script.profiles[*spec.profile];
+    const uint64_t shards = scheduler_.shard_count();
+    if (now >= profile.total_ms()) {
+        run.spawning_done = true;
+        stop_scenario(s, false, false, false);  // the profile's end: users leave after their action
+        return;
+    }
+    auto total = static_cast<uint64_t>(profile.target_at(now));
+    uint64_t mine = total / shards + (index_ < total % shards ? 1 : 0);
+    uint64_t online = run.active - run.leaving;
+    if (spec.spawn_rate > 0) {
+        double per_shard = spec.spawn_rate / static_cast<double>(shards);
+        run.spawn_tokens = std::min(run.spawn_tokens + per_shard * static_cast<double>(now - run.last_tick_ms) / 1000.0,
+                                    std::max(1.0, per_shard));  // at most one second of burst
+    }
+    run.last_tick_ms = now;
+    while (online < mine) {
+        if (spec.spawn_rate > 0) {
+            if (run.spawn_tokens < 1.0) break;
+            run.spawn_tokens -= 1.0;
+        }
+        spawn(s, run.next_ordinal);
+        run.next_ordinal += shards;
+        ++online;
+    }
+    // The newest users leave first.
+    for (auto it = users_.rbegin(); online > mine && it != users_.rend(); ++it) {
+        User& u = **it;
+        if (u.scenario != s || u.state == UserState::offline || u.stop_requested) continue;
+        request_leave(u);
+        --online;
+    }
+}
+
+// Open model: arrival k (of the whole scenario) is due at arrival_time_ms(k); this shard owns
+// k = index, index + shards, ... so arrivals are spread evenly, never burst at a tick's start.
+void Shard::schedule_arrival(uint32_t s) {
+    ScenarioRun& run = runs_[s];
+    const dsl::ScenarioSpec& spec = scheduler_.script().scenarios[s];
+    double due = spec.arrival_time_ms(run.next_ordinal);
+    if (run.stopped || due >= static_cast<double>(spec.duration_ms)) {
+        run.spawning_done = true;
+        return;
+    }
+    if (!run.arrival_timer) run.arrival_timer = std::make_unique<boost::asio::steady_timer>(loop_.io());
+    run.arrival_timer->expires_at(scheduler_.started() + std::chrono::microseconds(static_cast<int64_t>(due * 1000.0)));
+    run.arrival_timer->async_wait([this, s](const boost::system::error_code& ec) {
+        if (!ec) on_arrivals(s);
+    });
+}
+
+void Shard::on_arrivals(uint32_t s) {
+    ScenarioRun& run = runs_[s];
+    if (run.stopped || done_) return;
+    const dsl::ScenarioSpec& spec = scheduler_.script().scenarios[s];
+    const uint64_t shards = scheduler_.shard_count();
+    auto& stats = scenario_stats_[s];
+    auto& shared = scheduler_.shared(s);
+    const double now = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - scheduler_.started()).count();
+    // Every arrival that is due (several only when the loop fell behind).
+    while (true) {
+        double due = spec.arrival_time_ms(run.next_ordinal);
+        if (due >= static_cast<double>(spec.duration_ms) || due > now) break;
+        uint64_t k = run.next_ordinal;
+        run.next_ordinal += shards;
+        if (spec.max_users && static_cast<uint64_t>(shared.online.load(std::memory_order_relaxed)) >= spec.max_users) {
+            ++stats.arrivals_dropped;  // counted and reported, never silently skipped
+            continue;
+        }
+        ++stats.arrivals_started;
+        User& u = spawn(s, k);
+        (void)u;
+    }
+    schedule_arrival(s);
 }
 
 bool Shard::all_done() const {
@@ -119,27 +227,35 @@ bool Shard::all_done() const {
     return true;
 }
 
-void Shard::spawn(uint32_t scenario, uint64_t ordinal) {
+User& Shard::spawn(uint32_t scenario, uint64_t ordinal) {
     const auto& script = scheduler_.script();
+    const auto& spec = script.scenarios[scenario];
     // user ids are unique in the run: scenario in the high bits, 1-based ordinal below.
     uint64_t id = (static_cast<uint64_t>(scenario) << 40) | (ordinal + 1);
     users_.push_back(std::make_unique<User>(*this, id, scenario, script.variables.size(), script.components.size()));
     User& u = *users_.back();
+    const uint64_t now = scheduler_.now_ms();
     ++scenario_stats_[scenario].spawned;
+    ScenarioStats::bump(scenario_stats_[scenario].started_per_bucket, now, 1, false);
     ++runs_[scenario].active;
     auto& shared = scheduler_.shared(scenario);
     int64_t online = shared.online.fetch_add(1, std::memory_order_relaxed) + 1;
     int64_t peak = shared.peak_online.load(std::memory_order_relaxed);
     while (online > peak && !shared.peak_online.compare_exchange_weak(peak, online, std::memory_order_relaxed)) {
     }
-    const auto& spec = script.scenarios[scenario];
-    if (spec.task_duration_ms) u.user_deadline_ms = scheduler_.now_ms() + spec.task_duration_ms;
+    if (spec.model == dsl::Model::open) {
+        u.single_task = true;
+        double due = spec.arrival_time_ms(ordinal);
+        u.intended_start = scheduler_.started() + std::chrono::microseconds(static_cast<int64_t>(due * 1000.0));
+    }
+    if (spec.task_duration_ms) u.user_deadline_ms = now + spec.task_duration_ms;
     if (!try_lease(u)) {
         u.state = UserState::waiting_resource;
         runs_[scenario].waiting.push_back(&u);
-        return;
+        return u;
     }
     start_task(u);
+    return u;
 }
 
 bool Shard::try_lease(User& u) {
@@ -187,7 +303,10 @@ void Shard::on_action_end(User& u, Outcome outcome) {
         return run_step(u);
     case Outcome::error: return end_task(u, wf.on_error, true);
     case Outcome::timeout: return end_task(u, dsl::Exit::timeout_out, true);
-    case Outcome::cancelled: u.ended_by_stop = true; return finish(u);
+    case Outcome::cancelled:
+        u.ended_by_stop = true;
+        if (u.timeout_on_cancel) ++scenario_stats_[u.scenario].exit_timeout;
+        return finish(u);
     }
 }
 
@@ -200,7 +319,11 @@ void Shard::end_task(User& u, dsl::Exit exit, bool by_exit) {
         case dsl::Exit::closing: ++st.exit_closing; return finish(u);  // goto closing ends the user
         }
     }
-    if (!u.stop_requested && u.user_deadline_ms && scheduler_.now_ms() < u.user_deadline_ms) return start_task(u);
+    if (!u.stop_requested && !u.single_task) {
+        const auto& spec = scheduler_.script().scenarios[u.scenario];
+        // With a profile a user repeats its workflow while it stays online; with task-duration until then.
+        if (spec.profile || (u.user_deadline_ms && scheduler_.now_ms() < u.user_deadline_ms)) return start_task(u);
+    }
     finish(u);
 }
 
@@ -210,10 +333,11 @@ void Shard::finish(User& u) {
     u.leases.clear();
     scheduler_.frame().release_user(u);
     auto& st = scenario_stats_[u.scenario];
-    if (u.ended_by_stop || u.stop_requested) ++st.stopped;
+    if (u.ended_by_stop) ++st.stopped;
     else ++st.completed;
     u.state = UserState::offline;
     --runs_[u.scenario].active;
+    if (u.stop_requested) --runs_[u.scenario].leaving;
     auto& shared = scheduler_.shared(u.scenario);
     shared.online.fetch_sub(1, std::memory_order_relaxed);
     uint64_t now = scheduler_.now_ms();
@@ -222,20 +346,33 @@ void Shard::finish(User& u) {
     }
 }
 
-void Shard::stop_scenario(uint32_t scenario, bool cancel_in_flight) {
+void Shard::request_leave(User& u) {
+    if (u.stop_requested) return;
+    u.stop_requested = true;
+    ++runs_[u.scenario].leaving;
+    if (u.state == UserState::waiting_resource) {
+        auto& waiting = runs_[u.scenario].waiting;
+        waiting.erase(std::remove(waiting.begin(), waiting.end(), &u), waiting.end());
+        finish(u);
+    }
+    // A running user leaves when its current action ends (on_action_end / end_task).
+}
+
+void Shard::stop_scenario(uint32_t scenario, bool cancel_in_flight, bool as_timeout, bool counts_as_stop) {
     ScenarioRun& run = runs_[scenario];
     run.stopped = true;
     run.spawning_done = true;
-    for (User* u : run.waiting) {
-        u->ended_by_stop = true;
-        finish(*u);
-    }
-    run.waiting.clear();
+    if (run.arrival_timer) run.arrival_timer->cancel();
     for (auto& up : users_) {
         User& u = *up;
-        if (u.scenario != scenario || u.state != UserState::running) continue;
-        u.stop_requested = true;
-        if (cancel_in_flight && u.in_action()) scheduler_.frame().cancel(u, Outcome::cancelled, NTX_E_CANCELLED, "run stopped");
+        if (u.scenario != scenario || u.state == UserState::offline) continue;
+        if (counts_as_stop) u.ended_by_stop = true;
+        request_leave(u);
+        if (cancel_in_flight && u.in_action()) {
+            u.timeout_on_cancel = as_timeout;
+            scheduler_.frame().cancel(u, Outcome::cancelled, NTX_E_CANCELLED,
+                                      as_timeout ? "max-duration reached" : "run stopped");
+        }
     }
 }
 

@@ -39,22 +39,33 @@ public:
 
 private:
     struct ScenarioRun {
-        uint64_t next_ordinal;  // next user ordinal of the scenario this shard spawns
+        uint64_t next_ordinal;  // next user ordinal (closed) or arrival index (open) this shard starts
         uint64_t active = 0;    // spawned and not offline
+        uint64_t leaving = 0;   // active users asked to leave after their current action
+        double spawn_tokens = 0;      // closed model with a profile: spawns allowed by spawn-rate
+        uint64_t last_tick_ms = 0;
         bool spawning_done = false;
         bool stopped = false;
         std::vector<User*> waiting;  // waiting for a resource lease
+        std::unique_ptr<boost::asio::steady_timer> arrival_timer;  // open model
     };
 
     void tick();
     void schedule_tick();
-    void spawn(uint32_t scenario, uint64_t ordinal);
+    void follow_profile(uint32_t scenario, uint64_t now);
+    void schedule_arrival(uint32_t scenario);
+    void on_arrivals(uint32_t scenario);
+    User& spawn(uint32_t scenario, uint64_t ordinal);
     bool try_lease(User& u);
     void start_task(User& u);
     void run_step(User& u);
     void end_task(User& u, dsl::Exit exit, bool by_exit);
     void finish(User& u);
-    void stop_scenario(uint32_t scenario, bool cancel_in_flight);
+    // Ends the scenario: no more users start; users leave after their current action, or at once
+    // with `cancel_in_flight` (and then through timeout_out when `as_timeout`: max-duration). Users
+    // count as stopped unless the scenario simply ran its course (`counts_as_stop` false).
+    void stop_scenario(uint32_t scenario, bool cancel_in_flight, bool as_timeout, bool counts_as_stop = true);
+    void request_leave(User& u);
     bool all_done() const;
 
     Scheduler& scheduler_;
@@ -69,6 +80,8 @@ private:
     std::vector<std::unique_ptr<User>> users_;
     uint64_t task_counter_ = 0;
     bool done_ = false;
+    int stop_level_ = 0;        // the stop request this shard acted on
+    uint64_t grace_end_ms_ = 0;  // when a graceful stop cancels what is still in flight
 };
 
 }  // namespace ntx::scheduler

@@ -2,6 +2,7 @@
 // on the hot path).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -48,9 +49,23 @@ struct ActionStats {
     }
 };
 
+// Counts over time are kept in 100 ms buckets for the first hour of a run.
+constexpr uint64_t kTimelineBucketMs = 100;
+constexpr size_t kTimelineBuckets = 36'000;
+
 struct ScenarioStats {
     uint64_t spawned = 0, completed = 0, stopped = 0, tasks = 0;
     uint64_t exit_timeout = 0, exit_error = 0, exit_closing = 0;
+    uint64_t arrivals_started = 0, arrivals_dropped = 0;  // open model
+    std::vector<uint32_t> started_per_bucket;             // users started per 100 ms
+    std::vector<uint32_t> online_per_bucket;              // peak online per 100 ms (sampled by shard 0)
+
+    static void bump(std::vector<uint32_t>& v, uint64_t now_ms, uint32_t value, bool max) {
+        size_t b = static_cast<size_t>(now_ms / kTimelineBucketMs);
+        if (b >= kTimelineBuckets) return;
+        if (v.size() <= b) v.resize(b + 1, 0);
+        v[b] = max ? std::max(v[b], value) : v[b] + value;
+    }
 };
 
 }  // namespace ntx::scheduler

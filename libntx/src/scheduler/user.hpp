@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,11 @@ struct User final : dsl::RenderContext {
     UserState state = UserState::pending;
     bool stop_requested = false;  // leave after the current action
     bool ended_by_stop = false;
+    bool timeout_on_cancel = false;  // a cancel by max-duration ends the task through timeout_out
+    bool single_task = false;        // an open-model arrival: one task, then leave
+    // Open model: the arrival's intended start; its first action's latency is measured from here
+    // (coordinated omission), not from when the loop got round to it.
+    std::optional<std::chrono::steady_clock::time_point> intended_start;
 
     uint64_t task_id = 0;
     uint32_t step = 0;              // index into the workflow's steps
