@@ -72,6 +72,21 @@ const char* type_name(const YAML::Node& n) {
     }
 }
 
+// The index of the item called `name` in `items` (anything with a .name); otherwise reports
+// "unknown <what> 'name'" at `node`, with a did-you-mean hint when a name is close.
+template <class T>
+std::optional<uint32_t> find_named(FileCtx& f, const YAML::Node& node, const std::vector<T>& items,
+                                   const std::string& name, std::string_view what, std::string_view otherwise = {}) {
+    for (size_t i = 0; i < items.size(); ++i)
+        if (items[i].name == name) return static_cast<uint32_t>(i);
+    std::vector<std::string_view> names;
+    for (const auto& item : items) names.push_back(item.name);
+    auto guess = closest_match(name, names);
+    f.error(node, fmt::format("unknown {} '{}'", what, name),
+            guess.empty() ? std::string(otherwise) : fmt::format("did you mean '{}'?", guess));
+    return std::nullopt;
+}
+
 bool expect_map(FileCtx& f, const YAML::Node& n, std::string_view what) {
     if (n.IsMap()) return true;
     f.error(n, fmt::format("{} must be a map, found {}", what, type_name(n)));
@@ -657,17 +672,7 @@ private:
                 f.error(s, fmt::format("scenario '{}' has no 'workflow'", sc.name));
             } else {
                 auto name = scalar(f, s["workflow"], "workflow").value_or("");
-                auto wf = std::find_if(script_.workflows.begin(), script_.workflows.end(),
-                                       [&](const WorkflowSpec& w) { return w.name == name; });
-                if (wf == script_.workflows.end()) {
-                    std::vector<std::string_view> names;
-                    for (const auto& w : script_.workflows) names.push_back(w.name);
-                    auto guess = closest_match(name, names);
-                    f.error(s["workflow"], fmt::format("unknown workflow '{}'", name),
-                            guess.empty() ? "" : fmt::format("did you mean '{}'?", guess));
-                } else {
-                    sc.workflow = static_cast<uint32_t>(wf - script_.workflows.begin());
-                }
+                if (auto wf = find_named(f, s["workflow"], script_.workflows, name, "workflow")) sc.workflow = *wf;
             }
             if (s["user-count"]) {
                 sc.user_count = uint_value(f, s["user-count"], "user-count").value_or(1);
@@ -685,17 +690,7 @@ private:
                 if (s["user"]["inherit"] && expect_seq(f, s["user"]["inherit"], "user.inherit")) {
                     for (const auto& item : s["user"]["inherit"]) {
                         auto name = scalar(f, item, "inherit").value_or("");
-                        auto pool = std::find_if(script_.pools.begin(), script_.pools.end(),
-                                                 [&](const PoolSpec& p) { return p.name == name; });
-                        if (pool == script_.pools.end()) {
-                            std::vector<std::string_view> names;
-                            for (const auto& p : script_.pools) names.push_back(p.name);
-                            auto guess = closest_match(name, names);
-                            f.error(item, fmt::format("unknown resource '{}'", name),
-                                    guess.empty() ? "" : fmt::format("did you mean '{}'?", guess));
-                        } else {
-                            sc.inherit.push_back(static_cast<uint32_t>(pool - script_.pools.begin()));
-                        }
+                        if (auto pool = find_named(f, item, script_.pools, name, "resource")) sc.inherit.push_back(*pool);
                     }
                 }
             }
@@ -774,17 +769,7 @@ private:
     void parse_model(FileCtx& f, const YAML::Node& s, ScenarioSpec& sc) {
         if (s["profile"]) {
             auto name = scalar(f, s["profile"], "profile").value_or("");
-            auto p = std::find_if(script_.profiles.begin(), script_.profiles.end(),
-                                  [&](const ProfileSpec& x) { return x.name == name; });
-            if (p == script_.profiles.end()) {
-                std::vector<std::string_view> names;
-                for (const auto& x : script_.profiles) names.push_back(x.name);
-                auto guess = closest_match(name, names);
-                f.error(s["profile"], fmt::format("unknown profile '{}'", name),
-                        guess.empty() ? "define it under load.profiles" : fmt::format("did you mean '{}'?", guess));
-            } else {
-                sc.profile = static_cast<uint32_t>(p - script_.profiles.begin());
-            }
+            sc.profile = find_named(f, s["profile"], script_.profiles, name, "profile", "define it under load.profiles");
             if (s["user-count"]) f.error(s["user-count"], "user-count and profile exclude each other (the profile sets the users)");
         }
         if (!s["arrival-rate"]) {
