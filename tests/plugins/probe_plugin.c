@@ -10,6 +10,7 @@
  * Built several times with -D switches to make deliberately broken plugins for the loader tests.
  */
 #include <ntx/plugin_abi.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +42,10 @@ typedef struct probe_call {
     uint64_t sent;
 } probe_call;
 
+/* Loops call the plugin concurrently: the few fields shared across users sit under `lock`. */
 typedef struct probe_state {
     ntx_host_t *host;
+    pthread_mutex_t lock;
     ntx_loop_t *last_loop; /* a loop seen in run_action, named again in release: must be refused */
     int stale_refused;     /* late completions the host refused */
     probe_call *orphans;   /* late calls still pending; freed in release if the run ended first */
@@ -136,10 +139,13 @@ static void on_timer(void *userdata, ntx_timer_t timer) {
     call->timer = 0;
     if (call->late == 2) { /* the host ended it long ago: this completion is stale */
         ntx_status_t rc = g_host_api->action_complete(call->host, call->action, NULL);
-        probe_call **p = &g_state->orphans;
+        probe_call **p;
+        pthread_mutex_lock(&g_state->lock);
         if (rc == NTX_E_STATE) g_state->stale_refused++;
+        p = &g_state->orphans;
         while (*p && *p != call) p = &(*p)->next_orphan;
         if (*p) *p = call->next_orphan;
+        pthread_mutex_unlock(&g_state->lock);
         call_free(call);
         return;
     }
@@ -156,6 +162,7 @@ static ntx_status_t probe_init(ntx_host_t *host, const ntx_init_ctx_t *ctx, void
     st = (probe_state *)calloc(1, sizeof *st);
     if (!st) return NTX_E_NOMEM;
     st->host = host;
+    pthread_mutex_init(&st->lock, NULL);
     g_state = st;
     *plugin_state = st;
     return NTX_OK;
@@ -175,7 +182,9 @@ static ntx_status_t probe_run_action(void *plugin_state, ntx_action_t *action, c
     call->host = st->host;
     call->action = action;
     call->loop = ctx->loop;
+    pthread_mutex_lock(&st->lock);
     st->last_loop = ctx->loop;
+    pthread_mutex_unlock(&st->lock);
     /* The host hands the slot back to on_error if it ends the action first. */
     *ctx->user_data = call;
     call->slot = ctx->user_data;
@@ -227,8 +236,10 @@ static void probe_on_error(void *plugin_state, ntx_action_t *action, void **user
         call->late = 2;
         call->slot = NULL;
         *user_data = NULL;
+        pthread_mutex_lock(&g_state->lock);
         call->next_orphan = g_state->orphans;
         g_state->orphans = call;
+        pthread_mutex_unlock(&g_state->lock);
         return;
     }
     /* The host ended the action: stop the work, forget the handle, never report it. */
@@ -263,6 +274,7 @@ static void probe_release(void *plugin_state) {
         st->orphans = next;
     }
     g_state = NULL;
+    pthread_mutex_destroy(&st->lock);
     free(plugin_state);
 }
 
