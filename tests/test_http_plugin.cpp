@@ -439,6 +439,12 @@ TEST_CASE("a body over max-body-bytes fails with NTX_E_LIMIT", "[http][limits]")
         REQUIRE(h.host.deliver(h.host.socket(0).id, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nfour"));
         CHECK(h.host.outcome(id).ok);
     }
+    SECTION("delimited by the close") {
+        const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
+        REQUIRE(h.host.deliver(h.host.socket(0).id, "HTTP/1.1 200 OK\r\n\r\nfive!", 2));
+        REQUIRE(h.host.ended(id));
+        CHECK(h.host.outcome(id).code == NTX_E_LIMIT);
+    }
 }
 
 TEST_CASE("a garbage response fails with NTX_E_PROTOCOL", "[http][errors]") {
@@ -657,4 +663,249 @@ TEST_CASE("user_release closes the user's connection", "[http][lifecycle]") {
     CHECK(h.host.open_socket_count() == 1);
     h.host.release_user(1);
     CHECK(h.host.open_socket_count() == 0);
+}
+
+// ---- host table from init, result flags, prepared requests -----------------------------------------
+
+namespace {
+
+std::size_t prepared_count(const FakeHost &host) {
+    std::size_t n = 0;
+    for (const auto &line : host.logs()) n += line.find("http: request prepared") != std::string::npos ? 1 : 0;
+    return n;
+}
+
+ntx_status_t refuse_socket_open(ntx_host_t *, ntx_loop_t *, const ntx_socket_opts_t *, ntx_socket_t *) {
+    return NTX_E_DENIED;
+}
+
+}  // namespace
+
+TEST_CASE("init keeps the host table of its own ctx, not the last entry call's", "[http][abi]") {
+    // Two hosts in one process share the one loaded library; the second entry call must not redirect
+    // the first host's plugin state to the second host's table.
+    FakeHost first(kPluginPath);
+    FakeHost second(kPluginPath);
+    second.host_api().socket_open = &refuse_socket_open;
+    REQUIRE(first.load() == NTX_OK);
+    REQUIRE(second.load() == NTX_OK);
+    REQUIRE(first.init() == NTX_OK);
+    REQUIRE(second.init() == NTX_OK);
+
+    const auto a = first.run(1, "get", {{"url", "http://h/"}});
+    CHECK(first.run_status(a) == NTX_OK);
+    REQUIRE(first.socket_count() == 1);
+    REQUIRE(first.connect(first.socket(0).id));
+    REQUIRE(first.deliver(first.socket(0).id, kOkResponse));
+    CHECK(first.outcome(a).ok);
+
+    const auto b = second.run(1, "get", {{"url", "http://h/"}});
+    CHECK(second.fire_due_timers() == 1);
+    REQUIRE(second.ended(b));
+    CHECK(second.outcome(b).code == NTX_E_DENIED);
+    CHECK(first.violations().empty());
+    CHECK(second.violations().empty());
+}
+
+TEST_CASE("init without a host table in its ctx is refused", "[http][abi]") {
+    FakeHost host(kPluginPath);
+    REQUIRE(host.load() == NTX_OK);
+    host.override_init_host_api = true;
+    host.init_host_api = nullptr;
+    CHECK(host.init() == NTX_E_ABI);
+    CHECK(host.plugin_state() == nullptr);
+}
+
+TEST_CASE("without NTX_ACTION_WANTS_RESULT the result has byte counts and no fields", "[http][result]") {
+    Harness h;
+    h.host.action_flags = 0;
+    SECTION("success") {
+        const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
+        const std::size_t sent = h.host.socket(0).sent.size();
+        REQUIRE(h.host.deliver(h.host.socket(0).id, kChunkedResponse, 5));
+        REQUIRE(h.host.ended(id));
+        const auto &o = h.host.outcome(id);
+        CHECK(o.ok);
+        REQUIRE(o.has_result);
+        CHECK(o.fields.empty());
+        CHECK(o.bytes_sent == sent);
+        CHECK(o.bytes_received == kChunkedResponse.size());
+        CHECK(h.host.socket(0).open());  // keep-alive is still honoured
+    }
+    SECTION("a failure status keeps its code and reason") {
+        const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
+        const std::string response = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy";
+        REQUIRE(h.host.deliver(h.host.socket(0).id, response));
+        const auto &o = h.host.outcome(id);
+        CHECK(o.code == NTX_E_STATUS);
+        CHECK(o.reason == "HTTP 503");
+        CHECK(o.fields.empty());
+        CHECK(o.bytes_received == response.size());
+    }
+    SECTION("a socket error") {
+        const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
+        REQUIRE(h.host.deliver(h.host.socket(0).id, "HTTP/1.1 200 OK\r\n"));
+        REQUIRE(h.host.fail_socket(h.host.socket(0).id, NTX_E_IO));
+        const auto &o = h.host.outcome(id);
+        CHECK(o.code == NTX_E_IO);
+        CHECK(o.fields.empty());
+        CHECK(o.bytes_received == 17);
+    }
+    SECTION("limits are still enforced") {
+        const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
+        REQUIRE(h.host.deliver(h.host.socket(0).id,
+                               "HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n"));
+        CHECK(h.host.outcome(id).code == NTX_E_LIMIT);
+    }
+    SECTION("HEAD and interim responses") {
+        const auto head = h.start_connected(1, "head", {{"url", "http://h/"}});
+        REQUIRE(h.host.deliver(h.host.socket(0).id, "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n"));
+        CHECK(h.host.outcome(head).ok);
+        const auto post = h.host.run(1, "post", {{"url", "http://h/"}, {"body", "x"}});
+        REQUIRE(h.host.deliver(h.host.socket(0).id, "HTTP/1.1 100 Continue\r\n\r\n" + kOkResponse, 3));
+        CHECK(h.host.outcome(post).ok);
+        CHECK(h.host.socket_count() == 1);
+    }
+}
+
+TEST_CASE("the result flag may change between actions on one connection", "[http][result]") {
+    Harness h;
+    const std::string big =
+        "HTTP/1.1 200 OK\r\nX-One: 1\r\nX-Two: 2\r\nX-Two: 3\r\nContent-Length: 5\r\n\r\nfirst";
+    const auto a = h.start_connected(1, "get", {{"url", "http://h/"}});
+    REQUIRE(h.host.deliver(h.host.socket(0).id, big));
+    CHECK(h.host.outcome(a).field("headers.x-two") == "2, 3");
+    CHECK(h.host.outcome(a).field("body") == "first");
+
+    h.host.action_flags = 0;
+    const auto b = h.get(1, "http://h/");
+    REQUIRE(h.host.deliver(h.host.socket(0).id, big));
+    CHECK(h.host.outcome(b).fields.empty());
+
+    // Fields kept from an earlier, larger response must not leak into a smaller one.
+    h.host.action_flags = NTX_ACTION_WANTS_RESULT;
+    const auto c = h.get(1, "http://h/");
+    REQUIRE(h.host.deliver(h.host.socket(0).id, "HTTP/1.1 201 Created\r\nX-One: uno\r\nContent-Length: 0\r\n\r\n"));
+    const auto &o = h.host.outcome(c);
+    CHECK(o.field("status") == "201");
+    CHECK(o.field("reason") == "Created");
+    CHECK(o.field("headers.x-one") == "uno");
+    CHECK_FALSE(o.has("headers.x-two"));
+    CHECK(o.field("body").empty());
+    CHECK(o.fields.size() == 8);  // status, reason, 2 headers, body, 3 timings
+    CHECK(h.host.socket_count() == 1);
+}
+
+TEST_CASE("fields of an interim 1xx response are not the final response's", "[http][result]") {
+    Harness h;
+    const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
+    REQUIRE(h.host.deliver(h.host.socket(0).id,
+                           "HTTP/1.1 103 Early Hints\r\nLink: </style.css>\r\n\r\n" + kOkResponse, 9));
+    const auto &o = h.host.outcome(id);
+    CHECK(o.ok);
+    CHECK(o.field("status") == "200");
+    CHECK_FALSE(o.has("headers.link"));
+    CHECK(o.field("headers.content-type") == "text/plain");
+    CHECK(o.field("body") == "hello");
+}
+
+TEST_CASE("a repeated request reuses its prepared bytes; a changed one is prepared again", "[http][request]") {
+    Harness h;
+    const ntx_socket_t sock = [&] {
+        const auto first = h.start_connected(1, "get", {{"url", "http://h:8080/same"}, {"headers.X-A", "1"}});
+        REQUIRE(h.host.deliver(h.host.socket(0).id, kOkResponse));
+        REQUIRE(h.host.outcome(first).ok);
+        return h.host.socket(0).id;
+    }();
+    CHECK(prepared_count(h.host) == 1);
+    std::string expected = "GET /same HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nX-A: 1\r\n"
+                           "Connection: keep-alive\r\n\r\n";
+    std::string wire = expected;
+
+    const auto run = [&](const std::string &call, Params params) {
+        const auto id = h.host.run(1, call, std::move(params));
+        REQUIRE(h.host.run_status(id) == NTX_OK);
+        REQUIRE(h.host.deliver(sock, kOkResponse));
+        REQUIRE(h.host.outcome(id).ok);
+    };
+
+    // Identical params (ignored ones may differ): nothing is parsed or serialized again.
+    for (int i = 0; i < 3; ++i) {
+        run("get", {{"url", "http://h:8080/same"}, {"ignored", std::to_string(i)}, {"headers.X-A", "1"}});
+        wire += expected;
+    }
+    CHECK(prepared_count(h.host) == 1);
+    CHECK(h.host.socket(0).sent == wire);
+
+    SECTION("a changed url") {
+        run("get", {{"url", "http://h:8080/other?q=1"}, {"headers.X-A", "1"}});
+        wire += "GET /other?q=1 HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nX-A: 1\r\n"
+                "Connection: keep-alive\r\n\r\n";
+        CHECK(prepared_count(h.host) == 2);
+        run("get", {{"url", "http://h:8080/same"}, {"headers.X-A", "1"}});
+        wire += expected;
+        CHECK(prepared_count(h.host) == 3);
+    }
+    SECTION("a changed header value, a header less, a header more") {
+        run("get", {{"url", "http://h:8080/same"}, {"headers.X-A", "2"}});
+        wire += "GET /same HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nX-A: 2\r\n"
+                "Connection: keep-alive\r\n\r\n";
+        run("get", {{"url", "http://h:8080/same"}});
+        wire += "GET /same HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nConnection: keep-alive\r\n\r\n";
+        run("get", {{"url", "http://h:8080/same"}, {"headers.X-A", "1"}, {"headers.X-B", "b"}});
+        wire += "GET /same HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nX-A: 1\r\nX-B: b\r\n"
+                "Connection: keep-alive\r\n\r\n";
+        CHECK(prepared_count(h.host) == 4);
+    }
+    SECTION("a changed call and body") {
+        run("post", {{"url", "http://h:8080/same"}, {"headers.X-A", "1"}, {"body", "abc"}});
+        wire += "POST /same HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nX-A: 1\r\nContent-Length: 3\r\n"
+                "Connection: keep-alive\r\n\r\nabc";
+        run("post", {{"url", "http://h:8080/same"}, {"headers.X-A", "1"}, {"body", "abd"}});
+        wire += "POST /same HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nX-A: 1\r\nContent-Length: 3\r\n"
+                "Connection: keep-alive\r\n\r\nabd";
+        run("put", {{"url", "http://h:8080/same"}, {"headers.X-A", "1"}, {"body", "abd"}});
+        wire += "PUT /same HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nX-A: 1\r\nContent-Length: 3\r\n"
+                "Connection: keep-alive\r\n\r\nabd";
+        CHECK(prepared_count(h.host) == 4);
+    }
+    SECTION("an invalid request in between is refused and the next one is prepared again") {
+        const auto bad = h.host.run(1, "get", {{"url", "http://h:8080/same"}, {"headers.X-A", "1\r\nX: y"}});
+        CHECK(h.host.fire_due_timers() == 1);
+        CHECK(h.host.outcome(bad).code == NTX_E_INVALID);
+        // The failure closed the connection; the same request as before goes out on a new one.
+        const auto again = h.get(1, "http://h:8080/same", {{"headers.X-A", "1"}});
+        REQUIRE(h.host.socket_count() == 2);
+        REQUIRE(h.host.connect(h.host.socket(1).id));
+        CHECK(h.host.socket(1).sent == expected);
+        REQUIRE(h.host.deliver(h.host.socket(1).id, kOkResponse));
+        CHECK(h.host.outcome(again).ok);
+        CHECK(prepared_count(h.host) == 2);
+        return;
+    }
+    SECTION("keep-alive false after true") {
+        // Connection: close goes on a connection of its own, as always.
+        const auto id = h.host.run(1, "get", {{"url", "http://h:8080/same"}, {"headers.X-A", "1"}, {"keep-alive", "false"}});
+        CHECK(h.host.socket(0).closed_by_plugin);
+        CHECK(h.host.socket(0).sent == wire);
+        REQUIRE(h.host.socket_count() == 2);
+        REQUIRE(h.host.connect(h.host.socket(1).id));
+        CHECK(h.host.socket(1).sent ==
+              "GET /same HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nX-A: 1\r\nConnection: close\r\n\r\n");
+        REQUIRE(h.host.deliver(h.host.socket(1).id, kOkResponse));
+        CHECK(h.host.outcome(id).ok);
+        CHECK(prepared_count(h.host) == 2);
+        return;
+    }
+    CHECK(h.host.socket(0).sent == wire);
+    CHECK(h.host.socket_count() == 1);
+}
+
+TEST_CASE("each user keeps its own prepared request", "[http][request]") {
+    Harness h;
+    h.start_connected(1, "get", {{"url", "http://h/one"}});
+    h.start_connected(2, "get", {{"url", "http://h/two"}});
+    CHECK(h.host.socket(0).sent == expected_get("/one", "h", "keep-alive"));
+    CHECK(h.host.socket(1).sent == expected_get("/two", "h", "keep-alive"));
+    CHECK(prepared_count(h.host) == 2);
 }

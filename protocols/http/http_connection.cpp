@@ -3,8 +3,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/error.hpp>
 
-#include <iterator>
-#include <new>
+#include <charconv>
 #include <utility>
 
 namespace ntx::http {
@@ -16,15 +15,10 @@ double ms_between(std::chrono::steady_clock::time_point from, std::chrono::stead
     return std::chrono::duration<double, std::milli>(to - from).count();
 }
 
-ntx_str_t str(std::string_view s) noexcept { return ntx_str_t{s.data(), s.size()}; }
+// The largest body buffer a connection keeps between actions.
+constexpr std::size_t kRetainedBodyCapacity = 256 * 1024;
 
-std::string lowercase(std::string_view s) {
-    std::string out(s);
-    for (char &c : out) {
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    return out;
-}
+ntx_str_t str(std::string_view s) noexcept { return ntx_str_t{s.data(), s.size()}; }
 
 ntx_status_t status_for(const boost::beast::error_code &ec) noexcept {
     if (ec == beast_http::error::header_limit || ec == beast_http::error::body_limit ||
@@ -39,8 +33,8 @@ ntx_status_t status_for(const boost::beast::error_code &ec) noexcept {
 
 HttpConnection::HttpConnection(const PluginState &plugin, ntx_loop_t *loop, std::uint32_t loop_index)
     : plugin_(plugin), loop_(loop), loop_index_(loop_index) {
-    request_.reserve(1024);
     rbuf_.reserve(4096);
+    response_.fields = &fields_;
 }
 
 HttpConnection::~HttpConnection() {
@@ -54,7 +48,9 @@ ntx_status_t HttpConnection::start(ntx_action_t *action, const ntx_action_ctx_t 
     if (action_ != nullptr || fail_timer_ != 0) return NTX_E_STATE;  // one action per user at a time
     loop_ = ctx.loop;
     loop_index_ = ctx.loop_index;
-    t_start_ = Clock::now();
+    // A host that predates the flags member reads every result.
+    want_result_ = !NTX_HAS_MEMBER(&ctx, ntx_action_ctx_t, flags) || (ctx.flags & NTX_ACTION_WANTS_RESULT) != 0;
+    if (want_result_) t_start_ = Clock::now();
     bytes_sent_ = 0;
     bytes_received_ = 0;
     retried_ = false;
@@ -63,19 +59,22 @@ ntx_status_t HttpConnection::start(ntx_action_t *action, const ntx_action_ctx_t 
     connect_ms_ = 0.0;
     first_byte_ms_.reset();
 
-    if (Error e = parse_request(ctx, spec_)) return defer_failure(action, std::move(e));
-    serialize_request(spec_, plugin_.config.user_agent, request_);
-    head_ = spec_.method.head;
-    keep_alive_ = spec_.keep_alive;
-    spec_.headers.clear();  // they borrowed the params
-    spec_.body = {};
+    bool reused = false;
+    if (Error e = request_.prepare(ctx, plugin_.config.user_agent, reused)) return defer_failure(action, std::move(e));
+    if (!reused) plugin_.log(action, NTX_LOG_TRACE, "http: request prepared");
 
     take_action(action);
+    response_.want_result = want_result_;
+    // The body buffer keeps its capacity for the next response, unless an unusually large body grew
+    // it: that memory goes back rather than staying with every user that once saw such a body.
+    if (response_.body.capacity() > kRetainedBodyCapacity) std::string().swap(response_.body);
+    fields_.clear();
     reset_parser();
     rbuf_.clear();
 
-    if (socket_ != 0 && conn_ == Conn::open && keep_alive_ && conn_port_ == spec_.url.port &&
-        conn_host_ == spec_.url.host) {
+    const Url &url = request_.url();
+    if (socket_ != 0 && conn_ == Conn::open && request_.keep_alive() && conn_port_ == url.port &&
+        conn_host_ == url.host) {
         conn_reused_ = true;
         if (send_request() == NTX_OK) return NTX_OK;
         conn_reused_ = false;  // the idle connection is unusable: fall through to a fresh one
@@ -83,7 +82,7 @@ ntx_status_t HttpConnection::start(ntx_action_t *action, const ntx_action_ctx_t 
     close_socket();
     if (const ntx_status_t st = open_socket(); st < 0) {
         release_action();
-        return defer_failure(action, Error{st, "http: cannot open a connection to " + spec_.url.host_header});
+        return defer_failure(action, Error{st, "http: cannot open a connection to " + url.host_header});
     }
     return NTX_OK;
 }
@@ -110,20 +109,19 @@ ntx_action_t *HttpConnection::release_action() noexcept {
     return std::exchange(action_, nullptr);
 }
 
-void HttpConnection::reset_parser() {
-    parser_.emplace();
-    parser_->header_limit(plugin_.config.max_header_bytes);
-    parser_->body_limit(plugin_.config.max_body_bytes);
-    parser_->eager(true);
-    if (head_) parser_->skip(true);
+void HttpConnection::reset_parser() noexcept {
+    // Constructing the parser allocates nothing (see response_parser.hpp).
+    response_.status = 0;
+    parser_.emplace(response_, plugin_.config.max_header_bytes, plugin_.config.max_body_bytes, request_.head());
 }
 
 ntx_status_t HttpConnection::open_socket() {
     ntx_socket_opts_t opts{};
     opts.size = sizeof opts;
     opts.transport = NTX_TRANSPORT_TCP;
-    opts.host = str(spec_.url.host);
-    opts.port = spec_.url.port;
+    const Url &url = request_.url();
+    opts.host = str(url.host);
+    opts.port = url.port;
     opts.connect_timeout_ms = plugin_.config.connect_timeout_ms;
     opts.on_event = &HttpConnection::socket_event;
     opts.userdata = this;
@@ -133,17 +131,18 @@ ntx_status_t HttpConnection::open_socket() {
     if (sock == 0) return NTX_E_INTERNAL;
     socket_ = sock;
     conn_ = Conn::connecting;
-    conn_host_ = spec_.url.host;
-    conn_port_ = spec_.url.port;
+    conn_host_.assign(url.host);
+    conn_port_ = url.port;
     conn_reused_ = false;
-    t_connect_start_ = Clock::now();
+    if (want_result_) t_connect_start_ = Clock::now();
     return NTX_OK;
 }
 
 ntx_status_t HttpConnection::send_request() {
-    const ntx_bytes_t bytes{reinterpret_cast<const std::uint8_t *>(request_.data()), request_.size()};
+    const std::string_view request = request_.bytes();
+    const ntx_bytes_t bytes{reinterpret_cast<const std::uint8_t *>(request.data()), request.size()};
     const ntx_status_t st = plugin_.api->socket_send(plugin_.host, socket_, bytes);
-    if (st == NTX_OK) bytes_sent_ += request_.size();
+    if (st == NTX_OK) bytes_sent_ += request.size();
     return st;
 }
 
@@ -195,7 +194,7 @@ void HttpConnection::on_connected() {
         close_socket();
         return;
     }
-    connect_ms_ = ms_between(t_connect_start_, Clock::now());
+    if (want_result_) connect_ms_ = ms_between(t_connect_start_, Clock::now());
     if (const ntx_status_t st = send_request(); st < 0) {
         close_socket();
         fail(st, "http: send failed");
@@ -213,7 +212,7 @@ void HttpConnection::on_data(const std::uint8_t *data, std::size_t len) {
     bytes_received_ += len;
     if (!got_bytes_) {
         got_bytes_ = true;
-        first_byte_ms_ = ms_between(t_start_, Clock::now());
+        if (want_result_) first_byte_ms_ = ms_between(t_start_, Clock::now());
     }
     parse(reinterpret_cast<const char *>(data), len);
 }
@@ -233,12 +232,13 @@ void HttpConnection::parse(const char *data, std::size_t len) {
         if (ec == beast_http::error::need_more) break;
         if (ec) {
             const ntx_status_t code = status_for(ec);
-            fail(code, (code == NTX_E_LIMIT ? "http: response exceeds a limit: " : "http: malformed response: ") +
-                           ec.message());
+            reason_.assign(code == NTX_E_LIMIT ? "http: response exceeds a limit: " : "http: malformed response: ");
+            reason_.append(ec.message());
+            fail(code, reason_);
             return;
         }
         if (parser_->is_done()) {
-            const unsigned status = parser_->get().result_int();
+            const unsigned status = response_.status;
             if (status >= 100 && status < 200 && status != 101) {
                 reset_parser();  // interim response (100 Continue, 103 Early Hints): the real one follows
                 continue;
@@ -277,9 +277,9 @@ void HttpConnection::on_socket_failure(ntx_status_t status) {
         retry();
         return;
     }
-    std::string reason = "http: socket error: ";
-    if (plugin_.api->strerror) reason += plugin_.api->strerror(status);
-    fail(status, std::move(reason));
+    reason_.assign("http: socket error: ");
+    if (plugin_.api->strerror) reason_.append(plugin_.api->strerror(status));
+    fail(status, reason_);
 }
 
 bool HttpConnection::can_retry(ntx_status_t status) const noexcept {
@@ -294,7 +294,8 @@ void HttpConnection::retry() {
     reset_parser();
     rbuf_.clear();
     if (const ntx_status_t st = open_socket(); st < 0) {
-        fail(st, "http: cannot reopen a connection to " + spec_.url.host_header);
+        reason_.assign("http: cannot reopen a connection to ").append(request_.url().host_header);
+        fail(st, reason_);
     }
 }
 
@@ -319,8 +320,8 @@ void HttpConnection::timer_fired(void *userdata, ntx_timer_t timer) noexcept {
     try {
         self->fail_timer_ = 0;
         if (!self->action_) return;
-        Error e = std::move(self->pending_);
-        self->fail(e.code, std::move(e.reason));
+        const Error e = std::move(self->pending_);
+        self->fail(e.code, e.reason);
     } catch (...) {
         self->fail_internal();
     }
@@ -337,29 +338,29 @@ void HttpConnection::abandon(ntx_action_t *action) noexcept {
     release_action();
 }
 
-void HttpConnection::add_timings(ResultFields &fields, Clock::time_point end) const {
-    fields.add_ms("time.connect_ms", connect_ms_);
-    if (first_byte_ms_) fields.add_ms("time.first_byte_ms", *first_byte_ms_);
-    fields.add_ms("time.total_ms", ms_between(t_start_, end));
+void HttpConnection::add_timings(Clock::time_point end) {
+    fields_.add_ms("time.connect_ms", connect_ms_);
+    if (first_byte_ms_) fields_.add_ms("time.first_byte_ms", *first_byte_ms_);
+    fields_.add_ms("time.total_ms", ms_between(t_start_, end));
 }
 
 void HttpConnection::complete(bool trailing_bytes) {
-    const Clock::time_point end = Clock::now();
-    auto &msg = parser_->get();
-    const unsigned status = msg.result_int();
-
-    ResultFields fields;
-    fields.reserve(7 + static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
-    fields.add("status", std::to_string(status));
-    fields.add("reason", std::string(msg.reason()));
-    for (const auto &h : msg) {
-        fields.add_or_join("headers." + lowercase(h.name_string()), h.value());
-    }
-    fields.add("body", std::move(msg.body()));
-    add_timings(fields, end);
-
+    const unsigned status = response_.status;
     // Keep the connection only if both sides want it and nothing trails the response.
-    const bool reusable = keep_alive_ && parser_->keep_alive() && !trailing_bytes && socket_ != 0 && status != 101;
+    const bool reusable =
+        request_.keep_alive() && parser_->keep_alive() && !trailing_bytes && socket_ != 0 && status != 101;
+
+    // status, reason and headers.* are in fields_ already (the parser wrote them) when they are wanted.
+    ntx_result_t counts{};
+    const ntx_result_t *result = &counts;
+    if (want_result_) {
+        fields_.add_borrowed("body", response_.body);
+        add_timings(Clock::now());
+        result = fields_.finish(bytes_sent_, bytes_received_);
+    } else {
+        counts = ResultFields::counts_only(bytes_sent_, bytes_received_);
+    }
+
     if (!reusable) close_socket();
     parser_.reset();
     rbuf_.clear();
@@ -367,18 +368,26 @@ void HttpConnection::complete(bool trailing_bytes) {
     const ntx_host_api_t *api = plugin_.api;
     ntx_host_t *host = plugin_.host;
     ntx_action_t *action = release_action();
-    const ntx_result_t *result = fields.finish(bytes_sent_, bytes_received_);
     if (status < 400) {
         api->action_complete(host, action, result);  // last use of `this`
     } else {
-        const std::string reason = "HTTP " + std::to_string(status);
-        api->action_fail(host, action, NTX_E_STATUS, str(reason), result);  // last use of `this`
+        char reason[24] = "HTTP ";
+        const auto r = std::to_chars(reason + 5, reason + sizeof reason, status);
+        const std::size_t len = static_cast<std::size_t>(r.ptr - reason);
+        api->action_fail(host, action, NTX_E_STATUS, ntx_str_t{reason, len}, result);  // last use of `this`
     }
 }
 
-void HttpConnection::fail(ntx_status_t code, std::string reason) {
-    ResultFields fields;
-    add_timings(fields, Clock::now());
+void HttpConnection::fail(ntx_status_t code, std::string_view reason) {
+    ntx_result_t counts{};
+    const ntx_result_t *result = &counts;
+    if (want_result_) {
+        fields_.clear();  // whatever the parser wrote belongs to an incomplete response
+        add_timings(Clock::now());
+        result = fields_.finish(bytes_sent_, bytes_received_);
+    } else {
+        counts = ResultFields::counts_only(bytes_sent_, bytes_received_);
+    }
     cancel_timer();
     close_socket();
     parser_.reset();
@@ -388,7 +397,6 @@ void HttpConnection::fail(ntx_status_t code, std::string reason) {
     ntx_host_t *host = plugin_.host;
     ntx_action_t *action = release_action();
     if (!action) return;
-    const ntx_result_t *result = fields.finish(bytes_sent_, bytes_received_);
     api->action_fail(host, action, code, str(reason), result);  // last use of `this`
 }
 

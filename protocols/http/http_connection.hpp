@@ -1,29 +1,35 @@
 // One user's HTTP connection and the state machine of its current action.
 //
-// Sans-I/O: the host owns the socket. start() builds the request and either sends it on the kept-alive
-// connection or opens a new one (and sends on NTX_SOCKET_CONNECTED); received bytes arrive as
-// NTX_SOCKET_DATA and feed an incremental Beast response parser; a complete response, an error or the
-// host's on_error ends the action.
+// Sans-I/O: the host owns the socket. start() prepares the request and either sends it on the
+// kept-alive connection or opens a new one (and sends on NTX_SOCKET_CONNECTED); received bytes
+// arrive as NTX_SOCKET_DATA and feed an incremental response parser; a complete response, an error
+// or the host's on_error ends the action.
 //
-// Reentrancy: the host may call back into the plugin from inside action_complete / action_fail (start
-// the user's next action, or release the user and delete this object). So every path that ends an
-// action resets this object's state first and makes the host call its very last use of `this`.
+// The per-request path does no work that can be done once: the request (parsed URL, serialized
+// bytes) is kept while the action's params repeat, the parser writes into buffers kept across
+// actions, and result fields are built only when the script reads them (NTX_ACTION_WANTS_RESULT).
+//
+// Ending an action: the host never calls back into the plugin from inside action_complete /
+// action_fail (ABI, "ACTIONS ARE ASYNCHRONOUS"). Even so, every path that ends an action resets
+// this object's state first and makes the host call its last use of `this`, so a host that did
+// re-enter (start the user's next action, or release the user and delete this object) would still
+// find a consistent object. The result handed over points into this object's buffers; the host
+// copies what it keeps during the call.
 #pragma once
 
 #include "error.hpp"
 #include "plugin_state.hpp"
 #include "request.hpp"
+#include "response_parser.hpp"
 #include "result.hpp"
 
 #include <ntx/plugin_abi.h>
-
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace ntx::http {
 
@@ -47,7 +53,6 @@ public:
 
 private:
     using Clock = std::chrono::steady_clock;
-    using Parser = boost::beast::http::response_parser<boost::beast::http::string_body>;
     enum class Conn { none, connecting, open };
 
     void handle_event(const ntx_socket_event_t &event);
@@ -57,7 +62,7 @@ private:
     void on_socket_failure(ntx_status_t status);
     void parse(const char *data, std::size_t len);
 
-    void reset_parser();
+    void reset_parser() noexcept;
     ntx_status_t open_socket();
     ntx_status_t send_request();
     bool can_retry(ntx_status_t status) const noexcept;
@@ -71,9 +76,9 @@ private:
 
     // Ending the action: each resets the state and calls the host last.
     void complete(bool trailing_bytes);
-    void fail(ntx_status_t code, std::string reason);
+    void fail(ntx_status_t code, std::string_view reason);
     void fail_internal() noexcept;
-    void add_timings(ResultFields &fields, Clock::time_point end) const;
+    void add_timings(Clock::time_point end);
 
     const PluginState &plugin_;
     ntx_loop_t *loop_;
@@ -88,16 +93,18 @@ private:
 
     // The live action, if any.
     ntx_action_t *action_ = nullptr;
-    RequestSpec spec_;          // url stays valid for the action; header/body views only inside start()
-    bool head_ = false;
-    bool keep_alive_ = true;
+    PreparedRequest request_;   // URL and bytes, kept while the params repeat
+    bool want_result_ = true;   // the script reads this action's result fields (and timings)
     bool retried_ = false;      // the one transparent retry on a fresh connection was used
     bool got_bytes_ = false;    // the current attempt received at least one byte
-    std::string request_;       // serialized request, reused across actions
     std::string rbuf_;          // received bytes the parser has not consumed yet
-    std::optional<Parser> parser_;
+    ResponseSink response_;     // what the parser fills (body and status), reused across actions
+    std::optional<ResponseParser> parser_;
+    ResultFields fields_;       // the result's fields, reused across actions
+    std::string reason_;        // a failure's composed reason, reused
     std::uint64_t bytes_sent_ = 0;
     std::uint64_t bytes_received_ = 0;
+    // Timings, taken only when want_result_.
     Clock::time_point t_start_{};
     Clock::time_point t_connect_start_{};
     double connect_ms_ = 0.0;

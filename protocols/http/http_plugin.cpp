@@ -6,7 +6,6 @@
 
 #include <ntx/plugin_abi.h>
 
-#include <atomic>
 #include <iterator>
 #include <memory>
 #include <new>
@@ -19,28 +18,28 @@ namespace {
 constexpr const char *kName = "http";
 constexpr const char *kVersion = "0.2.1";
 
-// The host table reaches the plugin only through the entry call, but init (which creates the plugin
-// state) is not given it. This is the hand-off: written by the entry, read by init, both on the host's
-// main thread before any loop runs; read-only afterwards. Nothing else is global.
-std::atomic<const ntx_host_api_t *> g_entry_host_api{nullptr};
+// Everything this plugin calls is part of 1.0; a smaller table is not a 1.x host.
+bool usable_host_api(const ntx_host_api_t *api) noexcept {
+    return api && NTX_HAS_MEMBER(api, ntx_host_api_t, abi_minor) && api->abi_major == NTX_ABI_MAJOR &&
+           NTX_HAS_MEMBER(api, ntx_host_api_t, strerror);
+}
 
 ntx_status_t plugin_init(ntx_host_t *host, const ntx_init_ctx_t *ctx, void **plugin_state) noexcept {
     try {
         if (!plugin_state) return NTX_E_INVALID;
         *plugin_state = nullptr;
-        const ntx_host_api_t *api = g_entry_host_api.load(std::memory_order_acquire);
-        if (!api) return NTX_E_STATE;
+        // The host table comes with init, not from the entry: several hosts may load this plugin in one
+        // process, and each plugin state must keep its own host's table. Nothing here is global.
+        if (!ctx || !NTX_HAS_MEMBER(ctx, ntx_init_ctx_t, host_api)) return NTX_E_ABI;
+        const ntx_host_api_t *api = ctx->host_api;
+        if (!usable_host_api(api)) return NTX_E_ABI;
 
         auto state = std::make_unique<PluginState>();
         state->api = api;
         state->host = host;
 
         std::string_view config_json = "{}";
-        if (ctx) {
-            if (NTX_HAS_MEMBER(ctx, ntx_init_ctx_t, config_json) && ctx->config_json.ptr) {
-                config_json = std::string_view(ctx->config_json.ptr, ctx->config_json.len);
-            }
-        }
+        if (ctx->config_json.ptr) config_json = std::string_view(ctx->config_json.ptr, ctx->config_json.len);
         if (Error e = parse_config(config_json, state->config)) {
             state->log(nullptr, NTX_LOG_ERROR, e.reason);
             return e.code;
@@ -105,11 +104,8 @@ extern "C" NTX_PLUGIN_EXPORT ntx_status_t ntx_plugin_entry(const ntx_host_api_t 
     using namespace ntx::http;
     try {
         if (!host_api || !plugin_api) return NTX_E_INVALID;
-        if (!NTX_HAS_MEMBER(host_api, ntx_host_api_t, abi_minor) || host_api->abi_major != NTX_ABI_MAJOR) {
-            return NTX_E_ABI;
-        }
-        // Everything this plugin calls is part of 1.0; a smaller table is not a 1.x host.
-        if (!NTX_HAS_MEMBER(host_api, ntx_host_api_t, strerror)) return NTX_E_ABI;
+        // The table is checked here, but kept only from init's ctx->host_api (see plugin_init).
+        if (!usable_host_api(host_api)) return NTX_E_ABI;
         // The hooks are 1.0 members too: a host that cannot take them cannot run this plugin.
         if (!NTX_HAS_MEMBER(plugin_api, ntx_plugin_api_t, release)) return NTX_E_ABI;
 
@@ -127,8 +123,6 @@ extern "C" NTX_PLUGIN_EXPORT ntx_status_t ntx_plugin_entry(const ntx_host_api_t 
         if (NTX_HAS_MEMBER(p, ntx_plugin_api_t, on_error)) p->on_error = &plugin_on_error;
         if (NTX_HAS_MEMBER(p, ntx_plugin_api_t, user_release)) p->user_release = &plugin_user_release;
         if (NTX_HAS_MEMBER(p, ntx_plugin_api_t, release)) p->release = &plugin_release;
-
-        g_entry_host_api.store(host_api, std::memory_order_release);
         return NTX_OK;
     } catch (...) {
         return NTX_E_INTERNAL;

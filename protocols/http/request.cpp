@@ -38,6 +38,11 @@ std::string_view view(ntx_str_t s) noexcept { return s.ptr ? std::string_view(s.
 
 constexpr std::string_view kHeaderPrefix = "headers.";
 
+// The params parse_request reads; the others do not change the request.
+bool shapes_request(std::string_view key) noexcept {
+    return key == "url" || key == "body" || key == "keep-alive" || key.starts_with(kHeaderPrefix);
+}
+
 }  // namespace
 
 bool method_for_call(std::string_view call, Method &out) {
@@ -138,6 +143,45 @@ void serialize_request(const RequestSpec &req, std::string_view user_agent, std:
     line("Connection", req.keep_alive ? "keep-alive" : "close");
     out.append("\r\n");
     out.append(req.body);
+}
+
+bool PreparedRequest::matches(const ntx_action_ctx_t &ctx) const noexcept {
+    if (!valid_ || view(ctx.call) != call_) return false;
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < ctx.param_count; ++i) {
+        const std::string_view key = view(ctx.params[i].key);
+        if (!shapes_request(key)) continue;
+        if (n == param_count_) return false;
+        const Param &p = params_[n++];
+        if (key != p.key || view(ctx.params[i].value) != p.value) return false;
+    }
+    return n == param_count_;
+}
+
+void PreparedRequest::remember(const ntx_action_ctx_t &ctx) {
+    call_.assign(view(ctx.call));
+    param_count_ = 0;
+    for (std::size_t i = 0; i < ctx.param_count; ++i) {
+        const std::string_view key = view(ctx.params[i].key);
+        if (!shapes_request(key)) continue;
+        if (param_count_ == params_.size()) params_.emplace_back();
+        Param &p = params_[param_count_++];
+        p.key.assign(key);
+        p.value.assign(view(ctx.params[i].value));
+    }
+}
+
+Error PreparedRequest::prepare(const ntx_action_ctx_t &ctx, std::string_view user_agent, bool &reused) {
+    reused = matches(ctx);
+    if (reused) return {};
+    valid_ = false;
+    if (Error e = parse_request(ctx, spec_)) return e;
+    serialize_request(spec_, user_agent, bytes_);
+    spec_.headers.clear();  // they borrowed the params
+    spec_.body = {};
+    remember(ctx);
+    valid_ = true;
+    return {};
 }
 
 }  // namespace ntx::http

@@ -1,4 +1,8 @@
-// Owned storage for the fields of an ntx_result_t, built before action_complete / action_fail.
+// Storage for the fields of an ntx_result_t, built before action_complete / action_fail.
+//
+// One object per connection, reused for every action: clear() forgets the fields but keeps every
+// string's capacity, so once a response of a given shape has been seen, building the next one's
+// fields allocates nothing.
 #pragma once
 
 #include <ntx/plugin_abi.h>
@@ -6,25 +10,47 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace ntx::http {
 
 class ResultFields {
 public:
-    void reserve(std::size_t n) { kv_.reserve(n); }
-    void add(std::string key, std::string value) { kv_.emplace_back(std::move(key), std::move(value)); }
-    // Adds the field, or appends ", value" to an existing field of that key (repeated headers).
-    void add_or_join(std::string key, std::string_view value);
-    // Adds "<key>" = milliseconds with three decimals.
-    void add_ms(std::string key, double ms);
+    void clear() noexcept { used_ = 0; }
+    std::size_t size() const noexcept { return used_; }
+
+    void add(std::string_view key, std::string_view value);
+    // A field whose value is not copied: `value` must stay valid until the result was handed over.
+    void add_borrowed(std::string_view key, std::string_view value);
+    void add_uint(std::string_view key, std::uint64_t value);
+    // Milliseconds with three decimals; a negative or NaN duration reads 0.000.
+    void add_ms(std::string_view key, double ms);
+    // "headers.<lowercased name>" = value, or ", value" appended to that field if the header repeats.
+    void add_header(std::string_view name, std::string_view value);
 
     // The result as the ABI wants it. Valid until this object is modified or destroyed.
     const ntx_result_t *finish(std::uint64_t bytes_sent, std::uint64_t bytes_received);
 
+    // A result with the byte counts only (nobody reads fields); no storage involved.
+    static ntx_result_t counts_only(std::uint64_t bytes_sent, std::uint64_t bytes_received) noexcept {
+        ntx_result_t r{};
+        r.size = sizeof(ntx_result_t);
+        r.bytes_sent = bytes_sent;
+        r.bytes_received = bytes_received;
+        return r;
+    }
+
 private:
-    std::vector<std::pair<std::string, std::string>> kv_;
+    struct Field {
+        std::string key;
+        std::string value;
+        std::string_view borrowed;
+        bool is_borrowed = false;
+    };
+    Field &next();  // the next free slot, key and value cleared (capacity kept)
+
+    std::vector<Field> fields_;  // [0, used_) are this result's; the rest are spare slots
+    std::size_t used_ = 0;
     std::vector<ntx_kv_t> views_;
     ntx_result_t result_{};
 };

@@ -58,8 +58,8 @@ Error parse_url(std::string_view text, Url &out) {
         return invalid(text, "credentials in the URL are not supported (set headers.Authorization)");
     }
 
-    Url url;
     std::string_view host;
+    std::uint16_t port_number = 80;
     std::string_view port;
     bool ipv6 = false;
     if (!authority.empty() && authority.front() == '[') {
@@ -91,7 +91,7 @@ Error parse_url(std::string_view text, Url &out) {
         if (ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535) {
             return invalid(text, "bad port");
         }
-        url.port = static_cast<std::uint16_t>(value);
+        port_number = static_cast<std::uint16_t>(value);
     }
 
     if (const std::size_t hash = path_query.find('#'); hash != std::string_view::npos) {
@@ -101,18 +101,23 @@ Error parse_url(std::string_view text, Url &out) {
         if (!is_target_char(c)) return invalid(text, "path and query must be percent-encoded (space or control character found)");
     }
 
-    url.host.assign(host);
+    // Everything checked: write into `out`, whose strings keep their capacity.
+    out.host.assign(host);
+    out.port = port_number;
+    out.host_header.clear();
     if (ipv6) {
-        url.host_header.reserve(host.size() + 8);
-        url.host_header.append("[").append(host).append("]");
+        out.host_header.append("[").append(host).append("]");
     } else {
-        url.host_header.assign(host);
+        out.host_header.append(host);
     }
-    if (url.port != 80) url.host_header.append(":").append(std::to_string(url.port));
-    if (path_query.empty() || path_query.front() != '/') url.target = "/";
-    url.target.append(path_query);
-
-    out = std::move(url);
+    if (port_number != 80) {
+        char digits[8];
+        const auto r = std::to_chars(digits, digits + sizeof digits, port_number);
+        out.host_header.append(":").append(digits, static_cast<std::size_t>(r.ptr - digits));
+    }
+    out.target.clear();
+    if (path_query.empty() || path_query.front() != '/') out.target.push_back('/');
+    out.target.append(path_query);
     return {};
 }
 

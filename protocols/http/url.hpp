@@ -16,7 +16,7 @@ struct Url {
     std::string target;       // request-target: path and query, always starting with '/'; the fragment is dropped
 };
 
-// Parses `text` into `out`. https:// gives NTX_E_UNSUPPORTED; anything else malformed NTX_E_INVALID.
+// Parses `text` into `out` (written only on success; its strings keep their capacity). https:// gives NTX_E_UNSUPPORTED; anything else malformed NTX_E_INVALID.
 Error parse_url(std::string_view text, Url &out);
 
 }  // namespace ntx::http

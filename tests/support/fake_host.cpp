@@ -79,6 +79,7 @@ ntx_status_t FakeHost::init(std::string config_json, uint32_t loop_count) {
     ctx.res_dir = ntx_str_t{"/nonexistent", 12};
     ctx.config_json = ntx_str_t{config_json.data(), config_json.size()};
     ctx.loop_count = loop_count;
+    ctx.host_api = override_init_host_api ? init_host_api : &api_;
     state_ = nullptr;
     const ntx_status_t st = plugin_.init(host_handle(), &ctx, &state_);
     initialized_ = st == NTX_OK;
@@ -115,6 +116,7 @@ FakeHost::ActionId FakeHost::run(uint64_t user, std::string call, Params params,
     ctx.loop = loop_handle();
     ctx.loop_index = 0;
     ctx.user_data = &slot;
+    ctx.flags = action_flags;
 
     const ntx_status_t st = plugin_.run_action(state_, reinterpret_cast<ntx_action_t *>(&a), &ctx);
     a.run_status = st;

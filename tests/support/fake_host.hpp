@@ -91,13 +91,19 @@ public:
     // Calls the entry with a zeroed plugin table whose size is `plugin_table_size`.
     ntx_status_t load(uint32_t plugin_table_size = sizeof(ntx_plugin_api_t));
     const ntx_plugin_api_t &plugin() const { return plugin_; }
+    // Passes host_api() as the init ctx's host_api (the same table the entry got); with
+    // override_init_host_api set, init_host_api (possibly nullptr) instead.
     ntx_status_t init(std::string config_json = "{}", uint32_t loop_count = 1);
     void *plugin_state() const { return state_; }
+    bool override_init_host_api = false;
+    const ntx_host_api_t *init_host_api = nullptr;
 
     // ---- actions ---------------------------------------------------------------------------------
     // run_action for `user` with capability `call`; the status run_action returned is kept in
     // run_status(id) (a negative one ends the action: outcome(id) records it as a failure).
+    // ctx.flags is action_flags (the script reads every result unless a test clears the bit).
     ActionId run(uint64_t user, std::string call, Params params, uint32_t timeout_ms = 0);
+    uint32_t action_flags = NTX_ACTION_WANTS_RESULT;
     ntx_status_t run_status(ActionId id) const { return actions_.at(id)->run_status; }
     const Outcome &outcome(ActionId id) const { return actions_.at(id)->outcome; }
     bool ended(ActionId id) const { return actions_.at(id)->outcome.ended; }
