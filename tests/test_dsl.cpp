@@ -240,3 +240,25 @@ TEST_CASE("the open model: arrival schedule, and keys of the other model are err
     CHECK(has(d, 39, 19, "'user-count' belongs to the closed model"));
     CHECK(has(d, 37, 7, "with arrival-rate needs 'duration'"));
 }
+
+TEST_CASE("actions take a per-user rate limit and a retry policy", "[dsl]") {
+    TempResDir dir;
+    std::string text = kValid;
+    text.replace(text.find("    save-as: asset\n"), 19,
+                 "    save-as: asset\n    rate-limit: {per-user: 50 req/s}\n    retry: {max: 3, backoff: {initial: 200ms, max: 1s}}\n");
+    dir.write("script.yaml", text);
+    dsl::Script s;
+    auto d = load(dir, &s);
+    INFO(dump(d));
+    REQUIRE(d.empty());
+    CHECK(s.actions[0].rate_per_user == Approx(50));
+    CHECK(s.actions[0].retry_max == 3);
+    CHECK(s.actions[0].retry_backoff_ms == 200);
+    CHECK(s.actions[0].retry_backoff_max_ms == 1000);
+
+    text.replace(text.find("per-user: 50 req/s"), 18, "per-usr: 50 req/s");
+    dir.write("script.yaml", text);
+    d = load(dir);
+    INFO(dump(d));
+    CHECK(std::any_of(d.begin(), d.end(), [](const Diagnostic& x) { return x.hint == "did you mean 'per-user'?"; }));
+}

@@ -26,11 +26,15 @@ workflows:
     steps: [{{ref: short-sleep}}, {{ref: short-sleep}}, {{ref: short-sleep}}]
   forever: {{steps: [{{ref: short-sleep}}]}}
   late: {{steps: [{{ref: late-sleep}}]}}
+  retrying: {{steps: [{{ref: fail-retry}}]}}
+  paced: {{steps: [{{ref: paced}}, {{ref: paced}}, {{ref: paced}}, {{ref: paced}}, {{ref: paced}}]}}
 actions:
   long-sleep: {{component: probe, call: sleep, with: {{ms: "60000"}}, timeout: 100ms}}
   short-sleep: {{component: probe, call: sleep, with: {{ms: "150"}}, timeout: 5s}}
   fail: {{component: probe, call: fail}}
   late-sleep: {{component: probe, call: late, with: {{ms: "80"}}, timeout: 50ms}}
+  fail-retry: {{component: probe, call: fail, retry: {{max: 2, backoff: 10ms}}}}
+  paced: {{component: probe, call: sleep, with: {{ms: "0"}}, rate-limit: {{per-user: 20/s}}}}
   raw-get:
     component: probe
     call: raw
@@ -52,6 +56,8 @@ load:
     - {{name: slow-task, workflow: slow-task, user-count: 10}}
     - {{name: forever, workflow: forever, user-count: 10, task-duration: 10m, max-duration: 600ms}}
     - {{name: late, workflow: late, user-count: 5, task-duration: 1s}}
+    - {{name: retrying, workflow: retrying, user-count: 10}}
+    - {{name: paced, workflow: paced, user-count: 10}}
 """
 
 
@@ -112,6 +118,18 @@ def test_every_outcome_is_counted_once_with_its_exit():
         check(a["count"] > 5 and a["ok"] == 0 and a["timeouts"] == a["count"], f"late: {a}")
         check("stale completions refused" in stderr, "the probe saw its stale completions refused")
         check("a dead loop was accepted" not in stderr, stderr)
+
+        # retry: max 2 -> three attempts per user, each a counted error; the task then goes to error_out.
+        s = scenario(r, "retrying")
+        a = action(s, "fail-retry")
+        check(a["errors"] == 30 and a["retries"] == 20 and a["count"] == 30, f"retrying: {a}")
+        check(s["exits"]["error_out"] == 10, f"retrying exits {s['exits']}")
+
+        # rate-limit per-user 20/s: five starts per user at least 50 ms apart, enforced by the host.
+        s = scenario(r, "paced")
+        a = action(s, "paced")
+        check(a["ok"] == 50 and a["throttled"] >= 40, f"paced: {a}")
+        check(s["duration_s"] >= 0.2, f"paced ran {s['duration_s']} s")
 
         t = r["totals"]
         check(t["actions"] == t["ok"] + t["errors"] + t["timeouts"] + t["cancelled"], f"totals {t}")

@@ -21,6 +21,8 @@ struct ActionReport {
     uint64_t errors = 0;
     uint64_t timeouts = 0;
     uint64_t cancelled = 0;
+    uint64_t retries = 0;    // failed attempts that were retried (each is also one of `errors`)
+    uint64_t throttled = 0;  // starts the per-user rate limit delayed
     uint64_t bytes_sent = 0;
     uint64_t bytes_received = 0;
     std::vector<std::pair<std::string, uint64_t>> errors_by_kind;  // e.g. {"connect", 3}

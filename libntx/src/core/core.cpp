@@ -192,6 +192,8 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
             ar.errors = st.errors;
             ar.timeouts = st.timeouts;
             ar.cancelled = st.cancelled;
+            ar.retries = st.retries;
+            ar.throttled = st.throttled;
             ar.count = st.ok + st.errors + st.timeouts + st.cancelled;
             ar.bytes_sent = st.bytes_sent;
             ar.bytes_received = st.bytes_received;

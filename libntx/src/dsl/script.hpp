@@ -53,6 +53,10 @@ struct ActionSpec {
     std::vector<SourceLoc> with_locs;                     // where each `with` value is written
     std::optional<uint32_t> save_slot;
     uint64_t timeout_ms = 0;  // 0 = config default
+    double rate_per_user = 0;        // rate-limit.per-user: at most this many starts per second per user (0 = none)
+    uint32_t retry_max = 0;          // retry.max: attempts after a failed one
+    uint64_t retry_backoff_ms = 0;   // retry.backoff: the first wait; doubles each attempt, with jitter
+    uint64_t retry_backoff_max_ms = 0;  // the longest wait (0 = 30 s)
     SourceLoc loc, call_loc;
 };
 

@@ -486,8 +486,8 @@ private:
         spec.loc = f.loc(name_node);
         std::string component_name;
         if (inline_step) {
-            check_keys(f, a, "an inline action step", {"action", "with", "save-as", "timeout"},
-                       {"rate-limit", "retry", "on-error", "on-timeout"});
+            check_keys(f, a, "an inline action step", {"action", "with", "save-as", "timeout", "rate-limit", "retry"},
+                       {"on-error", "on-timeout"});
             auto target = scalar(f, a["action"], "action").value_or("");
             auto dot = target.find('.');
             if (dot == std::string::npos) {
@@ -498,8 +498,8 @@ private:
             spec.call = target.substr(dot + 1);
             spec.call_loc = f.loc(a["action"]);
         } else {
-            check_keys(f, a, "an action", {"component", "call", "with", "save-as", "timeout"},
-                       {"rate-limit", "retry", "on-error", "on-timeout"});
+            check_keys(f, a, "an action", {"component", "call", "with", "save-as", "timeout", "rate-limit", "retry"},
+                       {"on-error", "on-timeout"});
             if (!a["component"]) f.error(name_node, fmt::format("action '{}' has no 'component'", name));
             else component_name = scalar(f, a["component"], "component").value_or("");
             if (!a["call"]) f.error(name_node, fmt::format("action '{}' has no 'call'", name));
@@ -560,6 +560,32 @@ private:
             }
         }
         if (a["timeout"]) spec.timeout_ms = duration(f, a["timeout"], "timeout").value_or(0);
+        if (a["rate-limit"] && expect_map(f, a["rate-limit"], "rate-limit")) {
+            check_keys(f, a["rate-limit"], "rate-limit", {"per-user"});
+            if (a["rate-limit"]["per-user"]) {
+                spec.rate_per_user = rate(f, a["rate-limit"]["per-user"], "rate-limit.per-user").value_or(0);
+                if (spec.rate_per_user <= 0 && a["rate-limit"]["per-user"].IsScalar())
+                    f.error(a["rate-limit"]["per-user"], "rate-limit.per-user must be positive");
+            } else {
+                f.error(a["rate-limit"], "rate-limit needs per-user (e.g. per-user: 50 req/s)");
+            }
+        }
+        if (a["retry"] && expect_map(f, a["retry"], "retry")) {
+            const YAML::Node& r = a["retry"];
+            check_keys(f, r, "retry", {"max", "backoff"});
+            if (r["max"]) spec.retry_max = static_cast<uint32_t>(uint_value(f, r["max"], "retry.max").value_or(0));
+            else f.error(r, "retry needs max (attempts after a failed one)");
+            spec.retry_backoff_ms = 100;
+            if (r["backoff"]) {
+                if (r["backoff"].IsMap()) {
+                    check_keys(f, r["backoff"], "retry.backoff", {"initial", "max"});
+                    if (r["backoff"]["initial"]) spec.retry_backoff_ms = duration(f, r["backoff"]["initial"], "backoff.initial").value_or(100);
+                    if (r["backoff"]["max"]) spec.retry_backoff_max_ms = duration(f, r["backoff"]["max"], "backoff.max").value_or(0);
+                } else {
+                    spec.retry_backoff_ms = duration(f, r["backoff"], "retry.backoff").value_or(100);
+                }
+            }
+        }
         return spec;
     }
 

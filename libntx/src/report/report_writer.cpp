@@ -34,6 +34,8 @@ std::string to_json(const Report& r) {
                                            {"errors", a.errors},
                                            {"timeouts", a.timeouts},
                                            {"cancelled", a.cancelled},
+                                           {"retries", a.retries},
+                                           {"throttled", a.throttled},
                                            {"errors_by_kind", std::move(by_kind)},
                                            {"bytes_sent", a.bytes_sent},
                                            {"bytes_received", a.bytes_received},

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 
 #include "frame/protocol_frame.hpp"
 #include "scheduler/scheduler.hpp"
@@ -9,8 +10,8 @@
 namespace ntx::scheduler {
 
 User::User(Shard& s, uint64_t id, uint32_t scen, size_t variable_count, size_t components)
-    : shard(s), user_id(id), scenario(scen), variables(variable_count), variable_set(variable_count, false),
-      plugin_slots(components, nullptr), action_timer(s.loop().io()) {
+    : shard(s), user_id(id), scenario(scen), wait_timer(s.loop().io()), variables(variable_count),
+      variable_set(variable_count, false), plugin_slots(components, nullptr), action_timer(s.loop().io()) {
     handles[0].user = handles[1].user = this;
 }
 
@@ -278,6 +279,7 @@ void Shard::start_task(User& u) {
     u.state = UserState::running;
     u.task_id = ++task_counter_ * scheduler_.shard_count() + index_;
     u.step = 0;
+    u.attempts = 0;
     u.task_deadline_ms = wf.timeout_ms ? scheduler_.now_ms() + wf.timeout_ms : 0;
     std::fill(u.variable_set.begin(), u.variable_set.end(), false);
     ++scenario_stats_[u.scenario].tasks;
@@ -288,9 +290,33 @@ void Shard::run_step(User& u) {
     const auto& script = scheduler_.script();
     const auto& wf = script.workflows[script.scenarios[u.scenario].workflow];
     if (u.step >= wf.steps.size()) return end_task(u, dsl::Exit::closing, false);
-    if (u.task_deadline_ms && scheduler_.now_ms() >= u.task_deadline_ms) return end_task(u, dsl::Exit::timeout_out, true);
+    if (u.stop_requested) return finish(u);
+    const uint64_t now = scheduler_.now_ms();
+    if (u.task_deadline_ms && now >= u.task_deadline_ms) return end_task(u, dsl::Exit::timeout_out, true);
     u.action = wf.steps[u.step];
+    const dsl::ActionSpec& a = script.actions[u.action];
+    if (a.rate_per_user > 0) {
+        // Core enforces the per-user rate: the user waits (throttled), the plugin never sees the excess.
+        if (u.next_start_ms.empty()) u.next_start_ms.assign(script.actions.size(), 0);
+        uint64_t& next = u.next_start_ms[u.action];
+        if (now < next) {
+            ++action_stats(u.scenario, u.action).throttled;
+            return wait_then_run_step(u, next - now);
+        }
+        next = std::max(next, now) + static_cast<uint64_t>(1000.0 / a.rate_per_user);
+    }
     scheduler_.frame().dispatch(u, u.action);
+}
+
+void Shard::wait_then_run_step(User& u, uint64_t delay_ms) {
+    u.waiting = true;
+    u.wait_timer.expires_after(std::chrono::milliseconds(delay_ms));
+    u.wait_timer.async_wait([this, &u](const boost::system::error_code&) {
+        // Also on cancel: a stop request cancels the wait, and run_step lets the user leave.
+        u.waiting = false;
+        if (u.state == UserState::offline) return;
+        run_step(u);
+    });
 }
 
 void Shard::on_action_end(User& u, Outcome outcome) {
@@ -300,8 +326,21 @@ void Shard::on_action_end(User& u, Outcome outcome) {
     case Outcome::ok:
         if (u.stop_requested) return finish(u);
         ++u.step;
+        u.attempts = 0;
         return run_step(u);
-    case Outcome::error: return end_task(u, wf.on_error, true);
+    case Outcome::error: {
+        const dsl::ActionSpec& a = script.actions[u.action];
+        if (!u.stop_requested && u.attempts < a.retry_max) {
+            // Exponential backoff with jitter: the n-th wait is drawn from [d/2, d], d = initial * 2^(n-1).
+            ++u.attempts;
+            ++action_stats(u.scenario, u.action).retries;
+            uint64_t cap = a.retry_backoff_max_ms ? a.retry_backoff_max_ms : 30'000;
+            uint64_t d = std::min(cap, a.retry_backoff_ms << std::min<uint32_t>(u.attempts - 1, 20));
+            std::uniform_int_distribution<uint64_t> jitter(d / 2, d);
+            return wait_then_run_step(u, jitter(rng_));
+        }
+        return end_task(u, wf.on_error, true);
+    }
     case Outcome::timeout: return end_task(u, dsl::Exit::timeout_out, true);
     case Outcome::cancelled:
         u.ended_by_stop = true;
@@ -350,6 +389,7 @@ void Shard::request_leave(User& u) {
     if (u.stop_requested) return;
     u.stop_requested = true;
     ++runs_[u.scenario].leaving;
+    if (u.waiting) u.wait_timer.cancel();  // a user parked in a backoff or rate wait leaves now
     if (u.state == UserState::waiting_resource) {
         auto& waiting = runs_[u.scenario].waiting;
         waiting.erase(std::remove(waiting.begin(), waiting.end(), &u), waiting.end());

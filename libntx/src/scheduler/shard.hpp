@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <random>
 #include <vector>
 
 #include "dsl/script.hpp"
@@ -59,6 +60,7 @@ private:
     bool try_lease(User& u);
     void start_task(User& u);
     void run_step(User& u);
+    void wait_then_run_step(User& u, uint64_t delay_ms);
     void end_task(User& u, dsl::Exit exit, bool by_exit);
     void finish(User& u);
     // Ends the scenario: no more users start; users leave after their current action, or at once
@@ -79,6 +81,7 @@ private:
     std::vector<ScenarioRun> runs_;
     std::vector<std::unique_ptr<User>> users_;
     uint64_t task_counter_ = 0;
+    std::minstd_rand rng_{0x6e7478u};  // retry jitter; per shard, no shared state
     bool done_ = false;
     int stop_level_ = 0;        // the stop request this shard acted on
     uint64_t grace_end_ms_ = 0;  // when a graceful stop cancels what is still in flight

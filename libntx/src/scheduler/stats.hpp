@@ -16,6 +16,8 @@ enum class Outcome : uint8_t { ok, error, timeout, cancelled };
 
 struct ActionStats {
     uint64_t ok = 0, errors = 0, timeouts = 0, cancelled = 0;
+    uint64_t retries = 0;    // failed attempts that were retried (each also counted in errors)
+    uint64_t throttled = 0;  // starts delayed by the per-user rate limit
     uint64_t bytes_sent = 0, bytes_received = 0;
     std::vector<std::pair<ntx_status_t, uint64_t>> errors_by_code;
     report::LatencyHistogram latency;  // of ok actions
@@ -34,6 +36,8 @@ struct ActionStats {
         errors += o.errors;
         timeouts += o.timeouts;
         cancelled += o.cancelled;
+        retries += o.retries;
+        throttled += o.throttled;
         bytes_sent += o.bytes_sent;
         bytes_received += o.bytes_received;
         for (auto& [code, n] : o.errors_by_code) {

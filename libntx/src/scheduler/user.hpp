@@ -55,6 +55,11 @@ struct User final : dsl::RenderContext {
     uint64_t task_deadline_ms = 0;  // run clock; 0 = none
     uint64_t user_deadline_ms = 0;  // task-duration end; 0 = one task
 
+    uint32_t attempts = 0;          // failed attempts of the current step so far (retry)
+    bool waiting = false;           // parked on wait_timer (retry backoff, rate limit)
+    std::vector<uint64_t> next_start_ms;  // per action with a per-user rate limit: earliest next start
+    boost::asio::steady_timer wait_timer;
+
     std::vector<Lease> leases;
     std::vector<dsl::Fields> variables;
     std::vector<bool> variable_set;
