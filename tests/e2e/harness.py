@@ -3,6 +3,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -14,6 +15,13 @@ TARGET = os.environ["NTX_TARGET"]
 SOURCE = os.environ["NTX_SOURCE_DIR"]
 BUILD = os.environ["NTX_BUILD_DIR"]
 TEST_PLUGINS = os.environ["NTX_TEST_PLUGIN_DIR"]
+
+
+def free_port():
+    """A port nothing listens on right now (so concurrent test runs do not collide)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def wait_for(predicate, what, timeout=30.0):
@@ -39,6 +47,7 @@ class Target:
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         wait_for(lambda: os.path.exists(ready) or self.proc.poll() is not None, "ntx-target to listen")
         if self.proc.poll() is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
             raise AssertionError(f"ntx-target failed to start: {self.proc.stderr.read()}")
 
     def stats(self):

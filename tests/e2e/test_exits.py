@@ -6,10 +6,12 @@ import subprocess
 import tempfile
 import time
 
-from harness import NTX, TEST_PLUGINS, Target, action, check, main, read_report, run_ntx, scenario, wait_for
+from harness import NTX, TEST_PLUGINS, Target, action, check, free_port, main, read_report, run_ntx, scenario, wait_for
 
-PORT = 24100      # the target server for the raw scenario
-DEAD_PORT = 24199  # nothing listens there
+PORT = free_port()       # the target server for the raw scenario
+DEAD_PORT = free_port()  # nothing listens there
+while DEAD_PORT == PORT:
+    DEAD_PORT = free_port()
 
 SCRIPT = f"""
 components:

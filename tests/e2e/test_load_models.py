@@ -3,9 +3,9 @@ model's ramp by spawn-rate, a profile, and exactly-counted timeouts on slow resp
 import os
 import tempfile
 
-from harness import Target, action, check, main, read_report, run_ntx, scenario
+from harness import Target, action, check, free_port, main, read_report, run_ntx, scenario
 
-PORT = 24150
+PORT = free_port()
 # Sanitizer builds run 5-15x slower: they check the same behaviour at a fifth of the load (every
 # assertion still holds, at a rate a sanitized binary can sustain); the release build runs it in full.
 SCALE = float(os.environ.get("NTX_E2E_LOAD_SCALE", "1"))

@@ -70,6 +70,7 @@ void Shard::schedule_tick() {
 
 void Shard::tick() {
     if (done_) return;
+    ++tick_count_;
     const auto& script = scheduler_.script();
     const uint64_t now = scheduler_.now_ms();
     const uint64_t shards = scheduler_.shard_count();
@@ -129,6 +130,7 @@ void Shard::tick() {
         scheduler_.frame().cancel(u, Outcome::timeout, NTX_E_TIMEOUT, "workflow timeout");
     }
 
+    reclaim_offline_users();
     if (all_done()) {
         done_ = true;
         for (auto& run : runs_)
@@ -220,6 +222,19 @@ void Shard::on_arrivals(uint32_t s) {
         (void)u;
     }
     schedule_arrival(s);
+}
+
+// Offline users are freed a few ticks after they left, so an open-model run of millions of arrivals
+// holds only the users that are online. The delay lets handlers their cancelled timers queued (which
+// still read the user) run first: cancelled waits complete on the loop's next turn, long before two
+// more ticks.
+void Shard::reclaim_offline_users() {
+    if (offline_users_ < 64 && !(offline_users_ && tick_count_ % 50 == 0)) return;
+    size_t before = users_.size();
+    std::erase_if(users_, [this](const std::unique_ptr<User>& u) {
+        return u->state == UserState::offline && u->offline_tick + 2 < tick_count_;
+    });
+    offline_users_ -= before - users_.size();
 }
 
 bool Shard::all_done() const {
@@ -375,6 +390,8 @@ void Shard::finish(User& u) {
     if (u.ended_by_stop) ++st.stopped;
     else ++st.completed;
     u.state = UserState::offline;
+    u.offline_tick = tick_count_;
+    ++offline_users_;
     --runs_[u.scenario].active;
     if (u.stop_requested) --runs_[u.scenario].leaving;
     auto& shared = scheduler_.shared(u.scenario);

@@ -81,6 +81,9 @@ private:
     std::vector<ScenarioRun> runs_;
     std::vector<std::unique_ptr<User>> users_;
     uint64_t task_counter_ = 0;
+    uint64_t tick_count_ = 0;
+    size_t offline_users_ = 0;  // offline users not reclaimed yet
+    void reclaim_offline_users();
     std::minstd_rand rng_{0x6e7478u};  // retry jitter; per shard, no shared state
     bool done_ = false;
     int stop_level_ = 0;        // the stop request this shard acted on

@@ -41,6 +41,7 @@ struct User final : dsl::RenderContext {
     uint64_t user_id;
     uint32_t scenario;
     UserState state = UserState::pending;
+    uint64_t offline_tick = 0;  // the shard tick it went offline (its memory is reclaimed a few ticks later)
     bool stop_requested = false;  // leave after the current action
     bool ended_by_stop = false;
     bool timeout_on_cancel = false;  // a cancel by max-duration ends the task through timeout_out
