@@ -36,7 +36,7 @@ def test_tri_phase_1000_users_match_server_counts():
         check(s["users"]["spawned"] == 1000, f"spawned {s['users']}")
         check(s["users"]["completed"] == 1000, f"completed {s['users']}")
         check(1 <= s["users"]["peak_online"] <= 1000, f"peak_online {s['users']}")
-        check(s["exits"] == {"timeout_out": 0, "error_out": 0}, f"exits {s['exits']}")
+        check(s["exits"] == {"timeout_out": 0, "error_out": 0, "closing": 0}, f"exits {s['exits']}")
         names = [a["name"] for a in s["actions"]]
         check(names == ["probe-get", "push-post", "purge-delete"], f"actions {names}")
         for a in s["actions"]:
@@ -54,6 +54,13 @@ def test_tri_phase_1000_users_match_server_counts():
         check(stats["by_method"]["GET"] == 1000, f"server GETs {stats['by_method']}")
         check(stats["by_method"]["POST"] == 1000, f"server POSTs {stats['by_method']}")
         check(stats["by_method"]["DELETE"] == 1000, f"server DELETEs {stats['by_method']}")
+        # The host's own byte count covers at least what the plugin reported, on 1000 sockets.
+        check(totals["sockets_opened"] == 1000, f"sockets {totals}")
+        check(totals["socket_bytes_received"] >= sum(a["bytes_received"] for a in s["actions"]) > 0, f"bytes {totals}")
+        # The server's byte count includes the /_stats query itself: a second query shows its size.
+        query_bytes = target.stats()["bytes_received"] - stats["bytes_received"]
+        check(totals["socket_bytes_sent"] == stats["bytes_received"] - query_bytes,
+              f"ntx sent {totals['socket_bytes_sent']} bytes, the server received {stats['bytes_received']} - {query_bytes}")
         # Keep-alive: each user reuses one connection to its leased pair for all three requests.
         # (+1: the connection of this /_stats query itself)
         check(stats["connections"] == 1000 + 1, f"server accepted {stats['connections']} connections")

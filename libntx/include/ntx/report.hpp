@@ -39,6 +39,7 @@ struct ScenarioReport {
     uint64_t tasks = 0;           // tasks started
     uint64_t exit_timeout = 0;    // tasks routed to timeout_out
     uint64_t exit_error = 0;      // tasks routed to error_out
+    uint64_t exit_closing = 0;    // tasks whose on-error said goto closing (the user ended)
     uint64_t stopped = 0;         // users ended by max-duration or a stop request
     // open model: arrivals the schedule planned, started, and dropped because max-users was reached
     uint64_t arrivals_planned = 0, arrivals_started = 0, arrivals_dropped = 0;
@@ -57,6 +58,8 @@ struct Report {
     bool interrupted = false;     // SIGINT/SIGTERM or Host::stop() ended the run early
     std::vector<ScenarioReport> scenarios;
     uint64_t total_actions = 0, total_ok = 0, total_errors = 0, total_timeouts = 0, total_cancelled = 0;
+    // Counted by the host on every socket it lent, whatever the plugins report.
+    uint64_t socket_bytes_sent = 0, socket_bytes_received = 0, sockets_opened = 0;
 };
 
 }  // namespace ntx

@@ -135,6 +135,12 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
     r.duration_s = duration_s;
     r.interrupted = interrupted;
     const size_t n_actions = script_.actions.size();
+    for (unsigned i = 0; i < sched.shard_count(); ++i) {
+        const auto& loop = sched.shard(i).loop();
+        r.socket_bytes_sent += loop.bytes_sent;
+        r.socket_bytes_received += loop.bytes_received;
+        r.sockets_opened += loop.sockets_opened;
+    }
     for (uint32_t s = 0; s < script_.scenarios.size(); ++s) {
         const auto& spec = script_.scenarios[s];
         ScenarioReport sr;
@@ -151,6 +157,7 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
             merged.tasks += st.tasks;
             merged.exit_timeout += st.exit_timeout;
             merged.exit_error += st.exit_error;
+            merged.exit_closing += st.exit_closing;
             merged.arrivals_started += st.arrivals_started;
             merged.arrivals_dropped += st.arrivals_dropped;
             auto add = [](std::vector<uint32_t>& into, const std::vector<uint32_t>& from) {
@@ -167,6 +174,7 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
         sr.tasks = merged.tasks;
         sr.exit_timeout = merged.exit_timeout;
         sr.exit_error = merged.exit_error;
+        sr.exit_closing = merged.exit_closing;
         sr.model = spec.model == dsl::Model::open ? "open" : "closed";
         if (spec.model == dsl::Model::open) {
             sr.arrivals_started = merged.arrivals_started;

@@ -63,7 +63,7 @@ public:
     ntx_status_t fd_watch(int fd, uint32_t events, ntx_fd_cb cb, void* userdata);
     ntx_status_t fd_unwatch(int fd);
 
-    // Bytes moved through this loop's sockets (read on the loop thread, or after it stopped).
+    // Bytes moved through this loop's sockets and sockets opened (read on the loop thread, or after it stopped).
     uint64_t bytes_sent = 0;
     uint64_t bytes_received = 0;
     uint64_t sockets_opened = 0;

@@ -49,7 +49,7 @@ std::string to_json(const Report& r) {
             {"duration_s", round3(s.duration_s)},
             {"users", json::object{{"spawned", s.spawned}, {"peak_online", s.peak_online}, {"completed", s.completed}, {"stopped", s.stopped}}},
             {"tasks", s.tasks},
-            {"exits", json::object{{"timeout_out", s.exit_timeout}, {"error_out", s.exit_error}}},
+            {"exits", json::object{{"timeout_out", s.exit_timeout}, {"error_out", s.exit_error}, {"closing", s.exit_closing}}},
             {"actions", std::move(actions)},
             {"timeline", json::object{{"bucket_ms", 100},
                                       {"started", json::value_from(s.started_per_100ms)},
@@ -69,6 +69,9 @@ std::string to_json(const Report& r) {
                                               {"errors", r.total_errors},
                                               {"timeouts", r.total_timeouts},
                                               {"cancelled", r.total_cancelled},
+                                              {"socket_bytes_sent", r.socket_bytes_sent},
+                                              {"socket_bytes_received", r.socket_bytes_received},
+                                              {"sockets_opened", r.sockets_opened},
                                               {"duration_s", round3(r.duration_s)}}}};
     return json::serialize(root);
 }
@@ -108,6 +111,8 @@ void print_summary(const Report& r, std::FILE* out) {
     fmt::print(out, "\ntotal: {} actions, {} ok, {} errors, {} timeouts, {} cancelled in {:.2f} s ({:.0f} actions/s)\n",
                r.total_actions, r.total_ok, r.total_errors, r.total_timeouts, r.total_cancelled, r.duration_s,
                r.duration_s > 0 ? static_cast<double>(r.total_actions) / r.duration_s : 0.0);
+    fmt::print(out, "sockets: {} opened, {} bytes sent, {} bytes received\n", r.sockets_opened, r.socket_bytes_sent,
+               r.socket_bytes_received);
     std::fflush(out);
 }
 

@@ -49,7 +49,6 @@ public:
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count());
     }
     std::chrono::steady_clock::time_point started() const { return started_; }
-    double elapsed_s() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count(); }
 
     void shard_done();  // a shard has no user left and none to spawn
 
