@@ -84,7 +84,9 @@ TEST_CASE("a valid script compiles to indices and templates", "[dsl]") {
     INFO(dump(d));
     REQUIRE(d.empty());
     REQUIRE(s.actions.size() == 2);
-    CHECK(s.workflows[0].steps == std::vector<uint32_t>{0, 1});
+    REQUIRE(s.workflows[0].steps.size() == 2);
+    CHECK(s.workflows[0].steps[0].action == 0);
+    CHECK(s.workflows[0].steps[1].action == 1);
     CHECK(s.workflows[0].timeout_ms == 5000);
     CHECK(s.scenarios[0].user_count == 10);
     CHECK(s.scenarios[0].spawn_rate == Approx(5));
@@ -261,4 +263,31 @@ TEST_CASE("actions take a per-user rate limit and a retry policy", "[dsl]") {
     d = load(dir);
     INFO(dump(d));
     CHECK(std::any_of(d.begin(), d.end(), [](const Diagnostic& x) { return x.hint == "did you mean 'per-user'?"; }));
+}
+
+TEST_CASE("think and log steps", "[dsl]") {
+    TempResDir dir;
+    std::string text = kValid;
+    text.replace(text.find("      - ref: post\n"), 18,
+                 "      - think: 1.5s\n      - log: \"got {{asset.status}}\"\n        level: warn\n      - ref: post\n");
+    dir.write("script.yaml", text);
+    dsl::Script s;
+    auto d = load(dir, &s);
+    INFO(dump(d));
+    REQUIRE(d.empty());
+    const auto& steps = s.workflows[0].steps;
+    REQUIRE(steps.size() == 4);
+    CHECK(steps[1].kind == dsl::Step::Kind::think);
+    CHECK(steps[1].think_ms == 1500);
+    CHECK(steps[2].kind == dsl::Step::Kind::log);
+    CHECK(steps[2].level == "warn");
+    CHECK(steps[2].message.variables() == std::vector<uint32_t>{0});
+
+    // A log line that reads a variable before it is saved is caught by the variable graph too.
+    text = kValid;
+    text.replace(text.find("      - ref: get\n"), 17, "      - log: \"{{asset.body}}\"\n      - ref: get\n");
+    dir.write("script.yaml", text);
+    d = load(dir);
+    REQUIRE(d.size() == 1);
+    CHECK(d[0].message.find("the log step (step 1 of workflow 'wf') reads 'asset'") != std::string::npos);
 }

@@ -30,6 +30,8 @@ workflows:
   late: {{steps: [{{ref: late-sleep}}]}}
   retrying: {{steps: [{{ref: fail-retry}}]}}
   paced: {{steps: [{{ref: paced}}, {{ref: paced}}, {{ref: paced}}, {{ref: paced}}, {{ref: paced}}]}}
+  thinking: {{steps: [{{think: 200ms}}, {{log: "user {{{{env.user_id}}}} thought", level: warn}}, {{ref: short-sleep}}]}}
+  parked: {{steps: [{{think: 60s}}, {{ref: short-sleep}}]}}
 actions:
   long-sleep: {{component: probe, call: sleep, with: {{ms: "60000"}}, timeout: 100ms}}
   short-sleep: {{component: probe, call: sleep, with: {{ms: "150"}}, timeout: 5s}}
@@ -60,6 +62,8 @@ load:
     - {{name: late, workflow: late, user-count: 5, task-duration: 1s}}
     - {{name: retrying, workflow: retrying, user-count: 10}}
     - {{name: paced, workflow: paced, user-count: 10}}
+    - {{name: thinking, workflow: thinking, user-count: 5}}
+    - {{name: parked, workflow: parked, user-count: 5, max-duration: 300ms}}
 """
 
 
@@ -132,6 +136,15 @@ def test_every_outcome_is_counted_once_with_its_exit():
         a = action(s, "paced")
         check(a["ok"] == 50 and a["throttled"] >= 40, f"paced: {a}")
         check(s["duration_s"] >= 0.2, f"paced ran {s['duration_s']} s")
+
+        # think pauses the user (no action in flight); log writes a templated line.
+        s = scenario(r, "thinking")
+        check(action(s, "short-sleep")["ok"] == 5 and s["duration_s"] >= 0.35, f"thinking: {s}")
+        check(stderr.count(" thought") == 5, "five log lines")
+        # Users parked in a 60 s think leave at max-duration, not after it.
+        s = scenario(r, "parked")
+        check(s["users"]["stopped"] == 5 and s["duration_s"] < 10, f"parked: {s['users']} {s['duration_s']}")
+        check(action(s, "short-sleep")["count"] == 0, f"parked: {s['actions']}")
 
         t = r["totals"]
         check(t["actions"] == t["ok"] + t["errors"] + t["timeouts"] + t["cancelled"], f"totals {t}")

@@ -187,8 +187,9 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
         sr.duration_s = static_cast<double>(sched.shared(s).end_ms.load()) / 1000.0;
         // Actions in the order the workflow runs them (each once).
         std::vector<uint32_t> order;
-        for (uint32_t a : script_.workflows[spec.workflow].steps)
-            if (std::find(order.begin(), order.end(), a) == order.end()) order.push_back(a);
+        for (const auto& step : script_.workflows[spec.workflow].steps)
+            if (step.kind == dsl::Step::Kind::action && std::find(order.begin(), order.end(), step.action) == order.end())
+                order.push_back(step.action);
         for (uint32_t a : order) {
             const auto& st = actions[a];
             const auto& as = script_.actions[a];

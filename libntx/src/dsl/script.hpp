@@ -62,9 +62,25 @@ struct ActionSpec {
 
 enum class Exit : uint8_t { error_out, timeout_out, closing };
 
+// One step of a sequential workflow.
+struct Step {
+    enum class Kind : uint8_t { action, think, log } kind = Kind::action;
+    uint32_t action = 0;    // action: index into actions
+    uint64_t think_ms = 0;  // think: the pause
+    Template message;       // log: the line (templated)
+    std::string level = "info";
+    SourceLoc loc;
+
+    static Step of_action(uint32_t a) {
+        Step s;
+        s.action = a;
+        return s;
+    }
+};
+
 struct WorkflowSpec {
     std::string name;
-    std::vector<uint32_t> steps;  // action indices, in order
+    std::vector<Step> steps;  // in order
     uint64_t timeout_ms = 0;      // task timeout, 0 = none
     Exit on_error = Exit::error_out;
     SourceLoc loc;

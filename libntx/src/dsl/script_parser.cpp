@@ -640,17 +640,43 @@ private:
                             f.error(step["ref"], fmt::format("unknown action '{}'", name),
                                     guess.empty() ? "" : fmt::format("did you mean '{}'?", guess));
                         } else if (found->second != UINT32_MAX) {
-                            wf.steps.push_back(found->second);
+                            wf.steps.push_back(Step::of_action(found->second));
                         }
                     } else if (step["action"]) {
                         auto name = fmt::format("{}[{}]", wf.name, index);
                         if (auto spec = parse_action_body(f, step, name, step["action"], true)) {
-                            wf.steps.push_back(static_cast<uint32_t>(script_.actions.size()));
+                            wf.steps.push_back(Step::of_action(static_cast<uint32_t>(script_.actions.size())));
                             script_.actions.push_back(std::move(*spec));
                         }
+                    } else if (step["think"]) {
+                        check_keys(f, step, "a think step", {"think"});
+                        Step st;
+                        st.kind = Step::Kind::think;
+                        st.loc = f.loc(step["think"]);
+                        st.think_ms = duration(f, step["think"], "think").value_or(0);
+                        wf.steps.push_back(std::move(st));
+                    } else if (step["log"]) {
+                        check_keys(f, step, "a log step", {"log", "level"});
+                        Step st;
+                        st.kind = Step::Kind::log;
+                        st.loc = f.loc(step["log"]);
+                        if (auto text = scalar(f, step["log"], "log")) {
+                            std::string err;
+                            size_t offset = 0;
+                            if (auto t = Template::compile(*text, resolver(), err, offset)) st.message = std::move(*t);
+                            else f.error(step["log"], err);
+                        }
+                        if (step["level"]) {
+                            st.level = scalar(f, step["level"], "level").value_or("info");
+                            static const std::vector<std::string_view> levels{"trace", "debug", "info", "warn", "error"};
+                            if (std::find(levels.begin(), levels.end(), st.level) == levels.end())
+                                f.error(step["level"], fmt::format("unknown log level '{}'", st.level),
+                                        "one of trace, debug, info, warn, error");
+                        }
+                        wf.steps.push_back(std::move(st));
                     } else {
-                        check_keys(f, step, "a step", {"ref", "action"},
-                                   {"if", "then", "else", "loop", "parallel", "goto", "update-workbook", "think", "log"});
+                        check_keys(f, step, "a step", {"ref", "action", "think", "log"},
+                                   {"if", "then", "else", "loop", "parallel", "goto", "update-workbook"});
                         if (step.size() == 0) f.error(step, "empty step");
                     }
                 }
@@ -829,7 +855,19 @@ private:
         for (const auto& wf : script_.workflows) {
             std::set<uint32_t> saved;
             for (size_t i = 0; i < wf.steps.size(); ++i) {
-                const ActionSpec& a = script_.actions[wf.steps[i]];
+                const Step& step = wf.steps[i];
+                if (step.kind == Step::Kind::log) {
+                    for (uint32_t slot : step.message.variables())
+                        if (!saved.count(slot))
+                            out_.push_back({step.loc.file, step.loc.line, step.loc.column,
+                                            fmt::format("the log step (step {} of workflow '{}') reads '{}', but no "
+                                                        "earlier step of the workflow saves it",
+                                                        i + 1, wf.name, script_.variables[slot]),
+                                            {}});
+                    continue;
+                }
+                if (step.kind != Step::Kind::action) continue;
+                const ActionSpec& a = script_.actions[step.action];
                 for (size_t w = 0; w < a.with.size(); ++w) {
                     const auto& [key, t] = a.with[w];
                     const SourceLoc& at = a.with_locs[w];

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <random>
 
+#include <spdlog/spdlog.h>
+
 #include "frame/protocol_frame.hpp"
 #include "scheduler/scheduler.hpp"
 
@@ -308,7 +310,21 @@ void Shard::run_step(User& u) {
     if (u.stop_requested) return finish(u);
     const uint64_t now = scheduler_.now_ms();
     if (u.task_deadline_ms && now >= u.task_deadline_ms) return end_task(u, dsl::Exit::timeout_out, true);
-    u.action = wf.steps[u.step];
+    const dsl::Step& step = wf.steps[u.step];
+    switch (step.kind) {
+    case dsl::Step::Kind::think:
+        ++u.step;  // parked: no action in flight, the user leaves at once if asked to stop
+        return wait_then_run_step(u, step.think_ms);
+    case dsl::Step::Kind::log: {
+        std::string line, error;
+        if (!step.message.render(u, line, error)) line = "(log step: " + error + ")";
+        scheduler_.frame().log().log(spdlog::level::from_str(step.level), "[user={} task={}] {}", u.user_id, u.task_id, line);
+        ++u.step;
+        return run_step(u);
+    }
+    case dsl::Step::Kind::action: break;
+    }
+    u.action = step.action;
     const dsl::ActionSpec& a = script.actions[u.action];
     if (a.rate_per_user > 0) {
         // Core enforces the per-user rate: the user waits (throttled), the plugin never sees the excess.
