@@ -41,7 +41,6 @@ public:
     static std::optional<Template> compile(std::string_view text, const VariableResolver& resolve,
                                            std::string& error, size_t& error_offset);
 
-    bool is_literal() const { return parts_.size() <= 1 && (parts_.empty() || parts_[0].kind == TemplatePart::Kind::literal); }
     const std::vector<TemplatePart>& parts() const { return parts_; }
     // Slots of the variables this template reads (for the variable graph).
     std::vector<uint32_t> variables() const;

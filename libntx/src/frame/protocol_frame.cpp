@@ -56,7 +56,7 @@ void ProtocolFrame::attach_loops(std::vector<net::Loop*> loops, std::chrono::ste
 }
 
 net::Loop* ProtocolFrame::loop_of_socket(ntx_socket_t id) const {
-    uint32_t i = net::Loop::loop_of_socket(id);
+    uint32_t i = net::Loop::id_loop(id);
     return i < loops_.size() ? loops_[i] : nullptr;
 }
 

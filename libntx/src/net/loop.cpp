@@ -300,7 +300,7 @@ void Loop::close_all() {
 
 HostSocket* Loop::find_socket(ntx_socket_t id) {
     uint32_t slot = id_slot(id);
-    if (loop_of_socket(id) != index_ || slot >= sockets_.size() || !sockets_[slot]) return nullptr;
+    if (id_loop(id) != index_ || slot >= sockets_.size() || !sockets_[slot]) return nullptr;
     HostSocket* s = sockets_[slot].get();
     return s->id == id && s->open ? s : nullptr;
 }
@@ -393,7 +393,7 @@ ntx_status_t Loop::timer_schedule(uint64_t delay_ms, ntx_timer_cb cb, void* user
 
 ntx_status_t Loop::timer_cancel(ntx_timer_t id) {
     uint32_t slot = id_slot(id);
-    if (loop_of_socket(id) != index_ || slot >= timers_.size()) return NTX_E_INVALID;  // not this loop's timer
+    if (id_loop(id) != index_ || slot >= timers_.size()) return NTX_E_INVALID;  // not this loop's timer
     HostTimer* t = timers_[slot].get();
     if (t->id != id || !t->armed) return NTX_OK;  // already fired or cancelled
     t->armed = false;

@@ -47,7 +47,7 @@ public:
         return (static_cast<uint64_t>(loop + 1) << 56) | (static_cast<uint64_t>(gen) << 24) | slot;
     }
     static uint32_t id_slot(uint64_t id) { return static_cast<uint32_t>(id & 0xffffffu); }
-    static uint32_t loop_of_socket(ntx_socket_t id) { return static_cast<uint32_t>(id >> 56) - 1; }
+    static uint32_t id_loop(uint64_t id) { return static_cast<uint32_t>(id >> 56) - 1; }
 
     // One read buffer per loop: a socket's bytes are borrowed by the plugin only during the callback.
     std::vector<uint8_t>& read_buffer() { return read_buffer_; }
