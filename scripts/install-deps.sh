@@ -9,6 +9,8 @@ packages=(
   libyaml-cpp-dev libspdlog-dev libfmt-dev catch2
   libcurl4-openssl-dev libssl-dev libbenchmark-dev
   curl python3
+  # real servers the suite starts on 127.0.0.1 with throw-away configs
+  nginx-light vsftpd openssl
 )
 
 missing=()
@@ -23,5 +25,13 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 echo "install-deps: installing ${missing[*]}"
+# Server packages must not start their system services (nginx on :80, vsftpd on :21): the suite starts
+# its own instances on loopback. policy-rc.d (Debian's mechanism for this) refuses every service start
+# during the install and is removed afterwards.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
