@@ -61,7 +61,7 @@ TEST_CASE("a good C99 plugin loads and declares itself", "[plugin]") {
     REQUIRE(p);
     CHECK(std::string(p->api.name) == "probe");
     CHECK(std::string(p->api.version) == "1.2.0");
-    CHECK(p->capabilities == std::vector<std::string>{"raw", "sleep", "fail", "late"});
+    CHECK(p->capabilities == std::vector<std::string>{"raw", "sleep", "fail", "late", "flaky"});
 }
 
 TEST_CASE("the loader refuses what is not a plugin, with a clear message", "[plugin]") {
@@ -94,7 +94,7 @@ TEST_CASE("planning rejects a call the plugin does not declare", "[plugin]") {
     REQUIRE(d.size() == 1);
     CHECK(d[0].line == 12);
     CHECK(d[0].column == 11);
-    CHECK_THAT(d[0].message, Catch::Contains("calls 'sleeep', which plugin 'probe' does not declare (it declares: raw, sleep, fail, late)"));
+    CHECK_THAT(d[0].message, Catch::Contains("calls 'sleeep', which plugin 'probe' does not declare (it declares: raw, sleep, fail, late, flaky)"));
     CHECK(d[0].hint == "did you mean 'sleep'?");
 }
 

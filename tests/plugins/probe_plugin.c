@@ -7,6 +7,8 @@
  *   fail   fail at once with NTX_E_PROTOCOL
  *   late   like sleep, but ignores on_error and completes anyway: the host must refuse the stale
  *          completion (NTX_E_STATE) instead of counting it for the user's next action
+ *   flaky  fail (NTX_E_IO) the first with.failures calls of each user, then succeed: retries and
+ *          task restarts that eventually work
  * Built several times with -D switches to make deliberately broken plugins for the loader tests.
  */
 #include <ntx/plugin_abi.h>
@@ -49,11 +51,16 @@ typedef struct probe_state {
     ntx_loop_t *last_loop; /* a loop seen in run_action, named again in release: must be refused */
     int stale_refused;     /* late completions the host refused */
     probe_call *orphans;   /* late calls still pending; freed in release if the run ended first */
+    struct {
+        uint64_t user_id;
+        unsigned calls;
+    } flaky[4096]; /* `flaky` calls per user (a test-sized table) */
+    size_t flaky_users;
 } probe_state;
 
 static probe_state *g_state;
 
-static const char *const k_capabilities[] = {"raw", "sleep", "fail", "late"};
+static const char *const k_capabilities[] = {"raw", "sleep", "fail", "late", "flaky"};
 
 static ntx_str_t str_of(const char *s) {
     ntx_str_t v;
@@ -176,6 +183,27 @@ static ntx_status_t probe_run_action(void *plugin_state, ntx_action_t *action, c
         return g_host_api->action_fail(st->host, action, NTX_E_PROTOCOL, str_of("asked to fail"), NULL) == NTX_OK
                    ? NTX_OK
                    : NTX_E_STATE;
+    }
+    if (ctx->call.len == 5 && memcmp(ctx->call.ptr, "flaky", 5) == 0) {
+        size_t i;
+        unsigned calls, failures;
+        param(ctx, "failures", buf, sizeof buf);
+        failures = (unsigned)strtoul(buf, NULL, 10);
+        pthread_mutex_lock(&st->lock);
+        for (i = 0; i < st->flaky_users && st->flaky[i].user_id != ctx->user_id; ++i) {
+        }
+        if (i == st->flaky_users && i < sizeof st->flaky / sizeof st->flaky[0]) {
+            st->flaky[i].user_id = ctx->user_id;
+            st->flaky[i].calls = 0;
+            ++st->flaky_users;
+        }
+        calls = i < st->flaky_users ? ++st->flaky[i].calls : 1;
+        pthread_mutex_unlock(&st->lock);
+        if (calls <= failures)
+            return g_host_api->action_fail(st->host, action, NTX_E_IO, str_of("flaky: failing on purpose"), NULL) == NTX_OK
+                       ? NTX_OK
+                       : NTX_E_STATE;
+        return g_host_api->action_complete(st->host, action, NULL) == NTX_OK ? NTX_OK : NTX_E_STATE;
     }
     call = (probe_call *)calloc(1, sizeof *call);
     if (!call) return NTX_E_NOMEM;

@@ -40,6 +40,9 @@ struct ScenarioReport {
     uint64_t exit_timeout = 0;    // tasks routed to timeout_out
     uint64_t exit_error = 0;      // tasks routed to error_out
     uint64_t exit_closing = 0;    // tasks whose on-error said goto closing (the user ended)
+    uint64_t exit_rollback = 0;   // tasks rolled back (goto: closing.rollback)
+    uint64_t exit_stop_user = 0;  // users a handler stopped (stop: user)
+    uint64_t task_retries = 0;    // task restarts (goto: monitoring.retry)
     uint64_t stopped = 0;         // users ended by max-duration or a stop request
     // open model: arrivals the schedule planned, started, and dropped because max-users was reached
     uint64_t arrivals_planned = 0, arrivals_started = 0, arrivals_dropped = 0;

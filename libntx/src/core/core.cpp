@@ -158,6 +158,9 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
             merged.exit_timeout += st.exit_timeout;
             merged.exit_error += st.exit_error;
             merged.exit_closing += st.exit_closing;
+            merged.exit_rollback += st.exit_rollback;
+            merged.exit_stop_user += st.exit_stop_user;
+            merged.task_retries += st.task_retries;
             merged.arrivals_started += st.arrivals_started;
             merged.arrivals_dropped += st.arrivals_dropped;
             auto add = [](std::vector<uint32_t>& into, const std::vector<uint32_t>& from) {
@@ -175,6 +178,9 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
         sr.exit_timeout = merged.exit_timeout;
         sr.exit_error = merged.exit_error;
         sr.exit_closing = merged.exit_closing;
+        sr.exit_rollback = merged.exit_rollback;
+        sr.exit_stop_user = merged.exit_stop_user;
+        sr.task_retries = merged.task_retries;
         sr.model = spec.model == dsl::Model::open ? "open" : "closed";
         if (spec.model == dsl::Model::open) {
             sr.arrivals_started = merged.arrivals_started;
@@ -185,11 +191,24 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
         sr.online_per_100ms = std::move(merged.online_per_bucket);
         sr.peak_online = static_cast<uint64_t>(sched.shared(s).peak_online.load());
         sr.duration_s = static_cast<double>(sched.shared(s).end_ms.load()) / 1000.0;
-        // Actions in the order the workflow runs them (each once).
+        // Actions in the order the workflow runs them (each once), then those its handlers and its
+        // actions' handlers run.
         std::vector<uint32_t> order;
-        for (const auto& step : script_.workflows[spec.workflow].steps)
-            if (step.kind == dsl::Step::Kind::action && std::find(order.begin(), order.end(), step.action) == order.end())
-                order.push_back(step.action);
+        auto add_steps = [&order](const std::vector<dsl::Step>& steps) {
+            for (const auto& step : steps)
+                if (step.kind == dsl::Step::Kind::action && std::find(order.begin(), order.end(), step.action) == order.end())
+                    order.push_back(step.action);
+        };
+        const auto& wf = script_.workflows[spec.workflow];
+        add_steps(wf.steps);
+        const size_t main_steps = order.size();
+        add_steps(wf.on_error.steps);
+        add_steps(wf.on_timeout.steps);
+        for (size_t i = 0; i < main_steps; ++i) {
+            const auto& a = script_.actions[order[i]];
+            if (a.on_error) add_steps(a.on_error->steps);
+            if (a.on_timeout) add_steps(a.on_timeout->steps);
+        }
         for (uint32_t a : order) {
             const auto& st = actions[a];
             const auto& as = script_.actions[a];

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,8 @@ struct PoolSpec {
     SourceLoc loc, manifest_loc;
 };
 
+struct Handler;
+
 struct ActionSpec {
     std::string name;
     uint32_t component = 0;  // index into components
@@ -57,12 +60,41 @@ struct ActionSpec {
     uint32_t retry_max = 0;          // retry.max: attempts after a failed one
     uint64_t retry_backoff_ms = 0;   // retry.backoff: the first wait; doubles each attempt, with jitter
     uint64_t retry_backoff_max_ms = 0;  // the longest wait (0 = 30 s)
+    // The action's own on-error / on-timeout (when set, they replace the workflow's for this action).
+    // Held by pointer: Handler holds Steps, which are defined after ActionSpec.
+    std::shared_ptr<const Handler> on_error, on_timeout;
     SourceLoc loc, call_loc;
 };
 
 enum class Exit : uint8_t { error_out, timeout_out, closing };
 
 // One step of a sequential workflow.
+struct Step;
+
+// Where a failed (on-error) or timed-out (on-timeout) task goes after its handler's steps ran.
+enum class Route : uint8_t {
+    error_out,    // the task ends through error_out (the user goes on with its next task, if any)
+    timeout_out,  // the task ends through timeout_out
+    closing,      // the task ends and the user leaves (goto: closing)
+    task_retry,   // goto: monitoring.retry: the task starts again, up to monitoring.retry.max times
+    rollback,     // goto: closing.rollback: what the task saved is discarded; the task ends rolled back
+    stop_user,    // stop: user: the user leaves now, counted as stopped
+    next,         // goto: next: the failure is counted and the workflow goes on with the next step
+};
+
+// An on-error / on-timeout list, compiled: retry the failed step (with backoff and jitter) up to
+// retry_max times; then run `steps` (compensating actions and log lines, in order; their own failures
+// are counted, never handled again); then follow `route`.
+struct Handler {
+    bool set = false;  // written in the script (else the defaults: error_out / timeout_out)
+    uint32_t retry_max = 0;
+    uint64_t retry_backoff_ms = 100;
+    uint64_t retry_backoff_max_ms = 0;  // 0 = 30 s
+    std::vector<Step> steps;
+    Route route = Route::error_out;
+    SourceLoc loc;
+};
+
 struct Step {
     enum class Kind : uint8_t { action, think, log } kind = Kind::action;
     uint32_t action = 0;    // action: index into actions
@@ -82,7 +114,8 @@ struct WorkflowSpec {
     std::string name;
     std::vector<Step> steps;  // in order
     uint64_t timeout_ms = 0;      // task timeout, 0 = none
-    Exit on_error = Exit::error_out;
+    Handler on_error;             // default: route error_out
+    Handler on_timeout;           // default: route timeout_out
     SourceLoc loc;
 };
 
@@ -147,6 +180,15 @@ struct ScenarioSpec {
     double arrival_time_ms(uint64_t k) const;
 };
 
+// monitoring.retry: how `goto: monitoring.retry` starts a failed task again.
+struct TaskRetryPolicy {
+    bool set = false;
+    uint32_t max = 0;            // restarts per task
+    uint64_t backoff_ms = 0;     // the first wait; doubles each restart, with jitter
+    uint64_t backoff_max_ms = 0;  // 0 = 30 s
+    SourceLoc loc;
+};
+
 struct RunConfig {
     uint64_t tick_ms = 20;
     uint64_t grace_ms = 5'000;  // after a stop request, in-flight actions get this long to finish
@@ -165,6 +207,7 @@ struct Script {
     std::vector<ProfileSpec> profiles;
     std::vector<ScenarioSpec> scenarios;
     std::vector<std::string> variables;  // save-as names by slot
+    TaskRetryPolicy task_retry;          // monitoring.retry
     RunConfig config;
 };
 

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <charconv>
 #include <fmt/format.h>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -232,15 +233,12 @@ public:
         if (r["resources"]) parse_resources(f, r["resources"]);
         // Variables are named by save-as across all actions (and inline steps) before templates compile.
         collect_variables(f, r);
+        if (r["monitoring"]) parse_monitoring(f, r["monitoring"]);  // before handlers name monitoring.retry
         if (r["actions"]) parse_actions(f, r["actions"]);
         if (r["workflows"]) parse_workflows(f, r["workflows"]);
         else f.error(r, "script.yaml has no 'workflows'");
         if (r["load"]) parse_load(f, r["load"]);
         else f.error(r, "script.yaml has no 'load' section (load.scenarios says what to run)");
-        if (r["monitoring"]) {
-            expect_map(f, r["monitoring"], "monitoring");
-            check_keys(f, r["monitoring"], "monitoring", {}, {"exits", "retry", "health"});
-        }
         check_variable_graph();
         return std::move(script_);
     }
@@ -466,16 +464,24 @@ private:
     void collect_variables(FileCtx& f, const YAML::Node& r) {
         std::vector<Diagnostic> scratch;  // errors are reported when the actions themselves are parsed
         FileCtx quiet{f.file, scratch};
-        auto visit = [&](const YAML::Node& a) {
-            if (a.IsMap() && a["save-as"])
+        // Actions and inline steps, and the inline actions of their on-error / on-timeout lists.
+        std::function<void(const YAML::Node&)> visit = [&](const YAML::Node& a) {
+            if (!a.IsMap()) return;
+            if (a["save-as"])
                 if (auto v = save_as_name(quiet, a["save-as"])) add_variable(*v);
+            for (const char* key : {"on-error", "on-timeout"})
+                if (a[key] && a[key].IsSequence())
+                    for (const auto& item : a[key]) visit(item);
         };
         if (r["actions"] && r["actions"].IsMap())
             for (auto it = r["actions"].begin(); it != r["actions"].end(); ++it) visit(it->second);
         if (r["workflows"] && r["workflows"].IsMap())
-            for (auto it = r["workflows"].begin(); it != r["workflows"].end(); ++it)
-                if (it->second.IsMap() && it->second["steps"] && it->second["steps"].IsSequence())
+            for (auto it = r["workflows"].begin(); it != r["workflows"].end(); ++it) {
+                if (!it->second.IsMap()) continue;
+                if (it->second["steps"] && it->second["steps"].IsSequence())
                     for (const auto& step : it->second["steps"]) visit(step);
+                visit(it->second);  // the workflow's own on-error / on-timeout
+            }
     }
 
     // An action: either a named entry of `actions` or an inline step (`action: comp.call`).
@@ -486,8 +492,8 @@ private:
         spec.loc = f.loc(name_node);
         std::string component_name;
         if (inline_step) {
-            check_keys(f, a, "an inline action step", {"action", "with", "save-as", "timeout", "rate-limit", "retry"},
-                       {"on-error", "on-timeout"});
+            check_keys(f, a, "an inline action step",
+                       {"action", "with", "save-as", "timeout", "rate-limit", "retry", "on-error", "on-timeout"});
             auto target = scalar(f, a["action"], "action").value_or("");
             auto dot = target.find('.');
             if (dot == std::string::npos) {
@@ -498,8 +504,8 @@ private:
             spec.call = target.substr(dot + 1);
             spec.call_loc = f.loc(a["action"]);
         } else {
-            check_keys(f, a, "an action", {"component", "call", "with", "save-as", "timeout", "rate-limit", "retry"},
-                       {"on-error", "on-timeout"});
+            check_keys(f, a, "an action",
+                       {"component", "call", "with", "save-as", "timeout", "rate-limit", "retry", "on-error", "on-timeout"});
             if (!a["component"]) f.error(name_node, fmt::format("action '{}' has no 'component'", name));
             else component_name = scalar(f, a["component"], "component").value_or("");
             if (!a["call"]) f.error(name_node, fmt::format("action '{}' has no 'call'", name));
@@ -570,21 +576,13 @@ private:
                 f.error(a["rate-limit"], "rate-limit needs per-user (e.g. per-user: 50 req/s)");
             }
         }
-        if (a["retry"] && expect_map(f, a["retry"], "retry")) {
-            const YAML::Node& r = a["retry"];
-            check_keys(f, r, "retry", {"max", "backoff"});
-            if (r["max"]) spec.retry_max = static_cast<uint32_t>(uint_value(f, r["max"], "retry.max").value_or(0));
-            else f.error(r, "retry needs max (attempts after a failed one)");
-            spec.retry_backoff_ms = 100;
-            if (r["backoff"]) {
-                if (r["backoff"].IsMap()) {
-                    check_keys(f, r["backoff"], "retry.backoff", {"initial", "max"});
-                    if (r["backoff"]["initial"]) spec.retry_backoff_ms = duration(f, r["backoff"]["initial"], "backoff.initial").value_or(100);
-                    if (r["backoff"]["max"]) spec.retry_backoff_max_ms = duration(f, r["backoff"]["max"], "backoff.max").value_or(0);
-                } else {
-                    spec.retry_backoff_ms = duration(f, r["backoff"], "retry.backoff").value_or(100);
-                }
-            }
+        if (a["retry"])
+            parse_retry(f, a["retry"], "retry", spec.retry_max, spec.retry_backoff_ms, spec.retry_backoff_max_ms);
+        for (const char* key : {"on-error", "on-timeout"}) {
+            if (!a[key]) continue;
+            auto h = std::make_shared<Handler>();
+            parse_handler(f, a[key], *h, key == std::string_view("on-timeout"), fmt::format("{}.{}", name, key));
+            (key == std::string_view("on-error") ? spec.on_error : spec.on_timeout) = std::move(h);
         }
         return spec;
     }
@@ -619,9 +617,11 @@ private:
             wf.loc = f.loc(it->first);
             const YAML::Node w = it->second;
             if (!expect_map(f, w, fmt::format("workflow '{}'", wf.name))) continue;
-            check_keys(f, w, "a workflow", {"steps", "timeout", "on-error", "wbs-level"}, {"nodes", "on-timeout", "controls"});
+            check_keys(f, w, "a workflow", {"steps", "timeout", "on-error", "on-timeout", "wbs-level"}, {"nodes", "controls"});
             if (w["timeout"]) wf.timeout_ms = duration(f, w["timeout"], "timeout").value_or(0);
-            if (w["on-error"]) parse_on_error(f, w["on-error"], wf);
+            wf.on_timeout.route = Route::timeout_out;
+            if (w["on-error"]) parse_handler(f, w["on-error"], wf.on_error, false, wf.name + ".on-error");
+            if (w["on-timeout"]) parse_handler(f, w["on-timeout"], wf.on_timeout, true, wf.name + ".on-timeout");
             if (!w["steps"]) {
                 f.error(it->first, fmt::format("workflow '{}' has no 'steps'", wf.name));
             } else if (expect_seq(f, w["steps"], "steps")) {
@@ -629,56 +629,10 @@ private:
                 for (const auto& step : w["steps"]) {
                     ++index;
                     if (!expect_map(f, step, "a step")) continue;
-                    if (step["ref"]) {
-                        check_keys(f, step, "a ref step", {"ref"});
-                        auto name = scalar(f, step["ref"], "ref").value_or("");
-                        auto found = named_actions_.find(name);
-                        if (found == named_actions_.end()) {
-                            std::vector<std::string_view> names;
-                            for (const auto& [k, v] : named_actions_) names.push_back(k);
-                            auto guess = closest_match(name, names);
-                            f.error(step["ref"], fmt::format("unknown action '{}'", name),
-                                    guess.empty() ? "" : fmt::format("did you mean '{}'?", guess));
-                        } else if (found->second != UINT32_MAX) {
-                            wf.steps.push_back(Step::of_action(found->second));
-                        }
-                    } else if (step["action"]) {
-                        auto name = fmt::format("{}[{}]", wf.name, index);
-                        if (auto spec = parse_action_body(f, step, name, step["action"], true)) {
-                            wf.steps.push_back(Step::of_action(static_cast<uint32_t>(script_.actions.size())));
-                            script_.actions.push_back(std::move(*spec));
-                        }
-                    } else if (step["think"]) {
-                        check_keys(f, step, "a think step", {"think"});
-                        Step st;
-                        st.kind = Step::Kind::think;
-                        st.loc = f.loc(step["think"]);
-                        st.think_ms = duration(f, step["think"], "think").value_or(0);
-                        wf.steps.push_back(std::move(st));
-                    } else if (step["log"]) {
-                        check_keys(f, step, "a log step", {"log", "level"});
-                        Step st;
-                        st.kind = Step::Kind::log;
-                        st.loc = f.loc(step["log"]);
-                        if (auto text = scalar(f, step["log"], "log")) {
-                            std::string err;
-                            size_t offset = 0;
-                            if (auto t = Template::compile(*text, resolver(), err, offset)) st.message = std::move(*t);
-                            else f.error(step["log"], err);
-                        }
-                        if (step["level"]) {
-                            st.level = scalar(f, step["level"], "level").value_or("info");
-                            static const std::vector<std::string_view> levels{"trace", "debug", "info", "warn", "error"};
-                            if (std::find(levels.begin(), levels.end(), st.level) == levels.end())
-                                f.error(step["level"], fmt::format("unknown log level '{}'", st.level),
-                                        "one of trace, debug, info, warn, error");
-                        }
-                        wf.steps.push_back(std::move(st));
-                    } else {
-                        check_keys(f, step, "a step", {"ref", "action", "think", "log"},
-                                   {"if", "then", "else", "loop", "parallel", "goto", "update-workbook"});
-                        if (step.size() == 0) f.error(step, "empty step");
-                    }
+                    if (parse_plain_step(f, step, fmt::format("{}[{}]", wf.name, index), wf.steps)) continue;
+                    check_keys(f, step, "a step", {"ref", "action", "think", "log"},
+                               {"if", "then", "else", "loop", "parallel", "goto", "update-workbook"});
+                    if (step.size() == 0) f.error(step, "empty step");
                 }
                 if (w["steps"].size() == 0) f.error(w["steps"], fmt::format("workflow '{}' has no steps", wf.name));
             }
@@ -686,18 +640,153 @@ private:
         }
     }
 
-    void parse_on_error(FileCtx& f, const YAML::Node& n, WorkflowSpec& wf) {
-        if (!expect_seq(f, n, "on-error")) return;
+    // The step kinds a workflow and a handler share: ref, inline action, think, log. Appends to `out`
+    // and returns true when `step` is one of them (problems are reported, nothing is appended then).
+    bool parse_plain_step(FileCtx& f, const YAML::Node& step, const std::string& inline_name, std::vector<Step>& out) {
+        if (step["ref"]) {
+            check_keys(f, step, "a ref step", {"ref"});
+            auto name = scalar(f, step["ref"], "ref").value_or("");
+            auto found = named_actions_.find(name);
+            if (found == named_actions_.end()) {
+                std::vector<std::string_view> names;
+                for (const auto& [k, v] : named_actions_) names.push_back(k);
+                auto guess = closest_match(name, names);
+                f.error(step["ref"], fmt::format("unknown action '{}'", name),
+                        guess.empty() ? "" : fmt::format("did you mean '{}'?", guess));
+            } else if (found->second != UINT32_MAX) {
+                Step st = Step::of_action(found->second);
+                st.loc = f.loc(step["ref"]);
+                out.push_back(std::move(st));
+            }
+            return true;
+        }
+        if (step["action"]) {
+            if (auto spec = parse_action_body(f, step, inline_name, step["action"], true)) {
+                Step st = Step::of_action(static_cast<uint32_t>(script_.actions.size()));
+                st.loc = f.loc(step["action"]);
+                out.push_back(std::move(st));
+                script_.actions.push_back(std::move(*spec));
+            }
+            return true;
+        }
+        if (step["think"]) {
+            check_keys(f, step, "a think step", {"think"});
+            Step st;
+            st.kind = Step::Kind::think;
+            st.loc = f.loc(step["think"]);
+            st.think_ms = duration(f, step["think"], "think").value_or(0);
+            out.push_back(std::move(st));
+            return true;
+        }
+        if (step["log"]) {
+            check_keys(f, step, "a log step", {"log", "level"});
+            Step st;
+            st.kind = Step::Kind::log;
+            st.loc = f.loc(step["log"]);
+            if (auto text = scalar(f, step["log"], "log")) {
+                std::string err;
+                size_t offset = 0;
+                if (auto t = Template::compile(*text, resolver(), err, offset)) st.message = std::move(*t);
+                else f.error(step["log"], err);
+            }
+            if (step["level"]) {
+                st.level = scalar(f, step["level"], "level").value_or("info");
+                static const std::vector<std::string_view> levels{"trace", "debug", "info", "warn", "error"};
+                if (std::find(levels.begin(), levels.end(), st.level) == levels.end())
+                    f.error(step["level"], fmt::format("unknown log level '{}'", st.level),
+                            "one of trace, debug, info, warn, error");
+            }
+            out.push_back(std::move(st));
+            return true;
+        }
+        return false;
+    }
+
+    // retry: {max, backoff} where backoff is a duration or {initial, max}.
+    void parse_retry(FileCtx& f, const YAML::Node& r, std::string_view where, uint32_t& max, uint64_t& backoff,
+                     uint64_t& backoff_max) {
+        if (!expect_map(f, r, where)) return;
+        check_keys(f, r, where, {"max", "backoff"});
+        if (r["max"]) max = static_cast<uint32_t>(uint_value(f, r["max"], fmt::format("{}.max", where)).value_or(0));
+        else f.error(r, fmt::format("{} needs max (attempts after a failed one)", where));
+        backoff = 100;
+        if (!r["backoff"]) return;
+        if (r["backoff"].IsMap()) {
+            check_keys(f, r["backoff"], fmt::format("{}.backoff", where), {"initial", "max"});
+            if (r["backoff"]["initial"]) backoff = duration(f, r["backoff"]["initial"], "backoff.initial").value_or(100);
+            if (r["backoff"]["max"]) backoff_max = duration(f, r["backoff"]["max"], "backoff.max").value_or(0);
+        } else {
+            backoff = duration(f, r["backoff"], fmt::format("{}.backoff", where)).value_or(100);
+        }
+    }
+
+    // on-error / on-timeout: a list of entries run in order when an action fails or times out:
+    // `retry` (first), steps (ref, action, log, think), then at most one of `goto` / `stop` (last).
+    void parse_handler(FileCtx& f, const YAML::Node& n, Handler& h, bool timeout, const std::string& where) {
+        h.route = timeout ? Route::timeout_out : Route::error_out;
+        if (!expect_seq(f, n, where)) return;
+        h.set = true;
+        h.loc = f.loc(n);
+        const YAML::Node* routed = nullptr;
+        size_t index = 0;
         for (const auto& item : n) {
-            if (!expect_map(f, item, "an on-error entry")) continue;
-            check_keys(f, item, "on-error", {"goto"}, {"action", "retry", "log"});
-            if (!item["goto"]) continue;
-            auto target = scalar(f, item["goto"], "goto").value_or("");
-            if (target == "error_out") wf.on_error = Exit::error_out;
-            else if (target == "timeout_out") wf.on_error = Exit::timeout_out;
-            else if (target == "closing") wf.on_error = Exit::closing;
-            else f.error(item["goto"], fmt::format("unknown exit '{}'", target),
-                         "this version routes errors to error_out, timeout_out or closing");
+            ++index;
+            if (!expect_map(f, item, fmt::format("an entry of {}", where))) continue;
+            if (routed) {
+                f.error(item, fmt::format("this entry of {} can never run: the entry before it ends the handler", where),
+                        "goto and stop come last");
+                continue;
+            }
+            if (item["retry"]) {
+                check_keys(f, item, fmt::format("a retry entry of {}", where), {"retry"});
+                if (!h.steps.empty())
+                    f.error(item, fmt::format("retry must be the first entry of {}", where),
+                            "it re-runs the failed step before the handler's steps run");
+                parse_retry(f, item["retry"], "retry", h.retry_max, h.retry_backoff_ms, h.retry_backoff_max_ms);
+            } else if (item["goto"]) {
+                check_keys(f, item, fmt::format("a goto entry of {}", where), {"goto"});
+                routed = &item;
+                auto target = scalar(f, item["goto"], "goto").value_or("");
+                static const std::vector<std::pair<std::string_view, Route>> targets{
+                    {"error_out", Route::error_out},         {"timeout_out", Route::timeout_out},
+                    {"closing", Route::closing},             {"monitoring.retry", Route::task_retry},
+                    {"closing.rollback", Route::rollback},   {"next", Route::next}};
+                auto found = std::find_if(targets.begin(), targets.end(), [&](const auto& t) { return t.first == target; });
+                if (found == targets.end()) {
+                    std::vector<std::string_view> names;
+                    for (const auto& t : targets) names.push_back(t.first);
+                    auto guess = closest_match(target, names);
+                    f.error(item["goto"], fmt::format("unknown goto target '{}' in {}", target, where),
+                            guess.empty() ? "one of error_out, timeout_out, closing, monitoring.retry, closing.rollback, next"
+                                          : fmt::format("did you mean '{}'?", guess));
+                    continue;
+                }
+                h.route = found->second;
+                if (h.route == Route::task_retry && !script_.task_retry.set)
+                    f.error(item["goto"], "goto: monitoring.retry needs a retry policy",
+                            "add monitoring: {retry: {max: 2, backoff: 100ms}} to script.yaml");
+            } else if (item["stop"]) {
+                check_keys(f, item, fmt::format("a stop entry of {}", where), {"stop"});
+                routed = &item;
+                auto what = scalar(f, item["stop"], "stop").value_or("");
+                if (what != "user") f.error(item["stop"], fmt::format("unknown stop target '{}'", what), "stop: user");
+                else h.route = Route::stop_user;
+            } else if (!parse_plain_step(f, item, fmt::format("{}[{}]", where, index), h.steps)) {
+                check_keys(f, item, fmt::format("an entry of {}", where),
+                           {"retry", "goto", "stop", "ref", "action", "log", "think"});
+                if (item.size() == 0) f.error(item, "empty entry");
+            }
+        }
+    }
+
+    void parse_monitoring(FileCtx& f, const YAML::Node& m) {
+        if (!expect_map(f, m, "monitoring")) return;
+        check_keys(f, m, "monitoring", {"retry"}, {"exits", "health"});
+        if (m["retry"]) {
+            auto& p = script_.task_retry;
+            p.set = true;
+            p.loc = f.loc(m["retry"]);
+            parse_retry(f, m["retry"], "monitoring.retry", p.max, p.backoff_ms, p.backoff_max_ms);
         }
     }
 
@@ -849,38 +938,63 @@ private:
             if (s[key]) f.error(s[key], fmt::format("'{}' belongs to the closed model; the open model starts users by arrival-rate", key));
     }
 
+    // Reports each variable `step` reads that is not in `saved`; `what` names the step for the message.
+    void check_reads(const Step& step, const std::set<uint32_t>& saved, const std::string& what, const std::string& why) {
+        if (step.kind == Step::Kind::log) {
+            for (uint32_t slot : step.message.variables())
+                if (!saved.count(slot))
+                    out_.push_back({step.loc.file, step.loc.line, step.loc.column,
+                                    fmt::format("the log step ({}) reads '{}', but {}", what, script_.variables[slot], why),
+                                    {}});
+            return;
+        }
+        if (step.kind != Step::Kind::action) return;
+        const ActionSpec& a = script_.actions[step.action];
+        for (size_t w = 0; w < a.with.size(); ++w) {
+            const auto& [key, t] = a.with[w];
+            const SourceLoc& at = a.with_locs[w];
+            for (uint32_t slot : t.variables())
+                if (!saved.count(slot))
+                    out_.push_back({at.file, at.line, at.column,
+                                    fmt::format("action '{}' ({}) reads '{}' in with.{}, but {}", a.name, what,
+                                                script_.variables[slot], key, why),
+                                    {}});
+        }
+    }
+
     // The variable graph for sequential workflows: a template may only read a variable that an earlier
-    // step of every workflow running it has saved.
+    // step of every workflow running it has saved. A handler (on-error / on-timeout) runs after some
+    // step failed, so its steps may read what any step of the workflow saves (or an earlier handler
+    // step); whether it was saved is then known only at run time, where an unset variable is a counted
+    // error of the action that reads it.
     void check_variable_graph() {
         for (const auto& wf : script_.workflows) {
             std::set<uint32_t> saved;
             for (size_t i = 0; i < wf.steps.size(); ++i) {
                 const Step& step = wf.steps[i];
-                if (step.kind == Step::Kind::log) {
-                    for (uint32_t slot : step.message.variables())
-                        if (!saved.count(slot))
-                            out_.push_back({step.loc.file, step.loc.line, step.loc.column,
-                                            fmt::format("the log step (step {} of workflow '{}') reads '{}', but no "
-                                                        "earlier step of the workflow saves it",
-                                                        i + 1, wf.name, script_.variables[slot]),
-                                            {}});
-                    continue;
+                check_reads(step, saved, fmt::format("step {} of workflow '{}'", i + 1, wf.name),
+                            "no earlier step of the workflow saves it");
+                if (step.kind == Step::Kind::action && script_.actions[step.action].save_slot)
+                    saved.insert(*script_.actions[step.action].save_slot);
+            }
+            // `saved` now holds everything the workflow's steps can save.
+            auto check_handler = [&](const Handler& h, const std::string& name) {
+                std::set<uint32_t> seen = saved;
+                for (size_t i = 0; i < h.steps.size(); ++i) {
+                    check_reads(h.steps[i], seen, fmt::format("entry {} of {}", i + 1, name),
+                                fmt::format("no step of workflow '{}' saves it", wf.name));
+                    if (h.steps[i].kind == Step::Kind::action && script_.actions[h.steps[i].action].save_slot)
+                        seen.insert(*script_.actions[h.steps[i].action].save_slot);
                 }
-                if (step.kind != Step::Kind::action) continue;
+            };
+            check_handler(wf.on_error, wf.name + ".on-error");
+            check_handler(wf.on_timeout, wf.name + ".on-timeout");
+            std::set<uint32_t> done;
+            for (const Step& step : wf.steps) {
+                if (step.kind != Step::Kind::action || !done.insert(step.action).second) continue;
                 const ActionSpec& a = script_.actions[step.action];
-                for (size_t w = 0; w < a.with.size(); ++w) {
-                    const auto& [key, t] = a.with[w];
-                    const SourceLoc& at = a.with_locs[w];
-                    for (uint32_t slot : t.variables()) {
-                        if (saved.count(slot)) continue;
-                        out_.push_back({at.file, at.line, at.column,
-                                        fmt::format("action '{}' (step {} of workflow '{}') reads '{}' in with.{}, "
-                                                    "but no earlier step of the workflow saves it",
-                                                    a.name, i + 1, wf.name, script_.variables[slot], key),
-                                        {}});
-                    }
-                }
-                if (a.save_slot) saved.insert(*a.save_slot);
+                if (a.on_error) check_handler(*a.on_error, a.name + ".on-error");
+                if (a.on_timeout) check_handler(*a.on_timeout, a.name + ".on-timeout");
             }
         }
     }

@@ -49,7 +49,12 @@ std::string to_json(const Report& r) {
             {"duration_s", round3(s.duration_s)},
             {"users", json::object{{"spawned", s.spawned}, {"peak_online", s.peak_online}, {"completed", s.completed}, {"stopped", s.stopped}}},
             {"tasks", s.tasks},
-            {"exits", json::object{{"timeout_out", s.exit_timeout}, {"error_out", s.exit_error}, {"closing", s.exit_closing}}},
+            {"task_retries", s.task_retries},
+            {"exits", json::object{{"timeout_out", s.exit_timeout},
+                                   {"error_out", s.exit_error},
+                                   {"closing", s.exit_closing},
+                                   {"rollback", s.exit_rollback},
+                                   {"stop_user", s.exit_stop_user}}},
             {"actions", std::move(actions)},
             {"timeline", json::object{{"bucket_ms", 100},
                                       {"started", json::value_from(s.started_per_100ms)},
@@ -95,6 +100,9 @@ void print_summary(const Report& r, std::FILE* out) {
                         "{} tasks; exits: timeout_out {}, error_out {}\n",
                    s.name, s.workflow, s.model, s.spawned, s.peak_online, s.completed, s.stopped, s.tasks, s.exit_timeout,
                    s.exit_error);
+        if (s.exit_closing || s.exit_rollback || s.exit_stop_user || s.task_retries)
+            fmt::print(out, "  also: closing {}, rolled back {}, users stopped by a handler {}, task restarts {}\n",
+                       s.exit_closing, s.exit_rollback, s.exit_stop_user, s.task_retries);
         if (s.model == "open")
             fmt::print(out, "  arrivals: {} planned, {} started, {} dropped (max-users reached)\n", s.arrivals_planned,
                        s.arrivals_started, s.arrivals_dropped);

@@ -125,12 +125,7 @@ void Shard::tick() {
         if (run.next_ordinal >= spec.user_count) run.spawning_done = true;
     }
 
-    // Task deadlines (workflow timeout), checked on ticks.
-    for (auto& up : users_) {
-        User& u = *up;
-        if (u.state != UserState::running || !u.task_deadline_ms || now < u.task_deadline_ms || !u.in_action()) continue;
-        scheduler_.frame().cancel(u, Outcome::timeout, NTX_E_TIMEOUT, "workflow timeout");
-    }
+    expire_deadlines(now);  // task deadlines (workflow timeout), checked on ticks
 
     reclaim_offline_users();
     if (all_done()) {
@@ -290,17 +285,76 @@ bool Shard::try_lease(User& u) {
     return true;
 }
 
-void Shard::start_task(User& u) {
+void Shard::start_task(User& u, bool restart) {
     const auto& script = scheduler_.script();
     const auto& wf = script.workflows[script.scenarios[u.scenario].workflow];
     u.state = UserState::running;
-    u.task_id = ++task_counter_ * scheduler_.shard_count() + index_;
+    if (!restart) {
+        u.task_id = ++task_counter_ * scheduler_.shard_count() + index_;
+        u.task_retries = 0;
+        ++scenario_stats_[u.scenario].tasks;
+    }
     u.step = 0;
     u.attempts = 0;
+    u.handler = nullptr;
+    u.task_timed_out = false;
     u.task_deadline_ms = wf.timeout_ms ? scheduler_.now_ms() + wf.timeout_ms : 0;
+    link_deadline(u);
     std::fill(u.variable_set.begin(), u.variable_set.end(), false);
-    ++scenario_stats_[u.scenario].tasks;
     run_step(u);
+}
+
+// ---- the deadline wheel ------------------------------------------------------------------------------
+// Slot k holds the users whose task deadline falls due at a tick t with t % kDeadlineSlots == k. A tick
+// sweeps the slots of the ticks that passed since the last sweep; an entry due in a later revolution
+// stays where it is. Cost per tick: the users that fall due, plus the few a full revolution away.
+
+void Shard::link_deadline(User& u) {
+    unlink_deadline(u);
+    if (!u.task_deadline_ms) return;
+    const uint64_t tick_ms = scheduler_.script().config.tick_ms;
+    u.deadline_tick = (u.task_deadline_ms + tick_ms - 1) / tick_ms;  // the first tick at or after the deadline
+    User*& head = deadline_wheel_[u.deadline_tick % kDeadlineSlots];
+    u.deadline_prev = nullptr;
+    u.deadline_next = head;
+    if (head) head->deadline_prev = &u;
+    head = &u;
+    u.deadline_linked = true;
+}
+
+void Shard::unlink_deadline(User& u) {
+    if (!u.deadline_linked) return;
+    if (u.deadline_prev) u.deadline_prev->deadline_next = u.deadline_next;
+    else deadline_wheel_[u.deadline_tick % kDeadlineSlots] = u.deadline_next;
+    if (u.deadline_next) u.deadline_next->deadline_prev = u.deadline_prev;
+    u.deadline_prev = u.deadline_next = nullptr;
+    u.deadline_linked = false;
+}
+
+void Shard::expire_deadlines(uint64_t now) {
+    const uint64_t tick_ms = scheduler_.script().config.tick_ms;
+    const uint64_t current = now / tick_ms;
+    if (current < deadline_tick_done_) return;
+    // After a stall longer than a revolution every slot is due once.
+    uint64_t first = current - deadline_tick_done_ >= kDeadlineSlots ? current - kDeadlineSlots + 1 : deadline_tick_done_;
+    for (uint64_t t = first; t <= current; ++t) {
+        User* u = deadline_wheel_[t % kDeadlineSlots];
+        while (u) {
+            User* next = u->deadline_next;
+            if (u->deadline_tick <= current) {
+                unlink_deadline(*u);
+                // The task's time is over: an action in flight is cancelled as a timeout (on_action_end
+                // runs the on-timeout handler); a parked user wakes and run_step does the same. A handler
+                // already running (compensations) finishes under its actions' own timeouts.
+                if (u->state == UserState::running && !u->handler) {
+                    if (u->in_action()) scheduler_.frame().cancel(*u, Outcome::timeout, NTX_E_TIMEOUT, "workflow timeout");
+                    else if (u->waiting) u->wait_timer.cancel();
+                }
+            }
+            u = next;
+        }
+    }
+    deadline_tick_done_ = current + 1;
 }
 
 void Shard::run_step(User& u) {
@@ -309,12 +363,16 @@ void Shard::run_step(User& u) {
     if (u.step >= wf.steps.size()) return end_task(u, dsl::Exit::closing, false);
     if (u.stop_requested) return finish(u);
     const uint64_t now = scheduler_.now_ms();
-    if (u.task_deadline_ms && now >= u.task_deadline_ms) return end_task(u, dsl::Exit::timeout_out, true);
+    if (u.task_deadline_ms && now >= u.task_deadline_ms) {
+        if (u.task_timed_out) return end_task(u, dsl::Exit::timeout_out, true);  // its handler said goto: next
+        u.task_timed_out = true;
+        return start_handler(u, wf.on_timeout, true);
+    }
     const dsl::Step& step = wf.steps[u.step];
     switch (step.kind) {
     case dsl::Step::Kind::think:
         ++u.step;  // parked: no action in flight, the user leaves at once if asked to stop
-        return wait_then_run_step(u, step.think_ms);
+        return wait_then(u, step.think_ms, User::Resume::step);
     case dsl::Step::Kind::log: {
         std::string line, error;
         if (!step.message.render(u, line, error)) line = "(log step: " + error + ")";
@@ -332,50 +390,163 @@ void Shard::run_step(User& u) {
         uint64_t& next = u.next_start_ms[u.action];
         if (now < next) {
             ++action_stats(u.scenario, u.action).throttled;
-            return wait_then_run_step(u, next - now);
+            return wait_then(u, next - now, User::Resume::step);
         }
         next = std::max(next, now) + static_cast<uint64_t>(1000.0 / a.rate_per_user);
     }
     scheduler_.frame().dispatch(u, u.action);
 }
 
-void Shard::wait_then_run_step(User& u, uint64_t delay_ms) {
+void Shard::wait_then(User& u, uint64_t delay_ms, User::Resume resume) {
     u.waiting = true;
+    u.resume = resume;
     u.wait_timer.expires_after(std::chrono::milliseconds(delay_ms));
     u.wait_timer.async_wait([this, &u](const boost::system::error_code&) {
-        // Also on cancel: a stop request cancels the wait, and run_step lets the user leave.
+        // Also on cancel: a stop request (or the task deadline) cancels the wait, and what resumes
+        // lets the user leave (or run its on-timeout handler).
         u.waiting = false;
         if (u.state == UserState::offline) return;
-        run_step(u);
+        switch (u.resume) {
+        case User::Resume::step: return run_step(u);
+        case User::Resume::handler: return run_handler(u);
+        case User::Resume::task_restart:
+            if (u.stop_requested) return finish(u);
+            return start_task(u, true);
+        }
     });
 }
 
 void Shard::on_action_end(User& u, Outcome outcome) {
-    const auto& script = scheduler_.script();
-    const auto& wf = script.workflows[script.scenarios[u.scenario].workflow];
+    if (u.handler) {
+        // A compensating action of a handler ended: its outcome is counted (ProtocolFrame did), never
+        // handled again; the handler goes on.
+        if (outcome == Outcome::cancelled) {
+            u.ended_by_stop = true;
+            if (u.timeout_on_cancel) ++scenario_stats_[u.scenario].exit_timeout;
+            u.handler = nullptr;
+            return finish(u);
+        }
+        return run_handler(u);
+    }
     switch (outcome) {
     case Outcome::ok:
         if (u.stop_requested) return finish(u);
         ++u.step;
         u.attempts = 0;
         return run_step(u);
-    case Outcome::error: {
-        const dsl::ActionSpec& a = script.actions[u.action];
-        if (!u.stop_requested && u.attempts < a.retry_max) {
-            // Exponential backoff with jitter: the n-th wait is drawn from [d/2, d], d = initial * 2^(n-1).
-            ++u.attempts;
-            ++action_stats(u.scenario, u.action).retries;
-            uint64_t cap = a.retry_backoff_max_ms ? a.retry_backoff_max_ms : 30'000;
-            uint64_t d = std::min(cap, a.retry_backoff_ms << std::min<uint32_t>(u.attempts - 1, 20));
-            std::uniform_int_distribution<uint64_t> jitter(d / 2, d);
-            return wait_then_run_step(u, jitter(rng_));
-        }
-        return end_task(u, wf.on_error, true);
-    }
-    case Outcome::timeout: return end_task(u, dsl::Exit::timeout_out, true);
+    case Outcome::error: return on_failure(u, false);
+    case Outcome::timeout: return on_failure(u, true);
     case Outcome::cancelled:
         u.ended_by_stop = true;
         if (u.timeout_on_cancel) ++scenario_stats_[u.scenario].exit_timeout;
+        return finish(u);
+    }
+}
+
+void Shard::on_failure(User& u, bool timeout) {
+    const auto& script = scheduler_.script();
+    const auto& wf = script.workflows[script.scenarios[u.scenario].workflow];
+    const dsl::ActionSpec& a = script.actions[u.action];
+    const uint64_t now = scheduler_.now_ms();
+    if (u.task_deadline_ms && now >= u.task_deadline_ms) {
+        // The task's time is over (the tick cancelled the action, or it failed just then): the
+        // workflow's on-timeout decides, and retrying the step is pointless.
+        if (u.task_timed_out) return end_task(u, dsl::Exit::timeout_out, true);
+        u.task_timed_out = true;
+        return start_handler(u, wf.on_timeout, true);
+    }
+    const dsl::Handler& h = timeout ? (a.on_timeout ? *a.on_timeout : wf.on_timeout)
+                                    : (a.on_error ? *a.on_error : wf.on_error);
+    // The action's own retry (errors only) comes first; otherwise the handler's retry entry.
+    uint32_t max = h.retry_max;
+    uint64_t backoff = h.retry_backoff_ms, backoff_cap = h.retry_backoff_max_ms;
+    if (!timeout && a.retry_max) {
+        max = a.retry_max;
+        backoff = a.retry_backoff_ms;
+        backoff_cap = a.retry_backoff_max_ms;
+    }
+    if (!u.stop_requested && u.attempts < max) {
+        // Exponential backoff with jitter: the n-th wait is drawn from [d/2, d], d = initial * 2^(n-1).
+        ++u.attempts;
+        ++action_stats(u.scenario, u.action).retries;
+        uint64_t cap = backoff_cap ? backoff_cap : 30'000;
+        uint64_t d = std::min(cap, backoff << std::min<uint32_t>(u.attempts - 1, 20));
+        std::uniform_int_distribution<uint64_t> jitter(d / 2, d);
+        return wait_then(u, jitter(rng_), User::Resume::step);
+    }
+    start_handler(u, h, timeout);
+}
+
+void Shard::start_handler(User& u, const dsl::Handler& h, bool timeout) {
+    u.handler = &h;
+    u.handler_pos = 0;
+    u.handler_timeout = timeout;
+    u.attempts = 0;
+    run_handler(u);
+}
+
+void Shard::run_handler(User& u) {
+    const dsl::Handler& h = *u.handler;
+    if (u.stop_requested) {
+        // A leaving user runs no more steps; its task still ends through an exit and is counted there
+        // (a route that would keep the user working falls back to the handler's default exit).
+        u.handler = nullptr;
+        dsl::Route route = h.route;
+        if (route == dsl::Route::task_retry || route == dsl::Route::next)
+            route = u.handler_timeout ? dsl::Route::timeout_out : dsl::Route::error_out;
+        return follow_route(u, route, u.handler_timeout);
+    }
+    while (u.handler_pos < h.steps.size()) {
+        const dsl::Step& step = h.steps[u.handler_pos++];
+        switch (step.kind) {
+        case dsl::Step::Kind::log: {
+            std::string line, error;
+            if (!step.message.render(u, line, error)) line = "(log step: " + error + ")";
+            scheduler_.frame().log().log(spdlog::level::from_str(step.level), "[user={} task={}] {}", u.user_id,
+                                         u.task_id, line);
+            continue;
+        }
+        case dsl::Step::Kind::think: return wait_then(u, step.think_ms, User::Resume::handler);
+        case dsl::Step::Kind::action:
+            // A compensating action: no per-user rate wait, no retry; its outcome is counted.
+            u.action = step.action;
+            return scheduler_.frame().dispatch(u, u.action);
+        }
+    }
+    u.handler = nullptr;
+    follow_route(u, h.route, u.handler_timeout);
+}
+
+void Shard::follow_route(User& u, dsl::Route route, bool timeout) {
+    auto& st = scenario_stats_[u.scenario];
+    switch (route) {
+    case dsl::Route::error_out: return end_task(u, dsl::Exit::error_out, true);
+    case dsl::Route::timeout_out: return end_task(u, dsl::Exit::timeout_out, true);
+    case dsl::Route::closing: return end_task(u, dsl::Exit::closing, true);
+    case dsl::Route::next:
+        ++u.step;
+        u.attempts = 0;
+        return run_step(u);
+    case dsl::Route::task_retry: {
+        const dsl::TaskRetryPolicy& p = scheduler_.script().task_retry;
+        if (u.task_retries >= p.max) return end_task(u, timeout ? dsl::Exit::timeout_out : dsl::Exit::error_out, true);
+        ++u.task_retries;
+        ++st.task_retries;
+        unlink_deadline(u);  // the restarted task gets a new deadline
+        uint64_t cap = p.backoff_max_ms ? p.backoff_max_ms : 30'000;
+        uint64_t d = std::min(cap, p.backoff_ms << std::min<uint32_t>(u.task_retries - 1, 20));
+        std::uniform_int_distribution<uint64_t> jitter(d / 2, d);
+        return wait_then(u, jitter(rng_), User::Resume::task_restart);
+    }
+    case dsl::Route::rollback:
+        // What the task saved is discarded; the task counts as rolled back, and the user goes on as
+        // after any task (its next task, or leaving).
+        std::fill(u.variable_set.begin(), u.variable_set.end(), false);
+        ++st.exit_rollback;
+        return end_task(u, dsl::Exit::closing, false);
+    case dsl::Route::stop_user:
+        ++st.exit_stop_user;
+        u.ended_by_stop = true;
         return finish(u);
     }
 }
@@ -399,6 +570,8 @@ void Shard::end_task(User& u, dsl::Exit exit, bool by_exit) {
 
 void Shard::finish(User& u) {
     if (u.state == UserState::offline) return;
+    unlink_deadline(u);
+    u.handler = nullptr;
     for (const auto& lease : u.leases) scheduler_.pool(lease.pool).release(lease.item);
     u.leases.clear();
     scheduler_.frame().release_user(u);

@@ -58,10 +58,20 @@ private:
     void on_arrivals(uint32_t scenario);
     User& spawn(uint32_t scenario, uint64_t ordinal);
     bool try_lease(User& u);
-    void start_task(User& u);
+    // Starts the user's next task, or (`restart`, by monitoring.retry) its current task again.
+    void start_task(User& u, bool restart = false);
     void run_step(User& u);
-    void wait_then_run_step(User& u, uint64_t delay_ms);
+    // Parks the user for `delay_ms`, then resumes what `resume` says (a stop request ends the wait early).
+    void wait_then(User& u, uint64_t delay_ms, User::Resume resume);
+    // An action failed (after its own retries) or timed out: retry, run the handler, follow its route.
+    void on_failure(User& u, bool timeout);
+    void start_handler(User& u, const dsl::Handler& h, bool timeout);
+    void run_handler(User& u);
+    void follow_route(User& u, dsl::Route route, bool timeout);
     void end_task(User& u, dsl::Exit exit, bool by_exit);
+    void link_deadline(User& u);
+    void unlink_deadline(User& u);
+    void expire_deadlines(uint64_t now);
     void finish(User& u);
     // Ends the scenario: no more users start; users leave after their current action, or at once
     // with `cancel_in_flight` (and then through timeout_out when `as_timeout`: max-duration). Users
@@ -81,6 +91,9 @@ private:
     std::vector<ScenarioRun> runs_;
     std::vector<std::unique_ptr<User>> users_;
     uint64_t task_counter_ = 0;
+    static constexpr size_t kDeadlineSlots = 1024;  // ticks per revolution of the deadline wheel
+    std::vector<User*> deadline_wheel_ = std::vector<User*>(kDeadlineSlots, nullptr);
+    uint64_t deadline_tick_done_ = 0;  // the wheel has been swept up to this tick
     uint64_t tick_count_ = 0;
     size_t offline_users_ = 0;  // offline users not reclaimed yet
     void reclaim_offline_users();

@@ -60,6 +60,9 @@ constexpr size_t kTimelineBuckets = 36'000;
 struct ScenarioStats {
     uint64_t spawned = 0, completed = 0, stopped = 0, tasks = 0;
     uint64_t exit_timeout = 0, exit_error = 0, exit_closing = 0;
+    uint64_t exit_rollback = 0;   // tasks rolled back (goto: closing.rollback)
+    uint64_t exit_stop_user = 0;  // users stopped by a handler (stop: user)
+    uint64_t task_retries = 0;    // task restarts by goto: monitoring.retry
     uint64_t arrivals_started = 0, arrivals_dropped = 0;  // open model
     std::vector<uint32_t> started_per_bucket;             // users started per 100 ms
     std::vector<uint32_t> online_per_bucket;              // peak online per 100 ms (sampled by shard 0)

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "dsl/script.hpp"
 #include "dsl/template.hpp"
 #include "ntx/plugin_abi.h"
 
@@ -54,10 +55,24 @@ struct User final : dsl::RenderContext {
     uint32_t step = 0;              // index into the workflow's steps
     uint32_t action = 0;            // action index of the step in flight
     uint64_t task_deadline_ms = 0;  // run clock; 0 = none
+    // The shard's deadline wheel: an intrusive list per slot, so linking and unlinking cost O(1) and a
+    // tick visits only the slot that falls due (never every resident user).
+    User* deadline_prev = nullptr;
+    User* deadline_next = nullptr;
+    uint64_t deadline_tick = 0;     // the tick at or after which the deadline has passed
+    bool deadline_linked = false;
     uint64_t user_deadline_ms = 0;  // task-duration end; 0 = one task
 
     uint32_t attempts = 0;          // failed attempts of the current step so far (retry)
-    bool waiting = false;           // parked on wait_timer (retry backoff, rate limit)
+    uint32_t task_retries = 0;      // restarts of the current task by goto: monitoring.retry
+    bool task_timed_out = false;    // the task's deadline passed (its on-timeout handler ran or runs)
+    // An on-error / on-timeout handler in progress: its next entry. Null while the workflow runs.
+    const dsl::Handler* handler = nullptr;
+    uint32_t handler_pos = 0;
+    bool handler_timeout = false;   // the handler handles a timeout (its fallback route is timeout_out)
+    // What a finished wait resumes: the workflow's current step, the handler, or the task from the start.
+    enum class Resume : uint8_t { step, handler, task_restart } resume = Resume::step;
+    bool waiting = false;           // parked on wait_timer (think, retry backoff, rate limit)
     std::vector<uint64_t> next_start_ms;  // per action with a per-user rate limit: earliest next start
     boost::asio::steady_timer wait_timer;
 
