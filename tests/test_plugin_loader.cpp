@@ -61,7 +61,7 @@ TEST_CASE("a good C99 plugin loads and declares itself", "[plugin]") {
     REQUIRE(p);
     CHECK(std::string(p->api.name) == "probe");
     CHECK(std::string(p->api.version) == "1.2.0");
-    CHECK(p->capabilities == std::vector<std::string>{"raw", "sleep", "fail", "late", "flaky"});
+    CHECK(p->capabilities == std::vector<std::string>{"raw", "sleep", "fail", "late", "flaky", "spawn"});
 }
 
 TEST_CASE("the loader refuses what is not a plugin, with a clear message", "[plugin]") {
@@ -72,9 +72,11 @@ TEST_CASE("the loader refuses what is not a plugin, with a clear message", "[plu
 }
 
 TEST_CASE("the loader refuses an ABI major mismatch and a newer minor", "[plugin]") {
+    const std::string minor = std::to_string(NTX_ABI_MINOR);
     CHECK_THAT(load_error(kBroken + "/ntx_probe_abi2.so"),
-               Catch::Contains("was built for plugin ABI 2.0, this host speaks ABI 1.0"));
-    CHECK_THAT(load_error(kBroken + "/ntx_probe_minor99.so"), Catch::Contains("needs plugin ABI 1.99, newer than this host's 1.0"));
+               Catch::Contains("was built for plugin ABI 2." + minor + ", this host speaks ABI 1." + minor));
+    CHECK_THAT(load_error(kBroken + "/ntx_probe_minor99.so"),
+               Catch::Contains("needs plugin ABI 1.99, newer than this host's 1." + minor));
 }
 
 TEST_CASE("planning rejects a semver-incompatible plugin at the version's position", "[plugin]") {
@@ -94,7 +96,7 @@ TEST_CASE("planning rejects a call the plugin does not declare", "[plugin]") {
     REQUIRE(d.size() == 1);
     CHECK(d[0].line == 12);
     CHECK(d[0].column == 11);
-    CHECK_THAT(d[0].message, Catch::Contains("calls 'sleeep', which plugin 'probe' does not declare (it declares: raw, sleep, fail, late, flaky)"));
+    CHECK_THAT(d[0].message, Catch::Contains("calls 'sleeep', which plugin 'probe' does not declare (it declares: raw, sleep, fail, late, flaky, spawn)"));
     CHECK(d[0].hint == "did you mean 'sleep'?");
 }
 

@@ -9,6 +9,9 @@
  *          completion (NTX_E_STATE) instead of counting it for the user's next action
  *   flaky  fail (NTX_E_IO) the first with.failures calls of each user, then succeed: retries and
  *          task restarts that eventually work
+ *   spawn  request with.count dynamic tasks: of the script action with.template, or ad hoc of this
+ *          plugin's with.call; each with.p.<key> becomes the task's <key>. Completes with the result
+ *          fields `ids` (the task ids, comma-separated), `started` and `refused` (NTX_E_LIMIT answers)
  * Built several times with -D switches to make deliberately broken plugins for the loader tests.
  */
 #include <ntx/plugin_abi.h>
@@ -60,7 +63,7 @@ typedef struct probe_state {
 
 static probe_state *g_state;
 
-static const char *const k_capabilities[] = {"raw", "sleep", "fail", "late", "flaky"};
+static const char *const k_capabilities[] = {"raw", "sleep", "fail", "late", "flaky", "spawn"};
 
 static ntx_str_t str_of(const char *s) {
     ntx_str_t v;
@@ -175,6 +178,60 @@ static ntx_status_t probe_init(ntx_host_t *host, const ntx_init_ctx_t *ctx, void
     return NTX_OK;
 }
 
+static ntx_status_t probe_spawn(probe_state *st, ntx_action_t *action, const ntx_action_ctx_t *ctx) {
+    char name[128], callname[64], buf[32], ids[1024], started_s[24], refused_s[24];
+    ntx_kv_t params[8], fields[3];
+    ntx_task_request_t req;
+    ntx_result_t result;
+    size_t i, n = 0, used = 0;
+    unsigned k, count, started = 0, refused = 0;
+    param(ctx, "template", name, sizeof name);
+    param(ctx, "call", callname, sizeof callname);
+    param(ctx, "count", buf, sizeof buf);
+    count = (unsigned)strtoul(buf, NULL, 10);
+    for (i = 0; i < ctx->param_count && n < 8; ++i)
+        if (ctx->params[i].key.len > 2 && memcmp(ctx->params[i].key.ptr, "p.", 2) == 0) {
+            params[n].key.ptr = ctx->params[i].key.ptr + 2;
+            params[n].key.len = ctx->params[i].key.len - 2;
+            params[n].value = ctx->params[i].value;
+            ++n;
+        }
+    memset(&req, 0, sizeof req);
+    req.size = sizeof req;
+    req.template_action = str_of(name);
+    req.call = str_of(callname);
+    req.params = n ? params : NULL;
+    req.param_count = n;
+    ids[0] = '\0';
+    for (k = 0; k < count; ++k) {
+        uint64_t id = 0;
+        ntx_status_t rc = g_host_api->request_task(st->host, action, &req, &id);
+        if (rc == NTX_E_LIMIT) {
+            ++refused;
+        } else if (rc != NTX_OK) {
+            return g_host_api->action_fail(st->host, action, rc, str_of("request_task refused the request"), NULL) == NTX_OK
+                       ? NTX_OK
+                       : NTX_E_STATE;
+        } else {
+            ++started;
+            if (used + 24 < sizeof ids) used += (size_t)sprintf(ids + used, "%s%llu", used ? "," : "", (unsigned long long)id);
+        }
+    }
+    sprintf(started_s, "%u", started);
+    sprintf(refused_s, "%u", refused);
+    fields[0].key = str_of("ids");
+    fields[0].value = str_of(ids);
+    fields[1].key = str_of("started");
+    fields[1].value = str_of(started_s);
+    fields[2].key = str_of("refused");
+    fields[2].value = str_of(refused_s);
+    memset(&result, 0, sizeof result);
+    result.size = sizeof result;
+    result.fields = fields;
+    result.field_count = 3;
+    return g_host_api->action_complete(st->host, action, &result) == NTX_OK ? NTX_OK : NTX_E_STATE;
+}
+
 static ntx_status_t probe_run_action(void *plugin_state, ntx_action_t *action, const ntx_action_ctx_t *ctx) {
     probe_state *st = (probe_state *)plugin_state;
     char buf[1024];
@@ -205,6 +262,7 @@ static ntx_status_t probe_run_action(void *plugin_state, ntx_action_t *action, c
                        : NTX_E_STATE;
         return g_host_api->action_complete(st->host, action, NULL) == NTX_OK ? NTX_OK : NTX_E_STATE;
     }
+    if (ctx->call.len == 5 && memcmp(ctx->call.ptr, "spawn", 5) == 0) return probe_spawn(st, action, ctx);
     call = (probe_call *)calloc(1, sizeof *call);
     if (!call) return NTX_E_NOMEM;
     call->host = st->host;

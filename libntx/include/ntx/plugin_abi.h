@@ -65,7 +65,7 @@ extern "C" {
 #endif
 
 #define NTX_ABI_MAJOR 1
-#define NTX_ABI_MINOR 0
+#define NTX_ABI_MINOR 1
 
 #define NTX_PLUGIN_ENTRY_SYMBOL "ntx_plugin_entry"
 
@@ -201,11 +201,20 @@ typedef struct ntx_progress_t {
 } ntx_progress_t;
 
 /* ---- dynamic tasks --------------------------------------------------------------------------------- */
+/* A new task for the requesting action's scenario: one action, run by a new (dynamic) user on the
+ * same loop, after the current plugin call returns. It reads the requester's resource fields and a
+ * copy of its saved variables. Two forms:
+ *   template: `template_action` names an action of the script; `params` override (or add to) its `with`.
+ *   ad hoc (ABI 1.1): `template_action` empty and `call` one of the requesting plugin's capabilities;
+ *            `params` are the whole `with`.
+ * Values are copied by the host during the call. */
 typedef struct ntx_task_request_t {
     uint32_t size;
     ntx_str_t template_action; /* name of an action in the script to run as the new task */
     const ntx_kv_t *params;    /* overrides of the template's `with` (may be NULL) */
     size_t param_count;
+    /* ABI 1.1 */
+    ntx_str_t call;            /* ad hoc: a capability of the requesting plugin */
 } ntx_task_request_t;
 
 /* ---- sockets --------------------------------------------------------------------------------------- */
@@ -279,8 +288,11 @@ struct ntx_host_api_t {
     /* Progress emission for the run's progress bus. */
     ntx_status_t (*progress)(ntx_host_t *host, const ntx_action_t *action, const ntx_progress_t *progress);
 
-    /* Asks the scheduler for a new task for the action's user; validated against user and rate limits.
-     * On success *task_id holds the new task's id. */
+    /* Asks the scheduler for a new task (see ntx_task_request_t). `action` must be live (called from
+     * run_action or while the action runs, on its loop). Validated against config.yaml's dynamic-tasks
+     * limits (max-concurrent, rate). NTX_OK: *task_id holds the new task's id and the task starts
+     * on the loop's next turn. NTX_E_LIMIT: refused by a limit (counted); NTX_E_INVALID: no such
+     * action or capability; NTX_E_STATE: `action` is not live; NTX_E_CANCELLED: the run is ending. */
     ntx_status_t (*request_task)(ntx_host_t *host, ntx_action_t *action, const ntx_task_request_t *request,
                                  uint64_t *task_id);
 

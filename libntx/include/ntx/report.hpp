@@ -23,6 +23,8 @@ struct ActionReport {
     uint64_t cancelled = 0;
     uint64_t retries = 0;    // failed attempts that were retried (each is also one of `errors`)
     uint64_t throttled = 0;  // starts the per-user rate limit delayed
+    uint64_t dynamic = 0;    // runs started by dynamic tasks (origin=dynamic), part of `count`
+    bool ad_hoc = false;     // an ad-hoc call of a dynamic task (no action of the script)
     uint64_t bytes_sent = 0;
     uint64_t bytes_received = 0;
     std::vector<std::pair<std::string, uint64_t>> errors_by_kind;  // e.g. {"connect", 3}
@@ -43,6 +45,9 @@ struct ScenarioReport {
     uint64_t exit_rollback = 0;   // tasks rolled back (goto: closing.rollback)
     uint64_t exit_stop_user = 0;  // users a handler stopped (stop: user)
     uint64_t task_retries = 0;    // task restarts (goto: monitoring.retry)
+    // Dynamic tasks plugins requested from this scenario's actions: started, refused (a limit or the
+    // run ending), ended. Not part of `tasks`, `spawned` or the online counts.
+    uint64_t dynamic_requested = 0, dynamic_started = 0, dynamic_refused = 0, dynamic_ended = 0;
     uint64_t stopped = 0;         // users ended by max-duration or a stop request
     // open model: arrivals the schedule planned, started, and dropped because max-users was reached
     uint64_t arrivals_planned = 0, arrivals_started = 0, arrivals_dropped = 0;

@@ -94,8 +94,23 @@ void Core::load_plugins(std::vector<Diagnostic>& diagnostics) {
                                          spec.name, cap, path.filename().string(), fmt::join(plugin->capabilities, ", ")));
         components[i].plugin = std::move(plugin);
     }
+    // One ad-hoc action per capability of each plugin: what a dynamic task names by its call alone
+    // (request_task without a template action). Made once here; nothing is created during the run.
+    const size_t script_actions = script_.actions.size();
+    for (uint32_t i = 0; i < components.size(); ++i) {
+        if (!components[i].plugin) continue;
+        for (const auto& cap : components[i].plugin->capabilities) {
+            dsl::ActionSpec a;
+            a.name = fmt::format("{}.{} (ad hoc)", script_.components[i].name, cap);
+            a.component = i;
+            a.call = cap;
+            a.ad_hoc = true;
+            script_.actions.push_back(std::move(a));
+        }
+    }
     // Every action must call a capability its plugin declares.
-    for (const auto& a : script_.actions) {
+    for (size_t k = 0; k < script_actions; ++k) {
+        const auto& a = script_.actions[k];
         const auto& c = components[a.component];
         if (!c.plugin || c.plugin->has_capability(a.call)) continue;
         std::vector<std::string_view> caps(c.plugin->capabilities.begin(), c.plugin->capabilities.end());
@@ -161,6 +176,10 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
             merged.exit_rollback += st.exit_rollback;
             merged.exit_stop_user += st.exit_stop_user;
             merged.task_retries += st.task_retries;
+            merged.dynamic_requested += st.dynamic_requested;
+            merged.dynamic_started += st.dynamic_started;
+            merged.dynamic_refused += st.dynamic_refused;
+            merged.dynamic_ended += st.dynamic_ended;
             merged.arrivals_started += st.arrivals_started;
             merged.arrivals_dropped += st.arrivals_dropped;
             auto add = [](std::vector<uint32_t>& into, const std::vector<uint32_t>& from) {
@@ -181,6 +200,10 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
         sr.exit_rollback = merged.exit_rollback;
         sr.exit_stop_user = merged.exit_stop_user;
         sr.task_retries = merged.task_retries;
+        sr.dynamic_requested = merged.dynamic_requested;
+        sr.dynamic_started = merged.dynamic_started;
+        sr.dynamic_refused = merged.dynamic_refused;
+        sr.dynamic_ended = merged.dynamic_ended;
         sr.model = spec.model == dsl::Model::open ? "open" : "closed";
         if (spec.model == dsl::Model::open) {
             sr.arrivals_started = merged.arrivals_started;
@@ -209,6 +232,9 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
             if (a.on_error) add_steps(a.on_error->steps);
             if (a.on_timeout) add_steps(a.on_timeout->steps);
         }
+        // And those only dynamic tasks ran (templates named by plugins, ad-hoc calls).
+        for (uint32_t a = 0; a < n_actions; ++a)
+            if (actions[a].dynamic && std::find(order.begin(), order.end(), a) == order.end()) order.push_back(a);
         for (uint32_t a : order) {
             const auto& st = actions[a];
             const auto& as = script_.actions[a];
@@ -222,6 +248,8 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
             ar.cancelled = st.cancelled;
             ar.retries = st.retries;
             ar.throttled = st.throttled;
+            ar.dynamic = st.dynamic;
+            ar.ad_hoc = as.ad_hoc;
             ar.count = st.ok + st.errors + st.timeouts + st.cancelled;
             ar.bytes_sent = st.bytes_sent;
             ar.bytes_received = st.bytes_received;

@@ -63,6 +63,9 @@ struct ActionSpec {
     // The action's own on-error / on-timeout (when set, they replace the workflow's for this action).
     // Held by pointer: Handler holds Steps, which are defined after ActionSpec.
     std::shared_ptr<const Handler> on_error, on_timeout;
+    // Made by Core for each capability of each plugin, for ad-hoc dynamic tasks (request_task with a
+    // call and no template action); no step runs it.
+    bool ad_hoc = false;
     SourceLoc loc, call_loc;
 };
 
@@ -195,6 +198,10 @@ struct RunConfig {
     unsigned threads = 0;  // 0 = one per core
     uint64_t action_timeout_ms = 30'000;
     std::string log_level = "warn";
+    // Dynamic tasks (a plugin's request_task): at most this many run at once, started at most at
+    // this rate (per second, 0 = no limit). Requests past either are refused (NTX_E_LIMIT) and counted.
+    uint64_t dynamic_max_concurrent = 1000;
+    double dynamic_rate = 0;
 };
 
 struct Script {

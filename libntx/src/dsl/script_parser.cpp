@@ -258,7 +258,7 @@ private:
         auto root = load_yaml(f, path);
         if (!root || root->IsNull()) return;
         if (!expect_map(f, *root, "config.yaml")) return;
-        check_keys(f, *root, "config.yaml", {"tick", "threads", "action-timeout", "grace-period", "log"},
+        check_keys(f, *root, "config.yaml", {"tick", "threads", "action-timeout", "grace-period", "log", "dynamic-tasks"},
                    {"network", "outputs", "features", "masking"});
         const YAML::Node& c = *root;
         if (c["tick"]) {
@@ -275,6 +275,16 @@ private:
         }
         if (c["action-timeout"]) {
             if (auto v = duration(f, c["action-timeout"], "action-timeout")) script_.config.action_timeout_ms = *v;
+        }
+        if (c["dynamic-tasks"] && expect_map(f, c["dynamic-tasks"], "dynamic-tasks")) {
+            const YAML::Node& d = c["dynamic-tasks"];
+            check_keys(f, d, "dynamic-tasks", {"max-concurrent", "rate"});
+            if (d["max-concurrent"])
+                script_.config.dynamic_max_concurrent = uint_value(f, d["max-concurrent"], "max-concurrent").value_or(1000);
+            if (d["rate"]) {
+                script_.config.dynamic_rate = rate(f, d["rate"], "dynamic-tasks.rate").value_or(0);
+                if (script_.config.dynamic_rate <= 0 && d["rate"].IsScalar()) f.error(d["rate"], "dynamic-tasks.rate must be positive");
+            }
         }
         if (c["log"]) {
             if (expect_map(f, c["log"], "log")) {

@@ -79,9 +79,37 @@ ntx_status_t host_progress(ntx_host_t* host, const ntx_action_t* action, const n
     return NTX_OK;
 }
 
-ntx_status_t host_request_task(ntx_host_t*, ntx_action_t*, const ntx_task_request_t*, uint64_t*) {
-    // Dynamic tasks are scheduled by the scheduler's dynamic-task support, which this build lacks.
-    return NTX_E_UNSUPPORTED;
+ntx_status_t host_request_task(ntx_host_t* host, ntx_action_t* action, const ntx_task_request_t* request,
+                               uint64_t* task_id) {
+    if (!host || !action || !action->user || !request || !task_id ||
+        !NTX_HAS_MEMBER(request, ntx_task_request_t, param_count))
+        return NTX_E_INVALID;
+    if (!action->live) return NTX_E_STATE;
+    if (request->param_count && !request->params) return NTX_E_INVALID;
+    return guarded([&]() -> ntx_status_t {
+        const auto& script = host->frame->script();
+        std::string_view name = view(request->template_action);
+        std::string_view call = NTX_HAS_MEMBER(request, ntx_task_request_t, call) ? view(request->call) : std::string_view();
+        // Template: a script action by name. Ad hoc: this plugin's action for `call`.
+        uint32_t found = UINT32_MAX;
+        for (uint32_t i = 0; i < script.actions.size() && found == UINT32_MAX; ++i) {
+            const auto& a = script.actions[i];
+            if (!name.empty() ? (!a.ad_hoc && a.name == name) : (a.ad_hoc && a.component == host->component && a.call == call))
+                found = i;
+        }
+        if (found == UINT32_MAX) return NTX_E_INVALID;
+        std::vector<std::pair<std::string, std::string>> overrides;
+        overrides.reserve(request->param_count);
+        for (size_t i = 0; i < request->param_count; ++i) {
+            const ntx_kv_t& kv = request->params[i];
+            if (!kv.key.ptr || !kv.key.len) return NTX_E_INVALID;
+            overrides.emplace_back(std::string(view(kv.key)), std::string(view(kv.value)));
+        }
+        scheduler::User& u = *action->user;
+        // Only from the action's own loop: the scheduler's state is that loop's alone.
+        if (!u.shard.loop().on_loop_thread()) return NTX_E_STATE;
+        return u.shard.request_task(u, found, std::move(overrides), *task_id);
+    });
 }
 
 // The loop a plugin names, if it is one of the run's (and the run still has loops).

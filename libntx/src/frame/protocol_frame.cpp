@@ -1,5 +1,6 @@
 #include "frame/protocol_frame.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 #include "ntx/diagnostics.hpp"
@@ -73,18 +74,34 @@ void ProtocolFrame::dispatch(User& u, uint32_t action_index) {
     u.intended_start.reset();
 
     // Render `with` into buffers the user keeps: no allocation once they have grown.
-    const size_t n = a.with.size();
+    size_t n = a.with.size();
     if (u.param_values.size() < n) u.param_values.resize(n);
     u.params.resize(n);
     std::string error;
     for (size_t i = 0; i < n; ++i) {
         std::string& value = u.param_values[i];
         value.clear();
+        if (!u.overrides.empty()) {
+            // A dynamic task: the plugin's values replace the template's.
+            auto o = std::find_if(u.overrides.begin(), u.overrides.end(), [&](const auto& kv) { return kv.first == a.with[i].first; });
+            if (o != u.overrides.end()) {
+                u.params[i] = ntx_kv_t{{o->first.data(), o->first.size()}, {o->second.data(), o->second.size()}};
+                continue;
+            }
+        }
         if (!a.with[i].second.render(u, value, error)) {
             end(handle, Outcome::error, NTX_E_INVALID, error, nullptr);
             return;
         }
         u.params[i] = ntx_kv_t{{a.with[i].first.data(), a.with[i].first.size()}, {value.data(), value.size()}};
+    }
+    if (u.dynamic) {
+        ++u.shard.action_stats(u.scenario, action_index).dynamic;
+        // Overrides the template does not name are added (an ad-hoc task's whole `with`).
+        for (const auto& [key, value] : u.overrides)
+            if (std::none_of(a.with.begin(), a.with.end(), [&](const auto& w) { return w.first == key; }))
+                u.params.push_back(ntx_kv_t{{key.data(), key.size()}, {value.data(), value.size()}});
+        n = u.params.size();
     }
 
     uint64_t timeout = a.timeout_ms ? a.timeout_ms : script_.config.action_timeout_ms;

@@ -271,6 +271,7 @@ Loop::~Loop() {
 
 void Loop::start(std::function<void()> first) {
     thread_ = std::thread([this, first = std::move(first)] {
+        owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
         if (first) first();
         io_.run();
     });

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <atomic>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -35,6 +36,8 @@ public:
     // happens on that thread (or after join): the io_context runs without cross-thread locking.
     void start(std::function<void()> first);
     void stop();  // from the loop's own thread, or after join
+    // Whether the caller runs on this loop's thread (host calls that touch loop state check it).
+    bool on_loop_thread() const { return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id(); }
     void join();
     // Closes every socket, timer and watch still open (after the loop stopped, before plugins are released).
     void close_all();
@@ -81,6 +84,7 @@ private:
     std::vector<uint8_t> read_buffer_ = std::vector<uint8_t>(64 * 1024);
     asio::executor_work_guard<asio::io_context::executor_type> work_;
     std::thread thread_;
+    std::atomic<std::thread::id> owner_{};  // set by the loop's thread itself when it starts
 
     std::vector<std::shared_ptr<HostSocket>> sockets_;  // slot -> socket
     std::vector<uint32_t> socket_gen_;

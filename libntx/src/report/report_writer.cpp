@@ -36,6 +36,8 @@ std::string to_json(const Report& r) {
                                            {"cancelled", a.cancelled},
                                            {"retries", a.retries},
                                            {"throttled", a.throttled},
+                                           {"dynamic", a.dynamic},
+                                           {"origin", a.dynamic == 0 ? "static" : (a.ad_hoc || a.dynamic == a.count) ? "dynamic" : "mixed"},
                                            {"errors_by_kind", std::move(by_kind)},
                                            {"bytes_sent", a.bytes_sent},
                                            {"bytes_received", a.bytes_received},
@@ -50,6 +52,10 @@ std::string to_json(const Report& r) {
             {"users", json::object{{"spawned", s.spawned}, {"peak_online", s.peak_online}, {"completed", s.completed}, {"stopped", s.stopped}}},
             {"tasks", s.tasks},
             {"task_retries", s.task_retries},
+            {"dynamic_tasks", json::object{{"requested", s.dynamic_requested},
+                                           {"started", s.dynamic_started},
+                                           {"refused", s.dynamic_refused},
+                                           {"ended", s.dynamic_ended}}},
             {"exits", json::object{{"timeout_out", s.exit_timeout},
                                    {"error_out", s.exit_error},
                                    {"closing", s.exit_closing},
@@ -103,6 +109,9 @@ void print_summary(const Report& r, std::FILE* out) {
         if (s.exit_closing || s.exit_rollback || s.exit_stop_user || s.task_retries)
             fmt::print(out, "  also: closing {}, rolled back {}, users stopped by a handler {}, task restarts {}\n",
                        s.exit_closing, s.exit_rollback, s.exit_stop_user, s.task_retries);
+        if (s.dynamic_requested)
+            fmt::print(out, "  dynamic tasks: {} requested, {} started, {} refused, {} ended\n", s.dynamic_requested,
+                       s.dynamic_started, s.dynamic_refused, s.dynamic_ended);
         if (s.model == "open")
             fmt::print(out, "  arrivals: {} planned, {} started, {} dropped (max-users reached)\n", s.arrivals_planned,
                        s.arrivals_started, s.arrivals_dropped);

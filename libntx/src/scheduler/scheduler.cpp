@@ -7,6 +7,13 @@ namespace ntx::scheduler {
 Scheduler::Scheduler(const dsl::Script& script, std::vector<std::unique_ptr<resource::PairPool>>& pools,
                      frame::ProtocolFrame& frame, unsigned loops)
     : script_(script), pools_(pools), frame_(frame), shared_(new ScenarioShared[script.scenarios.size()]) {
+    dynamic_workflows_.resize(script.actions.size());
+    for (uint32_t a = 0; a < script.actions.size(); ++a) {
+        dsl::WorkflowSpec& wf = dynamic_workflows_[a];
+        wf.name = "dynamic:" + script.actions[a].name;
+        wf.steps.push_back(dsl::Step::of_action(a));
+        wf.on_timeout.route = dsl::Route::timeout_out;
+    }
     for (unsigned i = 0; i < loops; ++i) shards_.push_back(std::make_unique<Shard>(*this, i));
 }
 

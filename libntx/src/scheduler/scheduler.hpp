@@ -52,6 +52,11 @@ public:
 
     void shard_done();  // a shard has no user left and none to spawn
 
+    // The one-step workflow a dynamic task of `action` runs (made once, at construction).
+    const dsl::WorkflowSpec& dynamic_workflow(uint32_t action) const { return dynamic_workflows_[action]; }
+    // Dynamic tasks running in the whole run (touched when one starts or ends, never per request).
+    std::atomic<uint64_t>& dynamic_running() { return dynamic_running_; }
+
 private:
     const dsl::Script& script_;
     std::vector<std::unique_ptr<resource::PairPool>>& pools_;
@@ -60,6 +65,8 @@ private:
     std::unique_ptr<ScenarioShared[]> shared_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     const std::atomic<int>* stop_ = nullptr;
+    std::vector<dsl::WorkflowSpec> dynamic_workflows_;
+    std::atomic<uint64_t> dynamic_running_{0};
 
     std::mutex mutex_;
     std::condition_variable cv_;

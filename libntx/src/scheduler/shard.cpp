@@ -173,7 +173,7 @@ void Shard::follow_profile(uint32_t s, uint64_t now) {
     // The newest users leave first.
     for (auto it = users_.rbegin(); online > mine && it != users_.rend(); ++it) {
         User& u = **it;
-        if (u.scenario != s || u.state == UserState::offline || u.stop_requested) continue;
+        if (u.scenario != s || u.state == UserState::offline || u.stop_requested || u.dynamic) continue;
         request_leave(u);
         --online;
     }
@@ -235,6 +235,7 @@ void Shard::reclaim_offline_users() {
 }
 
 bool Shard::all_done() const {
+    if (dynamic_pending_ || dynamic_active_) return false;
     for (const auto& run : runs_)
         if (!(run.spawning_done || run.stopped) || run.active != 0) return false;
     return true;
@@ -247,6 +248,7 @@ User& Shard::spawn(uint32_t scenario, uint64_t ordinal) {
     uint64_t id = (static_cast<uint64_t>(scenario) << 40) | (ordinal + 1);
     users_.push_back(std::make_unique<User>(*this, id, scenario, script.variables.size(), script.components.size()));
     User& u = *users_.back();
+    u.workflow = &script.workflows[spec.workflow];
     const uint64_t now = scheduler_.now_ms();
     ++scenario_stats_[scenario].spawned;
     ScenarioStats::bump(scenario_stats_[scenario].started_per_bucket, now, 1, false);
@@ -286,13 +288,17 @@ bool Shard::try_lease(User& u) {
 }
 
 void Shard::start_task(User& u, bool restart) {
-    const auto& script = scheduler_.script();
-    const auto& wf = script.workflows[script.scenarios[u.scenario].workflow];
+    const auto& wf = *u.workflow;
     u.state = UserState::running;
     if (!restart) {
-        u.task_id = ++task_counter_ * scheduler_.shard_count() + index_;
+        if (u.preset_task_id) {
+            u.task_id = u.preset_task_id;
+            u.preset_task_id = 0;
+        } else {
+            u.task_id = ++task_counter_ * scheduler_.shard_count() + index_;
+            ++scenario_stats_[u.scenario].tasks;
+        }
         u.task_retries = 0;
-        ++scenario_stats_[u.scenario].tasks;
     }
     u.step = 0;
     u.attempts = 0;
@@ -300,7 +306,7 @@ void Shard::start_task(User& u, bool restart) {
     u.task_timed_out = false;
     u.task_deadline_ms = wf.timeout_ms ? scheduler_.now_ms() + wf.timeout_ms : 0;
     link_deadline(u);
-    std::fill(u.variable_set.begin(), u.variable_set.end(), false);
+    if (!u.dynamic) std::fill(u.variable_set.begin(), u.variable_set.end(), false);  // a dynamic task keeps its copy
     run_step(u);
 }
 
@@ -359,7 +365,7 @@ void Shard::expire_deadlines(uint64_t now) {
 
 void Shard::run_step(User& u) {
     const auto& script = scheduler_.script();
-    const auto& wf = script.workflows[script.scenarios[u.scenario].workflow];
+    const auto& wf = *u.workflow;
     if (u.step >= wf.steps.size()) return end_task(u, dsl::Exit::closing, false);
     if (u.stop_requested) return finish(u);
     const uint64_t now = scheduler_.now_ms();
@@ -445,7 +451,7 @@ void Shard::on_action_end(User& u, Outcome outcome) {
 
 void Shard::on_failure(User& u, bool timeout) {
     const auto& script = scheduler_.script();
-    const auto& wf = script.workflows[script.scenarios[u.scenario].workflow];
+    const auto& wf = *u.workflow;
     const dsl::ActionSpec& a = script.actions[u.action];
     const uint64_t now = scheduler_.now_ms();
     if (u.task_deadline_ms && now >= u.task_deadline_ms) {
@@ -553,6 +559,7 @@ void Shard::follow_route(User& u, dsl::Route route, bool timeout) {
 
 void Shard::end_task(User& u, dsl::Exit exit, bool by_exit) {
     auto& st = scenario_stats_[u.scenario];
+    if (u.dynamic) return finish(u);  // a dynamic task's outcome is its action's; the scenario's exits are its users'
     if (by_exit) {
         switch (exit) {
         case dsl::Exit::error_out: ++st.exit_error; break;
@@ -572,6 +579,18 @@ void Shard::finish(User& u) {
     if (u.state == UserState::offline) return;
     unlink_deadline(u);
     u.handler = nullptr;
+    if (u.dynamic) {
+        // Outside the call model: no online count, no leases of its own (they are its requester's).
+        u.leases.clear();
+        scheduler_.frame().release_user(u);
+        ++scenario_stats_[u.scenario].dynamic_ended;
+        u.state = UserState::offline;
+        u.offline_tick = tick_count_;
+        ++offline_users_;
+        --dynamic_active_;
+        scheduler_.dynamic_running().fetch_sub(1, std::memory_order_relaxed);
+        return;
+    }
     for (const auto& lease : u.leases) scheduler_.pool(lease.pool).release(lease.item);
     u.leases.clear();
     scheduler_.frame().release_user(u);
@@ -594,7 +613,7 @@ void Shard::finish(User& u) {
 void Shard::request_leave(User& u) {
     if (u.stop_requested) return;
     u.stop_requested = true;
-    ++runs_[u.scenario].leaving;
+    if (!u.dynamic) ++runs_[u.scenario].leaving;
     if (u.waiting) u.wait_timer.cancel();  // a user parked in a backoff or rate wait leaves now
     if (u.state == UserState::waiting_resource) {
         auto& waiting = runs_[u.scenario].waiting;
@@ -620,6 +639,87 @@ void Shard::stop_scenario(uint32_t scenario, bool cancel_in_flight, bool as_time
                                       as_timeout ? "max-duration reached" : "run stopped");
         }
     }
+}
+
+// ---- dynamic tasks -------------------------------------------------------------------------------------
+
+ntx_status_t Shard::request_task(User& parent, uint32_t action, std::vector<std::pair<std::string, std::string>> overrides,
+                                 uint64_t& task_id) {
+    const auto& config = scheduler_.script().config;
+    auto& st = scenario_stats_[parent.scenario];
+    ++st.dynamic_requested;
+    if (done_ || stop_level_ > 0 || runs_[parent.scenario].stopped || parent.stop_requested) {
+        ++st.dynamic_refused;
+        return NTX_E_CANCELLED;
+    }
+    if (config.dynamic_rate > 0) {
+        // A token bucket per shard: this shard's share of the rate, at most one second of burst.
+        const uint64_t now = scheduler_.now_ms();
+        const double per_shard = config.dynamic_rate / scheduler_.shard_count();
+        if (!dynamic_tokens_started_) {
+            dynamic_tokens_started_ = true;
+            dynamic_tokens_ = std::max(1.0, per_shard);
+        } else if (now > dynamic_tokens_ms_) {
+            dynamic_tokens_ = std::min(dynamic_tokens_ + per_shard * static_cast<double>(now - dynamic_tokens_ms_) / 1000.0,
+                                       std::max(1.0, per_shard));
+        }
+        dynamic_tokens_ms_ = std::max(now, dynamic_tokens_ms_);
+        if (dynamic_tokens_ < 1.0) {
+            ++st.dynamic_refused;
+            return NTX_E_LIMIT;
+        }
+        dynamic_tokens_ -= 1.0;
+    }
+    auto& running = scheduler_.dynamic_running();
+    if (running.fetch_add(1, std::memory_order_relaxed) >= config.dynamic_max_concurrent) {
+        running.fetch_sub(1, std::memory_order_relaxed);
+        ++st.dynamic_refused;
+        return NTX_E_LIMIT;
+    }
+    task_id = ++task_counter_ * scheduler_.shard_count() + index_;
+    ++dynamic_pending_;
+    // Started on the loop's next turn, never inside the plugin's call. It reads its requester's
+    // resource fields and a copy of the variables saved so far.
+    boost::asio::post(loop_.io(), [this, scenario = parent.scenario, parent_id = parent.user_id, action, id = task_id,
+                                   overrides = std::move(overrides), leases = parent.leases,
+                                   variables = parent.variables, set = parent.variable_set]() mutable {
+        spawn_dynamic(scenario, parent_id, action, id, std::move(overrides), std::move(leases), std::move(variables),
+                      std::move(set));
+    });
+    return NTX_OK;
+}
+
+void Shard::spawn_dynamic(uint32_t scenario, uint64_t parent_id, uint32_t action, uint64_t task_id,
+                          std::vector<std::pair<std::string, std::string>> overrides, std::vector<Lease> leases,
+                          std::vector<dsl::Fields> variables, std::vector<bool> variable_set) {
+    --dynamic_pending_;
+    auto& st = scenario_stats_[scenario];
+    if (done_ || stop_level_ > 0 || runs_[scenario].stopped) {
+        // The run ended between the request and now: the task never starts (counted as refused).
+        ++st.dynamic_refused;
+        scheduler_.dynamic_running().fetch_sub(1, std::memory_order_relaxed);
+        return;
+    }
+    const auto& script = scheduler_.script();
+    // Dynamic user ids: the top bit set, then the scenario, then a per-shard sequence.
+    uint64_t id = (uint64_t{1} << 63) | (static_cast<uint64_t>(scenario) << 40) |
+                  ((++dynamic_seq_ * scheduler_.shard_count() + index_) & ((uint64_t{1} << 40) - 1));
+    users_.push_back(std::make_unique<User>(*this, id, scenario, script.variables.size(), script.components.size()));
+    User& u = *users_.back();
+    u.dynamic = true;
+    u.single_task = true;
+    u.workflow = &scheduler_.dynamic_workflow(action);
+    u.preset_task_id = task_id;
+    u.overrides = std::move(overrides);
+    u.leases = std::move(leases);
+    u.variables = std::move(variables);
+    u.variable_set = std::move(variable_set);
+    ++dynamic_active_;
+    ++st.dynamic_started;
+    if (scheduler_.frame().log().should_log(spdlog::level::debug))
+        scheduler_.frame().log().debug("[user={} task={}] dynamic task of user {} starts {}", id, task_id, parent_id,
+                                       scheduler_.script().actions[action].name);
+    start_task(u);
 }
 
 }  // namespace ntx::scheduler

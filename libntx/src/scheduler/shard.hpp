@@ -38,6 +38,11 @@ public:
     // Called by ProtocolFrame (posted, never inside a plugin call) when the user's action ended.
     void on_action_end(User& u, Outcome outcome);
 
+    // A plugin's request_task from `parent`'s live action (on this shard's loop): checks the limits,
+    // hands out the task id and starts the task on the loop's next turn. NTX_OK or the refusal's code.
+    ntx_status_t request_task(User& parent, uint32_t action, std::vector<std::pair<std::string, std::string>> overrides,
+                              uint64_t& task_id);
+
 private:
     struct ScenarioRun {
         uint64_t next_ordinal;  // next user ordinal (closed) or arrival index (open) this shard starts
@@ -79,6 +84,15 @@ private:
     void stop_scenario(uint32_t scenario, bool cancel_in_flight, bool as_timeout, bool counts_as_stop = true);
     void request_leave(User& u);
     bool all_done() const;
+    void spawn_dynamic(uint32_t scenario, uint64_t parent_id, uint32_t action, uint64_t task_id,
+                       std::vector<std::pair<std::string, std::string>> overrides, std::vector<Lease> leases,
+                       std::vector<dsl::Fields> variables, std::vector<bool> variable_set);
+    uint64_t dynamic_pending_ = 0;   // accepted, not started yet
+    uint64_t dynamic_active_ = 0;    // started, not ended
+    uint64_t dynamic_seq_ = 0;
+    double dynamic_tokens_ = 0;      // rate limit of dynamic starts on this shard
+    uint64_t dynamic_tokens_ms_ = 0;
+    bool dynamic_tokens_started_ = false;
 
     Scheduler& scheduler_;
     uint32_t index_;

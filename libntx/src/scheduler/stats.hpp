@@ -18,6 +18,7 @@ struct ActionStats {
     uint64_t ok = 0, errors = 0, timeouts = 0, cancelled = 0;
     uint64_t retries = 0;    // failed attempts that were retried (each also counted in errors)
     uint64_t throttled = 0;  // starts delayed by the per-user rate limit
+    uint64_t dynamic = 0;    // runs by dynamic tasks (origin=dynamic; also counted in the outcomes)
     uint64_t bytes_sent = 0, bytes_received = 0;
     std::vector<std::pair<ntx_status_t, uint64_t>> errors_by_code;
     report::LatencyHistogram latency;  // of ok actions
@@ -38,6 +39,7 @@ struct ActionStats {
         cancelled += o.cancelled;
         retries += o.retries;
         throttled += o.throttled;
+        dynamic += o.dynamic;
         bytes_sent += o.bytes_sent;
         bytes_received += o.bytes_received;
         for (auto& [code, n] : o.errors_by_code) {
@@ -63,6 +65,8 @@ struct ScenarioStats {
     uint64_t exit_rollback = 0;   // tasks rolled back (goto: closing.rollback)
     uint64_t exit_stop_user = 0;  // users stopped by a handler (stop: user)
     uint64_t task_retries = 0;    // task restarts by goto: monitoring.retry
+    // Dynamic tasks requested by plugins from this scenario's actions.
+    uint64_t dynamic_requested = 0, dynamic_started = 0, dynamic_refused = 0, dynamic_ended = 0;
     uint64_t arrivals_started = 0, arrivals_dropped = 0;  // open model
     std::vector<uint32_t> started_per_bucket;             // users started per 100 ms
     std::vector<uint32_t> online_per_bucket;              // peak online per 100 ms (sampled by shard 0)

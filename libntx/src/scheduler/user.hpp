@@ -47,6 +47,13 @@ struct User final : dsl::RenderContext {
     bool ended_by_stop = false;
     bool timeout_on_cancel = false;  // a cancel by max-duration ends the task through timeout_out
     bool single_task = false;        // an open-model arrival: one task, then leave
+    // A dynamic task's user (a plugin's request_task): one action, outside the call model's counts;
+    // its resource fields are its requester's (`leases` are borrowed, never released by it), and
+    // `overrides` replace (or add to) the action's `with`.
+    bool dynamic = false;
+    std::vector<std::pair<std::string, std::string>> overrides;
+    uint64_t preset_task_id = 0;     // the id request_task already handed to the plugin
+    const dsl::WorkflowSpec* workflow = nullptr;  // what its tasks run
     // Open model: the arrival's intended start; its first action's latency is measured from here
     // (coordinated omission), not from when the loop got round to it.
     std::optional<std::chrono::steady_clock::time_point> intended_start;
