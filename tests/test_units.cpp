@@ -39,3 +39,22 @@ TEST_CASE("semver parsing and the caret compatibility rule", "[plugin][semver]")
     CHECK_FALSE(plugin::semver_compatible(v("0.2.1"), v("0.3.0")));  // 0.x: minor breaks
     CHECK_FALSE(plugin::semver_compatible(v("0.2.1"), v("0.2.0")));
 }
+
+TEST_CASE("byte rates: units and windows", "[dsl][units]") {
+    using ntx::dsl::parse_byte_rate;
+    auto r = parse_byte_rate("512KiB/s", 20);
+    REQUIRE(r);
+    CHECK(r->bytes == Approx(512 * 1024));
+    CHECK(r->per_ms == 1000);
+    r = parse_byte_rate("1.5 MB/tick", 20);
+    REQUIRE(r);
+    CHECK(r->bytes == Approx(1.5e6));
+    CHECK(r->per_ms == 20);
+    r = parse_byte_rate("100/ms", 20);
+    REQUIRE(r);
+    CHECK(r->bytes == Approx(100));
+    CHECK(r->per_ms == 1);
+    CHECK_FALSE(parse_byte_rate("10 parsecs/s", 20));
+    CHECK_FALSE(parse_byte_rate("10KiB", 20));
+    CHECK_FALSE(parse_byte_rate("10KiB/fortnight", 20));
+}

@@ -37,13 +37,13 @@ def wait_for(predicate, what, timeout=30.0):
 class Target:
     """ntx-target on a port range of 127.0.0.1, started for one test and stopped after it."""
 
-    def __init__(self, first, last, threads=1):
+    def __init__(self, first, last, threads=1, args=()):
         self.first, self.last = first, last
         self.dir = tempfile.mkdtemp(prefix="ntx-target-")
         ready = os.path.join(self.dir, "ready")
         self.proc = subprocess.Popen(
             [TARGET, "--listen", "127.0.0.1", "--ports", f"{first}-{last}", "--threads", str(threads),
-             "--ready-file", ready, "--max-seconds", "600"],
+             "--ready-file", ready, "--max-seconds", "600", *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         wait_for(lambda: os.path.exists(ready) or self.proc.poll() is not None, "ntx-target to listen")
         if self.proc.poll() is not None:

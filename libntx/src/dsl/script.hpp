@@ -202,6 +202,10 @@ struct RunConfig {
     // this rate (per second, 0 = no limit). Requests past either are refused (NTX_E_LIMIT) and counted.
     uint64_t dynamic_max_concurrent = 1000;
     double dynamic_rate = 0;
+    // network: the host's throttle on every socket it lends (0 = unlimited): at most send_bytes /
+    // recv_bytes per rate_window_ms in each direction.
+    uint64_t send_bytes = 0, recv_bytes = 0;
+    uint32_t rate_window_ms = 1000;
 };
 
 struct Script {

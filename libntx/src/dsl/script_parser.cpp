@@ -258,8 +258,9 @@ private:
         auto root = load_yaml(f, path);
         if (!root || root->IsNull()) return;
         if (!expect_map(f, *root, "config.yaml")) return;
-        check_keys(f, *root, "config.yaml", {"tick", "threads", "action-timeout", "grace-period", "log", "dynamic-tasks"},
-                   {"network", "outputs", "features", "masking"});
+        check_keys(f, *root, "config.yaml",
+                   {"tick", "threads", "action-timeout", "grace-period", "log", "dynamic-tasks", "network"},
+                   {"outputs", "features", "masking"});
         const YAML::Node& c = *root;
         if (c["tick"]) {
             if (auto v = duration(f, c["tick"], "tick")) {
@@ -275,6 +276,31 @@ private:
         }
         if (c["action-timeout"]) {
             if (auto v = duration(f, c["action-timeout"], "action-timeout")) script_.config.action_timeout_ms = *v;
+        }
+        if (c["network"] && expect_map(f, c["network"], "network")) {
+            // Both directions share one window (the smaller), each keeping its bytes per millisecond.
+            const YAML::Node& n = c["network"];
+            check_keys(f, n, "network", {"send-rate", "recv-rate"});
+            std::optional<ByteRate> send, recv;
+            for (auto [key, out] : {std::pair{"send-rate", &send}, std::pair{"recv-rate", &recv}}) {
+                if (!n[key]) continue;
+                auto text = scalar(f, n[key], key);
+                if (!text) continue;
+                *out = parse_byte_rate(*text, script_.config.tick_ms);
+                if (!*out || (*out)->bytes <= 0 || (*out)->per_ms == 0)
+                    f.error(n[key], fmt::format("network.{} must be a positive byte rate such as 512KiB/s or 64KB/tick, "
+                                                "found '{}'", key, *text));
+            }
+            uint64_t window = std::min(send ? send->per_ms : UINT64_MAX, recv ? recv->per_ms : UINT64_MAX);
+            if (window != UINT64_MAX && window > 0) {
+                window = std::max<uint64_t>(window, 10);  // windows under 10 ms only cost wakeups
+                script_.config.rate_window_ms = static_cast<uint32_t>(window);
+                auto per_window = [&](const ByteRate& r) {
+                    return std::max<uint64_t>(1, static_cast<uint64_t>(r.bytes * static_cast<double>(window) / static_cast<double>(r.per_ms)));
+                };
+                if (send && send->bytes > 0) script_.config.send_bytes = per_window(*send);
+                if (recv && recv->bytes > 0) script_.config.recv_bytes = per_window(*recv);
+            }
         }
         if (c["dynamic-tasks"] && expect_map(f, c["dynamic-tasks"], "dynamic-tasks")) {
             const YAML::Node& d = c["dynamic-tasks"];

@@ -56,5 +56,32 @@ std::optional<double> parse_rate_per_s(std::string_view text) {
     return std::nullopt;
 }
 
+std::optional<ByteRate> parse_byte_rate(std::string_view text, uint64_t tick_ms) {
+    std::string_view rest;
+    auto value = leading_number(trim(text), rest);
+    if (!value) return std::nullopt;
+    auto slash = rest.find('/');
+    if (slash == std::string_view::npos) return std::nullopt;
+    std::string_view unit = trim(rest.substr(0, slash));
+    std::string_view per = trim(rest.substr(slash + 1));
+    double factor;
+    if (unit.empty() || unit == "B") factor = 1;
+    else if (unit == "KB" || unit == "kB") factor = 1e3;
+    else if (unit == "KiB") factor = 1024;
+    else if (unit == "MB") factor = 1e6;
+    else if (unit == "MiB") factor = 1024.0 * 1024;
+    else if (unit == "GB") factor = 1e9;
+    else if (unit == "GiB") factor = 1024.0 * 1024 * 1024;
+    else return std::nullopt;
+    ByteRate r;
+    r.bytes = *value * factor;
+    if (per == "s" || per == "sec") r.per_ms = 1000;
+    else if (per == "ms") r.per_ms = 1;
+    else if (per == "m" || per == "min") r.per_ms = 60'000;
+    else if (per == "tick") r.per_ms = tick_ms;
+    else return std::nullopt;
+    return r;
+}
+
 }  // namespace ntx::dsl
 

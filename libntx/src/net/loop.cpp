@@ -332,6 +332,7 @@ ntx_status_t Loop::socket_open(const ntx_socket_opts_t& opts, ntx_socket_t* out)
     sockets_[slot] = s;
     ++sockets_opened;
     *out = id;
+    if (default_rate_.send_bytes || default_rate_.recv_bytes) socket_set_rate(id, default_rate_);
     uint32_t connect_timeout = NTX_HAS_MEMBER(&opts, ntx_socket_opts_t, connect_timeout_ms) ? opts.connect_timeout_ms : 0;
     s->start(std::string(opts.host.ptr, opts.host.len), opts.port, connect_timeout);
     return NTX_OK;

@@ -59,6 +59,9 @@ public:
     ntx_status_t socket_send(ntx_socket_t id, ntx_bytes_t data);
     ntx_status_t socket_close(ntx_socket_t id);
     ntx_status_t socket_set_rate(ntx_socket_t id, const ntx_rate_t& rate);
+    // The throttle every socket this loop opens starts with (config.yaml `network`); a plugin's
+    // socket_set_rate replaces it for its socket.
+    void set_default_rate(const ntx_rate_t& rate) { default_rate_ = rate; }
 
     ntx_status_t timer_schedule(uint64_t delay_ms, ntx_timer_cb cb, void* userdata, ntx_timer_t* out);
     ntx_status_t timer_cancel(ntx_timer_t id);
@@ -84,6 +87,7 @@ private:
     std::vector<uint8_t> read_buffer_ = std::vector<uint8_t>(64 * 1024);
     asio::executor_work_guard<asio::io_context::executor_type> work_;
     std::thread thread_;
+    ntx_rate_t default_rate_{};
     std::atomic<std::thread::id> owner_{};  // set by the loop's thread itself when it starts
 
     std::vector<std::shared_ptr<HostSocket>> sockets_;  // slot -> socket

@@ -50,6 +50,14 @@ Shard::Shard(Scheduler& scheduler, uint32_t index)
     scenario_stats_.resize(script.scenarios.size());
     runs_.resize(script.scenarios.size());
     for (auto& run : runs_) run.next_ordinal = index_;
+    if (script.config.send_bytes || script.config.recv_bytes) {
+        ntx_rate_t rate{};
+        rate.size = sizeof rate;
+        rate.send_bytes = script.config.send_bytes;
+        rate.recv_bytes = script.config.recv_bytes;
+        rate.per_ms = script.config.rate_window_ms;
+        loop_.set_default_rate(rate);
+    }
 }
 
 void Shard::begin() {
