@@ -24,7 +24,7 @@ std::string text(ntx_str_t s) {
     return std::string(s.ptr, s.len);  // reads every byte: a bad view crashes here, inside the plugin's call
 }
 
-constexpr uint64_t kDefaultConnectTimeoutMs = 5000;
+constexpr uint64_t kDefaultConnectTimeoutMs = 10000;  // as the real host
 
 }  // namespace
 
