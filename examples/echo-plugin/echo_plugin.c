@@ -3,7 +3,8 @@
  *
  *   connect  with {host, port}        open this user's connection; ok once it is up
  *   send     with {line[, host, port]} send `line` + "\n", ok when the same line comes back
- *                                      (connects first if the user has no connection yet)
+ *                                      (connects first if the user has no connection: to host/port,
+ *                                      else to where the user's last connection went)
  *   close    (no parameters)          close this user's connection; ok at once
  *
  * One connection per user, kept across the user's actions in the per-user slot (ctx->user_data) and
@@ -44,6 +45,8 @@ typedef struct echo_conn {
     char *in;             /* bytes received and not yet matched */
     size_t in_len, in_cap;
     uint64_t bytes_sent, bytes_received; /* for the current action's result */
+    char peer_host[256];  /* where the last connection went: `send` reconnects there after the server */
+    uint16_t peer_port;   /* closed an idle connection (params are borrowed: we keep a copy) */
 } echo_conn;
 
 static const char *const echo_capabilities[] = {"connect", "send", "close"};
@@ -190,24 +193,31 @@ static void on_socket(void *userdata, const ntx_socket_event_t *ev) {
     }
 }
 
-/* Opens the user's connection from the action's host/port. */
+/* Opens the user's connection to the action's host/port, or (with neither given) to the last peer. */
 static ntx_status_t open_connection(echo_conn *c, ntx_loop_t *loop, const ntx_action_ctx_t *ctx) {
     const ntx_str_t *host = param(ctx, "host");
     const ntx_str_t *port = param(ctx, "port");
-    char digits[8];
-    long port_number;
-    char *end;
     ntx_socket_opts_t opts;
-    if (!host || !host->len || !port || !port->len || port->len >= sizeof digits) return NTX_E_INVALID;
-    memcpy(digits, port->ptr, port->len);
-    digits[port->len] = '\0';
-    port_number = strtol(digits, &end, 10);
-    if (*end != '\0' || port_number < 1 || port_number > 65535) return NTX_E_INVALID;
+    if (host || port) {
+        char digits[8];
+        long port_number;
+        char *end;
+        if (!host || !host->len || host->len >= sizeof c->peer_host || !port || !port->len || port->len >= sizeof digits)
+            return NTX_E_INVALID;
+        memcpy(digits, port->ptr, port->len);
+        digits[port->len] = '\0';
+        port_number = strtol(digits, &end, 10);
+        if (*end != '\0' || port_number < 1 || port_number > 65535) return NTX_E_INVALID;
+        memcpy(c->peer_host, host->ptr, host->len);
+        c->peer_host[host->len] = '\0';
+        c->peer_port = (uint16_t)port_number;
+    }
+    if (!c->peer_port) return NTX_E_INVALID; /* neither given now nor ever before */
     memset(&opts, 0, sizeof opts);
     opts.size = sizeof opts;
     opts.transport = NTX_TRANSPORT_TCP;
-    opts.host = *host; /* the host copies it during socket_open */
-    opts.port = (uint16_t)port_number;
+    opts.host = str_of(c->peer_host); /* the host copies it during socket_open */
+    opts.port = c->peer_port;
     opts.on_event = on_socket;
     opts.userdata = c;
     c->connected = 0;
