@@ -514,10 +514,12 @@ std::vector<std::string> run_child(const std::string& title, uint32_t budget_ms,
         ++tally.failed;
         std::printf("FAIL  %s\n        - crashed with %s in %s: errors must come back as status codes\n", title.c_str(),
                     signal_name(WTERMSIG(status)), stage.c_str());
-    } else if (!reported) {
+    } else if (!reported || (WIFEXITED(status) && WEXITSTATUS(status) != 0)) {
+        // A sanitizer (or abort handler) turns a crash into an exit status, after its report on stderr.
         ++tally.failed;
-        std::printf("FAIL  %s\n        - reported nothing (exit status %d, last in %s)\n", title.c_str(),
-                    WIFEXITED(status) ? WEXITSTATUS(status) : -1, stage.c_str());
+        std::printf("FAIL  %s\n        - crashed (exit status %d before the scenario's verdict; see stderr) in %s: errors "
+                    "must come back as status codes\n",
+                    title.c_str(), WIFEXITED(status) ? WEXITSTATUS(status) : -1, stage.c_str());
     }
     std::fflush(stdout);
     return caps;
