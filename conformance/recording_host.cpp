@@ -543,7 +543,8 @@ bool RecordingHost::turn(uint64_t deadline) {
             fail_socket(*s, e.status);
         }
     }
-    for (std::size_t i = 0; i < timers_.size(); ++i) {
+    // Only the timers that existed at the start of the turn: one re-armed at 0 ms waits for the next.
+    for (std::size_t i = 0, n = timers_.size(); i < n; ++i) {
         if (!timers_[i].armed || timers_[i].due > now()) continue;
         timers_[i].armed = false;
         const Timer t = timers_[i];
