@@ -198,8 +198,12 @@ public:
             for (const auto& v : host_.violations) out_.line('D', v);
         }
         for (const auto& w : host_.warnings) out_.line('W', title + ": " + w);
-        if (opt_.verbose)
+        if (opt_.verbose) {
+            std::string calls;
+            for (const auto& c : host_.calls) calls += (calls.empty() ? "" : ", ") + c;
+            out_.line('D', "host calls: " + (calls.empty() ? std::string("none") : calls));
             for (const auto& l : host_.logs) out_.line('D', "plugin log: " + l);
+        }
     }
 
 private:
@@ -536,7 +540,7 @@ void usage(std::FILE* f) {
                  "  --only CALL, --skip CALL  choose the capabilities exercised (repeatable)\n"
                  "  --timeout MS            the host's deadline for an action (default 2000)\n"
                  "  --plugin-path DIR       searched first for a bare NAME (repeatable)\n"
-                 "  --verbose               show what the plugin logged\n"
+                 "  --verbose               show every host call the plugin made, and what it logged\n"
                  "exit code: 0 every check passed, 1 a check failed, 2 bad arguments\n");
 }
 

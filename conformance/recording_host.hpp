@@ -87,6 +87,7 @@ public:
     std::vector<std::string> violations;  // rules of the ABI broken: the check fails
     std::vector<std::string> warnings;    // advice: the check passes with a warning
     std::vector<std::string> logs;        // what the plugin logged
+    std::vector<std::string> calls;       // every host function the plugin called, in order
     uint32_t slow_call_ms = 50;           // a plugin call on the loop longer than this is reported
     // Times a plugin call on the loop thread and warns when it blocks.
     void timed(const char* what, const std::function<void()>& call);
