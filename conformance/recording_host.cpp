@@ -28,6 +28,8 @@ constexpr uint64_t kDefaultConnectTimeoutMs = 10000;  // as the real host
 
 }  // namespace
 
+// The codes of plugin_abi.h. When the ABI appends a code, extend this range and the two tables below
+// (a plugin using the new code would otherwise fail "not a status code of this ABI").
 bool known_status(ntx_status_t s) { return s <= NTX_OK && s >= NTX_E_INTERNAL; }
 
 const char* status_name(ntx_status_t s) {
