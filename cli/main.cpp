@@ -1,6 +1,7 @@
-// The ntx command: `ntx run RES_DIR`, `ntx validate RES_DIR`.
+// The ntx command: `ntx run RES_DIR`, `ntx validate RES_DIR`, `ntx plugins list|info`.
 // Exit codes: 0 run completed and passed, 1 run completed but failed its criteria or was interrupted,
 // 2 invalid input (script, manifest, arguments), 3 internal or plugin failure.
+#include <boost/json.hpp>
 #include <boost/program_options.hpp>
 #include <csignal>
 #include <cstdio>
@@ -26,10 +27,93 @@ void usage(std::FILE* out, const po::options_description& opts) {
     std::fprintf(out,
                  "usage: ntx run RES_DIR [--out DIR] [options]\n"
                  "       ntx validate RES_DIR [options]\n"
+                 "       ntx plugins list [--plugin-path DIR]... [--json]\n"
+                 "       ntx plugins info PATH|NAME [--plugin-path DIR]... [--json]\n"
                  "       ntx --version\n\n");
     std::ostringstream s;
     s << opts;
     std::fputs(s.str().c_str(), out);
+}
+
+std::string join(const std::vector<std::string>& items, const char* sep) {
+    std::string out;
+    for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
+    return out;
+}
+
+boost::json::object to_json(const ntx::PluginInfo& p) {
+    boost::json::array caps;
+    for (const auto& c : p.capabilities) caps.emplace_back(c);
+    boost::json::object o{{"path", p.path},
+                          {"loaded", p.loaded},
+                          {"name", p.name},
+                          {"version", p.version},
+                          {"version_is_semver", p.version_is_semver},
+                          {"abi", std::to_string(p.abi_major) + "." + std::to_string(p.abi_minor)},
+                          {"capabilities", std::move(caps)},
+                          {"shadowed", p.shadowed}};
+    if (!p.loaded) o["error"] = p.error;
+    return o;
+}
+
+// `ntx plugins list`: every ntx_*.so on the search path; refused files are listed with the loader's
+// error. Exit 0 once the listing is printed, whatever it holds.
+int plugins_list(const std::vector<std::string>& paths, bool json) {
+    auto plugins = ntx::list_plugins(paths);
+    auto search = ntx::plugin_search_path(paths);
+    if (json) {
+        boost::json::array list, dirs;
+        for (const auto& p : plugins) list.emplace_back(to_json(p));
+        for (const auto& d : search) dirs.emplace_back(d);
+        std::printf("%s\n", boost::json::serialize(boost::json::object{{"search_path", std::move(dirs)},
+                                                                      {"plugins", std::move(list)}}).c_str());
+        return kExitPassed;
+    }
+    std::printf("search path (first match wins for `entry: NAME`):\n");
+    for (const auto& d : search) std::printf("  %s\n", d.c_str());
+    if (plugins.empty()) {
+        std::printf("no plugins found (files named ntx_<name>.so)\n");
+        return kExitPassed;
+    }
+    std::printf("\n%-14s %-10s %-5s %-40s %s\n", "NAME", "VERSION", "ABI", "CAPABILITIES", "PATH");
+    for (const auto& p : plugins) {
+        std::string abi = std::to_string(p.abi_major) + "." + std::to_string(p.abi_minor);
+        std::string caps = join(p.capabilities, ",");
+        if (p.loaded) {
+            std::printf("%-14s %-10s %-5s %-40s %s%s\n", p.name.c_str(), p.version.c_str(), abi.c_str(), caps.c_str(),
+                        p.path.c_str(), p.shadowed ? "  (shadowed by an earlier file of this name)" : "");
+        } else {
+            std::printf("%-14s %-10s %-5s %-40s %s\n", p.name.empty() ? "?" : p.name.c_str(),
+                        p.version.empty() ? "-" : p.version.c_str(), p.abi_major ? abi.c_str() : "-", "(refused)",
+                        p.path.c_str());
+            std::printf("    error: %s\n", p.error.c_str());
+        }
+    }
+    return kExitPassed;
+}
+
+// `ntx plugins info PATH|NAME`: exit 0 loaded, 2 not found, 3 found but refused by the loader.
+int plugins_info(const std::string& what, const std::vector<std::string>& paths, bool json) {
+    ntx::PluginInfo p = ntx::inspect_plugin(what, paths);
+    const int rc = p.loaded ? kExitPassed : p.path.empty() ? kExitInvalid : kExitInternal;
+    if (json) {
+        std::printf("%s\n", boost::json::serialize(to_json(p)).c_str());
+        return rc;
+    }
+    if (p.path.empty()) {
+        std::fprintf(stderr, "ntx: error: %s\n", p.error.c_str());
+        return rc;
+    }
+    std::printf("path:          %s\n", p.path.c_str());
+    std::printf("status:        %s\n", p.loaded ? "loads (the host's checks pass)" : "refused by the loader");
+    if (!p.loaded) std::printf("error:         %s\n", p.error.c_str());
+    if (!p.name.empty()) std::printf("name:          %s\n", p.name.c_str());
+    if (!p.version.empty())
+        std::printf("version:       %s%s\n", p.version.c_str(), p.version_is_semver ? "" : " (not a semantic version)");
+    if (p.abi_major)
+        std::printf("abi:           %u.%u (this host: %d.%d)\n", p.abi_major, p.abi_minor, NTX_ABI_MAJOR, NTX_ABI_MINOR);
+    if (!p.capabilities.empty()) std::printf("capabilities:  %s\n", join(p.capabilities, ", ").c_str());
+    return rc;
 }
 
 }  // namespace
@@ -41,13 +125,13 @@ int main(int argc, char** argv) {
         "plugin-path,P", po::value<std::vector<std::string>>()->composing(),
         "a directory to search for plugins (repeatable; before NTX_PLUGIN_PATH and the shipped plugins)")(
         "threads,t", po::value<unsigned>(), "event loops to run (default: config.yaml's threads, else one per core)")(
-        "quiet,q", "print no end summary");
+        "quiet,q", "print no end summary")("json", "plugins list|info: print JSON");
     po::options_description hidden;
-    hidden.add_options()("command", po::value<std::string>())("res-dir", po::value<std::string>());
+    hidden.add_options()("command", po::value<std::string>())("args", po::value<std::vector<std::string>>());
     po::options_description all;
     all.add(opts).add(hidden);
     po::positional_options_description pos;
-    pos.add("command", 1).add("res-dir", 1);
+    pos.add("command", 1).add("args", -1);
 
     po::variables_map vm;
     try {
@@ -63,17 +147,32 @@ int main(int argc, char** argv) {
         return kExitPassed;
     }
     if (vm.count("version")) {
-        std::printf("ntx %s (plugin ABI %d.%d)\n", NTX_VERSION_STRING, 1, 0);
+        std::printf("ntx %s (plugin ABI %d.%d)\n", NTX_VERSION_STRING, NTX_ABI_MAJOR, NTX_ABI_MINOR);
         return kExitPassed;
     }
-    if (!vm.count("command") || !vm.count("res-dir")) {
+    std::vector<std::string> args;
+    if (vm.count("args")) args = vm["args"].as<std::vector<std::string>>();
+    ntx::RunOptions options;
+    if (vm.count("plugin-path")) options.plugin_paths = vm["plugin-path"].as<std::vector<std::string>>();
+    if (vm.count("command") && vm["command"].as<std::string>() == "plugins") {
+        const bool json = vm.count("json") > 0;
+        try {
+            if (args.size() == 1 && args[0] == "list") return plugins_list(options.plugin_paths, json);
+            if (args.size() == 2 && args[0] == "info") return plugins_info(args[1], options.plugin_paths, json);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "ntx: internal error: %s\n", e.what());
+            return kExitInternal;
+        }
+        std::fprintf(stderr, "ntx: error: expected `plugins list` or `plugins info PATH|NAME`\n");
+        usage(stderr, opts);
+        return kExitInvalid;
+    }
+    if (!vm.count("command") || args.size() != 1) {
         usage(stderr, opts);
         return kExitInvalid;
     }
     std::string command = vm["command"].as<std::string>();
-    std::string res_dir = vm["res-dir"].as<std::string>();
-    ntx::RunOptions options;
-    if (vm.count("plugin-path")) options.plugin_paths = vm["plugin-path"].as<std::vector<std::string>>();
+    std::string res_dir = args[0];
     if (vm.count("threads")) options.threads = vm["threads"].as<unsigned>();
     if (vm.count("out")) options.out_dir = vm["out"].as<std::string>();
     options.quiet = vm.count("quiet") > 0;
@@ -86,7 +185,7 @@ int main(int argc, char** argv) {
             return kExitPassed;
         }
         if (command != "run") {
-            std::fprintf(stderr, "ntx: error: unknown command '%s' (run or validate)\n", command.c_str());
+            std::fprintf(stderr, "ntx: error: unknown command '%s' (run, validate or plugins)\n", command.c_str());
             return kExitInvalid;
         }
         g_host = &host;

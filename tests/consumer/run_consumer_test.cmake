@@ -1,4 +1,5 @@
-# Installs the build tree into a fresh prefix, builds the consumer project against it, and runs it.
+# Installs the build tree into a fresh prefix, builds the consumer project and the echo template plugin
+# against it, and runs them.
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 function(step)
@@ -13,3 +14,10 @@ step(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 # The installed ntx binary runs from the prefix alone (RPATH), and finds the installed plugins.
 step(${WORK_DIR}/prefix/bin/ntx validate ${EXAMPLE_DIR})
 step(${WORK_DIR}/build/consumer_app ${EXAMPLE_DIR} ${WORK_DIR}/build ${WORK_DIR})
+# The template plugin, as installed (share/ntx/examples/echo-plugin), builds out of tree against the same
+# prefix; then the installed ntx runs it against a real echo server on 127.0.0.1 and the installed kit
+# checks it.
+set(ECHO_DIR ${WORK_DIR}/prefix/share/ntx/examples/echo-plugin)
+step(${CMAKE_COMMAND} -S ${ECHO_DIR} -B ${WORK_DIR}/echo-build -G Ninja -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix)
+step(${CMAKE_COMMAND} --build ${WORK_DIR}/echo-build)
+step(${PYTHON} ${CMAKE_CURRENT_LIST_DIR}/run_echo_example.py ${WORK_DIR}/prefix ${WORK_DIR}/echo-build ${ECHO_DIR}/res_dir ${WORK_DIR})

@@ -72,7 +72,7 @@ fs::path PluginLoader::resolve(const std::string& entry, const fs::path& res_dir
 }
 
 std::shared_ptr<LoadedPlugin> PluginLoader::load(const fs::path& path, const ntx_host_api_t* host_api,
-                                                 std::string& error) {
+                                                 std::string& error, ntx_plugin_api_t* seen) {
     // RTLD_NODELETE: the code stays mapped even if a handle is closed, so a late callback can't jump
     // into unmapped memory.
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
@@ -93,6 +93,7 @@ std::shared_ptr<LoadedPlugin> PluginLoader::load(const fs::path& path, const ntx
     plugin->api.size = sizeof(ntx_plugin_api_t);
     ntx_status_t rc = entry(host_api, &plugin->api);
     const ntx_plugin_api_t& api = plugin->api;
+    if (seen) *seen = api;
     // A plugin may refuse before it fills its ABI version: only a filled-in major can mismatch.
     if (api.abi_major != 0 && api.abi_major != NTX_ABI_MAJOR) {
         error = fmt::format("'{}' was built for plugin ABI {}.{}, this host speaks ABI {}.{} (major versions must match)",

@@ -31,8 +31,9 @@ public:
     std::filesystem::path resolve(const std::string& entry, const std::filesystem::path& res_dir, std::string& error) const;
 
     // Loads and checks the ABI. `host_api` must outlive the plugin. Returns nullptr and sets `error` on failure.
+    // `seen`, when given, receives the plugin's table as the entry filled it, refused or not.
     std::shared_ptr<LoadedPlugin> load(const std::filesystem::path& path, const ntx_host_api_t* host_api,
-                                       std::string& error);
+                                       std::string& error, ntx_plugin_api_t* seen = nullptr);
 
     const std::vector<std::filesystem::path>& search_path() const { return search_; }
 
