@@ -111,7 +111,7 @@ def test_params_file_and_bad_arguments():
 
 def test_kit_refuses_files_the_loader_refuses():
     for name, why in [("ntx_not_a_plugin.so", "does not export 'ntx_plugin_entry'"),
-                      ("ntx_probe_abi2.so", "was built for plugin ABI 2.0")]:
+                      ("ntx_probe_abi2.so", "was built for plugin ABI 2.")]:
         rc, out, _ = kit(os.path.join(TEST_PLUGINS, name))
         check(rc == 1 and "FAIL  load: the host's loader refuses it" in out and why in out, f"{name}: exit {rc}\n{out}")
 
