@@ -1,5 +1,7 @@
 #include "dsl/template.hpp"
 
+#include "dsl/expression.hpp"
+
 #include <fmt/format.h>
 
 namespace ntx::dsl {
@@ -41,7 +43,7 @@ std::optional<Template> Template::compile(std::string_view text, const VariableR
         if (!t.parts_.empty() && t.parts_.back().kind == TemplatePart::Kind::literal)
             t.parts_.back().text += lit;
         else
-            t.parts_.push_back({TemplatePart::Kind::literal, std::string(lit), 0, {}});
+            t.parts_.push_back({TemplatePart::Kind::literal, std::string(lit), 0, {}, nullptr});
     };
     while (pos < text.size()) {
         size_t open = text.find("{{", pos);
@@ -56,11 +58,24 @@ std::optional<Template> Template::compile(std::string_view text, const VariableR
             error_offset = open;
             return std::nullopt;
         }
-        std::string_view expr = trim(text.substr(open + 2, close - open - 2));
+        std::string_view inner = text.substr(open + 2, close - open - 2);
+        std::string_view expr = trim(inner);
         error_offset = open;
-        if (!is_path(expr)) {
-            error = fmt::format("'{}' is not a field path; templates take paths such as resource.ip or asset.body", expr);
-            return std::nullopt;
+        if (!is_path(expr) || expr == "true" || expr == "false" || expr == "null") {
+            // More than a path: an expression, compiled once here.
+            size_t at = 0;
+            auto e = Expression::compile(expr, resolve, error, at);
+            if (!e) {
+                error_offset = open + 2 + static_cast<size_t>(expr.data() - inner.data()) + at;
+                return std::nullopt;
+            }
+            TemplatePart part;
+            part.kind = TemplatePart::Kind::expression;
+            part.source = std::string(expr);
+            part.expr = std::make_shared<const Expression>(std::move(*e));
+            t.parts_.push_back(std::move(part));
+            pos = close + 2;
+            continue;
         }
         size_t dot = expr.find('.');
         std::string_view root = expr.substr(0, dot);
@@ -103,8 +118,11 @@ std::optional<Template> Template::compile(std::string_view text, const VariableR
 
 std::vector<uint32_t> Template::variables() const {
     std::vector<uint32_t> out;
-    for (const auto& p : parts_)
+    for (const auto& p : parts_) {
         if (p.kind == TemplatePart::Kind::variable) out.push_back(p.slot);
+        if (p.kind == TemplatePart::Kind::expression)
+            for (uint32_t slot : p.expr->variables()) out.push_back(slot);
+    }
     return out;
 }
 
@@ -146,6 +164,12 @@ bool Template::render(const RenderContext& ctx, std::string& out, std::string& e
         case TemplatePart::Kind::env:
             out += ctx.env(static_cast<EnvVar>(p.slot));
             break;
+        case TemplatePart::Kind::expression: {
+            Value v;
+            if (!p.expr->eval(ctx, v, error)) return false;
+            out += v.to_string();
+            break;
+        }
         }
     }
     return true;

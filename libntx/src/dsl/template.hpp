@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,11 +17,14 @@ using Fields = std::vector<std::pair<std::string, std::string>>;
 
 enum class EnvVar : uint8_t { user_id, task_id, tick, scenario, phase };
 
+class Expression;
+
 struct TemplatePart {
-    enum class Kind : uint8_t { literal, resource, variable, env } kind = Kind::literal;
+    enum class Kind : uint8_t { literal, resource, variable, env, expression } kind = Kind::literal;
     std::string text;    // literal text, resource field name, or the variable's field path
     uint32_t slot = 0;   // variable slot, or EnvVar
     std::string source;  // the expression as written, for error messages
+    std::shared_ptr<const Expression> expr;  // kind expression: anything more than a path
 };
 
 // What rendering reads from; implemented by the scheduler's user.
