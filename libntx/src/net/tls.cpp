@@ -1,0 +1,231 @@
+#include "net/tls.hpp"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <sys/socket.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+namespace ntx::net {
+namespace {
+
+TlsSession* session_of(BIO* bio) { return static_cast<TlsSession*>(BIO_get_data(bio)); }
+
+int bio_write_cb(BIO* bio, const char* buf, int len) { return session_of(bio)->bio_write(buf, len); }
+int bio_read_cb(BIO* bio, char* buf, int len) { return session_of(bio)->bio_read(buf, len); }
+
+long bio_ctrl_cb(BIO*, int cmd, long, void*) {
+    // The socket has no buffer of its own to flush; every other control is unsupported.
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+int bio_create_cb(BIO* bio) {
+    BIO_set_init(bio, 1);
+    return 1;
+}
+
+// One BIO method for the process, made on first use and kept (OpenSSL holds no state in it).
+BIO_METHOD* socket_bio_method() {
+    static BIO_METHOD* method = [] {
+        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "ntx host socket");
+        if (!m) return m;
+        BIO_meth_set_write(m, bio_write_cb);
+        BIO_meth_set_read(m, bio_read_cb);
+        BIO_meth_set_ctrl(m, bio_ctrl_cb);
+        BIO_meth_set_create(m, bio_create_cb);
+        return m;
+    }();
+    return method;
+}
+
+std::string openssl_error(std::string_view what) {
+    std::string text(what);
+    unsigned long e = ERR_peek_last_error();
+    if (e) {
+        char buf[256];
+        ERR_error_string_n(e, buf, sizeof buf);
+        text.append(": ").append(buf);
+    }
+    ERR_clear_error();
+    return text;
+}
+
+bool is_ip_literal(const std::string& name) {
+    unsigned char addr[16];
+    return inet_pton(AF_INET, name.c_str(), addr) == 1 || inet_pton(AF_INET6, name.c_str(), addr) == 1;
+}
+
+}  // namespace
+
+TlsContext::TlsContext(bool verify, std::string ca_file) : verify_(verify), ca_file_(std::move(ca_file)) {
+    ERR_clear_error();
+    ctx_ = SSL_CTX_new(TLS_client_method());
+    if (!ctx_) {
+        error_ = openssl_error("TLS: cannot create a context");
+        return;
+    }
+    SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
+    // Partial writes: a large send goes out as the socket takes it; the write buffer may move between
+    // retries (the socket's queue is a std::string).
+    SSL_CTX_set_mode(ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+    // Many HTTP servers close without close_notify; the protocol's own framing tells a cut response.
+    SSL_CTX_set_options(ctx_, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
+    SSL_CTX_set_verify(ctx_, verify_ ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+    if (!verify_) return;  // no trust store needed
+    int ok = ca_file_.empty() ? SSL_CTX_set_default_verify_paths(ctx_)
+                              : SSL_CTX_load_verify_locations(ctx_, ca_file_.c_str(), nullptr);
+    if (ok != 1) {
+        error_ = openssl_error(ca_file_.empty() ? std::string("TLS: cannot load the system trust store")
+                                                : "TLS: cannot load CA file " + ca_file_);
+        SSL_CTX_free(ctx_);
+        ctx_ = nullptr;
+    }
+}
+
+TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
+
+TlsSession::~TlsSession() { SSL_free(ssl_); }  // frees the BIO too (SSL_set_bio gave it away)
+
+bool TlsSession::start(const TlsContext& ctx, int fd, const std::string& server_name) {
+    ERR_clear_error();
+    fd_ = fd;
+    BIO_METHOD* method = socket_bio_method();
+    if (!ctx.get() || !method || !(ssl_ = SSL_new(ctx.get()))) {
+        status_ = NTX_E_TLS;
+        reason_ = ctx.get() ? openssl_error("TLS: cannot create a session") : ctx.error();
+        return false;
+    }
+    BIO* bio = BIO_new(method);
+    if (!bio) {
+        status_ = NTX_E_TLS;
+        reason_ = openssl_error("TLS: cannot create a BIO");
+        return false;
+    }
+    BIO_set_data(bio, this);
+    SSL_set_bio(ssl_, bio, bio);
+    SSL_set_connect_state(ssl_);
+
+    bool ok = true;
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
+    if (is_ip_literal(server_name)) {
+        // RFC 6066: no SNI for an address; the certificate must name it in an IP SAN.
+        if (ctx.verify()) ok = X509_VERIFY_PARAM_set1_ip_asc(param, server_name.c_str()) == 1;
+    } else {
+        ok = SSL_set_tlsext_host_name(ssl_, server_name.c_str()) == 1;
+        if (ok && ctx.verify()) {
+            X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+            ok = X509_VERIFY_PARAM_set1_host(param, server_name.c_str(), server_name.size()) == 1;
+        }
+    }
+    if (!ok) {
+        status_ = NTX_E_TLS;
+        reason_ = openssl_error("TLS: bad server name '" + server_name + "'");
+    }
+    return ok;
+}
+
+TlsResult TlsSession::result_of(int rc, bool in_handshake) {
+    int err = SSL_get_error(ssl_, rc);
+    switch (err) {
+    case SSL_ERROR_WANT_READ: return {TlsWant::read, 0};
+    case SSL_ERROR_WANT_WRITE: return {TlsWant::write, 0};
+    case SSL_ERROR_ZERO_RETURN:
+        if (!in_handshake) return {TlsWant::closed, 0};
+        status_ = NTX_E_TLS;
+        reason_ = "TLS: the server closed the connection during the handshake";
+        return {TlsWant::failed, 0};
+    case SSL_ERROR_SYSCALL:
+        if (sys_errno_ != 0) {
+            status_ = NTX_E_IO;
+            reason_ = std::string("TLS: ") + std::strerror(sys_errno_);
+            ERR_clear_error();
+            return {TlsWant::failed, 0};
+        }
+        if (!in_handshake) {
+            ERR_clear_error();
+            return {TlsWant::closed, 0};
+        }
+        status_ = NTX_E_TLS;
+        reason_ = "TLS: the server closed the connection during the handshake";
+        ERR_clear_error();
+        return {TlsWant::failed, 0};
+    default: {
+        status_ = NTX_E_TLS;
+        long verify = SSL_get_verify_result(ssl_);
+        if (verify != X509_V_OK) {
+            reason_ = std::string("TLS: certificate verify failed: ") + X509_verify_cert_error_string(verify);
+            ERR_clear_error();
+        } else {
+            reason_ = openssl_error("TLS");
+        }
+        return {TlsWant::failed, 0};
+    }
+    }
+}
+
+TlsResult TlsSession::handshake() {
+    ERR_clear_error();
+    sys_errno_ = 0;
+    int rc = SSL_do_handshake(ssl_);
+    if (rc == 1) return {TlsWant::done, 0};
+    return result_of(rc, true);
+}
+
+TlsResult TlsSession::read(uint8_t* buf, size_t max) {
+    ERR_clear_error();
+    sys_errno_ = 0;
+    int rc = SSL_read(ssl_, buf, static_cast<int>(std::min<size_t>(max, 1u << 30)));
+    if (rc > 0) return {TlsWant::done, static_cast<size_t>(rc)};
+    return result_of(rc, false);
+}
+
+TlsResult TlsSession::write(const uint8_t* data, size_t len) {
+    ERR_clear_error();
+    sys_errno_ = 0;
+    int rc = SSL_write(ssl_, data, static_cast<int>(std::min<size_t>(len, 1u << 30)));
+    if (rc > 0) return {TlsWant::done, static_cast<size_t>(rc)};
+    return result_of(rc, false);
+}
+
+size_t TlsSession::pending() const { return ssl_ ? static_cast<size_t>(SSL_pending(ssl_)) : 0; }
+
+int TlsSession::bio_read(char* buf, int len) {
+    BIO* bio = SSL_get_rbio(ssl_);
+    BIO_clear_retry_flags(bio);
+    ssize_t n = ::recv(fd_, buf, static_cast<size_t>(len), 0);
+    if (n > 0) {
+        wire_in_ += static_cast<uint64_t>(n);
+        return static_cast<int>(n);
+    }
+    if (n == 0) return 0;  // EOF
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+        BIO_set_retry_read(bio);
+        return -1;
+    }
+    sys_errno_ = errno;
+    return -1;
+}
+
+int TlsSession::bio_write(const char* buf, int len) {
+    BIO* bio = SSL_get_wbio(ssl_);
+    BIO_clear_retry_flags(bio);
+    ssize_t n = ::send(fd_, buf, static_cast<size_t>(len), MSG_NOSIGNAL);
+    if (n >= 0) {
+        wire_out_ += static_cast<uint64_t>(n);
+        return static_cast<int>(n);
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+        BIO_set_retry_write(bio);
+        return -1;
+    }
+    sys_errno_ = errno;
+    return -1;
+}
+
+}  // namespace ntx::net

@@ -1,0 +1,98 @@
+// TLS for host sockets (OpenSSL), reactor style: the socket's loop waits for readiness, TlsSession
+// tries the operation and says what it needs next (read readiness, write readiness, done, failed).
+//
+// TlsSession does its socket I/O through a small BIO of our own over the non-blocking descriptor: it
+// counts every byte on the wire (the loop's byte counts and rate limits are about the wire, not the
+// plaintext) and sends with MSG_NOSIGNAL (a peer that reset the connection never raises SIGPIPE).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "ntx/plugin_abi.h"
+
+typedef struct ssl_ctx_st SSL_CTX;
+typedef struct ssl_st SSL;
+
+namespace ntx::net {
+
+// One SSL_CTX: the trust store (the system's or a CA file) and the verification mode. A loop keeps
+// one per (verify, CA file) it has seen, prepared on first use and shared by all its connections.
+class TlsContext {
+public:
+    TlsContext(bool verify, std::string ca_file);
+    ~TlsContext();
+    TlsContext(const TlsContext&) = delete;
+    TlsContext& operator=(const TlsContext&) = delete;
+
+    bool verify() const { return verify_; }
+    const std::string& ca_file() const { return ca_file_; }
+    SSL_CTX* get() const { return ctx_; }  // null when it could not be prepared (see error())
+    const std::string& error() const { return error_; }
+
+private:
+    bool verify_;
+    std::string ca_file_;
+    SSL_CTX* ctx_ = nullptr;
+    std::string error_;
+};
+
+// What an operation needs next.
+enum class TlsWant : uint8_t {
+    done,    // finished (handshake), or `n` bytes moved (read/write)
+    read,    // wait until the socket is readable, then call the same operation again
+    write,   // wait until the socket is writable, then call the same operation again
+    closed,  // the peer closed (close_notify or EOF)
+    failed   // status() and reason() say why; the connection is unusable
+};
+
+struct TlsResult {
+    TlsWant want = TlsWant::done;
+    size_t n = 0;
+};
+
+class TlsSession {
+public:
+    TlsSession() = default;
+    ~TlsSession();
+    TlsSession(const TlsSession&) = delete;
+    TlsSession& operator=(const TlsSession&) = delete;
+
+    // Binds a client session to the connected descriptor `fd` (not owned). `server_name` is a DNS name
+    // (sent as SNI, checked against the certificate when verifying) or an IP address (checked against
+    // the IP SANs, no SNI). False with reason() when OpenSSL refuses.
+    bool start(const TlsContext& ctx, int fd, const std::string& server_name);
+
+    TlsResult handshake();
+    TlsResult read(uint8_t* buf, size_t max);
+    TlsResult write(const uint8_t* data, size_t len);
+    // Plaintext OpenSSL holds already decrypted (read it before waiting for the socket again).
+    size_t pending() const;
+
+    // Wire bytes moved since the last call (read by the socket after every operation).
+    uint64_t take_wire_in() { return std::exchange(wire_in_, 0); }
+    uint64_t take_wire_out() { return std::exchange(wire_out_, 0); }
+
+    ntx_status_t status() const { return status_; }  // for TlsWant::failed: NTX_E_TLS or NTX_E_IO
+    std::string_view reason() const { return reason_; }
+
+    // The BIO's I/O (called from OpenSSL through the BIO method).
+    int bio_read(char* buf, int len);
+    int bio_write(const char* buf, int len);
+
+private:
+    TlsResult result_of(int rc, bool in_handshake);
+
+    SSL* ssl_ = nullptr;
+    int fd_ = -1;
+    int sys_errno_ = 0;      // the errno of the BIO's last failed recv/send
+    uint64_t wire_in_ = 0, wire_out_ = 0;
+    ntx_status_t status_ = NTX_OK;
+    std::string reason_;
+};
+
+}  // namespace ntx::net
