@@ -16,7 +16,7 @@ namespace ntx::http {
 namespace {
 
 constexpr const char *kName = "http";
-constexpr const char *kVersion = "0.2.1";
+constexpr const char *kVersion = "0.2.2";  // 0.2.2: https, redirects, query params, status classes
 
 // Everything this plugin calls is part of 1.0; a smaller table is not a 1.x host.
 bool usable_host_api(const ntx_host_api_t *api) noexcept {
