@@ -325,7 +325,9 @@ struct ntx_host_api_t {
     ntx_status_t (*timer_cancel)(ntx_host_t *host, ntx_loop_t *loop, ntx_timer_t timer);
 
     /* Opens a socket on `loop`; connecting is asynchronous (NTX_SOCKET_CONNECTED or NTX_SOCKET_ERROR
-     * follows, never inside this call). The host reads continuously and delivers NTX_SOCKET_DATA. */
+     * follows, never inside this call; for NTX_TRANSPORT_TLS, CONNECTED comes after the handshake and
+     * the certificate checks, and connect_timeout_ms covers both). The host reads continuously and
+     * delivers NTX_SOCKET_DATA. Bytes sent before CONNECTED are queued. */
     ntx_status_t (*socket_open)(ntx_host_t *host, ntx_loop_t *loop, const ntx_socket_opts_t *opts,
                                 ntx_socket_t *socket);
     /* Queues bytes (copied by the host) for sending. */
