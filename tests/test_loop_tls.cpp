@@ -77,6 +77,7 @@ struct TlsServer {
     std::string reply;
     std::string received;
     std::vector<std::string> server_names;
+    std::vector<bool> resumed;  // per handshake: the client resumed an earlier session
     int handshakes = 0;
 
     TlsServer(asio::io_context& io, const Certificate& c, size_t expect_bytes, std::string reply_text)
@@ -98,6 +99,7 @@ struct TlsServer {
                 ++handshakes;
                 const char* sni = SSL_get_servername(s->native_handle(), TLSEXT_NAMETYPE_host_name);
                 server_names.push_back(sni ? sni : "-");
+                resumed.push_back(SSL_session_reused(s->native_handle()) == 1);
                 auto buf = std::make_shared<std::string>(expect, '\0');
                 asio::async_read(*s, asio::buffer(*buf), [this, s, buf](boost::system::error_code rec, size_t) {
                     if (rec) return;
@@ -309,4 +311,20 @@ TEST_CASE("the send rate limit holds TLS bytes back to the budget", "[loop][tls]
     CHECK(server.received == payload);
     CHECK(ev.data == "done");
     CHECK(loop.bytes_sent > payload.size());
+}
+
+TEST_CASE("the next connection to the same target resumes the session; another name does not", "[loop][tls]") {
+    Certificate cert;
+    net::Loop loop(0);
+    TlsServer server(loop.io(), cert, 4, "pong");
+    Events unused;
+    auto o = tls_opts(server.port(), unused, "localhost");
+    o.tls_ca_file = str(cert.pem_path);
+    for (int i = 0; i < 3; ++i) CHECK(exchange(loop, o).data == "pong");
+    auto by_ip = tls_opts(server.port(), unused);  // verified for another name: its own session
+    by_ip.tls_ca_file = str(cert.pem_path);
+    CHECK(exchange(loop, by_ip).data == "pong");
+    CHECK(exchange(loop, by_ip).data == "pong");
+    CHECK(server.resumed == std::vector<bool>{false, true, true, false, true});
+    CHECK(server.received == "pingpingpingpingping");
 }

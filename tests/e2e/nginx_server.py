@@ -9,7 +9,8 @@ both its ports accept connections. stop() (or leaving the `with` block) ends it 
     cert_file                the certificate (PEM), usable as a CA file: it is its own issuer
     root                     the document root (www/); files put there are served under /
     requests()               the access log so far: a list of dicts (method, uri, status, scheme, sni, bytes,
-                             connection: nginx's serial number of the connection, args: the query or "-")
+                             connection: nginx's serial number of the connection, resumed: a TLS session
+                             was resumed, tls: the TLS version or "-", args: the query or "-")
 
 Locations (the same on http and https):
     /static/...              files under root/static
@@ -52,7 +53,7 @@ events {{ worker_connections 1024; }}
 http {{
     default_type application/octet-stream;
     types {{ text/plain txt; }}
-    log_format ntx '$request_method $uri $status $scheme $ssl_server_name $body_bytes_sent $connection $args';
+    log_format ntx '$request_method $uri $status $scheme $ssl_server_name $body_bytes_sent $connection $ssl_session_reused $ssl_protocol $args';
     access_log {dir}/access.log ntx;
     client_body_temp_path {dir}/tmp/body;
     proxy_temp_path {dir}/tmp/proxy;
@@ -70,6 +71,7 @@ http {{
         server_name localhost;
         ssl_certificate {dir}/cert.pem;
         ssl_certificate_key {dir}/key.pem;
+        ssl_protocols {ssl_protocols};
         include {dir}/locations.conf;
     }}
 }}
@@ -121,8 +123,9 @@ def _accepts(port):
 
 
 class Nginx:
-    def __init__(self, static_files=None, http_port=None, https_port=None):
+    def __init__(self, static_files=None, http_port=None, https_port=None, ssl_protocols="TLSv1.2 TLSv1.3"):
         self.http_port, self.https_port = http_port, https_port
+        self.ssl_protocols = ssl_protocols
         self.dir = tempfile.mkdtemp(prefix="ntx-nginx-")
         try:
             self._start(static_files or {})
@@ -150,7 +153,8 @@ class Nginx:
             f.write(LOCATIONS.format(dir=d))
         conf = os.path.join(d, "nginx.conf")
         with open(conf, "w") as f:
-            f.write(CONF.format(dir=d, http_port=self.http_port, https_port=self.https_port))
+            f.write(CONF.format(dir=d, http_port=self.http_port, https_port=self.https_port,
+                                ssl_protocols=self.ssl_protocols))
         self.proc = subprocess.Popen([NGINX, "-p", d, "-c", conf, "-e", os.path.join(d, "error.log")],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 20
@@ -179,9 +183,10 @@ class Nginx:
         try:
             with open(os.path.join(self.dir, "access.log")) as f:
                 for line in f:
-                    method, uri, status, scheme, sni, sent, connection, args = line.split()
+                    method, uri, status, scheme, sni, sent, connection, reused, protocol, args = line.split()
                     out.append({"method": method, "uri": uri, "status": int(status), "scheme": scheme,
-                                "sni": sni, "bytes": int(sent), "connection": int(connection), "args": args})
+                                "sni": sni, "bytes": int(sent), "connection": int(connection),
+                                "resumed": reused == "r", "tls": protocol, "args": args})
         except FileNotFoundError:
             pass
         return out

@@ -1,7 +1,7 @@
 """The http plugin against a real nginx on 127.0.0.1, over http and https: every method, status
 classes, save-as of status, headers, body and timings, chunked (gzip) responses, query params,
 redirects (followed, not followed, a loop, too many), certificate verification (on by default, with a
-CA file, off, a name mismatch), SNI, keep-alive reuse and a connection per action, and the bundled
+CA file, off, a name mismatch), SNI, keep-alive reuse and a connection per action (with TLS session resumption), and the bundled
 examples/https res_dir. Counts come from report.json and are checked against nginx's own access log."""
 import os
 import re
@@ -227,7 +227,12 @@ def test_certificate_verification_and_sni():
 
 
 def test_keep_alive_reuse_and_connection_per_action():
-    with Nginx() as ngx, tempfile.TemporaryDirectory() as tmp:
+    for protocols, version in (("TLSv1.2 TLSv1.3", "TLSv1.3"), ("TLSv1.2", "TLSv1.2")):
+        keep_alive_reuse_and_connection_per_action(protocols, version)
+
+
+def keep_alive_reuse_and_connection_per_action(protocols, version):
+    with Nginx(ssl_protocols=protocols) as ngx, tempfile.TemporaryDirectory() as tmp:
         for tls in (False, True):
             for per_action in (False, True):
                 sc = Script()
@@ -241,8 +246,15 @@ def test_keep_alive_reuse_and_connection_per_action():
                 expect(r, "five", "g", ok=20, classes={"2xx": 20})
                 want = 20 if per_action else 4
                 check(r["totals"]["sockets_opened"] == want, f"{tag}: sockets {r['totals']}")
-                conns = {q["connection"] for q in ngx.requests() if q["args"] == f"run={tag}"}
+                mine = [q for q in ngx.requests() if q["args"] == f"run={tag}"]
+                check({q["tls"] for q in mine} == ({version} if tls else {"-"}), f"{tag}: TLS versions {mine}")
+                conns = {q["connection"] for q in mine}
                 check(len(conns) == want, f"{tag}: nginx saw {len(conns)} connections, want {want}")
+                if tls and per_action:
+                    # Sessions are resumed per target: only connections opened before the loop had a
+                    # session for it (at most one per user: the first round) run a full handshake.
+                    resumed = sum(1 for q in mine if q["resumed"])
+                    check(resumed >= 20 - 4, f"{tag} {version}: {resumed} of 20 connections resumed a TLS session")
 
 
 def test_https_example_res_dir():

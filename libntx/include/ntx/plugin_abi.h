@@ -267,7 +267,8 @@ typedef struct ntx_socket_opts_t {
      * tls_flags        NTX_TLS_* bits; 0 = verify the certificate chain and the name (the default).
      * tls_ca_file      a PEM file of trusted CAs (NUL-free path); empty = the system's trust store.
      * OWNERSHIP: borrowed; the host copies what it keeps during socket_open. The host prepares one TLS
-     * context per loop and per (verification, CA file), not per connection. */
+     * context per loop and per (verification, CA file), not per connection, and resumes the latest
+     * session of the same target (server name, host, port) when it can. */
     ntx_str_t tls_server_name;
     uint32_t tls_flags;
     ntx_str_t tls_ca_file;

@@ -48,6 +48,7 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
     bool tls_mode;
     TlsContext* tls_context = nullptr;  // the loop's, for this socket's (verify, CA file)
     std::string tls_server_name;
+    std::string tls_session_key;       // what a resumable session is filed under: name, host and port
     std::unique_ptr<TlsSession> tls;   // from the TCP connect until close
     size_t tls_written = 0;            // bytes of `inflight` SSL_write took so far
     tcp::socket tcp_socket;
@@ -165,7 +166,7 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
         tcp_socket.non_blocking(true, ignored);
         if (!tls_mode) return on_connected();
         tls = std::make_unique<TlsSession>();
-        if (!tls->start(*tls_context, tcp_socket.native_handle(), tls_server_name)) return fail_tls();
+        if (!tls->start(*tls_context, tcp_socket.native_handle(), tls_server_name, tls_session_key)) return fail_tls();
         handshake_step();
     }
 
@@ -466,6 +467,8 @@ ntx_status_t Loop::socket_open(const ntx_socket_opts_t& opts, ntx_socket_t* out)
     if (s->tls_mode) {
         s->tls_context = &tls_context(verify, ca_file);
         s->tls_server_name.assign(server_name);
+        s->tls_session_key.assign(server_name).append("|").append(opts.host.ptr, opts.host.len).append(":").append(
+            std::to_string(opts.port));
     }
     sockets_[slot] = s;
     ++sockets_opened;

@@ -54,6 +54,15 @@ std::string openssl_error(std::string_view what) {
     return text;
 }
 
+// SSL_CTX's new-session callback: the connection's TlsSession files it under its target.
+int new_session_cb(SSL* ssl, SSL_SESSION* session) {
+    auto* owner = static_cast<TlsSession*>(SSL_get_app_data(ssl));
+    return owner ? owner->on_new_session(session) : 0;
+}
+
+// Distinct targets whose session a context keeps; beyond that, new targets just do full handshakes.
+constexpr size_t kMaxSessions = 10'000;
+
 bool is_ip_literal(const std::string& name) {
     unsigned char addr[16];
     return inet_pton(AF_INET, name.c_str(), addr) == 1 || inet_pton(AF_INET6, name.c_str(), addr) == 1;
@@ -77,6 +86,9 @@ TlsContext::TlsContext(bool verify, std::string ca_file) : verify_(verify), ca_f
     SSL_CTX_set_options(ctx_, SSL_OP_IGNORE_UNEXPECTED_EOF);
 #endif
     SSL_CTX_set_verify(ctx_, verify_ ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+    // Client sessions are kept by us, per target (see sessions_), not in OpenSSL's internal cache.
+    SSL_CTX_set_session_cache_mode(ctx_, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx_, new_session_cb);
     if (!verify_) return;  // no trust store needed
     int ok = ca_file_.empty() ? SSL_CTX_set_default_verify_paths(ctx_)
                               : SSL_CTX_load_verify_locations(ctx_, ca_file_.c_str(), nullptr);
@@ -88,13 +100,43 @@ TlsContext::TlsContext(bool verify, std::string ca_file) : verify_(verify), ca_f
     }
 }
 
-TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
+TlsContext::~TlsContext() {
+    for (auto& [key, session] : sessions_) SSL_SESSION_free(session);
+    SSL_CTX_free(ctx_);
+}
 
-TlsSession::~TlsSession() { SSL_free(ssl_); }  // frees the BIO too (SSL_set_bio gave it away)
+SSL_SESSION* TlsContext::session_for(const std::string& key) const {
+    auto it = sessions_.find(key);
+    return it == sessions_.end() ? nullptr : it->second;
+}
 
-bool TlsSession::start(const TlsContext& ctx, int fd, const std::string& server_name) {
+bool TlsContext::keep_session(const std::string& key, SSL_SESSION* session) {
+    auto it = sessions_.find(key);
+    if (it != sessions_.end()) {
+        SSL_SESSION_free(it->second);  // the newest ticket replaces the older one
+        it->second = session;
+        return true;
+    }
+    if (sessions_.size() >= kMaxSessions) return false;
+    sessions_.emplace(key, session);
+    return true;
+}
+
+TlsSession::~TlsSession() {
+    if (!ssl_) return;
+    // We close without close_notify (a load generator does not wait for the peer's). Without this,
+    // SSL_free would mark the session unresumable, and the target's next connection would run a full
+    // handshake; since TLS 1.1 a close without close_notify need not prevent resumption (RFC 5246
+    // 7.2.1). Fatal alerts still invalidate the session: OpenSSL removes it when one is sent or received.
+    SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    SSL_free(ssl_);  // frees the BIO too (SSL_set_bio gave it away)
+}
+
+bool TlsSession::start(TlsContext& ctx, int fd, const std::string& server_name, std::string session_key) {
     ERR_clear_error();
     fd_ = fd;
+    context_ = &ctx;
+    session_key_ = std::move(session_key);
     BIO_METHOD* method = socket_bio_method();
     if (!ctx.get() || !method || !(ssl_ = SSL_new(ctx.get()))) {
         status_ = NTX_E_TLS;
@@ -110,6 +152,8 @@ bool TlsSession::start(const TlsContext& ctx, int fd, const std::string& server_
     BIO_set_data(bio, this);
     SSL_set_bio(ssl_, bio, bio);
     SSL_set_connect_state(ssl_);
+    SSL_set_app_data(ssl_, this);
+    if (SSL_SESSION* earlier = ctx.session_for(session_key_)) SSL_set_session(ssl_, earlier);  // a reference of its own
 
     bool ok = true;
     X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
@@ -191,6 +235,11 @@ TlsResult TlsSession::write(const uint8_t* data, size_t len) {
     int rc = SSL_write(ssl_, data, static_cast<int>(std::min<size_t>(len, 1u << 30)));
     if (rc > 0) return {TlsWant::done, static_cast<size_t>(rc)};
     return result_of(rc, false);
+}
+
+int TlsSession::on_new_session(SSL_SESSION* session) {
+    // 1: the context keeps the reference OpenSSL hands over; 0: OpenSSL frees it.
+    return context_ && context_->keep_session(session_key_, session) ? 1 : 0;
 }
 
 size_t TlsSession::pending() const { return ssl_ ? static_cast<size_t>(SSL_pending(ssl_)) : 0; }

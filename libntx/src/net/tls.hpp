@@ -11,17 +11,23 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "ntx/plugin_abi.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
 typedef struct ssl_st SSL;
+typedef struct ssl_session_st SSL_SESSION;
 
 namespace ntx::net {
 
 // One SSL_CTX: the trust store (the system's or a CA file) and the verification mode. A loop keeps
 // one per (verify, CA file) it has seen, prepared on first use and shared by all its connections.
+//
+// It also keeps the latest session each target gave (TLS 1.2 session or TLS 1.3 ticket), keyed by the
+// server name, host and port a session was verified for, so that the next connection to the same
+// target resumes instead of running a full handshake (a connection per action stays affordable).
 class TlsContext {
 public:
     TlsContext(bool verify, std::string ca_file);
@@ -34,11 +40,18 @@ public:
     SSL_CTX* get() const { return ctx_; }  // null when it could not be prepared (see error())
     const std::string& error() const { return error_; }
 
+    // The session to resume for `key` (owned here), or null.
+    SSL_SESSION* session_for(const std::string& key) const;
+    // Keeps `session` for `key` (takes the reference); false when the cache is full (the caller keeps it).
+    bool keep_session(const std::string& key, SSL_SESSION* session);
+    size_t session_count() const { return sessions_.size(); }
+
 private:
     bool verify_;
     std::string ca_file_;
     SSL_CTX* ctx_ = nullptr;
     std::string error_;
+    std::unordered_map<std::string, SSL_SESSION*> sessions_;
 };
 
 // What an operation needs next.
@@ -64,8 +77,9 @@ public:
 
     // Binds a client session to the connected descriptor `fd` (not owned). `server_name` is a DNS name
     // (sent as SNI, checked against the certificate when verifying) or an IP address (checked against
-    // the IP SANs, no SNI). False with reason() when OpenSSL refuses.
-    bool start(const TlsContext& ctx, int fd, const std::string& server_name);
+    // the IP SANs, no SNI). `session_key` names the target for resumption (see TlsContext); `ctx` must
+    // outlive this session. False with reason() when OpenSSL refuses.
+    bool start(TlsContext& ctx, int fd, const std::string& server_name, std::string session_key);
 
     TlsResult handshake();
     TlsResult read(uint8_t* buf, size_t max);
@@ -83,11 +97,15 @@ public:
     // The BIO's I/O (called from OpenSSL through the BIO method).
     int bio_read(char* buf, int len);
     int bio_write(const char* buf, int len);
+    // OpenSSL has a new session for this connection's target (SSL_CTX's new-session callback).
+    int on_new_session(SSL_SESSION* session);
 
 private:
     TlsResult result_of(int rc, bool in_handshake);
 
     SSL* ssl_ = nullptr;
+    TlsContext* context_ = nullptr;
+    std::string session_key_;
     int fd_ = -1;
     int sys_errno_ = 0;      // the errno of the BIO's last failed recv/send
     uint64_t wire_in_ = 0, wire_out_ = 0;
