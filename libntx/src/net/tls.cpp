@@ -60,8 +60,10 @@ int new_session_cb(SSL* ssl, SSL_SESSION* session) {
     return owner ? owner->on_new_session(session) : 0;
 }
 
-// Distinct targets whose session a context keeps; beyond that, new targets just do full handshakes.
-constexpr size_t kMaxSessions = 10'000;
+// Distinct targets whose sessions a context keeps; beyond that, new targets just do full handshakes.
+constexpr size_t kMaxTargets = 10'000;
+// TLS 1.3 tickets kept per target (a full handshake brings two, a resumption one).
+constexpr size_t kTicketsPerTarget = 4;
 
 bool is_ip_literal(const std::string& name) {
     unsigned char addr[16];
@@ -101,24 +103,38 @@ TlsContext::TlsContext(bool verify, std::string ca_file) : verify_(verify), ca_f
 }
 
 TlsContext::~TlsContext() {
-    for (auto& [key, session] : sessions_) SSL_SESSION_free(session);
+    for (auto& [key, sessions] : sessions_)
+        for (SSL_SESSION* s : sessions) SSL_SESSION_free(s);
     SSL_CTX_free(ctx_);
 }
 
-SSL_SESSION* TlsContext::session_for(const std::string& key) const {
+SSL_SESSION* TlsContext::take_session(const std::string& key) {
     auto it = sessions_.find(key);
-    return it == sessions_.end() ? nullptr : it->second;
+    if (it == sessions_.end() || it->second.empty()) return nullptr;
+    SSL_SESSION* newest = it->second.back();
+    if (SSL_SESSION_get_protocol_version(newest) >= TLS1_3_VERSION) {
+        it->second.pop_back();  // a ticket is used once: the caller gets our reference
+        return newest;
+    }
+    SSL_SESSION_up_ref(newest);  // a TLS 1.2 session stays for the next connection
+    return newest;
 }
 
 bool TlsContext::keep_session(const std::string& key, SSL_SESSION* session) {
     auto it = sessions_.find(key);
-    if (it != sessions_.end()) {
-        SSL_SESSION_free(it->second);  // the newest ticket replaces the older one
-        it->second = session;
-        return true;
+    if (it == sessions_.end()) {
+        if (sessions_.size() >= kMaxTargets) return false;
+        it = sessions_.emplace(key, std::vector<SSL_SESSION*>{}).first;
     }
-    if (sessions_.size() >= kMaxSessions) return false;
-    sessions_.emplace(key, session);
+    auto& kept = it->second;
+    const bool tls13 = SSL_SESSION_get_protocol_version(session) >= TLS1_3_VERSION;
+    // A TLS 1.2 session replaces what was kept; TLS 1.3 tickets queue up, the oldest dropped first.
+    while (!kept.empty() && (!tls13 || kept.size() >= kTicketsPerTarget ||
+                             SSL_SESSION_get_protocol_version(kept.front()) < TLS1_3_VERSION)) {
+        SSL_SESSION_free(kept.front());
+        kept.erase(kept.begin());
+    }
+    kept.push_back(session);
     return true;
 }
 
@@ -153,7 +169,10 @@ bool TlsSession::start(TlsContext& ctx, int fd, const std::string& server_name, 
     SSL_set_bio(ssl_, bio, bio);
     SSL_set_connect_state(ssl_);
     SSL_set_app_data(ssl_, this);
-    if (SSL_SESSION* earlier = ctx.session_for(session_key_)) SSL_set_session(ssl_, earlier);  // a reference of its own
+    if (SSL_SESSION* earlier = ctx.take_session(session_key_)) {
+        SSL_set_session(ssl_, earlier);  // takes a reference of its own
+        SSL_SESSION_free(earlier);
+    }
 
     bool ok = true;
     X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "ntx/plugin_abi.h"
 
@@ -25,9 +26,11 @@ namespace ntx::net {
 // One SSL_CTX: the trust store (the system's or a CA file) and the verification mode. A loop keeps
 // one per (verify, CA file) it has seen, prepared on first use and shared by all its connections.
 //
-// It also keeps the latest session each target gave (TLS 1.2 session or TLS 1.3 ticket), keyed by the
-// server name, host and port a session was verified for, so that the next connection to the same
-// target resumes instead of running a full handshake (a connection per action stays affordable).
+// It also keeps the sessions each target gave, keyed by the server name, host and port a session was
+// verified for, so that the next connection to the same target resumes instead of running a full
+// handshake (a connection per action stays affordable). A TLS 1.2 session is reused until a newer one
+// replaces it; a TLS 1.3 ticket is used once (RFC 8446 C.4; servers may enforce it), so a few are kept
+// per target for connections that open at the same time.
 class TlsContext {
 public:
     TlsContext(bool verify, std::string ca_file);
@@ -40,18 +43,17 @@ public:
     SSL_CTX* get() const { return ctx_; }  // null when it could not be prepared (see error())
     const std::string& error() const { return error_; }
 
-    // The session to resume for `key` (owned here), or null.
-    SSL_SESSION* session_for(const std::string& key) const;
+    // A session to resume for `key`, as a reference the caller owns (SSL_SESSION_free), or null.
+    SSL_SESSION* take_session(const std::string& key);
     // Keeps `session` for `key` (takes the reference); false when the cache is full (the caller keeps it).
     bool keep_session(const std::string& key, SSL_SESSION* session);
-    size_t session_count() const { return sessions_.size(); }
 
 private:
     bool verify_;
     std::string ca_file_;
     SSL_CTX* ctx_ = nullptr;
     std::string error_;
-    std::unordered_map<std::string, SSL_SESSION*> sessions_;
+    std::unordered_map<std::string, std::vector<SSL_SESSION*>> sessions_;  // newest last
 };
 
 // What an operation needs next.
