@@ -328,3 +328,25 @@ TEST_CASE("the next connection to the same target resumes the session; another n
     CHECK(server.resumed == std::vector<bool>{false, true, true, false, true});
     CHECK(server.received == "pingpingpingpingping");
 }
+
+TEST_CASE("the receive rate limit paces TLS reads to the budget", "[loop][tls]") {
+    Certificate cert;
+    net::Loop loop(0);
+    const std::string payload(60000, 'y');
+    TlsServer server(loop.io(), cert, 4, payload);
+    Events ev;
+    auto o = tls_opts(server.port(), ev);
+    o.tls_ca_file = str(cert.pem_path);
+    ntx_socket_t id = 0;
+    auto t0 = std::chrono::steady_clock::now();  // before the first window starts (at the handshake's end)
+    REQUIRE(loop.socket_open(o, &id) == NTX_OK);
+    ntx_rate_t rate{sizeof(ntx_rate_t), 0, 10000, 100};  // 10000 bytes per 100 ms
+    REQUIRE(loop.socket_set_rate(id, rate) == NTX_OK);
+    REQUIRE(loop.socket_send(id, {reinterpret_cast<const uint8_t*>("ping"), 4}) == NTX_OK);
+    run_until(loop, [&] { return ev.ended(); });
+    // A window may overshoot its budget by one TLS record (16 KiB): 60000 bytes still need three
+    // windows at the least, so two waits.
+    CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(200));
+    CHECK(ev.data == payload);
+    CHECK(ev.kinds.back() == NTX_SOCKET_CLOSED);
+}
