@@ -219,12 +219,18 @@ class Nginx:
 
 
 def main():
-    """Serves until Ctrl-C: `python3 tests/e2e/nginx_server.py --https-port 8443 --cert-out examples/https/ca.pem`."""
+    """Serves until Ctrl-C or SIGTERM: `python3 tests/e2e/nginx_server.py --https-port 8443 --cert-out examples/https/ca.pem`."""
     p = argparse.ArgumentParser(description="a throw-away nginx on 127.0.0.1 with a self-signed certificate")
     p.add_argument("--http-port", type=int, default=8080)
     p.add_argument("--https-port", type=int, default=8443)
     p.add_argument("--cert-out", help="copy the certificate (the CA file to trust) here")
     args = p.parse_args()
+
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)  # `kill PID` stops nginx and removes its files too
+    signal.signal(signal.SIGINT, interrupt)   # also when started in the background, where SIGINT is ignored
     with Nginx(http_port=args.http_port, https_port=args.https_port) as n:
         if args.cert_out:
             shutil.copyfile(n.cert_file, args.cert_out)
