@@ -184,6 +184,35 @@ TEST_CASE("a redirect to another origin opens a new connection and drops credent
     CHECK(h.host.outcome(id).field("url") == "https://other:8443/secure");
 }
 
+TEST_CASE("scheme-relative, fragment and default-port Locations resolve against the current URL", "[http][redirect]") {
+    Harness h;
+    const auto id = h.start_connected(1, "head", {{"url", "https://h:443/a/b"}, {"follow-redirects", "true"}});
+    CHECK(h.host.socket(0).sent.find("HEAD /a/b HTTP/1.1\r\nHost: h\r\n") == 0);  // 443 is https's default
+    REQUIRE(h.host.deliver(h.host.socket(0).id, redirect(302, "#top")));  // the same resource again: a loop
+    REQUIRE(h.host.ended(id));
+    CHECK(h.host.outcome(id).code == NTX_E_LIMIT);
+
+    const auto b = h.start_connected(2, "head", {{"url", "https://h/a/b"}, {"follow-redirects", "true"}});
+    REQUIRE(h.host.deliver(h.host.last_socket().id, redirect(301, "//mirror:8443/c d")));  // a space: unusable
+    REQUIRE(h.host.ended(b));
+    CHECK(h.host.outcome(b).code == NTX_E_PROTOCOL);
+
+    const auto c = h.start_connected(3, "head", {{"url", "https://h/a/b"}, {"follow-redirects", "true"}});
+    const std::size_t before = h.host.socket_count();
+    REQUIRE(h.host.deliver(h.host.last_socket().id, redirect(301, "//mirror:8443/c")));
+    REQUIRE(h.host.socket_count() == before + 1);
+    auto &s = h.host.last_socket();
+    CHECK(s.transport == NTX_TRANSPORT_TLS);  // the scheme stays https
+    CHECK(s.host == "mirror");
+    CHECK(s.port == 8443);
+    REQUIRE(h.host.connect(s.id));
+    CHECK(s.sent.find("HEAD /c HTTP/1.1\r\nHost: mirror:8443\r\n") == 0);  // HEAD stays HEAD
+    REQUIRE(h.host.deliver(s.id, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"));  // no body after HEAD
+    REQUIRE(h.host.ended(c));
+    CHECK(h.host.outcome(c).ok);
+    CHECK(h.host.outcome(c).field("url") == "https://mirror:8443/c");
+}
+
 TEST_CASE("a redirect that closes its connection is followed on a new one", "[http][redirect]") {
     Harness h;
     const auto id = h.start_connected(1, "get", {{"url", "http://h/"}, {"follow-redirects", "true"}});
