@@ -80,7 +80,7 @@ TEST_CASE("entry fills name, version, capabilities and hooks", "[http][abi]") {
     REQUIRE(p.name != nullptr);
     CHECK(std::string(p.name) == "http");
     REQUIRE(p.version != nullptr);
-    CHECK(std::string(p.version) == "0.2.1");
+    CHECK(std::string(p.version) == "0.2.2");
     REQUIRE(p.capability_count == 6);
     std::vector<std::string> caps(p.capabilities, p.capabilities + p.capability_count);
     CHECK(caps == std::vector<std::string>{"get", "post", "put", "patch", "delete", "head"});
@@ -200,7 +200,11 @@ TEST_CASE("bad parameters fail the action with a reason, through a timer", "[htt
         std::string reason_part;
     };
     const std::vector<Case> cases{
-        {"get", {{"url", "https://secure.test/"}}, NTX_E_UNSUPPORTED, "https arrives with TLS support"},
+        {"get", {{"url", "https://h/"}, {"tls-verify", "no"}}, NTX_E_INVALID, "tls-verify"},
+        {"get", {{"url", "http://h/"}, {"follow-redirects", "1"}}, NTX_E_INVALID, "follow-redirects"},
+        {"get", {{"url", "http://h/"}, {"max-redirects", "101"}}, NTX_E_INVALID, "max-redirects"},
+        {"get", {{"url", "http://h/"}, {"query.", "x"}}, NTX_E_INVALID, "query"},
+        {"get", {{"url", "https://h/"}, {"tls-server-name", "a b"}}, NTX_E_INVALID, "tls-server-name"},
         {"get", {}, NTX_E_INVALID, "url"},
         {"get", {{"url", "ftp://h/"}}, NTX_E_INVALID, "scheme"},
         {"get", {{"url", "http://h:99999/"}}, NTX_E_INVALID, "port"},
@@ -792,7 +796,7 @@ TEST_CASE("the result flag may change between actions on one connection", "[http
     CHECK(o.field("headers.x-one") == "uno");
     CHECK_FALSE(o.has("headers.x-two"));
     CHECK(o.field("body").empty());
-    CHECK(o.fields.size() == 8);  // status, reason, 2 headers, body, 3 timings
+    CHECK(o.fields.size() == 10);  // status, reason, 2 headers, body, redirects, url, 3 timings
     CHECK(h.host.socket_count() == 1);
 }
 

@@ -3,6 +3,7 @@
 // Boost.JSON, header-only: its definitions are compiled into this translation unit only.
 #include <boost/json/src.hpp>
 
+#include <fstream>
 #include <limits>
 
 namespace ntx::http {
@@ -30,9 +31,39 @@ Error bad(std::string_view key, std::string_view what) {
     return Error{NTX_E_INVALID, "http config: \"" + std::string(key) + "\" " + std::string(what)};
 }
 
+// A JSON boolean, or the strings "true" / "false" (YAML quoted scalars arrive as strings).
+bool read_bool(const boost::json::value &v, bool &out) {
+    if (v.is_bool()) {
+        out = v.get_bool();
+        return true;
+    }
+    const boost::json::string *s = v.if_string();
+    return s && parse_bool(std::string_view(s->data(), s->size()), out);
+}
+
 }  // namespace
 
-Error parse_config(std::string_view json, Config &out) {
+bool parse_bool(std::string_view text, bool &out) {
+    if (text == "true") {
+        out = true;
+        return true;
+    }
+    if (text == "false") {
+        out = false;
+        return true;
+    }
+    return false;
+}
+
+std::string resolve_path(std::string_view path, std::string_view res_dir) {
+    if (path.empty() || path.front() == '/' || res_dir.empty()) return std::string(path);
+    std::string out(res_dir);
+    if (out.back() != '/') out.push_back('/');
+    out.append(path);
+    return out;
+}
+
+Error parse_config(std::string_view json, std::string_view res_dir, Config &out) {
     if (json.find_first_not_of(" \t\r\n") == std::string_view::npos) return {};
 
     boost::system::error_code ec;
@@ -69,6 +100,32 @@ Error parse_config(std::string_view json, Config &out) {
             if (c == '\r' || c == '\n' || c == '\0') return bad("user-agent", "must not contain CR, LF or NUL");
         }
         cfg.user_agent.assign(s->data(), s->size());
+    }
+    bool flag = false;
+    if (const auto *v = obj->if_contains("keep-alive")) {
+        if (!read_bool(*v, flag)) return bad("keep-alive", "must be true or false");
+        cfg.keep_alive = flag;
+    }
+    if (const auto *v = obj->if_contains("tls-verify")) {
+        if (!read_bool(*v, flag)) return bad("tls-verify", "must be true or false");
+        cfg.tls_verify = flag;
+    }
+    if (const auto *v = obj->if_contains("follow-redirects")) {
+        if (!read_bool(*v, flag)) return bad("follow-redirects", "must be true or false");
+        cfg.follow_redirects = flag;
+    }
+    if (const auto *v = obj->if_contains("max-redirects")) {
+        if (!read_uint(*v, 100, n)) return bad("max-redirects", "must be an integer in 0..100");
+        cfg.max_redirects = static_cast<std::uint32_t>(n);
+    }
+    if (const auto *v = obj->if_contains("ca-file")) {
+        const boost::json::string *s = v->if_string();
+        if (!s || s->empty()) return bad("ca-file", "must be a non-empty path");
+        if (std::string_view(s->data(), s->size()).find('\0') != std::string_view::npos) {
+            return bad("ca-file", "must not contain NUL");
+        }
+        cfg.ca_file = resolve_path(std::string_view(s->data(), s->size()), res_dir);
+        if (!std::ifstream(cfg.ca_file)) return bad("ca-file", "cannot be read: " + cfg.ca_file);
     }
     out = std::move(cfg);
     return {};

@@ -9,15 +9,28 @@
 
 namespace ntx::http {
 
+// Each key is also an action parameter of the same name (in `with`) that overrides it for one action,
+// except the limits, the timeout and the user agent, which are the component's.
 struct Config {
     std::uint32_t max_header_bytes = 64 * 1024;        // "max-header-bytes"
     std::uint64_t max_body_bytes = 16 * 1024 * 1024;   // "max-body-bytes"
-    std::uint32_t connect_timeout_ms = 5000;           // "connect-timeout-ms"
+    std::uint32_t connect_timeout_ms = 5000;           // "connect-timeout-ms" (TCP connect and TLS handshake)
     std::string user_agent = "ntx/0.1";                // "user-agent"
+    bool keep_alive = true;                            // "keep-alive": false = a new connection per action
+    bool tls_verify = true;                            // "tls-verify": false accepts any certificate (test servers)
+    std::string ca_file;                               // "ca-file": PEM trust store (absolute once parsed); "" = system's
+    bool follow_redirects = false;                     // "follow-redirects"
+    std::uint32_t max_redirects = 5;                   // "max-redirects": hops followed before the action fails
 };
 
 // Parses the JSON object `json` into `out` (keys left out keep their defaults; unknown keys are
-// ignored). An empty string means "{}". Returns NTX_E_INVALID with a reason on malformed input.
-Error parse_config(std::string_view json, Config &out);
+// ignored). An empty string means "{}". A relative ca-file is taken relative to `res_dir` and must be
+// readable. Returns NTX_E_INVALID with a reason on malformed input.
+Error parse_config(std::string_view json, std::string_view res_dir, Config &out);
+
+// "true" / "false" of an action parameter; false when it is neither.
+bool parse_bool(std::string_view text, bool &out);
+// `path` made absolute against `res_dir` (unchanged when already absolute or empty).
+std::string resolve_path(std::string_view path, std::string_view res_dir);
 
 }  // namespace ntx::http

@@ -58,13 +58,18 @@ ntx_status_t HttpConnection::start(ntx_action_t *action, const ntx_action_ctx_t 
     conn_reused_ = false;
     connect_ms_ = 0.0;
     first_byte_ms_.reset();
+    redirects_ = 0;
+    visited_count_ = 0;
 
     bool reused = false;
-    if (Error e = request_.prepare(ctx, plugin_.config.user_agent, reused)) return defer_failure(action, std::move(e));
+    if (Error e = request_.prepare(ctx, plugin_.config, plugin_.res_dir, reused)) {
+        return defer_failure(action, std::move(e));
+    }
     if (!reused) plugin_.log(action, NTX_LOG_TRACE, "http: request prepared");
 
     take_action(action);
     response_.want_result = want_result_;
+    response_.want_location = request_.follow_redirects();
     // The body buffer keeps its capacity for the next response, unless an unusually large body grew
     // it: that memory goes back rather than staying with every user that once saw such a body.
     if (response_.body.capacity() > kRetainedBodyCapacity) std::string().swap(response_.body);
@@ -73,8 +78,7 @@ ntx_status_t HttpConnection::start(ntx_action_t *action, const ntx_action_ctx_t 
     rbuf_.clear();
 
     const Url &url = request_.url();
-    if (socket_ != 0 && conn_ == Conn::open && request_.keep_alive() && conn_port_ == url.port &&
-        conn_host_ == url.host) {
+    if (connection_fits()) {
         conn_reused_ = true;
         if (send_request() == NTX_OK) return NTX_OK;
         conn_reused_ = false;  // the idle connection is unusable: fall through to a fresh one
@@ -115,16 +119,38 @@ void HttpConnection::reset_parser() noexcept {
     parser_.emplace(response_, plugin_.config.max_header_bytes, plugin_.config.max_body_bytes, request_.head());
 }
 
+bool HttpConnection::connection_fits() const noexcept {
+    const Url &url = request_.url();
+    if (socket_ == 0 || conn_ != Conn::open || !request_.keep_alive()) return false;
+    if (conn_port_ != url.port || conn_tls_ != url.tls || conn_host_ != url.host) return false;
+    // A TLS connection was verified under its settings: another action's must match them.
+    return !url.tls || (conn_verify_ == request_.tls_verify() && conn_ca_file_ == request_.ca_file() &&
+                        conn_server_name_ == server_name());
+}
+
+std::string_view HttpConnection::server_name() const noexcept {
+    // tls-server-name names the action's own origin; a redirect elsewhere is checked against its host.
+    const std::string_view configured = request_.tls_server_name();
+    const Url &url = request_.url();
+    if (!configured.empty() && url.same_origin(request_.spec().url)) return configured;
+    return url.host;
+}
+
 ntx_status_t HttpConnection::open_socket() {
     ntx_socket_opts_t opts{};
     opts.size = sizeof opts;
-    opts.transport = NTX_TRANSPORT_TCP;
     const Url &url = request_.url();
+    opts.transport = url.tls ? NTX_TRANSPORT_TLS : NTX_TRANSPORT_TCP;
     opts.host = str(url.host);
     opts.port = url.port;
     opts.connect_timeout_ms = plugin_.config.connect_timeout_ms;
     opts.on_event = &HttpConnection::socket_event;
     opts.userdata = this;
+    if (url.tls) {
+        opts.tls_server_name = str(server_name());
+        opts.tls_flags = request_.tls_verify() ? 0u : NTX_TLS_NO_VERIFY;
+        opts.tls_ca_file = str(request_.ca_file());
+    }
     ntx_socket_t sock = 0;
     const ntx_status_t st = plugin_.api->socket_open(plugin_.host, loop_, &opts, &sock);
     if (st < 0) return st;
@@ -133,6 +159,12 @@ ntx_status_t HttpConnection::open_socket() {
     conn_ = Conn::connecting;
     conn_host_.assign(url.host);
     conn_port_ = url.port;
+    conn_tls_ = url.tls;
+    if (url.tls) {
+        conn_verify_ = request_.tls_verify();
+        conn_ca_file_.assign(request_.ca_file());
+        conn_server_name_.assign(server_name());
+    }
     conn_reused_ = false;
     if (want_result_) t_connect_start_ = Clock::now();
     return NTX_OK;
@@ -180,7 +212,11 @@ void HttpConnection::handle_event(const ntx_socket_event_t &event) {
         conn_ = Conn::none;
         ntx_status_t st = NTX_HAS_MEMBER(&event, ntx_socket_event_t, status) ? event.status : NTX_E_IO;
         if (st >= 0) st = NTX_E_IO;
-        if (action_) on_socket_failure(st);
+        std::string_view why;
+        if (NTX_HAS_MEMBER(&event, ntx_socket_event_t, reason) && event.reason.ptr) {
+            why = std::string_view(event.reason.ptr, event.reason.len);
+        }
+        if (action_) on_socket_failure(st, why);
         return;
     }
     default:  // NTX_SOCKET_SENT, and kinds newer than this plugin
@@ -194,7 +230,7 @@ void HttpConnection::on_connected() {
         close_socket();
         return;
     }
-    if (want_result_) connect_ms_ = ms_between(t_connect_start_, Clock::now());
+    if (want_result_) connect_ms_ += ms_between(t_connect_start_, Clock::now());  // every hop's connection
     if (const ntx_status_t st = send_request(); st < 0) {
         close_socket();
         fail(st, "http: send failed");
@@ -212,7 +248,7 @@ void HttpConnection::on_data(const std::uint8_t *data, std::size_t len) {
     bytes_received_ += len;
     if (!got_bytes_) {
         got_bytes_ = true;
-        if (want_result_) first_byte_ms_ = ms_between(t_start_, Clock::now());
+        if (want_result_ && !first_byte_ms_) first_byte_ms_ = ms_between(t_start_, Clock::now());
     }
     parse(reinterpret_cast<const char *>(data), len);
 }
@@ -272,13 +308,17 @@ void HttpConnection::on_peer_closed() {
                                   : "http: connection closed before any response");
 }
 
-void HttpConnection::on_socket_failure(ntx_status_t status) {
+void HttpConnection::on_socket_failure(ntx_status_t status, std::string_view reason) {
     if (can_retry(status)) {
         retry();
         return;
     }
     reason_.assign("http: socket error: ");
-    if (plugin_.api->strerror) reason_.append(plugin_.api->strerror(status));
+    if (!reason.empty()) {
+        reason_.append(reason);
+    } else if (plugin_.api->strerror) {
+        reason_.append(plugin_.api->strerror(status));
+    }
     fail(status, reason_);
 }
 
@@ -344,21 +384,67 @@ void HttpConnection::add_timings(Clock::time_point end) {
     fields_.add_ms("time.total_ms", ms_between(t_start_, end));
 }
 
+void HttpConnection::follow_redirect(bool reusable) {
+    if (redirects_ >= request_.max_redirects()) {
+        reason_.assign("http: more than ").append(std::to_string(request_.max_redirects())).append(" redirects");
+        fail(NTX_E_LIMIT, reason_);
+        return;
+    }
+    // Remember where this hop went, then move to the next one.
+    if (visited_count_ == visited_.size()) visited_.emplace_back();
+    request_.url().write_to(visited_[visited_count_++]);
+    if (Error e = request_.follow(response_.location, response_.status, plugin_.config.user_agent)) {
+        fail(e.code, e.reason);
+        return;
+    }
+    request_.url().write_to(url_text_);
+    for (std::size_t i = 0; i < visited_count_; ++i) {
+        if (visited_[i] == url_text_) {
+            reason_.assign("http: redirect loop at ").append(url_text_);
+            fail(NTX_E_LIMIT, reason_);
+            return;
+        }
+    }
+    ++redirects_;
+    if (!reusable) close_socket();
+    got_bytes_ = false;
+    rbuf_.clear();
+    fields_.clear();
+    reset_parser();  // HEAD or not, as the new hop's method says
+    if (connection_fits()) {
+        conn_reused_ = true;
+        if (send_request() == NTX_OK) return;
+    }
+    close_socket();
+    if (const ntx_status_t st = open_socket(); st < 0) {
+        reason_.assign("http: cannot open a connection to ").append(request_.url().host_header);
+        fail(st, reason_);
+    }
+}
+
 void HttpConnection::complete(bool trailing_bytes) {
     const unsigned status = response_.status;
     // Keep the connection only if both sides want it and nothing trails the response.
     const bool reusable =
         request_.keep_alive() && parser_->keep_alive() && !trailing_bytes && socket_ != 0 && status != 101;
+    if (request_.follow_redirects() && !response_.location.empty() &&
+        (status == 301 || status == 302 || status == 303 || status == 307 || status == 308)) {
+        follow_redirect(reusable);
+        return;
+    }
 
     // status, reason and headers.* are in fields_ already (the parser wrote them) when they are wanted.
     ntx_result_t counts{};
     const ntx_result_t *result = &counts;
     if (want_result_) {
         fields_.add_borrowed("body", response_.body);
+        fields_.add_uint("redirects", redirects_);
+        request_.url().write_to(url_text_);
+        fields_.add_borrowed("url", url_text_);
         add_timings(Clock::now());
-        result = fields_.finish(bytes_sent_, bytes_received_);
+        result = fields_.finish(bytes_sent_, bytes_received_, status);
     } else {
-        counts = ResultFields::counts_only(bytes_sent_, bytes_received_);
+        counts = ResultFields::counts_only(bytes_sent_, bytes_received_, status);
     }
 
     if (!reusable) close_socket();
@@ -384,9 +470,9 @@ void HttpConnection::fail(ntx_status_t code, std::string_view reason) {
     if (want_result_) {
         fields_.clear();  // whatever the parser wrote belongs to an incomplete response
         add_timings(Clock::now());
-        result = fields_.finish(bytes_sent_, bytes_received_);
+        result = fields_.finish(bytes_sent_, bytes_received_, 0);
     } else {
-        counts = ResultFields::counts_only(bytes_sent_, bytes_received_);
+        counts = ResultFields::counts_only(bytes_sent_, bytes_received_, 0);
     }
     cancel_timer();
     close_socket();

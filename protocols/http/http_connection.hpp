@@ -1,9 +1,11 @@
 // One user's HTTP connection and the state machine of its current action.
 //
-// Sans-I/O: the host owns the socket. start() prepares the request and either sends it on the
-// kept-alive connection or opens a new one (and sends on NTX_SOCKET_CONNECTED); received bytes
-// arrive as NTX_SOCKET_DATA and feed an incremental response parser; a complete response, an error
-// or the host's on_error ends the action.
+// Sans-I/O: the host owns the socket (plain TCP, or TLS for https: the host runs the handshake and
+// verifies the certificate). start() prepares the request and either sends it on the kept-alive
+// connection or opens a new one (and sends on NTX_SOCKET_CONNECTED); received bytes arrive as
+// NTX_SOCKET_DATA and feed an incremental response parser; a complete response, an error or the
+// host's on_error ends the action. With follow-redirects, a 301/302/303/307/308 response starts the
+// next hop instead (on the same connection when it is kept alive and the origin is the same).
 //
 // The per-request path does no work that can be done once: the request (parsed URL, serialized
 // bytes) is kept while the action's params repeat, the parser writes into buffers kept across
@@ -30,6 +32,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ntx::http {
 
@@ -59,12 +62,15 @@ private:
     void on_connected();
     void on_data(const std::uint8_t *data, std::size_t len);
     void on_peer_closed();
-    void on_socket_failure(ntx_status_t status);
+    void on_socket_failure(ntx_status_t status, std::string_view reason);
     void parse(const char *data, std::size_t len);
 
     void reset_parser() noexcept;
     ntx_status_t open_socket();
     ntx_status_t send_request();
+    bool connection_fits() const noexcept;      // the open connection can carry the current hop
+    std::string_view server_name() const noexcept;  // the TLS name of the current hop
+    void follow_redirect(bool reusable);
     bool can_retry(ntx_status_t status) const noexcept;
     void retry();
     void close_socket() noexcept;
@@ -89,6 +95,10 @@ private:
     Conn conn_ = Conn::none;
     std::string conn_host_;
     std::uint16_t conn_port_ = 0;
+    bool conn_tls_ = false;
+    bool conn_verify_ = true;
+    std::string conn_ca_file_;
+    std::string conn_server_name_;
     bool conn_reused_ = false;  // the current attempt runs on a connection that served an earlier response
 
     // The live action, if any.
@@ -102,6 +112,10 @@ private:
     std::optional<ResponseParser> parser_;
     ResultFields fields_;       // the result's fields, reused across actions
     std::string reason_;        // a failure's composed reason, reused
+    std::uint32_t redirects_ = 0;        // hops followed in this action
+    std::vector<std::string> visited_;   // [0, visited_count_): URLs of this action's hops so far (loop check)
+    std::size_t visited_count_ = 0;
+    std::string url_text_;      // the current hop's URL as text (loop check, the `url` result field)
     std::uint64_t bytes_sent_ = 0;
     std::uint64_t bytes_received_ = 0;
     // Timings, taken only when want_result_.

@@ -16,7 +16,7 @@ namespace ntx::http {
 namespace {
 
 constexpr const char *kName = "http";
-constexpr const char *kVersion = "0.2.1";
+constexpr const char *kVersion = "0.2.2";  // 0.2.2: https, redirects, query params, status classes
 
 // Everything this plugin calls is part of 1.0; a smaller table is not a 1.x host.
 bool usable_host_api(const ntx_host_api_t *api) noexcept {
@@ -38,9 +38,10 @@ ntx_status_t plugin_init(ntx_host_t *host, const ntx_init_ctx_t *ctx, void **plu
         state->api = api;
         state->host = host;
 
+        if (ctx->res_dir.ptr) state->res_dir.assign(ctx->res_dir.ptr, ctx->res_dir.len);
         std::string_view config_json = "{}";
         if (ctx->config_json.ptr) config_json = std::string_view(ctx->config_json.ptr, ctx->config_json.len);
-        if (Error e = parse_config(config_json, state->config)) {
+        if (Error e = parse_config(config_json, state->res_dir, state->config)) {
             state->log(nullptr, NTX_LOG_ERROR, e.reason);
             return e.code;
         }

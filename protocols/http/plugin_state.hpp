@@ -7,6 +7,7 @@
 #include <ntx/plugin_abi.h>
 
 #include <memory>
+#include <string>
 #include <string_view>
 
 namespace ntx::http {
@@ -14,6 +15,7 @@ namespace ntx::http {
 struct PluginState {
     const ntx_host_api_t *api = nullptr;  // the host table (valid until release returns)
     ntx_host_t *host = nullptr;
+    std::string res_dir;  // relative ca-file paths are taken from here
     Config config;
 
     void log(const ntx_action_t *action, ntx_log_level_t level, std::string_view message) const noexcept {

@@ -37,10 +37,33 @@ bool valid_value(std::string_view v) noexcept {
 std::string_view view(ntx_str_t s) noexcept { return s.ptr ? std::string_view(s.ptr, s.len) : std::string_view{}; }
 
 constexpr std::string_view kHeaderPrefix = "headers.";
+constexpr std::string_view kQueryPrefix = "query.";
 
 // The params parse_request reads; the others do not change the request.
 bool shapes_request(std::string_view key) noexcept {
-    return key == "url" || key == "body" || key == "keep-alive" || key.starts_with(kHeaderPrefix);
+    return key == "url" || key == "body" || key == "keep-alive" || key.starts_with(kHeaderPrefix) ||
+           key.starts_with(kQueryPrefix) || key == "tls-verify" || key == "ca-file" || key == "tls-server-name" ||
+           key == "follow-redirects" || key == "max-redirects";
+}
+
+// RFC 3986 unreserved characters go as they are; everything else as %XX.
+void append_encoded(std::string &out, std::string_view text) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    for (char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+            c == '_' || c == '~') {
+            out.push_back(c);
+        } else {
+            out.push_back('%');
+            out.push_back(kHex[u >> 4]);
+            out.push_back(kHex[u & 15]);
+        }
+    }
+}
+
+Error bad_bool(std::string_view key) {
+    return Error{NTX_E_INVALID, "http: " + std::string(key) + " must be \"true\" or \"false\""};
 }
 
 }  // namespace
@@ -59,21 +82,28 @@ bool method_for_call(std::string_view call, Method &out) {
     return false;
 }
 
-Error parse_request(const ntx_action_ctx_t &ctx, RequestSpec &out) {
+Error parse_request(std::string_view call, const ntx_kv_t *params, std::size_t count, const Config &defaults,
+                    RequestSpec &out) {
     out.headers.clear();
+    out.query.clear();
     out.has_body = false;
     out.body = {};
-    out.keep_alive = true;
+    out.keep_alive = defaults.keep_alive;
+    out.tls_verify = defaults.tls_verify;
+    out.ca_file_set = false;
+    out.ca_file = {};
+    out.tls_server_name = {};
+    out.follow_redirects = defaults.follow_redirects;
+    out.max_redirects = defaults.max_redirects;
 
-    const std::string_view call = view(ctx.call);
     if (!method_for_call(call, out.method)) {
         return Error{NTX_E_UNSUPPORTED, "http: unknown call '" + std::string(call) + "'"};
     }
 
     bool have_url = false;
-    for (std::size_t i = 0; i < ctx.param_count; ++i) {
-        const std::string_view key = view(ctx.params[i].key);
-        const std::string_view value = view(ctx.params[i].value);
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::string_view key = view(params[i].key);
+        const std::string_view value = view(params[i].value);
         if (key == "url") {
             if (Error e = parse_url(value, out.url)) return e;
             have_url = true;
@@ -81,13 +111,29 @@ Error parse_request(const ntx_action_ctx_t &ctx, RequestSpec &out) {
             out.has_body = true;
             out.body = value;
         } else if (key == "keep-alive") {
-            if (value == "true") {
-                out.keep_alive = true;
-            } else if (value == "false") {
-                out.keep_alive = false;
-            } else {
-                return Error{NTX_E_INVALID, "http: keep-alive must be \"true\" or \"false\""};
+            if (!parse_bool(value, out.keep_alive)) return bad_bool(key);
+        } else if (key == "tls-verify") {
+            if (!parse_bool(value, out.tls_verify)) return bad_bool(key);
+        } else if (key == "follow-redirects") {
+            if (!parse_bool(value, out.follow_redirects)) return bad_bool(key);
+        } else if (key == "max-redirects") {
+            unsigned n = 0;
+            const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+            if (ec != std::errc{} || end != value.data() + value.size() || value.empty() || n > 100) {
+                return Error{NTX_E_INVALID, "http: max-redirects must be an integer in 0..100"};
             }
+            out.max_redirects = n;
+        } else if (key == "ca-file") {
+            if (value.empty() || value.find('\0') != std::string_view::npos) {
+                return Error{NTX_E_INVALID, "http: ca-file must be a non-empty path"};
+            }
+            out.ca_file_set = true;
+            out.ca_file = value;
+        } else if (key == "tls-server-name") {
+            for (char c : value) {
+                if (!is_tchar(c) && c != ':') return Error{NTX_E_INVALID, "http: bad tls-server-name"};
+            }
+            out.tls_server_name = value;
         } else if (key.starts_with(kHeaderPrefix)) {
             const std::string_view name = key.substr(kHeaderPrefix.size());
             if (name.empty()) return Error{NTX_E_INVALID, "http: empty header name"};
@@ -103,6 +149,10 @@ Error parse_request(const ntx_action_ctx_t &ctx, RequestSpec &out) {
                                                 "' is set by the plugin (use body / keep-alive)"};
             }
             out.headers.emplace_back(name, value);
+        } else if (key.starts_with(kQueryPrefix)) {
+            const std::string_view name = key.substr(kQueryPrefix.size());
+            if (name.empty()) return Error{NTX_E_INVALID, "http: empty query parameter name"};
+            out.query.emplace_back(name, value);
         }
         // Other keys belong to nobody here: ignored.
     }
@@ -122,7 +172,16 @@ void serialize_request(const RequestSpec &req, std::string_view user_agent, std:
         return nullptr;
     };
 
-    out.append(req.method.token).append(" ").append(req.url.target).append(" HTTP/1.1\r\n");
+    out.append(req.method.token).append(" ").append(req.url.target);
+    bool has_query = req.url.target.find('?') != std::string::npos;
+    for (const auto &q : req.query) {
+        out.push_back(has_query ? '&' : '?');
+        has_query = true;
+        append_encoded(out, q.first);
+        out.push_back('=');
+        append_encoded(out, q.second);
+    }
+    out.append(" HTTP/1.1\r\n");
     const std::string_view *host = user_header("host");
     line("Host", host ? *host : std::string_view(req.url.host_header));
     const std::string_view *ua = user_header("user-agent");
@@ -171,16 +230,59 @@ void PreparedRequest::remember(const ntx_action_ctx_t &ctx) {
     }
 }
 
-Error PreparedRequest::prepare(const ntx_action_ctx_t &ctx, std::string_view user_agent, bool &reused) {
+Error PreparedRequest::prepare(const ntx_action_ctx_t &ctx, const Config &config, std::string_view res_dir,
+                               bool &reused) {
+    in_redirect_ = false;
     reused = matches(ctx);
     if (reused) return {};
     valid_ = false;
-    if (Error e = parse_request(ctx, spec_)) return e;
-    serialize_request(spec_, user_agent, bytes_);
-    spec_.headers.clear();  // they borrowed the params
-    spec_.body = {};
+    // Parse the copies, not the action's params: the views then stay valid for redirects.
     remember(ctx);
+    views_.clear();
+    for (std::size_t i = 0; i < param_count_; ++i) {
+        const Param &p = params_[i];
+        views_.push_back(ntx_kv_t{{p.key.data(), p.key.size()}, {p.value.data(), p.value.size()}});
+    }
+    if (Error e = parse_request(call_, views_.data(), views_.size(), config, spec_)) return e;
+    serialize_request(spec_, config.user_agent, bytes_);
+    if (spec_.ca_file_set) {
+        ca_file_ = resolve_path(spec_.ca_file, res_dir);
+    } else {
+        ca_file_ = config.ca_file;
+    }
     valid_ = true;
+    return {};
+}
+
+Error PreparedRequest::follow(std::string_view location, unsigned status, std::string_view user_agent) {
+    if (Error e = resolve_location(url(), location, next_)) return e;
+    const Method previous = in_redirect_ ? redirect_.method : spec_.method;
+    const bool previous_body = in_redirect_ ? redirect_.has_body : spec_.has_body;
+    const bool to_get = (status == 303 && !previous.head) || ((status == 301 || status == 302) && previous.token == "POST");
+    const bool cross_origin = !next_.same_origin(spec_.url);
+
+    redirect_.method = previous;
+    redirect_.has_body = previous_body;
+    redirect_.body = spec_.body;
+    if (to_get) {
+        method_for_call("get", redirect_.method);
+        redirect_.has_body = false;
+        redirect_.body = {};
+    }
+    redirect_.url = next_;  // assignment keeps the strings' capacity
+    redirect_.keep_alive = spec_.keep_alive;
+    redirect_.query.clear();  // the Location is the whole URL
+    redirect_.headers.clear();
+    for (const auto &h : spec_.headers) {
+        if (cross_origin && (iequals(h.first, "authorization") || iequals(h.first, "cookie") ||
+                             iequals(h.first, "host"))) {
+            continue;
+        }
+        if (to_get && iequals(h.first, "content-type")) continue;  // no body any more
+        redirect_.headers.push_back(h);
+    }
+    serialize_request(redirect_, user_agent, redirect_bytes_);
+    in_redirect_ = true;
     return {};
 }
 

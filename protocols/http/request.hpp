@@ -1,11 +1,13 @@
 // From an action's call and params to the bytes of an HTTP/1.1 request.
 #pragma once
 
+#include "config.hpp"
 #include "error.hpp"
 #include "url.hpp"
 
 #include <ntx/plugin_abi.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,7 +27,7 @@ inline constexpr const char *kCapabilities[] = {"get", "post", "put", "patch", "
 // Maps a capability name ("get", case-insensitive) to its method; false if unknown.
 bool method_for_call(std::string_view call, Method &out);
 
-// One action's request. Views borrow the action's params: valid during run_action only.
+// One action's request. Views borrow the params it was parsed from.
 struct RequestSpec {
     Method method;
     Url url;
@@ -33,31 +35,60 @@ struct RequestSpec {
     std::string_view body;
     bool keep_alive = true;
     std::vector<std::pair<std::string_view, std::string_view>> headers;  // from headers.<Name>
+    std::vector<std::pair<std::string_view, std::string_view>> query;    // from query.<name>, appended to the URL's
+    // The connection's TLS settings and the redirect policy; the component config gives the defaults.
+    bool tls_verify = true;
+    bool ca_file_set = false;
+    std::string_view ca_file;          // as written (relative to res_dir) when ca_file_set
+    std::string_view tls_server_name;  // empty: the URL's host
+    bool follow_redirects = false;
+    std::uint32_t max_redirects = 5;
 };
 
-// Reads ctx->call and the params (url, body, keep-alive, headers.<Name>) into `out`, whose vectors
-// are cleared and reused. Unknown params are ignored.
-Error parse_request(const ntx_action_ctx_t &ctx, RequestSpec &out);
+// Reads `call` and the params (url, body, keep-alive, headers.<Name>, query.<name>, tls-verify,
+// ca-file, tls-server-name, follow-redirects, max-redirects) into `out`, whose vectors are cleared and
+// reused; `defaults` gives what the params leave out. Unknown params are ignored.
+Error parse_request(std::string_view call, const ntx_kv_t *params, std::size_t count, const Config &defaults,
+                    RequestSpec &out);
 
-// Writes the request (head and body) into `out`, which is cleared first (its capacity is kept).
+// Writes the request (head and body) into `out`, which is cleared first (its capacity is kept). The
+// query params are percent-encoded and appended to the URL's own query.
 void serialize_request(const RequestSpec &req, std::string_view user_agent, std::string &out);
 
 // One connection's request, prepared once and reused while the action's call and params repeat.
 //
 // A load test mostly sends the same request again and again: prepare() compares the call and the
-// params that shape the request (url, body, keep-alive, headers.*) with the previous action's, kept
-// in strings of its own, and on a match leaves the parsed URL and the serialized bytes as they are.
-// Otherwise it parses and serializes again, into the same objects (their capacity is kept), so even
-// a request that changes every time allocates nothing once the buffers have grown.
+// params that shape the request (everything parse_request reads) with the previous action's, kept in
+// strings of its own, and on a match leaves the parsed request and the serialized bytes as they are.
+// Otherwise it copies the params, parses the copies and serializes again, into the same objects
+// (their capacity is kept), so even a request that changes every time allocates nothing once the
+// buffers have grown. The parsed request's views point into those copies, so redirects can be
+// serialized from it later in the action.
 class PreparedRequest {
 public:
     // `reused` says whether the previous request was kept as it was. On an error nothing is kept.
-    Error prepare(const ntx_action_ctx_t &ctx, std::string_view user_agent, bool &reused);
+    Error prepare(const ntx_action_ctx_t &ctx, const Config &config, std::string_view res_dir, bool &reused);
 
-    const Url &url() const noexcept { return spec_.url; }
-    bool head() const noexcept { return spec_.method.head; }
+    const RequestSpec &spec() const noexcept { return spec_; }
     bool keep_alive() const noexcept { return spec_.keep_alive; }
-    std::string_view bytes() const noexcept { return bytes_; }
+    bool tls_verify() const noexcept { return spec_.tls_verify; }
+    const std::string &ca_file() const noexcept { return ca_file_; }  // absolute, or "" for the system store
+    std::string_view tls_server_name() const noexcept { return spec_.tls_server_name; }
+    bool follow_redirects() const noexcept { return spec_.follow_redirects; }
+    std::uint32_t max_redirects() const noexcept { return spec_.max_redirects; }
+
+    // The request of the current hop: the prepared one, or the latest redirect's.
+    const Url &url() const noexcept { return in_redirect_ ? redirect_.url : spec_.url; }
+    bool head() const noexcept { return in_redirect_ ? redirect_.method.head : spec_.method.head; }
+    std::string_view bytes() const noexcept { return in_redirect_ ? redirect_bytes_ : bytes_; }
+
+    // Back to the prepared request (a new action starts at its first hop).
+    void restart() noexcept { in_redirect_ = false; }
+    // The next hop after a `status` response with `location`: resolved against the current hop's URL
+    // (NTX_E_PROTOCOL when unusable). 303 (and 301/302 after a POST) continue as GET without a body,
+    // 307/308 repeat the method and body. Authorization and Cookie headers do not follow to another
+    // origin.
+    Error follow(std::string_view location, unsigned status, std::string_view user_agent);
 
 private:
     struct Param {
@@ -71,8 +102,15 @@ private:
     std::string call_;         // the remembered call
     std::vector<Param> params_;  // [0, param_count_): the remembered params that shape the request, in order
     std::size_t param_count_ = 0;
-    RequestSpec spec_;         // header/body views are dropped after serializing (they borrow the params)
+    std::vector<ntx_kv_t> views_;  // views of params_ handed to parse_request
+    RequestSpec spec_;         // views into call_ and params_
     std::string bytes_;        // the serialized request
+    std::string ca_file_;      // spec_'s (or the config's) ca-file, absolute
+
+    bool in_redirect_ = false;
+    RequestSpec redirect_;     // the current redirect hop (views into params_ too)
+    Url next_;                 // where the latest Location points
+    std::string redirect_bytes_;
 };
 
 }  // namespace ntx::http

@@ -25,6 +25,7 @@ void ResponseParser::on_request_impl(boost::beast::http::verb, string_view, stri
 void ResponseParser::on_response_impl(int code, string_view reason, int /*version*/, error_code & /*ec*/) {
     sink_.status = static_cast<unsigned>(code);
     sink_.body.clear();
+    sink_.location.clear();
     if (!sink_.want_result) return;
     // A new status-line starts over (an interim 1xx's fields are not the final response's).
     sink_.fields->clear();
@@ -32,8 +33,9 @@ void ResponseParser::on_response_impl(int code, string_view reason, int /*versio
     sink_.fields->add("reason", sv(reason));
 }
 
-void ResponseParser::on_field_impl(boost::beast::http::field, string_view name, string_view value,
+void ResponseParser::on_field_impl(boost::beast::http::field f, string_view name, string_view value,
                                    error_code & /*ec*/) {
+    if (sink_.want_location && f == boost::beast::http::field::location) sink_.location.assign(sv(value));
     if (sink_.want_result) sink_.fields->add_header(sv(name), sv(value));
 }
 

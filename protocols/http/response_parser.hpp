@@ -23,6 +23,8 @@ struct ResponseSink {
     unsigned status = 0;       // of the latest status-line (interim 1xx included)
     ResultFields *fields = nullptr;
     std::string body;
+    bool want_location = false;  // keep the Location header (redirects are followed), results or not
+    std::string location;
 };
 
 class ResponseParser final : public boost::beast::http::basic_parser<false> {

@@ -29,14 +29,17 @@ public:
     void add_header(std::string_view name, std::string_view value);
 
     // The result as the ABI wants it. Valid until this object is modified or destroyed.
-    const ntx_result_t *finish(std::uint64_t bytes_sent, std::uint64_t bytes_received);
+    // `status` is the response's status code (0 = none), which the host counts by class.
+    const ntx_result_t *finish(std::uint64_t bytes_sent, std::uint64_t bytes_received, std::uint32_t status);
 
-    // A result with the byte counts only (nobody reads fields); no storage involved.
-    static ntx_result_t counts_only(std::uint64_t bytes_sent, std::uint64_t bytes_received) noexcept {
+    // A result with the byte counts and the status only (nobody reads fields); no storage involved.
+    static ntx_result_t counts_only(std::uint64_t bytes_sent, std::uint64_t bytes_received,
+                                    std::uint32_t status) noexcept {
         ntx_result_t r{};
         r.size = sizeof(ntx_result_t);
         r.bytes_sent = bytes_sent;
         r.bytes_received = bytes_received;
+        r.status = status;
         return r;
     }
 

@@ -46,8 +46,9 @@ Error parse_url(std::string_view text, Url &out) {
     const std::size_t sep = text.find("://");
     if (sep == std::string_view::npos) return invalid(text, "expected http://host[:port]/path");
     const std::string_view scheme = text.substr(0, sep);
-    if (iequals(scheme, "https")) return Error{NTX_E_UNSUPPORTED, "https arrives with TLS support"};
-    if (!iequals(scheme, "http")) return invalid(text, "unsupported scheme '" + std::string(scheme) + "'");
+    const bool tls = iequals(scheme, "https");
+    if (!tls && !iequals(scheme, "http")) return invalid(text, "unsupported scheme '" + std::string(scheme) + "'");
+    const std::uint16_t default_port = tls ? 443 : 80;
 
     const std::string_view rest = text.substr(sep + 3);
     const std::size_t auth_end = rest.find_first_of("/?#");
@@ -59,7 +60,7 @@ Error parse_url(std::string_view text, Url &out) {
     }
 
     std::string_view host;
-    std::uint16_t port_number = 80;
+    std::uint16_t port_number = default_port;
     std::string_view port;
     bool ipv6 = false;
     if (!authority.empty() && authority.front() == '[') {
@@ -102,6 +103,7 @@ Error parse_url(std::string_view text, Url &out) {
     }
 
     // Everything checked: write into `out`, whose strings keep their capacity.
+    out.tls = tls;
     out.host.assign(host);
     out.port = port_number;
     out.host_header.clear();
@@ -110,7 +112,7 @@ Error parse_url(std::string_view text, Url &out) {
     } else {
         out.host_header.append(host);
     }
-    if (port_number != 80) {
+    if (port_number != default_port) {
         char digits[8];
         const auto r = std::to_chars(digits, digits + sizeof digits, port_number);
         out.host_header.append(":").append(digits, static_cast<std::size_t>(r.ptr - digits));
@@ -119,6 +121,48 @@ Error parse_url(std::string_view text, Url &out) {
     if (path_query.empty() || path_query.front() != '/') out.target.push_back('/');
     out.target.append(path_query);
     return {};
+}
+
+void Url::write_to(std::string &out) const {
+    out.assign(tls ? "https://" : "http://").append(host_header).append(target);
+}
+
+Error resolve_location(const Url &base, std::string_view location, Url &out) {
+    // Surrounding whitespace is not part of the value; anything else unprintable is refused below.
+    while (!location.empty() && (location.front() == ' ' || location.front() == '\t')) location.remove_prefix(1);
+    while (!location.empty() && (location.back() == ' ' || location.back() == '\t')) location.remove_suffix(1);
+    if (location.empty()) return Error{NTX_E_PROTOCOL, "http: redirect without a Location"};
+
+    // An absolute URL has a scheme: letters, digits, + - . before the first ':' (and before any / ? #).
+    const std::size_t colon = location.find(':');
+    const std::size_t delim = location.find_first_of("/?#");
+    if (colon != std::string_view::npos && (delim == std::string_view::npos || colon < delim) && colon > 0) {
+        Error e = parse_url(location, out);
+        if (e) e.code = NTX_E_PROTOCOL;
+        return e;
+    }
+    std::string text = base.tls ? "https:" : "http:";
+    if (location.starts_with("//")) {
+        text.append(location);
+    } else {
+        text.append("//").append(base.host_header);
+        if (location.front() == '/') {
+            text.append(location);
+        } else {
+            const std::string_view path = std::string_view(base.target).substr(0, base.target.find('?'));
+            if (location.front() == '?') {
+                text.append(path);  // same path, new query
+            } else if (location.front() == '#') {
+                text.append(base.target);  // a fragment only: the same resource
+            } else {
+                text.append(path.substr(0, path.rfind('/') + 1));  // the base's directory
+            }
+            text.append(location);
+        }
+    }
+    Error e = parse_url(text, out);
+    if (e) e.code = NTX_E_PROTOCOL;
+    return e;
 }
 
 }  // namespace ntx::http

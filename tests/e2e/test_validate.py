@@ -75,7 +75,7 @@ def test_wrong_plugin_version_and_capability():
         rc, _, err = run_ntx("validate", res)
         check(rc == 2, f"exit {rc}")
         line, col = line_col(script, '"0.3.0"')
-        check(f"script.yaml:{line}:{col}: error: component 'http' requires version 0.3.0 but plugin ntx_http.so is version 0.2.1" in err, err)
+        check(f"script.yaml:{line}:{col}: error: component 'http' requires version 0.3.0 but plugin ntx_http.so is version 0.2.2" in err, err)
         line, col = line_col(script, "remove")
         check(f"script.yaml:{line}:{col}: error: action 'purge-delete' calls 'remove', which plugin 'http' does not declare" in err, err)
 

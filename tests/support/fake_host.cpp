@@ -195,6 +195,7 @@ void FakeHost::record_end(ActionRecord &a, bool ok, ntx_status_t code, ntx_str_t
         }
         o.bytes_sent = result->bytes_sent;
         o.bytes_received = result->bytes_received;
+        if (NTX_HAS_MEMBER(result, ntx_result_t, status)) o.status = result->status;
     }
     if (on_action_end) on_action_end(a.id);
 }
@@ -220,7 +221,8 @@ bool FakeHost::deliverable(ntx_socket_t id, SocketRecord *&rec) {
     return force_events || rec->open();
 }
 
-void FakeHost::dispatch(ntx_socket_t id, int32_t kind, ntx_status_t status, const uint8_t *data, std::size_t len) {
+void FakeHost::dispatch(ntx_socket_t id, int32_t kind, ntx_status_t status, const uint8_t *data, std::size_t len,
+                        std::string_view reason) {
     SocketRecord *rec = find_socket(id);
     ntx_socket_event_t ev{};
     ev.size = sizeof ev;
@@ -228,6 +230,7 @@ void FakeHost::dispatch(ntx_socket_t id, int32_t kind, ntx_status_t status, cons
     ev.socket = id;
     ev.status = status;
     ev.data = ntx_bytes_t{data, len};
+    ev.reason = ntx_str_t{reason.data(), reason.size()};
     // Copy the callback first: the plugin may open sockets from inside it.
     const ntx_socket_cb cb = rec->on_event;
     void *ud = rec->userdata;
@@ -282,11 +285,11 @@ bool FakeHost::peer_close(ntx_socket_t id) {
     return true;
 }
 
-bool FakeHost::fail_socket(ntx_socket_t id, ntx_status_t status) {
+bool FakeHost::fail_socket(ntx_socket_t id, ntx_status_t status, std::string_view reason) {
     SocketRecord *rec = nullptr;
     if (!deliverable(id, rec)) return false;
     rec->dead = true;
-    dispatch(id, NTX_SOCKET_ERROR, status, nullptr, 0);
+    dispatch(id, NTX_SOCKET_ERROR, status, nullptr, 0, reason);
     return true;
 }
 
@@ -407,6 +410,11 @@ ntx_status_t FakeHost::h_socket_open(ntx_host_t *host, ntx_loop_t *loop, const n
     s.host = to_string(opts->host);
     s.port = opts->port;
     s.connect_timeout_ms = opts->connect_timeout_ms;
+    if (NTX_HAS_MEMBER(opts, ntx_socket_opts_t, tls_ca_file)) {
+        s.tls_server_name = to_string(opts->tls_server_name);
+        s.tls_flags = opts->tls_flags;
+        s.tls_ca_file = to_string(opts->tls_ca_file);
+    }
     s.on_event = opts->on_event;
     s.userdata = opts->userdata;
     h.sockets_.push_back(std::move(s));
@@ -487,6 +495,7 @@ const char *FakeHost::h_strerror(ntx_status_t status) {
     case NTX_E_STATE: return "invalid state";
     case NTX_E_STATUS: return "failure status";
     case NTX_E_INTERNAL: return "internal error";
+    case NTX_E_TLS: return "TLS failure";
     default: return "unknown status";
     }
 }

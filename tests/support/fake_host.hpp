@@ -32,6 +32,10 @@ struct SocketRecord {
     std::string host;
     uint16_t port = 0;
     uint32_t connect_timeout_ms = 0;
+    // ABI 1.1 TLS settings, as the plugin passed them (for NTX_TRANSPORT_TLS).
+    std::string tls_server_name;
+    uint32_t tls_flags = 0;
+    std::string tls_ca_file;
     ntx_socket_cb on_event = nullptr;
     void *userdata = nullptr;
 
@@ -54,6 +58,7 @@ struct Outcome {
     std::map<std::string, std::string> fields;
     uint64_t bytes_sent = 0;
     uint64_t bytes_received = 0;
+    uint32_t status = 0;          // ntx_result_t.status (ABI 1.1)
 
     bool has(const std::string &key) const { return fields.count(key) != 0; }
     std::string field(const std::string &key) const {
@@ -138,7 +143,8 @@ public:
     bool deliver_split(ntx_socket_t id, std::string_view data, const std::vector<std::size_t> &cuts);
     bool sent_event(ntx_socket_t id);
     bool peer_close(ntx_socket_t id);
-    bool fail_socket(ntx_socket_t id, ntx_status_t status);
+    // `reason` travels in the event's reason member (ABI 1.1).
+    bool fail_socket(ntx_socket_t id, ntx_status_t status, std::string_view reason = {});
 
     // ---- time --------------------------------------------------------------------------------------
     uint64_t now() const { return now_ms_; }
@@ -174,7 +180,8 @@ private:
     void violation(std::string what) { violations_.push_back(std::move(what)); }
     void setup_api();
     bool deliverable(ntx_socket_t id, SocketRecord *&rec);
-    void dispatch(ntx_socket_t id, int32_t kind, ntx_status_t status, const uint8_t *data, std::size_t len);
+    void dispatch(ntx_socket_t id, int32_t kind, ntx_status_t status, const uint8_t *data, std::size_t len,
+                  std::string_view reason = {});
     void record_end(ActionRecord &a, bool ok, ntx_status_t code, ntx_str_t reason, const ntx_result_t *result);
 
     // host table trampolines

@@ -1,5 +1,5 @@
 /*
- * ntx plugin ABI, version 1.
+ * ntx plugin ABI, version 1.1.
  *
  * The one header a protocol plugin includes. Plain C99, standard headers only, so a plugin can be
  * written in C, C++, Rust, or compiled to wasm and loaded through a loader that implements this
@@ -26,6 +26,14 @@
  *   pointer begins with `uint32_t size` (its sizeof as the writer knew it). Members are only ever
  *   appended. A reader checks NTX_HAS_MEMBER(ptr, type, member) before touching a member that was
  *   added after 1.0. Status codes are append-only and never reused.
+ *
+ * HISTORY
+ *   1.0  the first stable table.
+ *   1.1  TLS over TCP in host sockets: NTX_TRANSPORT_TLS, ntx_socket_opts_t.tls_server_name /
+ *        tls_flags / tls_ca_file, NTX_TLS_NO_VERIFY, NTX_E_TLS; ntx_socket_event_t.reason (why a
+ *        socket failed); ntx_result_t.status (the response's status code, counted by class in the
+ *        report). A 1.0 plugin runs unchanged on a 1.1 host: the host reads only the members that fit
+ *        the `size` the plugin wrote, and a 1.0 plugin never sees a TLS socket.
  *
  * OWNERSHIP (applies everywhere unless a member says otherwise)
  *   - ntx_str_t / ntx_bytes_t are borrowed views, valid only for the duration of the call that
@@ -100,6 +108,7 @@ typedef int32_t ntx_status_t;
 #define NTX_E_STATE -15       /* call not valid in the current state (dead handle...) */
 #define NTX_E_STATUS -16      /* the server answered, with a failure status (HTTP 5xx...) */
 #define NTX_E_INTERNAL -17    /* a bug or an exception inside the plugin */
+#define NTX_E_TLS -18         /* 1.1: TLS handshake failed, certificate not trusted, name mismatch, TLS alert */
 
 /* ---- basic views -------------------------------------------------------------------------------- */
 /* OWNERSHIP: borrowed; valid for the call that passes it. Not NUL-terminated unless stated. */
@@ -181,6 +190,10 @@ typedef struct ntx_result_t {
     size_t field_count;
     uint64_t bytes_sent;
     uint64_t bytes_received;
+    /* 1.1: the protocol's status code of the response this action ended with (HTTP 204, FTP 226), or
+     * 0 when there was none (no response, or a protocol without status codes). The host counts the
+     * action's outcomes by status class (status / 100: 1xx..5xx) in the report. */
+    uint32_t status;
 } ntx_result_t;
 
 /* ---- progress -------------------------------------------------------------------------------------- */
@@ -220,7 +233,12 @@ typedef struct ntx_task_request_t {
 /* ---- sockets --------------------------------------------------------------------------------------- */
 typedef enum ntx_transport_t {
     NTX_TRANSPORT_TCP = 0,
-    NTX_TRANSPORT_UDP = 1
+    NTX_TRANSPORT_UDP = 1,
+    /* 1.1: TLS over TCP. The host runs the handshake (SNI, certificate and name verification, see
+     * ntx_socket_opts_t's tls_* members) before NTX_SOCKET_CONNECTED; send and NTX_SOCKET_DATA carry
+     * plaintext; byte counts and rate limits apply to the bytes on the wire. A failed handshake, an
+     * untrusted certificate or a name mismatch is NTX_SOCKET_ERROR with NTX_E_TLS. */
+    NTX_TRANSPORT_TLS = 2
 } ntx_transport_t;
 
 typedef enum ntx_socket_event_kind_t {
@@ -237,6 +255,9 @@ typedef struct ntx_socket_event_t {
     ntx_socket_t socket;
     ntx_status_t status;  /* for NTX_SOCKET_ERROR */
     ntx_bytes_t data;     /* for NTX_SOCKET_DATA */
+    /* 1.1: for NTX_SOCKET_ERROR, a short English reason (e.g. "certificate verify failed: self-signed
+     * certificate"); may be empty. OWNERSHIP: borrowed for the callback. */
+    ntx_str_t reason;
 } ntx_socket_event_t;
 
 typedef void (*ntx_socket_cb)(void *userdata, const ntx_socket_event_t *event);
@@ -249,7 +270,21 @@ typedef struct ntx_socket_opts_t {
     uint32_t connect_timeout_ms; /* 0 = the host's default */
     ntx_socket_cb on_event;
     void *userdata;        /* OWNERSHIP: plugin */
+    /* 1.1, read only for NTX_TRANSPORT_TLS (a 1.0-sized struct gets the defaults):
+     * tls_server_name  the name sent as SNI and checked against the certificate (DNS name, or IP
+     *                  address, which is matched against the IP SANs and sent without SNI); empty = host.
+     * tls_flags        NTX_TLS_* bits; 0 = verify the certificate chain and the name (the default).
+     * tls_ca_file      a PEM file of trusted CAs (NUL-free path); empty = the system's trust store.
+     * OWNERSHIP: borrowed; the host copies what it keeps during socket_open. The host prepares one TLS
+     * context per loop and per (verification, CA file), not per connection, and resumes the latest
+     * session of the same target (server name, host, port) when it can. */
+    ntx_str_t tls_server_name;
+    uint32_t tls_flags;
+    ntx_str_t tls_ca_file;
 } ntx_socket_opts_t;
+
+/* 1.1: tls_flags bits. NO_VERIFY accepts any certificate and any name (test servers only). */
+#define NTX_TLS_NO_VERIFY 1u
 
 /* Rate limits enforced by the host on one socket: at most `bytes` per `per_ms` milliseconds in each
  * direction (0 = unlimited). Sends are queued and written as the budget allows; reads pause. */
@@ -303,7 +338,9 @@ struct ntx_host_api_t {
     ntx_status_t (*timer_cancel)(ntx_host_t *host, ntx_loop_t *loop, ntx_timer_t timer);
 
     /* Opens a socket on `loop`; connecting is asynchronous (NTX_SOCKET_CONNECTED or NTX_SOCKET_ERROR
-     * follows, never inside this call). The host reads continuously and delivers NTX_SOCKET_DATA. */
+     * follows, never inside this call; for NTX_TRANSPORT_TLS, CONNECTED comes after the handshake and
+     * the certificate checks, and connect_timeout_ms covers both). The host reads continuously and
+     * delivers NTX_SOCKET_DATA. Bytes sent before CONNECTED are queued. */
     ntx_status_t (*socket_open)(ntx_host_t *host, ntx_loop_t *loop, const ntx_socket_opts_t *opts,
                                 ntx_socket_t *socket);
     /* Queues bytes (copied by the host) for sending. */

@@ -28,6 +28,9 @@ struct ActionReport {
     uint64_t bytes_sent = 0;
     uint64_t bytes_received = 0;
     std::vector<std::pair<std::string, uint64_t>> errors_by_kind;  // e.g. {"connect", 3}
+    // Ended actions by the class of the protocol status they ended with (HTTP 204 -> "2xx"), in class
+    // order, classes with a zero count left out; actions that ended without a status are not in it.
+    std::vector<std::pair<std::string, uint64_t>> status_classes;  // e.g. {"2xx", 97}, {"5xx", 3}
     LatencySummary latency;
 };
 

@@ -254,6 +254,8 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
             ar.bytes_sent = st.bytes_sent;
             ar.bytes_received = st.bytes_received;
             for (const auto& [code, n] : st.errors_by_code) ar.errors_by_kind.emplace_back(frame::status_kind(code), n);
+            for (size_t c = 0; c < st.status_classes.size(); ++c)
+                if (st.status_classes[c]) ar.status_classes.emplace_back(std::to_string(c + 1) + "xx", st.status_classes[c]);
             const auto& h = st.latency;
             auto ms = [](uint64_t us) { return static_cast<double>(us) / 1000.0; };
             ar.latency = {ms(h.min_us()), h.mean_us() / 1000.0, ms(h.quantile_us(0.50)), ms(h.quantile_us(0.90)),

@@ -192,6 +192,7 @@ const char* status_text(ntx_status_t status) {
     case NTX_E_STATE: return "invalid state or dead handle";
     case NTX_E_STATUS: return "failure status from server";
     case NTX_E_INTERNAL: return "internal plugin error";
+    case NTX_E_TLS: return "TLS handshake or certificate verification failed";
     default: return "unknown status";
     }
 }
@@ -213,6 +214,7 @@ const char* status_kind(ntx_status_t status) {
     case NTX_E_STATE: return "state";
     case NTX_E_STATUS: return "status";
     case NTX_E_INTERNAL: return "internal";
+    case NTX_E_TLS: return "tls";
     default: return "other";
     }
 }

@@ -156,6 +156,7 @@ ntx_status_t ProtocolFrame::end(ntx_action& handle, Outcome outcome, ntx_status_
             st.bytes_sent += result->bytes_sent;
             st.bytes_received += result->bytes_received;
         }
+        if (NTX_HAS_MEMBER(result, ntx_result_t, status)) st.count_status(result->status);
         // save-as keeps what the plugin reported on failures too (an HTTP 503's status and body).
         if ((outcome == Outcome::ok || outcome == Outcome::error) && a.save_slot && result->field_count && result->fields) {
             // Copy into the user's strings, reusing their capacity.

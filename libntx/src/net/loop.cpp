@@ -1,5 +1,7 @@
 #include "net/loop.hpp"
 
+#include "net/tls.hpp"
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -24,19 +26,31 @@ constexpr uint64_t kMinuteMs = 60'000;
 
 }  // namespace
 
-// A TCP or UDP socket lent to a plugin. Kept alive by shared_ptr while an operation is pending, so
-// closing it inside a callback is safe: pending handlers see `open == false` and return.
+// A TCP, TLS or UDP socket lent to a plugin. Kept alive by shared_ptr while an operation is pending,
+// so closing it inside a callback is safe: pending handlers see `open == false` and return.
+//
+// Plain TCP and UDP read and write through Asio; TLS (a TlsSession over the same non-blocking TCP
+// descriptor) runs reactor style: wait for the readiness OpenSSL asks for, try again. The handshake
+// happens before NTX_SOCKET_CONNECTED, inside the connect deadline.
 struct HostSocket : std::enable_shared_from_this<HostSocket> {
     HostSocket(Loop& l, ntx_socket_t i, const ntx_socket_opts_t& o)
         : loop(l), id(i), on_event(o.on_event), userdata(o.userdata),
-          udp_mode(o.transport == NTX_TRANSPORT_UDP), tcp_socket(l.io()), udp_socket(l.io()), resolver(l.io()),
-          deadline(l.io()), rate_timer(l.io()) {}
+          udp_mode(o.transport == NTX_TRANSPORT_UDP), tls_mode(o.transport == NTX_TRANSPORT_TLS), tcp_socket(l.io()),
+          udp_socket(l.io()), resolver(l.io()), deadline(l.io()), rate_timer(l.io()) {}
+
+    using Step = void (HostSocket::*)();
 
     Loop& loop;
     ntx_socket_t id;
     ntx_socket_cb on_event;
     void* userdata;
     bool udp_mode;
+    bool tls_mode;
+    TlsContext* tls_context = nullptr;  // the loop's, for this socket's (verify, CA file)
+    std::string tls_server_name;
+    std::string tls_session_key;       // what a resumable session is filed under: name, host and port
+    std::unique_ptr<TlsSession> tls;   // from the TCP connect until close
+    size_t tls_written = 0;            // bytes of `inflight` SSL_write took so far
     tcp::socket tcp_socket;
     udp::socket udp_socket;
     tcp::resolver resolver;
@@ -50,17 +64,43 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
     std::chrono::steady_clock::time_point window_start{};
     uint64_t sent_in_window = 0, received_in_window = 0;
 
-    void emit(int32_t kind, ntx_status_t status = NTX_OK, ntx_bytes_t data = {nullptr, 0}) {
+    void emit(int32_t kind, ntx_status_t status = NTX_OK, ntx_bytes_t data = {nullptr, 0},
+              std::string_view reason = {}) {
         if (!open) return;
-        ntx_socket_event_t ev{sizeof(ntx_socket_event_t), kind, id, status, data};
+        ntx_socket_event_t ev{sizeof(ntx_socket_event_t), kind, id, status, data, {reason.data(), reason.size()}};
         on_event(userdata, &ev);
     }
 
     // Ends the socket from the host side (error or peer close) after telling the plugin.
-    void fail(int32_t kind, ntx_status_t status) {
+    void fail(int32_t kind, ntx_status_t status, std::string_view reason = {}) {
         if (!open) return;
-        emit(kind, status);
+        emit(kind, status, {nullptr, 0}, reason);
         if (open) close();
+    }
+
+    // Ends the socket with the TLS session's own status and reason.
+    void fail_tls() {
+        std::string reason(tls->reason());  // the session dies in close()
+        fail(NTX_SOCKET_ERROR, tls->status(), reason);
+    }
+
+    // The wire bytes the TLS session moved since last asked: the loop's counts and the rate windows.
+    void account_tls() {
+        uint64_t in = tls->take_wire_in(), out = tls->take_wire_out();
+        loop.bytes_received += in;
+        received_in_window += in;
+        loop.bytes_sent += out;
+        sent_in_window += out;
+    }
+
+    // Waits for TCP readiness, then runs `next` (unless the socket closed meanwhile).
+    void wait_then(tcp::socket::wait_type what, Step next) {
+        auto self = shared_from_this();
+        tcp_socket.async_wait(what, [self, next](const error_code& ec) {
+            if (!self->open) return;
+            if (ec) return self->fail(NTX_SOCKET_ERROR, status_of(ec));
+            ((*self).*next)();
+        });
     }
 
     void close() {
@@ -70,6 +110,7 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
         resolver.cancel();
         deadline.cancel();
         rate_timer.cancel();
+        tls.reset();  // no close_notify: a load generator closes at once
         if (udp_mode) udp_socket.close(ignored);
         else tcp_socket.close(ignored);
         loop.free_socket_slot(Loop::id_slot(id));
@@ -123,7 +164,21 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
         error_code ignored;
         tcp_socket.set_option(tcp::no_delay(true), ignored);
         tcp_socket.non_blocking(true, ignored);
-        on_connected();
+        if (!tls_mode) return on_connected();
+        tls = std::make_unique<TlsSession>();
+        if (!tls->start(*tls_context, tcp_socket.native_handle(), tls_server_name, tls_session_key)) return fail_tls();
+        handshake_step();
+    }
+
+    void handshake_step() {
+        TlsResult r = tls->handshake();
+        account_tls();
+        switch (r.want) {
+        case TlsWant::done: return on_connected();
+        case TlsWant::read: return wait_then(tcp::socket::wait_read, &HostSocket::handshake_step);
+        case TlsWant::write: return wait_then(tcp::socket::wait_write, &HostSocket::handshake_step);
+        default: return fail_tls();
+        }
     }
 
     void on_connected() {
@@ -179,6 +234,13 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
         }
         reading = true;
         auto self = shared_from_this();
+        if (tls && tls->pending()) {  // decrypted bytes wait in OpenSSL: the socket may never turn readable
+            asio::post(loop.io(), [self] {
+                self->reading = false;
+                if (self->open) self->read_now();
+            });
+            return;
+        }
         auto on_ready = [self](const error_code& ec) {
             self->reading = false;
             if (!self->open) return;
@@ -192,7 +254,11 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
     void read_now() {
         auto& buf = loop.read_buffer();
         size_t max = buf.size();
-        if (recv_limit) max = std::min<uint64_t>(max, recv_limit - received_in_window);
+        if (recv_limit) {
+            if (received_in_window >= recv_limit) return read();  // read() pauses until the next window
+            max = std::min<uint64_t>(max, recv_limit - received_in_window);
+        }
+        if (tls) return tls_read_now(buf.data(), max);
         error_code ec;
         size_t n = udp_mode ? udp_socket.receive(asio::buffer(buf.data(), max), 0, ec)
                             : tcp_socket.read_some(asio::buffer(buf.data(), max), ec);
@@ -203,6 +269,27 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
         received_in_window += n;
         emit(NTX_SOCKET_DATA, NTX_OK, {buf.data(), n});
         read();
+    }
+
+    void tls_read_now(uint8_t* buf, size_t max) {
+        TlsResult r = tls->read(buf, max);
+        account_tls();
+        switch (r.want) {
+        case TlsWant::done:
+            emit(NTX_SOCKET_DATA, NTX_OK, {buf, r.n});
+            return read();
+        case TlsWant::read: return read();
+        case TlsWant::write:
+            reading = true;  // no other read until this one went through
+            return wait_then(tcp::socket::wait_write, &HostSocket::resume_read);
+        case TlsWant::closed: return fail(NTX_SOCKET_CLOSED, NTX_E_CLOSED);
+        default: return fail_tls();
+        }
+    }
+
+    void resume_read() {
+        reading = false;
+        read_now();
     }
 
     void send(ntx_bytes_t data) {
@@ -229,6 +316,10 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
             pending.erase(0, n);
         }
         writing = true;
+        if (tls) {
+            tls_written = 0;
+            return tls_write_step();
+        }
         auto self = shared_from_this();
         auto on_write = [self](const error_code& ec, size_t written) {
             self->writing = false;
@@ -242,6 +333,25 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
         };
         if (udp_mode) udp_socket.async_send(asio::buffer(inflight), on_write);
         else asio::async_write(tcp_socket, asio::buffer(inflight), on_write);
+    }
+
+    void tls_write_step() {
+        while (tls_written < inflight.size()) {
+            TlsResult r = tls->write(reinterpret_cast<const uint8_t*>(inflight.data()) + tls_written,
+                                     inflight.size() - tls_written);
+            account_tls();
+            switch (r.want) {
+            case TlsWant::done: tls_written += r.n; continue;
+            case TlsWant::write: return wait_then(tcp::socket::wait_write, &HostSocket::tls_write_step);
+            case TlsWant::read: return wait_then(tcp::socket::wait_read, &HostSocket::tls_write_step);
+            case TlsWant::closed: writing = false; return fail(NTX_SOCKET_CLOSED, NTX_E_CLOSED);
+            default: writing = false; return fail_tls();
+            }
+        }
+        writing = false;
+        inflight.clear();
+        if (!pending.empty()) return flush();
+        emit(NTX_SOCKET_SENT);
     }
 };
 
@@ -299,6 +409,14 @@ void Loop::close_all() {
     io_.poll();  // lets cancelled handlers run and drop their references
 }
 
+TlsContext& Loop::tls_context(bool verify, std::string_view ca_file) {
+    // Few distinct settings per run: a linear search over the prepared ones.
+    for (auto& c : tls_contexts_)
+        if (c->verify() == verify && (!verify || c->ca_file() == ca_file)) return *c;
+    tls_contexts_.push_back(std::make_unique<TlsContext>(verify, verify ? std::string(ca_file) : std::string()));
+    return *tls_contexts_.back();
+}
+
 HostSocket* Loop::find_socket(ntx_socket_t id) {
     uint32_t slot = id_slot(id);
     if (id_loop(id) != index_ || slot >= sockets_.size() || !sockets_[slot]) return nullptr;
@@ -315,7 +433,25 @@ void Loop::free_socket_slot(uint32_t slot) {
 
 ntx_status_t Loop::socket_open(const ntx_socket_opts_t& opts, ntx_socket_t* out) {
     if (!out || !opts.on_event || opts.port == 0 || !opts.host.ptr || opts.host.len == 0) return NTX_E_INVALID;
-    if (opts.transport != NTX_TRANSPORT_TCP && opts.transport != NTX_TRANSPORT_UDP) return NTX_E_UNSUPPORTED;
+    if (opts.transport != NTX_TRANSPORT_TCP && opts.transport != NTX_TRANSPORT_UDP && opts.transport != NTX_TRANSPORT_TLS)
+        return NTX_E_UNSUPPORTED;
+    // TLS settings (1.1 members; a smaller struct gets the defaults: verify, the host's name, system CAs).
+    std::string_view server_name(opts.host.ptr, opts.host.len), ca_file;
+    bool verify = true;
+    if (opts.transport == NTX_TRANSPORT_TLS && NTX_HAS_MEMBER(&opts, ntx_socket_opts_t, tls_ca_file)) {
+        if (opts.tls_flags & ~NTX_TLS_NO_VERIFY) return NTX_E_INVALID;
+        verify = !(opts.tls_flags & NTX_TLS_NO_VERIFY);
+        if (opts.tls_server_name.len) {
+            if (!opts.tls_server_name.ptr) return NTX_E_INVALID;
+            server_name = std::string_view(opts.tls_server_name.ptr, opts.tls_server_name.len);
+        }
+        if (opts.tls_ca_file.len) {
+            if (!opts.tls_ca_file.ptr) return NTX_E_INVALID;
+            ca_file = std::string_view(opts.tls_ca_file.ptr, opts.tls_ca_file.len);
+        }
+        if (server_name.find('\0') != std::string_view::npos || ca_file.find('\0') != std::string_view::npos)
+            return NTX_E_INVALID;
+    }
     uint32_t slot;
     if (!free_socket_slots_.empty()) {
         slot = free_socket_slots_.back();
@@ -329,6 +465,12 @@ ntx_status_t Loop::socket_open(const ntx_socket_opts_t& opts, ntx_socket_t* out)
     uint32_t gen = ++socket_gen_[slot];
     ntx_socket_t id = make_id(index_, gen, slot);
     auto s = std::make_shared<HostSocket>(*this, id, opts);
+    if (s->tls_mode) {
+        s->tls_context = &tls_context(verify, ca_file);
+        s->tls_server_name.assign(server_name);
+        s->tls_session_key.assign(server_name).append("|").append(opts.host.ptr, opts.host.len).append(":").append(
+            std::to_string(opts.port));
+    }
     sockets_[slot] = s;
     ++sockets_opened;
     *out = id;

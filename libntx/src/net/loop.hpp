@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <atomic>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -20,6 +21,7 @@ namespace asio = boost::asio;
 
 struct HostSocket;
 struct HostTimer;
+class TlsContext;
 struct FdWatch;
 
 class Loop {
@@ -62,6 +64,9 @@ public:
     // The throttle every socket this loop opens starts with (config.yaml `network`); a plugin's
     // socket_set_rate replaces it for its socket.
     void set_default_rate(const ntx_rate_t& rate) { default_rate_ = rate; }
+    // The loop's TLS context for these settings, prepared on first use (a context that could not be
+    // prepared is kept too, with its error, so every socket that needs it fails the same way).
+    TlsContext& tls_context(bool verify, std::string_view ca_file);
 
     ntx_status_t timer_schedule(uint64_t delay_ms, ntx_timer_cb cb, void* userdata, ntx_timer_t* out);
     ntx_status_t timer_cancel(ntx_timer_t id);
@@ -98,6 +103,9 @@ private:
     std::vector<uint32_t> free_timer_slots_;
 
     std::unordered_map<int, std::shared_ptr<FdWatch>> watches_;
+
+    // One SSL_CTX per (verify, CA file) seen on this loop; a session holds its own reference to it.
+    std::vector<std::unique_ptr<TlsContext>> tls_contexts_;
 };
 
 }  // namespace ntx::net

@@ -26,6 +26,8 @@ std::string to_json(const Report& r) {
         for (const auto& a : s.actions) {
             json::object by_kind;
             for (const auto& [k, n] : a.errors_by_kind) by_kind[k] = n;
+            json::object by_class;
+            for (const auto& [k, n] : a.status_classes) by_class[k] = n;
             actions.push_back(json::object{{"name", a.name},
                                            {"component", a.component},
                                            {"call", a.call},
@@ -39,6 +41,7 @@ std::string to_json(const Report& r) {
                                            {"dynamic", a.dynamic},
                                            {"origin", a.dynamic == 0 ? "static" : (a.ad_hoc || a.dynamic == a.count) ? "dynamic" : "mixed"},
                                            {"errors_by_kind", std::move(by_kind)},
+                                           {"status_classes", std::move(by_class)},
                                            {"bytes_sent", a.bytes_sent},
                                            {"bytes_received", a.bytes_received},
                                            {"throughput_per_s", round3(s.duration_s > 0 ? static_cast<double>(a.count) / s.duration_s : 0)},
@@ -123,6 +126,12 @@ void print_summary(const Report& r, std::FILE* out) {
                        a.latency.min_ms, a.latency.mean_ms, a.latency.p50_ms, a.latency.p90_ms, a.latency.p99_ms,
                        a.latency.max_ms);
             for (const auto& [kind, n] : a.errors_by_kind) fmt::print(out, "  {:<22}   error {}: {}\n", "", kind, n);
+            if (!a.status_classes.empty()) {
+                std::string classes;
+                for (const auto& [cls, n] : a.status_classes)
+                    classes += fmt::format("{}{} {}", classes.empty() ? "" : ", ", cls, n);
+                fmt::print(out, "  {:<22}   status {}\n", "", classes);
+            }
         }
     }
     fmt::print(out, "\ntotal: {} actions, {} ok, {} errors, {} timeouts, {} cancelled in {:.2f} s ({:.0f} actions/s)\n",

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -21,7 +22,14 @@ struct ActionStats {
     uint64_t dynamic = 0;    // runs by dynamic tasks (origin=dynamic; also counted in the outcomes)
     uint64_t bytes_sent = 0, bytes_received = 0;
     std::vector<std::pair<ntx_status_t, uint64_t>> errors_by_code;
+    // Ended actions whose result carried a protocol status (ntx_result_t.status, ABI 1.1), by class:
+    // [0] 1xx ... [4] 5xx. Statuses outside 100..599 are not counted here.
+    std::array<uint64_t, 5> status_classes{};
     report::LatencyHistogram latency;  // of ok actions
+
+    void count_status(uint32_t status) {
+        if (status >= 100 && status < 600) ++status_classes[status / 100 - 1];
+    }
 
     void count_error(ntx_status_t code) {
         ++errors;
@@ -42,6 +50,7 @@ struct ActionStats {
         dynamic += o.dynamic;
         bytes_sent += o.bytes_sent;
         bytes_received += o.bytes_received;
+        for (size_t i = 0; i < status_classes.size(); ++i) status_classes[i] += o.status_classes[i];
         for (auto& [code, n] : o.errors_by_code) {
             bool found = false;
             for (auto& [c, m] : errors_by_code)
