@@ -30,7 +30,7 @@ constexpr uint64_t kDefaultConnectTimeoutMs = 10000;  // as the real host
 
 // The codes of plugin_abi.h. When the ABI appends a code, extend this range and the two tables below
 // (a plugin using the new code would otherwise fail "not a status code of this ABI").
-bool known_status(ntx_status_t s) { return s <= NTX_OK && s >= NTX_E_INTERNAL; }
+bool known_status(ntx_status_t s) { return s <= NTX_OK && s >= NTX_E_TLS; }
 
 const char* status_name(ntx_status_t s) {
     switch (s) {
@@ -52,6 +52,7 @@ const char* status_name(ntx_status_t s) {
     case NTX_E_STATE: return "NTX_E_STATE";
     case NTX_E_STATUS: return "NTX_E_STATUS";
     case NTX_E_INTERNAL: return "NTX_E_INTERNAL";
+    case NTX_E_TLS: return "NTX_E_TLS";
     default: return "an unknown status";
     }
 }
@@ -76,6 +77,7 @@ const char* status_text(ntx_status_t s) {
     case NTX_E_STATE: return "invalid state or dead handle";
     case NTX_E_STATUS: return "failure status from server";
     case NTX_E_INTERNAL: return "internal plugin error";
+    case NTX_E_TLS: return "TLS handshake or certificate failure";
     default: return "unknown status";
     }
 }
