@@ -7,8 +7,8 @@
  *   fail   fail at once with NTX_E_PROTOCOL
  *   late   like sleep, but ignores on_error and completes anyway: the host must refuse the stale
  *          completion (NTX_E_STATE) instead of counting it for the user's next action
- *   flaky  fail (NTX_E_IO) the first with.failures calls of each user, then succeed: retries and
- *          task restarts that eventually work
+ *   flaky  fail (NTX_E_IO) the first with.failures calls of each user, then succeed with the result
+ *          field `calls` (this user's calls so far): retries and task restarts that eventually work
  *   spawn  request with.count dynamic tasks: of the script action with.template, or ad hoc of this
  *          plugin's with.call; each with.p.<key> becomes the task's <key>. Completes with the result
  *          fields `ids` (the task ids, comma-separated), `started` and `refused` (NTX_E_LIMIT answers)
@@ -261,7 +261,19 @@ static ntx_status_t probe_run_action(void *plugin_state, ntx_action_t *action, c
             return g_host_api->action_fail(st->host, action, NTX_E_IO, str_of("flaky: failing on purpose"), NULL) == NTX_OK
                        ? NTX_OK
                        : NTX_E_STATE;
-        return g_host_api->action_complete(st->host, action, NULL) == NTX_OK ? NTX_OK : NTX_E_STATE;
+        {
+            ntx_result_t result;
+            ntx_kv_t field;
+            char n[24];
+            sprintf(n, "%u", calls);
+            memset(&result, 0, sizeof result);
+            result.size = sizeof result;
+            field.key = str_of("calls");
+            field.value = str_of(n);
+            result.fields = &field;
+            result.field_count = 1;
+            return g_host_api->action_complete(st->host, action, &result) == NTX_OK ? NTX_OK : NTX_E_STATE;
+        }
     }
     if (ctx->call.len == 5 && memcmp(ctx->call.ptr, "spawn", 5) == 0) return probe_spawn(st, action, ctx);
     call = (probe_call *)calloc(1, sizeof *call);

@@ -48,6 +48,7 @@ struct ScenarioReport {
     uint64_t exit_rollback = 0;   // tasks rolled back (goto: closing.rollback)
     uint64_t exit_stop_user = 0;  // users a handler stopped (stop: user)
     uint64_t task_retries = 0;    // task restarts (goto: monitoring.retry)
+    uint64_t condition_errors = 0;  // conditions (if, loop while) that could not be evaluated
     // Dynamic tasks plugins requested from this scenario's actions: started, refused (a limit or the
     // run ending), ended. Not part of `tasks`, `spawned` or the online counts.
     uint64_t dynamic_requested = 0, dynamic_started = 0, dynamic_refused = 0, dynamic_ended = 0;

@@ -176,6 +176,7 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
             merged.exit_rollback += st.exit_rollback;
             merged.exit_stop_user += st.exit_stop_user;
             merged.task_retries += st.task_retries;
+            merged.condition_errors += st.condition_errors;
             merged.dynamic_requested += st.dynamic_requested;
             merged.dynamic_started += st.dynamic_started;
             merged.dynamic_refused += st.dynamic_refused;
@@ -200,6 +201,7 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
         sr.exit_rollback = merged.exit_rollback;
         sr.exit_stop_user = merged.exit_stop_user;
         sr.task_retries = merged.task_retries;
+        sr.condition_errors = merged.condition_errors;
         sr.dynamic_requested = merged.dynamic_requested;
         sr.dynamic_started = merged.dynamic_started;
         sr.dynamic_refused = merged.dynamic_refused;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "dsl/expression.hpp"
 #include "dsl/template.hpp"
 #include "ntx/diagnostics.hpp"
 
@@ -98,12 +99,32 @@ struct Handler {
     SourceLoc loc;
 };
 
+// A workflow compiles to a flat list of these: `if`, `loop` and `goto` become branches and jumps
+// between indices, so running a step is an index and a switch, never a tree walk.
 struct Step {
-    enum class Kind : uint8_t { action, think, log } kind = Kind::action;
+    enum class Kind : uint8_t {
+        action,      // run `action`
+        think,       // pause think_ms
+        log,         // write `message`
+        branch,      // if `cond` is false, go to `target` (if/else, loop while)
+        jump,        // go to `target` (the end of a then-branch, goto a named step, a loop's back edge)
+        exit,        // goto: error_out / timeout_out / closing as a step: the task ends there
+        loop_init,   // loop `loop` starts: its counter is 0
+        loop_check,  // loop `loop` ends (go to `target`) when its count / list is used up, or max reached
+        loop_next,   // loop `loop`: one more iteration, back to `target` (its check)
+    } kind = Kind::action;
     uint32_t action = 0;    // action: index into actions
     uint64_t think_ms = 0;  // think: the pause
     Template message;       // log: the line (templated)
     std::string level = "info";
+    std::shared_ptr<const Expression> cond;  // branch; loop_check of a while loop
+    uint32_t target = 0;    // branch, jump, loop_check, loop_next: a step index
+    Exit exit = Exit::error_out;  // exit
+    uint32_t loop = 0;      // loop_*: the loop's counter slot in the workflow
+    uint64_t count = 0;     // loop_check: iterations (count), or the most iterations (while / over)
+    std::vector<std::string> items;  // loop_check of `over`: the values, one per iteration
+    std::optional<uint32_t> item_slot;  // loop_check of `over`: the variable (`as`) that holds the item
+    std::string name;       // the step's `name` (goto target), if any
     SourceLoc loc;
 
     static Step of_action(uint32_t a) {
@@ -115,7 +136,8 @@ struct Step {
 
 struct WorkflowSpec {
     std::string name;
-    std::vector<Step> steps;  // in order
+    std::vector<Step> steps;  // in order (control flow compiled to branches and jumps)
+    uint32_t loops = 0;       // loop counter slots its steps use
     uint64_t timeout_ms = 0;      // task timeout, 0 = none
     Handler on_error;             // default: route error_out
     Handler on_timeout;           // default: route timeout_out

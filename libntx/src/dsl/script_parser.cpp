@@ -505,9 +505,12 @@ private:
             if (!a.IsMap()) return;
             if (a["save-as"])
                 if (auto v = save_as_name(quiet, a["save-as"])) add_variable(*v);
-            for (const char* key : {"on-error", "on-timeout"})
+            for (const char* key : {"on-error", "on-timeout", "then", "else", "steps"})
                 if (a[key] && a[key].IsSequence())
                     for (const auto& item : a[key]) visit(item);
+            // loop: {over: [...], as: name}: the loop's item is a variable of its body.
+            if (a["loop"] && a["loop"].IsMap() && a["loop"]["as"] && a["loop"]["as"].IsScalar())
+                add_variable(a["loop"]["as"].Scalar());
         };
         if (r["actions"] && r["actions"].IsMap())
             for (auto it = r["actions"].begin(); it != r["actions"].end(); ++it) visit(it->second);
@@ -529,7 +532,7 @@ private:
         std::string component_name;
         if (inline_step) {
             check_keys(f, a, "an inline action step",
-                       {"action", "with", "save-as", "timeout", "rate-limit", "retry", "on-error", "on-timeout"});
+                       {"action", "with", "save-as", "timeout", "rate-limit", "retry", "on-error", "on-timeout", "name"});
             auto target = scalar(f, a["action"], "action").value_or("");
             auto dot = target.find('.');
             if (dot == std::string::npos) {
@@ -661,15 +664,9 @@ private:
             if (!w["steps"]) {
                 f.error(it->first, fmt::format("workflow '{}' has no 'steps'", wf.name));
             } else if (expect_seq(f, w["steps"], "steps")) {
-                size_t index = 0;
-                for (const auto& step : w["steps"]) {
-                    ++index;
-                    if (!expect_map(f, step, "a step")) continue;
-                    if (parse_plain_step(f, step, fmt::format("{}[{}]", wf.name, index), wf.steps)) continue;
-                    check_keys(f, step, "a step", {"ref", "action", "think", "log"},
-                               {"if", "then", "else", "loop", "parallel", "goto", "update-workbook"});
-                    if (step.size() == 0) f.error(step, "empty step");
-                }
+                StepLabels labels;
+                parse_steps(f, w["steps"], wf.name, wf, labels);
+                resolve_gotos(f, wf, labels);
                 if (w["steps"].size() == 0) f.error(w["steps"], fmt::format("workflow '{}' has no steps", wf.name));
             }
             script_.workflows.push_back(std::move(wf));
@@ -680,7 +677,7 @@ private:
     // and returns true when `step` is one of them (problems are reported, nothing is appended then).
     bool parse_plain_step(FileCtx& f, const YAML::Node& step, const std::string& inline_name, std::vector<Step>& out) {
         if (step["ref"]) {
-            check_keys(f, step, "a ref step", {"ref"});
+            check_keys(f, step, "a ref step", {"ref", "name"});
             auto name = scalar(f, step["ref"], "ref").value_or("");
             auto found = named_actions_.find(name);
             if (found == named_actions_.end()) {
@@ -706,7 +703,7 @@ private:
             return true;
         }
         if (step["think"]) {
-            check_keys(f, step, "a think step", {"think"});
+            check_keys(f, step, "a think step", {"think", "name"});
             Step st;
             st.kind = Step::Kind::think;
             st.loc = f.loc(step["think"]);
@@ -715,7 +712,7 @@ private:
             return true;
         }
         if (step["log"]) {
-            check_keys(f, step, "a log step", {"log", "level"});
+            check_keys(f, step, "a log step", {"log", "level", "name"});
             Step st;
             st.kind = Step::Kind::log;
             st.loc = f.loc(step["log"]);
@@ -736,6 +733,170 @@ private:
             return true;
         }
         return false;
+    }
+
+    struct StepLabels {
+        std::map<std::string, uint32_t> names;  // step name -> index
+        struct Goto {
+            uint32_t step;
+            std::string target;
+            YAML::Node node;
+        };
+        std::vector<Goto> gotos;
+    };
+
+    // A condition: an expression, written bare or inside one {{...}}.
+    std::shared_ptr<const Expression> condition(FileCtx& f, const YAML::Node& n, std::string_view what) {
+        auto text = scalar(f, n, what);
+        if (!text) return nullptr;
+        std::string_view t = *text;
+        size_t lead = 0;
+        while (lead < t.size() && t[lead] == ' ') ++lead;
+        std::string_view body = t.substr(lead);
+        size_t shift = lead;
+        if (body.size() >= 4 && body.substr(0, 2) == "{{" && body.substr(body.size() - 2) == "}}" &&
+            body.find("{{", 2) == std::string_view::npos) {
+            body = body.substr(2, body.size() - 4);
+            shift += 2;
+        }
+        std::string err;
+        size_t at = 0;
+        auto e = Expression::compile(body, resolver(), err, at);
+        if (!e) {
+            auto m = n.Mark();
+            int quote = n.Tag() == "!" ? 1 : 0;
+            if (!m.is_null()) m.column += static_cast<int>(shift + at) + quote;
+            f.error(m, fmt::format("{}: {}", what, err));
+            return nullptr;
+        }
+        return std::make_shared<const Expression>(std::move(*e));
+    }
+
+    // Compiles a list of steps into wf.steps (nested if / loop flattened into branches and jumps).
+    void parse_steps(FileCtx& f, const YAML::Node& seq, const std::string& prefix, WorkflowSpec& wf, StepLabels& labels) {
+        size_t index = 0;
+        for (const auto& step : seq) {
+            ++index;
+            if (!expect_map(f, step, "a step")) continue;
+            const uint32_t first = static_cast<uint32_t>(wf.steps.size());
+            const std::string name = fmt::format("{}[{}]", prefix, index);
+            if (step["if"]) {
+                check_keys(f, step, "an if step", {"if", "then", "else", "name"});
+                Step br;
+                br.kind = Step::Kind::branch;
+                br.loc = f.loc(step["if"]);
+                br.cond = condition(f, step["if"], "if");
+                wf.steps.push_back(std::move(br));
+                if (!step["then"]) f.error(step["if"], "an if step needs 'then' (the steps when the condition holds)");
+                else if (expect_seq(f, step["then"], "then")) parse_steps(f, step["then"], name + ".then", wf, labels);
+                if (step["else"] && expect_seq(f, step["else"], "else")) {
+                    uint32_t jump = static_cast<uint32_t>(wf.steps.size());
+                    Step j;
+                    j.kind = Step::Kind::jump;
+                    j.loc = f.loc(step["else"]);
+                    wf.steps.push_back(std::move(j));
+                    wf.steps[first].target = jump + 1;
+                    parse_steps(f, step["else"], name + ".else", wf, labels);
+                    wf.steps[jump].target = static_cast<uint32_t>(wf.steps.size());
+                } else {
+                    wf.steps[first].target = static_cast<uint32_t>(wf.steps.size());
+                }
+            } else if (step["loop"]) {
+                check_keys(f, step, "a loop step", {"loop", "steps", "name"});
+                const YAML::Node& l = step["loop"];
+                if (!expect_map(f, l, "loop")) continue;
+                check_keys(f, l, "loop", {"count", "while", "over", "as", "max"});
+                int modes = (l["count"] ? 1 : 0) + (l["while"] ? 1 : 0) + (l["over"] ? 1 : 0);
+                if (modes != 1) {
+                    f.error(l, "a loop takes exactly one of count, while or over");
+                    continue;
+                }
+                const uint32_t slot = wf.loops++;
+                Step init;
+                init.kind = Step::Kind::loop_init;
+                init.loop = slot;
+                init.loc = f.loc(l);
+                wf.steps.push_back(std::move(init));
+                Step check;
+                check.kind = Step::Kind::loop_check;
+                check.loop = slot;
+                check.loc = f.loc(l);
+                check.count = 1000;  // the most iterations of a while loop, unless max says otherwise
+                if (l["count"]) check.count = uint_value(f, l["count"], "loop.count").value_or(0);
+                if (l["while"]) check.cond = condition(f, l["while"], "loop.while");
+                if (l["max"]) {
+                    if (l["count"]) f.error(l["max"], "loop.max goes with while or over; count is the number of iterations");
+                    else check.count = uint_value(f, l["max"], "loop.max").value_or(1000);
+                }
+                if (l["over"]) {
+                    if (expect_seq(f, l["over"], "loop.over"))
+                        for (const auto& item : l["over"])
+                            if (auto v = scalar(f, item, "an item of loop.over")) check.items.push_back(*v);
+                    if (!l["max"]) check.count = check.items.size();
+                    if (!l["as"]) f.error(l, "loop over a list needs 'as' (the variable that holds each item)");
+                    else if (auto as = scalar(f, l["as"], "loop.as")) {
+                        auto it = std::find(script_.variables.begin(), script_.variables.end(), *as);
+                        if (it != script_.variables.end()) check.item_slot = static_cast<uint32_t>(it - script_.variables.begin());
+                    }
+                } else if (l["as"]) {
+                    f.error(l["as"], "loop.as names the item of a loop over a list");
+                }
+                const uint32_t check_at = static_cast<uint32_t>(wf.steps.size());
+                wf.steps.push_back(std::move(check));
+                if (!step["steps"]) f.error(l, "a loop step needs 'steps' (its body)");
+                else if (expect_seq(f, step["steps"], "steps")) parse_steps(f, step["steps"], name + ".steps", wf, labels);
+                Step next;
+                next.kind = Step::Kind::loop_next;
+                next.loop = slot;
+                next.target = check_at;
+                next.loc = f.loc(l);
+                wf.steps.push_back(std::move(next));
+                wf.steps[check_at].target = static_cast<uint32_t>(wf.steps.size());
+            } else if (step["goto"]) {
+                check_keys(f, step, "a goto step", {"goto", "name"});
+                auto target = scalar(f, step["goto"], "goto").value_or("");
+                Step g;
+                g.loc = f.loc(step["goto"]);
+                if (target == "error_out" || target == "timeout_out" || target == "closing") {
+                    g.kind = Step::Kind::exit;
+                    g.exit = target == "error_out" ? Exit::error_out : target == "timeout_out" ? Exit::timeout_out : Exit::closing;
+                } else {
+                    g.kind = Step::Kind::jump;
+                    labels.gotos.push_back({first, target, step["goto"]});
+                }
+                wf.steps.push_back(std::move(g));
+            } else if (!parse_plain_step(f, step, name, wf.steps)) {
+                check_keys(f, step, "a step", {"ref", "action", "think", "log", "if", "loop", "goto", "name"},
+                           {"parallel", "update-workbook"});
+                if (step.size() == 0) f.error(step, "empty step");
+                continue;
+            }
+            if (step["name"]) {
+                auto label = scalar(f, step["name"], "name").value_or("");
+                if (label == "error_out" || label == "timeout_out" || label == "closing")
+                    f.error(step["name"], fmt::format("'{}' is an exit; a step cannot take its name", label));
+                else if (!labels.names.emplace(label, first).second)
+                    f.error(step["name"], fmt::format("two steps of workflow '{}' are named '{}'", wf.name, label));
+                else if (first < wf.steps.size())
+                    wf.steps[first].name = label;
+            }
+        }
+    }
+
+    void resolve_gotos(FileCtx& f, WorkflowSpec& wf, const StepLabels& labels) {
+        for (const auto& g : labels.gotos) {
+            auto it = labels.names.find(g.target);
+            if (it != labels.names.end()) {
+                wf.steps[g.step].target = it->second;
+                continue;
+            }
+            std::vector<std::string_view> names{"error_out", "timeout_out", "closing"};
+            for (const auto& [k, v] : labels.names) names.push_back(k);
+            auto guess = closest_match(g.target, names);
+            f.error(g.node, fmt::format("goto '{}': workflow '{}' has no step of that name", g.target, wf.name),
+                    guess.empty() ? "name a step with `name:`, or go to error_out, timeout_out or closing"
+                                  : fmt::format("did you mean '{}'?", guess));
+        }
     }
 
     // retry: {max, backoff} where backoff is a duration or {initial, max}.
@@ -773,6 +934,7 @@ private:
                         "goto and stop come last");
                 continue;
             }
+            if (item["name"]) f.error(item["name"], fmt::format("'name' is for workflow steps (goto targets), not for an entry of {}", where));
             if (item["retry"]) {
                 check_keys(f, item, fmt::format("a retry entry of {}", where), {"retry"});
                 if (!h.steps.empty())
@@ -976,6 +1138,15 @@ private:
 
     // Reports each variable `step` reads that is not in `saved`; `what` names the step for the message.
     void check_reads(const Step& step, const std::set<uint32_t>& saved, const std::string& what, const std::string& why) {
+        if (step.cond) {
+            for (uint32_t slot : step.cond->variables())
+                if (!saved.count(slot))
+                    out_.push_back({step.loc.file, step.loc.line, step.loc.column,
+                                    fmt::format("the condition '{}' ({}) reads '{}', but {}", step.cond->source(), what,
+                                                script_.variables[slot], why),
+                                    {}});
+            return;
+        }
         if (step.kind == Step::Kind::log) {
             for (uint32_t slot : step.message.variables())
                 if (!saved.count(slot))
@@ -1012,6 +1183,7 @@ private:
                             "no earlier step of the workflow saves it");
                 if (step.kind == Step::Kind::action && script_.actions[step.action].save_slot)
                     saved.insert(*script_.actions[step.action].save_slot);
+                if (step.kind == Step::Kind::loop_check && step.item_slot) saved.insert(*step.item_slot);
             }
             // `saved` now holds everything the workflow's steps can save.
             auto check_handler = [&](const Handler& h, const std::string& name) {

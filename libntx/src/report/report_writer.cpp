@@ -55,6 +55,7 @@ std::string to_json(const Report& r) {
             {"users", json::object{{"spawned", s.spawned}, {"peak_online", s.peak_online}, {"completed", s.completed}, {"stopped", s.stopped}}},
             {"tasks", s.tasks},
             {"task_retries", s.task_retries},
+            {"condition_errors", s.condition_errors},
             {"dynamic_tasks", json::object{{"requested", s.dynamic_requested},
                                            {"started", s.dynamic_started},
                                            {"refused", s.dynamic_refused},

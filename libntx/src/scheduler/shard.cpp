@@ -374,7 +374,6 @@ void Shard::expire_deadlines(uint64_t now) {
 void Shard::run_step(User& u) {
     const auto& script = scheduler_.script();
     const auto& wf = *u.workflow;
-    if (u.step >= wf.steps.size()) return end_task(u, dsl::Exit::closing, false);
     if (u.stop_requested) return finish(u);
     const uint64_t now = scheduler_.now_ms();
     if (u.task_deadline_ms && now >= u.task_deadline_ms) {
@@ -382,20 +381,68 @@ void Shard::run_step(User& u) {
         u.task_timed_out = true;
         return start_handler(u, wf.on_timeout, true);
     }
+    // Control steps (branches, jumps, loops, log lines) run here in a row until a step that waits
+    // (an action, a think); a run of them that long without one is a workflow that spins in place.
+    for (uint32_t spins = 0;; ++spins) {
+        if (u.step >= wf.steps.size()) return end_task(u, dsl::Exit::closing, false);
+        if (spins == 100'000) {
+            ++scenario_stats_[u.scenario].condition_errors;
+            scheduler_.frame().log().warn("[user={} task={}] workflow '{}' ran 100000 steps without an action or think; "
+                                          "the task ends through error_out", u.user_id, u.task_id, wf.name);
+            return end_task(u, dsl::Exit::error_out, true);
+        }
+        const dsl::Step& step = wf.steps[u.step];
+        switch (step.kind) {
+        case dsl::Step::Kind::think:
+            ++u.step;  // parked: no action in flight, the user leaves at once if asked to stop
+            return wait_then(u, step.think_ms, User::Resume::step);
+        case dsl::Step::Kind::log: {
+            std::string line, error;
+            if (!step.message.render(u, line, error)) line = "(log step: " + error + ")";
+            scheduler_.frame().log().log(spdlog::level::from_str(step.level), "[user={} task={}] {}", u.user_id, u.task_id, line);
+            ++u.step;
+            continue;
+        }
+        case dsl::Step::Kind::branch: {
+            bool holds = false;
+            if (!test(u, *step.cond, holds)) return end_task(u, dsl::Exit::error_out, true);
+            u.step = holds ? u.step + 1 : step.target;
+            continue;
+        }
+        case dsl::Step::Kind::jump: u.step = step.target; continue;
+        case dsl::Step::Kind::exit: return end_task(u, step.exit, true);
+        case dsl::Step::Kind::loop_init:
+            if (u.loop_counters.size() < wf.loops) u.loop_counters.resize(wf.loops, 0);
+            u.loop_counters[step.loop] = 0;
+            ++u.step;
+            continue;
+        case dsl::Step::Kind::loop_check: {
+            uint64_t n = u.loop_counters[step.loop];
+            bool more = n < step.count;
+            if (more && step.cond && !test(u, *step.cond, more)) return end_task(u, dsl::Exit::error_out, true);
+            if (more && !step.items.empty()) {
+                if (n >= step.items.size()) more = false;
+                else if (step.item_slot) {
+                    // The item is a variable of the loop's body: {{<as>}}.
+                    dsl::Fields& f = u.variables[*step.item_slot];
+                    f.resize(1);
+                    f[0].first = "body";
+                    f[0].second = step.items[n];
+                    u.variable_set[*step.item_slot] = true;
+                }
+            }
+            u.step = more ? u.step + 1 : step.target;
+            continue;
+        }
+        case dsl::Step::Kind::loop_next:
+            ++u.loop_counters[step.loop];
+            u.step = step.target;
+            continue;
+        case dsl::Step::Kind::action: break;
+        }
+        break;
+    }
     const dsl::Step& step = wf.steps[u.step];
-    switch (step.kind) {
-    case dsl::Step::Kind::think:
-        ++u.step;  // parked: no action in flight, the user leaves at once if asked to stop
-        return wait_then(u, step.think_ms, User::Resume::step);
-    case dsl::Step::Kind::log: {
-        std::string line, error;
-        if (!step.message.render(u, line, error)) line = "(log step: " + error + ")";
-        scheduler_.frame().log().log(spdlog::level::from_str(step.level), "[user={} task={}] {}", u.user_id, u.task_id, line);
-        ++u.step;
-        return run_step(u);
-    }
-    case dsl::Step::Kind::action: break;
-    }
     u.action = step.action;
     const dsl::ActionSpec& a = script.actions[u.action];
     if (a.rate_per_user > 0) {
@@ -409,6 +456,21 @@ void Shard::run_step(User& u) {
         next = std::max(next, now) + static_cast<uint64_t>(1000.0 / a.rate_per_user);
     }
     scheduler_.frame().dispatch(u, u.action);
+}
+
+// Evaluates a condition for `u`. A condition that cannot be evaluated (a missing value, a type
+// mismatch) is counted and logged; the caller ends the task through error_out.
+bool Shard::test(User& u, const dsl::Expression& cond, bool& holds) {
+    dsl::Value v;
+    std::string error;
+    if (!cond.eval(u, v, error)) {
+        ++scenario_stats_[u.scenario].condition_errors;
+        scheduler_.frame().log().warn("[user={} task={}] condition failed: {}; the task ends through error_out", u.user_id,
+                                      u.task_id, error);
+        return false;
+    }
+    holds = v.truthy();
+    return true;
 }
 
 void Shard::wait_then(User& u, uint64_t delay_ms, User::Resume resume) {

@@ -66,6 +66,7 @@ private:
     // Starts the user's next task, or (`restart`, by monitoring.retry) its current task again.
     void start_task(User& u, bool restart = false);
     void run_step(User& u);
+    bool test(User& u, const dsl::Expression& cond, bool& holds);
     // Parks the user for `delay_ms`, then resumes what `resume` says (a stop request ends the wait early).
     void wait_then(User& u, uint64_t delay_ms, User::Resume resume);
     // An action failed (after its own retries) or timed out: retry, run the handler, follow its route.

@@ -71,6 +71,7 @@ struct User final : dsl::RenderContext {
     uint64_t user_deadline_ms = 0;  // task-duration end; 0 = one task
 
     uint32_t attempts = 0;          // failed attempts of the current step so far (retry)
+    std::vector<uint32_t> loop_counters;  // per loop of the workflow: iterations done
     uint32_t task_retries = 0;      // restarts of the current task by goto: monitoring.retry
     bool task_timed_out = false;    // the task's deadline passed (its on-timeout handler ran or runs)
     // An on-error / on-timeout handler in progress: its next entry. Null while the workflow runs.

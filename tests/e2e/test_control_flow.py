@@ -1,0 +1,137 @@
+"""Control flow compiled to branches and jumps: if/then/else on expressions, loops by count, while and
+over a list, goto to named steps and to exits, and conditions that cannot be evaluated (counted, the
+task ends through error_out)."""
+import os
+import tempfile
+
+from harness import TEST_PLUGINS, action, check, main, read_report, run_ntx, scenario
+
+SCRIPT = f"""
+components:
+  - name: probe
+    version: "1.0.0"
+    entry: {TEST_PLUGINS}/ntx_probe.so
+workflows:
+  branches:
+    steps:
+      - if: "env.user_id % 2 == 0"
+        then: [{{ref: even}}]
+        else: [{{ref: odd}}, {{goto: error_out}}]
+      - ref: after
+  counted:
+    steps:
+      - loop: {{count: 3}}
+        steps: [{{ref: ok}}]
+  over:
+    steps:
+      - loop: {{over: ["5", "10", "15"], as: ms}}
+        steps:
+          - {{log: "sleeping {{{{ms}}}} ms", level: warn}}
+          - action: probe.sleep
+            with: {{ms: "{{{{ms}}}}"}}
+  while:
+    steps:
+      - loop: {{while: "default(c.calls, 0) < 4", max: 10}}
+        steps: [{{ref: count-call}}]
+  runaway:
+    steps:
+      - loop: {{while: "true", max: 7}}
+        steps: [{{ref: ok}}]
+  named:
+    steps:
+      - {{name: top, ref: count-call}}
+      - if: "{{{{c.calls < 3}}}}"
+        then: [{{goto: top}}]
+      - ref: after
+  broken:
+    steps:
+      - if: "number('not a number') > 1"
+        then: [{{ref: ok}}]
+      - ref: after
+actions:
+  ok: {{component: probe, call: sleep, with: {{ms: "0"}}}}
+  even: {{component: probe, call: sleep, with: {{ms: "0"}}}}
+  odd: {{component: probe, call: sleep, with: {{ms: "0"}}}}
+  after: {{component: probe, call: sleep, with: {{ms: "0"}}}}
+  count-call: {{component: probe, call: flaky, with: {{failures: "0"}}, save-as: c}}
+load:
+  scenarios:
+    - {{name: branches, workflow: branches, user-count: 10}}
+    - {{name: counted, workflow: counted, user-count: 4}}
+    - {{name: over, workflow: over, user-count: 2}}
+    - {{name: while, workflow: while, user-count: 3}}
+    - {{name: runaway, workflow: runaway, user-count: 2}}
+    - {{name: named, workflow: named, user-count: 3}}
+    - {{name: broken, workflow: broken, user-count: 2}}
+"""
+
+
+def test_control_flow():
+    with tempfile.TemporaryDirectory() as tmp:
+        res, out = os.path.join(tmp, "res"), os.path.join(tmp, "out")
+        os.makedirs(res)
+        with open(os.path.join(res, "script.yaml"), "w") as f:
+            f.write(SCRIPT)
+        rc, _, stderr = run_ntx("run", res, "--out", out, "--quiet")
+        check(rc == 0, f"ntx run exited {rc}: {stderr}")
+        r = read_report(out)
+
+        # user ids 1..10: five even users take `then`, five odd ones `else` and leave through error_out.
+        s = scenario(r, "branches")
+        check(action(s, "even")["ok"] == 5 and action(s, "odd")["ok"] == 5, f"branches {s['actions']}")
+        check(action(s, "after")["ok"] == 5 and s["exits"]["error_out"] == 5, f"branches {s['actions']} {s['exits']}")
+
+        check(action(scenario(r, "counted"), "ok")["ok"] == 12, "loop count 3 x 4 users")
+
+        s = scenario(r, "over")
+        a = action(s, "over[1].steps[2]")
+        check(a["ok"] == 6 and a["latency_ms"]["min"] >= 4.5, f"over: {a}")
+        for ms in ("5", "10", "15"):
+            check(stderr.count(f"sleeping {ms} ms") == 2, f"loop item {ms} logged once per user")
+
+        # while: the condition reads the saved result; four calls per user end the loop.
+        check(action(scenario(r, "while"), "count-call")["ok"] == 12, f"while {scenario(r, 'while')['actions']}")
+        # while true stops at max.
+        check(action(scenario(r, "runaway"), "ok")["ok"] == 14, f"runaway {scenario(r, 'runaway')['actions']}")
+
+        s = scenario(r, "named")
+        check(action(s, "count-call")["ok"] == 9 and action(s, "after")["ok"] == 3, f"named {s['actions']}")
+
+        s = scenario(r, "broken")
+        check(s["condition_errors"] == 2 and s["exits"]["error_out"] == 2, f"broken {s['condition_errors']} {s['exits']}")
+        check(action(s, "after")["count"] == 0 and action(s, "ok")["count"] == 0, f"broken {s['actions']}")
+        check("is not a number" in stderr, "the condition's error is logged")
+
+
+def test_goto_and_condition_mistakes_are_planning_errors():
+    with tempfile.TemporaryDirectory() as tmp:
+        res = os.path.join(tmp, "res")
+        os.makedirs(res)
+        with open(os.path.join(res, "script.yaml"), "w") as f:
+            f.write(f"""components:
+  - {{name: probe, version: "1.0.0", entry: {TEST_PLUGINS}/ntx_probe.so}}
+workflows:
+  w:
+    steps:
+      - {{name: start, ref: ok}}
+      - goto: strat
+      - if: "meta.status == 200"
+        then: [{{ref: ok}}]
+      - loop: {{count: 2, while: "true"}}
+        steps: [{{ref: ok}}]
+actions:
+  ok: {{component: probe, call: sleep, with: {{ms: "0"}}}}
+load:
+  scenarios:
+    - {{name: s, workflow: w, user-count: 1}}
+""")
+        rc, _, stderr = run_ntx("validate", res)
+        check(rc == 2, f"validate exited {rc}")
+        check("script.yaml:7:15: error: goto 'strat': workflow 'w' has no step of that name" in stderr
+              and "did you mean 'start'?" in stderr, stderr)
+        check("script.yaml:8:14: error: if: 'meta.status': no action saves a variable named 'meta'" in stderr, stderr)
+        check("script.yaml:10:15: error: a loop takes exactly one of count, while or over" in stderr, stderr)
+
+
+if __name__ == "__main__":
+    main([test_control_flow, test_goto_and_condition_mistakes_are_planning_errors])
