@@ -1,0 +1,120 @@
+#include "curl_loop.hpp"
+
+#include "ftp_session.hpp"
+#include "plugin_state.hpp"
+
+namespace ntx::ftp {
+
+CurlLoop::CurlLoop(const PluginState &plugin, ntx_loop_t *loop) : plugin_(plugin), loop_(loop) {}
+
+CurlLoop::~CurlLoop() {
+    // Every session (and so every easy handle) is gone: users are released before the plugin.
+    cancel_timer();
+    if (multi_) curl_multi_cleanup(multi_);
+}
+
+Error CurlLoop::init() {
+    multi_ = curl_multi_init();
+    if (!multi_) return Error{NTX_E_NOMEM, "ftp: curl_multi_init failed"};
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlLoop::on_socket);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlLoop::on_timer);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+    return {};
+}
+
+CURLMcode CurlLoop::add(CURL *easy) noexcept { return curl_multi_add_handle(multi_, easy); }
+
+void CurlLoop::remove(CURL *easy) noexcept { curl_multi_remove_handle(multi_, easy); }
+
+// ---- curl -> host ---------------------------------------------------------------------------------
+
+int CurlLoop::on_socket(CURL * /*easy*/, curl_socket_t fd, int what, void *userp, void * /*socketp*/) noexcept {
+    auto *self = static_cast<CurlLoop *>(userp);
+    if (!self || !self->attached_) return 0;
+    const ntx_host_api_t *api = self->plugin_.api;
+    if (what == CURL_POLL_REMOVE) {
+        api->fd_unwatch(self->plugin_.host, self->loop_, fd);  // NTX_E_STATE if never watched: fine
+        return 0;
+    }
+    std::uint32_t events = 0;
+    if (what == CURL_POLL_IN || what == CURL_POLL_INOUT) events |= NTX_FD_READ;
+    if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT) events |= NTX_FD_WRITE;
+    // A second call for the same fd replaces the events (curl switches between read and write).
+    const ntx_status_t st = api->fd_watch(self->plugin_.host, self->loop_, fd, events, &CurlLoop::fd_ready, self);
+    if (st < 0) {
+        // The transfer cannot make progress on this descriptor; curl's timeouts end it.
+        self->plugin_.log(nullptr, NTX_LOG_WARN, "ftp: the host refused to watch a curl socket");
+    }
+    return 0;
+}
+
+int CurlLoop::on_timer(CURLM * /*multi*/, long timeout_ms, void *userp) noexcept {
+    auto *self = static_cast<CurlLoop *>(userp);
+    if (!self || !self->attached_) return 0;
+    self->cancel_timer();
+    if (timeout_ms < 0) return 0;  // curl wants no timer
+    // Never call curl_multi_socket_action from here (curl forbids it): even 0 ms goes through the loop.
+    ntx_timer_t timer = 0;
+    const ntx_status_t st = self->plugin_.api->timer_schedule(self->plugin_.host, self->loop_,
+                                                              static_cast<std::uint64_t>(timeout_ms),
+                                                              &CurlLoop::timer_fired, self, &timer);
+    if (st < 0) {
+        self->plugin_.log(nullptr, NTX_LOG_ERROR, "ftp: the host refused a timer; transfers on this loop stall");
+        return -1;
+    }
+    self->timer_ = timer;
+    return 0;
+}
+
+void CurlLoop::cancel_timer() noexcept {
+    if (timer_ != 0) {
+        if (attached_) plugin_.api->timer_cancel(plugin_.host, loop_, timer_);
+        timer_ = 0;
+    }
+}
+
+// ---- host -> curl ---------------------------------------------------------------------------------
+
+void CurlLoop::fd_ready(void *userdata, int fd, std::uint32_t events) noexcept {
+    auto *self = static_cast<CurlLoop *>(userdata);
+    if (!self) return;
+    int mask = 0;
+    if (events & NTX_FD_READ) mask |= CURL_CSELECT_IN;
+    if (events & NTX_FD_WRITE) mask |= CURL_CSELECT_OUT;
+    self->drive(fd, mask);
+}
+
+void CurlLoop::timer_fired(void *userdata, ntx_timer_t timer) noexcept {
+    auto *self = static_cast<CurlLoop *>(userdata);
+    if (!self || timer != self->timer_) return;
+    self->timer_ = 0;
+    self->drive(CURL_SOCKET_TIMEOUT, 0);
+}
+
+void CurlLoop::drive(curl_socket_t fd, int mask) noexcept {
+    int running = 0;
+    const CURLMcode rc = curl_multi_socket_action(multi_, fd, mask, &running);
+    if (rc != CURLM_OK) plugin_.log(nullptr, NTX_LOG_WARN, curl_multi_strerror(rc));
+    finish_transfers();
+}
+
+// Transfers end here, after curl_multi_socket_action returned: a session removes its easy handle
+// and reports the outcome to the host outside any curl callback.
+void CurlLoop::finish_transfers() noexcept {
+    int left = 0;
+    while (CURLMsg *msg = curl_multi_info_read(multi_, &left)) {
+        if (msg->msg != CURLMSG_DONE) continue;
+        CURL *easy = msg->easy_handle;
+        const CURLcode result = msg->data.result;  // msg dies with the handle's removal
+        char *priv = nullptr;
+        curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+        if (auto *session = reinterpret_cast<Session *>(priv)) {
+            session->on_done(result);
+        } else {
+            remove(easy);
+        }
+    }
+}
+
+}  // namespace ntx::ftp
