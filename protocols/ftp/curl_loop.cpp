@@ -1,3 +1,6 @@
+// curl_multi_socket_all is the one call that runs every transfer (see check_stalled); 7.88 marks it
+// deprecated without a replacement that does that.
+#define CURL_DISABLE_DEPRECATION 1
 #include "curl_loop.hpp"
 
 #include "ftp_session.hpp"
@@ -29,9 +32,21 @@ void CurlLoop::remove(CURL *easy) noexcept { curl_multi_remove_handle(multi_, ea
 
 // ---- curl -> host ---------------------------------------------------------------------------------
 
-int CurlLoop::on_socket(CURL * /*easy*/, curl_socket_t fd, int what, void *userp, void * /*socketp*/) noexcept {
+int CurlLoop::on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) noexcept {
     auto *self = static_cast<CurlLoop *>(userp);
-    if (!self || !self->attached_) return 0;
+    if (!self) return 0;
+    // Which session watches which socket: curl keeps the pointer for us (curl_multi_assign).
+    if (what == CURL_POLL_REMOVE) {
+        if (auto *owner = static_cast<Session *>(socketp)) owner->socket_unwatched();
+    } else if (!socketp) {
+        char *priv = nullptr;
+        curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+        if (auto *owner = reinterpret_cast<Session *>(priv)) {
+            owner->socket_watched();
+            curl_multi_assign(self->multi_, fd, owner);
+        }
+    }
+    if (!self->attached_) return 0;
     const ntx_host_api_t *api = self->plugin_.api;
     if (what == CURL_POLL_REMOVE) {
         api->fd_unwatch(self->plugin_.host, self->loop_, fd);  // NTX_E_STATE if never watched: fine
@@ -72,6 +87,56 @@ void CurlLoop::cancel_timer() noexcept {
         if (attached_) plugin_.api->timer_cancel(plugin_.host, loop_, timer_);
         timer_ = 0;
     }
+    if (kick_timer_ != 0) {
+        if (attached_) plugin_.api->timer_cancel(plugin_.host, loop_, kick_timer_);
+        kick_timer_ = 0;
+    }
+}
+
+void CurlLoop::track(Session *session) { active_.push_back(session); }
+
+void CurlLoop::untrack(Session *session) noexcept {
+    for (auto it = active_.begin(); it != active_.end(); ++it) {
+        if (*it == session) {
+            *it = active_.back();
+            active_.pop_back();
+            return;
+        }
+    }
+}
+
+// libcurl 7.88 can park an FTP transfer with nothing to wait for: when the reply to EPSV/PASV is
+// read in the same pass that sent the command (a fast server, loopback), the transfer moves to its
+// data-connection step without starting it, announces no socket and sets no timer, and sits until
+// its connect timeout. A transfer in flight that watches no socket after a pass is therefore given
+// another pass over every transfer (curl_multi_socket_all) a millisecond later. A transfer that
+// legitimately waits on a timer alone (a name being resolved) only costs such a pass per ms.
+void CurlLoop::check_stalled() noexcept {
+    for (const Session *s : active_) {
+        if (s->watched_sockets() == 0) {
+            request_kick(1);
+            return;
+        }
+    }
+}
+
+void CurlLoop::request_kick(std::uint64_t delay_ms) noexcept {
+    if (kick_timer_ != 0 || !attached_) return;
+    ntx_timer_t timer = 0;
+    if (plugin_.api->timer_schedule(plugin_.host, loop_, delay_ms, &CurlLoop::kick_fired, this, &timer) == NTX_OK) {
+        kick_timer_ = timer;
+    }
+}
+
+void CurlLoop::kick_fired(void *userdata, ntx_timer_t timer) noexcept {
+    auto *self = static_cast<CurlLoop *>(userdata);
+    if (!self || timer != self->kick_timer_) return;
+    self->kick_timer_ = 0;
+    int running = 0;
+    const CURLMcode rc = curl_multi_socket_all(self->multi_, &running);
+    if (rc != CURLM_OK) self->plugin_.log(nullptr, NTX_LOG_WARN, curl_multi_strerror(rc));
+    self->finish_transfers();
+    self->check_stalled();
 }
 
 // ---- host -> curl ---------------------------------------------------------------------------------
@@ -97,6 +162,7 @@ void CurlLoop::drive(curl_socket_t fd, int mask) noexcept {
     const CURLMcode rc = curl_multi_socket_action(multi_, fd, mask, &running);
     if (rc != CURLM_OK) plugin_.log(nullptr, NTX_LOG_WARN, curl_multi_strerror(rc));
     finish_transfers();
+    check_stalled();
 }
 
 // Transfers end here, after curl_multi_socket_action returned: a session removes its easy handle

@@ -9,9 +9,13 @@
 #include <curl/curl.h>
 #include <ntx/plugin_abi.h>
 
+#include <cstdint>
+#include <vector>
+
 namespace ntx::ftp {
 
 struct PluginState;
+class Session;
 
 class CurlLoop {
 public:
@@ -31,6 +35,10 @@ public:
     // no transfer ends from inside this call.
     void remove(CURL *easy) noexcept;
 
+    // The sessions whose transfer is in flight (see check_stalled).
+    void track(Session *session);
+    void untrack(Session *session) noexcept;
+
     // From release on (no loop runs any more) callbacks stop calling the host.
     void detach_host() noexcept { attached_ = false; }
 
@@ -39,16 +47,21 @@ private:
     static int on_timer(CURLM *multi, long timeout_ms, void *userp) noexcept;
     static void fd_ready(void *userdata, int fd, std::uint32_t events) noexcept;
     static void timer_fired(void *userdata, ntx_timer_t timer) noexcept;
+    static void kick_fired(void *userdata, ntx_timer_t timer) noexcept;
 
     void drive(curl_socket_t fd, int mask) noexcept;
     void finish_transfers() noexcept;
     void cancel_timer() noexcept;
+    void check_stalled() noexcept;
+    void request_kick(std::uint64_t delay_ms) noexcept;
 
     const PluginState &plugin_;
     ntx_loop_t *loop_;
     CURLM *multi_ = nullptr;
     ntx_timer_t timer_ = 0;
+    ntx_timer_t kick_timer_ = 0;
     bool attached_ = true;
+    std::vector<Session *> active_;
 };
 
 }  // namespace ntx::ftp

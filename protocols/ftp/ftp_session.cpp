@@ -87,6 +87,7 @@ ntx_status_t Session::start(ntx_action_t *action, const ntx_action_ctx_t &ctx) {
         return NTX_OK;
     }
     in_multi_ = true;
+    loop_.track(this);
     action_ = action;
     return NTX_OK;
 }
@@ -196,7 +197,8 @@ std::size_t Session::on_read(char *buffer, std::size_t size, std::size_t count, 
 
 void Session::end_transfer() noexcept {
     if (in_multi_) {
-        loop_.remove(easy_);
+        loop_.untrack(this);
+        loop_.remove(easy_);  // curl unwatches the transfer's sockets here
         in_multi_ = false;
     }
     if (prequote_) {

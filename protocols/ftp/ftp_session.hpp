@@ -42,6 +42,13 @@ public:
 
     CurlLoop &loop() const noexcept { return loop_; }
 
+    // Sockets of this session's transfer the loop watches for curl (CurlLoop keeps the count).
+    void socket_watched() noexcept { ++watched_; }
+    void socket_unwatched() noexcept {
+        if (watched_ > 0) --watched_;
+    }
+    std::size_t watched_sockets() const noexcept { return watched_; }
+
 private:
     static std::size_t on_write(char *data, std::size_t size, std::size_t count, void *userdata) noexcept;
     static std::size_t on_read(char *buffer, std::size_t size, std::size_t count, void *userdata) noexcept;
@@ -63,6 +70,7 @@ private:
 
     ntx_action_t *action_ = nullptr;  // the action in flight, or null
     bool in_multi_ = false;
+    std::size_t watched_ = 0;
     bool want_result_ = true;
     ActionSpec spec_;
     std::string url_text_;           // what CURLOPT_URL points at during the transfer
