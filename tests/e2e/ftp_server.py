@@ -51,6 +51,13 @@ def _vsftpd():
     raise AssertionError("vsftpd is not installed: run scripts/install-deps.sh")
 
 
+def _die_with_parent():
+    """In the child before exec: vsftpd gets SIGTERM if the test process dies (a ctest timeout)."""
+    import ctypes
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def ensure_user():
     """Creates the local FTP test user if missing (root only)."""
     if os.geteuid() != 0:
@@ -141,7 +148,8 @@ class FtpServer:
         try:
             with open(self.stderr_path, "w") as err:
                 self.proc = subprocess.Popen([_vsftpd(), self.conf], stdin=subprocess.DEVNULL,
-                                             stdout=err, stderr=err, start_new_session=True)
+                                             stdout=err, stderr=err, start_new_session=True,
+                                             preexec_fn=_die_with_parent)
             self._wait_ready()
         except BaseException:
             self.stop()
@@ -252,6 +260,7 @@ def main():
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("--manifest", help="rewrite this ip,port,user,password CSV with the server's address and account")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     with FtpServer() as server:
         print(f"vsftpd on 127.0.0.1:{server.port}, user {server.user}, root {server.root}", flush=True)
         if args.manifest:
