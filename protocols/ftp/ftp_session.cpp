@@ -267,7 +267,7 @@ void Session::on_done(CURLcode code) noexcept {
                      total_us > 0 ? static_cast<std::uint64_t>(static_cast<double>(bytes) * 1e6 / static_cast<double>(total_us)) : 0);
             add_ms("time.connect_ms", us_to_ms(connect_us));
             add_ms("time.start_transfer_ms", us_to_ms(start_us));
-            add_field("connection_reused", connects == 0 ? "true" : "false");
+            add_uint("connects", static_cast<std::uint64_t>(connects > 0 ? connects : 0));
             if (code == CURLE_OK && call == Call::list) {
                 std::uint64_t entries = 0;
                 std::size_t pos = 0;
