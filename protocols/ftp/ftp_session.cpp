@@ -80,6 +80,7 @@ ntx_status_t Session::start(ntx_action_t *action, const ntx_action_ctx_t &ctx) {
         fail_now(action, e);
         return NTX_OK;
     }
+    watched_ = 0;  // the previous transfer's sockets were all unwatched when it was removed
     const CURLMcode rc = loop_.add(easy_);
     if (rc != CURLM_OK) {
         end_transfer();

@@ -298,6 +298,35 @@ load:
         check(report["totals"]["duration_s"] < 10, f"the run took {report['totals']['duration_s']} s")
 
 
+def test_a_transfer_cut_by_its_timeout_is_abandoned_and_the_user_reconnects():
+    # vsftpd sends at 100 kB/s, so a 1 MB download outlives its 300 ms timeout: the host ends each
+    # action as a timeout, the plugin drops the transfer and its connection (no QUIT, no callback),
+    # and the user's next task connects and logs in again.
+    users = 2
+    with FtpServer(extra_conf={"local_max_rate": 100_000}) as server, tempfile.TemporaryDirectory() as tmp:
+        server.put("big.bin", SEED * 5)
+        script = COMPONENT + f"""
+workflows:
+  w: {{steps: [{{ref: get-big}}]}}
+actions:
+  get-big: {{component: ftp, call: download, with: {{url: "{server.url('big.bin')}", {account(server)}}}, timeout: 300ms}}
+load:
+  scenarios:
+    - {{name: cut, workflow: w, user-count: {users}, task-duration: 2s}}
+"""
+        connects_before = server.count(r"CONNECT: Client")
+        report, _, _ = run(write_res(tmp, script), tmp)
+        s = scenario(report, "cut")
+        a = action(s, "get-big")
+        check(a["count"] >= 2 * users, f"get-big {a}")
+        check(a["timeouts"] == a["count"] and a["ok"] == 0 and a["errors"] == 0, f"get-big {a}")
+        check(s["exits"]["timeout_out"] == a["count"], f"exits {s['exits']}")
+        connects = server.count(r"CONNECT: Client") - connects_before
+        check(connects == a["count"], f"{connects} connections for {a['count']} abandoned downloads")
+        check(server.count(r"OK LOGIN") == a["count"], f"{server.count('OK LOGIN')} logins")
+        check(server.count(r"OK DOWNLOAD") == 0, "no download completed")
+
+
 def test_bad_input_is_refused_clearly():
     with tempfile.TemporaryDirectory() as tmp:
         # A call the plugin does not declare: refused at validation, at its line and column.
@@ -370,6 +399,7 @@ if __name__ == "__main__":
         test_missing_file_is_an_error_of_its_own_kind,
         test_refused_connection_is_a_counted_connect_error,
         test_a_server_that_never_answers_times_out_cleanly,
+        test_a_transfer_cut_by_its_timeout_is_abandoned_and_the_user_reconnects,
         test_bad_input_is_refused_clearly,
         test_the_example_runs_against_vsftpd,
     ])
