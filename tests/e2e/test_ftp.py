@@ -299,7 +299,7 @@ load:
 
 
 def test_a_transfer_cut_by_its_timeout_is_abandoned_and_the_user_reconnects():
-    # vsftpd sends at 100 kB/s, so a 1 MB download outlives its 300 ms timeout: the host ends each
+    # vsftpd sends at 100 kB/s, so a 1 MB download outlives its 800 ms timeout: the host ends each
     # action as a timeout, the plugin drops the transfer and its connection (no QUIT, no callback),
     # and the user's next task connects and logs in again.
     users = 2
@@ -309,10 +309,10 @@ def test_a_transfer_cut_by_its_timeout_is_abandoned_and_the_user_reconnects():
 workflows:
   w: {{steps: [{{ref: get-big}}]}}
 actions:
-  get-big: {{component: ftp, call: download, with: {{url: "{server.url('big.bin')}", {account(server)}}}, timeout: 300ms}}
+  get-big: {{component: ftp, call: download, with: {{url: "{server.url('big.bin')}", {account(server)}}}, timeout: 800ms}}
 load:
   scenarios:
-    - {{name: cut, workflow: w, user-count: {users}, task-duration: 2s}}
+    - {{name: cut, workflow: w, user-count: {users}, task-duration: 2500ms}}
 """
         connects_before = server.count(r"CONNECT: Client")
         report, _, _ = run(write_res(tmp, script), tmp)
