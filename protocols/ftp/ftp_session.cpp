@@ -60,7 +60,6 @@ Error Session::init() {
     set(CURLOPT_ACCEPTTIMEOUT_MS, static_cast<long>(cfg.connect_timeout_ms));
     set(CURLOPT_SERVER_RESPONSE_TIMEOUT, response_s);
     set(CURLOPT_FTP_USE_EPSV, cfg.epsv ? 1L : 0L);
-    set(CURLOPT_FTP_FILEMETHOD, static_cast<long>(CURLFTPMETHOD_SINGLECWD));
     set(CURLOPT_TRANSFERTEXT, 0L);  // binary: TYPE I
     if (rc != CURLE_OK) return Error{NTX_E_UNSUPPORTED, std::string("ftp: libcurl option refused: ") + curl_easy_strerror(rc)};
     return {};
@@ -119,8 +118,13 @@ Error Session::configure(const ntx_action_ctx_t &ctx) {
     set(CURLOPT_UPLOAD, call == Call::upload ? 1L : 0L);
     set(CURLOPT_DIRLISTONLY, (call == Call::list && spec_.names_only) ? 1L : 0L);
     set(CURLOPT_FTPPORT, spec_.mode == Mode::active ? plugin_.config.active_address.c_str() : nullptr);
+    // One CWD per path, except where missing directories are created: that takes them one by one.
+    set(CURLOPT_FTP_FILEMETHOD, static_cast<long>(call == Call::upload && spec_.create_dirs ? CURLFTPMETHOD_MULTICWD
+                                                                                        : CURLFTPMETHOD_SINGLECWD));
+    // _RETRY: when users create the same directory at once, a MKD that lost the race is followed by
+    // another CWD instead of failing the upload.
     set(CURLOPT_FTP_CREATE_MISSING_DIRS,
-        static_cast<long>(call == Call::upload && spec_.create_dirs ? CURLFTP_CREATE_DIR : CURLFTP_CREATE_DIR_NONE));
+        static_cast<long>(call == Call::upload && spec_.create_dirs ? CURLFTP_CREATE_DIR_RETRY : CURLFTP_CREATE_DIR_NONE));
     // curl's own deadline is a backstop a second behind the host's, which normally ends the action
     // first (on_error); it also bounds curl's short blocking waits for a final reply.
     set(CURLOPT_TIMEOUT_MS, ctx.timeout_ms ? static_cast<long>(ctx.timeout_ms) + 1000L : 0L);

@@ -150,6 +150,29 @@ load:
             check(server.password not in text, "the password appears in ntx's output")
 
 
+def test_users_creating_one_directory_at_once_all_upload():
+    # All users start at once and create the same directories: a MKD that loses the race must not
+    # fail the upload.
+    users = 10
+    with FtpServer() as server, tempfile.TemporaryDirectory() as tmp:
+        script = COMPONENT + f"""
+workflows:
+  w: {{steps: [{{ref: put}}]}}
+actions:
+  put:
+    component: ftp
+    call: upload
+    with: {{url: "{server.url()}a/b/c/{{{{env.user_id}}}}.txt", {account(server)}, body: "x{{{{env.user_id}}}}", create-dirs: "true"}}
+    timeout: 5s
+load:
+  scenarios:
+    - {{name: mkdirs, workflow: w, user-count: {users}}}
+"""
+        report, _, _ = run(write_res(tmp, script), tmp)
+        check_all_ok(scenario(report, "mkdirs"), users, ["put"])
+        check(len(os.listdir(server.path("a/b/c"))) == users, f"files {os.listdir(server.path('a/b/c'))}")
+
+
 def test_active_mode():
     users = 3
     with FtpServer() as server, tempfile.TemporaryDirectory() as tmp:
@@ -394,6 +417,7 @@ def test_the_example_runs_against_vsftpd():
 if __name__ == "__main__":
     main([
         test_users_login_upload_list_download_delete_on_one_connection_each,
+        test_users_creating_one_directory_at_once_all_upload,
         test_active_mode,
         test_wrong_password_is_a_counted_login_error_and_the_run_goes_on,
         test_missing_file_is_an_error_of_its_own_kind,
