@@ -13,6 +13,7 @@ CurlLoop::CurlLoop(const PluginState &plugin, ntx_loop_t *loop) : plugin_(plugin
 CurlLoop::~CurlLoop() {
     // Every session (and so every easy handle) is gone: users are released before the plugin.
     cancel_timer();
+    cancel_kick();
     if (multi_) curl_multi_cleanup(multi_);
 }
 
@@ -87,6 +88,9 @@ void CurlLoop::cancel_timer() noexcept {
         if (attached_) plugin_.api->timer_cancel(plugin_.host, loop_, timer_);
         timer_ = 0;
     }
+}
+
+void CurlLoop::cancel_kick() noexcept {
     if (kick_timer_ != 0) {
         if (attached_) plugin_.api->timer_cancel(plugin_.host, loop_, kick_timer_);
         kick_timer_ = 0;

@@ -51,7 +51,8 @@ private:
 
     void drive(curl_socket_t fd, int mask) noexcept;
     void finish_transfers() noexcept;
-    void cancel_timer() noexcept;
+    void cancel_timer() noexcept;  // curl's timer
+    void cancel_kick() noexcept;   // the stall check's pass
     void check_stalled() noexcept;
     void request_kick(std::uint64_t delay_ms) noexcept;
 
