@@ -275,6 +275,34 @@ load:
         check(server.count(r'"DELE ') == 0, "no DELE is sent for a file that is not there")
 
 
+def test_max_body_bytes_limits_a_listing_and_truncates_a_kept_body():
+    with FtpServer() as server, tempfile.TemporaryDirectory() as tmp:
+        server.put("seed/data.bin", SEED)
+        server.put("seed/another-file-with-a-long-name.bin", b"x")
+        acct = account(server)
+        script = COMPONENT + f"""
+workflows:
+  ls: {{steps: [{{ref: ls}}]}}
+  get: {{steps: [{{ref: get}}, {{log: "KEPT bytes={{{{dl.bytes}}}} truncated={{{{dl.body_truncated}}}}", level: warn}}]}}
+actions:
+  ls: {{component: ftp, call: list, with: {{url: "{server.url('seed/')}", {acct}, names-only: "true"}}, timeout: 5s}}
+  get: {{component: ftp, call: download, with: {{url: "{server.url('seed/data.bin')}", {acct}}}, save-as: dl, timeout: 5s}}
+load:
+  scenarios:
+    - {{name: ls, workflow: ls, user-count: 2}}
+    - {{name: get, workflow: get, user-count: 2}}
+"""
+        # 20 bytes: less than the two names, far less than the file.
+        res = write_res(tmp, script, component_config="ftp:\n  max-body-bytes: 20\n")
+        report, _, stderr = run(res, tmp)
+        ls = action(scenario(report, "ls"), "ls")
+        check(ls["count"] == 2 and ls["errors_by_kind"] == {"limit": 2}, f"ls {ls}")
+        get = action(scenario(report, "get"), "get")
+        check(get["count"] == 2 and get["ok"] == 2, f"get {get}")
+        check(get["bytes_received"] == 2 * len(SEED), f"the whole file is still counted: {get}")
+        check(stderr.count(f"KEPT bytes={len(SEED)} truncated=true") == 2, f"results: {stderr[-1500:]}")
+
+
 def test_refused_connection_is_a_counted_connect_error():
     server = FtpServer()
     port = server.port
@@ -421,6 +449,7 @@ if __name__ == "__main__":
         test_active_mode,
         test_wrong_password_is_a_counted_login_error_and_the_run_goes_on,
         test_missing_file_is_an_error_of_its_own_kind,
+        test_max_body_bytes_limits_a_listing_and_truncates_a_kept_body,
         test_refused_connection_is_a_counted_connect_error,
         test_a_server_that_never_answers_times_out_cleanly,
         test_a_transfer_cut_by_its_timeout_is_abandoned_and_the_user_reconnects,
