@@ -8,12 +8,15 @@ stops it (and its session processes) when the test is done.
 The test user is a local system account (USER): vsftpd authenticates it through PAM against
 /etc/shadow, so creating it and setting its password needs root. CI runs the suite as root; run by
 anyone else, the FTP tests fail with a message saying so (they are never skipped silently). The
-password is random for each server and the account is locked again when the server stops, so the
-account is never usable with a known password. Servers of concurrent test runs take turns on the
+account (home "/", shell /bin/sh, which Debian's PAM stack for vsftpd requires to be in
+/etc/shells) is created once and kept; its password is random for each server and the account is
+locked again when the server stops, so it is never usable with a known password. Servers of concurrent test runs take turns on the
 account through a lock file.
 """
 import fcntl
 import os
+import pwd
+import random
 import re
 import secrets
 import shutil
@@ -64,7 +67,6 @@ def ensure_user():
         raise AssertionError(
             f"the FTP tests need root: they create the local user '{USER}' and set its password for vsftpd's "
             "PAM login (CI runs the suite as root); run them as root, e.g. sudo ctest -R ftp")
-    import pwd
     try:
         pw = pwd.getpwnam(USER)
     except KeyError:
@@ -79,7 +81,6 @@ def ensure_user():
 def free_port_range(count):
     """`count` consecutive loopback ports that nothing holds right now. They are drawn above Linux's
     ephemeral range (32768-60999), where only explicit binds compete, not every outgoing connection."""
-    import random
     for _ in range(200):
         base = random.randint(61000, 65535 - count)
         held = []
@@ -116,7 +117,6 @@ class FtpServer:
         base = os.path.join(BUILD, "ftp-test")
         os.makedirs(base, exist_ok=True)
         self.root = tempfile.mkdtemp(prefix="root-", dir=base)
-        import pwd
         pw = pwd.getpwnam(USER)
         os.chown(self.root, pw.pw_uid, pw.pw_gid)
         os.chmod(self.root, 0o755)
@@ -194,7 +194,6 @@ class FtpServer:
         os.makedirs(os.path.dirname(p), exist_ok=True)
         with open(p, "wb") as f:
             f.write(data)
-        import pwd
         pw = pwd.getpwnam(USER)
         d = os.path.dirname(p)
         while True:
