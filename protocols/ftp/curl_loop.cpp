@@ -112,16 +112,31 @@ void CurlLoop::untrack(Session *session) noexcept {
 // libcurl 7.88 can park an FTP transfer with nothing to wait for: when the reply to EPSV/PASV is
 // read in the same pass that sent the command (a fast server, loopback), the transfer moves to its
 // data-connection step without starting it, announces no socket and sets no timer, and sits until
-// its connect timeout. A transfer in flight that watches no socket after a pass is therefore given
-// another pass over every transfer (curl_multi_socket_all) a millisecond later. A transfer that
-// legitimately waits on a timer alone (a name being resolved) only costs such a pass per ms.
+// its connect timeout. So after every pass, a transfer in flight that watches no socket is noted;
+// one that still watches none kStallMs later (curl had its turn: a new transfer's first pass comes
+// at once) gets a pass over every transfer (curl_multi_socket_all), the one call that runs a
+// transfer curl does not know to run. A transfer that waits on a timer alone (a host name being
+// resolved) costs one such pass per kStallMs while it waits.
+namespace {
+constexpr std::uint64_t kStallMs = 5;
+}  // namespace
+
 void CurlLoop::check_stalled() noexcept {
-    for (const Session *s : active_) {
-        if (s->watched_sockets() == 0) {
-            request_kick(1);
-            return;
+    if (active_.empty() || !attached_) return;
+    const std::uint64_t now = plugin_.api->now_ms(plugin_.host);
+    std::uint64_t first_due = 0;
+    bool any = false;
+    for (Session *s : active_) {
+        if (s->watched_sockets() != 0) {
+            s->stalled_since_ms = 0;
+            continue;
         }
+        if (s->stalled_since_ms == 0) s->stalled_since_ms = now ? now : 1;
+        const std::uint64_t due = s->stalled_since_ms + kStallMs;
+        if (!any || due < first_due) first_due = due;
+        any = true;
     }
+    if (any) request_kick(first_due > now ? first_due - now : 0);
 }
 
 void CurlLoop::request_kick(std::uint64_t delay_ms) noexcept {
@@ -136,10 +151,25 @@ void CurlLoop::kick_fired(void *userdata, ntx_timer_t timer) noexcept {
     auto *self = static_cast<CurlLoop *>(userdata);
     if (!self || timer != self->kick_timer_) return;
     self->kick_timer_ = 0;
-    int running = 0;
-    const CURLMcode rc = curl_multi_socket_all(self->multi_, &running);
-    if (rc != CURLM_OK) self->plugin_.log(nullptr, NTX_LOG_WARN, curl_multi_strerror(rc));
-    self->finish_transfers();
+    const std::uint64_t now = self->plugin_.api->now_ms(self->plugin_.host);
+    bool stalled = false;
+    for (const Session *s : self->active_) {
+        if (s->watched_sockets() == 0 && s->stalled_since_ms != 0 && now >= s->stalled_since_ms + kStallMs) {
+            stalled = true;
+            break;
+        }
+    }
+    if (stalled) {
+        int running = 0;
+        const CURLMcode rc = curl_multi_socket_all(self->multi_, &running);
+        if (rc != CURLM_OK) self->plugin_.log(nullptr, NTX_LOG_WARN, curl_multi_strerror(rc));
+        self->finish_transfers();
+        // Whatever still watches nothing had its pass: its clock starts again, so a transfer that
+        // waits on a timer alone costs one pass per kStallMs, never a busy loop.
+        for (Session *s : self->active_) {
+            if (s->watched_sockets() == 0) s->stalled_since_ms = now ? now : 1;
+        }
+    }
     self->check_stalled();
 }
 

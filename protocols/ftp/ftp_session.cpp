@@ -80,6 +80,7 @@ ntx_status_t Session::start(ntx_action_t *action, const ntx_action_ctx_t &ctx) {
         return NTX_OK;
     }
     watched_ = 0;  // the previous transfer's sockets were all unwatched when it was removed
+    stalled_since_ms = 0;
     const CURLMcode rc = loop_.add(easy_);
     if (rc != CURLM_OK) {
         end_transfer();

@@ -48,6 +48,8 @@ public:
         if (watched_ > 0) --watched_;
     }
     std::size_t watched_sockets() const noexcept { return watched_; }
+    // Since when (host ms) the transfer in flight has watched no socket; 0: it watches one. CurlLoop's.
+    std::uint64_t stalled_since_ms = 0;
 
 private:
     static std::size_t on_write(char *data, std::size_t size, std::size_t count, void *userdata) noexcept;
