@@ -40,12 +40,17 @@ def run(res, tmp):
     return read_report(out), stdout, stderr
 
 
-def check_all_ok(s, users, names):
+def reasons(stderr):
+    """The plugin's failure reasons in a debug log."""
+    return "\n".join(line for line in stderr.splitlines() if "ftp: " in line)[-3000:]
+
+
+def check_all_ok(s, users, names, stderr=""):
     got = [a["name"] for a in s["actions"]]
     check(got == names, f"actions {got}")
     for a in s["actions"]:
         check(a["count"] == users and a["ok"] == users and a["errors"] == 0 and a["timeouts"] == 0,
-              f"{a['name']}: {a}")
+              f"{a['name']}: {a}\n{reasons(stderr)}")
     check(s["users"]["completed"] == users, f"users {s['users']}")
     check(s["exits"] == {"timeout_out": 0, "error_out": 0, "closing": 0}, f"exits {s['exits']}")
 
@@ -112,7 +117,7 @@ load:
         connects_before = server.count(r"CONNECT: Client")
         report, stdout, stderr = run(res, tmp)
         s = scenario(report, "transfer")
-        check_all_ok(s, users, ["login", "put-note", "put-file", "list-seed", "get-seed", "get-own", "del-note"])
+        check_all_ok(s, users, ["login", "put-note", "put-file", "list-seed", "get-seed", "get-own", "del-note"], stderr)
 
         # The files on disk: every user's upload arrived byte for byte; every note was deleted.
         files = sorted(os.listdir(server.path("files")))
@@ -168,8 +173,8 @@ load:
   scenarios:
     - {{name: mkdirs, workflow: w, user-count: {users}}}
 """
-        report, _, _ = run(write_res(tmp, script), tmp)
-        check_all_ok(scenario(report, "mkdirs"), users, ["put"])
+        report, _, stderr = run(write_res(tmp, script), tmp)
+        check_all_ok(scenario(report, "mkdirs"), users, ["put"], stderr)
         check(len(os.listdir(server.path("a/b/c"))) == users, f"files {os.listdir(server.path('a/b/c'))}")
 
 
@@ -195,9 +200,9 @@ load:
 """
         # The component's default mode is active; get-seed's `mode` param overrides it.
         res = write_res(tmp, script, component_config="ftp:\n  mode: active\n", files={"resource/payload.bin": PAYLOAD})
-        report, _, _ = run(res, tmp)
+        report, _, stderr = run(res, tmp)
         s = scenario(report, "active")
-        check_all_ok(s, users, ["put", "get", "ls", "get-seed"])
+        check_all_ok(s, users, ["put", "get", "ls", "get-seed"], stderr)
         check(action(s, "put")["bytes_sent"] == users * len(PAYLOAD), "active upload bytes")
         check(action(s, "get")["bytes_received"] == users * len(PAYLOAD), "active download bytes")
         check(action(s, "get-seed")["bytes_received"] == users * len(SEED), "passive download bytes")
@@ -238,7 +243,7 @@ load:
         check(login["errors_by_kind"] == {"denied": 3}, f"bad-login kinds {login['errors_by_kind']}")
         check(action(bad, "bad-list")["count"] == 0, "the task ended at the failed login")
         check(bad["exits"]["error_out"] == 3, f"exits {bad['exits']}")
-        check_all_ok(scenario(report, "good"), 3, ["good-login", "good-list"])
+        check_all_ok(scenario(report, "good"), 3, ["good-login", "good-list"], stderr)
         check(server.count(r"FAIL LOGIN") == 3 and server.count(r"OK LOGIN") == 3, "vsftpd's login ledger")
         # The failure reason names the user and the refusal, never the password (debug logging is on).
         check("refused" in stderr.lower() or "denied" in stderr.lower(), f"no reason logged: {stderr[-2000:]}")
@@ -427,13 +432,20 @@ def test_the_example_runs_against_vsftpd():
     with FtpServer() as server, tempfile.TemporaryDirectory() as tmp:
         example = os.path.join(tmp, "ftp-transfer")
         shutil.copytree(os.path.join(SOURCE, "examples", "ftp-transfer"), example)
-        # The example as shipped; only its manifest points at this test's server and account.
+        # The example as shipped; only its manifest points at this test's server and account, and its
+        # log level is debug, so that a failure shows its reason.
         with open(os.path.join(example, "resource.csv"), "w") as f:
             f.write(f"ip,port,user,password\n127.0.0.1,{server.port},{server.user},{server.password}\n")
-        report, stdout, _ = run(example, tmp)
+        config = os.path.join(example, "config.yaml")
+        with open(config) as f:
+            text = f.read()
+        check("level: warn" in text, "the example's config.yaml sets a log level")
+        with open(config, "w") as f:
+            f.write(text.replace("level: warn", "level: debug"))
+        report, stdout, stderr = run(example, tmp)
         s = scenario(report, "ftp-transfer")
         names = ["ftp-login", "put-note", "put-payload", "list-dir", "get-payload", "delete-note", "delete-payload"]
-        check_all_ok(s, 20, names)
+        check_all_ok(s, 20, names, stderr)
         size = os.path.getsize(os.path.join(example, "resource", "payload.bin"))
         check(action(s, "put-payload")["bytes_sent"] == 20 * size, "payload bytes sent")
         check(action(s, "get-payload")["bytes_received"] == 20 * size, "payload bytes received")
