@@ -101,7 +101,10 @@ def free_port_range(count):
 class FtpServer:
     """vsftpd on 127.0.0.1:port with USER chrooted into `root` (a fresh dir under the build dir)."""
 
-    def __init__(self, pasv_ports=16, extra_conf=None):
+    # vsftpd binds each passive listener to a random port of its range and gives up (500 OOPS) after
+    # 10 tries on ports that other sessions' listeners hold: the range is kept well above the number
+    # of transfers the tests run at once.
+    def __init__(self, pasv_ports=100, extra_conf=None):
         self.proc = None
         self._lock = None
         ensure_user()
