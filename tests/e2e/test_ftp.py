@@ -383,6 +383,30 @@ load:
         check(server.count(r"OK DOWNLOAD") == 0, "no download completed")
 
 
+def test_max_duration_cancels_transfers_in_flight():
+    # Slow downloads (vsftpd sends at 100 kB/s) still running when the scenario's max-duration ends:
+    # each is cancelled by the host (the plugin drops it), counted once, and the users end.
+    users = 3
+    with FtpServer(extra_conf={"local_max_rate": 100_000}) as server, tempfile.TemporaryDirectory() as tmp:
+        server.put("big.bin", SEED * 5)
+        script = COMPONENT + f"""
+workflows:
+  w: {{steps: [{{ref: get-big}}]}}
+actions:
+  get-big: {{component: ftp, call: download, with: {{url: "{server.url('big.bin')}", {account(server)}}}, timeout: 30s}}
+load:
+  scenarios:
+    - {{name: capped, workflow: w, user-count: {users}, max-duration: 1s}}
+"""
+        report, _, _ = run(write_res(tmp, script), tmp)
+        s = scenario(report, "capped")
+        a = action(s, "get-big")
+        check(a["count"] == users and a["cancelled"] == users and a["ok"] == 0 and a["errors"] == 0, f"get-big {a}")
+        check(s["users"]["stopped"] == users, f"users {s['users']}")
+        check(report["totals"]["duration_s"] < 10, f"the run took {report['totals']['duration_s']} s")
+        check(server.count(r"OK DOWNLOAD") == 0, "no download completed")
+
+
 def test_bad_input_is_refused_clearly():
     with tempfile.TemporaryDirectory() as tmp:
         # A call the plugin does not declare: refused at validation, at its line and column.
@@ -465,6 +489,7 @@ if __name__ == "__main__":
         test_refused_connection_is_a_counted_connect_error,
         test_a_server_that_never_answers_times_out_cleanly,
         test_a_transfer_cut_by_its_timeout_is_abandoned_and_the_user_reconnects,
+        test_max_duration_cancels_transfers_in_flight,
         test_bad_input_is_refused_clearly,
         test_the_example_runs_against_vsftpd,
     ])
