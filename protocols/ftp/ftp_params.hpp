@@ -1,0 +1,44 @@
+// From an action's call and rendered params to what one FTP transfer needs.
+#pragma once
+
+#include "config.hpp"
+#include "error.hpp"
+#include "ftp_url.hpp"
+
+#include <ntx/plugin_abi.h>
+
+#include <string>
+#include <string_view>
+
+namespace ntx::ftp {
+
+enum class Call { login, list, download, upload, remove };
+
+// The capability names run_action accepts, in the order the plugin advertises them.
+inline constexpr const char *kCapabilities[] = {"login", "list", "download", "upload", "delete"};
+
+// Maps a capability name to its call; false if unknown.
+bool call_for_name(std::string_view name, Call &out) noexcept;
+const char *call_name(Call call) noexcept;
+
+// One action's transfer. Strings are copies: the spec outlives run_action (curl reads them later).
+struct ActionSpec {
+    Call call = Call::login;
+    Url url;
+    std::string user = "anonymous";
+    std::string password;          // never logged: every text that may hold it goes through mask()
+    Mode mode = Mode::passive;
+    bool names_only = false;       // list: NLST instead of LIST
+    bool create_dirs = false;      // upload: create missing directories
+    bool body_from_file = false;   // upload: `file` (else `body`)
+    std::string body;              // upload: the bytes to send (inline `body`)
+    std::string file;              // upload: the local file, resolved against res_dir
+    std::string file_name;         // delete: the decoded name DELE takes
+};
+
+// Reads ctx.call and the params into `out` (whose strings keep their capacity). Params are
+// url (required), user, password, mode (all calls); names-only (list); body or file, create-dirs
+// (upload). A param a call does not take is an error, so a typo never passes silently.
+Error parse_params(const ntx_action_ctx_t &ctx, const Config &config, std::string_view res_dir, ActionSpec &out);
+
+}  // namespace ntx::ftp
