@@ -138,6 +138,7 @@ struct WorkflowSpec {
     std::string name;
     std::vector<Step> steps;  // in order (control flow compiled to branches and jumps)
     uint32_t loops = 0;       // loop counter slots its steps use
+    bool graph = false;       // written as `nodes` (a graph) rather than `steps`
     uint64_t timeout_ms = 0;      // task timeout, 0 = none
     Handler on_error;             // default: route error_out
     Handler on_timeout;           // default: route timeout_out
