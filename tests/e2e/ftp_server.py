@@ -98,6 +98,18 @@ def free_port_range(count):
     raise AssertionError(f"no {count} consecutive free ports on 127.0.0.1")
 
 
+def _traversable(path):
+    """Whether every directory from / down to `path` lets others through (o+x)."""
+    path = os.path.realpath(path)
+    while True:
+        if not os.stat(path).st_mode & 0o001:
+            return False
+        parent = os.path.dirname(path)
+        if parent == path:
+            return True
+        path = parent
+
+
 class FtpServer:
     """vsftpd on 127.0.0.1:port with USER chrooted into `root` (a fresh dir under the build dir)."""
 
@@ -117,9 +129,14 @@ class FtpServer:
         _run("chpasswd", "--crypt-method", "SHA512", "--sha-rounds", "1000", stdin=f"{USER}:{self.password}\n")
 
         self.dir = tempfile.mkdtemp(prefix="ntx-vsftpd-")
+        # The chroot must be reachable by the test user: every directory above it needs o+x. A clone
+        # under a private directory (mktemp -d is 0700, /root is 0700) is not, so the chroot goes under
+        # the build dir only when its path is traversable, and under /tmp (1777) otherwise.
         base = os.path.join(BUILD, "ftp-test")
+        if not _traversable(BUILD):
+            base = "/tmp"
         os.makedirs(base, exist_ok=True)
-        self.root = tempfile.mkdtemp(prefix="root-", dir=base)
+        self.root = tempfile.mkdtemp(prefix="ntx-ftp-root-", dir=base)
         pw = pwd.getpwnam(USER)
         os.chown(self.root, pw.pw_uid, pw.pw_gid)
         os.chmod(self.root, 0o755)

@@ -587,6 +587,7 @@ void Shard::run_handler(User& u) {
             // A compensating action: no per-user rate wait, no retry; its outcome is counted.
             u.action = step.action;
             return scheduler_.frame().dispatch(u, u.action);
+        default: continue;  // a handler holds only action, think and log steps (the parser's rule)
         }
     }
     u.handler = nullptr;
