@@ -288,6 +288,18 @@ private:
             }
             n->kind = ExprNode::Kind::env;
             n->slot = static_cast<uint32_t>(*var);
+        } else if (root == "blob") {
+            size_t dot2 = rest.find('.');
+            std::string blob = rest.substr(0, dot2);
+            auto slot = resolve_("blob." + blob);
+            if (blob.empty() || !slot) {
+                error_ = fmt::format("'{}': no file_blob resource named '{}'", name, blob);
+                tok_.offset = at;
+                return nullptr;
+            }
+            n->kind = ExprNode::Kind::variable;
+            n->slot = *slot;
+            n->field = dot2 == std::string::npos ? "body" : rest.substr(dot2 + 1);
         } else if (root == "global" || root == "workbook") {
             error_ = fmt::format("'{}': {}.* is not supported by this version of ntx", name, root);
             tok_.offset = at;

@@ -231,6 +231,15 @@ struct RunConfig {
     uint32_t rate_window_ms = 1000;
 };
 
+// A file_blob resource: a file read once at planning, checksummed, and shared read-only by every user
+// as the template variable `blob.<name>` (fields body, sha256, size).
+struct BlobSpec {
+    std::string name;
+    std::filesystem::path file;  // absolute
+    uint32_t slot = 0;           // its variable slot
+    SourceLoc loc;
+};
+
 struct Script {
     std::filesystem::path res_dir;  // absolute
     std::string version;
@@ -240,7 +249,11 @@ struct Script {
     std::vector<WorkflowSpec> workflows;
     std::vector<ProfileSpec> profiles;
     std::vector<ScenarioSpec> scenarios;
-    std::vector<std::string> variables;  // save-as names by slot
+    std::vector<std::string> variables;  // save-as names by slot (and blob.<name> for file_blobs)
+    std::vector<BlobSpec> blobs;
+    // Per variable slot: the fields of a constant (a file_blob), shared by every user; null for a
+    // variable that actions save.
+    std::vector<std::shared_ptr<const Fields>> constants;
     TaskRetryPolicy task_retry;          // monitoring.retry
     RunConfig config;
 };

@@ -1,6 +1,7 @@
 // script.yaml / config.yaml / resource/config.yaml -> Script, with every problem reported at its
 // file:line:col. Unknown keys are errors (a typo must never be silently ignored); keys the DSL defines
 // but this version does not implement yet are errors too, saying so.
+#include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -16,6 +17,18 @@
 
 namespace ntx::dsl {
 namespace fs = std::filesystem;
+
+namespace {
+std::string sha256_hex(const std::string& data) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+    std::string hex;
+    hex.reserve(len * 2);
+    for (unsigned i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
+    return hex;
+}
+}  // namespace
 
 std::string closest_match(std::string_view word, const std::vector<std::string_view>& candidates) {
     auto distance = [](std::string_view a, std::string_view b) {
@@ -240,6 +253,7 @@ public:
         if (r["load"]) parse_load(f, r["load"]);
         else f.error(r, "script.yaml has no 'load' section (load.scenarios says what to run)");
         check_variable_graph();
+        script_.constants.resize(script_.variables.size());
         return std::move(script_);
     }
 
@@ -412,7 +426,10 @@ private:
             check_keys(f, r, "a resource", {"type", "provider", "config", "capacity"}, {"health-check", "metadata"});
             std::string type = r["type"] ? scalar(f, r["type"], "type").value_or("") : "";
             if (!r["type"]) f.error(it->first, fmt::format("resource '{}' has no 'type'", pool.name));
-            else if (type == "file_blob" || type == "kv_store")
+            else if (type == "file_blob") {
+                parse_blob(f, it->first, r);
+                continue;
+            } else if (type == "kv_store")
                 f.error(r["type"], fmt::format("resource type '{}' is not supported by this version yet", type));
             else if (type != "pair_pool")
                 f.error(r["type"], fmt::format("unknown resource type '{}'", type), "one of pair_pool, file_blob, kv_store");
@@ -453,6 +470,72 @@ private:
             }
             script_.pools.push_back(std::move(pool));
         }
+    }
+
+    // file_blob: config.file read now (every user shares it), config.checksum `auto` (computed) or the
+    // expected sha256 (a mismatch is an error here, before anything runs).
+    void parse_blob(FileCtx& f, const YAML::Node& key, const YAML::Node& r) {
+        BlobSpec blob;
+        blob.name = key.Scalar();
+        blob.loc = f.loc(key);
+        if (r["capacity"]) f.error(r["capacity"], "capacity applies to pair_pool resources");
+        if (r["provider"] && expect_map(f, r["provider"], "provider")) {
+            PoolSpec unused;
+            parse_provider(f, r["provider"], unused);
+        }
+        if (!r["config"]) {
+            f.error(key, fmt::format("resource '{}' has no 'config' (config.file names the file)", blob.name));
+            return;
+        }
+        const YAML::Node& c = r["config"];
+        if (!expect_map(f, c, "config")) return;
+        check_keys(f, c, "file_blob config", {"file", "checksum"});
+        if (!c["file"]) {
+            f.error(c, fmt::format("resource '{}' has no config.file", blob.name));
+            return;
+        }
+        auto rel = scalar(f, c["file"], "file");
+        if (!rel) return;
+        blob.file = (res_dir_ / *rel).lexically_normal();
+        std::error_code ec;
+        auto size = fs::file_size(blob.file, ec);
+        if (ec || !fs::is_regular_file(blob.file)) {
+            f.error(c["file"], fmt::format("cannot read '{}': {}", *rel, ec ? ec.message() : "not a regular file"));
+            return;
+        }
+        if (size > (uint64_t{256} << 20)) {
+            f.error(c["file"], fmt::format("'{}' is {} bytes; a file_blob holds at most 256 MiB", *rel, size));
+            return;
+        }
+        std::string content(size, '\0');
+        {
+            std::FILE* in = std::fopen(blob.file.c_str(), "rb");
+            bool ok = in && std::fread(content.data(), 1, size, in) == size;
+            if (in) std::fclose(in);
+            if (!ok) {
+                f.error(c["file"], fmt::format("cannot read '{}'", *rel));
+                return;
+            }
+        }
+        std::string digest = sha256_hex(content);
+        if (c["checksum"]) {
+            auto want = scalar(f, c["checksum"], "checksum").value_or("auto");
+            std::string hex = want.rfind("sha256:", 0) == 0 ? want.substr(7) : want;
+            std::transform(hex.begin(), hex.end(), hex.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+            if (want != "auto" && hex != digest)
+                f.error(c["checksum"], fmt::format("'{}' does not match its checksum: sha256 is {}", *rel, digest),
+                        "update the checksum, or write checksum: auto");
+        }
+        add_variable("blob." + blob.name);
+        blob.slot = static_cast<uint32_t>(std::find(script_.variables.begin(), script_.variables.end(), "blob." + blob.name) -
+                                          script_.variables.begin());
+        auto fields = std::make_shared<Fields>();
+        fields->emplace_back("body", std::move(content));
+        fields->emplace_back("sha256", digest);
+        fields->emplace_back("size", std::to_string(size));
+        if (script_.constants.size() <= blob.slot) script_.constants.resize(blob.slot + 1);
+        script_.constants[blob.slot] = std::move(fields);
+        script_.blobs.push_back(std::move(blob));
     }
 
     void parse_provider(FileCtx& f, const YAML::Node& p, PoolSpec& pool) {
@@ -1139,6 +1222,8 @@ private:
         }
         // The variable graph over the nodes: a node may read what some path from the start saves.
         std::vector<std::set<uint32_t>> in(graph.size());
+        for (const auto& b : script_.blobs)
+            for (auto& s : in) s.insert(b.slot);
         std::vector<bool> seeded(graph.size(), false);
         seeded[start] = true;
         for (bool changed = true; changed;) {
@@ -1465,8 +1550,10 @@ private:
     // step); whether it was saved is then known only at run time, where an unset variable is a counted
     // error of the action that reads it.
     void check_variable_graph() {
+        std::set<uint32_t> constants;
+        for (const auto& b : script_.blobs) constants.insert(b.slot);
         for (const auto& wf : script_.workflows) {
-            std::set<uint32_t> saved;
+            std::set<uint32_t> saved = constants;
             for (size_t i = 0; i < wf.steps.size(); ++i) {
                 if (wf.graph) {  // checked path by path when its nodes compiled; here only what it can save
                     const Step& step = wf.steps[i];

@@ -97,6 +97,18 @@ std::optional<Template> Template::compile(std::string_view text, const VariableR
             }
             part.kind = TemplatePart::Kind::env;
             part.slot = static_cast<uint32_t>(*var);
+        } else if (root == "blob") {
+            // blob.<name>[.field]: a file_blob's body (or sha256 / size), a constant variable.
+            size_t dot2 = rest.find('.');
+            std::string_view name = rest.substr(0, dot2);
+            auto slot = resolve(std::string("blob.") + std::string(name));
+            if (name.empty() || !slot) {
+                error = fmt::format("'{}': no file_blob resource named '{}'", expr, name);
+                return std::nullopt;
+            }
+            part.kind = TemplatePart::Kind::variable;
+            part.slot = *slot;
+            part.text = dot2 == std::string_view::npos ? std::string("body") : std::string(rest.substr(dot2 + 1));
         } else if (root == "global" || root == "workbook") {
             error = fmt::format("'{}': {}.* is not supported by this version of ntx", expr, root);
             return std::nullopt;

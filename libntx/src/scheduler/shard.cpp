@@ -27,7 +27,9 @@ std::optional<std::string_view> User::resource_field(std::string_view field) con
 }
 
 const dsl::Fields* User::variable(uint32_t slot) const {
-    return slot < variables.size() && variable_set[slot] ? &variables[slot] : nullptr;
+    if (slot < variables.size() && variable_set[slot]) return &variables[slot];
+    const auto& constants = shard.scheduler().script().constants;  // file_blobs, shared by every user
+    return slot < constants.size() ? constants[slot].get() : nullptr;
 }
 
 std::string User::env(dsl::EnvVar var) const {
