@@ -1035,7 +1035,7 @@ private:
         size_t i = 0;
         for (auto it = nodes.begin(); it != nodes.end(); ++it, ++i) {
             Node& g = graph[i];
-            const YAML::Node& n = it->second;
+            const YAML::Node n = it->second;  // a copy: it->second belongs to a temporary
             if (!expect_map(f, n, fmt::format("node '{}'", g.name))) continue;
             // The node's own step: its keys without `controls`.
             YAML::Node body(YAML::NodeType::Map);
