@@ -8,11 +8,18 @@
 #include <ctime>
 #include <fmt/format.h>
 #include <thread>
+#include <unistd.h>
 
 #include "frame/protocol_frame.hpp"
 #include "ntx/version.hpp"
 #include "plugin/plugin_loader.hpp"
 #include "plugin/semver.hpp"
+#include "report/latency_histogram.hpp"
+#include "report/thresholds.hpp"
+#include "live/metrics_server.hpp"
+#include "live/prometheus.hpp"
+#include "live/run_monitor.hpp"
+#include "scheduler/live_stats.hpp"
 #include "scheduler/scheduler.hpp"
 
 namespace ntx::core {
@@ -122,7 +129,7 @@ void Core::load_plugins(std::vector<Diagnostic>& diagnostics) {
     }
 }
 
-Report Core::execute(const std::atomic<int>& stop) {
+Report Core::execute(std::atomic<int>& stop) {
     unsigned threads = options_.threads ? options_.threads : script_.config.threads;
     if (!threads) threads = std::max(1u, std::thread::hardware_concurrency());
     std::string started_at = iso_now();
@@ -131,9 +138,48 @@ Report Core::execute(const std::atomic<int>& stop) {
     Report report;
     {
         scheduler::Scheduler sched(script_, pools_, *frame_, threads);
+        // Live readers (progress line, metrics endpoint, intervals, abort-on-fail) see copies the shards
+        // publish every 100 ms, never the shards' own counters.
+        scheduler::LiveStats live(threads, 100);
+        sched.set_live_stats(&live);
+        std::unique_ptr<live::MetricsServer> metrics;
+        if (!options_.metrics_listen.empty()) {
+            try {
+                metrics = std::make_unique<live::MetricsServer>(options_.metrics_listen, [this, &sched, &live] {
+                    scheduler::LiveCounters counters;
+                    live.read(counters);
+                    live::RunGauges g;
+                    g.elapsed_s = static_cast<double>(sched.now_ms()) / 1000.0;
+                    g.planned_s = static_cast<double>(live::planned_ms(script_)) / 1000.0;
+                    for (uint32_t s = 0; s < script_.scenarios.size(); ++s) {
+                        g.online.push_back(sched.shared(s).online.load());
+                        g.peak_online.push_back(sched.shared(s).peak_online.load());
+                    }
+                    return live::prometheus_text(script_, counters, g);
+                });
+            } catch (const std::exception& e) {
+                throw InvalidInput({{"--metrics-listen", 0, 0, e.what(), {}}});
+            }
+        }
+        live::RunMonitor::Options mo;
+        if (!options_.quiet && options_.progress_ms) {
+            mo.progress = stdout;
+            mo.tty = isatty(fileno(stdout)) != 0;
+            mo.progress_ms = options_.progress_ms;
+        }
+        live::RunMonitor monitor(script_, sched, live, stop, mo);
+        monitor.start();
         sched.run(stop);
+        // The loops ended: each shard's final counters, so that the intervals add up to the totals.
+        for (unsigned i = 0; i < sched.shard_count(); ++i) live.publish(sched.shard(i), sched.now_ms(), true);
+        monitor.finish();
         double duration = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         report = build_report(sched, duration, stop.load() > 0);
+        for (size_t s = 0; s < report.scenarios.size() && s < monitor.intervals().size(); ++s)
+            report.scenarios[s].intervals = std::move(monitor.intervals()[s]);
+        report.aborted_by_threshold = monitor.aborted();
+        report.thresholds = report::evaluate_thresholds(script_.thresholds, report);
+        metrics.reset();  // the endpoint closes with the run
         // Every socket, timer and watch is closed and the loops stopped; the plugins release now,
         // and whatever loop they name from here on is refused.
         frame_->detach_loops();
@@ -150,6 +196,11 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
     r.duration_s = duration_s;
     r.interrupted = interrupted;
     const size_t n_actions = script_.actions.size();
+    // Histograms are large (26 KiB): the per-action totals and the merged ones live on the heap.
+    std::vector<scheduler::ActionStats> by_action(n_actions);
+    std::vector<uint32_t> action_order;
+    auto run_latency_owner = std::make_unique<report::LatencyHistogram>();
+    report::LatencyHistogram& run_latency = *run_latency_owner;
     for (unsigned i = 0; i < sched.shard_count(); ++i) {
         const auto& loop = sched.shard(i).loop();
         r.socket_bytes_sent += loop.bytes_sent;
@@ -162,6 +213,8 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
         sr.name = spec.name;
         sr.workflow = script_.workflows[spec.workflow].name;
         scheduler::ScenarioStats merged;
+        auto scenario_latency_owner = std::make_unique<report::LatencyHistogram>();
+        report::LatencyHistogram& scenario_latency = *scenario_latency_owner;
         std::vector<scheduler::ActionStats> actions(n_actions);
         for (unsigned i = 0; i < sched.shard_count(); ++i) {
             auto& shard = sched.shard(i);
@@ -254,19 +307,46 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
             ar.bytes_sent = st.bytes_sent;
             ar.bytes_received = st.bytes_received;
             for (const auto& [code, n] : st.errors_by_code) ar.errors_by_kind.emplace_back(frame::status_kind(code), n);
-            const auto& h = st.latency;
-            auto ms = [](uint64_t us) { return static_cast<double>(us) / 1000.0; };
-            ar.latency = {ms(h.min_us()), h.mean_us() / 1000.0, ms(h.quantile_us(0.50)), ms(h.quantile_us(0.90)),
-                          ms(h.quantile_us(0.99)), ms(h.max_us())};
+            ar.latency = report::summarize(st.latency);
+            scenario_latency.merge(st.latency);
+            auto& total = by_action[a];
+            total.merge(st);
             r.total_actions += ar.count;
             r.total_ok += ar.ok;
             r.total_errors += ar.errors;
             r.total_timeouts += ar.timeouts;
             r.total_cancelled += ar.cancelled;
             sr.actions.push_back(std::move(ar));
+            if (std::find(action_order.begin(), action_order.end(), a) == action_order.end()) action_order.push_back(a);
         }
+        sr.latency = report::summarize(scenario_latency);
+        run_latency.merge(scenario_latency);
         r.scenarios.push_back(std::move(sr));
     }
+    // Each action over all scenarios, in the order they first appear.
+    for (uint32_t a : action_order) {
+        const auto& st = by_action[a];
+        const auto& as = script_.actions[a];
+        ActionReport ar;
+        ar.name = as.name;
+        ar.component = script_.components[as.component].name;
+        ar.call = as.call;
+        ar.ok = st.ok;
+        ar.errors = st.errors;
+        ar.timeouts = st.timeouts;
+        ar.cancelled = st.cancelled;
+        ar.retries = st.retries;
+        ar.throttled = st.throttled;
+        ar.dynamic = st.dynamic;
+        ar.ad_hoc = as.ad_hoc;
+        ar.count = st.ok + st.errors + st.timeouts + st.cancelled;
+        ar.bytes_sent = st.bytes_sent;
+        ar.bytes_received = st.bytes_received;
+        for (const auto& [code, n] : st.errors_by_code) ar.errors_by_kind.emplace_back(frame::status_kind(code), n);
+        ar.latency = report::summarize(st.latency);
+        r.actions.push_back(std::move(ar));
+    }
+    r.latency = report::summarize(run_latency);
     return r;
 }
 

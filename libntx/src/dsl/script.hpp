@@ -11,6 +11,7 @@
 
 #include "dsl/template.hpp"
 #include "ntx/diagnostics.hpp"
+#include "report/thresholds.hpp"
 
 namespace ntx::dsl {
 
@@ -219,6 +220,7 @@ struct Script {
     std::vector<ScenarioSpec> scenarios;
     std::vector<std::string> variables;  // save-as names by slot
     TaskRetryPolicy task_retry;          // monitoring.retry
+    std::vector<report::Threshold> thresholds;
     RunConfig config;
 };
 

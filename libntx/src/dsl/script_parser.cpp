@@ -13,6 +13,7 @@
 
 #include "dsl/script.hpp"
 #include "dsl/units.hpp"
+#include "report/thresholds.hpp"
 
 namespace ntx::dsl {
 namespace fs = std::filesystem;
@@ -222,8 +223,8 @@ public:
         if (!root) return std::move(script_);
         if (!expect_map(f, *root, "script.yaml")) return std::move(script_);
         check_keys(f, *root, "script.yaml",
-                   {"version", "components", "resources", "workflows", "actions", "load", "monitoring"},
-                   {"workbook", "progress", "thresholds"});
+                   {"version", "components", "resources", "workflows", "actions", "load", "monitoring", "thresholds"},
+                   {"workbook", "progress"});
         const YAML::Node& r = *root;
         if (r["version"]) {
             if (auto v = scalar(f, r["version"], "version")) script_.version = *v;
@@ -239,6 +240,8 @@ public:
         else f.error(r, "script.yaml has no 'workflows'");
         if (r["load"]) parse_load(f, r["load"]);
         else f.error(r, "script.yaml has no 'load' section (load.scenarios says what to run)");
+        // After actions and scenarios: thresholds name them.
+        if (r["thresholds"]) script_.thresholds = report::compile_thresholds(r["thresholds"], f.file, script_, out_);
         check_variable_graph();
         return std::move(script_);
     }
