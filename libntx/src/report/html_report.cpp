@@ -71,14 +71,17 @@ constexpr const char* kScript = R"JS(
     var out = [];
     data.scenarios.forEach(function (s) {
       out.push({name: s.name + (label ? ' ' + label : ''),
-                points: (s.intervals || []).map(function (iv) { return [iv.t_s + width, pick(iv)]; })});
+                points: (s.intervals || []).filter(function (iv) { return pick(iv) !== null; })
+                                            .map(function (iv) { return [iv.t_s + width, pick(iv)]; })});
     });
     return out;
   }
   var n = 0;
   n += chart('chart-throughput', 'Throughput', 'actions/s', series(function (iv) { return (iv.ok + iv.errors + iv.timeouts) / width; }));
   n += chart('chart-latency', 'Latency of ok actions', 'ms',
-             series(function (iv) { return iv.p50_ms; }, 'p50').concat(series(function (iv) { return iv.p99_ms; }, 'p99')));
+             // An interval in which no action ended ok has no latency: no point, rather than a false 0.
+             series(function (iv) { return iv.ok ? iv.p50_ms : null; }, 'p50')
+               .concat(series(function (iv) { return iv.ok ? iv.p99_ms : null; }, 'p99')));
   n += chart('chart-users', 'Online users', 'users', series(function (iv) { return iv.online; }));
   n += chart('chart-errors', 'Errors and timeouts', 'per s', series(function (iv) { return (iv.errors + iv.timeouts) / width; }));
   document.body.setAttribute('data-series-drawn', String(n));
@@ -127,7 +130,7 @@ std::string to_html(const Report& r) {
         for (const auto& t : r.thresholds)
             out += fmt::format("<tr data-passed=\"{}\"><td class=\"{}\">{}</td><td>{}</td><td class=\"n\">{} {}</td></tr>\n",
                                t.passed ? "true" : "false", t.passed ? "pass" : "fail", t.passed ? "PASS" : "FAIL",
-                               esc(t.expression), num(t.unit == "ratio" ? t.actual * 100 : t.actual, 3),
+                               esc(t.expression), num(t.unit == "ratio" ? t.actual * 100 : t.actual, t.unit == "count" ? 0 : 3),
                                t.unit == "ratio" ? "%" : t.unit == "per_s" ? "/s" : t.unit == "count" ? "" : esc(t.unit));
         out += "</table>\n";
     }
