@@ -142,14 +142,17 @@ Report Core::execute(std::atomic<int>& stop) {
         // publish every 100 ms, never the shards' own counters.
         scheduler::LiveStats live(threads, 100);
         sched.set_live_stats(&live);
+        // The live readers' clock: Scheduler::run() resets the scheduler's own as it starts, so other
+        // threads must not read that one while the run starts.
+        const auto run_started = std::chrono::steady_clock::now();
         std::unique_ptr<live::MetricsServer> metrics;
         if (!options_.metrics_listen.empty()) {
             try {
-                metrics = std::make_unique<live::MetricsServer>(options_.metrics_listen, [this, &sched, &live] {
+                metrics = std::make_unique<live::MetricsServer>(options_.metrics_listen, [this, &sched, &live, run_started] {
                     scheduler::LiveCounters counters;
                     live.read(counters);
                     live::RunGauges g;
-                    g.elapsed_s = static_cast<double>(sched.now_ms()) / 1000.0;
+                    g.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_started).count();
                     g.planned_s = static_cast<double>(live::planned_ms(script_)) / 1000.0;
                     for (uint32_t s = 0; s < script_.scenarios.size(); ++s) {
                         g.online.push_back(sched.shared(s).online.load());
@@ -168,7 +171,7 @@ Report Core::execute(std::atomic<int>& stop) {
             mo.progress_ms = options_.progress_ms;
         }
         live::RunMonitor monitor(script_, sched, live, stop, mo);
-        monitor.start();
+        monitor.start(run_started);
         sched.run(stop);
         // The loops ended: each shard's final counters, so that the intervals add up to the totals.
         for (unsigned i = 0; i < sched.shard_count(); ++i) live.publish(sched.shard(i), sched.now_ms(), true);

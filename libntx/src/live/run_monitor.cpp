@@ -124,16 +124,24 @@ RunMonitor::~RunMonitor() {
     }
 }
 
-void RunMonitor::start() { thread_ = std::thread([this] { run(); }); }
+void RunMonitor::start(std::chrono::steady_clock::time_point started) {
+    started_ = started;
+    thread_ = std::thread([this] { run(); });
+}
+
+uint64_t RunMonitor::now_ms() const {
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count());
+}
 
 void RunMonitor::run() {
     uint64_t next_progress = options_.progress_ms;
     std::unique_lock lock(mutex_);
     while (!finishing_) {
         uint64_t wake = std::min(next_interval_ms_, options_.progress ? next_progress : UINT64_MAX);
-        cv_.wait_until(lock, sched_.started() + std::chrono::milliseconds(wake), [this] { return finishing_; });
+        cv_.wait_until(lock, started_ + std::chrono::milliseconds(wake), [this] { return finishing_; });
         if (finishing_) break;
-        const uint64_t now = sched_.now_ms();
+        const uint64_t now = now_ms();
         if (now < wake) continue;
         lock.unlock();
         live_.read(counters_);
@@ -158,7 +166,7 @@ void RunMonitor::finish() {
     if (thread_.joinable()) thread_.join();
     // Every shard published its final counters: the last (partial) interval makes the intervals add
     // up to the report's totals.
-    const uint64_t now = sched_.now_ms();
+    const uint64_t now = now_ms();
     live_.read(counters_);
     sample(now, true);
     if (options_.progress) print_progress(now, true);

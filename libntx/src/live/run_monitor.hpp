@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <memory>
@@ -43,7 +44,9 @@ public:
                std::atomic<int>& stop, Options options);
     ~RunMonitor();
 
-    void start();
+    // Starts the monitor's thread; `started` is the run's clock origin (taken just before
+    // Scheduler::run, whose own origin the monitor must not read while the run starts).
+    void start(std::chrono::steady_clock::time_point started);
     // After the run: every shard has published its final counters. Records the last interval, joins.
     void finish();
 
@@ -57,12 +60,14 @@ private:
     void sample(uint64_t now_ms, bool last);
     void print_progress(uint64_t now_ms, bool last);
     void check_abort(uint64_t now_ms);
+    uint64_t now_ms() const;
 
     const dsl::Script& script_;
     scheduler::Scheduler& sched_;
     scheduler::LiveStats& live_;
     std::atomic<int>& stop_;
     Options options_;
+    std::chrono::steady_clock::time_point started_;
     std::thread thread_;
     std::mutex mutex_;
     std::condition_variable cv_;
