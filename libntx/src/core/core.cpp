@@ -10,6 +10,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "core/log_mask.hpp"
 #include "frame/protocol_frame.hpp"
 #include "ntx/version.hpp"
 #include "plugin/plugin_loader.hpp"
@@ -54,6 +55,8 @@ void Core::plan(const fs::path& res_dir) {
     std::vector<Diagnostic> diagnostics;
     script_ = dsl::load_res_dir(res_dir, diagnostics);
     log_->set_level(spdlog::level::from_str(script_.config.log_level));
+    if (!script_.config.log_mask.empty())
+        for (auto& sink : log_->sinks()) sink = masking_sink(sink, Masker(script_.config.log_mask));
     for (const auto& spec : script_.pools) pools_.push_back(resource::PairPool::load(spec, diagnostics));
     load_plugins(diagnostics);  // even after script errors: report every problem at once
     if (!diagnostics.empty()) throw InvalidInput(std::move(diagnostics));

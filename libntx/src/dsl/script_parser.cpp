@@ -262,7 +262,7 @@ private:
         if (!root || root->IsNull()) return;
         if (!expect_map(f, *root, "config.yaml")) return;
         check_keys(f, *root, "config.yaml",
-                   {"tick", "threads", "action-timeout", "grace-period", "log", "dynamic-tasks", "network"},
+                   {"tick", "threads", "action-timeout", "grace-period", "log", "logging", "dynamic-tasks", "network"},
                    {"outputs", "features", "masking"});
         const YAML::Node& c = *root;
         if (c["tick"]) {
@@ -315,14 +315,18 @@ private:
                 if (script_.config.dynamic_rate <= 0 && d["rate"].IsScalar()) f.error(d["rate"], "dynamic-tasks.rate must be positive");
             }
         }
-        if (c["log"]) {
-            if (expect_map(f, c["log"], "log")) {
-                check_keys(f, c["log"], "log", {"level"});
-                if (c["log"]["level"]) {
-                    auto lvl = scalar(f, c["log"]["level"], "log.level");
+        // `logging` (SPEC's name) and `log` are the same section.
+        if (c["log"] && c["logging"]) f.error(c["logging"], "config.yaml has both 'log' and 'logging' (the same section)");
+        const YAML::Node log = c["log"] ? c["log"] : c["logging"];
+        if (log) {
+            if (expect_map(f, log, "log")) {
+                check_keys(f, log, "log", {"level", "mask"});
+                if (log["mask"]) script_.config.log_mask = string_list(f, log["mask"], "log.mask");
+                if (log["level"]) {
+                    auto lvl = scalar(f, log["level"], "log.level");
                     static const std::vector<std::string_view> levels{"trace", "debug", "info", "warn", "error", "off"};
                     if (lvl && std::find(levels.begin(), levels.end(), *lvl) == levels.end())
-                        f.error(c["log"]["level"], fmt::format("unknown log level '{}'", *lvl),
+                        f.error(log["level"], fmt::format("unknown log level '{}'", *lvl),
                                 "one of trace, debug, info, warn, error, off");
                     else if (lvl)
                         script_.config.log_level = *lvl;
