@@ -147,13 +147,17 @@ void print_summary(const Report& r, std::FILE* out) {
         if (s.model == "open")
             fmt::print(out, "  arrivals: {} planned, {} started, {} dropped (max-users reached)\n", s.arrivals_planned,
                        s.arrivals_started, s.arrivals_dropped);
-        fmt::print(out, "  {:<22} {:>9} {:>9} {:>7} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "action", "count", "ok",
-                   "errors", "timeouts", "min ms", "mean ms", "p50 ms", "p90 ms", "p99 ms", "max ms");
+        fmt::print(out, "  {:<22} {:>9} {:>9} {:>7} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "action",
+                   "count", "ok", "errors", "timeouts", "per s", "min ms", "mean ms", "p50 ms", "p90 ms", "p95 ms", "p99 ms",
+                   "p99.9 ms", "max ms");
         for (const auto& a : s.actions) {
-            fmt::print(out, "  {:<22} {:>9} {:>9} {:>7} {:>8} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f}\n",
+            fmt::print(out,
+                       "  {:<22} {:>9} {:>9} {:>7} {:>8} {:>9.1f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} "
+                       "{:>9.2f}\n",
                        a.name.size() > 22 ? a.name.substr(0, 21) + "~" : a.name, a.count, a.ok, a.errors, a.timeouts,
-                       a.latency.min_ms, a.latency.mean_ms, a.latency.p50_ms, a.latency.p90_ms, a.latency.p99_ms,
-                       a.latency.max_ms);
+                       s.duration_s > 0 ? static_cast<double>(a.count) / s.duration_s : 0.0, a.latency.min_ms,
+                       a.latency.mean_ms, a.latency.p50_ms, a.latency.p90_ms, a.latency.p95_ms, a.latency.p99_ms,
+                       a.latency.p999_ms, a.latency.max_ms);
             for (const auto& [kind, n] : a.errors_by_kind) fmt::print(out, "  {:<22}   error {}: {}\n", "", kind, n);
         }
     }
