@@ -243,7 +243,9 @@ void RunMonitor::print_progress(uint64_t now_ms, bool last) {
             count += a.count;
             errors += a.errors + a.timeouts;
         }
-        const double rate = dt > 0 ? static_cast<double>(count - std::min(count, progress_prev_count_[s])) / dt : 0.0;
+        // The last line: the whole run's average (its own period is a fraction of a second).
+        const double rate = last ? (now_ms ? static_cast<double>(count) * 1000.0 / static_cast<double>(now_ms) : 0.0)
+                            : dt > 0 ? static_cast<double>(count - std::min(count, progress_prev_count_[s])) / dt : 0.0;
         progress_prev_count_[s] = count;
         const int64_t online = std::max<int64_t>(0, sched_.shared(s).online.load());
         lines.push_back(fmt::format("[{}] {}: {} online, {} actions ({:.1f}/s), {} errors, p99 {:.2f}ms{}", clock, sr.name,
