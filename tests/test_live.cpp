@@ -61,6 +61,7 @@ load: {scenarios: [{name: "a \"quoted\" \\ name", workflow: wf, user-count: 2}]}
     g.elapsed_s = 1.5;
     g.online = {1};
     g.peak_online = {2};
+    g.pools.push_back({"ip-port-pool", 10, 3});
     std::string text = live::prometheus_text(script, c, g);
     INFO(text);
     const std::string labels = R"(scenario="a \"quoted\" \\ name",workflow="wf")";
@@ -75,4 +76,6 @@ load: {scenarios: [{name: "a \"quoted\" \\ name", workflow: wf, user-count: 2}]}
     CHECK(text.find("ntx_action_duration_seconds_sum{" + action + "} 0.405000\n") != std::string::npos);
     CHECK(text.find("# TYPE ntx_action_duration_seconds histogram\n") != std::string::npos);
     CHECK(text.find("ntx_run_phase{phase=\"executing\"} 1\n") != std::string::npos);
+    CHECK(text.find("ntx_leases_held{pool=\"ip-port-pool\"} 3\n") != std::string::npos);
+    CHECK(text.find("ntx_pool_items{pool=\"ip-port-pool\"} 10\n") != std::string::npos);
 }

@@ -161,6 +161,7 @@ Report Core::execute(std::atomic<int>& stop) {
                         g.online.push_back(sched.shared(s).online.load());
                         g.peak_online.push_back(sched.shared(s).peak_online.load());
                     }
+                    for (const auto& pool : pools_) g.pools.push_back({pool->name(), pool->size(), pool->leases_held()});
                     return live::prometheus_text(script_, counters, g);
                 });
             } catch (const std::exception& e) {

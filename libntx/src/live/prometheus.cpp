@@ -40,6 +40,12 @@ std::string prometheus_text(const dsl::Script& script, const scheduler::LiveCoun
     for (const char* phase : {"initiating", "planning", "executing", "monitoring", "closing"})
         out += fmt::format("ntx_run_phase{{phase=\"{}\"}} {}\n", phase, g.phase == phase ? 1 : 0);
 
+    family(out, "ntx_pool_items", "gauge", "Items of a resource pool.");
+    for (const auto& p : g.pools) out += fmt::format("ntx_pool_items{{pool=\"{}\"}} {}\n", prometheus_escape(p.name), p.size);
+    family(out, "ntx_leases_held", "gauge", "Leases of a resource pool held now.");
+    for (const auto& p : g.pools)
+        out += fmt::format("ntx_leases_held{{pool=\"{}\"}} {}\n", prometheus_escape(p.name), p.leases_held);
+
     std::vector<std::string> scenario_labels;
     for (const auto& s : script.scenarios)
         scenario_labels.push_back(fmt::format("scenario=\"{}\",workflow=\"{}\"", prometheus_escape(s.name),

@@ -17,6 +17,11 @@ struct RunGauges {
     std::vector<int64_t> online;       // per scenario, users online now (including those stopping)
     std::vector<int64_t> peak_online;  // per scenario
     std::string phase = "executing";   // the process group the run is in
+    struct Pool {
+        std::string name;
+        uint64_t size = 0, leases_held = 0;
+    };
+    std::vector<Pool> pools;           // resource pools: items and leases held now
 };
 
 std::string prometheus_text(const dsl::Script& script, const scheduler::LiveCounters& counters, const RunGauges& gauges);
