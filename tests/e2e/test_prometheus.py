@@ -4,6 +4,7 @@ config and data folder, stopped after) scrapes it; its HTTP API then returns ntx
 import json
 import os
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -138,6 +139,13 @@ def test_metrics_listen_refuses_a_non_loopback_address():
         p = subprocess.run([NTX, "run", res, "--quiet", "--metrics-listen", "localhost"], capture_output=True,
                            text=True, timeout=60)
         check(p.returncode == 2 and "ADDRESS:PORT" in p.stderr, f"{p.returncode} {p.stderr}")
+        with socket.socket() as busy:  # a port in use: refused before anything starts
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            port = busy.getsockname()[1]
+            p = subprocess.run([NTX, "run", res, "--quiet", "--metrics-listen", f"127.0.0.1:{port}"],
+                               capture_output=True, text=True, timeout=60)
+        check(p.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in p.stderr, f"{p.returncode} {p.stderr}")
 
 
 if __name__ == "__main__":

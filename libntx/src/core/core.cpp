@@ -7,19 +7,21 @@
 #include <chrono>
 #include <ctime>
 #include <fmt/format.h>
+#include <functional>
+#include <mutex>
 #include <thread>
 #include <unistd.h>
 
 #include "core/log_mask.hpp"
 #include "frame/protocol_frame.hpp"
+#include "live/metrics_server.hpp"
+#include "live/prometheus.hpp"
+#include "live/run_monitor.hpp"
 #include "ntx/version.hpp"
 #include "plugin/plugin_loader.hpp"
 #include "plugin/semver.hpp"
 #include "report/latency_histogram.hpp"
 #include "report/thresholds.hpp"
-#include "live/metrics_server.hpp"
-#include "live/prometheus.hpp"
-#include "live/run_monitor.hpp"
 #include "scheduler/live_stats.hpp"
 #include "scheduler/scheduler.hpp"
 
@@ -135,6 +137,25 @@ void Core::load_plugins(std::vector<Diagnostic>& diagnostics) {
 Report Core::execute(std::atomic<int>& stop) {
     unsigned threads = options_.threads ? options_.threads : script_.config.threads;
     if (!threads) threads = std::max(1u, std::thread::hardware_concurrency());
+    // The metrics endpoint binds before anything starts, so that a bad address or a port in use is bad
+    // input found before the plugins initialise. Until the run starts (and after it ended) it answers
+    // with the run's clock only.
+    struct MetricsSource {
+        std::mutex mutex;
+        std::function<std::string()> body;  // set while the run's counters exist
+    };
+    auto source = std::make_shared<MetricsSource>();
+    std::unique_ptr<live::MetricsServer> metrics;
+    if (!options_.metrics_listen.empty()) {
+        try {
+            metrics = std::make_unique<live::MetricsServer>(options_.metrics_listen, [source] {
+                std::lock_guard lock(source->mutex);
+                return source->body ? source->body() : std::string("# ntx: no run in progress\n");
+            });
+        } catch (const std::exception& e) {
+            throw InvalidInput({{"--metrics-listen", 0, 0, e.what(), {}}});
+        }
+    }
     std::string started_at = iso_now();
     auto t0 = std::chrono::steady_clock::now();
     frame_->init_all(threads);
@@ -148,25 +169,29 @@ Report Core::execute(std::atomic<int>& stop) {
         // The live readers' clock: Scheduler::run() resets the scheduler's own as it starts, so other
         // threads must not read that one while the run starts.
         const auto run_started = std::chrono::steady_clock::now();
-        std::unique_ptr<live::MetricsServer> metrics;
-        if (!options_.metrics_listen.empty()) {
-            try {
-                metrics = std::make_unique<live::MetricsServer>(options_.metrics_listen, [this, &sched, &live, run_started] {
-                    scheduler::LiveCounters counters;
-                    live.read(counters);
-                    live::RunGauges g;
-                    g.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_started).count();
-                    g.planned_s = static_cast<double>(live::planned_ms(script_)) / 1000.0;
-                    for (uint32_t s = 0; s < script_.scenarios.size(); ++s) {
-                        g.online.push_back(sched.shared(s).online.load());
-                        g.peak_online.push_back(sched.shared(s).peak_online.load());
-                    }
-                    for (const auto& pool : pools_) g.pools.push_back({pool->name(), pool->size(), pool->leases_held()});
-                    return live::prometheus_text(script_, counters, g);
-                });
-            } catch (const std::exception& e) {
-                throw InvalidInput({{"--metrics-listen", 0, 0, e.what(), {}}});
+        // Whichever way this block ends, the endpoint stops reading `sched` and `live` before they go.
+        struct Detach {
+            MetricsSource& source;
+            ~Detach() {
+                std::lock_guard lock(source.mutex);
+                source.body = nullptr;
             }
+        } detach{*source};
+        if (metrics) {
+            std::lock_guard lock(source->mutex);
+            source->body = [this, &sched, &live, run_started] {
+                scheduler::LiveCounters counters;
+                live.read(counters);
+                live::RunGauges g;
+                g.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_started).count();
+                g.planned_s = static_cast<double>(live::planned_ms(script_)) / 1000.0;
+                for (uint32_t s = 0; s < script_.scenarios.size(); ++s) {
+                    g.online.push_back(sched.shared(s).online.load());
+                    g.peak_online.push_back(sched.shared(s).peak_online.load());
+                }
+                for (const auto& pool : pools_) g.pools.push_back({pool->name(), pool->size(), pool->leases_held()});
+                return live::prometheus_text(script_, counters, g);
+            };
         }
         live::RunMonitor::Options mo;
         if (!options_.quiet && options_.progress_ms) {
