@@ -401,15 +401,17 @@ std::vector<Threshold> compile_thresholds(const YAML::Node& node, const std::str
     } else if (node.IsMap()) {
         // metric: "< 300ms" | [conditions] | {condition, abort-on-fail}
         for (auto it = node.begin(); it != node.end(); ++it) {
-            std::string metric = it->first.Scalar();
+            // Copies: `it->` hands out a temporary, which a range-for over its member would outlive.
+            const std::string metric = it->first.Scalar();
+            const YAML::Node conditions = it->second;
             auto one = [&](const YAML::Node& v) {
                 if (v.IsMap()) add_map(v, metric);
                 else add(v, metric, false);
             };
-            if (it->second.IsSequence())
-                for (const auto& v : it->second) one(v);
+            if (conditions.IsSequence())
+                for (const auto& v : conditions) one(v);
             else
-                one(it->second);
+                one(conditions);
         }
     } else if (!node.IsNull()) {
         auto [line, col] = where(node);
