@@ -121,11 +121,14 @@ int plugins_info(const std::string& what, const std::vector<std::string>& paths,
 int main(int argc, char** argv) {
     po::options_description opts("options");
     opts.add_options()("help,h", "show this help")("version", "print the version")(
-        "out,o", po::value<std::string>(), "write report.json (and later reports) into DIR")(
+        "out,o", po::value<std::string>(), "write report.json, report.xml and report.html into DIR")(
         "plugin-path,P", po::value<std::vector<std::string>>()->composing(),
         "a directory to search for plugins (repeatable; before NTX_PLUGIN_PATH and the shipped plugins)")(
         "threads,t", po::value<unsigned>(), "event loops to run (default: config.yaml's threads, else one per core)")(
-        "quiet,q", "print no end summary")("json", "plugins list|info: print JSON");
+        "quiet,q", "print no progress line and no end summary")(
+        "metrics-listen", po::value<std::string>(),
+        "serve Prometheus metrics on ADDR:PORT during the run (loopback only, e.g. 127.0.0.1:9464)")(
+        "json", "plugins list|info: print JSON");
     po::options_description hidden;
     hidden.add_options()("command", po::value<std::string>())("args", po::value<std::vector<std::string>>());
     po::options_description all;
@@ -176,6 +179,7 @@ int main(int argc, char** argv) {
     if (vm.count("threads")) options.threads = vm["threads"].as<unsigned>();
     if (vm.count("out")) options.out_dir = vm["out"].as<std::string>();
     options.quiet = vm.count("quiet") > 0;
+    if (vm.count("metrics-listen")) options.metrics_listen = vm["metrics-listen"].as<std::string>();
 
     ntx::Host host;
     try {
@@ -193,9 +197,9 @@ int main(int argc, char** argv) {
         std::signal(SIGTERM, on_signal);
         ntx::Report report = host.start(res_dir, options);
         g_host = nullptr;
-        // An interrupted run did not complete: it cannot pass. Thresholds decide pass/fail of completed
-        // runs in a later version; until then a completed run passes.
-        return report.interrupted ? kExitFailed : kExitPassed;
+        // An interrupted run did not complete: it cannot pass. A completed run passes when every
+        // threshold of the script holds.
+        return report.interrupted || !report.thresholds_passed() ? kExitFailed : kExitPassed;
     } catch (const ntx::InvalidInput& e) {
         for (const auto& d : e.diagnostics()) std::fprintf(stderr, "%s\n", d.to_string().c_str());
         std::fprintf(stderr, "ntx: %zu error%s in %s\n", e.diagnostics().size(), e.diagnostics().size() == 1 ? "" : "s",

@@ -11,6 +11,8 @@ packages=(
   curl python3
   # real servers the suite starts on 127.0.0.1 with throw-away configs
   nginx-light vsftpd openssl
+  # report checks: promtool and a Prometheus server scraping --metrics-listen; headless chromium loading report.html
+  prometheus chromium fonts-dejavu-core
 )
 
 missing=()

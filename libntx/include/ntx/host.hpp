@@ -15,7 +15,10 @@ struct RunOptions {
     std::string out_dir;                    // where report.json goes; empty = write nothing
     std::vector<std::string> plugin_paths;  // searched before NTX_PLUGIN_PATH and the shipped plugins
     unsigned threads = 0;                   // event loops; 0 = config.yaml's `threads`, else one per core
-    bool quiet = false;                     // no end summary on stdout
+    bool quiet = false;                     // no end summary and no progress line on stdout
+    // Prometheus metrics over HTTP during the run ("127.0.0.1:9464"; loopback only); empty = none.
+    std::string metrics_listen;
+    unsigned progress_ms = 1000;            // the progress line's period (0 = no progress line)
 };
 
 class NTX_API Host {

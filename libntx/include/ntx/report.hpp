@@ -10,6 +10,30 @@ namespace ntx {
 
 struct LatencySummary {
     double min_ms = 0, mean_ms = 0, p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0;
+    double p95_ms = 0, p999_ms = 0;
+};
+
+// One interval of a scenario's run (report.json `intervals`, the HTML report's charts): what ended in
+// [t_s, t_s + interval) over all its actions, and the users online at its end.
+struct IntervalStats {
+    double t_s = 0;
+    uint64_t ok = 0, errors = 0, timeouts = 0;
+    double p50_ms = 0, p99_ms = 0;  // latency of the ok actions that ended in the interval
+    uint64_t online = 0;
+};
+
+// One threshold of script.yaml, evaluated.
+struct ThresholdResult {
+    std::string expression;  // as written, e.g. "http.probe-get.p99 < 300ms"
+    std::string metric;      // the metric path, e.g. "http.probe-get.p99"
+    std::string op;          // <, <=, >, >=, ==, !=
+    double limit = 0;        // in `unit`
+    double actual = 0;       // in `unit`
+    std::string unit;        // "ms", "ratio" (0.01 = 1%), "per_s" or "count"
+    bool passed = false;
+    bool abort_on_fail = false;
+    std::string file;        // where it is written
+    int line = 0;
 };
 
 struct ActionReport {
@@ -60,6 +84,8 @@ struct ScenarioReport {
     std::vector<uint32_t> started_per_100ms;
     std::vector<uint32_t> online_per_100ms;
     std::vector<ActionReport> actions;
+    LatencySummary latency;               // of every ok action of the scenario
+    std::vector<IntervalStats> intervals;  // per Report::interval_ms, from the run's start
 };
 
 struct Report {
@@ -72,6 +98,18 @@ struct Report {
     uint64_t total_actions = 0, total_ok = 0, total_errors = 0, total_timeouts = 0, total_cancelled = 0;
     // Counted by the host on every socket it lent, whatever the plugins report.
     uint64_t socket_bytes_sent = 0, socket_bytes_received = 0, sockets_opened = 0;
+    // Each action over every scenario that ran it (what `<action>.<metric>` thresholds read).
+    std::vector<ActionReport> actions;
+    LatencySummary latency;               // of every ok action of the run
+    uint64_t interval_ms = 1000;          // the width of ScenarioReport::intervals
+    std::vector<ThresholdResult> thresholds;
+    bool aborted_by_threshold = false;    // an abort-on-fail threshold failed during the run and stopped it
+
+    bool thresholds_passed() const {
+        for (const auto& t : thresholds)
+            if (!t.passed) return false;
+        return true;
+    }
 };
 
 }  // namespace ntx

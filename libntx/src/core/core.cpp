@@ -7,12 +7,22 @@
 #include <chrono>
 #include <ctime>
 #include <fmt/format.h>
+#include <functional>
+#include <mutex>
 #include <thread>
+#include <unistd.h>
 
+#include "core/log_mask.hpp"
 #include "frame/protocol_frame.hpp"
+#include "live/metrics_server.hpp"
+#include "live/prometheus.hpp"
+#include "live/run_monitor.hpp"
 #include "ntx/version.hpp"
 #include "plugin/plugin_loader.hpp"
 #include "plugin/semver.hpp"
+#include "report/latency_histogram.hpp"
+#include "report/thresholds.hpp"
+#include "scheduler/live_stats.hpp"
 #include "scheduler/scheduler.hpp"
 
 namespace ntx::core {
@@ -47,6 +57,8 @@ void Core::plan(const fs::path& res_dir) {
     std::vector<Diagnostic> diagnostics;
     script_ = dsl::load_res_dir(res_dir, diagnostics);
     log_->set_level(spdlog::level::from_str(script_.config.log_level));
+    if (!script_.config.log_mask.empty())
+        for (auto& sink : log_->sinks()) sink = masking_sink(sink, Masker(script_.config.log_mask));
     for (const auto& spec : script_.pools) pools_.push_back(resource::PairPool::load(spec, diagnostics));
     load_plugins(diagnostics);  // even after script errors: report every problem at once
     if (!diagnostics.empty()) throw InvalidInput(std::move(diagnostics));
@@ -122,18 +134,84 @@ void Core::load_plugins(std::vector<Diagnostic>& diagnostics) {
     }
 }
 
-Report Core::execute(const std::atomic<int>& stop) {
+Report Core::execute(std::atomic<int>& stop) {
     unsigned threads = options_.threads ? options_.threads : script_.config.threads;
     if (!threads) threads = std::max(1u, std::thread::hardware_concurrency());
+    // The metrics endpoint binds before anything starts, so that a bad address or a port in use is bad
+    // input found before the plugins initialise. Until the run starts (and after it ended) it answers
+    // with the run's clock only.
+    struct MetricsSource {
+        std::mutex mutex;
+        std::function<std::string()> body;  // set while the run's counters exist
+    };
+    auto source = std::make_shared<MetricsSource>();
+    std::unique_ptr<live::MetricsServer> metrics;
+    if (!options_.metrics_listen.empty()) {
+        try {
+            metrics = std::make_unique<live::MetricsServer>(options_.metrics_listen, [source] {
+                std::lock_guard lock(source->mutex);
+                return source->body ? source->body() : std::string("# ntx: no run in progress\n");
+            });
+        } catch (const std::exception& e) {
+            throw InvalidInput({{"--metrics-listen", 0, 0, e.what(), {}}});
+        }
+    }
     std::string started_at = iso_now();
     auto t0 = std::chrono::steady_clock::now();
     frame_->init_all(threads);
     Report report;
     {
         scheduler::Scheduler sched(script_, pools_, *frame_, threads);
+        // Live readers (progress line, metrics endpoint, intervals, abort-on-fail) see copies the shards
+        // publish every 100 ms, never the shards' own counters.
+        scheduler::LiveStats live(threads, 100);
+        sched.set_live_stats(&live);
+        // The live readers' clock: Scheduler::run() resets the scheduler's own as it starts, so other
+        // threads must not read that one while the run starts.
+        const auto run_started = std::chrono::steady_clock::now();
+        // Whichever way this block ends, the endpoint stops reading `sched` and `live` before they go.
+        struct Detach {
+            MetricsSource& source;
+            ~Detach() {
+                std::lock_guard lock(source.mutex);
+                source.body = nullptr;
+            }
+        } detach{*source};
+        if (metrics) {
+            std::lock_guard lock(source->mutex);
+            source->body = [this, &sched, &live, run_started] {
+                scheduler::LiveCounters counters;
+                live.read(counters);
+                live::RunGauges g;
+                g.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_started).count();
+                g.planned_s = static_cast<double>(live::planned_ms(script_)) / 1000.0;
+                for (uint32_t s = 0; s < script_.scenarios.size(); ++s) {
+                    g.online.push_back(sched.shared(s).online.load());
+                    g.peak_online.push_back(sched.shared(s).peak_online.load());
+                }
+                for (const auto& pool : pools_) g.pools.push_back({pool->name(), pool->size(), pool->leases_held()});
+                return live::prometheus_text(script_, counters, g);
+            };
+        }
+        live::RunMonitor::Options mo;
+        if (!options_.quiet && options_.progress_ms) {
+            mo.progress = stdout;
+            mo.tty = isatty(fileno(stdout)) != 0;
+            mo.progress_ms = options_.progress_ms;
+        }
+        live::RunMonitor monitor(script_, sched, live, stop, mo);
+        monitor.start(run_started);
         sched.run(stop);
+        // The loops ended: each shard's final counters, so that the intervals add up to the totals.
+        for (unsigned i = 0; i < sched.shard_count(); ++i) live.publish(sched.shard(i), sched.now_ms(), true);
+        monitor.finish();
         double duration = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         report = build_report(sched, duration, stop.load() > 0);
+        for (size_t s = 0; s < report.scenarios.size() && s < monitor.intervals().size(); ++s)
+            report.scenarios[s].intervals = std::move(monitor.intervals()[s]);
+        report.aborted_by_threshold = monitor.aborted();
+        report.thresholds = report::evaluate_thresholds(script_.thresholds, report);
+        metrics.reset();  // the endpoint closes with the run
         // Every socket, timer and watch is closed and the loops stopped; the plugins release now,
         // and whatever loop they name from here on is refused.
         frame_->detach_loops();
@@ -150,6 +228,11 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
     r.duration_s = duration_s;
     r.interrupted = interrupted;
     const size_t n_actions = script_.actions.size();
+    // Histograms are large (26 KiB): the per-action totals and the merged ones live on the heap.
+    std::vector<scheduler::ActionStats> by_action(n_actions);
+    std::vector<uint32_t> action_order;
+    auto run_latency_owner = std::make_unique<report::LatencyHistogram>();
+    report::LatencyHistogram& run_latency = *run_latency_owner;
     for (unsigned i = 0; i < sched.shard_count(); ++i) {
         const auto& loop = sched.shard(i).loop();
         r.socket_bytes_sent += loop.bytes_sent;
@@ -162,6 +245,8 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
         sr.name = spec.name;
         sr.workflow = script_.workflows[spec.workflow].name;
         scheduler::ScenarioStats merged;
+        auto scenario_latency_owner = std::make_unique<report::LatencyHistogram>();
+        report::LatencyHistogram& scenario_latency = *scenario_latency_owner;
         std::vector<scheduler::ActionStats> actions(n_actions);
         for (unsigned i = 0; i < sched.shard_count(); ++i) {
             auto& shard = sched.shard(i);
@@ -258,19 +343,46 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
             for (const auto& [code, n] : st.errors_by_code) ar.errors_by_kind.emplace_back(frame::status_kind(code), n);
             for (size_t c = 0; c < st.status_classes.size(); ++c)
                 if (st.status_classes[c]) ar.status_classes.emplace_back(std::to_string(c + 1) + "xx", st.status_classes[c]);
-            const auto& h = st.latency;
-            auto ms = [](uint64_t us) { return static_cast<double>(us) / 1000.0; };
-            ar.latency = {ms(h.min_us()), h.mean_us() / 1000.0, ms(h.quantile_us(0.50)), ms(h.quantile_us(0.90)),
-                          ms(h.quantile_us(0.99)), ms(h.max_us())};
+            ar.latency = report::summarize(st.latency);
+            scenario_latency.merge(st.latency);
+            auto& total = by_action[a];
+            total.merge(st);
             r.total_actions += ar.count;
             r.total_ok += ar.ok;
             r.total_errors += ar.errors;
             r.total_timeouts += ar.timeouts;
             r.total_cancelled += ar.cancelled;
             sr.actions.push_back(std::move(ar));
+            if (std::find(action_order.begin(), action_order.end(), a) == action_order.end()) action_order.push_back(a);
         }
+        sr.latency = report::summarize(scenario_latency);
+        run_latency.merge(scenario_latency);
         r.scenarios.push_back(std::move(sr));
     }
+    // Each action over all scenarios, in the order they first appear.
+    for (uint32_t a : action_order) {
+        const auto& st = by_action[a];
+        const auto& as = script_.actions[a];
+        ActionReport ar;
+        ar.name = as.name;
+        ar.component = script_.components[as.component].name;
+        ar.call = as.call;
+        ar.ok = st.ok;
+        ar.errors = st.errors;
+        ar.timeouts = st.timeouts;
+        ar.cancelled = st.cancelled;
+        ar.retries = st.retries;
+        ar.throttled = st.throttled;
+        ar.dynamic = st.dynamic;
+        ar.ad_hoc = as.ad_hoc;
+        ar.count = st.ok + st.errors + st.timeouts + st.cancelled;
+        ar.bytes_sent = st.bytes_sent;
+        ar.bytes_received = st.bytes_received;
+        for (const auto& [code, n] : st.errors_by_code) ar.errors_by_kind.emplace_back(frame::status_kind(code), n);
+        ar.latency = report::summarize(st.latency);
+        r.actions.push_back(std::move(ar));
+    }
+    r.latency = report::summarize(run_latency);
     return r;
 }
 

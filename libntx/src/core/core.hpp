@@ -29,7 +29,8 @@ public:
     // Throws InvalidInput with every problem found.
     void plan(const std::filesystem::path& res_dir);
     // Throws RuntimeFailure when a plugin fails to initialise.
-    Report execute(const std::atomic<int>& stop);
+    // `stop` is the run's stop request: an abort-on-fail threshold sets it too.
+    Report execute(std::atomic<int>& stop);
 
     const dsl::Script& script() const { return script_; }
 

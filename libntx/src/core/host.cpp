@@ -3,6 +3,8 @@
 #include <atomic>
 
 #include "core/core.hpp"
+#include "report/html_report.hpp"
+#include "report/junit.hpp"
 #include "report/report_writer.hpp"
 
 namespace ntx {
@@ -39,8 +41,10 @@ Report Host::start(const std::string& res_dir, const RunOptions& options) {
     if (!options.out_dir.empty()) {
         try {
             report::write_json(report, std::filesystem::path(options.out_dir) / "report.json");
+            report::write_junit(report, std::filesystem::path(options.out_dir) / "report.xml");
+            report::write_html(report, std::filesystem::path(options.out_dir) / "report.html");
         } catch (const std::exception& e) {
-            throw RuntimeFailure(std::string("the run ended but report.json could not be written: ") + e.what());
+            throw RuntimeFailure(std::string("the run ended but its reports could not be written: ") + e.what());
         }
     }
     return report;

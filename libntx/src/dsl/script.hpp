@@ -12,6 +12,7 @@
 #include "dsl/expression.hpp"
 #include "dsl/template.hpp"
 #include "ntx/diagnostics.hpp"
+#include "report/thresholds.hpp"
 
 namespace ntx::dsl {
 
@@ -221,6 +222,9 @@ struct RunConfig {
     unsigned threads = 0;  // 0 = one per core
     uint64_t action_timeout_ms = 30'000;
     std::string log_level = "warn";
+    // log.mask: values of fields with these names (case-insensitive, also inside longer names such as
+    // access_token) are written as *** in logs.
+    std::vector<std::string> log_mask{"password", "token", "authorization", "cookie"};
     // Dynamic tasks (a plugin's request_task): at most this many run at once, started at most at
     // this rate (per second, 0 = no limit). Requests past either are refused (NTX_E_LIMIT) and counted.
     uint64_t dynamic_max_concurrent = 1000;
@@ -255,6 +259,7 @@ struct Script {
     // variable that actions save.
     std::vector<std::shared_ptr<const Fields>> constants;
     TaskRetryPolicy task_retry;          // monitoring.retry
+    std::vector<report::Threshold> thresholds;
     RunConfig config;
 };
 

@@ -14,6 +14,7 @@
 
 #include "dsl/script.hpp"
 #include "dsl/units.hpp"
+#include "report/thresholds.hpp"
 
 namespace ntx::dsl {
 namespace fs = std::filesystem;
@@ -235,8 +236,8 @@ public:
         if (!root) return std::move(script_);
         if (!expect_map(f, *root, "script.yaml")) return std::move(script_);
         check_keys(f, *root, "script.yaml",
-                   {"version", "components", "resources", "workflows", "actions", "load", "monitoring"},
-                   {"workbook", "progress", "thresholds"});
+                   {"version", "components", "resources", "workflows", "actions", "load", "monitoring", "thresholds"},
+                   {"workbook", "progress"});
         const YAML::Node& r = *root;
         if (r["version"]) {
             if (auto v = scalar(f, r["version"], "version")) script_.version = *v;
@@ -252,6 +253,8 @@ public:
         else f.error(r, "script.yaml has no 'workflows'");
         if (r["load"]) parse_load(f, r["load"]);
         else f.error(r, "script.yaml has no 'load' section (load.scenarios says what to run)");
+        // After actions and scenarios: thresholds name them.
+        if (r["thresholds"]) script_.thresholds = report::compile_thresholds(r["thresholds"], f.file, script_, out_);
         check_variable_graph();
         script_.constants.resize(script_.variables.size());
         return std::move(script_);
@@ -273,7 +276,7 @@ private:
         if (!root || root->IsNull()) return;
         if (!expect_map(f, *root, "config.yaml")) return;
         check_keys(f, *root, "config.yaml",
-                   {"tick", "threads", "action-timeout", "grace-period", "log", "dynamic-tasks", "network"},
+                   {"tick", "threads", "action-timeout", "grace-period", "log", "logging", "dynamic-tasks", "network"},
                    {"outputs", "features", "masking"});
         const YAML::Node& c = *root;
         if (c["tick"]) {
@@ -326,14 +329,18 @@ private:
                 if (script_.config.dynamic_rate <= 0 && d["rate"].IsScalar()) f.error(d["rate"], "dynamic-tasks.rate must be positive");
             }
         }
-        if (c["log"]) {
-            if (expect_map(f, c["log"], "log")) {
-                check_keys(f, c["log"], "log", {"level"});
-                if (c["log"]["level"]) {
-                    auto lvl = scalar(f, c["log"]["level"], "log.level");
+        // `logging` (SPEC's name) and `log` are the same section.
+        if (c["log"] && c["logging"]) f.error(c["logging"], "config.yaml has both 'log' and 'logging' (the same section)");
+        const YAML::Node log = c["log"] ? c["log"] : c["logging"];
+        if (log) {
+            if (expect_map(f, log, "log")) {
+                check_keys(f, log, "log", {"level", "mask"});
+                if (log["mask"]) script_.config.log_mask = string_list(f, log["mask"], "log.mask");
+                if (log["level"]) {
+                    auto lvl = scalar(f, log["level"], "log.level");
                     static const std::vector<std::string_view> levels{"trace", "debug", "info", "warn", "error", "off"};
                     if (lvl && std::find(levels.begin(), levels.end(), *lvl) == levels.end())
-                        f.error(c["log"]["level"], fmt::format("unknown log level '{}'", *lvl),
+                        f.error(log["level"], fmt::format("unknown log level '{}'", *lvl),
                                 "one of trace, debug, info, warn, error, off");
                     else if (lvl)
                         script_.config.log_level = *lvl;

@@ -25,4 +25,45 @@ uint64_t LatencyHistogram::quantile_us(double q) const {
     return max_;
 }
 
+uint64_t LatencyHistogram::count_at_or_below(uint64_t us) const {
+    uint64_t n = 0;
+    for (int i = 0; i < kBuckets && upper_edge(i) <= us; ++i) n += counts_[i];
+    return n;
+}
+
+void LatencyHistogram::subtract(const LatencyHistogram& earlier) {
+    int first = -1, last = -1;
+    for (int i = 0; i < kBuckets; ++i) {
+        counts_[i] -= std::min(counts_[i], earlier.counts_[i]);
+        if (counts_[i]) {
+            if (first < 0) first = i;
+            last = i;
+        }
+    }
+    count_ -= std::min(count_, earlier.count_);
+    sum_ -= std::min(sum_, earlier.sum_);
+    if (first < 0) {
+        count_ = 0;
+        min_ = std::numeric_limits<uint64_t>::max();
+        max_ = 0;
+        return;
+    }
+    min_ = std::max(min_, first == 0 ? 0 : upper_edge(first - 1) + 1);
+    max_ = std::min(max_, upper_edge(last));
+}
+
+LatencySummary summarize(const LatencyHistogram& h) {
+    auto ms = [](uint64_t us) { return static_cast<double>(us) / 1000.0; };
+    LatencySummary l;
+    l.min_ms = ms(h.min_us());
+    l.mean_ms = h.mean_us() / 1000.0;
+    l.p50_ms = ms(h.quantile_us(0.50));
+    l.p90_ms = ms(h.quantile_us(0.90));
+    l.p95_ms = ms(h.quantile_us(0.95));
+    l.p99_ms = ms(h.quantile_us(0.99));
+    l.p999_ms = ms(h.quantile_us(0.999));
+    l.max_ms = ms(h.max_us());
+    return l;
+}
+
 }  // namespace ntx::report

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "ntx/report.hpp"
+
 namespace ntx::report {
 
 class LatencyHistogram {
@@ -31,6 +33,13 @@ public:
     double mean_us() const { return count_ ? static_cast<double>(sum_) / static_cast<double>(count_) : 0.0; }
     // The value at quantile q in [0,1] (the upper edge of its bucket, clamped to max).
     uint64_t quantile_us(double q) const;
+    uint64_t sum_us() const { return sum_; }
+    // Values recorded in buckets whose upper edge is at most `us` (Prometheus' cumulative `le` buckets;
+    // a bucket straddling `us` is left out, so the count is low by less than one bucket's 0.8%).
+    uint64_t count_at_or_below(uint64_t us) const;
+    // Turns a later copy of this histogram into what was recorded since `earlier` (same histogram, read
+    // earlier): counts over an interval. min and max become the edges of the first and last bucket used.
+    void subtract(const LatencyHistogram& earlier);
 
     static int index(uint64_t us) {
         if (us < static_cast<uint64_t>(kSub)) return static_cast<int>(us);
@@ -52,5 +61,8 @@ private:
     std::array<uint64_t, kBuckets> counts_{};
     uint64_t count_ = 0, sum_ = 0, min_ = std::numeric_limits<uint64_t>::max(), max_ = 0;
 };
+
+// min/mean/percentiles/max in milliseconds, as the reports show them.
+LatencySummary summarize(const LatencyHistogram& h);
 
 }  // namespace ntx::report

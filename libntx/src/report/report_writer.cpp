@@ -14,7 +14,40 @@ double round3(double v) { return static_cast<double>(static_cast<int64_t>(v * 10
 
 json::object latency_json(const LatencySummary& l) {
     return {{"min", round3(l.min_ms)}, {"mean", round3(l.mean_ms)}, {"p50", round3(l.p50_ms)},
-            {"p90", round3(l.p90_ms)},  {"p99", round3(l.p99_ms)},   {"max", round3(l.max_ms)}};
+            {"p90", round3(l.p90_ms)},  {"p95", round3(l.p95_ms)},   {"p99", round3(l.p99_ms)},
+            {"p999", round3(l.p999_ms)}, {"max", round3(l.max_ms)}};
+}
+
+json::object action_json(const ActionReport& a, double duration_s) {
+    json::object by_kind;
+    for (const auto& [k, n] : a.errors_by_kind) by_kind[k] = n;
+    json::object by_class;
+    for (const auto& [k, n] : a.status_classes) by_class[k] = n;
+    return json::object{{"name", a.name},
+                        {"component", a.component},
+                        {"call", a.call},
+                        {"count", a.count},
+                        {"ok", a.ok},
+                        {"errors", a.errors},
+                        {"timeouts", a.timeouts},
+                        {"cancelled", a.cancelled},
+                        {"retries", a.retries},
+                        {"throttled", a.throttled},
+                        {"dynamic", a.dynamic},
+                        {"origin", a.dynamic == 0 ? "static" : (a.ad_hoc || a.dynamic == a.count) ? "dynamic" : "mixed"},
+                        {"errors_by_kind", std::move(by_kind)},
+                        {"status_classes", std::move(by_class)},
+                        {"bytes_sent", a.bytes_sent},
+                        {"bytes_received", a.bytes_received},
+                        {"throughput_per_s", round3(duration_s > 0 ? static_cast<double>(a.count) / duration_s : 0)},
+                        {"latency_ms", latency_json(a.latency)}};
+}
+
+std::string format_value(double v, const std::string& unit) {
+    if (unit == "ms") return fmt::format("{:.2f}ms", v);
+    if (unit == "ratio") return fmt::format("{:.3f}%", v * 100.0);
+    if (unit == "per_s") return fmt::format("{:.1f}/s", v);
+    return fmt::format("{}", v);
 }
 
 }  // namespace
@@ -23,30 +56,13 @@ std::string to_json(const Report& r) {
     json::array scenarios;
     for (const auto& s : r.scenarios) {
         json::array actions;
-        for (const auto& a : s.actions) {
-            json::object by_kind;
-            for (const auto& [k, n] : a.errors_by_kind) by_kind[k] = n;
-            json::object by_class;
-            for (const auto& [k, n] : a.status_classes) by_class[k] = n;
-            actions.push_back(json::object{{"name", a.name},
-                                           {"component", a.component},
-                                           {"call", a.call},
-                                           {"count", a.count},
-                                           {"ok", a.ok},
-                                           {"errors", a.errors},
-                                           {"timeouts", a.timeouts},
-                                           {"cancelled", a.cancelled},
-                                           {"retries", a.retries},
-                                           {"throttled", a.throttled},
-                                           {"dynamic", a.dynamic},
-                                           {"origin", a.dynamic == 0 ? "static" : (a.ad_hoc || a.dynamic == a.count) ? "dynamic" : "mixed"},
-                                           {"errors_by_kind", std::move(by_kind)},
-                                           {"status_classes", std::move(by_class)},
-                                           {"bytes_sent", a.bytes_sent},
-                                           {"bytes_received", a.bytes_received},
-                                           {"throughput_per_s", round3(s.duration_s > 0 ? static_cast<double>(a.count) / s.duration_s : 0)},
-                                           {"latency_ms", latency_json(a.latency)}});
-        }
+        for (const auto& a : s.actions) actions.push_back(action_json(a, s.duration_s));
+        json::array intervals;
+        for (const auto& iv : s.intervals)
+            intervals.push_back(json::object{{"t_s", round3(iv.t_s)},  {"ok", iv.ok},
+                                             {"errors", iv.errors},    {"timeouts", iv.timeouts},
+                                             {"p50_ms", round3(iv.p50_ms)}, {"p99_ms", round3(iv.p99_ms)},
+                                             {"online", iv.online}});
         json::object scenario{
             {"name", s.name},
             {"workflow", s.workflow},
@@ -66,6 +82,8 @@ std::string to_json(const Report& r) {
                                    {"rollback", s.exit_rollback},
                                    {"stop_user", s.exit_stop_user}}},
             {"actions", std::move(actions)},
+            {"latency_ms", latency_json(s.latency)},
+            {"intervals", std::move(intervals)},
             {"timeline", json::object{{"bucket_ms", 100},
                                       {"started", json::value_from(s.started_per_100ms)},
                                       {"online", json::value_from(s.online_per_100ms)}}}};
@@ -74,6 +92,14 @@ std::string to_json(const Report& r) {
                                                 {"dropped", s.arrivals_dropped}};
         scenarios.push_back(std::move(scenario));
     }
+    json::array actions;
+    for (const auto& a : r.actions) actions.push_back(action_json(a, r.duration_s));
+    json::array thresholds;
+    for (const auto& t : r.thresholds)
+        thresholds.push_back(json::object{{"expression", t.expression}, {"metric", t.metric},   {"op", t.op},
+                                          {"limit", t.limit},          {"actual", t.actual},   {"unit", t.unit},
+                                          {"passed", t.passed},        {"abort_on_fail", t.abort_on_fail},
+                                          {"file", t.file},            {"line", t.line}});
     json::object root{{"ntx_version", r.ntx_version},
                       {"res_dir", r.res_dir},
                       {"started_at", r.started_at},
@@ -87,7 +113,13 @@ std::string to_json(const Report& r) {
                                               {"socket_bytes_sent", r.socket_bytes_sent},
                                               {"socket_bytes_received", r.socket_bytes_received},
                                               {"sockets_opened", r.sockets_opened},
-                                              {"duration_s", round3(r.duration_s)}}}};
+                                              {"duration_s", round3(r.duration_s)},
+                                              {"latency_ms", latency_json(r.latency)}}},
+                      {"actions", std::move(actions)},
+                      {"interval_ms", r.interval_ms},
+                      {"thresholds", std::move(thresholds)},
+                      {"thresholds_passed", r.thresholds_passed()},
+                      {"aborted_by_threshold", r.aborted_by_threshold}};
     return json::serialize(root);
 }
 
@@ -119,13 +151,17 @@ void print_summary(const Report& r, std::FILE* out) {
         if (s.model == "open")
             fmt::print(out, "  arrivals: {} planned, {} started, {} dropped (max-users reached)\n", s.arrivals_planned,
                        s.arrivals_started, s.arrivals_dropped);
-        fmt::print(out, "  {:<22} {:>9} {:>9} {:>7} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "action", "count", "ok",
-                   "errors", "timeouts", "min ms", "mean ms", "p50 ms", "p90 ms", "p99 ms", "max ms");
+        fmt::print(out, "  {:<22} {:>9} {:>9} {:>7} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "action",
+                   "count", "ok", "errors", "timeouts", "per s", "min ms", "mean ms", "p50 ms", "p90 ms", "p95 ms", "p99 ms",
+                   "p99.9 ms", "max ms");
         for (const auto& a : s.actions) {
-            fmt::print(out, "  {:<22} {:>9} {:>9} {:>7} {:>8} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f}\n",
+            fmt::print(out,
+                       "  {:<22} {:>9} {:>9} {:>7} {:>8} {:>9.1f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} "
+                       "{:>9.2f}\n",
                        a.name.size() > 22 ? a.name.substr(0, 21) + "~" : a.name, a.count, a.ok, a.errors, a.timeouts,
-                       a.latency.min_ms, a.latency.mean_ms, a.latency.p50_ms, a.latency.p90_ms, a.latency.p99_ms,
-                       a.latency.max_ms);
+                       s.duration_s > 0 ? static_cast<double>(a.count) / s.duration_s : 0.0, a.latency.min_ms,
+                       a.latency.mean_ms, a.latency.p50_ms, a.latency.p90_ms, a.latency.p95_ms, a.latency.p99_ms,
+                       a.latency.p999_ms, a.latency.max_ms);
             for (const auto& [kind, n] : a.errors_by_kind) fmt::print(out, "  {:<22}   error {}: {}\n", "", kind, n);
             if (!a.status_classes.empty()) {
                 std::string classes;
@@ -140,6 +176,14 @@ void print_summary(const Report& r, std::FILE* out) {
                r.duration_s > 0 ? static_cast<double>(r.total_actions) / r.duration_s : 0.0);
     fmt::print(out, "sockets: {} opened, {} bytes sent, {} bytes received\n", r.sockets_opened, r.socket_bytes_sent,
                r.socket_bytes_received);
+    if (!r.thresholds.empty()) {
+        size_t failed = 0;
+        for (const auto& t : r.thresholds) failed += t.passed ? 0 : 1;
+        fmt::print(out, "\nthresholds: {} passed, {} failed{}\n", r.thresholds.size() - failed, failed,
+                   r.aborted_by_threshold ? " (an abort-on-fail threshold stopped the run)" : "");
+        for (const auto& t : r.thresholds)
+            fmt::print(out, "  {} {:<40} actual {}\n", t.passed ? "PASS" : "FAIL", t.expression, format_value(t.actual, t.unit));
+    }
     std::fflush(out);
 }
 

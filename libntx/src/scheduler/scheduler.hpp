@@ -19,6 +19,8 @@ class ProtocolFrame;
 
 namespace ntx::scheduler {
 
+class LiveStats;
+
 // Scenario-wide counters shared by the shards; touched at user start/end only, never per request.
 struct ScenarioShared {
     std::atomic<int64_t> online{0};
@@ -57,6 +59,10 @@ public:
     // Dynamic tasks running in the whole run (touched when one starts or ends, never per request).
     std::atomic<uint64_t>& dynamic_running() { return dynamic_running_; }
 
+    // Where shards publish their counters for live readers (set before run(); none by default).
+    void set_live_stats(LiveStats* live) { live_stats_ = live; }
+    LiveStats* live_stats() const { return live_stats_; }
+
 private:
     const dsl::Script& script_;
     std::vector<std::unique_ptr<resource::PairPool>>& pools_;
@@ -67,6 +73,7 @@ private:
     const std::atomic<int>* stop_ = nullptr;
     std::vector<dsl::WorkflowSpec> dynamic_workflows_;
     std::atomic<uint64_t> dynamic_running_{0};
+    LiveStats* live_stats_ = nullptr;
 
     std::mutex mutex_;
     std::condition_variable cv_;

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "frame/protocol_frame.hpp"
+#include "scheduler/live_stats.hpp"
 #include "scheduler/scheduler.hpp"
 
 namespace ntx::scheduler {
@@ -138,6 +139,7 @@ void Shard::tick() {
     expire_deadlines(now);  // task deadlines (workflow timeout), checked on ticks
 
     reclaim_offline_users();
+    publish_live_stats(*this, now);  // a copy of the counters every period, for live readers
     if (all_done()) {
         done_ = true;
         for (auto& run : runs_)

@@ -1,0 +1,104 @@
+#include "core/log_mask.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <mutex>
+
+namespace ntx::core {
+
+namespace {
+
+char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+
+bool name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; }
+
+}  // namespace
+
+Masker::Masker(std::vector<std::string> names) {
+    for (auto& n : names) {
+        std::transform(n.begin(), n.end(), n.begin(), lower);
+        if (!n.empty()) names_.push_back(std::move(n));
+    }
+}
+
+std::string Masker::mask(std::string_view text) const {
+    if (names_.empty()) return std::string(text);
+    std::string low(text);
+    std::transform(low.begin(), low.end(), low.begin(), lower);
+    std::string out;
+    size_t copied = 0;
+    for (size_t i = 0; i < text.size();) {
+        // A name token: a run of name characters containing a masked name.
+        if (!name_char(text[i])) {
+            ++i;
+            continue;
+        }
+        size_t end = i;
+        while (end < text.size() && name_char(text[end])) ++end;
+        std::string_view token(low.data() + i, end - i);
+        bool masked = std::any_of(names_.begin(), names_.end(), [&](const std::string& n) {
+            return token.find(n) != std::string_view::npos;
+        });
+        size_t p = end;
+        if (masked) {
+            if (p < text.size() && (text[p] == '"' || text[p] == '\'')) ++p;  // "name": ...
+            while (p < text.size() && text[p] == ' ') ++p;
+            char sep = p < text.size() ? text[p] : '\0';
+            if (sep == '=' || sep == ':') {
+                ++p;
+                while (p < text.size() && text[p] == ' ') ++p;
+                size_t v = p, v_end = p;
+                if (p < text.size() && (text[p] == '"' || text[p] == '\'')) {
+                    char q = text[p];
+                    v = p + 1;
+                    v_end = text.find(q, v);
+                    if (v_end == std::string_view::npos) v_end = text.size();
+                } else {
+                    const char* stops = sep == '=' ? " \t\r\n,;&}" : "\r\n,;&}";
+                    v_end = text.find_first_of(stops, v);
+                    if (v_end == std::string_view::npos) v_end = text.size();
+                }
+                if (v_end > v) {
+                    out.append(text.substr(copied, v - copied));
+                    out += "***";
+                    copied = v_end;
+                }
+                i = std::max(v_end, end);
+                continue;
+            }
+        }
+        i = end;
+    }
+    out.append(text.substr(copied));
+    return out;
+}
+
+namespace {
+
+class MaskingSink final : public spdlog::sinks::sink {
+public:
+    MaskingSink(std::shared_ptr<spdlog::sinks::sink> inner, Masker masker)
+        : inner_(std::move(inner)), masker_(std::move(masker)) {}
+
+    void log(const spdlog::details::log_msg& msg) override {
+        std::string masked = masker_.mask(std::string_view(msg.payload.data(), msg.payload.size()));
+        spdlog::details::log_msg copy = msg;
+        copy.payload = spdlog::string_view_t(masked.data(), masked.size());
+        inner_->log(copy);
+    }
+    void flush() override { inner_->flush(); }
+    void set_pattern(const std::string& pattern) override { inner_->set_pattern(pattern); }
+    void set_formatter(std::unique_ptr<spdlog::formatter> f) override { inner_->set_formatter(std::move(f)); }
+
+private:
+    std::shared_ptr<spdlog::sinks::sink> inner_;
+    Masker masker_;
+};
+
+}  // namespace
+
+std::shared_ptr<spdlog::sinks::sink> masking_sink(std::shared_ptr<spdlog::sinks::sink> inner, Masker masker) {
+    return std::make_shared<MaskingSink>(std::move(inner), std::move(masker));
+}
+
+}  // namespace ntx::core

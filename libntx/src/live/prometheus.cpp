@@ -1,0 +1,126 @@
+#include "live/prometheus.hpp"
+
+#include <fmt/format.h>
+
+namespace ntx::live {
+
+std::string prometheus_escape(std::string_view value) {
+    std::string out;
+    for (char c : value) {
+        if (c == '\\') out += "\\\\";
+        else if (c == '"') out += "\\\"";
+        else if (c == '\n') out += "\\n";
+        else out += c;
+    }
+    return out;
+}
+
+namespace {
+
+// Latency bucket bounds in seconds (Prometheus' defaults with finer low end).
+constexpr double kBuckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+
+void family(std::string& out, const char* name, const char* type, const char* help) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+}  // namespace
+
+std::string prometheus_text(const dsl::Script& script, const scheduler::LiveCounters& c, const RunGauges& g) {
+    std::string out;
+    out.reserve(16 * 1024);
+    const size_t n_actions = script.actions.size();
+    const bool have = c.actions.size() == n_actions * script.scenarios.size() && c.scenarios.size() == script.scenarios.size();
+
+    family(out, "ntx_run_elapsed_seconds", "gauge", "Time since the run started.");
+    out += fmt::format("ntx_run_elapsed_seconds {:.3f}\n", g.elapsed_s);
+    family(out, "ntx_run_planned_seconds", "gauge", "The run's planned length (0 when unknown).");
+    out += fmt::format("ntx_run_planned_seconds {:.3f}\n", g.planned_s);
+    family(out, "ntx_run_phase", "gauge", "1 for the process group the run is in.");
+    for (const char* phase : {"initiating", "planning", "executing", "monitoring", "closing"})
+        out += fmt::format("ntx_run_phase{{phase=\"{}\"}} {}\n", phase, g.phase == phase ? 1 : 0);
+
+    family(out, "ntx_pool_items", "gauge", "Items of a resource pool.");
+    for (const auto& p : g.pools) out += fmt::format("ntx_pool_items{{pool=\"{}\"}} {}\n", prometheus_escape(p.name), p.size);
+    family(out, "ntx_leases_held", "gauge", "Leases of a resource pool held now.");
+    for (const auto& p : g.pools)
+        out += fmt::format("ntx_leases_held{{pool=\"{}\"}} {}\n", prometheus_escape(p.name), p.leases_held);
+
+    std::vector<std::string> scenario_labels;
+    for (const auto& s : script.scenarios)
+        scenario_labels.push_back(fmt::format("scenario=\"{}\",workflow=\"{}\"", prometheus_escape(s.name),
+                                              prometheus_escape(script.workflows[s.workflow].name)));
+
+    family(out, "ntx_users", "gauge", "Users by state: online (running or stopping) and offline (ended).");
+    for (size_t s = 0; s < script.scenarios.size(); ++s) {
+        int64_t online = s < g.online.size() ? g.online[s] : 0;
+        uint64_t offline = have ? c.scenarios[s].completed + c.scenarios[s].stopped : 0;
+        out += fmt::format("ntx_users{{{},state=\"online\"}} {}\n", scenario_labels[s], online);
+        out += fmt::format("ntx_users{{{},state=\"offline\"}} {}\n", scenario_labels[s], offline);
+    }
+    family(out, "ntx_users_peak", "gauge", "Most users online at once so far.");
+    for (size_t s = 0; s < script.scenarios.size(); ++s)
+        out += fmt::format("ntx_users_peak{{{}}} {}\n", scenario_labels[s], s < g.peak_online.size() ? g.peak_online[s] : 0);
+    family(out, "ntx_users_started_total", "counter", "Users started.");
+    for (size_t s = 0; s < script.scenarios.size(); ++s)
+        out += fmt::format("ntx_users_started_total{{{}}} {}\n", scenario_labels[s], have ? c.scenarios[s].spawned : 0);
+    family(out, "ntx_tasks_total", "counter", "Tasks started.");
+    for (size_t s = 0; s < script.scenarios.size(); ++s)
+        out += fmt::format("ntx_tasks_total{{{}}} {}\n", scenario_labels[s], have ? c.scenarios[s].tasks : 0);
+    family(out, "ntx_task_exits_total", "counter", "Tasks that ended through an exit.");
+    for (size_t s = 0; s < script.scenarios.size(); ++s) {
+        const auto* st = have ? &c.scenarios[s] : nullptr;
+        out += fmt::format("ntx_task_exits_total{{{},exit=\"timeout_out\"}} {}\n", scenario_labels[s], st ? st->exit_timeout : 0);
+        out += fmt::format("ntx_task_exits_total{{{},exit=\"error_out\"}} {}\n", scenario_labels[s], st ? st->exit_error : 0);
+    }
+    family(out, "ntx_arrivals_dropped_total", "counter", "Open model: arrivals dropped because max-users was reached.");
+    for (size_t s = 0; s < script.scenarios.size(); ++s)
+        out += fmt::format("ntx_arrivals_dropped_total{{{}}} {}\n", scenario_labels[s], have ? c.scenarios[s].arrivals_dropped : 0);
+
+    // Per scenario x action: only the actions the scenario ran (or can run: its workflow's steps).
+    struct Row {
+        std::string labels;
+        const scheduler::ActionStats* st;
+    };
+    std::vector<Row> rows;
+    if (have)
+        for (uint32_t s = 0; s < script.scenarios.size(); ++s)
+            for (uint32_t a = 0; a < n_actions; ++a) {
+                const auto& st = c.actions[s * n_actions + a];
+                bool in_workflow = false;
+                for (const auto& step : script.workflows[script.scenarios[s].workflow].steps)
+                    in_workflow = in_workflow || (step.kind == dsl::Step::Kind::action && step.action == a);
+                if (!in_workflow && st.ok + st.errors + st.timeouts + st.cancelled == 0) continue;
+                const auto& spec = script.actions[a];
+                rows.push_back({fmt::format("{},action=\"{}\",component=\"{}\",phase=\"executing\"", scenario_labels[s],
+                                            prometheus_escape(spec.name),
+                                            prometheus_escape(script.components[spec.component].name)),
+                                &st});
+            }
+    family(out, "ntx_actions_total", "counter", "Actions ended, by outcome.");
+    for (const auto& r : rows) {
+        out += fmt::format("ntx_actions_total{{{},outcome=\"ok\"}} {}\n", r.labels, r.st->ok);
+        out += fmt::format("ntx_actions_total{{{},outcome=\"error\"}} {}\n", r.labels, r.st->errors);
+        out += fmt::format("ntx_actions_total{{{},outcome=\"timeout\"}} {}\n", r.labels, r.st->timeouts);
+        out += fmt::format("ntx_actions_total{{{},outcome=\"cancelled\"}} {}\n", r.labels, r.st->cancelled);
+    }
+    family(out, "ntx_action_retries_total", "counter", "Failed attempts that were retried.");
+    for (const auto& r : rows) out += fmt::format("ntx_action_retries_total{{{}}} {}\n", r.labels, r.st->retries);
+    family(out, "ntx_action_sent_bytes_total", "counter", "Bytes the actions sent.");
+    for (const auto& r : rows) out += fmt::format("ntx_action_sent_bytes_total{{{}}} {}\n", r.labels, r.st->bytes_sent);
+    family(out, "ntx_action_received_bytes_total", "counter", "Bytes the actions received.");
+    for (const auto& r : rows) out += fmt::format("ntx_action_received_bytes_total{{{}}} {}\n", r.labels, r.st->bytes_received);
+    family(out, "ntx_action_duration_seconds", "histogram", "Latency of the actions that ended ok.");
+    for (const auto& r : rows) {
+        const auto& h = r.st->latency;
+        for (double le : kBuckets)
+            out += fmt::format("ntx_action_duration_seconds_bucket{{{},le=\"{}\"}} {}\n", r.labels, le,
+                               h.count_at_or_below(static_cast<uint64_t>(le * 1e6)));
+        out += fmt::format("ntx_action_duration_seconds_bucket{{{},le=\"+Inf\"}} {}\n", r.labels, h.count());
+        out += fmt::format("ntx_action_duration_seconds_sum{{{}}} {:.6f}\n", r.labels, static_cast<double>(h.sum_us()) / 1e6);
+        out += fmt::format("ntx_action_duration_seconds_count{{{}}} {}\n", r.labels, h.count());
+    }
+    return out;
+}
+
+}  // namespace ntx::live

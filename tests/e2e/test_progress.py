@@ -1,0 +1,78 @@
+"""The live progress line: when stdout is not a terminal, one plain line per scenario about once a
+second (elapsed/planned time, online users, actions and actions/s, errors, p99 so far), and a last
+line at the end whose counts match the report; --quiet prints none."""
+import os
+import re
+import tempfile
+
+from harness import TEST_PLUGINS, check, main, read_report, run_ntx
+
+SCRIPT = f"""
+components:
+  - name: probe
+    version: "1.0.0"
+    entry: {TEST_PLUGINS}/ntx_probe.so
+workflows:
+  naps: {{steps: [{{ref: nap}}]}}
+  oops: {{steps: [{{think: 50ms}}, {{ref: oops}}]}}
+actions:
+  nap: {{component: probe, call: sleep, with: {{ms: "50"}}}}
+  oops: {{component: probe, call: fail}}
+load:
+  scenarios:
+    - {{name: napping, workflow: naps, user-count: 4, task-duration: 3500ms, max-duration: 3500ms}}
+    - {{name: failing, workflow: oops, user-count: 2, task-duration: 3500ms, max-duration: 3500ms}}
+"""
+
+LINE = re.compile(r"^progress \[(\d+\.\d)s/3\.5s\] (\w+): (\d+) online, (\d+) actions \((\d+\.\d)/s\), (\d+) errors, "
+                  r"p99 (\d+\.\d\d)ms( \(end\))?$")
+
+
+def test_plain_progress_lines_when_stdout_is_not_a_terminal():
+    with tempfile.TemporaryDirectory() as tmp:
+        res, out = os.path.join(tmp, "res"), os.path.join(tmp, "out")
+        os.makedirs(res)
+        with open(os.path.join(res, "script.yaml"), "w") as f:
+            f.write(SCRIPT)
+        rc, stdout, stderr = run_ntx("run", res, "--out", out)  # stdout is a pipe
+        check(rc == 0, f"exit {rc}: {stderr}")
+        lines = [l for l in stdout.splitlines() if l.startswith("progress ")]
+        check(all(LINE.match(l) for l in lines), "\n".join(l for l in lines if not LINE.match(l)))
+        check("\x1b[" not in stdout and "\r" not in stdout, "no terminal control codes in a pipe")
+        parsed = [LINE.match(l).groups() for l in lines]
+        live = [p for p in parsed if p[7] is None]
+        end = {p[1]: p for p in parsed if p[7] is not None}
+        # 3.5 s at one line per second per scenario: the 1, 2 and 3 s lines of each (a loaded machine
+        # may run late, never early).
+        for name in ("napping", "failing"):
+            times = [float(p[0]) for p in live if p[1] == name]
+            check(len(times) >= 2 and times == sorted(times) and times[0] >= 1.0, f"{name}: {times}")
+            # The k-th line is printed once the clock passed k seconds (never before), one per second.
+            check(all(t >= k + 1 for k, t in enumerate(times)) and len(set(times)) == len(times),
+                  f"{name}: about once a second: {times}")
+        first_napping = next(p for p in live if p[1] == "napping")
+        check(first_napping[2] == "4", f"4 users online at 1 s: {first_napping}")
+        check(int(first_napping[3]) >= 8 and float(first_napping[4]) >= 8, f"50 ms naps: {first_napping}")
+        check(float(first_napping[6]) >= 50, f"p99 of a 50 ms nap: {first_napping}")
+        r = read_report(out)
+        for s in r["scenarios"]:
+            e = end[s["name"]]
+            count = sum(a["count"] for a in s["actions"])
+            errors = sum(a["errors"] + a["timeouts"] for a in s["actions"])
+            check(int(e[3]) == count and int(e[5]) == errors, f"end line {e} vs report {count}/{errors}")
+        check(int(end["failing"][5]) > 0 and int(end["napping"][5]) == 0, end)
+
+
+def test_quiet_prints_no_progress():
+    with tempfile.TemporaryDirectory() as tmp:
+        res = os.path.join(tmp, "res")
+        os.makedirs(res)
+        with open(os.path.join(res, "script.yaml"), "w") as f:
+            f.write(SCRIPT.replace("3500ms", "1500ms"))
+        rc, stdout, stderr = run_ntx("run", res, "--quiet")
+        check(rc == 0, f"exit {rc}: {stderr}")
+        check(stdout == "", f"--quiet: {stdout!r}")
+
+
+if __name__ == "__main__":
+    main([test_plain_progress_lines_when_stdout_is_not_a_terminal, test_quiet_prints_no_progress])

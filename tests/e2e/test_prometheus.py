@@ -1,0 +1,152 @@
+"""--metrics-listen: the run serves Prometheus' text format on 127.0.0.1 while it runs. The body passes
+`promtool check metrics`, and a real Prometheus server (started here on loopback with a throw-away
+config and data folder, stopped after) scrapes it; its HTTP API then returns ntx's series."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+
+from harness import NTX, TEST_PLUGINS, check, free_port, main, read_report, wait_for
+
+SCRIPT = f"""
+components:
+  - name: probe
+    version: "1.0.0"
+    entry: {TEST_PLUGINS}/ntx_probe.so
+workflows:
+  naps: {{steps: [{{ref: nap}}, {{ref: oops}}]}}
+actions:
+  nap: {{component: probe, call: sleep, with: {{ms: "20"}}}}
+  oops: {{component: probe, call: fail}}
+load:
+  scenarios:
+    - {{name: "web \\"main\\"", workflow: naps, user-count: 4, task-duration: 60s, max-duration: 60s}}
+"""
+
+
+def get(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.status, r.read().decode()
+
+
+def scrape(port):
+    try:
+        return get(f"http://127.0.0.1:{port}/metrics")[1]
+    except OSError:
+        return ""
+
+
+def sample(body, name, **labels):
+    """The value of the sample `name` whose labels include `labels`."""
+    for line in body.splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        if all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def test_metrics_endpoint_promtool_and_a_real_prometheus():
+    port, prom_port = free_port(), free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        res, out = os.path.join(tmp, "res"), os.path.join(tmp, "out")
+        os.makedirs(res)
+        with open(os.path.join(res, "script.yaml"), "w") as f:
+            f.write(SCRIPT)
+        ntx = subprocess.Popen([NTX, "run", res, "--out", out, "--quiet", "--metrics-listen", f"127.0.0.1:{port}"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        prom = None
+        try:
+            wait_for(lambda: (sample(scrape(port), "ntx_actions_total", action="nap", outcome="ok") or 0) > 0,
+                     "the endpoint to count ok naps", timeout=60)
+            body = scrape(port)
+            check('ntx_users{scenario="web \\"main\\"",workflow="naps",state="online"} 4' in body, body[:3000])
+            check(sample(body, "ntx_actions_total", action="oops", outcome="error") > 0, "errors are counted")
+            check(sample(body, "ntx_action_duration_seconds_bucket", action="nap", le="0.01") == 0,
+                  "no nap of 20 ms ended under 10 ms")
+            ok = sample(body, "ntx_actions_total", action="nap", outcome="ok")
+            below_1s = sample(body, "ntx_action_duration_seconds_bucket", action="nap", le="1")
+            check(below_1s == sample(body, "ntx_action_duration_seconds_count", action="nap") == ok, body[:3000])
+            lint = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True, text=True, timeout=60)
+            check(lint.returncode == 0, f"promtool: {lint.stdout} {lint.stderr}")
+
+            data = os.path.join(tmp, "prom-data")
+            config = os.path.join(tmp, "prometheus.yml")
+            with open(config, "w") as f:
+                f.write(f"""global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: ntx
+    static_configs:
+      - targets: ["127.0.0.1:{port}"]
+""")
+            prom = subprocess.Popen(["prometheus", f"--config.file={config}", f"--storage.tsdb.path={data}",
+                                     f"--web.listen-address=127.0.0.1:{prom_port}", "--storage.tsdb.retention.time=1h"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            query = urllib.parse.urlencode({"query": 'ntx_actions_total{action="nap",outcome="ok"}'})
+
+            def series():
+                if prom.poll() is not None:
+                    raise AssertionError(f"prometheus exited: {prom.stderr.read()[-2000:]}")
+                try:
+                    status, text = get(f"http://127.0.0.1:{prom_port}/api/v1/query?{query}")
+                except OSError:
+                    return []
+                return json.loads(text)["data"]["result"] if status == 200 else []
+
+            wait_for(lambda: series(), "prometheus to scrape ntx", timeout=60)
+            result = series()[0]
+            check(result["metric"]["job"] == "ntx" and result["metric"]["scenario"] == 'web "main"', result)
+            check(result["metric"]["component"] == "probe" and result["metric"]["workflow"] == "naps", result)
+            check(float(result["value"][1]) > 0, result)
+            scraped = float(result["value"][1])
+        finally:
+            if prom is not None:
+                prom.send_signal(signal.SIGTERM)
+                try:
+                    prom.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    prom.kill()
+                    prom.wait()
+            ntx.send_signal(signal.SIGINT)
+            try:
+                ntx.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                ntx.kill()
+                ntx.wait()
+        check(ntx.returncode == 1, f"an interrupted run exits 1, got {ntx.returncode}: {ntx.stderr.read()}")
+        r = read_report(out)
+        check(r["actions"][0]["ok"] >= scraped, f"the final count {r['actions'][0]['ok']} < scraped {scraped}")
+        # The endpoint closed with the run.
+        check(scrape(port) == "", "the endpoint is gone after the run")
+
+
+def test_metrics_listen_refuses_a_non_loopback_address():
+    with tempfile.TemporaryDirectory() as tmp:
+        res = os.path.join(tmp, "res")
+        os.makedirs(res)
+        with open(os.path.join(res, "script.yaml"), "w") as f:
+            f.write(SCRIPT.replace("task-duration: 60s, max-duration: 60s", "max-duration: 2s"))
+        p = subprocess.run([NTX, "run", res, "--quiet", "--metrics-listen", "0.0.0.0:9"], capture_output=True,
+                           text=True, timeout=60)
+        check(p.returncode == 2 and "not a loopback address" in p.stderr, f"{p.returncode} {p.stderr}")
+        p = subprocess.run([NTX, "run", res, "--quiet", "--metrics-listen", "localhost"], capture_output=True,
+                           text=True, timeout=60)
+        check(p.returncode == 2 and "ADDRESS:PORT" in p.stderr, f"{p.returncode} {p.stderr}")
+        with socket.socket() as busy:  # a port in use: refused before anything starts
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            port = busy.getsockname()[1]
+            p = subprocess.run([NTX, "run", res, "--quiet", "--metrics-listen", f"127.0.0.1:{port}"],
+                               capture_output=True, text=True, timeout=60)
+        check(p.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in p.stderr, f"{p.returncode} {p.stderr}")
+
+
+if __name__ == "__main__":
+    main([test_metrics_endpoint_promtool_and_a_real_prometheus, test_metrics_listen_refuses_a_non_loopback_address])
