@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 # consumer test builds an unsanitized project against the library: release build only.
 declare -A skip=(
   [asan]='installed_consumer'
-  [tsan]='installed_consumer|e2e_(validate|plugins_cli|plugin_exports|conformance|control_flow|graph_workflows|http_faults)$'
+  [tsan]='installed_consumer|e2e_(validate|plugins_cli|plugin_exports|conformance|control_flow|graph_workflows|http_faults|html_report|log_mask|file_blob)$'
 )
 if [ "${NTX_SKIP_SANITIZERS:-0}" != 1 ]; then
   for preset in asan tsan; do
