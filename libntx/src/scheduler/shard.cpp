@@ -316,6 +316,8 @@ void Shard::start_task(User& u, bool restart) {
     u.attempts = 0;
     u.handler = nullptr;
     u.task_timed_out = false;
+    // Every loop's counter exists from the start: a goto may enter a loop's body past its init.
+    if (wf.loops) u.loop_counters.assign(wf.loops, 0);
     u.task_deadline_ms = wf.timeout_ms ? scheduler_.now_ms() + wf.timeout_ms : 0;
     link_deadline(u);
     if (!u.dynamic) std::fill(u.variable_set.begin(), u.variable_set.end(), false);  // a dynamic task keeps its copy
@@ -416,7 +418,6 @@ void Shard::run_step(User& u) {
         case dsl::Step::Kind::jump: u.step = step.target; continue;
         case dsl::Step::Kind::exit: return end_task(u, step.exit, true);
         case dsl::Step::Kind::loop_init:
-            if (u.loop_counters.size() < wf.loops) u.loop_counters.resize(wf.loops, 0);
             u.loop_counters[step.loop] = 0;
             ++u.step;
             continue;
