@@ -38,7 +38,7 @@ actions:
   fail: {{component: probe, call: fail}}
   late-sleep: {{component: probe, call: late, with: {{ms: "80"}}, timeout: 50ms}}
   fail-retry: {{component: probe, call: fail, retry: {{max: 2, backoff: 10ms}}}}
-  paced: {{component: probe, call: sleep, with: {{ms: "0"}}, rate-limit: {{per-user: 20/s}}}}
+  paced: {{component: probe, call: sleep, with: {{ms: "0"}}, rate-limit: {{per-user: 5/s}}}}
   raw-get:
     component: probe
     call: raw
@@ -131,11 +131,13 @@ def test_every_outcome_is_counted_once_with_its_exit():
         check(a["errors"] == 30 and a["retries"] == 20 and a["count"] == 30, f"retrying: {a}")
         check(s["exits"]["error_out"] == 10, f"retrying exits {s['exits']}")
 
-        # rate-limit per-user 20/s: five starts per user at least 50 ms apart, enforced by the host.
         s = scenario(r, "paced")
         a = action(s, "paced")
-        check(a["ok"] == 50 and a["throttled"] >= 40, f"paced: {a}")
-        check(s["duration_s"] >= 0.2, f"paced ran {s['duration_s']} s")
+        # rate-limit per-user 5/s: five starts per user at least 200 ms apart, enforced by the host. A
+        # start is throttled when the previous action ended sooner than that; a sanitized loop can be
+        # slow enough (>100 ms per action) to spare a few, never most, of the 40.
+        check(a["ok"] == 50 and a["throttled"] >= 30, f"paced: {a}")
+        check(s["duration_s"] >= 0.8, f"paced ran {s['duration_s']} s")
 
         # think pauses the user (no action in flight); log writes a templated line.
         s = scenario(r, "thinking")
