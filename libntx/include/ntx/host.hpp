@@ -7,6 +7,7 @@
 
 #include "ntx/diagnostics.hpp"
 #include "ntx/export.hpp"
+#include "ntx/progress.hpp"
 #include "ntx/report.hpp"
 
 namespace ntx {
@@ -19,6 +20,8 @@ struct RunOptions {
     // Prometheus metrics over HTTP during the run ("127.0.0.1:9464"; loopback only); empty = none.
     std::string metrics_listen;
     unsigned progress_ms = 1000;            // the progress line's period (0 = no progress line)
+    // Subscribers of the run's progress bus (progress.hpp): called in batches on the monitor thread.
+    std::vector<ProgressCallback> progress_subscribers;
 };
 
 class NTX_API Host {

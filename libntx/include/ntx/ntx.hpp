@@ -4,5 +4,6 @@
 #include "ntx/diagnostics.hpp"
 #include "ntx/host.hpp"
 #include "ntx/plugins.hpp"
+#include "ntx/progress.hpp"
 #include "ntx/report.hpp"
 #include "ntx/version.hpp"
