@@ -14,6 +14,7 @@
 
 #include "dsl/script.hpp"
 #include "dsl/units.hpp"
+#include "dsl/yaml_source.hpp"
 #include "report/thresholds.hpp"
 
 namespace ntx::dsl {
@@ -203,14 +204,7 @@ boost::json::value yaml_to_json(const YAML::Node& n) {
 }
 
 std::optional<YAML::Node> load_yaml(FileCtx& f, const fs::path& path) {
-    try {
-        return YAML::LoadFile(path.string());
-    } catch (const YAML::ParserException& e) {
-        f.error(e.mark, e.msg);
-    } catch (const YAML::BadFile&) {
-        f.out.push_back({f.file, 0, 0, "cannot read the file", {}});
-    }
-    return std::nullopt;
+    return load_yaml_file(path, f.file, f.out);
 }
 
 // Flattens a `with` map into "a.b" keys.
