@@ -11,10 +11,11 @@ cd "$(dirname "$0")/.."
 # What each sanitizer build runs. AddressSanitizer+UBSan: everything (parsers, plugins, faults, the
 # kit). ThreadSanitizer: what runs on several loops at once (load, timeouts, handlers, dynamic tasks,
 # TLS and FTP under load); the single-threaded parsing and CLI tests gain nothing from it. The
-# consumer test builds an unsanitized project against the library: release build only.
+# consumer test builds an unsanitized project against the library, and the fuzz target is built with
+# clang's own AddressSanitizer: release build only.
 declare -A skip=(
-  [asan]='installed_consumer'
-  [tsan]='installed_consumer|e2e_(validate|plugins_cli|plugin_exports|conformance|control_flow|graph_workflows|http_faults|html_report|log_mask|file_blob)$'
+  [asan]='installed_consumer|fuzz_dsl'
+  [tsan]='installed_consumer|fuzz_dsl|e2e_(validate|plugins_cli|plugin_exports|conformance|control_flow|graph_workflows|http_faults|html_report|log_mask|file_blob)$'
 )
 if [ "${NTX_SKIP_SANITIZERS:-0}" != 1 ]; then
   for preset in asan tsan; do
