@@ -310,11 +310,7 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
         // Actions in the order the workflow runs them (each once), then those its handlers and its
         // actions' handlers run.
         std::vector<uint32_t> order;
-        auto add_steps = [&order](const std::vector<dsl::Step>& steps) {
-            for (const auto& step : steps)
-                if (step.kind == dsl::Step::Kind::action && std::find(order.begin(), order.end(), step.action) == order.end())
-                    order.push_back(step.action);
-        };
+        auto add_steps = [this, &order](const std::vector<dsl::Step>& steps) { dsl::collect_actions(script_, steps, order); };
         const auto& wf = script_.workflows[spec.workflow];
         add_steps(wf.steps);
         const size_t main_steps = order.size();

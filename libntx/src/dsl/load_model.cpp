@@ -1,8 +1,17 @@
-// The open model's arrival schedule.
+// The open model's arrival schedule, and what a workflow's steps run.
+#include <algorithm>
 #include <cmath>
 #include "dsl/script.hpp"
 
 namespace ntx::dsl {
+
+void collect_actions(const Script& script, const std::vector<Step>& steps, std::vector<uint32_t>& out) {
+    for (const auto& step : steps) {
+        if (step.kind == Step::Kind::action && std::find(out.begin(), out.end(), step.action) == out.end())
+            out.push_back(step.action);
+        for (uint32_t b : step.branches) collect_actions(script, script.branches[b].steps, out);
+    }
+}
 
 double ScenarioSpec::arrival_time_ms(uint64_t k) const {
     // Solve arrivals_before(t) = k for t: a constant rate is linear, a ramp is a quadratic.

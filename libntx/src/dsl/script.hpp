@@ -129,6 +129,7 @@ struct Step {
         loop_init,   // loop `loop` starts: its counter is 0
         loop_check,  // loop `loop` ends (go to `target`) when its count / list is used up, or max reached
         loop_next,   // loop `loop`: one more iteration, back to `target` (its check)
+        parallel,    // run `branches` at once (Script::branches); go on when every one has ended
     } kind = Kind::action;
     uint32_t action = 0;    // action: index into actions
     uint64_t think_ms = 0;  // think: the pause
@@ -141,6 +142,7 @@ struct Step {
     uint64_t count = 0;     // loop_check: iterations (count), or the most iterations (while / over)
     std::vector<std::string> items;  // loop_check of `over`: the values, one per iteration
     std::optional<uint32_t> item_slot;  // loop_check of `over`: the variable (`as`) that holds the item
+    std::vector<uint32_t> branches;  // parallel: indices into Script::branches
     std::string name;       // the step's `name` (goto target), if any
     SourceLoc loc;
 
@@ -267,6 +269,9 @@ struct Script {
     std::vector<PoolSpec> pools;
     std::vector<ActionSpec> actions;
     std::vector<WorkflowSpec> workflows;
+    // The branches of `parallel` steps, each compiled as a workflow of its own (no timeout of its own:
+    // a branch runs under its task's deadline; default handlers end the branch, failed).
+    std::vector<WorkflowSpec> branches;
     std::vector<ProfileSpec> profiles;
     std::vector<ScenarioSpec> scenarios;
     std::vector<std::string> variables;  // save-as names by slot (and blob.<name> for file_blobs)
@@ -279,6 +284,10 @@ struct Script {
     std::vector<report::Threshold> thresholds;
     RunConfig config;
 };
+
+// Appends to `out` the actions `steps` run, in order and each once, those of parallel branches in
+// their place.
+void collect_actions(const Script& script, const std::vector<Step>& steps, std::vector<uint32_t>& out);
 
 // Reads and validates res_dir. Every problem found goes to `diagnostics`; the result is usable only when
 // no diagnostic was added.

@@ -631,7 +631,7 @@ private:
             if (a["save-as"])
                 if (auto v = save_as_name(quiet, a["save-as"]))
                     add_variable(*v, save_as_scope(quiet, a["save-as"]).value_or(VarScope::task));
-            for (const char* key : {"on-error", "on-timeout", "then", "else", "steps"})
+            for (const char* key : {"on-error", "on-timeout", "then", "else", "steps", "parallel"})
                 if (a[key] && a[key].IsSequence())
                     for (const auto& item : a[key]) visit(item);
             // loop: {over: [...], as: name}: the loop's item is a variable of its body.
@@ -1034,9 +1034,43 @@ private:
                     labels.gotos.push_back({first, target, step["goto"]});
                 }
                 wf.steps.push_back(std::move(g));
+            } else if (step["parallel"]) {
+                check_keys(f, step, "a parallel step", {"parallel", "name"});
+                Step par;
+                par.kind = Step::Kind::parallel;
+                par.loc = f.loc(step["parallel"]);
+                if (expect_seq(f, step["parallel"], "parallel")) {
+                    if (step["parallel"].size() < 2)
+                        f.error(step["parallel"], "a parallel step needs two or more branches");
+                    size_t b = 0;
+                    for (const auto& branch : step["parallel"]) {
+                        ++b;
+                        // A branch: one step, or {steps: [...]} for several in a row.
+                        WorkflowSpec bw;
+                        bw.name = fmt::format("{}.parallel[{}]", name, b);
+                        bw.loc = f.loc(branch);
+                        bw.on_timeout.route = Route::timeout_out;
+                        StepLabels branch_labels;
+                        // (A fresh list node: assigning to a yaml-cpp node that refers into the document
+                        // would overwrite the document.)
+                        const bool several = branch.IsMap() && branch["steps"] && branch.size() == 1;
+                        if (several && !expect_seq(f, branch["steps"], "steps")) continue;
+                        YAML::Node body(YAML::NodeType::Sequence);
+                        if (several)
+                            for (const auto& st : branch["steps"]) body.push_back(st);
+                        else
+                            body.push_back(branch);
+                        if (several && body.size() == 0) f.error(branch["steps"], "a branch needs at least one step");
+                        parse_steps(f, body, bw.name, bw, branch_labels);
+                        resolve_gotos(f, bw, branch_labels);
+                        par.branches.push_back(static_cast<uint32_t>(script_.branches.size()));
+                        script_.branches.push_back(std::move(bw));
+                    }
+                }
+                wf.steps.push_back(std::move(par));
             } else if (!parse_plain_step(f, step, name, wf.steps)) {
-                check_keys(f, step, "a step", {"ref", "action", "think", "log", "if", "loop", "goto", "name"},
-                           {"parallel", "update-workbook"});
+                check_keys(f, step, "a step", {"ref", "action", "think", "log", "if", "loop", "goto", "parallel", "name"},
+                           {"update-workbook"});
                 if (step.size() == 0) f.error(step, "empty step");
                 continue;
             }
@@ -1634,20 +1668,7 @@ private:
         const std::set<uint32_t> constants = readable_anytime();
         for (const auto& wf : script_.workflows) {
             std::set<uint32_t> saved = constants;
-            for (size_t i = 0; i < wf.steps.size(); ++i) {
-                if (wf.graph) {  // checked path by path when its nodes compiled; here only what it can save
-                    const Step& step = wf.steps[i];
-                    if (step.kind == Step::Kind::action && script_.actions[step.action].save_slot)
-                        saved.insert(*script_.actions[step.action].save_slot);
-                    continue;
-                }
-                const Step& step = wf.steps[i];
-                check_reads(step, saved, fmt::format("step {} of workflow '{}'", i + 1, wf.name),
-                            "no earlier step of the workflow saves it");
-                if (step.kind == Step::Kind::action && script_.actions[step.action].save_slot)
-                    saved.insert(*script_.actions[step.action].save_slot);
-                if (step.kind == Step::Kind::loop_check && step.item_slot) saved.insert(*step.item_slot);
-            }
+            check_sequence(wf, saved);
             // `saved` now holds everything the workflow's steps can save.
             auto check_handler = [&](const Handler& h, const std::string& name) {
                 std::set<uint32_t> seen = saved;
@@ -1661,12 +1682,45 @@ private:
             check_handler(wf.on_error, wf.name + ".on-error");
             check_handler(wf.on_timeout, wf.name + ".on-timeout");
             std::set<uint32_t> done;
-            for (const Step& step : wf.steps) {
-                if (step.kind != Step::Kind::action || !done.insert(step.action).second) continue;
-                const ActionSpec& a = script_.actions[step.action];
-                if (a.on_error) check_handler(*a.on_error, a.name + ".on-error");
-                if (a.on_timeout) check_handler(*a.on_timeout, a.name + ".on-timeout");
+            std::function<void(const WorkflowSpec&)> action_handlers = [&](const WorkflowSpec& w) {
+                for (const Step& step : w.steps) {
+                    for (uint32_t b : step.branches) action_handlers(script_.branches[b]);
+                    if (step.kind != Step::Kind::action || !done.insert(step.action).second) continue;
+                    const ActionSpec& a = script_.actions[step.action];
+                    if (a.on_error) check_handler(*a.on_error, a.name + ".on-error");
+                    if (a.on_timeout) check_handler(*a.on_timeout, a.name + ".on-timeout");
+                }
+            };
+            action_handlers(wf);
+        }
+    }
+
+    // The steps of `wf` in order: each may read what `saved` holds (what earlier steps saved) and
+    // adds what it saves. A parallel step's branches each start from what was saved before it (a
+    // branch cannot read what a sibling saves: they run at once); after it, all of them have saved.
+    void check_sequence(const WorkflowSpec& wf, std::set<uint32_t>& saved) {
+        for (size_t i = 0; i < wf.steps.size(); ++i) {
+            const Step& step = wf.steps[i];
+            if (wf.graph) {  // checked path by path when its nodes compiled; here only what it can save
+                if (step.kind == Step::Kind::action && script_.actions[step.action].save_slot)
+                    saved.insert(*script_.actions[step.action].save_slot);
+                continue;
             }
+            if (step.kind == Step::Kind::parallel) {
+                std::set<uint32_t> after = saved;
+                for (uint32_t b : step.branches) {
+                    std::set<uint32_t> mine = saved;
+                    check_sequence(script_.branches[b], mine);
+                    after.insert(mine.begin(), mine.end());
+                }
+                saved = std::move(after);
+                continue;
+            }
+            check_reads(step, saved, fmt::format("step {} of workflow '{}'", i + 1, wf.name),
+                        "no earlier step of the workflow saves it");
+            if (step.kind == Step::Kind::action && script_.actions[step.action].save_slot)
+                saved.insert(*script_.actions[step.action].save_slot);
+            if (step.kind == Step::Kind::loop_check && step.item_slot) saved.insert(*step.item_slot);
         }
     }
 

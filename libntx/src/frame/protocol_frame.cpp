@@ -192,6 +192,7 @@ void ProtocolFrame::save_result(User& u, const dsl::ActionSpec& a, const ntx_res
     } else {
         copy_into(u.variables[slot]);
         u.variable_set[slot] = true;
+        if (!u.branch_written.empty()) u.branch_written[slot] = true;  // a parallel branch hands it back
         saved = &u.variables[slot];
     }
     if (!a.persist || !saved) return;

@@ -1,5 +1,6 @@
 #include "live/prometheus.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace ntx::live {
@@ -87,9 +88,9 @@ std::string prometheus_text(const dsl::Script& script, const scheduler::LiveCoun
         for (uint32_t s = 0; s < script.scenarios.size(); ++s)
             for (uint32_t a = 0; a < n_actions; ++a) {
                 const auto& st = c.actions[s * n_actions + a];
-                bool in_workflow = false;
-                for (const auto& step : script.workflows[script.scenarios[s].workflow].steps)
-                    in_workflow = in_workflow || (step.kind == dsl::Step::Kind::action && step.action == a);
+                std::vector<uint32_t> runs;
+                dsl::collect_actions(script, script.workflows[script.scenarios[s].workflow].steps, runs);
+                bool in_workflow = std::find(runs.begin(), runs.end(), a) != runs.end();
                 if (!in_workflow && st.ok + st.errors + st.timeouts + st.cancelled == 0) continue;
                 const auto& spec = script.actions[a];
                 rows.push_back({fmt::format("{},action=\"{}\",component=\"{}\",phase=\"executing\"", scenario_labels[s],

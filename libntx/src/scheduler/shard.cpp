@@ -198,7 +198,7 @@ void Shard::follow_profile(uint32_t s, uint64_t now) {
     // The newest users leave first.
     for (auto it = users_.rbegin(); online > mine && it != users_.rend(); ++it) {
         User& u = **it;
-        if (u.scenario != s || u.state == UserState::offline || u.stop_requested || u.dynamic) continue;
+        if (u.scenario != s || u.state == UserState::offline || u.stop_requested || u.outside_call_model()) continue;
         request_leave(u);
         --online;
     }
@@ -332,8 +332,9 @@ void Shard::start_task(User& u, bool restart) {
     // Every loop's counter exists from the start: a goto may enter a loop's body past its init.
     if (wf.loops) u.loop_counters.assign(wf.loops, 0);
     u.task_deadline_ms = wf.timeout_ms ? scheduler_.now_ms() + wf.timeout_ms : 0;
+    if (u.branch_parent) u.task_deadline_ms = u.branch_parent->task_deadline_ms;  // a branch runs under its task's
     link_deadline(u);
-    if (!u.dynamic) u.clear_task_variables();  // a dynamic task keeps its copy
+    if (!u.outside_call_model()) u.clear_task_variables();  // a dynamic task or a branch keeps its copy
     run_step(u);
 }
 
@@ -447,6 +448,7 @@ void Shard::run_step(User& u) {
                     f[0].first = "body";
                     f[0].second = step.items[n];
                     u.variable_set[*step.item_slot] = true;
+                    if (!u.branch_written.empty()) u.branch_written[*step.item_slot] = true;
                 }
             }
             u.step = more ? u.step + 1 : step.target;
@@ -456,6 +458,7 @@ void Shard::run_step(User& u) {
             ++u.loop_counters[step.loop];
             u.step = step.target;
             continue;
+        case dsl::Step::Kind::parallel: return start_branches(u, step);
         case dsl::Step::Kind::action: break;
         }
         break;
@@ -532,7 +535,8 @@ void Shard::on_action_end(User& u, Outcome outcome) {
     case Outcome::timeout: return on_failure(u, true);
     case Outcome::cancelled:
         u.ended_by_stop = true;
-        if (u.timeout_on_cancel) ++scenario_stats_[u.scenario].exit_timeout;
+        if (u.branch_parent) u.branch_parent->timeout_on_cancel |= u.timeout_on_cancel;  // its parent counts it
+        else if (u.timeout_on_cancel) ++scenario_stats_[u.scenario].exit_timeout;
         return finish(u);
     }
 }
@@ -540,7 +544,11 @@ void Shard::on_action_end(User& u, Outcome outcome) {
 void Shard::on_failure(User& u, bool timeout) {
     const auto& script = scheduler_.script();
     const auto& wf = *u.workflow;
-    const dsl::ActionSpec& a = script.actions[u.action];
+    // The failed step: an action, or a parallel step (one of its branches failed), which has no
+    // action's own handlers or retry.
+    const bool parallel = u.step < wf.steps.size() && wf.steps[u.step].kind == dsl::Step::Kind::parallel;
+    static const dsl::ActionSpec no_action;
+    const dsl::ActionSpec& a = parallel ? no_action : script.actions[u.action];
     const uint64_t now = scheduler_.now_ms();
     if (u.task_deadline_ms && now >= u.task_deadline_ms) {
         // The task's time is over (the tick cancelled the action, or it failed just then): the
@@ -562,7 +570,7 @@ void Shard::on_failure(User& u, bool timeout) {
     if (!u.stop_requested && u.attempts < max) {
         // Exponential backoff with jitter: the n-th wait is drawn from [d/2, d], d = initial * 2^(n-1).
         ++u.attempts;
-        ++action_stats(u.scenario, u.action).retries;
+        if (!parallel) ++action_stats(u.scenario, u.action).retries;
         uint64_t cap = backoff_cap ? backoff_cap : 30'000;
         uint64_t d = std::min(cap, backoff << std::min<uint32_t>(u.attempts - 1, 20));
         std::uniform_int_distribution<uint64_t> jitter(d / 2, d);
@@ -648,6 +656,14 @@ void Shard::follow_route(User& u, dsl::Route route, bool timeout) {
 
 void Shard::end_task(User& u, dsl::Exit exit, bool by_exit) {
     auto& st = scenario_stats_[u.scenario];
+    if (u.branch_parent) {
+        // A branch's exit is its parent's business: error_out or timeout_out fail the parallel step.
+        if (by_exit && exit != dsl::Exit::closing) {
+            u.branch_parent->branch_failed = true;
+            if (exit == dsl::Exit::timeout_out) u.branch_parent->branch_timed_out = true;
+        }
+        return finish(u);
+    }
     if (u.dynamic) return finish(u);  // a dynamic task's outcome is its action's; the scenario's exits are its users'
     if (by_exit) {
         switch (exit) {
@@ -668,6 +684,7 @@ void Shard::finish(User& u) {
     if (u.state == UserState::offline) return;
     unlink_deadline(u);
     u.handler = nullptr;
+    if (u.branch_parent) return branch_ended(u);
     if (u.dynamic) {
         // Outside the call model: no online count, no leases of its own (they are its requester's).
         u.leases.clear();
@@ -702,7 +719,8 @@ void Shard::finish(User& u) {
 void Shard::request_leave(User& u) {
     if (u.stop_requested) return;
     u.stop_requested = true;
-    if (!u.dynamic) ++runs_[u.scenario].leaving;
+    if (!u.outside_call_model()) ++runs_[u.scenario].leaving;
+    for (User* branch : u.branch_children) request_leave(*branch);  // parked on a parallel step
     if (u.waiting) u.wait_timer.cancel();  // a user parked in a backoff or rate wait leaves now
     if (u.state == UserState::waiting_resource) {
         auto& waiting = runs_[u.scenario].waiting;
@@ -728,6 +746,64 @@ void Shard::stop_scenario(uint32_t scenario, bool cancel_in_flight, bool as_time
                                       as_timeout ? "max-duration reached" : "run stopped");
         }
     }
+}
+
+// ---- parallel steps ------------------------------------------------------------------------------------
+
+void Shard::start_branches(User& u, const dsl::Step& step) {
+    u.branch_failed = u.branch_timed_out = false;
+    // One more than the branches while they start: a branch that ends at once (a log step, a goto)
+    // must not wake the parent before its siblings exist.
+    u.branches_pending = static_cast<uint32_t>(step.branches.size()) + 1;
+    for (uint32_t b : step.branches) spawn_branch(u, b);
+    if (--u.branches_pending == 0) branches_done(u);
+}
+
+void Shard::spawn_branch(User& parent, uint32_t branch) {
+    const auto& script = scheduler_.script();
+    users_.push_back(std::make_unique<User>(*this, parent.user_id, parent.scenario, script.variables.size(),
+                                            script.components.size()));
+    User& b = *users_.back();
+    b.branch_parent = &parent;
+    b.single_task = true;
+    b.workflow = &script.branches[branch];
+    b.preset_task_id = parent.task_id;
+    b.leases = parent.leases;  // borrowed: released by the parent only
+    b.variables = parent.variables;
+    b.variable_set = parent.variable_set;
+    b.branch_written.assign(script.variables.size(), false);
+    parent.branch_children.push_back(&b);
+    start_task(b);
+}
+
+void Shard::branch_ended(User& b) {
+    User& p = *b.branch_parent;
+    // What the branch saved is its parent's now; of two branches saving one name, the later wins.
+    for (size_t slot = 0; slot < b.branch_written.size(); ++slot)
+        if (b.branch_written[slot]) {
+            p.variables[slot] = std::move(b.variables[slot]);
+            p.variable_set[slot] = true;
+        }
+    b.leases.clear();
+    scheduler_.frame().release_user(b);
+    b.state = UserState::offline;
+    b.offline_tick = tick_count_;
+    ++offline_users_;
+    p.branch_children.erase(std::remove(p.branch_children.begin(), p.branch_children.end(), &b), p.branch_children.end());
+    // The parent goes on from the loop, not from inside its branch's ending.
+    if (--p.branches_pending == 0) boost::asio::post(loop_.io(), [this, &p] { branches_done(p); });
+}
+
+void Shard::branches_done(User& u) {
+    if (u.state == UserState::offline) return;
+    if (u.stop_requested) {
+        if (u.timeout_on_cancel) ++scenario_stats_[u.scenario].exit_timeout;  // max-duration cancelled a branch
+        return finish(u);
+    }
+    if (u.branch_failed) return on_failure(u, u.branch_timed_out);
+    ++u.step;
+    u.attempts = 0;
+    run_step(u);
 }
 
 // ---- dynamic tasks -------------------------------------------------------------------------------------

@@ -85,6 +85,11 @@ private:
     void stop_scenario(uint32_t scenario, bool cancel_in_flight, bool as_timeout, bool counts_as_stop = true);
     void request_leave(User& u);
     bool all_done() const;
+    // parallel: starts one branch user per branch of `step`; the user waits until all have ended.
+    void start_branches(User& u, const dsl::Step& step);
+    void spawn_branch(User& parent, uint32_t branch);
+    void branch_ended(User& branch);  // from finish(): merges its variables, wakes the parent after the last
+    void branches_done(User& u);
     void spawn_dynamic(uint32_t scenario, uint64_t parent_id, uint32_t action, uint64_t task_id,
                        std::vector<std::pair<std::string, std::string>> overrides, std::vector<Lease> leases,
                        std::vector<dsl::Fields> variables, std::vector<bool> variable_set);

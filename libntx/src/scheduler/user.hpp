@@ -52,7 +52,18 @@ struct User final : dsl::RenderContext {
     // `overrides` replace (or add to) the action's `with`.
     bool dynamic = false;
     std::vector<std::pair<std::string, std::string>> overrides;
-    uint64_t preset_task_id = 0;     // the id request_task already handed to the plugin
+    uint64_t preset_task_id = 0;     // the id request_task already handed to the plugin (or the
+                                     // task id a branch shares with its parent)
+    // A parallel step's branch runs as a user of its own, outside the call model: `branch_parent` is
+    // the user whose step waits for it. It has its parent's user and task id, borrows its leases,
+    // starts from a copy of its variables and hands back the ones it saved (`branch_written`).
+    User* branch_parent = nullptr;
+    std::vector<bool> branch_written;
+    // The parent's side: the branches still running, and how they ended so far.
+    std::vector<User*> branch_children;
+    uint32_t branches_pending = 0;
+    bool branch_failed = false, branch_timed_out = false;
+    bool outside_call_model() const { return dynamic || branch_parent; }
     const dsl::WorkflowSpec* workflow = nullptr;  // what its tasks run
     // Open model: the arrival's intended start; its first action's latency is measured from here
     // (coordinated omission), not from when the loop got round to it.
