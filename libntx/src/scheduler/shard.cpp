@@ -110,13 +110,27 @@ void Shard::tick() {
                                 static_cast<uint32_t>(scheduler_.shared(s).online.load(std::memory_order_relaxed)), true);
         if (run.stopped) continue;
 
-        // Users that wait for a lease try again each tick, oldest first.
+        // Users that wait for a lease try again each tick, oldest first. Once one finds the pools dry
+        // the rest would too (a scenario's users inherit the same pools): they only check their
+        // deadline until the next tick.
         if (!run.waiting.empty()) {
             auto waiting = std::move(run.waiting);
             run.waiting.clear();
+            bool dry = false;
             for (User* u : waiting) {
-                if (try_lease(*u)) start_task(*u);
-                else run.waiting.push_back(u);
+                if (!dry && try_lease(*u)) {
+                    end_lease_wait(*u, false);
+                    start_task(*u);
+                } else if (u->wait_deadline_ms && now >= u->wait_deadline_ms) {
+                    dry = true;
+                    end_lease_wait(*u, true);
+                    ++scenario_stats_[s].resource_wait_timeouts;
+                    u->gave_up_waiting = true;
+                    finish(*u);
+                } else {
+                    dry = true;
+                    run.waiting.push_back(u);
+                }
             }
         }
 
@@ -277,26 +291,104 @@ User& Shard::spawn(uint32_t scenario, uint64_t ordinal) {
     }
     if (spec.task_duration_ms) u.user_deadline_ms = now + spec.task_duration_ms;
     if (!try_lease(u)) {
-        u.state = UserState::waiting_resource;
-        runs_[scenario].waiting.push_back(&u);
+        wait_for_lease(u);
         return u;
     }
     start_task(u);
     return u;
 }
 
+// All or nothing: a user holds an item of every pool its scenario inherits, or none (a user holding
+// one pool's item while waiting for another's could wait for ever on a user doing the opposite).
 bool Shard::try_lease(User& u) {
     const auto& spec = scheduler_.script().scenarios[u.scenario];
     for (uint32_t pool : spec.inherit) {
-        auto item = scheduler_.pool(pool).acquire();
-        if (!item) {
-            for (const auto& lease : u.leases) scheduler_.pool(lease.pool).release(lease.item);
-            u.leases.clear();
+        auto grant = scheduler_.pool(pool).acquire(u.user_id);
+        if (!grant) {
+            release_leases(u, resource::ReleaseReason::requeue);
+            u.wait_pool = pool;
             return false;
         }
-        u.leases.push_back({pool, *item});
+        u.leases.push_back({pool, grant->item, grant->expires_ms});
     }
     return true;
+}
+
+void Shard::release_leases(User& u, resource::ReleaseReason why) {
+    for (const auto& lease : u.leases) scheduler_.pool(lease.pool).release(lease.item, u.user_id, why);
+    u.leases.clear();
+}
+
+// The wait's limit: the smallest leasing.wait-timeout of the scenario's pools, else the workflow's
+// timeout, else none (max-duration or a stop still ends the wait).
+void Shard::wait_for_lease(User& u) {
+    const auto& script = scheduler_.script();
+    u.state = UserState::waiting_resource;
+    u.wait_since_ms = scheduler_.now_ms();
+    uint64_t limit = 0;
+    for (uint32_t pool : script.scenarios[u.scenario].inherit) {
+        uint64_t t = script.pools[pool].wait_timeout_ms;
+        if (t && (!limit || t < limit)) limit = t;
+    }
+    if (!limit) limit = u.workflow->timeout_ms;
+    u.wait_deadline_ms = limit ? u.wait_since_ms + limit : 0;
+    scheduler_.pool(u.wait_pool).count_wait();
+    scheduler_.shared(u.scenario).waiting_resource.fetch_add(1, std::memory_order_relaxed);
+    runs_[u.scenario].waiting.push_back(&u);
+}
+
+void Shard::end_lease_wait(User& u, bool timed_out) {
+    scheduler_.pool(u.wait_pool).end_wait(scheduler_.now_ms() - u.wait_since_ms, timed_out);
+    scheduler_.shared(u.scenario).waiting_resource.fetch_sub(1, std::memory_order_relaxed);
+}
+
+bool Shard::refresh_leases(User& u) {
+    bool lost = false;
+    for (auto& lease : u.leases)
+        if (!scheduler_.pool(lease.pool).refresh(lease.item, u.user_id, lease.expires_ms)) {
+            lease.pool = UINT32_MAX;  // given back by the pool
+            lost = true;
+        }
+    if (!lost) return true;
+    uint32_t lost_pool = 0;
+    for (size_t i = 0; i < u.leases.size(); ++i)
+        if (u.leases[i].pool == UINT32_MAX) lost_pool = scheduler_.script().scenarios[u.scenario].inherit[i];
+    std::erase_if(u.leases, [](const Lease& l) { return l.pool == UINT32_MAX; });
+    release_leases(u, resource::ReleaseReason::requeue);
+    // Users already waiting go first: this one queues behind them rather than take the item back.
+    if (scheduler_.shared(u.scenario).waiting_resource.load(std::memory_order_relaxed) == 0 && try_lease(u)) return true;
+    u.wait_pool = lost_pool;
+    wait_for_lease(u);
+    return false;
+}
+
+void Shard::on_item_down(uint32_t pool, uint32_t item) {
+    for (auto& up : users_) {
+        User& u = *up;
+        if (u.state != UserState::running || u.dynamic || u.rollback_requested) continue;
+        bool holds = false;
+        for (const auto& l : u.leases) holds |= l.pool == pool && l.item == item;
+        if (!holds) continue;
+        u.rollback_requested = true;
+        // Whatever it is doing ends now: an action in flight is cancelled (counted as cancelled), a
+        // wait wakes; either path sees the request and rolls the task back.
+        if (u.in_action()) scheduler_.frame().cancel(u, Outcome::cancelled, NTX_E_CANCELLED, "its resource item went down");
+        else if (u.waiting) u.wait_timer.cancel();
+    }
+}
+
+// The seeds' progress.rollback -> last-stable-point: what the task saved is discarded and it ends
+// rolled back; the user's next task (if any) leases a healthy item at its boundary.
+void Shard::rollback_now(User& u) {
+    u.rollback_requested = false;
+    u.handler = nullptr;
+    if (!u.leases.empty()) {
+        uint32_t pool = u.leases.front().pool;  // the pool whose item went down (else the first)
+        for (const auto& l : u.leases)
+            if (!scheduler_.pool(l.pool).healthy(l.item)) pool = l.pool;
+        scheduler_.pool(pool).count_rollback();
+    }
+    follow_route(u, dsl::Route::rollback, false);
 }
 
 void Shard::start_task(User& u, bool restart) {
@@ -487,6 +579,7 @@ void Shard::wait_then(User& u, uint64_t delay_ms, User::Resume resume) {
         // lets the user leave (or run its on-timeout handler).
         u.waiting = false;
         if (u.state == UserState::offline) return;
+        if (u.rollback_requested && !u.stop_requested) return rollback_now(u);
         switch (u.resume) {
         case User::Resume::step: return run_step(u);
         case User::Resume::handler: return run_handler(u);
@@ -498,6 +591,7 @@ void Shard::wait_then(User& u, uint64_t delay_ms, User::Resume resume) {
 }
 
 void Shard::on_action_end(User& u, Outcome outcome) {
+    if (u.rollback_requested && !u.stop_requested) return rollback_now(u);
     if (u.handler) {
         // A compensating action of a handler ended: its outcome is counted (ProtocolFrame did), never
         // handled again; the handler goes on.
@@ -646,7 +740,10 @@ void Shard::end_task(User& u, dsl::Exit exit, bool by_exit) {
     if (!u.stop_requested && !u.single_task) {
         const auto& spec = scheduler_.script().scenarios[u.scenario];
         // With a profile a user repeats its workflow while it stays online; with task-duration until then.
-        if (spec.profile || (u.user_deadline_ms && scheduler_.now_ms() < u.user_deadline_ms)) return start_task(u);
+        if (spec.profile || (u.user_deadline_ms && scheduler_.now_ms() < u.user_deadline_ms)) {
+            if (!refresh_leases(u)) return;  // a lease expired or its item is down: it waits for another
+            return start_task(u);
+        }
     }
     finish(u);
 }
@@ -667,11 +764,13 @@ void Shard::finish(User& u) {
         scheduler_.dynamic_running().fetch_sub(1, std::memory_order_relaxed);
         return;
     }
-    for (const auto& lease : u.leases) scheduler_.pool(lease.pool).release(lease.item);
-    u.leases.clear();
+    release_leases(u, resource::ReleaseReason::end);  // every exit path ends here
+    u.rollback_requested = false;
     scheduler_.frame().release_user(u);
     auto& st = scenario_stats_[u.scenario];
-    if (u.ended_by_stop) ++st.stopped;
+    if (u.gave_up_waiting) {
+        // counted in resource_wait_timeouts
+    } else if (u.ended_by_stop) ++st.stopped;
     else ++st.completed;
     u.state = UserState::offline;
     u.offline_tick = tick_count_;
@@ -694,6 +793,7 @@ void Shard::request_leave(User& u) {
     if (u.state == UserState::waiting_resource) {
         auto& waiting = runs_[u.scenario].waiting;
         waiting.erase(std::remove(waiting.begin(), waiting.end(), &u), waiting.end());
+        scheduler_.shared(u.scenario).waiting_resource.fetch_sub(1, std::memory_order_relaxed);
         finish(u);
     }
     // A running user leaves when its current action ends (on_action_end / end_task).
