@@ -324,7 +324,7 @@ load:
         # A key no store has is a planning error at the template.
         with open(os.path.join(res, "script.yaml")) as f:
             text = f.read()
-        write(os.path.join(res, "script.yaml"), text.replace("resource.routes.asset}}\"}}, save-as", "resource.routes.assets}}\"}}, save-as"))
+        write(os.path.join(res, "script.yaml"), text.replace("resource.routes.asset}}\"}, save-as", "resource.routes.assets}}\"}, save-as"))
         rc, _, stderr = run_ntx("validate", res)
         check(rc == 2 and "no kv_store resource 'routes' with key 'assets'" in stderr, f"{rc} {stderr}")
 
@@ -359,7 +359,7 @@ load:
 
         os.remove(os.path.join(res, "pairs.csv"))
         rc, _, stderr = run_ntx("run", res, "--quiet")
-        check(rc == 2 and "script.yaml:6:27: error: cannot read manifest" in stderr and "no such file" in stderr, f"{rc} {stderr}")
+        check(rc == 2 and "script.yaml:7:24: error: cannot read manifest" in stderr and "no such file" in stderr, f"{rc} {stderr}")
 
         script("pairs.yaml", "yaml")
         write(os.path.join(res, "pairs.yaml"), "items:\n  - {ip: 127.0.0.1, port: 1}\n  - {ip: 127.0.0.2, port: [2\n")
