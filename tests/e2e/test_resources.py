@@ -367,6 +367,83 @@ load:
         check(rc == 2 and "pairs.yaml:" in stderr and "error:" in stderr, f"{rc} {stderr}")
 
 
+def test_every_exit_path_releases_its_leases():
+    """error_out, timeout_out, rollback by a handler, max-duration cancel and SIGINT: no lease survives."""
+    port, closed = free_port(), free_port()
+    with Target(port, port, threads=1), tempfile.TemporaryDirectory() as tmp:
+        res = os.path.join(tmp, "res")
+        write(os.path.join(res, "pairs.csv"), "".join(f"127.0.0.1,{port}\n" for _ in range(4)) + f"127.0.0.1,{closed}\n")
+        pools = "".join(f"""  {name}:
+    type: pair_pool
+    config: {{manifest: ./pairs.csv, parser: {{fields: [ip, port]}}}}
+    capacity: {{size: {size}, guard: exclusive}}
+""" for name, size in (("a", 5), ("b", 4), ("c", 4), ("d", 4)))
+        write(os.path.join(res, "script.yaml"), HEADER + "resources:\n" + pools + f"""workflows:
+  errors:      # the 5th pair is a closed port: its user ends through error_out
+    steps: [{{ref: get}}]
+  slow:        # the workflow's timeout: timeout_out
+    steps: [{{ref: get}}, {{think: 5s}}]
+    timeout: 300ms
+  undone:      # a handler rolls the task back
+    steps: [{{action: http.get, with: {{url: "http://127.0.0.1:{closed}/"}}}}]
+    on-error: [{{goto: closing.rollback}}]
+  forever:     # max-duration cancels the users mid-think
+    steps: [{{ref: get}}, {{think: 30s}}]
+actions:
+  get: {{component: http, call: get, with: {{url: "http://{{{{resource.ip}}}}:{{{{resource.port}}}}/asset"}}}}
+load:
+  scenarios:
+    - {{name: e, workflow: errors, user-count: 10, user: {{inherit: [a]}}}}
+    - {{name: t, workflow: slow, user-count: 4, user: {{inherit: [b]}}}}
+    - {{name: r, workflow: undone, user-count: 8, user: {{inherit: [c]}}}}
+    - {{name: m, workflow: forever, user-count: 4, max-duration: 800ms, user: {{inherit: [d]}}}}
+""")
+        out = os.path.join(tmp, "out")
+        rc, _, stderr = run_ntx("run", res, "--out", out, "--quiet")
+        check(rc == 0, f"ntx run exited {rc}: {stderr}")
+        report = read_report(out)
+        check(scenario(report, "e")["exits"]["error_out"] >= 1, "error_out")
+        check(scenario(report, "t")["exits"]["timeout_out"] == 4, "timeout_out")
+        check(scenario(report, "r")["exits"]["rollback"] == 8, "rollback")
+        check(scenario(report, "m")["users"]["stopped"] == 4, "max-duration")
+        for pool in report["resources"]["pools"]:
+            n = {"a": 10, "b": 4, "c": 8, "d": 4}[pool["name"]]
+            check(pool["leases"]["acquired"] == n and pool["leases"]["released"] == n and pool["leases"]["held_at_end"] == 0,
+                  f"pool {pool['name']}: {pool['leases']}")
+        events = read_trail(out)
+        for name in "abcd":
+            check(replay_exclusive(events, name) == {}, f"pool {name} holds leases at the end of the trail")
+
+        # SIGINT while every user holds a pair: the report still shows every lease released.
+        out2 = os.path.join(tmp, "out2")
+        write(os.path.join(res, "script.yaml"), HEADER + "resources:\n" + pools + """workflows:
+  forever: {steps: [{ref: get}, {think: 30s}]}
+actions:
+  get: {component: http, call: get, with: {url: "http://{{resource.ip}}:{{resource.port}}/asset"}}
+load:
+  scenarios:
+    - {name: m, workflow: forever, user-count: 6, user: {inherit: [d]}}
+""")
+        proc = subprocess.Popen([NTX, "run", res, "--out", out2, "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: os.path.exists(os.path.join(out2, "leases.jsonl")) and
+                     open(os.path.join(out2, "leases.jsonl")).read().count('"acquire"') == 4, "four leases")
+            proc.send_signal(signal.SIGINT)
+            _, stderr = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        check(proc.returncode == 1, f"interrupted run exited {proc.returncode}: {stderr}")
+        report = read_report(out2)
+        check(report["interrupted"], "interrupted")
+        pool = [p for p in report["resources"]["pools"] if p["name"] == "d"][0]
+        check(pool["leases"]["acquired"] == 4 and pool["leases"]["released"] == 4 and pool["waits"]["count"] == 2,
+              f"pool d {pool}")
+        check(report["resources"]["leases_leaked"] == 0, "leaked")
+        check(replay_exclusive(read_trail(out2), "d") == {}, "trail")
+
+
 def test_example_resource_pool():
     """examples/resource-pool as shipped (its manifest moved only when its ports are taken)."""
     import shutil
@@ -396,4 +473,5 @@ if __name__ == "__main__":
           test_users_give_up_waiting_with_a_counted_outcome,
           test_kv_store_values_and_blob_checksums_in_templates_and_report,
           test_bad_manifests_exit_2_with_file_line_and_column,
+          test_every_exit_path_releases_its_leases,
           test_example_resource_pool])
