@@ -353,3 +353,83 @@ TEST_CASE("concurrent users, health flips and trail drains keep an exclusive poo
     CHECK(st.acquired == st.released);
     CHECK(st.acquired > 0);
 }
+
+TEST_CASE("resources: leasing, health-check and kv_store keys are validated at planning", "[resource][dsl]") {
+    TempResDir dir;
+    dir.write("pairs.csv", "127.0.0.1,1\n");
+    dir.write("names.csv", "host\n");
+    dir.write("kv.yaml", "a: 1\nb: two\n");
+    dir.write("script.yaml", R"(components:
+  - {name: http, version: "0.2.1", entry: http}
+resources:
+  pairs:
+    type: pair_pool
+    provider: {leasing: {auto-renew: yes, wait-timeout: soon}}
+    config: {manifest: ./pairs.csv, parser: {fields: [ip, port]}}
+    health-check: {interval: 1s, timeout: 2s, probe: icmp, on-failure: panic}
+  names:
+    type: pair_pool
+    config: {manifest: ./names.csv, parser: {fields: [name]}}
+    health-check: {interval: 1s}
+  kv:
+    type: kv_store
+    config: {manifest: ./kv.yaml}
+  dup:
+    type: kv_store
+    config: {items: {x: 1, x: 2}}
+workflows:
+  w: {steps: [{ref: get}]}
+actions:
+  get: {component: http, call: get, with: {url: "http://{{resource.kv.a}}/{{resource.kv.b}}/{{resource.kv.c}}"}}
+load:
+  scenarios:
+    - {name: s, workflow: w, user-count: 1, user: {inherit: [pairs]}}
+)");
+    std::vector<Diagnostic> d;
+    auto script = dsl::load_res_dir(dir.path(), d);
+    INFO(dump(d));
+    auto has = [&](int line, const std::string& text) {
+        return std::any_of(d.begin(), d.end(), [&](const Diagnostic& x) { return x.line == line && x.message.find(text) != std::string::npos; });
+    };
+    CHECK(has(6, "auto-renew must be true or false, found 'yes'"));
+    CHECK(has(6, "wait-timeout must be a duration"));
+    CHECK(has(8, "health-check.timeout must be more than 0 and at most the interval"));
+    CHECK(has(8, "unknown probe 'icmp'"));
+    CHECK(has(8, "unknown on-failure 'panic'"));
+    CHECK(has(12, "the tcp probe connects to each item's ip (or host) and port"));
+    CHECK(has(22, "no kv_store resource 'kv' with key 'c'"));
+    CHECK(std::none_of(d.begin(), d.end(), [](const Diagnostic& x) { return x.message.find("key 'a'") != std::string::npos; }));
+    REQUIRE(script.kv_stores.size() >= 1);
+    CHECK(script.kv_stores[0].name == "kv");
+    CHECK(script.kv_stores[0].entries == std::vector<std::pair<std::string, std::string>>{{"a", "1"}, {"b", "two"}});
+}
+
+TEST_CASE("a kv_store key read by a template is a constant, resolved once", "[resource][dsl]") {
+    TempResDir dir;
+    dir.write("script.yaml", R"(components:
+  - {name: http, version: "0.2.1", entry: http}
+resources:
+  settings:
+    type: kv_store
+    config: {items: {host: 127.0.0.1, path: /asset}}
+workflows:
+  w: {steps: [{ref: get}]}
+actions:
+  get: {component: http, call: get, with: {url: "http://{{resource.settings.host}}{{resource.settings.path}}"}}
+load:
+  scenarios:
+    - {name: s, workflow: w, user-count: 1}
+)");
+    std::vector<Diagnostic> d;
+    auto script = dsl::load_res_dir(dir.path(), d);
+    INFO(dump(d));
+    REQUIRE(d.empty());
+    auto host = std::find(script.variables.begin(), script.variables.end(), "resource.settings.host");
+    REQUIRE(host != script.variables.end());
+    auto slot = static_cast<size_t>(host - script.variables.begin());
+    REQUIRE(script.constants[slot]);
+    CHECK((*script.constants[slot])[0].second == "127.0.0.1");
+    // Only the keys templates read take a slot.
+    CHECK(std::count_if(script.variables.begin(), script.variables.end(),
+                        [](const std::string& v) { return v.rfind("resource.", 0) == 0; }) == 2);
+}
