@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import NTX, SOURCE, Target, action, check, free_port, main, read_report, run_ntx, scenario, wait_for
+from harness import NTX, SOURCE, TEST_PLUGINS, Target, action, check, free_port, main, read_report, run_ntx, scenario, wait_for
 
 SCALE = float(os.environ.get("NTX_E2E_LOAD_SCALE", "1"))
 
@@ -444,6 +444,40 @@ load:
         check(replay_exclusive(read_trail(out2), "d") == {}, "trail")
 
 
+def test_dynamic_tasks_keep_their_requesters_item_until_they_end():
+    """A user that ends while the dynamic task it requested still runs hands its exclusive item on only
+    when that task ends: the task borrows it, and nobody else may lease it meanwhile."""
+    with tempfile.TemporaryDirectory() as tmp:
+        res = os.path.join(tmp, "res")
+        write(os.path.join(res, "pairs.csv"), "127.0.0.1,1\n")
+        write(os.path.join(res, "script.yaml"), f"""components:
+  - {{name: probe, version: "1.0.0", entry: {TEST_PLUGINS}/ntx_probe.so}}
+resources:
+  pairs:
+    type: pair_pool
+    config: {{manifest: ./pairs.csv, parser: {{fields: [ip, port]}}}}
+workflows:
+  w: {{steps: [{{ref: spawn}}]}}
+actions:
+  nap: {{component: probe, call: sleep, with: {{ms: "400"}}}}
+  spawn: {{component: probe, call: spawn, with: {{template: nap, count: "1"}}}}
+load:
+  scenarios:
+    - {{name: s, workflow: w, user-count: 2, user: {{inherit: [pairs]}}}}
+""")
+        out = os.path.join(tmp, "out")
+        rc, _, stderr = run_ntx("run", res, "--out", out, "--quiet")
+        check(rc == 0, f"ntx run exited {rc}: {stderr}")
+        s = scenario(read_report(out), "s")
+        check(s["dynamic_tasks"]["ended"] == 2 and s["users"]["completed"] == 2, f"{s['dynamic_tasks']} {s['users']}")
+        events = sorted(read_trail(out), key=lambda e: e["seq"])
+        check(replay_exclusive(events, "pairs") == {}, "trail")
+        check([e["event"] for e in events] == ["acquire", "release", "acquire", "release"], f"events {events}")
+        # Each requester's own action ends at once; its item is held until its dynamic task's 400 ms nap ends.
+        for acquire, release in ((events[0], events[1]), (events[2], events[3])):
+            check(release["t_ms"] - acquire["t_ms"] >= 390, f"held {release['t_ms'] - acquire['t_ms']} ms")
+
+
 def test_example_resource_pool():
     """examples/resource-pool as shipped (its manifest moved only when its ports are taken)."""
     import shutil
@@ -474,4 +508,5 @@ if __name__ == "__main__":
           test_kv_store_values_and_blob_checksums_in_templates_and_report,
           test_bad_manifests_exit_2_with_file_line_and_column,
           test_every_exit_path_releases_its_leases,
+          test_dynamic_tasks_keep_their_requesters_item_until_they_end,
           test_example_resource_pool])

@@ -343,6 +343,8 @@ void Shard::end_lease_wait(User& u, bool timed_out) {
 }
 
 bool Shard::refresh_leases(User& u) {
+    // Dynamic tasks of this user still run with its items: they stay as they are until those end.
+    if (auto it = borrowed_.find(u.user_id); it != borrowed_.end() && it->second.children) return true;
     bool lost = false;
     for (auto& lease : u.leases)
         if (!scheduler_.pool(lease.pool).refresh(lease.item, u.user_id, lease.expires_ms)) {
@@ -755,6 +757,7 @@ void Shard::finish(User& u) {
     if (u.dynamic) {
         // Outside the call model: no online count, no leases of its own (they are its requester's).
         u.leases.clear();
+        end_borrow(u.parent_id);
         scheduler_.frame().release_user(u);
         ++scenario_stats_[u.scenario].dynamic_ended;
         u.state = UserState::offline;
@@ -764,7 +767,14 @@ void Shard::finish(User& u) {
         scheduler_.dynamic_running().fetch_sub(1, std::memory_order_relaxed);
         return;
     }
-    release_leases(u, resource::ReleaseReason::end);  // every exit path ends here
+    // Every exit path ends here. Leases its running dynamic tasks borrow are released when they end.
+    if (auto it = borrowed_.find(u.user_id); it != borrowed_.end() && it->second.children) {
+        it->second.parent_done = true;
+        it->second.leases = std::move(u.leases);
+        u.leases.clear();
+    } else {
+        release_leases(u, resource::ReleaseReason::end);
+    }
     u.rollback_requested = false;
     scheduler_.frame().release_user(u);
     auto& st = scenario_stats_[u.scenario];
@@ -854,15 +864,27 @@ ntx_status_t Shard::request_task(User& parent, uint32_t action, std::vector<std:
     }
     task_id = ++task_counter_ * scheduler_.shard_count() + index_;
     ++dynamic_pending_;
+    // A dynamic task's own dynamic tasks borrow from the same (static) user.
+    const uint64_t owner = parent.dynamic ? parent.parent_id : parent.user_id;
+    ++borrowed_[owner].children;
     // Started on the loop's next turn, never inside the plugin's call. It reads its requester's
     // resource fields and a copy of the variables saved so far.
-    boost::asio::post(loop_.io(), [this, scenario = parent.scenario, parent_id = parent.user_id, action, id = task_id,
+    boost::asio::post(loop_.io(), [this, scenario = parent.scenario, parent_id = owner, action, id = task_id,
                                    overrides = std::move(overrides), leases = parent.leases,
                                    variables = parent.variables, set = parent.variable_set]() mutable {
         spawn_dynamic(scenario, parent_id, action, id, std::move(overrides), std::move(leases), std::move(variables),
                       std::move(set));
     });
     return NTX_OK;
+}
+
+void Shard::end_borrow(uint64_t parent_id) {
+    auto it = borrowed_.find(parent_id);
+    if (it == borrowed_.end() || --it->second.children > 0) return;
+    if (it->second.parent_done)
+        for (const auto& lease : it->second.leases)
+            scheduler_.pool(lease.pool).release(lease.item, parent_id, resource::ReleaseReason::end);
+    borrowed_.erase(it);
 }
 
 void Shard::spawn_dynamic(uint32_t scenario, uint64_t parent_id, uint32_t action, uint64_t task_id,
@@ -874,6 +896,7 @@ void Shard::spawn_dynamic(uint32_t scenario, uint64_t parent_id, uint32_t action
         // The run ended between the request and now: the task never starts (counted as refused).
         ++st.dynamic_refused;
         scheduler_.dynamic_running().fetch_sub(1, std::memory_order_relaxed);
+        end_borrow(parent_id);
         return;
     }
     const auto& script = scheduler_.script();
@@ -883,6 +906,7 @@ void Shard::spawn_dynamic(uint32_t scenario, uint64_t parent_id, uint32_t action
     users_.push_back(std::make_unique<User>(*this, id, scenario, script.variables.size(), script.components.size()));
     User& u = *users_.back();
     u.dynamic = true;
+    u.parent_id = parent_id;
     u.single_task = true;
     u.workflow = &scheduler_.dynamic_workflow(action);
     u.preset_task_id = task_id;

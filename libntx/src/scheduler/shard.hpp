@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 #include <random>
+#include <unordered_map>
 #include <vector>
 
 #include "dsl/script.hpp"
@@ -102,6 +103,16 @@ private:
     uint64_t dynamic_pending_ = 0;   // accepted, not started yet
     uint64_t dynamic_active_ = 0;    // started, not ended
     uint64_t dynamic_seq_ = 0;
+    // Leases dynamic tasks borrow from their requester: a requester that ends while its dynamic tasks
+    // still run hands its leases here, released when the last of them ends (an exclusive item is never
+    // leased to another user while a dynamic task still uses it).
+    struct Borrowed {
+        uint32_t children = 0;     // accepted dynamic tasks not ended yet
+        bool parent_done = false;  // the requester ended: `leases` are released with the last child
+        std::vector<Lease> leases;
+    };
+    std::unordered_map<uint64_t, Borrowed> borrowed_;  // by requester user id
+    void end_borrow(uint64_t parent_id);
     double dynamic_tokens_ = 0;      // rate limit of dynamic starts on this shard
     uint64_t dynamic_tokens_ms_ = 0;
     bool dynamic_tokens_started_ = false;

@@ -52,6 +52,7 @@ struct User final : dsl::RenderContext {
     // its resource fields are its requester's (`leases` are borrowed, never released by it), and
     // `overrides` replace (or add to) the action's `with`.
     bool dynamic = false;
+    uint64_t parent_id = 0;          // a dynamic task's requester (whose leases it borrows)
     std::vector<std::pair<std::string, std::string>> overrides;
     uint64_t preset_task_id = 0;     // the id request_task already handed to the plugin
     const dsl::WorkflowSpec* workflow = nullptr;  // what its tasks run
