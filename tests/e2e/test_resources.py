@@ -15,8 +15,9 @@ SCALE = float(os.environ.get("NTX_E2E_LOAD_SCALE", "1"))
 
 
 def target_block(n, start=30000):
-    """ntx-target on the first free block of n ports from `start`; returns (target, first port)."""
-    for base in range(start, 40000, 200):
+    """ntx-target on the first free block of n ports from `start` (below the kernel's ephemeral ports,
+    32768 and up, so that no outgoing connection holds one); returns (target, first port)."""
+    for base in range(start, 32768 - n, 200):
         try:
             return Target(base, base + n - 1, threads=1), base
         except AssertionError as e:
@@ -243,10 +244,10 @@ load:
 
 def test_users_give_up_waiting_with_a_counted_outcome():
     with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        with Target(port, port + 1, threads=1):
+        port, port2 = free_port(), free_port()
+        with Target(port, port, threads=1), Target(port2, port2, threads=1):
             res = os.path.join(tmp, "res")
-            write(os.path.join(res, "pairs.csv"), f"127.0.0.1,{port}\n127.0.0.1,{port + 1}\n")
+            write(os.path.join(res, "pairs.csv"), f"127.0.0.1,{port}\n127.0.0.1,{port2}\n")
             write(os.path.join(res, "script.yaml"), HEADER + """resources:
   pairs:
     type: pair_pool

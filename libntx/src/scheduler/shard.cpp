@@ -358,8 +358,11 @@ bool Shard::refresh_leases(User& u) {
     std::erase_if(u.leases, [](const Lease& l) { return l.pool == UINT32_MAX; });
     release_leases(u, resource::ReleaseReason::requeue);
     // Users already waiting go first: this one queues behind them rather than take the item back.
-    if (scheduler_.shared(u.scenario).waiting_resource.load(std::memory_order_relaxed) == 0 && try_lease(u)) return true;
-    u.wait_pool = lost_pool;
+    if (scheduler_.shared(u.scenario).waiting_resource.load(std::memory_order_relaxed) == 0) {
+        if (try_lease(u)) return true;  // else try_lease named the dry pool
+    } else {
+        u.wait_pool = lost_pool;
+    }
     wait_for_lease(u);
     return false;
 }
