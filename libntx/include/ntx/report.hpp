@@ -58,6 +58,49 @@ struct ActionReport {
     LatencySummary latency;
 };
 
+// A pair_pool's leases over the run (report.json `resources.pools`).
+struct PoolReport {
+    std::string name;
+    std::string guard;     // exclusive | shared
+    std::string strategy;  // round-robin | least-used
+    uint64_t items = 0;
+    uint64_t ttl_ms = 0;   // 0 = the user's life
+    bool auto_renew = false;
+    uint64_t acquired = 0, released = 0, renewed = 0;
+    uint64_t expired = 0;      // given back at a task boundary because the ttl passed
+    uint64_t evicted = 0;      // given back at a task boundary because the item was down
+    uint64_t rolled_back = 0;  // tasks rolled back because their item went down (on-failure: rollback)
+    uint64_t peak_held = 0;
+    uint64_t held_at_end = 0;  // leases not released when the run ended: a leak (must be 0)
+    uint64_t waits = 0;        // users that found the pool dry and waited
+    uint64_t wait_timeouts = 0;  // of them, those that gave up
+    double wait_p50_ms = 0, wait_p99_ms = 0, wait_max_ms = 0;
+    // health-check (all 0 without one)
+    bool health_check = false;
+    std::string on_failure;   // evict | rollback | ignore
+    uint64_t probe_rounds = 0, probes = 0, probe_failures = 0;
+    uint64_t downs = 0, recoveries = 0, down_at_end = 0;
+};
+
+struct BlobReport {
+    std::string name, file, sha256;
+    uint64_t size = 0;
+    std::string checksum;  // "verified" (a given sha256 matched) or "auto" (computed and recorded)
+};
+
+struct KvStoreReport {
+    std::string name, source;  // the manifest, or "inline"
+    uint64_t keys = 0;
+};
+
+struct ResourcesReport {
+    std::vector<PoolReport> pools;
+    std::vector<BlobReport> blobs;
+    std::vector<KvStoreReport> kv_stores;
+    uint64_t leases_leaked = 0;     // sum of the pools' held_at_end: a run with leaks fails (exit 3)
+    std::string lease_trail;        // the leases.jsonl written, if any
+};
+
 struct ScenarioReport {
     std::string name;
     std::string workflow;
@@ -73,6 +116,7 @@ struct ScenarioReport {
     uint64_t exit_stop_user = 0;  // users a handler stopped (stop: user)
     uint64_t task_retries = 0;    // task restarts (goto: monitoring.retry)
     uint64_t condition_errors = 0;  // conditions (if, loop while) that could not be evaluated
+    uint64_t resource_wait_timeouts = 0;  // users that gave up waiting for a resource lease (they left)
     // Dynamic tasks plugins requested from this scenario's actions: started, refused (a limit or the
     // run ending), ended. Not part of `tasks`, `spawned` or the online counts.
     uint64_t dynamic_requested = 0, dynamic_started = 0, dynamic_refused = 0, dynamic_ended = 0;
@@ -112,6 +156,7 @@ struct Report {
     std::vector<ThresholdResult> thresholds;
     bool aborted_by_threshold = false;    // an abort-on-fail threshold failed during the run and stopped it
     PersistReport persist;
+    ResourcesReport resources;
 
     bool thresholds_passed() const {
         for (const auto& t : thresholds)

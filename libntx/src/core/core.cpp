@@ -22,6 +22,7 @@
 #include "plugin/semver.hpp"
 #include "report/latency_histogram.hpp"
 #include "report/thresholds.hpp"
+#include "resource/resource_monitor.hpp"
 #include "scheduler/live_stats.hpp"
 #include "scheduler/scheduler.hpp"
 
@@ -158,6 +159,17 @@ Report Core::execute(std::atomic<int>& stop) {
     }
     std::string started_at = iso_now();
     auto t0 = std::chrono::steady_clock::now();
+    // The resource manager's thread: health checks and the lease trail (leases.jsonl in --out).
+    for (auto& pool : pools_) pool->set_clock_origin(t0);
+    fs::path trail;
+    if (!options_.out_dir.empty() && !pools_.empty()) trail = fs::path(options_.out_dir) / "leases.jsonl";
+    std::unique_ptr<resource::ResourceMonitor> resources;
+    try {
+        resources = std::make_unique<resource::ResourceMonitor>(pools_, trail);
+    } catch (const std::exception& e) {
+        throw RuntimeFailure(e.what());
+    }
+    resources->probe_now();  // before any user starts: an item failing its probe is never leased
     frame_->init_all(threads);
     Report report;
     {
@@ -165,6 +177,17 @@ Report Core::execute(std::atomic<int>& stop) {
         // save-as persist: relative folders are under the run's output folder (else the current one).
         sched.set_persist_base(options_.out_dir.empty() ? std::filesystem::current_path()
                                                         : std::filesystem::absolute(options_.out_dir));
+        // on-failure: rollback: the users holding an item that went down, on their own loops.
+        resources->on_down([&sched](uint32_t pool, uint32_t item) {
+            for (unsigned i = 0; i < sched.shard_count(); ++i)
+                boost::asio::post(sched.shard(i).loop().io(), [&sched, i, pool, item] { sched.shard(i).on_item_down(pool, item); });
+        });
+        // Stopped before the scheduler goes, whichever way this block ends.
+        struct StopResources {
+            resource::ResourceMonitor& m;
+            ~StopResources() { m.stop(); }
+        } stop_resources{*resources};
+        resources->start();
         // Live readers (progress line, metrics endpoint, intervals, abort-on-fail) see copies the shards
         // publish every 100 ms, never the shards' own counters.
         scheduler::LiveStats live(threads, 100);
@@ -205,6 +228,15 @@ Report Core::execute(std::atomic<int>& stop) {
         live::RunMonitor monitor(script_, sched, live, stop, mo);
         monitor.start(run_started);
         sched.run(stop);
+        resources->stop();
+        // Closing: every user released its leases on its way out; what a pool still holds is a leak,
+        // reported (and the run fails) after it is returned here.
+        for (auto& pool : pools_) {
+            uint64_t leaked = pool->release_all();
+            if (leaked) log_->error("resource '{}': {} leases still held at the end of the run", pool->name(), leaked);
+            leaked_.push_back(leaked);
+        }
+        resources->flush();
         // The loops ended: each shard's final counters, so that the intervals add up to the totals.
         for (unsigned i = 0; i < sched.shard_count(); ++i) live.publish(sched.shard(i), sched.now_ms(), true);
         monitor.finish();
@@ -216,6 +248,7 @@ Report Core::execute(std::atomic<int>& stop) {
         for (size_t s = 0; s < report.scenarios.size() && s < monitor.intervals().size(); ++s)
             report.scenarios[s].intervals = std::move(monitor.intervals()[s]);
         report.aborted_by_threshold = monitor.aborted();
+        if (!trail.empty()) report.resources.lease_trail = trail.string();
         report.thresholds = report::evaluate_thresholds(script_.thresholds, report);
         metrics.reset();  // the endpoint closes with the run
         // Every socket, timer and watch is closed and the loops stopped; the plugins release now,
@@ -268,6 +301,7 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
             merged.exit_stop_user += st.exit_stop_user;
             merged.task_retries += st.task_retries;
             merged.condition_errors += st.condition_errors;
+            merged.resource_wait_timeouts += st.resource_wait_timeouts;
             merged.dynamic_requested += st.dynamic_requested;
             merged.dynamic_started += st.dynamic_started;
             merged.dynamic_refused += st.dynamic_refused;
@@ -293,6 +327,7 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
         sr.exit_stop_user = merged.exit_stop_user;
         sr.task_retries = merged.task_retries;
         sr.condition_errors = merged.condition_errors;
+        sr.resource_wait_timeouts = merged.resource_wait_timeouts;
         sr.dynamic_requested = merged.dynamic_requested;
         sr.dynamic_started = merged.dynamic_started;
         sr.dynamic_refused = merged.dynamic_refused;
@@ -385,6 +420,51 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
         r.actions.push_back(std::move(ar));
     }
     r.latency = report::summarize(run_latency);
+    // Resources: lease statistics per pool, the blobs' checksums, the kv_stores.
+    for (size_t p = 0; p < pools_.size(); ++p) {
+        const auto& pool = *pools_[p];
+        const auto& spec = pool.spec();
+        auto st = pool.stats();
+        PoolReport pr;
+        pr.name = pool.name();
+        pr.guard = spec.guard == dsl::Guard::exclusive ? "exclusive" : "shared";
+        pr.strategy = spec.strategy == dsl::LeaseStrategy::least_used ? "least-used" : "round-robin";
+        pr.items = pool.size();
+        pr.ttl_ms = spec.ttl_ms;
+        pr.auto_renew = spec.auto_renew;
+        pr.acquired = st.acquired;
+        pr.released = st.released;
+        pr.renewed = st.renewed;
+        pr.expired = st.expired;
+        pr.evicted = st.evicted;
+        pr.rolled_back = st.rolled_back;
+        pr.peak_held = st.peak_held;
+        pr.held_at_end = p < leaked_.size() ? leaked_[p] : st.held;
+        pr.waits = st.waits;
+        pr.wait_timeouts = st.wait_timeouts;
+        pr.wait_p50_ms = st.wait_p50_ms;
+        pr.wait_p99_ms = st.wait_p99_ms;
+        pr.wait_max_ms = st.wait_max_ms;
+        pr.health_check = spec.health.set;
+        if (spec.health.set)
+            pr.on_failure = spec.health.on_failure == dsl::OnProbeFailure::rollback ? "rollback"
+                            : spec.health.on_failure == dsl::OnProbeFailure::ignore ? "ignore"
+                                                                                      : "evict";
+        pr.probe_rounds = st.probe_rounds;
+        pr.probes = st.probes;
+        pr.probe_failures = st.probe_failures;
+        pr.downs = st.downs;
+        pr.recoveries = st.recoveries;
+        pr.down_at_end = st.down_now;
+        r.resources.leases_leaked += pr.held_at_end;
+        r.resources.pools.push_back(std::move(pr));
+    }
+    for (const auto& b : script_.blobs) {
+        std::error_code ec;
+        auto rel = fs::relative(b.file, script_.res_dir, ec);
+        r.resources.blobs.push_back({b.name, ec ? b.file.string() : rel.string(), b.sha256, b.size, b.verified ? "verified" : "auto"});
+    }
+    for (const auto& kv : script_.kv_stores) r.resources.kv_stores.push_back({kv.name, kv.source, kv.entries.size()});
     return r;
 }
 

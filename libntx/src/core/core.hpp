@@ -42,6 +42,7 @@ private:
     std::shared_ptr<spdlog::logger> log_;
     dsl::Script script_;
     std::vector<std::unique_ptr<resource::PairPool>> pools_;
+    std::vector<uint64_t> leaked_;  // per pool: leases still held when the run ended
     std::unique_ptr<frame::ProtocolFrame> frame_;
 };
 

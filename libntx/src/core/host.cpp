@@ -47,6 +47,8 @@ Report Host::start(const std::string& res_dir, const RunOptions& options) {
             throw RuntimeFailure(std::string("the run ended but its reports could not be written: ") + e.what());
         }
     }
+    // A lease still held at the end is an internal failure, whatever else the run did.
+    if (auto leaks = report::lease_leaks(report); !leaks.empty()) throw RuntimeFailure(leaks);
     return report;
 }
 

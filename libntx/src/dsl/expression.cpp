@@ -271,8 +271,20 @@ private:
         size_t dot = name.find('.');
         std::string root = name.substr(0, dot);
         std::string rest = dot == std::string::npos ? "" : name.substr(dot + 1);
-        if (root == "resource") {
-            if (rest.empty() || rest.find('.') != std::string::npos) {
+        if (root == "resource" && rest.find('.') != std::string::npos) {
+            // resource.<store>.<key>: a kv_store's value, a constant resolved here.
+            auto slot = resolve_(name);
+            if (!slot) {
+                error_ = fmt::format("'{}': no kv_store resource '{}' with key '{}'", name, rest.substr(0, rest.find('.')),
+                                     rest.substr(rest.find('.') + 1));
+                tok_.offset = at;
+                return nullptr;
+            }
+            n->kind = ExprNode::Kind::variable;
+            n->slot = *slot;
+            n->field = "body";
+        } else if (root == "resource") {
+            if (rest.empty()) {
                 error_ = fmt::format("'{}': expected resource.<field>, e.g. resource.ip", name);
                 tok_.offset = at;
                 return nullptr;

@@ -35,6 +35,18 @@ struct ComponentSpec {
 
 enum class Guard : uint8_t { exclusive, shared };
 enum class LeaseStrategy : uint8_t { round_robin, least_used };
+// What a failed health-check probe does to the users holding the item (the item itself always leaves
+// the pool until it recovers, unless `ignore`).
+enum class OnProbeFailure : uint8_t { evict, rollback, ignore };
+
+// health-check of a pair_pool: a TCP connect to each item's ip (or host) and port every interval.
+struct HealthCheckSpec {
+    bool set = false;
+    uint64_t interval_ms = 5'000;
+    uint64_t timeout_ms = 1'000;
+    OnProbeFailure on_failure = OnProbeFailure::evict;
+    SourceLoc loc;
+};
 
 struct PoolSpec {
     std::string name;
@@ -44,8 +56,20 @@ struct PoolSpec {
     std::optional<uint64_t> capacity;
     Guard guard = Guard::exclusive;
     LeaseStrategy strategy = LeaseStrategy::round_robin;
-    uint64_t ttl_ms = 0;  // 0 = the user's life
+    uint64_t ttl_ms = 0;  // 0 = the user's life; else checked at the user's task boundaries
+    bool auto_renew = false;       // an expired lease is renewed (kept) instead of given back
+    uint64_t wait_timeout_ms = 0;  // a user waiting for an item gives up after this (0 = see docs)
+    HealthCheckSpec health;
     SourceLoc loc, manifest_loc;
+};
+
+// A kv_store resource: key/value records read at planning, shared read-only by every user as
+// `{{resource.<store>.<key>}}` (each key a template reads is resolved once, at planning).
+struct KvStoreSpec {
+    std::string name;
+    std::string source;  // the manifest (relative to res_dir), or "inline"
+    std::vector<std::pair<std::string, std::string>> entries;
+    SourceLoc loc;
 };
 
 struct Handler;
@@ -259,6 +283,9 @@ struct BlobSpec {
     std::string name;
     std::filesystem::path file;  // absolute
     uint32_t slot = 0;           // its variable slot
+    std::string sha256;          // computed at planning
+    uint64_t size = 0;
+    bool verified = false;       // a given checksum matched (else checksum: auto, recorded only)
     SourceLoc loc;
 };
 
@@ -277,6 +304,7 @@ struct Script {
     std::vector<std::string> variables;  // save-as names by slot (and blob.<name> for file_blobs)
     std::vector<VarScope> variable_scopes;  // per slot
     std::vector<BlobSpec> blobs;
+    std::vector<KvStoreSpec> kv_stores;
     // Per variable slot: the fields of a constant (a file_blob), shared by every user; null for a
     // variable that actions save.
     std::vector<std::shared_ptr<const Fields>> constants;

@@ -16,6 +16,7 @@
 #include "dsl/units.hpp"
 #include "dsl/yaml_source.hpp"
 #include "report/thresholds.hpp"
+#include "resource/manifest.hpp"
 
 namespace ntx::dsl {
 namespace fs = std::filesystem;
@@ -158,6 +159,15 @@ std::optional<uint64_t> duration(FileCtx& f, const YAML::Node& n, std::string_vi
     auto v = parse_duration_ms(*s);
     if (!v) f.error(n, fmt::format("{} must be a duration such as 500ms, 5s or 2m, found '{}'", what, *s));
     return v;
+}
+
+std::optional<bool> bool_value(FileCtx& f, const YAML::Node& n, std::string_view what) {
+    auto s = scalar(f, n, what);
+    if (!s) return std::nullopt;
+    if (*s == "true") return true;
+    if (*s == "false") return false;
+    f.error(n, fmt::format("{} must be true or false, found '{}'", what, *s));
+    return std::nullopt;
 }
 
 std::optional<double> rate(FileCtx& f, const YAML::Node& n, std::string_view what) {
@@ -424,15 +434,18 @@ private:
             pool.name = it->first.Scalar();
             pool.loc = f.loc(it->first);
             if (!expect_map(f, r, fmt::format("resource '{}'", pool.name))) continue;
-            check_keys(f, r, "a resource", {"type", "provider", "config", "capacity"}, {"health-check", "metadata"});
+            check_keys(f, r, "a resource", {"type", "provider", "config", "capacity", "health-check"}, {"metadata"});
             std::string type = r["type"] ? scalar(f, r["type"], "type").value_or("") : "";
+            if (type != "pair_pool" && r["health-check"])
+                f.error(r["health-check"], "health-check applies to pair_pool resources (items with an address to probe)");
             if (!r["type"]) f.error(it->first, fmt::format("resource '{}' has no 'type'", pool.name));
             else if (type == "file_blob") {
                 parse_blob(f, it->first, r);
                 continue;
-            } else if (type == "kv_store")
-                f.error(r["type"], fmt::format("resource type '{}' is not supported by this version yet", type));
-            else if (type != "pair_pool")
+            } else if (type == "kv_store") {
+                parse_kv_store(f, it->first, r);
+                continue;
+            } else if (type != "pair_pool")
                 f.error(r["type"], fmt::format("unknown resource type '{}'", type), "one of pair_pool, file_blob, kv_store");
             if (r["provider"] && expect_map(f, r["provider"], "provider")) parse_provider(f, r["provider"], pool);
             if (r["config"] && expect_map(f, r["config"], "config")) {
@@ -458,6 +471,8 @@ private:
             } else if (!r["config"]) {
                 f.error(it->first, fmt::format("resource '{}' has no 'config'", pool.name));
             }
+            if (r["health-check"] && expect_map(f, r["health-check"], "health-check"))
+                parse_health_check(f, r["health-check"], pool);
             if (r["capacity"] && expect_map(f, r["capacity"], "capacity")) {
                 const auto& c = r["capacity"];
                 check_keys(f, c, "capacity", {"size", "guard"});
@@ -527,6 +542,9 @@ private:
                 f.error(c["checksum"], fmt::format("'{}' does not match its checksum: sha256 is {}", *rel, digest),
                         "update the checksum, or write checksum: auto");
         }
+        blob.sha256 = digest;
+        blob.size = size;
+        blob.verified = c["checksum"] && c["checksum"].IsScalar() && c["checksum"].Scalar() != "auto";
         add_variable("blob." + blob.name);
         blob.slot = static_cast<uint32_t>(std::find(script_.variables.begin(), script_.variables.end(), "blob." + blob.name) -
                                           script_.variables.begin());
@@ -553,8 +571,13 @@ private:
         if (p["calls"] && expect_map(f, p["calls"], "calls")) check_keys(f, p["calls"], "calls", {"acquire", "release", "mount"});
         if (p["leasing"] && expect_map(f, p["leasing"], "leasing")) {
             const auto& l = p["leasing"];
-            check_keys(f, l, "leasing", {"ttl", "strategy"}, {"auto-renew"});
+            check_keys(f, l, "leasing", {"ttl", "strategy", "auto-renew", "wait-timeout"});
             if (l["ttl"]) pool.ttl_ms = duration(f, l["ttl"], "ttl").value_or(0);
+            if (l["auto-renew"]) {
+                pool.auto_renew = bool_value(f, l["auto-renew"], "auto-renew").value_or(false);
+                if (pool.auto_renew && !l["ttl"]) f.error(l["auto-renew"], "auto-renew renews a lease's ttl: set leasing.ttl too");
+            }
+            if (l["wait-timeout"]) pool.wait_timeout_ms = duration(f, l["wait-timeout"], "wait-timeout").value_or(0);
             if (l["strategy"]) {
                 auto s = scalar(f, l["strategy"], "strategy").value_or("");
                 if (s == "round-robin") pool.strategy = LeaseStrategy::round_robin;
@@ -562,6 +585,136 @@ private:
                 else f.error(l["strategy"], fmt::format("unknown leasing strategy '{}'", s), "round-robin or least-used");
             }
         }
+    }
+
+    // health-check: {interval, timeout, probe: tcp, on-failure: evict | rollback | ignore}.
+    void parse_health_check(FileCtx& f, const YAML::Node& h, PoolSpec& pool) {
+        check_keys(f, h, "health-check", {"interval", "timeout", "probe", "on-failure"});
+        pool.health.set = true;
+        pool.health.loc = f.loc(h);
+        if (h["interval"]) pool.health.interval_ms = duration(f, h["interval"], "health-check.interval").value_or(5'000);
+        if (h["timeout"]) pool.health.timeout_ms = duration(f, h["timeout"], "health-check.timeout").value_or(1'000);
+        if (pool.health.interval_ms == 0) f.error(h["interval"], "health-check.interval must be more than 0");
+        if (pool.health.timeout_ms == 0 || pool.health.timeout_ms > pool.health.interval_ms)
+            f.error(h["timeout"] ? h["timeout"] : h, "health-check.timeout must be more than 0 and at most the interval");
+        if (h["probe"]) {
+            auto probe = scalar(f, h["probe"], "health-check.probe").value_or("");
+            if (probe != "tcp" && probe != "tcp-connect")
+                f.error(h["probe"], fmt::format("unknown probe '{}'", probe),
+                        "tcp: a TCP connect to each item's ip (or host) and port");
+        }
+        if (h["on-failure"]) {
+            auto v = scalar(f, h["on-failure"], "health-check.on-failure").value_or("");
+            if (v == "evict") pool.health.on_failure = OnProbeFailure::evict;
+            else if (v == "rollback" || v == "progress.rollback" || v == "last-stable-point")
+                pool.health.on_failure = OnProbeFailure::rollback;
+            else if (v == "ignore") pool.health.on_failure = OnProbeFailure::ignore;
+            else f.error(h["on-failure"], fmt::format("unknown on-failure '{}'", v), "evict, rollback or ignore");
+        }
+        auto has = [&](const char* field) { return std::find(pool.fields.begin(), pool.fields.end(), field) != pool.fields.end(); };
+        if (!pool.fields.empty() && (!(has("ip") || has("host")) || !has("port")))
+            f.error(h, fmt::format("the tcp probe connects to each item's ip (or host) and port, but resource '{}' has fields {}",
+                                   pool.name, fmt::join(pool.fields, ", ")));
+    }
+
+    // kv_store: key/value records from a manifest (parser.fields, default [key, value]) or an inline
+    // `items` map, read now and shared read-only by every user as {{resource.<store>.<key>}}.
+    void parse_kv_store(FileCtx& f, const YAML::Node& key, const YAML::Node& r) {
+        KvStoreSpec kv;
+        kv.name = key.Scalar();
+        kv.loc = f.loc(key);
+        if (r["capacity"]) f.error(r["capacity"], "capacity applies to pair_pool resources");
+        if (r["provider"] && expect_map(f, r["provider"], "provider")) {
+            PoolSpec unused;
+            parse_provider(f, r["provider"], unused);
+            if (r["provider"]["leasing"])
+                f.error(r["provider"]["leasing"], "a kv_store is shared read-only: it has no leases");
+        }
+        if (kv.name.find('.') != std::string::npos) f.error(key, "a kv_store's name cannot contain '.'");
+        if (!r["config"]) {
+            f.error(key, fmt::format("resource '{}' has no 'config' (config.manifest or config.items)", kv.name));
+            return;
+        }
+        const YAML::Node& c = r["config"];
+        if (!expect_map(f, c, "config")) return;
+        check_keys(f, c, "kv_store config", {"manifest", "parser", "items"});
+        if (c["items"]) {
+            if (c["manifest"]) f.error(c["items"], "a kv_store takes config.manifest or config.items, not both");
+            if (!expect_map(f, c["items"], "config.items")) return;
+            kv.source = "inline";
+            for (auto it = c["items"].begin(); it != c["items"].end(); ++it) {
+                const YAML::Node v = it->second;
+                if (!v.IsScalar()) {
+                    f.error(v, fmt::format("kv_store '{}': the value of '{}' must be a scalar", kv.name, it->first.Scalar()));
+                    continue;
+                }
+                kv.entries.emplace_back(it->first.Scalar(), v.Scalar());
+            }
+        } else if (c["manifest"]) {
+            resource::ManifestSpec m;
+            m.resource = kv.name;
+            m.fields = {"key", "value"};
+            m.map_of_scalars = true;
+            m.loc = f.loc(c["manifest"]);
+            auto rel = scalar(f, c["manifest"], "manifest");
+            if (!rel) return;
+            kv.source = *rel;
+            m.path = (res_dir_ / *rel).lexically_normal();
+            if (c["parser"] && expect_map(f, c["parser"], "parser")) {
+                check_keys(f, c["parser"], "parser", {"format", "fields"});
+                if (c["parser"]["format"]) {
+                    m.format = scalar(f, c["parser"]["format"], "format").value_or("csv");
+                    if (m.format != "csv" && m.format != "yaml")
+                        f.error(c["parser"]["format"], fmt::format("unknown manifest format '{}'", m.format), "csv or yaml");
+                }
+                if (c["parser"]["fields"]) {
+                    m.fields = string_list(f, c["parser"]["fields"], "fields");
+                    if (m.fields.size() != 2)
+                        f.error(c["parser"]["fields"], "a kv_store's parser.fields names two fields: the key's and the value's");
+                }
+            } else if (m.path.extension() == ".yaml" || m.path.extension() == ".yml") {
+                m.format = "yaml";
+            }
+            if (m.fields.size() == 2 && (m.format == "csv" || m.format == "yaml")) {
+                size_t before = out_.size();
+                auto rows = resource::read_manifest(m, out_);
+                if (out_.size() == before)
+                    for (auto& row : rows) kv.entries.emplace_back(std::move(row[0]), std::move(row[1]));
+            }
+        } else {
+            f.error(c, fmt::format("resource '{}' needs config.manifest or config.items", kv.name));
+            return;
+        }
+        std::set<std::string> seen;
+        for (const auto& [k, v] : kv.entries)
+            if (!seen.insert(k).second)
+                f.error(c["items"] ? c["items"] : c["manifest"], fmt::format("kv_store '{}': key '{}' appears twice", kv.name, k));
+        script_.kv_stores.push_back(std::move(kv));
+    }
+
+    // `resource.<store>.<key>` of a template: a constant variable, made the first time a template names
+    // it (only the keys templates read take a slot).
+    std::optional<uint32_t> kv_slot(std::string_view name) {
+        std::string_view rest = name.substr(std::string_view("resource.").size());
+        size_t dot = rest.find('.');
+        if (dot == std::string_view::npos) return std::nullopt;
+        std::string_view store = rest.substr(0, dot), key = rest.substr(dot + 1);
+        for (const auto& kv : script_.kv_stores) {
+            if (kv.name != store) continue;
+            for (const auto& [k, v] : kv.entries) {
+                if (k != key) continue;
+                std::string var(name);
+                auto it = std::find(script_.variables.begin(), script_.variables.end(), var);
+                if (it != script_.variables.end()) return static_cast<uint32_t>(it - script_.variables.begin());
+                script_.variables.push_back(var);
+                script_.variable_scopes.push_back(VarScope::task);
+                auto slot = static_cast<uint32_t>(script_.variables.size() - 1);
+                if (script_.constants.size() <= slot) script_.constants.resize(slot + 1);
+                script_.constants[slot] = std::make_shared<Fields>(Fields{{"body", v}});
+                return slot;
+            }
+        }
+        return std::nullopt;
     }
 
     // A new variable slot, or the existing one of that name. Its scope is the first save-as's; an
@@ -786,8 +939,9 @@ private:
 
     // Variable names to slots for templates and expressions. `global.<name>` names a variable saved
     // with scope global (and only such a variable).
-    Template::VariableResolver resolver() const {
+    Template::VariableResolver resolver() {
         return [this](std::string_view name) -> std::optional<uint32_t> {
+            if (name.rfind("resource.", 0) == 0) return kv_slot(name);
             bool global = name.starts_with("global.");
             if (global) name.remove_prefix(7);
             auto it = std::find(script_.variables.begin(), script_.variables.end(), name);
@@ -1615,12 +1769,13 @@ private:
             if (s[key]) f.error(s[key], fmt::format("'{}' belongs to the closed model; the open model starts users by arrival-rate", key));
     }
 
-    // Variables the graph does not check: file_blobs (constants), and user-local and global variables
+    // Variables the graph does not check: constants (file_blobs, kv_store keys), and user-local and global variables
     // (an earlier task of the user, or another user, may have saved them; a read before any save is a
     // counted error of the action at run time).
     std::set<uint32_t> readable_anytime() const {
         std::set<uint32_t> out;
-        for (const auto& b : script_.blobs) out.insert(b.slot);
+        for (uint32_t c = 0; c < script_.constants.size(); ++c)  // file_blobs and kv_store keys
+            if (script_.constants[c]) out.insert(c);
         for (uint32_t i = 0; i < script_.variable_scopes.size(); ++i)
             if (script_.variable_scopes[i] == VarScope::user || script_.variable_scopes[i] == VarScope::global) out.insert(i);
         return out;

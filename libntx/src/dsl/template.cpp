@@ -82,8 +82,19 @@ std::optional<Template> Template::compile(std::string_view text, const VariableR
         std::string_view rest = dot == std::string_view::npos ? std::string_view{} : expr.substr(dot + 1);
         TemplatePart part;
         part.source = std::string(expr);
-        if (root == "resource") {
-            if (rest.empty() || rest.find('.') != std::string_view::npos) {
+        if (root == "resource" && rest.find('.') != std::string_view::npos) {
+            // resource.<store>.<key>: a kv_store's value, a constant resolved here.
+            auto slot = resolve(std::string(expr));
+            if (!slot) {
+                error = fmt::format("'{}': no kv_store resource '{}' with key '{}'", expr, rest.substr(0, rest.find('.')),
+                                    rest.substr(rest.find('.') + 1));
+                return std::nullopt;
+            }
+            part.kind = TemplatePart::Kind::variable;
+            part.slot = *slot;
+            part.text = "body";
+        } else if (root == "resource") {
+            if (rest.empty()) {
                 error = fmt::format("'{}': expected resource.<field>, e.g. resource.ip", expr);
                 return std::nullopt;
             }

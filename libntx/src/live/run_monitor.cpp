@@ -248,8 +248,10 @@ void RunMonitor::print_progress(uint64_t now_ms, bool last) {
                             : dt > 0 ? static_cast<double>(count - std::min(count, progress_prev_count_[s])) / dt : 0.0;
         progress_prev_count_[s] = count;
         const int64_t online = std::max<int64_t>(0, sched_.shared(s).online.load());
-        lines.push_back(fmt::format("[{}] {}: {} online, {} actions ({:.1f}/s), {} errors, p99 {:.2f}ms{}", clock, sr.name,
-                                    online, count, rate, errors, sr.latency.p99_ms, last ? " (end)" : ""));
+        const int64_t waiting = std::max<int64_t>(0, sched_.shared(s).waiting_resource.load());
+        lines.push_back(fmt::format("[{}] {}: {} online{}, {} actions ({:.1f}/s), {} errors, p99 {:.2f}ms{}", clock, sr.name,
+                                    online, waiting ? fmt::format(" ({} waiting for a resource)", waiting) : std::string(),
+                                    count, rate, errors, sr.latency.p99_ms, last ? " (end)" : ""));
     }
     progress_prev_ms_ = now_ms;
     std::string out;

@@ -72,6 +72,7 @@ std::string to_json(const Report& r) {
             {"tasks", s.tasks},
             {"task_retries", s.task_retries},
             {"condition_errors", s.condition_errors},
+            {"resource_wait_timeouts", s.resource_wait_timeouts},
             {"dynamic_tasks", json::object{{"requested", s.dynamic_requested},
                                            {"started", s.dynamic_started},
                                            {"refused", s.dynamic_refused},
@@ -100,6 +101,45 @@ std::string to_json(const Report& r) {
                                           {"limit", t.limit},          {"actual", t.actual},   {"unit", t.unit},
                                           {"passed", t.passed},        {"abort_on_fail", t.abort_on_fail},
                                           {"file", t.file},            {"line", t.line}});
+    json::array pools, blobs, kv_stores;
+    for (const auto& p : r.resources.pools) {
+        json::object o{{"name", p.name},
+                       {"type", "pair_pool"},
+                       {"guard", p.guard},
+                       {"strategy", p.strategy},
+                       {"items", p.items},
+                       {"ttl_ms", p.ttl_ms},
+                       {"auto_renew", p.auto_renew},
+                       {"leases", json::object{{"acquired", p.acquired},
+                                               {"released", p.released},
+                                               {"renewed", p.renewed},
+                                               {"expired", p.expired},
+                                               {"evicted", p.evicted},
+                                               {"rolled_back", p.rolled_back},
+                                               {"peak_held", p.peak_held},
+                                               {"held_at_end", p.held_at_end}}},
+                       {"waits", json::object{{"count", p.waits},
+                                              {"timeouts", p.wait_timeouts},
+                                              {"p50_ms", round3(p.wait_p50_ms)},
+                                              {"p99_ms", round3(p.wait_p99_ms)},
+                                              {"max_ms", round3(p.wait_max_ms)}}}};
+        if (p.health_check)
+            o["health"] = json::object{{"probe", "tcp"},          {"on_failure", p.on_failure},
+                                       {"rounds", p.probe_rounds}, {"probes", p.probes},
+                                       {"failures", p.probe_failures}, {"downs", p.downs},
+                                       {"recoveries", p.recoveries},   {"down_at_end", p.down_at_end}};
+        pools.push_back(std::move(o));
+    }
+    for (const auto& b : r.resources.blobs)
+        blobs.push_back(json::object{{"name", b.name}, {"file", b.file}, {"size", b.size}, {"sha256", b.sha256},
+                                     {"checksum", b.checksum}});
+    for (const auto& kv : r.resources.kv_stores)
+        kv_stores.push_back(json::object{{"name", kv.name}, {"source", kv.source}, {"keys", kv.keys}});
+    json::object resources{{"pools", std::move(pools)},
+                           {"file_blobs", std::move(blobs)},
+                           {"kv_stores", std::move(kv_stores)},
+                           {"leases_leaked", r.resources.leases_leaked}};
+    if (!r.resources.lease_trail.empty()) resources["lease_trail"] = r.resources.lease_trail;
     json::object root{{"ntx_version", r.ntx_version},
                       {"res_dir", r.res_dir},
                       {"started_at", r.started_at},
@@ -123,7 +163,8 @@ std::string to_json(const Report& r) {
                       {"persist", json::object{{"files", r.persist.files},
                                                {"bytes", r.persist.bytes},
                                                {"errors", r.persist.errors},
-                                               {"first_error", r.persist.first_error}}}};
+                                               {"first_error", r.persist.first_error}}},
+                      {"resources", std::move(resources)}};
     return json::serialize(root);
 }
 
@@ -152,6 +193,8 @@ void print_summary(const Report& r, std::FILE* out) {
         if (s.dynamic_requested)
             fmt::print(out, "  dynamic tasks: {} requested, {} started, {} refused, {} ended\n", s.dynamic_requested,
                        s.dynamic_started, s.dynamic_refused, s.dynamic_ended);
+        if (s.resource_wait_timeouts)
+            fmt::print(out, "  {} users gave up waiting for a resource lease\n", s.resource_wait_timeouts);
         if (s.model == "open")
             fmt::print(out, "  arrivals: {} planned, {} started, {} dropped (max-users reached)\n", s.arrivals_planned,
                        s.arrivals_started, s.arrivals_dropped);
@@ -183,6 +226,15 @@ void print_summary(const Report& r, std::FILE* out) {
     if (r.persist.files || r.persist.errors)
         fmt::print(out, "persist: {} files ({} bytes) written, {} failed{}{}\n", r.persist.files, r.persist.bytes,
                    r.persist.errors, r.persist.errors ? ": " : "", r.persist.first_error);
+    for (const auto& p : r.resources.pools) {
+        fmt::print(out, "pool {} ({} {}, {} items): {} leases, peak {} held, {} waits (p99 {:.1f} ms, {} gave up), "
+                        "{} expired, {} renewed, {} evicted, {} held at end\n",
+                   p.name, p.guard, p.strategy, p.items, p.acquired, p.peak_held, p.waits, p.wait_p99_ms, p.wait_timeouts,
+                   p.expired, p.renewed, p.evicted, p.held_at_end);
+        if (p.health_check)
+            fmt::print(out, "  health ({}): {} probes, {} failed, {} went down, {} recovered, {} down at end, {} tasks rolled back\n",
+                       p.on_failure, p.probes, p.probe_failures, p.downs, p.recoveries, p.down_at_end, p.rolled_back);
+    }
     if (!r.thresholds.empty()) {
         size_t failed = 0;
         for (const auto& t : r.thresholds) failed += t.passed ? 0 : 1;
@@ -192,6 +244,15 @@ void print_summary(const Report& r, std::FILE* out) {
             fmt::print(out, "  {} {:<40} actual {}\n", t.passed ? "PASS" : "FAIL", t.expression, format_value(t.actual, t.unit));
     }
     std::fflush(out);
+}
+
+std::string lease_leaks(const Report& r) {
+    if (!r.resources.leases_leaked) return {};
+    std::string pools;
+    for (const auto& p : r.resources.pools)
+        if (p.held_at_end) pools += fmt::format("{}'{}' ({})", pools.empty() ? "" : ", ", p.name, p.held_at_end);
+    return fmt::format("{} resource lease{} still held at the end of the run: {}", r.resources.leases_leaked,
+                       r.resources.leases_leaked == 1 ? "" : "s", pools);
 }
 
 }  // namespace ntx::report

@@ -13,5 +13,8 @@ namespace ntx::report {
 std::string to_json(const Report& report);
 void write_json(const Report& report, const std::filesystem::path& file);
 void print_summary(const Report& report, std::FILE* out);
+// Empty when every lease was released by the end of the run; else what leaked, by pool (the run
+// fails with exit code 3).
+std::string lease_leaks(const Report& report);
 
 }  // namespace ntx::report

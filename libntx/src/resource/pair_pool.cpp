@@ -1,163 +1,77 @@
 #include "resource/pair_pool.hpp"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <fmt/format.h>
-#include <fstream>
+
+#include "resource/manifest.hpp"
 
 namespace ntx::resource {
-namespace {
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-    return s;
-}
-
-// Splits one CSV line on commas; quoted fields ("a,b") may contain commas and doubled quotes.
-// Returns false on an unterminated quote.
-bool split_csv(std::string_view line, std::vector<std::string>& out, std::vector<size_t>& columns) {
-    out.clear();
-    columns.clear();
-    size_t i = 0;
-    while (true) {
-        columns.push_back(i);
-        std::string field;
-        while (i < line.size() && line[i] == ' ') ++i;
-        if (i < line.size() && line[i] == '"') {
-            ++i;
-            bool closed = false;
-            while (i < line.size()) {
-                if (line[i] == '"') {
-                    if (i + 1 < line.size() && line[i + 1] == '"') {
-                        field += '"';
-                        i += 2;
-                        continue;
-                    }
-                    closed = true;
-                    ++i;
-                    break;
-                }
-                field += line[i++];
-            }
-            if (!closed) return false;
-            while (i < line.size() && line[i] != ',') ++i;
-        } else {
-            size_t start = i;
-            while (i < line.size() && line[i] != ',') ++i;
-            field = std::string(trim(line.substr(start, i - start)));
-        }
-        out.push_back(std::move(field));
-        if (i >= line.size()) break;
-        ++i;  // the comma
+const char* to_string(ReleaseReason r) {
+    switch (r) {
+    case ReleaseReason::end: return "end";
+    case ReleaseReason::expired: return "expired";
+    case ReleaseReason::evicted: return "evicted";
+    case ReleaseReason::requeue: return "requeue";
+    case ReleaseReason::closing: return "closing";
     }
-    return true;
+    return "?";
 }
 
-}  // namespace
+const char* to_string(LeaseEvent::Kind k) {
+    switch (k) {
+    case LeaseEvent::Kind::acquire: return "acquire";
+    case LeaseEvent::Kind::release: return "release";
+    case LeaseEvent::Kind::renew: return "renew";
+    case LeaseEvent::Kind::down: return "down";
+    case LeaseEvent::Kind::up: return "up";
+    }
+    return "?";
+}
 
 std::unique_ptr<PairPool> PairPool::load(const dsl::PoolSpec& spec, std::vector<Diagnostic>& diagnostics) {
-    auto pool = std::make_unique<PairPool>();
-    pool->name_ = spec.name;
-    pool->fields_ = spec.fields;
-    pool->guard_ = spec.guard;
-    pool->strategy_ = spec.strategy;
-    std::string file = spec.manifest.string();
-    {
-        std::error_code ec;
-        auto rel = std::filesystem::relative(spec.manifest, std::filesystem::current_path(), ec);
-        if (!ec && !rel.empty() && rel.native().rfind("..", 0) != 0) file = rel.string();
-    }
     size_t errors_before = diagnostics.size();
-    auto error = [&](int line, int col, std::string msg) {
-        diagnostics.push_back({file, line, col, std::move(msg), {}});
-    };
-    if (spec.format == "csv") {
-        std::ifstream in(spec.manifest);
-        if (!in) {
-            diagnostics.push_back({spec.manifest_loc.file, spec.manifest_loc.line, spec.manifest_loc.column,
-                                   fmt::format("cannot read manifest '{}' of resource '{}'", file, spec.name), {}});
-            return pool;
-        }
-        std::string line;
-        std::vector<std::string> cells;
-        std::vector<size_t> columns;
-        int number = 0;
-        while (std::getline(in, line)) {
-            ++number;
-            std::string_view t = trim(line);
-            if (t.empty() || t.front() == '#') continue;
-            if (!split_csv(line, cells, columns)) {
-                error(number, static_cast<int>(line.find('"') + 1), "unterminated quote");
-                continue;
-            }
-            if (pool->items_.empty() && cells == spec.fields) continue;  // a header row naming the fields
-            if (cells.size() != spec.fields.size()) {
-                error(number, static_cast<int>(columns.back() + 1),
-                      fmt::format("expected {} fields ({}), found {}", spec.fields.size(), fmt::join(spec.fields, ","),
-                                  cells.size()));
-                continue;
-            }
-            for (size_t c = 0; c < cells.size(); ++c) {
-                if (cells[c].empty()) error(number, static_cast<int>(columns[c] + 1), fmt::format("empty field '{}'", spec.fields[c]));
-            }
-            pool->items_.push_back(cells);
-        }
-    } else {  // yaml: a list of maps with the fields, or of lists in field order
-        YAML::Node root;
-        try {
-            root = YAML::LoadFile(spec.manifest.string());
-        } catch (const YAML::ParserException& e) {
-            error(e.mark.line + 1, e.mark.column + 1, e.msg);
-            return pool;
-        } catch (const YAML::BadFile&) {
-            diagnostics.push_back({spec.manifest_loc.file, spec.manifest_loc.line, spec.manifest_loc.column,
-                                   fmt::format("cannot read manifest '{}' of resource '{}'", file, spec.name), {}});
-            return pool;
-        }
-        if (root.IsMap() && root["items"]) root = root["items"];
-        if (!root.IsSequence()) {
-            error(root.Mark().line + 1, root.Mark().column + 1, "a YAML manifest is a list of items (or a map with 'items')");
-            return pool;
-        }
-        for (const auto& item : root) {
-            auto m = item.Mark();
-            std::vector<std::string> row;
-            if (item.IsMap()) {
-                for (const auto& f : spec.fields) {
-                    if (!item[f] || !item[f].IsScalar()) {
-                        error(m.line + 1, m.column + 1, fmt::format("item has no scalar field '{}'", f));
-                        row.clear();
-                        break;
-                    }
-                    row.push_back(item[f].Scalar());
-                }
-            } else if (item.IsSequence() && item.size() == spec.fields.size()) {
-                for (const auto& v : item) row.push_back(v.IsScalar() ? v.Scalar() : std::string());
-            } else {
-                error(m.line + 1, m.column + 1, fmt::format("item must be a map with fields {}", fmt::join(spec.fields, ", ")));
-            }
-            if (row.size() == spec.fields.size()) pool->items_.push_back(std::move(row));
-        }
-    }
-    if (diagnostics.size() != errors_before) return pool;
-    if (pool->items_.empty()) {
+    ManifestSpec m;
+    m.resource = spec.name;
+    m.path = spec.manifest;
+    m.format = spec.format;
+    m.fields = spec.fields;
+    m.loc = spec.manifest_loc;
+    auto rows = read_manifest(m, diagnostics);
+    if (diagnostics.size() != errors_before) return of_items(spec, {});
+    if (rows.empty()) {
         diagnostics.push_back({spec.manifest_loc.file, spec.manifest_loc.line, spec.manifest_loc.column,
-                               fmt::format("manifest '{}' of resource '{}' has no items", file, spec.name), {}});
-        return pool;
+                               fmt::format("manifest of resource '{}' has no items", spec.name), {}});
+        return of_items(spec, {});
     }
     if (spec.capacity) {
-        if (*spec.capacity > pool->items_.size())
+        if (*spec.capacity > rows.size()) {
             diagnostics.push_back({spec.loc.file, spec.loc.line, spec.loc.column,
-                                   fmt::format("resource '{}': capacity.size is {} but the manifest has {} items",
-                                               spec.name, *spec.capacity, pool->items_.size()),
+                                   fmt::format("resource '{}': capacity.size is {} but the manifest has {} items", spec.name,
+                                               *spec.capacity, rows.size()),
                                    {}});
-        else
-            pool->items_.resize(*spec.capacity);
+            return of_items(spec, {});
+        }
+        rows.resize(*spec.capacity);  // capacity.size: the first N items are the pool
     }
-    for (uint32_t i = 0; i < pool->items_.size(); ++i) pool->free_.push_back(i);
-    pool->lease_count_.assign(pool->items_.size(), 0);
+    return of_items(spec, std::move(rows));
+}
+
+std::unique_ptr<PairPool> PairPool::of_items(const dsl::PoolSpec& spec, std::vector<std::vector<std::string>> items) {
+    auto pool = std::make_unique<PairPool>();
+    pool->spec_ = spec;
+    pool->fields_ = spec.fields;
+    pool->items_ = std::move(items);
+    const size_t n = pool->items_.size();
+    pool->healthy_ = std::make_unique<std::atomic<bool>[]>(n);
+    for (size_t i = 0; i < n; ++i) pool->healthy_[i].store(true, std::memory_order_relaxed);
+    pool->key_.assign(n, Key{});
+    pool->in_available_.assign(n, false);
+    pool->holders_.assign(n, 0);
+    pool->holder_.assign(n, 0);
+    pool->uses_.assign(n, 0);
+    pool->stats_.items = n;
+    for (uint32_t i = 0; i < n; ++i) pool->make_available(i);
     return pool;
 }
 
@@ -167,39 +81,183 @@ int PairPool::field_index(std::string_view field) const {
     return -1;
 }
 
-std::optional<uint32_t> PairPool::acquire() {
-    std::lock_guard lock(mutex_);
-    uint32_t item;
-    if (guard_ == dsl::Guard::exclusive) {
-        if (free_.empty()) return std::nullopt;
-        item = free_.front();
-        free_.pop_front();
-    } else if (strategy_ == dsl::LeaseStrategy::least_used) {
-        item = static_cast<uint32_t>(std::min_element(lease_count_.begin(), lease_count_.end()) - lease_count_.begin());
-    } else {
-        item = next_;
-        next_ = (next_ + 1) % static_cast<uint32_t>(items_.size());
-    }
-    ++lease_count_[item];
-    peak_ = std::max(peak_, ++held_);
-    return item;
+uint64_t PairPool::now_ms() const {
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - origin_).count());
 }
 
-void PairPool::release(uint32_t item) {
+void PairPool::keep_trail(bool on) {
     std::lock_guard lock(mutex_);
-    --lease_count_[item];
-    --held_;
-    if (guard_ == dsl::Guard::exclusive) free_.push_back(item);
+    keep_trail_ = on;
+}
+
+// The key orders available items, best first:
+//   exclusive round-robin: the order they became free (the longest idle first)
+//   exclusive least-used:  fewest leases so far, then the longest idle
+//   shared round-robin:    the order they were last handed out (a rotation)
+//   shared least-used:     fewest holders now, then fewest leases so far
+void PairPool::make_available(uint32_t item) {
+    if (in_available_[item]) available_.erase(key_[item]);
+    const bool exclusive = spec_.guard == dsl::Guard::exclusive;
+    const bool least = spec_.strategy == dsl::LeaseStrategy::least_used;
+    uint64_t order = seq_++;
+    if (exclusive) key_[item] = least ? Key{uses_[item], order, item} : Key{order, 0, item};
+    else key_[item] = least ? Key{holders_[item], uses_[item], item} : Key{order, 0, item};
+    available_.insert(key_[item]);
+    in_available_[item] = true;
+}
+
+void PairPool::take_out(uint32_t item) {
+    if (!in_available_[item]) return;
+    available_.erase(key_[item]);
+    in_available_[item] = false;
+}
+
+void PairPool::trail(LeaseEvent::Kind kind, uint32_t item, uint64_t user, ReleaseReason why) {
+    if (!keep_trail_) return;
+    LeaseEvent e;
+    e.kind = kind;
+    e.reason = why;
+    e.item = item;
+    e.seq = ++trail_seq_;
+    e.t_us = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - origin_).count());
+    e.user = user;
+    trail_.push_back(e);
+}
+
+std::optional<PairPool::Grant> PairPool::acquire(uint64_t user) {
+    std::lock_guard lock(mutex_);
+    if (available_.empty()) return std::nullopt;
+    const uint32_t item = std::get<2>(*available_.begin());
+    take_out(item);
+    ++holders_[item];
+    ++uses_[item];
+    if (spec_.guard == dsl::Guard::exclusive) holder_[item] = user;
+    else make_available(item);  // shared: stays available, further down the order
+    ++stats_.acquired;
+    stats_.peak_held = std::max(stats_.peak_held, ++stats_.held);
+    trail(LeaseEvent::Kind::acquire, item, user);
+    return Grant{item, spec_.ttl_ms ? now_ms() + spec_.ttl_ms : 0};
+}
+
+void PairPool::release_locked(uint32_t item, uint64_t user, ReleaseReason why) {
+    if (holders_[item] == 0) return;  // not held: nothing to give back (never counted twice)
+    --holders_[item];
+    --stats_.held;
+    ++stats_.released;
+    trail(LeaseEvent::Kind::release, item, user, why);
+    if (spec_.guard == dsl::Guard::exclusive) holder_[item] = 0;
+    // Back in the pool unless its item is down (it returns when it recovers). A shared round-robin
+    // item keeps its place in the rotation.
+    if (counts_health() && !healthy(item)) return;
+    if (spec_.guard == dsl::Guard::exclusive || spec_.strategy == dsl::LeaseStrategy::least_used || !in_available_[item])
+        make_available(item);
+}
+
+void PairPool::release(uint32_t item, uint64_t user, ReleaseReason why) {
+    std::lock_guard lock(mutex_);
+    release_locked(item, user, why);
+}
+
+bool PairPool::refresh(uint32_t item, uint64_t user, uint64_t& expires_ms) {
+    const bool down = counts_health() && !healthy(item);
+    if (!down && (!expires_ms || now_ms() < expires_ms)) return true;
+    std::lock_guard lock(mutex_);
+    if (down) {
+        ++stats_.evicted;
+        release_locked(item, user, ReleaseReason::evicted);
+        return false;
+    }
+    if (spec_.auto_renew) {
+        expires_ms = now_ms() + spec_.ttl_ms;
+        ++stats_.renewed;
+        trail(LeaseEvent::Kind::renew, item, user);
+        return true;
+    }
+    ++stats_.expired;
+    release_locked(item, user, ReleaseReason::expired);
+    return false;
+}
+
+bool PairPool::set_health(uint32_t item, bool up) {
+    std::lock_guard lock(mutex_);
+    if (healthy(item) == up) return false;
+    healthy_[item].store(up, std::memory_order_relaxed);
+    trail(up ? LeaseEvent::Kind::up : LeaseEvent::Kind::down, item, 0);
+    if (up) {
+        ++stats_.recoveries;
+        --stats_.down_now;
+    } else {
+        ++stats_.downs;
+        ++stats_.down_now;
+    }
+    if (!counts_health()) return true;  // on-failure: ignore: recorded, still handed out
+    if (!up) take_out(item);
+    else if (spec_.guard == dsl::Guard::shared || holders_[item] == 0) make_available(item);
+    return true;
+}
+
+void PairPool::count_probes(uint64_t probes, uint64_t failures) {
+    std::lock_guard lock(mutex_);
+    ++stats_.probe_rounds;
+    stats_.probes += probes;
+    stats_.probe_failures += failures;
+}
+
+void PairPool::count_wait() {
+    std::lock_guard lock(mutex_);
+    ++stats_.waits;
+}
+
+void PairPool::end_wait(uint64_t waited_ms, bool timed_out) {
+    std::lock_guard lock(mutex_);
+    wait_hist_.record(std::max<uint64_t>(1, waited_ms * 1000));
+    if (timed_out) ++stats_.wait_timeouts;
+}
+
+void PairPool::count_rollback() {
+    std::lock_guard lock(mutex_);
+    ++stats_.rolled_back;
+}
+
+std::vector<LeaseEvent> PairPool::drain_trail() {
+    std::vector<LeaseEvent> out;
+    std::lock_guard lock(mutex_);
+    out.swap(trail_);
+    return out;
+}
+
+PoolStats PairPool::stats() const {
+    std::lock_guard lock(mutex_);
+    PoolStats s = stats_;
+    if (wait_hist_.count()) {
+        s.wait_p50_ms = static_cast<double>(wait_hist_.quantile_us(0.50)) / 1000.0;
+        s.wait_p99_ms = static_cast<double>(wait_hist_.quantile_us(0.99)) / 1000.0;
+        s.wait_max_ms = static_cast<double>(wait_hist_.max_us()) / 1000.0;
+    }
+    return s;
 }
 
 uint64_t PairPool::leases_held() const {
     std::lock_guard lock(mutex_);
-    return held_;
+    return stats_.held;
 }
 
 uint64_t PairPool::peak_leases() const {
     std::lock_guard lock(mutex_);
-    return peak_;
+    return stats_.peak_held;
+}
+
+uint64_t PairPool::release_all() {
+    std::lock_guard lock(mutex_);
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < holders_.size(); ++i)
+        while (holders_[i] > 0) {
+            release_locked(i, spec_.guard == dsl::Guard::exclusive ? holder_[i] : 0, ReleaseReason::closing);
+            ++n;
+        }
+    return n;
 }
 
 }  // namespace ntx::resource

@@ -28,6 +28,7 @@ struct ScenarioShared {
     std::atomic<int64_t> online{0};
     std::atomic<int64_t> peak_online{0};
     std::atomic<uint64_t> end_ms{0};  // run clock when its last user went offline
+    std::atomic<int64_t> waiting_resource{0};  // users waiting for a resource lease now
 };
 
 class Scheduler {

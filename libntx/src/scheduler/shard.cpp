@@ -123,13 +123,27 @@ void Shard::tick() {
                                 static_cast<uint32_t>(scheduler_.shared(s).online.load(std::memory_order_relaxed)), true);
         if (run.stopped) continue;
 
-        // Users that wait for a lease try again each tick, oldest first.
+        // Users that wait for a lease try again each tick, oldest first. Once one finds the pools dry
+        // the rest would too (a scenario's users inherit the same pools): they only check their
+        // deadline until the next tick.
         if (!run.waiting.empty()) {
             auto waiting = std::move(run.waiting);
             run.waiting.clear();
+            bool dry = false;
             for (User* u : waiting) {
-                if (try_lease(*u)) start_task(*u);
-                else run.waiting.push_back(u);
+                if (!dry && try_lease(*u)) {
+                    end_lease_wait(*u, false);
+                    start_task(*u);
+                } else if (u->wait_deadline_ms && now >= u->wait_deadline_ms) {
+                    dry = true;
+                    end_lease_wait(*u, true);
+                    ++scenario_stats_[s].resource_wait_timeouts;
+                    u->gave_up_waiting = true;
+                    finish(*u);
+                } else {
+                    dry = true;
+                    run.waiting.push_back(u);
+                }
             }
         }
 
@@ -290,26 +304,114 @@ User& Shard::spawn(uint32_t scenario, uint64_t ordinal) {
     }
     if (spec.task_duration_ms) u.user_deadline_ms = now + spec.task_duration_ms;
     if (!try_lease(u)) {
-        u.state = UserState::waiting_resource;
-        runs_[scenario].waiting.push_back(&u);
+        wait_for_lease(u);
         return u;
     }
     start_task(u);
     return u;
 }
 
+// All or nothing: a user holds an item of every pool its scenario inherits, or none (a user holding
+// one pool's item while waiting for another's could wait for ever on a user doing the opposite).
 bool Shard::try_lease(User& u) {
     const auto& spec = scheduler_.script().scenarios[u.scenario];
     for (uint32_t pool : spec.inherit) {
-        auto item = scheduler_.pool(pool).acquire();
-        if (!item) {
-            for (const auto& lease : u.leases) scheduler_.pool(lease.pool).release(lease.item);
-            u.leases.clear();
+        auto grant = scheduler_.pool(pool).acquire(u.user_id);
+        if (!grant) {
+            release_leases(u, resource::ReleaseReason::requeue);
+            u.wait_pool = pool;
             return false;
         }
-        u.leases.push_back({pool, *item});
+        u.leases.push_back({pool, grant->item, grant->expires_ms});
     }
     return true;
+}
+
+void Shard::release_leases(User& u, resource::ReleaseReason why) {
+    for (const auto& lease : u.leases) scheduler_.pool(lease.pool).release(lease.item, u.user_id, why);
+    u.leases.clear();
+}
+
+// The wait's limit: the smallest leasing.wait-timeout of the scenario's pools, else the workflow's
+// timeout, else none (max-duration or a stop still ends the wait).
+void Shard::wait_for_lease(User& u) {
+    const auto& script = scheduler_.script();
+    u.state = UserState::waiting_resource;
+    u.wait_since_ms = scheduler_.now_ms();
+    uint64_t limit = 0;
+    for (uint32_t pool : script.scenarios[u.scenario].inherit) {
+        uint64_t t = script.pools[pool].wait_timeout_ms;
+        if (t && (!limit || t < limit)) limit = t;
+    }
+    if (!limit) limit = u.workflow->timeout_ms;
+    u.wait_deadline_ms = limit ? u.wait_since_ms + limit : 0;
+    scheduler_.pool(u.wait_pool).count_wait();
+    scheduler_.shared(u.scenario).waiting_resource.fetch_add(1, std::memory_order_relaxed);
+    runs_[u.scenario].waiting.push_back(&u);
+}
+
+void Shard::end_lease_wait(User& u, bool timed_out) {
+    scheduler_.pool(u.wait_pool).end_wait(scheduler_.now_ms() - u.wait_since_ms, timed_out);
+    scheduler_.shared(u.scenario).waiting_resource.fetch_sub(1, std::memory_order_relaxed);
+}
+
+bool Shard::refresh_leases(User& u) {
+    // Dynamic tasks of this user still run with its items: they stay as they are until those end.
+    if (auto it = borrowed_.find(u.user_id); it != borrowed_.end() && it->second.children) return true;
+    bool lost = false;
+    for (auto& lease : u.leases)
+        if (!scheduler_.pool(lease.pool).refresh(lease.item, u.user_id, lease.expires_ms)) {
+            lease.pool = UINT32_MAX;  // given back by the pool
+            lost = true;
+        }
+    if (!lost) return true;
+    uint32_t lost_pool = 0;
+    for (size_t i = 0; i < u.leases.size(); ++i)
+        if (u.leases[i].pool == UINT32_MAX) lost_pool = scheduler_.script().scenarios[u.scenario].inherit[i];
+    std::erase_if(u.leases, [](const Lease& l) { return l.pool == UINT32_MAX; });
+    release_leases(u, resource::ReleaseReason::requeue);
+    // Users already waiting go first: this one queues behind them rather than take the item back.
+    if (scheduler_.shared(u.scenario).waiting_resource.load(std::memory_order_relaxed) == 0) {
+        if (try_lease(u)) return true;  // else try_lease named the dry pool
+    } else {
+        u.wait_pool = lost_pool;
+    }
+    wait_for_lease(u);
+    return false;
+}
+
+void Shard::on_item_down(uint32_t pool, uint32_t item) {
+    for (auto& up : users_) {
+        User& u = *up;
+        if (u.state != UserState::running || u.outside_call_model() || u.rollback_requested) continue;
+        bool holds = false;
+        for (const auto& l : u.leases) holds |= l.pool == pool && l.item == item;
+        if (!holds) continue;
+        u.rollback_requested = true;
+        // Whatever it is doing ends now: an action in flight is cancelled (counted as cancelled), a
+        // wait wakes; either path sees the request and rolls the task back. A user parked on a
+        // parallel step ends its branches the same way, and rolls back when the last has ended.
+        if (u.in_action()) scheduler_.frame().cancel(u, Outcome::cancelled, NTX_E_CANCELLED, "its resource item went down");
+        else if (u.waiting) u.wait_timer.cancel();
+        for (User* b : std::vector<User*>(u.branch_children)) {
+            request_leave(*b);
+            if (b->in_action()) scheduler_.frame().cancel(*b, Outcome::cancelled, NTX_E_CANCELLED, "its resource item went down");
+        }
+    }
+}
+
+// The seeds' progress.rollback -> last-stable-point: what the task saved is discarded and it ends
+// rolled back; the user's next task (if any) leases a healthy item at its boundary.
+void Shard::rollback_now(User& u) {
+    u.rollback_requested = false;
+    u.handler = nullptr;
+    if (!u.leases.empty()) {
+        uint32_t pool = u.leases.front().pool;  // the pool whose item went down (else the first)
+        for (const auto& l : u.leases)
+            if (!scheduler_.pool(l.pool).healthy(l.item)) pool = l.pool;
+        scheduler_.pool(pool).count_rollback();
+    }
+    follow_route(u, dsl::Route::rollback, false);
 }
 
 void Shard::start_task(User& u, bool restart) {
@@ -503,6 +605,7 @@ void Shard::wait_then(User& u, uint64_t delay_ms, User::Resume resume) {
         // lets the user leave (or run its on-timeout handler).
         u.waiting = false;
         if (u.state == UserState::offline) return;
+        if (u.rollback_requested && !u.stop_requested) return rollback_now(u);
         switch (u.resume) {
         case User::Resume::step: return run_step(u);
         case User::Resume::handler: return run_handler(u);
@@ -514,6 +617,7 @@ void Shard::wait_then(User& u, uint64_t delay_ms, User::Resume resume) {
 }
 
 void Shard::on_action_end(User& u, Outcome outcome) {
+    if (u.rollback_requested && !u.stop_requested) return rollback_now(u);
     if (u.handler) {
         // A compensating action of a handler ended: its outcome is counted (ProtocolFrame did), never
         // handled again; the handler goes on.
@@ -675,7 +779,10 @@ void Shard::end_task(User& u, dsl::Exit exit, bool by_exit) {
     if (!u.stop_requested && !u.single_task) {
         const auto& spec = scheduler_.script().scenarios[u.scenario];
         // With a profile a user repeats its workflow while it stays online; with task-duration until then.
-        if (spec.profile || (u.user_deadline_ms && scheduler_.now_ms() < u.user_deadline_ms)) return start_task(u);
+        if (spec.profile || (u.user_deadline_ms && scheduler_.now_ms() < u.user_deadline_ms)) {
+            if (!refresh_leases(u)) return;  // a lease expired or its item is down: it waits for another
+            return start_task(u);
+        }
     }
     finish(u);
 }
@@ -688,6 +795,7 @@ void Shard::finish(User& u) {
     if (u.dynamic) {
         // Outside the call model: no online count, no leases of its own (they are its requester's).
         u.leases.clear();
+        end_borrow(u.parent_id);
         scheduler_.frame().release_user(u);
         ++scenario_stats_[u.scenario].dynamic_ended;
         u.state = UserState::offline;
@@ -697,11 +805,20 @@ void Shard::finish(User& u) {
         scheduler_.dynamic_running().fetch_sub(1, std::memory_order_relaxed);
         return;
     }
-    for (const auto& lease : u.leases) scheduler_.pool(lease.pool).release(lease.item);
-    u.leases.clear();
+    // Every exit path ends here. Leases its running dynamic tasks borrow are released when they end.
+    if (auto it = borrowed_.find(u.user_id); it != borrowed_.end() && it->second.children) {
+        it->second.parent_done = true;
+        it->second.leases = std::move(u.leases);
+        u.leases.clear();
+    } else {
+        release_leases(u, resource::ReleaseReason::end);
+    }
+    u.rollback_requested = false;
     scheduler_.frame().release_user(u);
     auto& st = scenario_stats_[u.scenario];
-    if (u.ended_by_stop) ++st.stopped;
+    if (u.gave_up_waiting) {
+        // counted in resource_wait_timeouts
+    } else if (u.ended_by_stop) ++st.stopped;
     else ++st.completed;
     u.state = UserState::offline;
     u.offline_tick = tick_count_;
@@ -725,6 +842,7 @@ void Shard::request_leave(User& u) {
     if (u.state == UserState::waiting_resource) {
         auto& waiting = runs_[u.scenario].waiting;
         waiting.erase(std::remove(waiting.begin(), waiting.end(), &u), waiting.end());
+        scheduler_.shared(u.scenario).waiting_resource.fetch_sub(1, std::memory_order_relaxed);
         finish(u);
     }
     // A running user leaves when its current action ends (on_action_end / end_task).
@@ -796,6 +914,7 @@ void Shard::branch_ended(User& b) {
 
 void Shard::branches_done(User& u) {
     if (u.state == UserState::offline) return;
+    if (u.rollback_requested && !u.stop_requested) return rollback_now(u);
     if (u.stop_requested) {
         if (u.timeout_on_cancel) ++scenario_stats_[u.scenario].exit_timeout;  // max-duration cancelled a branch
         return finish(u);
@@ -843,15 +962,27 @@ ntx_status_t Shard::request_task(User& parent, uint32_t action, std::vector<std:
     }
     task_id = ++task_counter_ * scheduler_.shard_count() + index_;
     ++dynamic_pending_;
+    // A dynamic task's own dynamic tasks borrow from the same (static) user.
+    const uint64_t owner = parent.dynamic ? parent.parent_id : parent.user_id;
+    ++borrowed_[owner].children;
     // Started on the loop's next turn, never inside the plugin's call. It reads its requester's
     // resource fields and a copy of the variables saved so far.
-    boost::asio::post(loop_.io(), [this, scenario = parent.scenario, parent_id = parent.user_id, action, id = task_id,
+    boost::asio::post(loop_.io(), [this, scenario = parent.scenario, parent_id = owner, action, id = task_id,
                                    overrides = std::move(overrides), leases = parent.leases,
                                    variables = parent.variables, set = parent.variable_set]() mutable {
         spawn_dynamic(scenario, parent_id, action, id, std::move(overrides), std::move(leases), std::move(variables),
                       std::move(set));
     });
     return NTX_OK;
+}
+
+void Shard::end_borrow(uint64_t parent_id) {
+    auto it = borrowed_.find(parent_id);
+    if (it == borrowed_.end() || --it->second.children > 0) return;
+    if (it->second.parent_done)
+        for (const auto& lease : it->second.leases)
+            scheduler_.pool(lease.pool).release(lease.item, parent_id, resource::ReleaseReason::end);
+    borrowed_.erase(it);
 }
 
 void Shard::spawn_dynamic(uint32_t scenario, uint64_t parent_id, uint32_t action, uint64_t task_id,
@@ -863,6 +994,7 @@ void Shard::spawn_dynamic(uint32_t scenario, uint64_t parent_id, uint32_t action
         // The run ended between the request and now: the task never starts (counted as refused).
         ++st.dynamic_refused;
         scheduler_.dynamic_running().fetch_sub(1, std::memory_order_relaxed);
+        end_borrow(parent_id);
         return;
     }
     const auto& script = scheduler_.script();
@@ -872,6 +1004,7 @@ void Shard::spawn_dynamic(uint32_t scenario, uint64_t parent_id, uint32_t action
     users_.push_back(std::make_unique<User>(*this, id, scenario, script.variables.size(), script.components.size()));
     User& u = *users_.back();
     u.dynamic = true;
+    u.parent_id = parent_id;
     u.single_task = true;
     u.workflow = &scheduler_.dynamic_workflow(action);
     u.preset_task_id = task_id;

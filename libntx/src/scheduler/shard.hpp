@@ -6,10 +6,12 @@
 #include <chrono>
 #include <memory>
 #include <random>
+#include <unordered_map>
 #include <vector>
 
 #include "dsl/script.hpp"
 #include "net/loop.hpp"
+#include "resource/pair_pool.hpp"
 #include "scheduler/stats.hpp"
 #include "scheduler/user.hpp"
 
@@ -37,6 +39,9 @@ public:
     void begin();
     // Called by ProtocolFrame (posted, never inside a plugin call) when the user's action ended.
     void on_action_end(User& u, Outcome outcome);
+    // An item went down and its pool's on-failure is rollback (posted by the resource monitor): the
+    // users of this shard holding it end their task rolled back.
+    void on_item_down(uint32_t pool, uint32_t item);
 
     // A plugin's request_task from `parent`'s live action (on this shard's loop): checks the limits,
     // hands out the task id and starts the task on the loop's next turn. NTX_OK or the refusal's code.
@@ -63,6 +68,13 @@ private:
     void on_arrivals(uint32_t scenario);
     User& spawn(uint32_t scenario, uint64_t ordinal);
     bool try_lease(User& u);
+    void wait_for_lease(User& u);            // parks the user in waiting_resource
+    void end_lease_wait(User& u, bool timed_out);
+    // At a task boundary: checks the user's leases (ttl, items down) and leases again what it lost;
+    // false when the user now waits for a lease.
+    bool refresh_leases(User& u);
+    void release_leases(User& u, resource::ReleaseReason why);
+    void rollback_now(User& u);
     // Starts the user's next task, or (`restart`, by monitoring.retry) its current task again.
     void start_task(User& u, bool restart = false);
     void run_step(User& u);
@@ -96,6 +108,16 @@ private:
     uint64_t dynamic_pending_ = 0;   // accepted, not started yet
     uint64_t dynamic_active_ = 0;    // started, not ended
     uint64_t dynamic_seq_ = 0;
+    // Leases dynamic tasks borrow from their requester: a requester that ends while its dynamic tasks
+    // still run hands its leases here, released when the last of them ends (an exclusive item is never
+    // leased to another user while a dynamic task still uses it).
+    struct Borrowed {
+        uint32_t children = 0;     // accepted dynamic tasks not ended yet
+        bool parent_done = false;  // the requester ended: `leases` are released with the last child
+        std::vector<Lease> leases;
+    };
+    std::unordered_map<uint64_t, Borrowed> borrowed_;  // by requester user id
+    void end_borrow(uint64_t parent_id);
     double dynamic_tokens_ = 0;      // rate limit of dynamic starts on this shard
     uint64_t dynamic_tokens_ms_ = 0;
     bool dynamic_tokens_started_ = false;

@@ -75,6 +75,7 @@ struct ScenarioStats {
     uint64_t exit_stop_user = 0;  // users stopped by a handler (stop: user)
     uint64_t task_retries = 0;    // task restarts by goto: monitoring.retry
     uint64_t condition_errors = 0;  // conditions (if, loop while) that could not be evaluated
+    uint64_t resource_wait_timeouts = 0;  // users that gave up waiting for a resource lease
     // Dynamic tasks requested by plugins from this scenario's actions.
     uint64_t dynamic_requested = 0, dynamic_started = 0, dynamic_refused = 0, dynamic_ended = 0;
     uint64_t arrivals_started = 0, arrivals_dropped = 0;  // open model

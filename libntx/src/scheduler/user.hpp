@@ -33,6 +33,7 @@ enum class UserState : uint8_t { pending, waiting_resource, running, offline };
 struct Lease {
     uint32_t pool;
     uint32_t item;
+    uint64_t expires_ms = 0;  // the pool's clock; 0 = never (checked at the user's task boundaries)
 };
 
 struct User final : dsl::RenderContext {
@@ -51,6 +52,7 @@ struct User final : dsl::RenderContext {
     // its resource fields are its requester's (`leases` are borrowed, never released by it), and
     // `overrides` replace (or add to) the action's `with`.
     bool dynamic = false;
+    uint64_t parent_id = 0;          // a dynamic task's requester (whose leases it borrows)
     std::vector<std::pair<std::string, std::string>> overrides;
     uint64_t preset_task_id = 0;     // the id request_task already handed to the plugin (or the
                                      // task id a branch shares with its parent)
@@ -96,6 +98,12 @@ struct User final : dsl::RenderContext {
     boost::asio::steady_timer wait_timer;
 
     std::vector<Lease> leases;
+    // Waiting for a lease (state waiting_resource): since when, until when (0 = no limit), and the
+    // pool that was dry (its wait statistics).
+    uint64_t wait_since_ms = 0, wait_deadline_ms = 0;
+    uint32_t wait_pool = 0;
+    bool gave_up_waiting = false;     // ended because its wait for a lease timed out
+    bool rollback_requested = false;  // an item it holds went down (on-failure: rollback)
     std::vector<dsl::Fields> variables;
     std::vector<bool> variable_set;
     std::vector<void*> plugin_slots;  // per component, handed to plugins as user_data
