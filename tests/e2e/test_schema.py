@@ -37,6 +37,22 @@ SCRIPT_KEYS = {"version", "components", "resources", "workflows", "actions", "lo
                "workbook", "progress"}
 
 
+class Yaml12Loader(yaml.SafeLoader):
+    """PyYAML reads YAML 1.1, where on/off/yes/no are booleans; ntx (yaml-cpp) and editors (YAML 1.2) read
+    them as strings (`level: off`). Only true/false are booleans here."""
+
+
+Yaml12Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+Yaml12Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                   list("tTfF"))
+
+
+def load_yaml(text):
+    return yaml.load(text, Loader=Yaml12Loader)
+
+
 def load_schema(name):
     with open(os.path.join(DOCS, name)) as f:
         return json.load(f)
@@ -65,14 +81,14 @@ def test_every_example_is_valid():
     check(len(scripts) >= 5, f"found only {scripts}")
     for path in scripts:
         with open(path) as f:
-            errs = errors(SCRIPT, yaml.safe_load(f))
+            errs = errors(SCRIPT, load_yaml(f))
         check(not errs, f"{path}: {errs}")
     configs = [p for p in glob.glob(os.path.join(SOURCE, "examples", "**", "config.yaml"), recursive=True)
                if os.path.basename(os.path.dirname(p)) != "resource"]  # resource/config.yaml: plugin settings
     check(configs, "no example config.yaml")
     for path in configs:
         with open(path) as f:
-            errs = errors(CONFIG, yaml.safe_load(f))
+            errs = errors(CONFIG, load_yaml(f))
         check(not errs, f"{path}: {errs}")
 
 
@@ -87,7 +103,7 @@ def test_dsl_md_script_blocks_are_valid():
     config_keys = set(CONFIG_SCHEMA["properties"])
     checked = 0
     for line, block in dsl_md_blocks():
-        doc = yaml.safe_load(block)
+        doc = load_yaml(block)
         if not isinstance(doc, dict) or not doc:
             continue
         keys = set(doc)
@@ -103,6 +119,153 @@ def test_dsl_md_script_blocks_are_valid():
     check(checked >= MIN_DOC_BLOCKS, f"only {checked} yaml blocks of docs/dsl.md were checked")
 
 
+# --- one script with every construct this version runs: both sides accept it ---------------------------
+# (the schema must not be stricter than the parser: a form the parser takes that the schema refused would
+# show red squiggles on a working script)
+EVERY_CONSTRUCT = """\
+version: "1.0"
+components:
+  - name: http
+    version: "0.2.1"
+    entry: http
+    metadata: {capabilities: [get, post, delete], owner: me}
+  - {name: resource-manager, kind: builtin}
+resources:
+  pool:
+    type: pair_pool
+    provider:
+      component: resource-manager
+      calls: {acquire: allocate_pair, release: release_pair}
+      leasing: {ttl: 2m, strategy: least-used}
+    config:
+      manifest: ./resource.csv
+      parser: {format: csv, fields: [ip, port]}
+    capacity: {size: 10, guard: shared}
+  blob:
+    type: file_blob
+    config: {file: ./resource.csv, checksum: auto}
+workflows:
+  seq:
+    wbs-level: 3
+    timeout: 1.5s
+    steps:
+      - {name: top, ref: get}
+      - action: http.post
+        with:
+          url: "http://{{resource.ip}}:{{resource.port}}/x"
+          body: "{{blob.blob}}{{got.body}}"
+          headers: {Content-Type: text/plain, X: {Y: 1}}
+        save-as: {var: posted}
+        timeout: 500ms
+        rate-limit: {per-user: 5 req/s}
+        retry: {max: 2, backoff: {initial: 10ms, max: 1s}}
+        on-error: [{retry: {max: 1}}, {log: "x {{env.user_id}}", level: debug}, {goto: next}]
+        on-timeout: [{action: http.get, with: {url: "http://127.0.0.1:1/"}}, {think: 1}, {stop: user}]
+      - think: 2
+      - if: "got.status == 200"
+        then: [{log: ok}]
+        else: [{goto: error_out}]
+      - loop: {count: 2}
+        steps: [{think: 10ms}]
+      - loop: {while: "true", max: 3}
+        steps: [{think: 10ms}]
+      - loop: {over: [a, b], as: region, max: 1}
+        steps: [{log: "{{region}}"}]
+      - if: "default(got.status, 0) != 200"
+        then: [{goto: top}]
+    on-error: [{ref: get}, {goto: monitoring.retry}]
+    on-timeout: [{goto: closing.rollback}]
+  graph:
+    start: b
+    nodes:
+      a:
+        ref: get
+        name: first
+        controls: {flow: {transitions: [{to: b}]}}
+      b:
+        ref: get
+        controls:
+          exec: {timeout: 2s, retry: {max: 2, backoff: 1s}, on-error: [{goto: error_out}], rate-limit: {per-user: 10/m}}
+          flow:
+            transitions:
+              - {when: "got.status == 200", to: c}
+              - {to: closing}
+      c:
+        action: http.get
+        with: {url: "http://127.0.0.1:1/"}
+        save-as: cc
+        controls: {exec: {timeout: 1s}, flow: {transitions: [{to: d}]}}
+      d: {think: 1ms, controls: {flow: {transitions: [{to: f}]}}}
+      e: {log: "{{env.user_id}}", level: warn}
+      f:
+        ref: get
+        controls: {flow: {transitions: [{when: "true", to: a}, {to: e}]}}
+    on-error: [{stop: user}]
+actions:
+  get:
+    component: http
+    call: get
+    with: {url: "http://127.0.0.1:1/"}
+    save-as: got
+    timeout: 2s
+monitoring:
+  retry: {max: 2, backoff: 100ms}
+load:
+  profiles:
+    ramp: {start-users: 0, end-users: 10, duration: 10s, hold: 5s}
+    wave:
+      start-users: 1
+      hold: 1s
+      stages: [{duration: 5s, target: 5, name: up}, {duration: 5s, target: 0}]
+  scenarios:
+    - name: closed
+      workflow: seq
+      user-count: 5
+      spawn-rate: 10/min
+      task-duration: 10s
+      max-duration: 20s
+      user: {inherit: [pool]}
+      exit: {timeout: 30s, error: error_out, error-out: closing}
+    - {name: shaped, workflow: graph, profile: wave, spawn-rate: 1/ms}
+    - name: open
+      workflow: seq
+      arrival-rate: {from: 1/s, to: 10/s}
+      duration: 5s
+      max-users: 3
+      user: {inherit: [pool]}
+    - {workflow: seq, arrival-rate: 36/h, duration: 1h}
+thresholds:
+  http.get.p99: "< 300ms"
+  actions.count: ["> 1", {condition: "< 1000000", abort-on-fail: false}]
+  errors.rate: {condition: "< 1%", abort-on-fail: true}
+"""
+EVERY_CONSTRUCT_CONFIG = """\
+tick: 10ms
+threads: 1
+action-timeout: 30s
+grace-period: 1s
+logging: {level: off, mask: []}
+dynamic-tasks: {max-concurrent: 10, rate: 5/s}
+network: {send-rate: 1MiB/s, recv-rate: 64 KB/tick}
+"""
+
+
+def test_every_construct_is_accepted_by_both():
+    script, config = load_yaml(EVERY_CONSTRUCT), load_yaml(EVERY_CONSTRUCT_CONFIG)
+    check(config["logging"]["level"] == "off", "the YAML 1.2 loader reads off as a string")
+    errs = errors(SCRIPT, script) + errors(CONFIG, config)
+    check(not errs, f"the schema refuses a script ntx accepts: {errs}")
+    with tempfile.TemporaryDirectory() as tmp:
+        res = os.path.join(tmp, "res")
+        shutil.copytree(BASE, res)
+        with open(os.path.join(res, "script.yaml"), "w") as f:
+            f.write(EVERY_CONSTRUCT)
+        with open(os.path.join(res, "config.yaml"), "w") as f:
+            f.write(EVERY_CONSTRUCT_CONFIG)
+        rc, out, err = run_ntx("validate", res)
+        check(rc == 0, f"ntx validate exit {rc}: {err}")
+
+
 # --- negative cases: the schema and `ntx validate` must both refuse ------------------------------------
 BASE = os.path.join(SOURCE, "examples", "http-tri-phase")
 
@@ -113,6 +276,10 @@ def scenario(d):
 
 def action(d):
     return d["actions"]["probe-get"]
+
+
+def workflow(d):
+    return d["workflows"]["http_tri_phase"]
 
 
 def steps(d):
@@ -170,9 +337,9 @@ CASES = [
     ("bad enum: resource type", "script", lambda d: pool(d).update(type="ip_pool"), "unknown resource type 'ip_pool'"),
     ("bad enum: log step level", "script", lambda d: steps(d).append({"log": "hi", "level": "loud"}),
      "unknown log level 'loud'"),
-    ("bad enum: handler goto", "script", lambda d: d["workflows"]["http_tri_phase"].update({"on-error": [{"goto": "nowhere"}]}),
+    ("bad enum: handler goto", "script", lambda d: workflow(d).update({"on-error": [{"goto": "nowhere"}]}),
      "unknown goto target 'nowhere'"),
-    ("bad enum: handler stop", "script", lambda d: d["workflows"]["http_tri_phase"].update({"on-error": [{"stop": "all"}]}),
+    ("bad enum: handler stop", "script", lambda d: workflow(d).update({"on-error": [{"stop": "all"}]}),
      "unknown stop target 'all'"),
     ("bad enum: scenario exit", "script", lambda d: scenario(d)["exits"].update(error="5s"), "unknown exit '5s'"),
     ("loop with count and while", "script",
@@ -199,6 +366,8 @@ CASES = [
     ("config: unknown key", "config", lambda c: c.update(ticks="20ms"), "unknown key 'ticks' in config.yaml"),
     ("config: bad duration", "config", lambda c: c.update(tick="fast"), "tick must be a duration"),
     ("config: bad log level", "config", lambda c: c.update(log={"level": "loud"}), "unknown log level 'loud'"),
+    ("config: both log and logging", "config", lambda c: c.update(log={"level": "warn"}, logging={"level": "info"}),
+     "has both 'log' and 'logging'"),
     ("config: bad byte rate", "config", lambda c: c.update(network={"send-rate": "1 parsec/s"}),
      "network.send-rate must be a positive byte rate"),
 ]
@@ -216,9 +385,9 @@ def write_res_dir(tmp, script, config):
 
 def test_schema_and_parser_refuse_the_same_bad_input():
     with open(os.path.join(BASE, "script.yaml")) as f:
-        script = yaml.safe_load(f)
+        script = load_yaml(f)
     with open(os.path.join(BASE, "config.yaml")) as f:
-        config = yaml.safe_load(f) or {}
+        config = load_yaml(f) or {}
     with tempfile.TemporaryDirectory() as tmp:
         # The control: the document as written back is valid on both sides.
         res = write_res_dir(tmp, script, config)
@@ -298,7 +467,8 @@ def test_parser_keys_and_schema_keys_match():
     check(not missing, f"keys script_parser.cpp accepts that no schema names: {missing}")
     known = allowed | later | OTHER_PARSER_KEYS
     unknown = sorted({k for k, new in props if not new and k not in known})
-    check(not unknown, f"schema keys the parser does not know (mark them '{NEW}' if another branch adds them): {unknown}")
+    check(not unknown, f"schema keys the parser does not know (mark them '{NEW}' if another branch adds them): "
+                       f"{unknown}")
     unmarked = sorted({k for k, new in props if not new and k in later})
     check(not unmarked, f"schema keys the parser refuses as 'not supported yet', not marked '{NEW}': {unmarked}")
     print(f"  {calls} check_keys calls, {len(allowed)} keys accepted, all in the schemas")
@@ -306,4 +476,5 @@ def test_parser_keys_and_schema_keys_match():
 
 if __name__ == "__main__":
     main([test_schemas_are_valid, test_every_example_is_valid, test_dsl_md_script_blocks_are_valid,
-          test_schema_and_parser_refuse_the_same_bad_input, test_parser_keys_and_schema_keys_match])
+          test_every_construct_is_accepted_by_both, test_schema_and_parser_refuse_the_same_bad_input,
+          test_parser_keys_and_schema_keys_match])
