@@ -290,6 +290,18 @@ def pool(d):
     return d["resources"]["ip-port-pool"]
 
 
+def open_model(d, arrival_rate):
+    s = scenario(d)
+    for k in ("user-count", "spawn-rate"):
+        s.pop(k)
+    s.update({"arrival-rate": arrival_rate, "duration": "5s"})
+
+
+def graph(d, nodes):
+    workflow(d).pop("steps")
+    workflow(d)["nodes"] = nodes
+
+
 def rename(m, old, new):
     m[new] = m.pop(old)
 
@@ -363,6 +375,28 @@ CASES = [
     ("a scenario without workflow", "script", lambda d: scenario(d).pop("workflow"), "has no 'workflow'"),
     ("a threshold map with an unknown key", "script",
      lambda d: d.update(thresholds=[{"threshold": "errors.rate < 1%", "abort": True}]), "unknown key 'abort'"),
+    ("user-count 0", "script", lambda d: scenario(d).update({"user-count": 0}), "user-count must be at least 1"),
+    ("a profile with stages and a ramp", "script",
+     lambda d: d["load"].update(profiles={"p": {"end-users": 5, "duration": "5s",
+                                                "stages": [{"duration": "5s", "target": 1}]}}),
+     "has both 'stages' and a ramp"),
+    ("a ramping arrival-rate without to", "script", lambda d: open_model(d, {"from": "1/s"}), "needs 'from' and 'to'"),
+    ("an empty handler entry", "script", lambda d: workflow(d).update({"on-error": [{}]}), "empty entry"),
+    ("a name on a handler entry", "script",
+     lambda d: workflow(d).update({"on-error": [{"think": "1s", "name": "x"}]}), "'name' is for workflow steps"),
+    ("an empty steps list", "script", lambda d: workflow(d).update(steps=[]), "has no steps"),
+    ("an empty nodes map", "script", lambda d: graph(d, {}), "has no nodes"),
+    ("controls.exec on a think node", "script",
+     lambda d: d["workflows"].update(g={"nodes": {"a": {"think": "1s", "controls": {"exec": {"timeout": "1s"}}}}}),
+     "controls.exec applies to an action node"),
+    ("capabilities not a list", "script", lambda d: d["components"][0]["metadata"].update(capabilities="get"),
+     "must be a list"),
+    ("capacity on a file_blob", "script",
+     lambda d: d["resources"].update(b={"type": "file_blob", "config": {"file": "resource.csv"},
+                                        "capacity": {"size": 1}}), "capacity applies to pair_pool resources"),
+    ("a bad checksum form", "script",
+     lambda d: d["resources"].update(b={"type": "file_blob", "config": {"file": "resource.csv", "checksum": "md5:00"}}),
+     "does not match its checksum"),
     ("config: unknown key", "config", lambda c: c.update(ticks="20ms"), "unknown key 'ticks' in config.yaml"),
     ("config: bad duration", "config", lambda c: c.update(tick="fast"), "tick must be a duration"),
     ("config: bad log level", "config", lambda c: c.update(log={"level": "loud"}), "unknown log level 'loud'"),
