@@ -1,6 +1,6 @@
 """docs/ntx-script.schema.json and docs/ntx-config.schema.json against the real inputs and the real parser.
 
-- Both schemas are valid draft-07 schemas.
+- Both schemas are valid draft-07 schemas, and what scripts/gen-schemas.py (their source) writes.
 - Every examples/**/script.yaml (and config.yaml) is valid against them (a glob: new examples join).
 - Every ```yaml block of docs/dsl.md that is a script.yaml document is valid. The rule: a block whose
   top level is a map and whose keys are all script.yaml top-level keys is a script.yaml document; when it
@@ -23,6 +23,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 
 import jsonschema
@@ -74,6 +76,17 @@ def test_schemas_are_valid():
     for schema in (SCRIPT_SCHEMA, CONFIG_SCHEMA):
         jsonschema.Draft7Validator.check_schema(schema)
     check(SCRIPT_SCHEMA["$schema"].startswith("http://json-schema.org/draft-07/"), "script schema is draft-07")
+
+
+def test_schemas_are_generated():
+    with tempfile.TemporaryDirectory() as tmp:
+        p = subprocess.run([sys.executable, os.path.join(SOURCE, "scripts", "gen-schemas.py"), tmp],
+                           capture_output=True, text=True, timeout=60)
+        check(p.returncode == 0, f"gen-schemas.py: {p.stderr}")
+        for name in ("ntx-script.schema.json", "ntx-config.schema.json"):
+            with open(os.path.join(tmp, name)) as a, open(os.path.join(DOCS, name)) as b:
+                check(a.read() == b.read(), f"docs/{name} is not what scripts/gen-schemas.py writes: edit the "
+                                            "script, run it, commit both")
 
 
 def test_every_example_is_valid():
@@ -511,6 +524,6 @@ def test_parser_keys_and_schema_keys_match():
 
 
 if __name__ == "__main__":
-    main([test_schemas_are_valid, test_every_example_is_valid, test_dsl_md_script_blocks_are_valid,
-          test_every_construct_is_accepted_by_both, test_schema_and_parser_refuse_the_same_bad_input,
+    main([test_schemas_are_valid, test_schemas_are_generated, test_every_example_is_valid,
+          test_dsl_md_script_blocks_are_valid, test_every_construct_is_accepted_by_both, test_schema_and_parser_refuse_the_same_bad_input,
           test_parser_keys_and_schema_keys_match])
