@@ -88,6 +88,13 @@ struct ScenarioReport {
     std::vector<IntervalStats> intervals;  // per Report::interval_ms, from the run's start
 };
 
+// save-as persist: the files written during the run.
+struct PersistReport {
+    uint64_t files = 0, bytes = 0;
+    uint64_t errors = 0;      // files that could not be written, or whose name did not render
+    std::string first_error;  // the first of them, for the summary
+};
+
 struct Report {
     std::string ntx_version;
     std::string res_dir;
@@ -104,6 +111,7 @@ struct Report {
     uint64_t interval_ms = 1000;          // the width of ScenarioReport::intervals
     std::vector<ThresholdResult> thresholds;
     bool aborted_by_threshold = false;    // an abort-on-fail threshold failed during the run and stopped it
+    PersistReport persist;
 
     bool thresholds_passed() const {
         for (const auto& t : thresholds)

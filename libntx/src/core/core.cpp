@@ -162,6 +162,9 @@ Report Core::execute(std::atomic<int>& stop) {
     Report report;
     {
         scheduler::Scheduler sched(script_, pools_, *frame_, threads);
+        // save-as persist: relative folders are under the run's output folder (else the current one).
+        sched.set_persist_base(options_.out_dir.empty() ? std::filesystem::current_path()
+                                                        : std::filesystem::absolute(options_.out_dir));
         // Live readers (progress line, metrics endpoint, intervals, abort-on-fail) see copies the shards
         // publish every 100 ms, never the shards' own counters.
         scheduler::LiveStats live(threads, 100);
@@ -206,7 +209,10 @@ Report Core::execute(std::atomic<int>& stop) {
         for (unsigned i = 0; i < sched.shard_count(); ++i) live.publish(sched.shard(i), sched.now_ms(), true);
         monitor.finish();
         double duration = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        sched.persister().finish();  // every persist file is written before the report counts them
         report = build_report(sched, duration, stop.load() > 0);
+        auto ps = sched.persister().stats();
+        report.persist = {ps.files, ps.bytes, ps.errors, ps.first_error};
         for (size_t s = 0; s < report.scenarios.size() && s < monitor.intervals().size(); ++s)
             report.scenarios[s].intervals = std::move(monitor.intervals()[s]);
         report.aborted_by_threshold = monitor.aborted();

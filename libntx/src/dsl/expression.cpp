@@ -300,6 +300,18 @@ private:
             n->kind = ExprNode::Kind::variable;
             n->slot = *slot;
             n->field = dot2 == std::string::npos ? "body" : rest.substr(dot2 + 1);
+        } else if (root == "global") {
+            size_t dot2 = rest.find('.');
+            std::string var = rest.substr(0, dot2);
+            auto slot = var.empty() ? std::nullopt : resolve_("global." + var);
+            if (!slot) {
+                error_ = fmt::format("'{}': no action saves a global variable named '{}' (save-as with scope: global)", name, var);
+                tok_.offset = at;
+                return nullptr;
+            }
+            n->kind = ExprNode::Kind::variable;
+            n->slot = *slot;
+            n->field = dot2 == std::string::npos ? "body" : rest.substr(dot2 + 1);
         } else if (root == "global" || root == "workbook") {
             error_ = fmt::format("'{}': {}.* is not supported by this version of ntx", name, root);
             tok_.offset = at;

@@ -50,6 +50,21 @@ struct PoolSpec {
 
 struct Handler;
 
+// Where a save-as variable lives (save-as: {var, scope}).
+enum class VarScope : uint8_t {
+    task,      // task-local (the default): cleared when the user starts its next task
+    user,      // user-local: kept across the user's tasks
+    global,    // run-wide: every user reads the latest value any user saved (`{{global.name}}`)
+    workbook,  // the user x task's workbook entry (registers section)
+};
+
+// save-as persist: each saved result is also written to a file, off the hot path.
+struct PersistSpec {
+    std::filesystem::path dir;  // absolute, or relative to the run's output folder (--out) / cwd
+    Template filename;          // rendered per save with the user's context; a bare file name
+    SourceLoc loc;
+};
+
 struct ActionSpec {
     std::string name;
     uint32_t component = 0;  // index into components
@@ -57,6 +72,7 @@ struct ActionSpec {
     std::vector<std::pair<std::string, Template>> with;  // flattened keys ("headers.X")
     std::vector<SourceLoc> with_locs;                     // where each `with` value is written
     std::optional<uint32_t> save_slot;
+    std::shared_ptr<const PersistSpec> persist;  // save-as persist (null: none)
     uint64_t timeout_ms = 0;  // 0 = config default
     double rate_per_user = 0;        // rate-limit.per-user: at most this many starts per second per user (0 = none)
     uint32_t retry_max = 0;          // retry.max: attempts after a failed one
@@ -254,6 +270,7 @@ struct Script {
     std::vector<ProfileSpec> profiles;
     std::vector<ScenarioSpec> scenarios;
     std::vector<std::string> variables;  // save-as names by slot (and blob.<name> for file_blobs)
+    std::vector<VarScope> variable_scopes;  // per slot
     std::vector<BlobSpec> blobs;
     // Per variable slot: the fields of a constant (a file_blob), shared by every user; null for a
     // variable that actions save.

@@ -564,21 +564,62 @@ private:
         }
     }
 
-    void add_variable(const std::string& name) {
-        if (std::find(script_.variables.begin(), script_.variables.end(), name) == script_.variables.end())
+    // A new variable slot, or the existing one of that name. Its scope is the first save-as's; an
+    // action that saves it with another scope is an error (parse_action reports it).
+    void add_variable(const std::string& name, VarScope scope = VarScope::task) {
+        if (std::find(script_.variables.begin(), script_.variables.end(), name) == script_.variables.end()) {
             script_.variables.push_back(name);
+            script_.variable_scopes.push_back(scope);
+        }
     }
 
     std::optional<std::string> save_as_name(FileCtx& f, const YAML::Node& s) {
         if (s.IsScalar()) return s.Scalar();
         if (s.IsMap()) {
-            check_keys(f, s, "save-as", {"var"}, {"scope", "persist"});
+            check_keys(f, s, "save-as", {"var", "scope", "persist"});
             if (s["var"]) return scalar(f, s["var"], "save-as.var");
             f.error(s, "save-as needs 'var'");
             return std::nullopt;
         }
         f.error(s, "save-as must be a name or a map with 'var'");
         return std::nullopt;
+    }
+
+    std::optional<VarScope> save_as_scope(FileCtx& f, const YAML::Node& s) {
+        if (!s.IsMap() || !s["scope"]) return VarScope::task;
+        auto v = scalar(f, s["scope"], "save-as.scope");
+        if (!v) return std::nullopt;
+        if (*v == "task-local") return VarScope::task;
+        if (*v == "user-local") return VarScope::user;
+        if (*v == "global") return VarScope::global;
+        if (*v == "workbook") return VarScope::workbook;
+        auto guess = closest_match(*v, {"task-local", "user-local", "global", "workbook"});
+        f.error(s["scope"], fmt::format("unknown save-as scope '{}'", *v),
+                guess.empty() ? "task-local, user-local, global or workbook" : fmt::format("did you mean '{}'?", guess));
+        return std::nullopt;
+    }
+
+    std::shared_ptr<const PersistSpec> parse_persist(FileCtx& f, const YAML::Node& p) {
+        if (!expect_map(f, p, "persist")) return nullptr;
+        check_keys(f, p, "persist", {"type", "dir", "filename"});
+        auto spec = std::make_shared<PersistSpec>();
+        spec->loc = f.loc(p);
+        if (p["type"]) {
+            auto t = scalar(f, p["type"], "persist.type");
+            if (t && *t != "file") f.error(p["type"], fmt::format("unknown persist type '{}'", *t), "file");
+        }
+        if (!p["dir"]) f.error(p, "persist needs 'dir' (the folder the files go to)");
+        else if (auto d = scalar(f, p["dir"], "persist.dir")) spec->dir = *d;
+        if (!p["filename"]) {
+            f.error(p, "persist needs 'filename' (a template, e.g. \"{{env.user_id}}-asset.json\")");
+        } else if (auto fn = scalar(f, p["filename"], "persist.filename")) {
+            std::string err;
+            size_t offset = 0;
+            auto t = Template::compile(*fn, resolver(), err, offset);
+            if (!t) f.error(p["filename"], err);
+            else spec->filename = std::move(*t);
+        }
+        return spec;
     }
 
     void collect_variables(FileCtx& f, const YAML::Node& r) {
@@ -588,7 +629,8 @@ private:
         std::function<void(const YAML::Node&)> visit = [&](const YAML::Node& a) {
             if (!a.IsMap()) return;
             if (a["save-as"])
-                if (auto v = save_as_name(quiet, a["save-as"])) add_variable(*v);
+                if (auto v = save_as_name(quiet, a["save-as"]))
+                    add_variable(*v, save_as_scope(quiet, a["save-as"]).value_or(VarScope::task));
             for (const char* key : {"on-error", "on-timeout", "then", "else", "steps"})
                 if (a[key] && a[key].IsSequence())
                     for (const auto& item : a[key]) visit(item);
@@ -690,10 +732,20 @@ private:
             }
         }
         if (a["save-as"]) {
-            if (auto v = save_as_name(f, a["save-as"])) {
+            const YAML::Node sa = a["save-as"];
+            if (auto v = save_as_name(f, sa)) {
                 auto it = std::find(script_.variables.begin(), script_.variables.end(), *v);
                 spec.save_slot = static_cast<uint32_t>(it - script_.variables.begin());
+                auto scope = save_as_scope(f, sa);
+                if (scope && *scope != script_.variable_scopes[*spec.save_slot])
+                    f.error(sa.IsMap() && sa["scope"] ? sa["scope"] : sa,
+                            fmt::format("'{}' is saved here with scope {}, but another action saves it with scope {}",
+                                        *v, scope_name(*scope), scope_name(script_.variable_scopes[*spec.save_slot])),
+                            "a variable has one scope: rename one of them");
+                if (scope == VarScope::workbook)
+                    f.error(sa["scope"], "save-as scope 'workbook' needs the workbook ledger, which this build lacks");
             }
+            if (sa.IsMap() && sa["persist"]) spec.persist = parse_persist(f, sa["persist"]);
         }
         parse_exec(f, a, spec, name);
         return spec;
@@ -722,9 +774,26 @@ private:
         }
     }
 
+    static const char* scope_name(VarScope s) {
+        switch (s) {
+        case VarScope::task: return "task-local";
+        case VarScope::user: return "user-local";
+        case VarScope::global: return "global";
+        case VarScope::workbook: return "workbook";
+        }
+        return "?";
+    }
+
+    // Variable names to slots for templates and expressions. `global.<name>` names a variable saved
+    // with scope global (and only such a variable).
     Template::VariableResolver resolver() const {
         return [this](std::string_view name) -> std::optional<uint32_t> {
+            bool global = name.starts_with("global.");
+            if (global) name.remove_prefix(7);
             auto it = std::find(script_.variables.begin(), script_.variables.end(), name);
+            if (it != script_.variables.end() && global &&
+                script_.variable_scopes[static_cast<size_t>(it - script_.variables.begin())] != VarScope::global)
+                return std::nullopt;
             if (it == script_.variables.end()) return std::nullopt;
             return static_cast<uint32_t>(it - script_.variables.begin());
         };
@@ -1223,8 +1292,8 @@ private:
         }
         // The variable graph over the nodes: a node may read what some path from the start saves.
         std::vector<std::set<uint32_t>> in(graph.size());
-        for (const auto& b : script_.blobs)
-            for (auto& s : in) s.insert(b.slot);
+        const std::set<uint32_t> readable = readable_anytime();
+        for (auto& s : in) s.insert(readable.begin(), readable.end());
         std::vector<bool> seeded(graph.size(), false);
         seeded[start] = true;
         for (bool changed = true; changed;) {
@@ -1512,6 +1581,17 @@ private:
             if (s[key]) f.error(s[key], fmt::format("'{}' belongs to the closed model; the open model starts users by arrival-rate", key));
     }
 
+    // Variables the graph does not check: file_blobs (constants), and user-local and global variables
+    // (an earlier task of the user, or another user, may have saved them; a read before any save is a
+    // counted error of the action at run time).
+    std::set<uint32_t> readable_anytime() const {
+        std::set<uint32_t> out;
+        for (const auto& b : script_.blobs) out.insert(b.slot);
+        for (uint32_t i = 0; i < script_.variable_scopes.size(); ++i)
+            if (script_.variable_scopes[i] == VarScope::user || script_.variable_scopes[i] == VarScope::global) out.insert(i);
+        return out;
+    }
+
     // Reports each variable `step` reads that is not in `saved`; `what` names the step for the message.
     void check_reads(const Step& step, const std::set<uint32_t>& saved, const std::string& what, const std::string& why) {
         if (step.cond) {
@@ -1551,8 +1631,7 @@ private:
     // step); whether it was saved is then known only at run time, where an unset variable is a counted
     // error of the action that reads it.
     void check_variable_graph() {
-        std::set<uint32_t> constants;
-        for (const auto& b : script_.blobs) constants.insert(b.slot);
+        const std::set<uint32_t> constants = readable_anytime();
         for (const auto& wf : script_.workflows) {
             std::set<uint32_t> saved = constants;
             for (size_t i = 0; i < wf.steps.size(); ++i) {

@@ -109,6 +109,18 @@ std::optional<Template> Template::compile(std::string_view text, const VariableR
             part.kind = TemplatePart::Kind::variable;
             part.slot = *slot;
             part.text = dot2 == std::string_view::npos ? std::string("body") : std::string(rest.substr(dot2 + 1));
+        } else if (root == "global") {
+            // global.<name>[.field]: a variable saved with scope global (the latest value any user saved).
+            size_t dot2 = rest.find('.');
+            std::string_view name = rest.substr(0, dot2);
+            auto slot = name.empty() ? std::nullopt : resolve(std::string("global.") + std::string(name));
+            if (!slot) {
+                error = fmt::format("'{}': no action saves a global variable named '{}' (save-as with scope: global)", expr, name);
+                return std::nullopt;
+            }
+            part.kind = TemplatePart::Kind::variable;
+            part.slot = *slot;
+            part.text = dot2 == std::string_view::npos ? std::string("body") : std::string(rest.substr(dot2 + 1));
         } else if (root == "global" || root == "workbook") {
             error = fmt::format("'{}': {}.* is not supported by this version of ntx", expr, root);
             return std::nullopt;

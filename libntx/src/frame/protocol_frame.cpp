@@ -1,5 +1,8 @@
 #include "frame/protocol_frame.hpp"
 
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <fmt/format.h>
 
@@ -159,15 +162,7 @@ ntx_status_t ProtocolFrame::end(ntx_action& handle, Outcome outcome, ntx_status_
         if (NTX_HAS_MEMBER(result, ntx_result_t, status)) st.count_status(result->status);
         // save-as keeps what the plugin reported on failures too (an HTTP 503's status and body).
         if ((outcome == Outcome::ok || outcome == Outcome::error) && a.save_slot && result->field_count && result->fields) {
-            // Copy into the user's strings, reusing their capacity.
-            dsl::Fields& fields = u.variables[*a.save_slot];
-            fields.resize(result->field_count);
-            for (size_t i = 0; i < result->field_count; ++i) {
-                const ntx_kv_t& kv = result->fields[i];
-                fields[i].first.assign(kv.key.ptr ? kv.key.ptr : "", kv.key.len);
-                fields[i].second.assign(kv.value.ptr ? kv.value.ptr : "", kv.value.len);
-            }
-            u.variable_set[*a.save_slot] = true;
+            save_result(u, a, *result);
         }
     }
     if (outcome != Outcome::ok && log_->should_log(spdlog::level::debug))
@@ -175,6 +170,45 @@ ntx_status_t ProtocolFrame::end(ntx_action& handle, Outcome outcome, ntx_status_
     // Continue on the next turn of the loop, never inside the plugin's call.
     boost::asio::post(u.shard.loop().io(), [&u, outcome] { u.shard.on_action_end(u, outcome); });
     return NTX_OK;
+}
+
+void ProtocolFrame::save_result(User& u, const dsl::ActionSpec& a, const ntx_result_t& result) {
+    const uint32_t slot = *a.save_slot;
+    auto copy_into = [&](dsl::Fields& fields) {  // reuses the strings' capacity
+        fields.resize(result.field_count);
+        for (size_t i = 0; i < result.field_count; ++i) {
+            const ntx_kv_t& kv = result.fields[i];
+            fields[i].first.assign(kv.key.ptr ? kv.key.ptr : "", kv.key.len);
+            fields[i].second.assign(kv.value.ptr ? kv.value.ptr : "", kv.value.len);
+        }
+    };
+    auto& sched = u.shard.scheduler();
+    const dsl::Fields* saved;
+    if (script_.variable_scopes[slot] == dsl::VarScope::global) {
+        dsl::Fields fields;
+        copy_into(fields);
+        sched.globals().store(slot, std::move(fields));
+        saved = u.variable(slot);
+    } else {
+        copy_into(u.variables[slot]);
+        u.variable_set[slot] = true;
+        saved = &u.variables[slot];
+    }
+    if (!a.persist || !saved) return;
+    // persist: the saved fields as one JSON object, in a file named by the user's context.
+    std::string name, error;
+    if (!a.persist->filename.render(u, name, error)) {
+        sched.persister().fail(fmt::format("action '{}': persist filename: {}", a.name, error));
+        return;
+    }
+    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos || name.find('\0') != std::string::npos) {
+        sched.persister().fail(fmt::format("action '{}': persist filename '{}' is not a bare file name", a.name, name));
+        return;
+    }
+    boost::json::object o;
+    for (const auto& [k, v] : *saved) o[k] = v;
+    std::filesystem::path dir = a.persist->dir.is_absolute() ? a.persist->dir : sched.persist_base() / a.persist->dir;
+    sched.persister().write(dir / name, boost::json::serialize(o));
 }
 
 void ProtocolFrame::cancel(User& u, Outcome outcome, ntx_status_t code, std::string_view reason) {

@@ -75,6 +75,10 @@ public:
     const dsl::Script& script() const { return script_; }
 
 private:
+    // save-as: the result's fields into the user's variable (or the run-wide one of a global), then
+    // the persist file, if any.
+    void save_result(scheduler::User& u, const dsl::ActionSpec& a, const ntx_result_t& result);
+
     const dsl::Script& script_;
     std::shared_ptr<spdlog::logger> log_;
     std::vector<Component> components_;

@@ -119,7 +119,11 @@ std::string to_json(const Report& r) {
                       {"interval_ms", r.interval_ms},
                       {"thresholds", std::move(thresholds)},
                       {"thresholds_passed", r.thresholds_passed()},
-                      {"aborted_by_threshold", r.aborted_by_threshold}};
+                      {"aborted_by_threshold", r.aborted_by_threshold},
+                      {"persist", json::object{{"files", r.persist.files},
+                                               {"bytes", r.persist.bytes},
+                                               {"errors", r.persist.errors},
+                                               {"first_error", r.persist.first_error}}}};
     return json::serialize(root);
 }
 
@@ -176,6 +180,9 @@ void print_summary(const Report& r, std::FILE* out) {
                r.duration_s > 0 ? static_cast<double>(r.total_actions) / r.duration_s : 0.0);
     fmt::print(out, "sockets: {} opened, {} bytes sent, {} bytes received\n", r.sockets_opened, r.socket_bytes_sent,
                r.socket_bytes_received);
+    if (r.persist.files || r.persist.errors)
+        fmt::print(out, "persist: {} files ({} bytes) written, {} failed{}{}\n", r.persist.files, r.persist.bytes,
+                   r.persist.errors, r.persist.errors ? ": " : "", r.persist.first_error);
     if (!r.thresholds.empty()) {
         size_t failed = 0;
         for (const auto& t : r.thresholds) failed += t.passed ? 0 : 1;

@@ -6,7 +6,11 @@ namespace ntx::scheduler {
 
 Scheduler::Scheduler(const dsl::Script& script, std::vector<std::unique_ptr<resource::PairPool>>& pools,
                      frame::ProtocolFrame& frame, unsigned loops)
-    : script_(script), pools_(pools), frame_(frame), shared_(new ScenarioShared[script.scenarios.size()]) {
+    : script_(script), pools_(pools), frame_(frame), shared_(new ScenarioShared[script.scenarios.size()]),
+      globals_(script.variables.size()) {
+    task_scoped_.resize(script.variables.size(), false);
+    for (size_t i = 0; i < script.variable_scopes.size(); ++i)
+        task_scoped_[i] = script.variable_scopes[i] == dsl::VarScope::task;
     dynamic_workflows_.resize(script.actions.size());
     for (uint32_t a = 0; a < script.actions.size(); ++a) {
         dsl::WorkflowSpec& wf = dynamic_workflows_[a];

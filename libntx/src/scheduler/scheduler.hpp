@@ -12,6 +12,8 @@
 #include "dsl/script.hpp"
 #include "resource/pair_pool.hpp"
 #include "scheduler/shard.hpp"
+#include "variables/global_store.hpp"
+#include "variables/persister.hpp"
 
 namespace ntx::frame {
 class ProtocolFrame;
@@ -59,6 +61,15 @@ public:
     // Dynamic tasks running in the whole run (touched when one starts or ends, never per request).
     std::atomic<uint64_t>& dynamic_running() { return dynamic_running_; }
 
+    // save-as scope global: the run-wide values.
+    variables::GlobalStore& globals() { return globals_; }
+    // Per variable slot: cleared when a user starts a task (task-local variables and loop items).
+    const std::vector<bool>& task_scoped() const { return task_scoped_; }
+    // save-as persist: the writer, and the folder relative persist dirs resolve against.
+    variables::Persister& persister() { return persister_; }
+    const std::filesystem::path& persist_base() const { return persist_base_; }
+    void set_persist_base(std::filesystem::path base) { persist_base_ = std::move(base); }
+
     // Where shards publish their counters for live readers (set before run(); none by default).
     void set_live_stats(LiveStats* live) { live_stats_ = live; }
     LiveStats* live_stats() const { return live_stats_; }
@@ -74,6 +85,10 @@ private:
     std::vector<dsl::WorkflowSpec> dynamic_workflows_;
     std::atomic<uint64_t> dynamic_running_{0};
     LiveStats* live_stats_ = nullptr;
+    variables::GlobalStore globals_;
+    std::vector<bool> task_scoped_;
+    variables::Persister persister_;
+    std::filesystem::path persist_base_;
 
     std::mutex mutex_;
     std::condition_variable cv_;

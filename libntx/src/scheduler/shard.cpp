@@ -29,8 +29,21 @@ std::optional<std::string_view> User::resource_field(std::string_view field) con
 
 const dsl::Fields* User::variable(uint32_t slot) const {
     if (slot < variables.size() && variable_set[slot]) return &variables[slot];
-    const auto& constants = shard.scheduler().script().constants;  // file_blobs, shared by every user
+    auto& sched = shard.scheduler();
+    const auto& script = sched.script();
+    if (slot < script.variable_scopes.size() && script.variable_scopes[slot] == dsl::VarScope::global) {
+        if (global_pins.size() <= slot) global_pins.resize(script.variables.size());
+        global_pins[slot] = sched.globals().load(slot);
+        return global_pins[slot].get();
+    }
+    const auto& constants = script.constants;  // file_blobs, shared by every user
     return slot < constants.size() ? constants[slot].get() : nullptr;
+}
+
+void User::clear_task_variables() {
+    const auto& task_scoped = shard.scheduler().task_scoped();
+    for (size_t i = 0; i < variable_set.size(); ++i)
+        if (task_scoped[i]) variable_set[i] = false;
 }
 
 std::string User::env(dsl::EnvVar var) const {
@@ -320,7 +333,7 @@ void Shard::start_task(User& u, bool restart) {
     if (wf.loops) u.loop_counters.assign(wf.loops, 0);
     u.task_deadline_ms = wf.timeout_ms ? scheduler_.now_ms() + wf.timeout_ms : 0;
     link_deadline(u);
-    if (!u.dynamic) std::fill(u.variable_set.begin(), u.variable_set.end(), false);  // a dynamic task keeps its copy
+    if (!u.dynamic) u.clear_task_variables();  // a dynamic task keeps its copy
     run_step(u);
 }
 
@@ -621,9 +634,9 @@ void Shard::follow_route(User& u, dsl::Route route, bool timeout) {
         return wait_then(u, jitter(rng_), User::Resume::task_restart);
     }
     case dsl::Route::rollback:
-        // What the task saved is discarded; the task counts as rolled back, and the user goes on as
-        // after any task (its next task, or leaving).
-        std::fill(u.variable_set.begin(), u.variable_set.end(), false);
+        // What the task saved (task-local) is discarded; the task counts as rolled back, and the user
+        // goes on as after any task (its next task, or leaving).
+        u.clear_task_variables();
         ++st.exit_rollback;
         return end_task(u, dsl::Exit::closing, false);
     case dsl::Route::stop_user:

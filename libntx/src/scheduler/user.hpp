@@ -88,6 +88,11 @@ struct User final : dsl::RenderContext {
     std::vector<dsl::Fields> variables;
     std::vector<bool> variable_set;
     std::vector<void*> plugin_slots;  // per component, handed to plugins as user_data
+    // Global variables this user read last (per slot, filled on first read): the value a render
+    // reads stays alive while another user publishes a newer one.
+    mutable std::vector<std::shared_ptr<const dsl::Fields>> global_pins;
+    // Clears the task-local variables (a new task, or a rolled-back one); user-local ones stay.
+    void clear_task_variables();
 
     ntx_action handles[2];
     uint8_t current = 0;      // the handle of the action in flight (or the last one)
