@@ -98,18 +98,20 @@ defs["withMap"] = {"type": "object", "additionalProperties": {"anyOf": [ref("tem
 
 defs["saveAs"] = {
     "description": "Keeps the result fields the plugin reports under this variable name (`{{name.status}}`, "
-                   "`{{name.body}}`): a name, or {var: name}.",
+                   "`{{name.body}}`): a name, or {var, scope, persist}.",
     "anyOf": [
         ref("name"),
         obj({
             "var": d(ref("name"), "The variable name."),
-            "scope": strenum(["workbook", "user-local", "task-local", "global"],
-                             "Where the variable lives" + NEW + "."),
+            "scope": strenum(["task-local", "user-local", "global", "workbook"],
+                             "How long the variable lives: task-local (default, one task), user-local (the user's "
+                             "life), global (the run, every user; last writer wins), workbook (the workbook entry)."),
             "persist": obj({
-                "type": strenum(["file"], "How the value is persisted" + NEW + "."),
-                "dir": d(ref("template"), "Directory, relative to res_dir" + NEW + "."),
-                "filename": d(ref("template"), "File name template, e.g. \"{{env.user_id}}-asset.json\"" + NEW + "."),
-            }, desc="Writes the saved value out (e.g. to a file)" + NEW + "."),
+                "type": strenum(["file"], "file (the only type)."),
+                "dir": d(ref("scalar"), "The folder the files go to; relative: under the run's --out folder."),
+                "filename": d(ref("template"), "A template that renders to a bare file name, e.g. "
+                                               "\"{{env.user_id}}-asset.json\"."),
+            }, required=["dir", "filename"], desc="Each saved result is also written to a file (one JSON object)."),
         }, required=["var"]),
     ],
 }

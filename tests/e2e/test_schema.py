@@ -221,6 +221,14 @@ actions:
     with: {url: "http://127.0.0.1:1/"}
     save-as: got
     timeout: 2s
+  token:
+    component: http
+    call: get
+    with: {url: "http://127.0.0.1:1/token"}
+    save-as:
+      var: token
+      scope: global
+      persist: {type: file, dir: artifacts, filename: "{{env.user_id}}-token.json"}
 monitoring:
   retry: {max: 2, backoff: 100ms}
 load:
@@ -410,6 +418,11 @@ CASES = [
     ("a bad checksum form", "script",
      lambda d: d["resources"].update(b={"type": "file_blob", "config": {"file": "resource.csv", "checksum": "md5:00"}}),
      "does not match its checksum"),
+    ("bad enum: save-as scope", "script", lambda d: action(d).update({"save-as": {"var": "asset", "scope": "session"}}),
+     "unknown save-as scope 'session'"),
+    ("persist without dir", "script",
+     lambda d: action(d).update({"save-as": {"var": "asset", "persist": {"filename": "a.json"}}}),
+     "persist needs 'dir'"),
     ("config: unknown key", "config", lambda c: c.update(ticks="20ms"), "unknown key 'ticks' in config.yaml"),
     ("config: bad duration", "config", lambda c: c.update(tick="fast"), "tick must be a duration"),
     ("config: bad log level", "config", lambda c: c.update(log={"level": "loud"}), "unknown log level 'loud'"),
@@ -525,5 +538,5 @@ def test_parser_keys_and_schema_keys_match():
 
 if __name__ == "__main__":
     main([test_schemas_are_valid, test_schemas_are_generated, test_every_example_is_valid,
-          test_dsl_md_script_blocks_are_valid, test_every_construct_is_accepted_by_both, test_schema_and_parser_refuse_the_same_bad_input,
-          test_parser_keys_and_schema_keys_match])
+          test_dsl_md_script_blocks_are_valid, test_every_construct_is_accepted_by_both,
+          test_schema_and_parser_refuse_the_same_bad_input, test_parser_keys_and_schema_keys_match])
