@@ -9,6 +9,8 @@ packages=(
   libyaml-cpp-dev libspdlog-dev libfmt-dev catch2
   libcurl4-openssl-dev libssl-dev libbenchmark-dev
   curl python3
+  # tests/e2e/test_schema.py: docs/ntx-script.schema.json checked against the examples and docs/dsl.md
+  python3-jsonschema python3-yaml
   # the DSL loader's fuzz target (libFuzzer): clang and its sanitizer runtimes
   clang libclang-rt-14-dev
   # real servers the suite starts on 127.0.0.1 with throw-away configs
