@@ -250,8 +250,13 @@ ScriptBuilder& ScriptBuilder::set_yaml(const std::string& key, const std::string
 BuiltScript ScriptBuilder::build() const {
     if (!impl_->errors.empty()) throw InvalidInput(impl_->errors);
     BuiltScript out;
-    YAML::Node script = YAML::Clone(impl_->script);
-    if (!script["version"]) script["version"] = "1.0";
+    // `version` first, as a person writes it.
+    const YAML::Node& written = impl_->script;
+    YAML::Node script(YAML::NodeType::Map);
+    if (written["version"]) script["version"] = YAML::Clone(written["version"]);
+    else script["version"] = "1.0";
+    for (auto it = written.begin(); it != written.end(); ++it)
+        if (it->first.Scalar() != "version") script[it->first.Scalar()] = YAML::Clone(it->second);
     out.script_yaml_ = emit(script);
     out.config_yaml_ = emit(impl_->config);
     std::error_code ec;
