@@ -150,7 +150,7 @@ void launch_into(const std::shared_ptr<Run::State>& state, core::ProtocolRegistr
     });
     auto core = std::make_shared<core::Core>(options, std::move(protocols));
     plan(*core, source);
-    state->thread = std::thread([state, core, options = std::move(options)] {
+    state->thread = std::thread([state, core, options = std::move(options)]() mutable {
         std::optional<Report> report;
         std::exception_ptr error;
         std::string text;
@@ -164,6 +164,8 @@ void launch_into(const std::shared_ptr<Run::State>& state, core::ProtocolRegistr
             error = std::current_exception();
             text = "unknown exception";
         }
+        // Everything of the run (plugins released, loops gone) ends before the Run says it is done.
+        core.reset();
         std::lock_guard lock(state->mutex);
         state->report = std::move(report);
         state->error = error;
