@@ -280,3 +280,80 @@ TEST_CASE("Destroying a Run that still runs stops it and waits for it") {
     CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < 10.0);
     CHECK(echo.releases.load() == 1);  // the run closed: the protocol was released
 }
+
+namespace {
+
+// Ends each action later, from a host timer of `delay` ms (the asynchronous path of the C ABI), and
+// drops it when the host ends it first.
+class TimerProtocol : public ntx::Protocol {
+public:
+    TimerProtocol() : Protocol("later", "1.0.0", {"wait"}) {}
+
+    struct Slot {  // per user: the one action in flight
+        TimerProtocol* self = nullptr;
+        ntx::PendingAction pending;
+        ntx_loop_t* loop = nullptr;
+        ntx_timer_t timer = 0;
+    };
+
+    void run_action(ntx::Action& action) override {
+        auto*& slot = reinterpret_cast<Slot*&>(*action.user_slot());
+        if (!slot) {
+            slot = new Slot;
+            slot->self = this;
+        }
+        slot->pending = action.pending();
+        slot->loop = action.ctx().loop;
+        uint64_t delay = std::stoull(std::string(action.param("delay")));
+        const auto& run = action.run();
+        if (run.api->timer_schedule(run.host, slot->loop, delay, &TimerProtocol::fired, slot, &slot->timer) != NTX_OK)
+            action.fail(NTX_E_INTERNAL, "timer_schedule failed");
+    }
+    void on_cancel(const ntx::RunContext& run, ntx_action_t*, void** user_slot, ntx_status_t, std::string_view) override {
+        auto* slot = static_cast<Slot*>(*user_slot);
+        run.api->timer_cancel(run.host, slot->loop, slot->timer);
+        slot->timer = 0;
+        cancels.fetch_add(1);
+    }
+    void user_release(const ntx::RunContext&, uint64_t, void* user_data) override {
+        delete static_cast<Slot*>(user_data);
+        released_users.fetch_add(1);
+    }
+    static void fired(void* userdata, ntx_timer_t) {
+        auto* slot = static_cast<Slot*>(userdata);
+        slot->timer = 0;
+        if (slot->pending.complete({{"late", "no"}}) != NTX_OK) slot->self->late.fetch_add(1);
+    }
+    std::atomic<int> cancels{0}, released_users{0}, late{0};
+};
+
+ntx::BuiltScript timer_script(const std::string& delay_ms) {
+    ntx::ScriptBuilder b;
+    b.component("timers").version("1.0.0").entry("later");
+    b.action("wait").component("timers").call("wait").with("delay", delay_ms).timeout("100ms");
+    b.workflow("wf").step("wait").step("wait");
+    b.scenario("s").workflow("wf").users(10).spawn_rate("1000/s");
+    return b.build();
+}
+
+}  // namespace
+
+TEST_CASE("An in-process protocol ends actions later through PendingAction and the host's timers") {
+    TimerProtocol p;
+    ntx::Host host;
+    ntx::register_protocol(host, p);
+    ntx::Report fast = host.start(timer_script("5"), quiet());
+    CHECK(fast.scenarios.at(0).actions.at(0).ok == 20);
+    CHECK(p.cancels.load() == 0);
+    CHECK(p.released_users.load() == 10);  // each user's slot handed back once
+
+    // 1 s delays under a 100 ms action timeout: the host ends each action first (one timeout per user:
+    // the task ends through timeout_out), calls on_cancel, and no late completion reaches it.
+    ntx::Report slow = host.start(timer_script("1000"), quiet());
+    const auto& a = slow.scenarios.at(0).actions.at(0);
+    CHECK(a.timeouts == 10);
+    CHECK(a.ok == 0);
+    CHECK(p.cancels.load() == 10);
+    CHECK(p.late.load() == 0);
+    CHECK(p.released_users.load() == 20);
+}
