@@ -8,7 +8,7 @@
 
 #include "ntx/export.hpp"
 
-namespace ntx {
+NTX_BEGIN_NAMESPACE
 
 struct Diagnostic {
     std::string file;   // path as given (relative to the working directory when possible)
@@ -37,4 +37,4 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-}  // namespace ntx
+NTX_END_NAMESPACE

@@ -1,27 +1,93 @@
-// ntx::Host: the entry point. Hands a res_dir to Core, runs it to the end, returns the report.
+// ntx::Host: the entry point of the C++ API. A Host takes a res_dir (or a script built in code with
+// ntx::ScriptBuilder) through the run's phases and hands back a Report:
+//   - validate(): initiating + planning only (read, validate, load and check the plugins);
+//   - start(): the whole run, blocking the calling thread;
+//   - launch(): the same run on a thread of its own, controlled through the returned ntx::Run.
+// Errors cross this boundary as exceptions, always the same two (ntx/diagnostics.hpp): InvalidInput
+// (the script, a manifest, config.yaml, or a plugin that does not match the script: found before
+// anything runs, every problem at once) and RuntimeFailure (a plugin or the runtime failed while
+// running). Everything a Host returns is a value; nothing refers back into the run after it ended.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "ntx/diagnostics.hpp"
 #include "ntx/export.hpp"
+#include "ntx/plugin_abi.h"
 #include "ntx/progress.hpp"
 #include "ntx/report.hpp"
 
-namespace ntx {
+NTX_BEGIN_NAMESPACE
 
+class BuiltScript;  // ntx/script_builder.hpp
+
+// How to run. A plain value, copied into the run: changing it afterwards changes nothing.
 struct RunOptions {
-    std::string out_dir;                    // where report.json goes; empty = write nothing
+    std::string out_dir;                    // where report.json/.xml/.html go; empty = write nothing
     std::vector<std::string> plugin_paths;  // searched before NTX_PLUGIN_PATH and the shipped plugins
     unsigned threads = 0;                   // event loops; 0 = config.yaml's `threads`, else one per core
     bool quiet = false;                     // no end summary and no progress line on stdout
     // Prometheus metrics over HTTP during the run ("127.0.0.1:9464"; loopback only); empty = none.
     std::string metrics_listen;
     unsigned progress_ms = 1000;            // the progress line's period (0 = no progress line)
-    // Subscribers of the run's progress bus (progress.hpp): called in batches on the monitor thread.
+    // Subscribers of the run's progress bus (progress.hpp). Each receives every event of the run in
+    // order, in batches; a subscriber is copied into the run and must be callable from another
+    // thread than the one that started the run. See progress.hpp for what arrives when.
     std::vector<ProgressCallback> progress_subscribers;
+};
+
+// The entry function of a protocol, exactly as a plugin .so exports it (ntx_plugin_entry_fn of
+// plugin_abi.h), as a callable so that an in-process protocol can capture its object.
+using ProtocolEntry = std::function<ntx_status_t(const ntx_host_api_t* host_api, ntx_plugin_api_t* plugin_api)>;
+
+// Where a run is (Run::health()). `phase` mirrors the progress events' phases.
+enum class RunState : uint8_t {
+    running,   // initiating .. closing: see Health::phase
+    finished,  // ended with a Report (Run::wait() returns it)
+    failed,    // ended with an exception (Run::wait() throws it)
+};
+
+// A snapshot of a background run, taken by Run::health(): a value, safe to keep.
+struct Health {
+    RunState state = RunState::running;
+    RunPhase phase = RunPhase::initiating;  // the last phase the run entered
+    double elapsed_s = 0;                   // since launch()
+    bool stop_requested = false;            // Run::stop() (or Host::stop()) was called
+    std::string error;                      // state == failed: the exception's message
+};
+
+// A run started by Host::launch(), going on in the background on a thread the Run owns.
+// Movable, not copyable. Destroying a Run that is still going stops it (as stop()) and waits for it:
+// no run outlives its handle, and no thread is left behind.
+class NTX_API Run {
+public:
+    Run(Run&&) noexcept;
+    Run& operator=(Run&&) noexcept;
+    ~Run();
+
+    // Asks the run to enter closing early, like Host::stop(): a second call cancels in-flight actions
+    // at once. Thread-safe; returns at once (wait() for the end).
+    void stop() noexcept;
+    // Blocks until the run ended; returns its Report, or throws what the run threw (RuntimeFailure,
+    // or InvalidInput for a problem found only when the run started, such as a metrics port in use).
+    // May be called more than once: every call returns a copy of the same Report.
+    Report wait();
+    // Waits at most `timeout`; true when the run has ended (wait() then returns at once).
+    bool wait_for(std::chrono::milliseconds timeout);
+    // True once the run ended (finished or failed).
+    bool done() const;
+    Health health() const;
+
+    struct State;  // opaque: what the handle and the run's thread share
+
+private:
+    friend class Host;
+    explicit Run(std::shared_ptr<State> state);
+    std::shared_ptr<State> state_;
 };
 
 class NTX_API Host {
@@ -34,20 +100,39 @@ public:
     // Validates res_dir (script.yaml, manifests, config.yaml) and the plugins it names, without running.
     // Throws InvalidInput listing every problem found.
     void validate(const std::string& res_dir, const RunOptions& options = {});
+    // The same for a script built in code: the same validator; diagnostics point at the builder calls.
+    void validate(const BuiltScript& script, const RunOptions& options = {});
 
     // Runs res_dir to the end: initiating, planning, executing/monitoring, closing. Blocks.
     // Throws InvalidInput (bad script/manifest) or RuntimeFailure (plugin or runtime failure).
     Report start(const std::string& res_dir, const RunOptions& options = {});
+    Report start(const BuiltScript& script, const RunOptions& options = {});
+
+    // Plans the run on the calling thread (so InvalidInput is thrown here, before launch returns), then
+    // runs it on a thread of its own. The Run owns that thread; the Host may be destroyed before it.
+    Run launch(const std::string& res_dir, const RunOptions& options = {});
+    Run launch(const BuiltScript& script, const RunOptions& options = {});
 
     // Asks a running start() to enter closing early (thread-safe, async-signal-safe): no more users
     // start, users leave after their current action, and in-flight actions still running after
     // config.yaml's grace-period are cancelled. A second call cancels them at once. The report still
-    // covers everything that ran.
+    // covers everything that ran. (A run launch() started is stopped through its Run.)
     void stop() noexcept;
+
+    // Registers a protocol implemented in this process (no .so). A script's component whose `entry`
+    // is this bare `name` resolves to it, before the plugin search path is looked at. `entry` is
+    // called like a plugin's exported ntx_plugin_entry, once per run, and the table it fills is
+    // checked exactly as a loaded plugin's (ABI version, required members, the component's semver
+    // version and capabilities). `init_state` is what the protocol's init finds in *plugin_state
+    // (a dlopen()ed plugin finds NULL there): how a C++ object reaches its own trampolines.
+    // The callable and whatever `init_state` points at are the caller's and must stay valid while a
+    // run that uses them goes on. Registering a name again replaces it for runs started afterwards.
+    // Throws std::invalid_argument for an empty name or entry, or a name containing '/'.
+    void register_protocol(const std::string& name, ProtocolEntry entry, void* init_state = nullptr);
 
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace ntx
+NTX_END_NAMESPACE

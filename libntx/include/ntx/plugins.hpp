@@ -9,7 +9,7 @@
 #include "ntx/export.hpp"
 #include "ntx/plugin_abi.h"
 
-namespace ntx {
+NTX_BEGIN_NAMESPACE
 
 struct PluginInfo {
     std::string path;          // the file
@@ -47,4 +47,4 @@ NTX_API ntx_status_t load_plugin(const std::string& path, const ntx_host_api_t* 
 // True when `version` is a semantic version (MAJOR.MINOR.PATCH[-pre][+build]) by the host's rule.
 NTX_API bool is_semver(const std::string& version);
 
-}  // namespace ntx
+NTX_END_NAMESPACE

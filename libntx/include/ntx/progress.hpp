@@ -10,7 +10,9 @@
 #include <utility>
 #include <vector>
 
-namespace ntx {
+#include "ntx/export.hpp"
+
+NTX_BEGIN_NAMESPACE
 
 // The level of the work breakdown tree an event is about (mirrors ntx_scope_t of the C ABI).
 enum class ProgressScope : uint8_t { program, scenario, workflow, task, action };
@@ -44,4 +46,4 @@ struct ProgressEvent {
 // slow subscriber delays only other subscribers, never the load.
 using ProgressCallback = std::function<void(std::span<const ProgressEvent> batch)>;
 
-}  // namespace ntx
+NTX_END_NAMESPACE

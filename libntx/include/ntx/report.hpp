@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
-namespace ntx {
+#include "ntx/export.hpp"
+
+NTX_BEGIN_NAMESPACE
 
 struct LatencySummary {
     double min_ms = 0, mean_ms = 0, p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0;
@@ -165,4 +167,4 @@ struct Report {
     }
 };
 
-}  // namespace ntx
+NTX_END_NAMESPACE

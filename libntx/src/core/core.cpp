@@ -50,13 +50,38 @@ std::string iso_now() {
 
 }  // namespace
 
-Core::Core(RunOptions options) : options_(std::move(options)), log_(make_logger()) {}
+Core::Core(RunOptions options, ProtocolRegistry protocols)
+    : options_(std::move(options)), protocols_(std::move(protocols)), log_(make_logger()) {}
 
 Core::~Core() = default;
 
-void Core::plan(const fs::path& res_dir) {
+// The run's phase changes, delivered to RunOptions::progress_subscribers straight from the thread that
+// changes the phase, one event per batch. The progress bus (batching, the monitor thread) takes this
+// over: this is the one place phases are announced.
+void Core::emit_phase(RunPhase phase) {
+    if (options_.progress_subscribers.empty()) return;
+    ProgressEvent e;
+    e.scope = ProgressScope::program;
+    e.phase = phase;
+    e.kind = "phase";
+    e.t_ms = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - created_).count());
+    for (const auto& subscriber : options_.progress_subscribers) {
+        try {
+            subscriber(std::span<const ProgressEvent>(&e, 1));
+        } catch (const std::exception& ex) {
+            log_->warn("a progress subscriber threw: {}", ex.what());
+        } catch (...) {
+            log_->warn("a progress subscriber threw");
+        }
+    }
+}
+
+void Core::plan(const fs::path& res_dir, const dsl::SourceTexts* texts) {
+    emit_phase(RunPhase::initiating);
     std::vector<Diagnostic> diagnostics;
-    script_ = dsl::load_res_dir(res_dir, diagnostics);
+    script_ = dsl::load_res_dir(res_dir, diagnostics, texts);
+    emit_phase(RunPhase::planning);
     log_->set_level(spdlog::level::from_str(script_.config.log_level));
     if (!script_.config.log_mask.empty())
         for (auto& sink : log_->sinks()) sink = masking_sink(sink, Masker(script_.config.log_mask));
@@ -76,12 +101,21 @@ void Core::load_plugins(std::vector<Diagnostic>& diagnostics) {
             diagnostics.push_back({loc.file, loc.line, loc.column, std::move(msg), std::move(hint)});
         };
         std::string error;
-        fs::path path = loader.resolve(spec.entry, script_.res_dir, error);
-        if (path.empty()) {
-            at(spec.entry_loc, fmt::format("component '{}': {}", spec.name, error));
-            continue;
+        std::shared_ptr<plugin::LoadedPlugin> plugin;
+        fs::path path;
+        if (auto in_process = protocols_.find(spec.entry); in_process != protocols_.end()) {
+            // A protocol the harness registered (Host::register_protocol): no file, the same checks.
+            plugin = plugin::PluginLoader::load_in_process(spec.entry, in_process->second.entry,
+                                                           in_process->second.init_state, frame_->host_api(), error);
+            path = "<in-process " + spec.entry + ">";
+        } else {
+            path = loader.resolve(spec.entry, script_.res_dir, error);
+            if (path.empty()) {
+                at(spec.entry_loc, fmt::format("component '{}': {}", spec.name, error));
+                continue;
+            }
+            plugin = loader.load(path, frame_->host_api(), error);
         }
-        auto plugin = loader.load(path, frame_->host_api(), error);
         if (!plugin) {
             at(spec.entry_loc, fmt::format("component '{}': {}", spec.name, error));
             continue;
@@ -227,6 +261,7 @@ Report Core::execute(std::atomic<int>& stop) {
         }
         live::RunMonitor monitor(script_, sched, live, stop, mo);
         monitor.start(run_started);
+        emit_phase(RunPhase::executing);
         sched.run(stop);
         resources->stop();
         // Closing: every user released its leases on its way out; what a pool still holds is a leak,
@@ -237,6 +272,7 @@ Report Core::execute(std::atomic<int>& stop) {
             leaked_.push_back(leaked);
         }
         resources->flush();
+        emit_phase(RunPhase::closing);
         // The loops ended: each shard's final counters, so that the intervals add up to the totals.
         for (unsigned i = 0; i < sched.shard_count(); ++i) live.publish(sched.shard(i), sched.now_ms(), true);
         monitor.finish();

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <spdlog/logger.h>
 #include <vector>
@@ -21,13 +23,22 @@ class Scheduler;
 
 namespace ntx::core {
 
+// Protocols a harness registered in-process (Host::register_protocol), by the bare `entry` name that
+// resolves to them.
+struct InProcessProtocol {
+    ProtocolEntry entry;
+    void* init_state = nullptr;
+};
+using ProtocolRegistry = std::map<std::string, InProcessProtocol>;
+
 class Core {
 public:
-    explicit Core(RunOptions options);
+    explicit Core(RunOptions options, ProtocolRegistry protocols = {});
     ~Core();
 
-    // Throws InvalidInput with every problem found.
-    void plan(const std::filesystem::path& res_dir);
+    // Throws InvalidInput with every problem found. With `texts`, script.yaml/config.yaml come from
+    // them (ntx::ScriptBuilder) instead of res_dir's files.
+    void plan(const std::filesystem::path& res_dir, const dsl::SourceTexts* texts = nullptr);
     // Throws RuntimeFailure when a plugin fails to initialise.
     // `stop` is the run's stop request: an abort-on-fail threshold sets it too.
     Report execute(std::atomic<int>& stop);
@@ -36,9 +47,13 @@ public:
 
 private:
     void load_plugins(std::vector<Diagnostic>& diagnostics);
+    // Tells the progress subscribers that the run entered `phase`.
+    void emit_phase(RunPhase phase);
     Report build_report(scheduler::Scheduler& sched, double duration_s, bool interrupted) const;
 
     RunOptions options_;
+    ProtocolRegistry protocols_;
+    std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
     std::shared_ptr<spdlog::logger> log_;
     dsl::Script script_;
     std::vector<std::unique_ptr<resource::PairPool>> pools_;

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-namespace ntx {
+NTX_BEGIN_NAMESPACE
 
 std::string Diagnostic::to_string() const {
     std::string out = file;
@@ -24,4 +24,4 @@ static std::string summarize(const std::vector<Diagnostic>& diagnostics) {
 InvalidInput::InvalidInput(std::vector<Diagnostic> diagnostics)
     : std::runtime_error(summarize(diagnostics)), diagnostics_(std::move(diagnostics)) {}
 
-}  // namespace ntx
+NTX_END_NAMESPACE

@@ -317,9 +317,18 @@ struct Script {
 // their place.
 void collect_actions(const Script& script, const std::vector<Step>& steps, std::vector<uint32_t>& out);
 
+// script.yaml / config.yaml given as text instead of read from res_dir (ntx::ScriptBuilder's output):
+// the same parser and validator run on it; diagnostics name `script_name` / `config_name`.
+struct SourceTexts {
+    std::optional<std::string> script_yaml, config_yaml;
+    std::string script_name = "script.yaml", config_name = "config.yaml";
+};
+
 // Reads and validates res_dir. Every problem found goes to `diagnostics`; the result is usable only when
-// no diagnostic was added.
-Script load_res_dir(const std::filesystem::path& res_dir, std::vector<Diagnostic>& diagnostics);
+// no diagnostic was added. With `texts`, the documents it holds replace the res_dir's files; everything
+// else (resource/config.yaml, manifests, plugin files) is still read relative to res_dir.
+Script load_res_dir(const std::filesystem::path& res_dir, std::vector<Diagnostic>& diagnostics,
+                    const SourceTexts* texts = nullptr);
 
 // Closest candidate within a small edit distance, for "did you mean" hints; empty when none is close.
 std::string closest_match(std::string_view word, const std::vector<std::string_view>& candidates);

@@ -213,8 +213,8 @@ boost::json::value yaml_to_json(const YAML::Node& n) {
     }
 }
 
-std::optional<YAML::Node> load_yaml(FileCtx& f, const fs::path& path) {
-    return load_yaml_file(path, f.file, f.out);
+std::optional<YAML::Node> load_yaml(FileCtx& f, const fs::path& path, const std::string* text = nullptr) {
+    return text ? parse_yaml(*text, f.file, f.out) : load_yaml_file(path, f.file, f.out);
 }
 
 // Flattens a `with` map into "a.b" keys.
@@ -229,14 +229,16 @@ void flatten(const YAML::Node& n, const std::string& prefix, std::vector<std::pa
 
 class Parser {
 public:
-    Parser(const fs::path& res_dir, std::vector<Diagnostic>& out) : res_dir_(res_dir), out_(out) {}
+    Parser(const fs::path& res_dir, std::vector<Diagnostic>& out, const SourceTexts* texts)
+        : res_dir_(res_dir), out_(out), texts_(texts) {}
 
     Script run() {
         script_.res_dir = res_dir_;
         parse_config();
         fs::path script_path = res_dir_ / "script.yaml";
-        FileCtx f{display(script_path), out_};
-        auto root = load_yaml(f, script_path);
+        const bool from_text = texts_ && texts_->script_yaml;
+        FileCtx f{from_text ? texts_->script_name : display(script_path), out_};
+        auto root = load_yaml(f, script_path, from_text ? &*texts_->script_yaml : nullptr);
         if (!root) return std::move(script_);
         if (!expect_map(f, *root, "script.yaml")) return std::move(script_);
         check_keys(f, *root, "script.yaml",
@@ -274,9 +276,10 @@ private:
 
     void parse_config() {
         fs::path path = res_dir_ / "config.yaml";
-        if (!fs::exists(path)) return;
-        FileCtx f{display(path), out_};
-        auto root = load_yaml(f, path);
+        const bool from_text = texts_ && texts_->config_yaml;
+        if (!from_text && !fs::exists(path)) return;
+        FileCtx f{from_text ? texts_->config_name : display(path), out_};
+        auto root = load_yaml(f, path, from_text ? &*texts_->config_yaml : nullptr);
         if (!root || root->IsNull()) return;
         if (!expect_map(f, *root, "config.yaml")) return;
         check_keys(f, *root, "config.yaml",
@@ -1881,24 +1884,25 @@ private:
 
     fs::path res_dir_;
     std::vector<Diagnostic>& out_;
+    const SourceTexts* texts_ = nullptr;
     Script script_;
     std::map<std::string, uint32_t> named_actions_;
 };
 
 }  // namespace
 
-Script load_res_dir(const fs::path& res_dir, std::vector<Diagnostic>& diagnostics) {
+Script load_res_dir(const fs::path& res_dir, std::vector<Diagnostic>& diagnostics, const SourceTexts* texts) {
     std::error_code ec;
     fs::path abs = fs::absolute(res_dir, ec).lexically_normal();
     if (!fs::is_directory(abs, ec)) {
         diagnostics.push_back({res_dir.string(), 0, 0, "not a directory (expected a res_dir with script.yaml)", {}});
         return {};
     }
-    if (!fs::exists(abs / "script.yaml")) {
+    if (!(texts && texts->script_yaml) && !fs::exists(abs / "script.yaml")) {
         diagnostics.push_back({(res_dir / "script.yaml").string(), 0, 0, "missing: a res_dir needs a script.yaml", {}});
         return {};
     }
-    return Parser(abs, diagnostics).run();
+    return Parser(abs, diagnostics, texts).run();
 }
 
 }  // namespace ntx::dsl

@@ -37,6 +37,7 @@ void ProtocolFrame::init_all(uint32_t loop_count) {
         ctx.config_json = {c.spec->config_json.data(), c.spec->config_json.size()};
         ctx.loop_count = loop_count;
         ctx.host_api = &api_;
+        c.state = c.plugin->initial_state;  // NULL for a .so; an in-process protocol's own object
         ntx_status_t rc = c.plugin->api.init(&c.host, &ctx, &c.state);
         if (rc != NTX_OK)
             throw RuntimeFailure(fmt::format("plugin '{}' ({}) failed to initialise: {} ({})", c.spec->name,

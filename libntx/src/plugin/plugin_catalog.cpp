@@ -11,7 +11,7 @@
 #include "plugin/plugin_loader.hpp"
 #include "plugin/semver.hpp"
 
-namespace ntx {
+NTX_BEGIN_NAMESPACE
 namespace fs = std::filesystem;
 
 namespace {
@@ -105,4 +105,4 @@ ntx_status_t load_plugin(const std::string& path, const ntx_host_api_t* host_api
 
 bool is_semver(const std::string& version) { return plugin::parse_semver(version).has_value(); }
 
-}  // namespace ntx
+NTX_END_NAMESPACE

@@ -50,6 +50,43 @@ PluginLoader::PluginLoader(std::vector<std::string> extra_paths) {
 #endif
 }
 
+namespace {
+
+// The checks every plugin table passes, whether a .so's entry or an in-process one filled it.
+bool check_table(LoadedPlugin& plugin, ntx_status_t rc, const ntx_host_api_t* host_api, std::string& error) {
+    const ntx_plugin_api_t& api = plugin.api;
+    // A plugin may refuse before it fills its ABI version: only a filled-in major can mismatch.
+    if (api.abi_major != 0 && api.abi_major != NTX_ABI_MAJOR) {
+        error = fmt::format("'{}' was built for plugin ABI {}.{}, this host speaks ABI {}.{} (major versions must match)",
+                            plugin.path.string(), api.abi_major, api.abi_minor, NTX_ABI_MAJOR, NTX_ABI_MINOR);
+        return false;
+    }
+    if (api.abi_major == NTX_ABI_MAJOR && api.abi_minor > NTX_ABI_MINOR) {
+        error = fmt::format("'{}' needs plugin ABI {}.{}, newer than this host's {}.{}; upgrade ntx",
+                            plugin.path.string(), api.abi_major, api.abi_minor, NTX_ABI_MAJOR, NTX_ABI_MINOR);
+        return false;
+    }
+    if (rc != NTX_OK) {
+        error = fmt::format("'{}' refused to load: {} ({})", plugin.path.string(), host_api->strerror(rc), rc);
+        return false;
+    }
+    if (api.abi_major == 0) {
+        error = fmt::format("'{}' did not fill in its plugin table (abi_major is 0)", plugin.path.string());
+        return false;
+    }
+    if (!api.name || !api.version || !api.init || !api.run_action || !api.on_error || !api.release) {
+        error = fmt::format("'{}' left required members of its plugin table empty (name, version, init, run_action, "
+                            "on_error, release)",
+                            plugin.path.string());
+        return false;
+    }
+    for (size_t i = 0; i < api.capability_count; ++i)
+        if (api.capabilities && api.capabilities[i]) plugin.capabilities.emplace_back(api.capabilities[i]);
+    return true;
+}
+
+}  // namespace
+
 fs::path PluginLoader::resolve(const std::string& entry, const fs::path& res_dir, std::string& error) const {
     std::error_code ec;
     bool is_path = entry.find('/') != std::string::npos || (entry.size() > 3 && entry.ends_with(".so"));
@@ -92,35 +129,29 @@ std::shared_ptr<LoadedPlugin> PluginLoader::load(const fs::path& path, const ntx
     plugin->handle = handle;
     plugin->api.size = sizeof(ntx_plugin_api_t);
     ntx_status_t rc = entry(host_api, &plugin->api);
-    const ntx_plugin_api_t& api = plugin->api;
-    if (seen) *seen = api;
-    // A plugin may refuse before it fills its ABI version: only a filled-in major can mismatch.
-    if (api.abi_major != 0 && api.abi_major != NTX_ABI_MAJOR) {
-        error = fmt::format("'{}' was built for plugin ABI {}.{}, this host speaks ABI {}.{} (major versions must match)",
-                            path.string(), api.abi_major, api.abi_minor, NTX_ABI_MAJOR, NTX_ABI_MINOR);
+    if (seen) *seen = plugin->api;
+    if (!check_table(*plugin, rc, host_api, error)) return nullptr;
+    return plugin;
+}
+
+std::shared_ptr<LoadedPlugin> PluginLoader::load_in_process(const std::string& name, const ProtocolEntry& entry,
+                                                            void* initial_state, const ntx_host_api_t* host_api,
+                                                            std::string& error) {
+    auto plugin = std::make_shared<LoadedPlugin>();
+    plugin->path = "<in-process " + name + ">";
+    plugin->initial_state = initial_state;
+    plugin->api.size = sizeof(ntx_plugin_api_t);
+    ntx_status_t rc = NTX_E_INTERNAL;
+    try {
+        rc = entry(host_api, &plugin->api);
+    } catch (const std::exception& e) {
+        error = fmt::format("'{}' threw from its entry function: {}", plugin->path.string(), e.what());
+        return nullptr;
+    } catch (...) {
+        error = fmt::format("'{}' threw from its entry function", plugin->path.string());
         return nullptr;
     }
-    if (api.abi_major == NTX_ABI_MAJOR && api.abi_minor > NTX_ABI_MINOR) {
-        error = fmt::format("'{}' needs plugin ABI {}.{}, newer than this host's {}.{}; upgrade ntx",
-                            path.string(), api.abi_major, api.abi_minor, NTX_ABI_MAJOR, NTX_ABI_MINOR);
-        return nullptr;
-    }
-    if (rc != NTX_OK) {
-        error = fmt::format("'{}' refused to load: {} ({})", path.string(), host_api->strerror(rc), rc);
-        return nullptr;
-    }
-    if (api.abi_major == 0) {
-        error = fmt::format("'{}' did not fill in its plugin table (abi_major is 0)", path.string());
-        return nullptr;
-    }
-    if (!api.name || !api.version || !api.init || !api.run_action || !api.on_error || !api.release) {
-        error = fmt::format("'{}' left required members of its plugin table empty (name, version, init, run_action, "
-                            "on_error, release)",
-                            path.string());
-        return nullptr;
-    }
-    for (size_t i = 0; i < api.capability_count; ++i)
-        if (api.capabilities && api.capabilities[i]) plugin->capabilities.emplace_back(api.capabilities[i]);
+    if (!check_table(*plugin, rc, host_api, error)) return nullptr;
     return plugin;
 }
 

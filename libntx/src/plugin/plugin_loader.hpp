@@ -7,13 +7,15 @@
 #include <string>
 #include <vector>
 
+#include "ntx/host.hpp"
 #include "ntx/plugin_abi.h"
 
 namespace ntx::plugin {
 
 struct LoadedPlugin {
-    std::filesystem::path path;
+    std::filesystem::path path;  // the file, or "<in-process NAME>" for Host::register_protocol
     void* handle = nullptr;  // dlopen handle; never dlclose()d while the process may hold plugin state
+    void* initial_state = nullptr;  // what init finds in *plugin_state (in-process protocols only)
     ntx_plugin_api_t api{};
     std::vector<std::string> capabilities;
 
@@ -34,6 +36,12 @@ public:
     // `seen`, when given, receives the plugin's table as the entry filled it, refused or not.
     std::shared_ptr<LoadedPlugin> load(const std::filesystem::path& path, const ntx_host_api_t* host_api,
                                        std::string& error, ntx_plugin_api_t* seen = nullptr);
+
+    // A protocol registered in-process (Host::register_protocol): `entry` is called as a plugin's
+    // exported entry, and the table checked as load() checks it.
+    static std::shared_ptr<LoadedPlugin> load_in_process(const std::string& name, const ProtocolEntry& entry,
+                                                         void* initial_state, const ntx_host_api_t* host_api,
+                                                         std::string& error);
 
     const std::vector<std::filesystem::path>& search_path() const { return search_; }
 
