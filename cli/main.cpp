@@ -128,6 +128,8 @@ int main(int argc, char** argv) {
         "quiet,q", "print no progress line and no end summary")(
         "metrics-listen", po::value<std::string>(),
         "serve Prometheus metrics on ADDR:PORT during the run (loopback only, e.g. 127.0.0.1:9464)")(
+        "workbook-stream", "run: also write the progress bus's events (the workbook change stream) to "
+                           "DIR/workbook-stream.jsonl (needs --out)")(
         "json", "plugins list|info: print JSON");
     po::options_description hidden;
     hidden.add_options()("command", po::value<std::string>())("args", po::value<std::vector<std::string>>());
@@ -180,6 +182,11 @@ int main(int argc, char** argv) {
     if (vm.count("out")) options.out_dir = vm["out"].as<std::string>();
     options.quiet = vm.count("quiet") > 0;
     if (vm.count("metrics-listen")) options.metrics_listen = vm["metrics-listen"].as<std::string>();
+    options.workbook_stream = vm.count("workbook-stream") > 0;
+    if (options.workbook_stream && options.out_dir.empty()) {
+        std::fprintf(stderr, "ntx: error: --workbook-stream writes into the --out folder: give --out DIR\n");
+        return kExitInvalid;
+    }
 
     ntx::Host host;
     try {

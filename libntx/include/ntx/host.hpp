@@ -22,6 +22,9 @@ struct RunOptions {
     unsigned progress_ms = 1000;            // the progress line's period (0 = no progress line)
     // Subscribers of the run's progress bus (progress.hpp): called in batches on the monitor thread.
     std::vector<ProgressCallback> progress_subscribers;
+    // Also write the progress bus's events (the workbook change stream) as JSON Lines into
+    // out_dir/workbook-stream.jsonl (needs out_dir).
+    bool workbook_stream = false;
 };
 
 class NTX_API Host {

@@ -20,6 +20,7 @@
 #include "ntx/version.hpp"
 #include "plugin/plugin_loader.hpp"
 #include "plugin/semver.hpp"
+#include "progress/bus.hpp"
 #include "report/latency_histogram.hpp"
 #include "report/thresholds.hpp"
 #include "scheduler/live_stats.hpp"
@@ -200,8 +201,34 @@ Report Core::execute(std::atomic<int>& stop) {
             mo.progress_ms = options_.progress_ms;
         }
         live::RunMonitor monitor(script_, sched, live, stop, mo);
+        // The progress bus: subscribers from RunOptions, and the change stream's JSON Lines file.
+        std::vector<ProgressCallback> subscribers = options_.progress_subscribers;
+        if (options_.workbook_stream && !options_.out_dir.empty()) {
+            try {
+                subscribers.push_back(progress::jsonl_writer((fs::path(options_.out_dir) / "workbook-stream.jsonl").string()));
+            } catch (const std::exception& e) {
+                throw RuntimeFailure(e.what());
+            }
+        }
+        progress::Bus bus(script_.progress, script_.workbook, sched.workbook_names(), sched.shard_count(),
+                          std::move(subscribers));
+        sched.set_progress_bus(&bus);
+        bus.start(run_started);
+        auto phase_event = [&](RunPhase phase) {
+            ProgressEvent ev;
+            ev.kind = "phase";
+            ev.scope = ProgressScope::program;
+            ev.phase = phase;
+            ev.path = sched.workbook_names().program;
+            bus.publish(std::move(ev));
+        };
+        phase_event(RunPhase::executing);
         monitor.start(run_started);
         sched.run(stop);
+        // The loops stopped: what changed in their ledgers since their last tick goes out too.
+        for (unsigned i = 0; i < sched.shard_count(); ++i) sched.shard(i).flush_workbook();
+        phase_event(RunPhase::closing);
+        bus.finish();
         // The loops ended: each shard's final counters, so that the intervals add up to the totals.
         for (unsigned i = 0; i < sched.shard_count(); ++i) live.publish(sched.shard(i), sched.now_ms(), true);
         monitor.finish();
@@ -210,6 +237,12 @@ Report Core::execute(std::atomic<int>& stop) {
         for (size_t s = 0; s < report.scenarios.size() && s < monitor.intervals().size(); ++s)
             report.scenarios[s].intervals = std::move(monitor.intervals()[s]);
         report.aborted_by_threshold = monitor.aborted();
+        report.workbook = close_workbook(sched);
+        auto bs = bus.stats();
+        report.workbook.stream_events = bs.events;
+        report.workbook.stream_batches = bs.batches;
+        report.workbook.stream_dropped = bs.dropped;
+        report.workbook.stream_max_batch = bs.max_batch;
         report.thresholds = report::evaluate_thresholds(script_.thresholds, report);
         metrics.reset();  // the endpoint closes with the run
         // Every socket, timer and watch is closed and the loops stopped; the plugins release now,
@@ -219,6 +252,49 @@ Report Core::execute(std::atomic<int>& stop) {
     }
     report.started_at = started_at;
     return report;
+}
+
+// Closing: the ledger's summary, and its snapshot (workbook.jsonl, one entry per line, ordered by
+// user and task) in the output folder. The loops have stopped: the shards' ledgers are read-only now.
+WorkbookSummary Core::close_workbook(scheduler::Scheduler& sched) const {
+    WorkbookSummary w;
+    std::vector<uint64_t> counts(workbook::kStates, 0);
+    std::vector<const workbook::Entry*> all;
+    for (unsigned i = 0; i < sched.shard_count(); ++i) {
+        const auto& ledger = sched.shard(i).ledger();
+        w.memory_bytes += ledger.memory_bytes();
+        for (const auto& e : ledger.entries()) {
+            ++counts[static_cast<size_t>(e.state)];
+            all.push_back(&e);
+        }
+    }
+    w.entries = all.size();
+    for (size_t k = 0; k < counts.size(); ++k)
+        if (counts[k]) w.by_state.emplace_back(std::string(workbook::state_name(static_cast<workbook::State>(k))), counts[k]);
+    if (options_.out_dir.empty()) return w;
+    std::sort(all.begin(), all.end(), [](const workbook::Entry* a, const workbook::Entry* b) {
+        return a->user_id != b->user_id ? a->user_id < b->user_id : a->task_id < b->task_id;
+    });
+    fs::path file = fs::path(options_.out_dir) / "workbook.jsonl";
+    std::FILE* out = std::fopen(file.c_str(), "w");
+    if (!out) {
+        log_->error("the workbook snapshot could not be written: {}", file.string());
+        return w;
+    }
+    std::string line;
+    for (const auto* e : all) {
+        line = workbook::entry_json(script_.workbook, sched.workbook_names(), *e);
+        line += '\n';
+        std::fwrite(line.data(), 1, line.size(), out);
+    }
+    bool ok = std::fflush(out) == 0;
+    ok = std::fclose(out) == 0 && ok;
+    if (!ok) {
+        log_->error("the workbook snapshot could not be written: {}", file.string());
+        return w;
+    }
+    w.snapshot = "workbook.jsonl";
+    return w;
 }
 
 Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool interrupted) const {

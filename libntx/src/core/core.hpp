@@ -37,6 +37,7 @@ public:
 private:
     void load_plugins(std::vector<Diagnostic>& diagnostics);
     Report build_report(scheduler::Scheduler& sched, double duration_s, bool interrupted) const;
+    WorkbookSummary close_workbook(scheduler::Scheduler& sched) const;
 
     RunOptions options_;
     std::shared_ptr<spdlog::logger> log_;

@@ -12,7 +12,9 @@
 #include "dsl/expression.hpp"
 #include "dsl/template.hpp"
 #include "ntx/diagnostics.hpp"
+#include "progress/config.hpp"
 #include "report/thresholds.hpp"
+#include "workbook/workbook.hpp"
 
 namespace ntx::dsl {
 
@@ -113,6 +115,7 @@ struct Step {
         loop_init,   // loop `loop` starts: its counter is 0
         loop_check,  // loop `loop` ends (go to `target`) when its count / list is used up, or max reached
         loop_next,   // loop `loop`: one more iteration, back to `target` (its check)
+        update_workbook,  // write `updates` into the user's workbook entry
     } kind = Kind::action;
     uint32_t action = 0;    // action: index into actions
     uint64_t think_ms = 0;  // think: the pause
@@ -126,6 +129,8 @@ struct Step {
     std::vector<std::string> items;  // loop_check of `over`: the values, one per iteration
     std::optional<uint32_t> item_slot;  // loop_check of `over`: the variable (`as`) that holds the item
     std::string name;       // the step's `name` (goto target), if any
+    // update_workbook: workbook field ids (workbook::Schema) and the templates of their new values.
+    std::vector<std::pair<uint32_t, Template>> updates;
     SourceLoc loc;
 
     static Step of_action(uint32_t a) {
@@ -261,6 +266,9 @@ struct Script {
     TaskRetryPolicy task_retry;          // monitoring.retry
     std::vector<report::Threshold> thresholds;
     RunConfig config;
+    // The workbook's fields (the scheduler's own, the script's `workbook:` sections) and aliases.
+    workbook::Schema workbook;
+    progress::ProgressConfig progress;  // the script's `progress:` section
 };
 
 // Reads and validates res_dir. Every problem found goes to `diagnostics`; the result is usable only when

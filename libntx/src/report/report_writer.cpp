@@ -120,6 +120,16 @@ std::string to_json(const Report& r) {
                       {"thresholds", std::move(thresholds)},
                       {"thresholds_passed", r.thresholds_passed()},
                       {"aborted_by_threshold", r.aborted_by_threshold}};
+    json::object by_state;
+    for (const auto& [state, n] : r.workbook.by_state) by_state[state] = n;
+    root["workbook"] = json::object{{"entries", r.workbook.entries},
+                                    {"by_state", std::move(by_state)},
+                                    {"memory_bytes", r.workbook.memory_bytes},
+                                    {"snapshot", r.workbook.snapshot.empty() ? json::value(nullptr) : json::value(r.workbook.snapshot)},
+                                    {"stream", json::object{{"events", r.workbook.stream_events},
+                                                            {"batches", r.workbook.stream_batches},
+                                                            {"max_batch", r.workbook.stream_max_batch},
+                                                            {"dropped", r.workbook.stream_dropped}}}};
     return json::serialize(root);
 }
 
@@ -176,6 +186,12 @@ void print_summary(const Report& r, std::FILE* out) {
                r.duration_s > 0 ? static_cast<double>(r.total_actions) / r.duration_s : 0.0);
     fmt::print(out, "sockets: {} opened, {} bytes sent, {} bytes received\n", r.sockets_opened, r.socket_bytes_sent,
                r.socket_bytes_received);
+    if (r.workbook.entries) {
+        std::string states;
+        for (const auto& [state, n] : r.workbook.by_state) states += fmt::format("{}{} {}", states.empty() ? "" : ", ", state, n);
+        fmt::print(out, "workbook: {} entries ({}){}\n", r.workbook.entries, states,
+                   r.workbook.stream_dropped ? fmt::format("; change stream dropped {} events", r.workbook.stream_dropped) : "");
+    }
     if (!r.thresholds.empty()) {
         size_t failed = 0;
         for (const auto& t : r.thresholds) failed += t.passed ? 0 : 1;

@@ -14,6 +14,13 @@ Scheduler::Scheduler(const dsl::Script& script, std::vector<std::unique_ptr<reso
         wf.steps.push_back(dsl::Step::of_action(a));
         wf.on_timeout.route = dsl::Route::timeout_out;
     }
+    names_.program = script.res_dir.filename().string();
+    if (names_.program.empty()) names_.program = script.res_dir.parent_path().filename().string();
+    for (const auto& sc : script.scenarios) {
+        names_.scenarios.push_back(sc.name);
+        names_.workflows.push_back(sc.workflow < script.workflows.size() ? script.workflows[sc.workflow].name : std::string());
+    }
+    for (const auto& a : script.actions) names_.actions.push_back(a.name);
     for (unsigned i = 0; i < loops; ++i) shards_.push_back(std::make_unique<Shard>(*this, i));
 }
 

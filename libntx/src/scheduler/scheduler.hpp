@@ -16,6 +16,9 @@
 namespace ntx::frame {
 class ProtocolFrame;
 }
+namespace ntx::progress {
+class Bus;
+}
 
 namespace ntx::scheduler {
 
@@ -63,6 +66,12 @@ public:
     void set_live_stats(LiveStats* live) { live_stats_ = live; }
     LiveStats* live_stats() const { return live_stats_; }
 
+    // The names workbook entries render with (scenarios, workflows, actions), made once.
+    const workbook::Names& workbook_names() const { return names_; }
+    // Where shards push workbook changes and plugin progress (set before run(); none by default).
+    void set_progress_bus(progress::Bus* bus) { bus_ = bus; }
+    progress::Bus* progress_bus() const { return bus_; }
+
 private:
     const dsl::Script& script_;
     std::vector<std::unique_ptr<resource::PairPool>>& pools_;
@@ -74,6 +83,8 @@ private:
     std::vector<dsl::WorkflowSpec> dynamic_workflows_;
     std::atomic<uint64_t> dynamic_running_{0};
     LiveStats* live_stats_ = nullptr;
+    workbook::Names names_;
+    progress::Bus* bus_ = nullptr;
 
     std::mutex mutex_;
     std::condition_variable cv_;

@@ -12,6 +12,7 @@
 #include "net/loop.hpp"
 #include "scheduler/stats.hpp"
 #include "scheduler/user.hpp"
+#include "workbook/workbook.hpp"
 
 namespace ntx::frame {
 class ProtocolFrame;
@@ -42,6 +43,15 @@ public:
     // hands out the task id and starts the task on the loop's next turn. NTX_OK or the refusal's code.
     ntx_status_t request_task(User& parent, uint32_t action, std::vector<std::pair<std::string, std::string>> overrides,
                               uint64_t& task_id);
+
+    // This shard's part of the workbook (its loop's thread is the only writer; read it after the loop stopped).
+    workbook::Ledger& ledger() { return ledger_; }
+    const workbook::Ledger& ledger() const { return ledger_; }
+    // Pushes the entries changed since the last flush to the progress bus (when it has subscribers)
+    // and clears their dirty marks. On the loop's thread, or after the loop stopped.
+    void flush_workbook();
+    // A plugin's progress call from `u`'s action (on this shard's loop): one event on the bus.
+    void push_plugin_progress(User& u, uint32_t component, const ntx_progress_t& p);
 
 private:
     struct ScenarioRun {
@@ -85,6 +95,11 @@ private:
     void stop_scenario(uint32_t scenario, bool cancel_in_flight, bool as_timeout, bool counts_as_stop = true);
     void request_leave(User& u);
     bool all_done() const;
+    // Workbook bookkeeping (cheap: a few stores into the user's entry).
+    void wb_close(User& u, workbook::State final_state);
+    void wb_apply(User& u, const dsl::Step& step);  // an update-workbook step
+    void wb_retry_left(User& u);
+    workbook::Ledger ledger_;
     void spawn_dynamic(uint32_t scenario, uint64_t parent_id, uint32_t action, uint64_t task_id,
                        std::vector<std::pair<std::string, std::string>> overrides, std::vector<Lease> leases,
                        std::vector<dsl::Fields> variables, std::vector<bool> variable_set);

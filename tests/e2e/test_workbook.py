@@ -1,0 +1,149 @@
+"""The workbook ledger against the bundled target server, through examples/workbook-ledger: 1,000 users,
+one task each. workbook.jsonl has exactly 1,000 entries with the right final states (closing.done,
+closing.error for a 503, closing.timeout for a server slower than the action's timeout); a value an
+update-workbook step wrote reaches the server through a later action's {{workbook.*}} URL; the change
+stream (--workbook-stream) has per-entry state transitions that never leave a closing state, end in
+the snapshot's state, and come in batches of at most max-batch-size; report.json's `workbook`
+summary matches. A bad `workbook:` section is exit 2 with file:line:col."""
+import collections
+import json
+import os
+import shutil
+import tempfile
+
+from harness import SOURCE, Target, check, free_port, main, read_report, run_ntx
+
+USERS = 1000
+EXAMPLE = os.path.join(SOURCE, "examples", "workbook-ledger")
+
+
+def example_on(port, tmp):
+    res = os.path.join(tmp, "res")
+    shutil.copytree(EXAMPLE, res)
+    path = os.path.join(res, "script.yaml")
+    with open(path) as f:
+        text = f.read()
+    check("127.0.0.1:20000" in text, "the example targets 127.0.0.1:20000")
+    with open(path, "w") as f:
+        f.write(text.replace("127.0.0.1:20000", f"127.0.0.1:{port}"))
+    return res
+
+
+def expected_state(user_id):
+    if user_id % 10 == 0:
+        return "closing.error"
+    if user_id % 10 == 1:
+        return "closing.timeout"
+    return "closing.done"
+
+
+def test_ledger_snapshot_stream_and_summary():
+    port = free_port()
+    with Target(port, port) as target, tempfile.TemporaryDirectory() as tmp:
+        res = example_on(port, tmp)
+        out = os.path.join(tmp, "out")
+        rc, stdout, stderr = run_ntx("run", res, "--out", out, "--workbook-stream", "--quiet")
+        check(rc == 0, f"exit {rc}: {stderr}")
+        stats = target.stats()
+
+        # The snapshot: one entry per user x task (one task each), sorted by user.
+        with open(os.path.join(out, "workbook.jsonl")) as f:
+            entries = [json.loads(line) for line in f]
+        check(len(entries) == USERS, f"{len(entries)} entries")
+        check(sorted(e["user_id"] for e in entries) == list(range(1, USERS + 1)), "one entry per user 1..1000")
+        check(len({(e["user_id"], e["task_id"]) for e in entries}) == USERS, "user x task is unique")
+        wrong = [(e["user_id"], e["state"]) for e in entries if e["state"] != expected_state(e["user_id"])]
+        check(not wrong, f"final states: {wrong[:10]}")
+        states = collections.Counter(e["state"] for e in entries)
+        check(states == {"closing.done": 800, "closing.error": 100, "closing.timeout": 100}, states)
+        for e in entries:
+            check(e["owner"] == "ledger/ledger" and e["scope_trace"][1:3] == ["ledger", "ledger"], e)
+            check(e["scope_trace"][3] == f"task-{e['task_id']}", e)
+            check(e["timeout_at_ms"] is not None and e["timeout_at_ms"] >= e["start_at_ms"] + 10000, e)
+            tel, reg = e["sections"]["telemetry"], e["sections"]["registers"]
+            check(tel["counters.success"] == "1" and tel["code"] == "202", e)
+            check(reg["note"] == f"user {e['user_id']} fetched fetch", e)
+            last = {"closing.done": ("confirm", "ok"), "closing.error": ("refused", "error"),
+                    "closing.timeout": ("stall", "timeout")}[e["state"]]
+            check((e["current_action"], e["evidence"]["last_event"]) == last, e)
+            check(e["evidence"]["response_ms"] >= (300 if e["state"] == "closing.timeout" else 0), e)
+
+        # {{workbook.telemetry.code}} reached the server: /status/202 once per user that got there.
+        by_path = stats["by_path"]
+        check(by_path.get("/status/202") == 800, f"the server saw /status/202 800 times: {by_path}")
+        check(by_path.get("/status/503") == 100 and by_path.get("/slow") == 100, by_path)
+        check(not any(p.startswith("/status/2") and p != "/status/202" for p in by_path), by_path)
+
+        # report.json's summary.
+        r = read_report(out)
+        w = r["workbook"]
+        check(w["entries"] == USERS and w["snapshot"] == "workbook.jsonl", w)
+        check(w["by_state"] == {"closing.done": 800, "closing.error": 100, "closing.timeout": 100}, w)
+        check(w["stream"]["dropped"] == 0 and w["stream"]["max_batch"] <= 64, w)
+
+        # The change stream.
+        with open(os.path.join(out, "workbook-stream.jsonl")) as f:
+            events = [json.loads(line) for line in f]
+        check(w["stream"]["events"] == len(events), f"{w['stream']['events']} vs {len(events)} lines")
+        batches = collections.Counter(ev["batch"] for ev in events)
+        check(max(batches.values()) <= 64, f"a batch over max-batch-size: {max(batches.values())}")
+        check(sorted(batches) == list(range(1, len(batches) + 1)), "batches numbered 1..n in order")
+        phases = [ev["phase"] for ev in events if ev["kind"] == "phase"]
+        check(phases == ["executing", "closing"], phases)
+        check(events[0]["kind"] == "phase" and events[-1]["kind"] == "phase", "the run's phases open and close the stream")
+        per_entry = collections.defaultdict(list)
+        for ev in events:
+            if ev["kind"] in ("task.state", "workbook.field"):
+                per_entry[(ev["user_id"], ev["task_id"])].append(ev)
+        check(len(per_entry) == USERS, f"{len(per_entry)} entries in the stream")
+        final = {(e["user_id"], e["task_id"]): e for e in entries}
+        for key, evs in per_entry.items():
+            seq = [ev["fields"]["state"] for ev in evs]
+            times = [ev["t_ms"] for ev in evs]
+            check(times == sorted(times), f"{key}: time goes forward: {times}")
+            closed = [i for i, s in enumerate(seq) if s.startswith("closing.")]
+            check(closed and closed[0] == len(seq) - 1, f"{key}: nothing after closing: {seq}")
+            check(seq[-1] == final[key]["state"], f"{key}: stream ends {seq[-1]}, snapshot {final[key]['state']}")
+            check(all(s.split(".")[0] in ("executing", "monitoring", "closing") for s in seq), seq)
+            check(evs[-1]["priority"] == 5 and evs[-1]["phase"] == "closing", evs[-1])
+            fields = {}
+            for ev in evs:
+                fields.update(ev["fields"])
+            check(fields.get("telemetry.counters.success") == "1" and fields.get("telemetry.code") == "202",
+                  f"{key}: field changes in the stream: {fields}")
+
+
+BAD = """version: "1.0"
+components:
+  - {name: http, version: "0.2.1", entry: http}
+workbook:
+  telemetry:
+    defaults: {counters: {success: 0}}
+  expose:
+    ok: telemetry.counters.sucess
+workflows:
+  w:
+    steps:
+      - update-workbook: {telemetry.counters.succes: "1"}
+actions:
+  a: {component: http, call: get, with: {url: "http://127.0.0.1:1/{{workbook.nope}}"}}
+load:
+  scenarios: [{name: s, workflow: w, user-count: 1}]
+"""
+
+
+def test_bad_workbook_section_is_exit_2_with_positions():
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, "script.yaml"), "w") as f:
+            f.write(BAD)
+        rc, stdout, stderr = run_ntx("validate", tmp)
+        check(rc == 2, f"exit {rc}: {stderr}")
+        check("script.yaml:8:9: error: workbook.expose.ok: no workbook field 'telemetry.counters.sucess'" in stderr, stderr)
+        check("did you mean 'telemetry.counters.success'?" in stderr, stderr)
+        check("script.yaml:12:54: error: update-workbook: the workbook has no field or alias 'telemetry.counters.succes'"
+              in stderr, stderr)
+        check("the workbook has no field or alias 'nope'" in stderr, stderr)
+
+
+if __name__ == "__main__":
+    main([test_ledger_snapshot_stream_and_summary, test_bad_workbook_section_is_exit_2_with_positions])
