@@ -88,6 +88,8 @@ def test_ledger_snapshot_stream_and_summary():
         batches = collections.Counter(ev["batch"] for ev in events)
         check(max(batches.values()) <= 64, f"a batch over max-batch-size: {max(batches.values())}")
         check(sorted(batches) == list(range(1, len(batches) + 1)), "batches numbered 1..n in order")
+        check(events[0]["t_ms"] == 0 and events[-1]["t_ms"] >= max(ev["t_ms"] for ev in events),
+              "the phase events open and close the run's clock")
         phases = [ev["phase"] for ev in events if ev["kind"] == "phase"]
         check(phases == ["executing", "closing"], phases)
         check(events[0]["kind"] == "phase" and events[-1]["kind"] == "phase", "the run's phases open and close the stream")
@@ -111,6 +113,59 @@ def test_ledger_snapshot_stream_and_summary():
                 fields.update(ev["fields"])
             check(fields.get("telemetry.counters.success") == "1" and fields.get("telemetry.code") == "202",
                   f"{key}: field changes in the stream: {fields}")
+
+
+def test_archive_baseline_and_compare():
+    """Two runs of the example, the second with twice the server errors: archived under run ids, the
+    second compared with the first by --baseline and by `ntx compare`, which says what got worse."""
+    port = free_port()
+    with Target(port, port), tempfile.TemporaryDirectory() as tmp:
+        res = example_on(port, tmp)
+        archive = os.path.join(tmp, "archive")
+        out1, out2 = os.path.join(tmp, "out1"), os.path.join(tmp, "out2")
+        rc, stdout, stderr = run_ntx("run", res, "--out", out1, "--archive", archive)
+        check(rc == 0, f"exit {rc}: {stderr}")
+        first = [l.split()[2] for l in stdout.splitlines() if l.startswith("archived as ")]
+        check(len(first) == 1, stdout[-500:])
+        run1 = first[0]
+        check(os.path.isfile(os.path.join(archive, run1, "report.json")) and
+              os.path.isfile(os.path.join(archive, run1, "workbook.jsonl")), os.listdir(archive))
+        # The second run: every fifth user meets the 503 (200 errors instead of 100).
+        path = os.path.join(res, "script.yaml")
+        with open(path) as f:
+            text = f.read()
+        with open(path, "w") as f:
+            f.write(text.replace('if: "env.user_id % 10 == 0"', 'if: "env.user_id % 5 == 0"'))
+        rc, stdout, stderr = run_ntx("run", res, "--out", out2, "--archive", archive, "--baseline", run1)
+        check(rc == 0, f"exit {rc}: {stderr}")
+        second = [l.split()[2] for l in stdout.splitlines() if l.startswith("archived as ")]
+        check(len(second) == 1 and second[0] != run1, stdout[-500:])
+        check(f"compare: baseline {os.path.join(archive, run1)}" in stdout, stdout[-1500:])
+        with open(os.path.join(archive, "index.jsonl")) as f:
+            index = [json.loads(l) for l in f]
+        check([i["run_id"] for i in index] == [run1, second[0]], index)
+
+        rc, cmp_out, stderr = run_ntx("compare", run1, second[0], "--archive", archive)
+        check(rc == 0, f"exit {rc}: {stderr}")
+        rows = {}
+        for line in cmp_out.splitlines():
+            parts = line.split()
+            if len(parts) >= 4 and parts[0] == "workbook":
+                rows[parts[1]] = parts[2:]
+        # 800 done / 100 error / 100 timeout, then 700 / 200 / 100 (users 5, 15, ... fail too).
+        check(rows["closing.error"] == ["100", "200", "+100.0%", "worse"], rows)
+        check(rows["closing.done"] == ["800", "700", "-12.5%", "worse"], rows)
+        check(rows["closing.timeout"] == ["100", "100", "same"], rows)
+        err = [l for l in cmp_out.splitlines() if l.startswith("error rate")]
+        check(err and err[0].split()[-1] == "worse", cmp_out)
+        for name in ("fetch", "refused", "confirm"):
+            check(any(l.startswith(f"{name} p99 (ms)") for l in cmp_out.splitlines()), f"{name} p99 row: {cmp_out}")
+        check(any(l.startswith("throughput (actions/s)") for l in cmp_out.splitlines()), cmp_out)
+        # Paths work too; a missing run is exit 2.
+        rc, _, _ = run_ntx("compare", out1, os.path.join(out2, "report.json"))
+        check(rc == 0, "compare by folder and by file")
+        rc, _, stderr = run_ntx("compare", out1, os.path.join(tmp, "nope"))
+        check(rc == 2 and "not a report.json" in stderr, f"{rc}: {stderr}")
 
 
 BAD = """version: "1.0"
@@ -146,4 +201,5 @@ def test_bad_workbook_section_is_exit_2_with_positions():
 
 
 if __name__ == "__main__":
-    main([test_ledger_snapshot_stream_and_summary, test_bad_workbook_section_is_exit_2_with_positions])
+    main([test_ledger_snapshot_stream_and_summary, test_archive_baseline_and_compare,
+          test_bad_workbook_section_is_exit_2_with_positions])

@@ -214,21 +214,21 @@ Report Core::execute(std::atomic<int>& stop) {
                           std::move(subscribers));
         sched.set_progress_bus(&bus);
         bus.start(run_started);
-        auto phase_event = [&](RunPhase phase) {
+        auto phase_event = [&](RunPhase phase, uint64_t t_ms) {
             ProgressEvent ev;
+            ev.t_ms = t_ms;  // the scheduler's clock, as the shards' events
             ev.kind = "phase";
             ev.scope = ProgressScope::program;
             ev.phase = phase;
             ev.path = sched.workbook_names().program;
-            bus.publish(std::move(ev));
+            return ev;
         };
-        phase_event(RunPhase::executing);
+        bus.publish(phase_event(RunPhase::executing, 0));  // the run's clock starts with the run
         monitor.start(run_started);
         sched.run(stop);
         // The loops stopped: what changed in their ledgers since their last tick goes out too.
         for (unsigned i = 0; i < sched.shard_count(); ++i) sched.shard(i).flush_workbook();
-        phase_event(RunPhase::closing);
-        bus.finish();
+        bus.finish(phase_event(RunPhase::closing, sched.now_ms()));  // the loops stopped: its clock may be read
         // The loops ended: each shard's final counters, so that the intervals add up to the totals.
         for (unsigned i = 0; i < sched.shard_count(); ++i) live.publish(sched.shard(i), sched.now_ms(), true);
         monitor.finish();

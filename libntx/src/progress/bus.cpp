@@ -43,7 +43,6 @@ uint64_t Bus::now_ms() const {
 
 void Bus::publish(ProgressEvent event) {
     if (!active()) return;
-    if (!event.t_ms) event.t_ms = now_ms();
     event.priority = priority(event.phase);
     std::lock_guard lock(side_mutex_);
     side_.push_back(std::move(event));
@@ -73,7 +72,7 @@ void Bus::run() {
     }
 }
 
-void Bus::finish() {
+void Bus::finish(std::optional<ProgressEvent> last) {
     if (!active()) return;
     {
         std::lock_guard lock(mutex_);
@@ -81,7 +80,11 @@ void Bus::finish() {
     }
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
-    drain(false);  // what the shards pushed last, then the closing phase event
+    drain(false);  // what the shards pushed last, then what was published
+    if (last) {
+        last->priority = priority(last->phase);
+        pending_.push_back(std::move(*last));
+    }
     deliver(pending_.size());
 }
 

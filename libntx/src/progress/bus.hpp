@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -100,13 +101,14 @@ public:
     // False when nobody subscribes: shards then push nothing.
     bool active() const { return !subscribers_.empty(); }
     Ring& ring(unsigned shard) { return *rings_[shard]; }
-    // Any thread (run phase changes, a plugin's progress outside an action): queued under a mutex.
+    // Any thread (run phase changes): queued under a mutex. The caller sets t_ms (the run's clock).
     void publish(ProgressEvent event);
 
     // Starts the bus's thread; `t0` is the run's clock origin.
     void start(std::chrono::steady_clock::time_point t0);
-    // After the shards stopped pushing: drains every ring, delivers what is pending, joins.
-    void finish();
+    // After the shards stopped pushing: joins the bus's thread, drains every ring, then takes what was
+    // published, then `last` (the closing phase event: so it is the stream's last), and delivers it all.
+    void finish(std::optional<ProgressEvent> last = std::nullopt);
     BusStats stats() const;
 
     // The priority of an event of process group `phase` (poller.priorities).
