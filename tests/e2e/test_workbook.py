@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 
-from harness import SOURCE, Target, check, free_port, main, read_report, run_ntx
+from harness import SOURCE, TEST_PLUGINS, Target, check, free_port, main, read_report, run_ntx
 
 USERS = 1000
 EXAMPLE = os.path.join(SOURCE, "examples", "workbook-ledger")
@@ -168,6 +168,45 @@ def test_archive_baseline_and_compare():
         check(rc == 2 and "not a report.json" in stderr, f"{rc}: {stderr}")
 
 
+PLUGIN_PROGRESS = f"""
+components:
+  - {{name: probe, version: "1.0.0", entry: {TEST_PLUGINS}/ntx_probe.so}}
+progress:
+  batching: {{max-batch-size: 5, flush-interval: 50ms}}
+workflows:
+  w: {{steps: [{{ref: nap}}, {{ref: nap}}]}}
+actions:
+  nap: {{component: probe, call: sleep, with: {{ms: "30", progress: "0.5"}}}}
+load:
+  scenarios: [{{name: s, workflow: w, user-count: 20}}]
+"""
+
+
+def test_plugin_progress_reaches_the_stream_in_small_batches():
+    """A plugin's progress host call (C ABI) becomes a `plugin` event on the bus; with max-batch-size 5
+    no subscriber call carries more than 5 events."""
+    with tempfile.TemporaryDirectory() as tmp:
+        res, out = os.path.join(tmp, "res"), os.path.join(tmp, "out")
+        os.makedirs(res)
+        with open(os.path.join(res, "script.yaml"), "w") as f:
+            f.write(PLUGIN_PROGRESS)
+        rc, _, stderr = run_ntx("run", res, "--out", out, "--workbook-stream", "--quiet")
+        check(rc == 0, f"exit {rc}: {stderr}")
+        with open(os.path.join(out, "workbook-stream.jsonl")) as f:
+            events = [json.loads(line) for line in f]
+        plugin = [ev for ev in events if ev["kind"] == "plugin"]
+        check(len(plugin) == 40, f"{len(plugin)} plugin events (20 users x 2 actions)")
+        for ev in plugin:
+            check(ev["scope"] == "action" and ev["progress"] == 0.5 and ev["fields"] == {"stage": "sleeping"}, ev)
+            check(ev["path"] == "s/w/nap" and ev["user_id"] > 0 and ev["task_id"] > 0, ev)
+        check(len({ev["user_id"] for ev in plugin}) == 20, "every user's progress")
+        batches = collections.Counter(ev["batch"] for ev in events)
+        check(max(batches.values()) <= 5, f"batch sizes {sorted(batches.values())}")
+        r = read_report(out)
+        check(r["workbook"]["stream"]["max_batch"] <= 5 and r["workbook"]["stream"]["events"] == len(events), r["workbook"])
+        check(r["workbook"]["by_state"] == {"closing.done": 20}, r["workbook"])
+
+
 BAD = """version: "1.0"
 components:
   - {name: http, version: "0.2.1", entry: http}
@@ -202,4 +241,5 @@ def test_bad_workbook_section_is_exit_2_with_positions():
 
 if __name__ == "__main__":
     main([test_ledger_snapshot_stream_and_summary, test_archive_baseline_and_compare,
+          test_plugin_progress_reaches_the_stream_in_small_batches,
           test_bad_workbook_section_is_exit_2_with_positions])
