@@ -119,3 +119,46 @@ void BM_WorkbookMemory100k(benchmark::State& state) {
 BENCHMARK(BM_WorkbookMemory100k)->Unit(benchmark::kMillisecond)->Iterations(3);
 
 }  // namespace
+
+#include "progress/bus.hpp"
+
+namespace {
+
+// With a subscriber, each dirty entry costs one ring slot per tick: claim, copy the builtins, commit.
+// The consumer side (drain) runs here every 1024 pushes (on the bus's thread in a run).
+void BM_ProgressRingPush(benchmark::State& state) {
+    progress::Ring ring(16384);
+    workbook::Entry e;
+    e.user_id = 42;
+    e.task_id = 7;
+    e.dirty = workbook::d_state | workbook::d_evidence;
+    uint32_t n = 0;
+    uint64_t drained = 0;
+    for (auto _ : state) {
+        progress::Record* r = ring.claim();
+        r->kind = progress::Record::Kind::entry;
+        r->user_id = e.user_id;
+        r->task_id = e.task_id;
+        r->scenario = e.scenario;
+        r->action = e.current_action;
+        r->timeout_at_ms = e.timeout_at_ms;
+        r->response_us = e.response_us;
+        r->retry_left = e.retry_left;
+        r->dirty = e.dirty;
+        r->state = e.state;
+        r->last_event = e.last_event;
+        r->field_count = 0;
+        ring.commit();
+        if (++n == 1024) {
+            state.PauseTiming();
+            drained += ring.drain([](const progress::Record&) {});
+            n = 0;
+            state.ResumeTiming();
+        }
+    }
+    benchmark::DoNotOptimize(drained);
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_ProgressRingPush);
+
+}  // namespace
