@@ -885,6 +885,12 @@ void Shard::wb_apply(User& u, const dsl::Step& step) {
     }
 }
 
+void Shard::workbook_set(User& u, uint32_t field, std::string_view value) {
+    const auto& schema = scheduler_.script().workbook;
+    if (u.wb == UINT32_MAX || field < workbook::kBuiltins || field >= schema.size()) return;
+    ledger_.set_field(u.wb, field, value, schema);
+}
+
 // The current action's retries left: its own retry.max (or its on-error's retry) less the attempts made.
 void Shard::wb_retry_left(User& u) {
     const auto& a = scheduler_.script().actions[u.action];

@@ -50,6 +50,9 @@ public:
     // Pushes the entries changed since the last flush to the progress bus (when it has subscribers)
     // and clears their dirty marks. On the loop's thread, or after the loop stopped.
     void flush_workbook();
+    // Writes the script field `field` (a workbook::Schema id, e.g. from Schema::add_register for
+    // `save-as: {scope: workbook}`) of `u`'s current workbook entry. On this shard's loop.
+    void workbook_set(User& u, uint32_t field, std::string_view value);
     // A plugin's progress call from `u`'s action (on this shard's loop): one event on the bus.
     void push_plugin_progress(User& u, uint32_t component, const ntx_progress_t& p);
 
