@@ -3,10 +3,12 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
 #include <boost/json.hpp>
 #include <thread>
 
 #include "dsl/script.hpp"
+#include "ntx/host.hpp"
 #include "progress/bus.hpp"
 #include "support/temp_res_dir.hpp"
 #include "workbook/workbook.hpp"
@@ -406,4 +408,74 @@ TEST_CASE("an event at the priority threshold is delivered without waiting for t
         CHECK(kinds == std::vector<std::string>{"phase:1", "phase:5"});
     }
     bus.finish();
+}
+
+// ---- a C++ subscriber through RunOptions::progress_subscribers, on a real run -------------------------
+
+TEST_CASE("RunOptions::progress_subscribers sees the run's phases, every entry's states and plugin progress",
+          "[progress][workbook]") {
+    TempResDir dir;
+    dir.write("script.yaml", std::string(R"(
+components:
+  - {name: probe, version: "1.0.0", entry: )") + NTX_TEST_BROKEN_PLUGIN_DIR + R"(/ntx_probe.so}
+workbook:
+  registers: {fields: [seen]}
+progress:
+  batching: {max-batch-size: 10, flush-interval: 20ms}
+workflows:
+  w:
+    steps:
+      - {ref: nap}
+      - update-workbook: {registers.seen: "{{workbook.current_action}}@{{workbook.state}}"}
+      - {think: 10ms}
+actions:
+  nap: {component: probe, call: sleep, with: {ms: "20", progress: "0.25"}}
+load:
+  scenarios: [{name: s, workflow: w, user-count: 12}]
+)");
+    std::vector<ProgressEvent> events;  // called on the bus's thread, one call at a time
+    size_t biggest = 0;
+    RunOptions options;
+    options.quiet = true;
+    options.threads = 2;
+    options.progress_subscribers.push_back([&](std::span<const ProgressEvent> batch) {
+        biggest = std::max(biggest, batch.size());
+        events.insert(events.end(), batch.begin(), batch.end());
+    });
+    Host host;
+    Report report = host.start(dir.path().string(), options);
+    REQUIRE(events.size() >= 2);
+    CHECK(biggest <= 10);
+    CHECK(events.front().kind == "phase");
+    CHECK(events.front().phase == RunPhase::executing);
+    CHECK(events.back().kind == "phase");
+    CHECK(events.back().phase == RunPhase::closing);
+    std::map<uint64_t, std::vector<std::string>> states;  // user -> states in order
+    std::map<uint64_t, std::string> seen;
+    size_t plugin = 0;
+    for (const auto& ev : events) {
+        if (ev.kind == "plugin") {
+            ++plugin;
+            CHECK(ev.progress == Approx(0.25));
+            CHECK(ev.scope == ProgressScope::action);
+            continue;
+        }
+        if (ev.kind != "task.state" && ev.kind != "workbook.field") continue;
+        for (const auto& [k, v] : ev.fields) {
+            if (k == "state") states[ev.user_id].push_back(v);
+            if (k == "registers.seen") seen[ev.user_id] = v;
+        }
+    }
+    CHECK(plugin == 12);
+    REQUIRE(states.size() == 12);
+    for (const auto& [user, seq] : states) {
+        INFO("user " << user);
+        CHECK(seq.back() == "closing.done");
+        CHECK(std::count_if(seq.begin(), seq.end(), [](const std::string& s) { return s.starts_with("closing."); }) == 1);
+        CHECK(seen[user] == "nap@executing.running_action");
+    }
+    CHECK(report.workbook.entries == 12);
+    CHECK(report.workbook.by_state == std::vector<std::pair<std::string, uint64_t>>{{"closing.done", 12}});
+    CHECK(report.workbook.stream_events == events.size());
+    CHECK(report.workbook.stream_dropped == 0);
 }
