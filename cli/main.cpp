@@ -1,6 +1,8 @@
 // The ntx command: `ntx run RES_DIR`, `ntx validate RES_DIR`, `ntx plugins list|info`.
 // Exit codes: 0 run completed and passed, 1 run completed but failed its criteria or was interrupted,
 // 2 invalid input (script, manifest, arguments), 3 internal or plugin failure.
+#include "compare.hpp"
+
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
 #include <csignal>
@@ -27,6 +29,7 @@ void usage(std::FILE* out, const po::options_description& opts) {
     std::fprintf(out,
                  "usage: ntx run RES_DIR [--out DIR] [options]\n"
                  "       ntx validate RES_DIR [options]\n"
+                 "       ntx compare BASELINE RUN [--archive DIR]   (report.json, its folder, or an archived run id)\n"
                  "       ntx plugins list [--plugin-path DIR]... [--json]\n"
                  "       ntx plugins info PATH|NAME [--plugin-path DIR]... [--json]\n"
                  "       ntx --version\n\n");
@@ -128,6 +131,12 @@ int main(int argc, char** argv) {
         "quiet,q", "print no progress line and no end summary")(
         "metrics-listen", po::value<std::string>(),
         "serve Prometheus metrics on ADDR:PORT during the run (loopback only, e.g. 127.0.0.1:9464)")(
+        "workbook-stream", "run: also write the progress bus's events (the workbook change stream) to "
+                           "DIR/workbook-stream.jsonl (needs --out)")(
+        "archive", po::value<std::string>(),
+        "run: copy report.json and workbook.jsonl into DIR/<run id>/ (needs --out); compare: where run ids are found")(
+        "baseline", po::value<std::string>(),
+        "run: after the run, compare it with this run (a run id in --archive DIR, a report.json or its folder)")(
         "json", "plugins list|info: print JSON");
     po::options_description hidden;
     hidden.add_options()("command", po::value<std::string>())("args", po::value<std::vector<std::string>>());
@@ -170,6 +179,14 @@ int main(int argc, char** argv) {
         usage(stderr, opts);
         return kExitInvalid;
     }
+    const std::string archive_dir = vm.count("archive") ? vm["archive"].as<std::string>() : std::string();
+    if (vm.count("command") && vm["command"].as<std::string>() == "compare") {
+        if (args.size() != 2) {
+            std::fprintf(stderr, "ntx: error: expected `compare BASELINE RUN`\n");
+            return kExitInvalid;
+        }
+        return ntx::cli::compare_runs(args[0], args[1], archive_dir, stdout);
+    }
     if (!vm.count("command") || args.size() != 1) {
         usage(stderr, opts);
         return kExitInvalid;
@@ -180,6 +197,19 @@ int main(int argc, char** argv) {
     if (vm.count("out")) options.out_dir = vm["out"].as<std::string>();
     options.quiet = vm.count("quiet") > 0;
     if (vm.count("metrics-listen")) options.metrics_listen = vm["metrics-listen"].as<std::string>();
+    options.workbook_stream = vm.count("workbook-stream") > 0;
+    if (!archive_dir.empty() && options.out_dir.empty()) {
+        std::fprintf(stderr, "ntx: error: --archive copies the run's --out folder: give --out DIR\n");
+        return kExitInvalid;
+    }
+    if (vm.count("baseline") && options.out_dir.empty()) {
+        std::fprintf(stderr, "ntx: error: --baseline compares the run's report.json: give --out DIR\n");
+        return kExitInvalid;
+    }
+    if (options.workbook_stream && options.out_dir.empty()) {
+        std::fprintf(stderr, "ntx: error: --workbook-stream writes into the --out folder: give --out DIR\n");
+        return kExitInvalid;
+    }
 
     ntx::Host host;
     try {
@@ -189,7 +219,7 @@ int main(int argc, char** argv) {
             return kExitPassed;
         }
         if (command != "run") {
-            std::fprintf(stderr, "ntx: error: unknown command '%s' (run, validate or plugins)\n", command.c_str());
+            std::fprintf(stderr, "ntx: error: unknown command '%s' (run, validate, compare or plugins)\n", command.c_str());
             return kExitInvalid;
         }
         g_host = &host;
@@ -197,6 +227,17 @@ int main(int argc, char** argv) {
         std::signal(SIGTERM, on_signal);
         ntx::Report report = host.start(res_dir, options);
         g_host = nullptr;
+        if (!archive_dir.empty()) {
+            std::string error;
+            std::string id = ntx::cli::archive_run(options.out_dir, archive_dir, error);
+            if (id.empty()) std::fprintf(stderr, "ntx: warning: the run was not archived: %s\n", error.c_str());
+            else if (!options.quiet) std::printf("archived as %s (in %s)\n", id.c_str(), archive_dir.c_str());
+        }
+        if (vm.count("baseline")) {
+            std::printf("\n");
+            // A baseline that cannot be read is reported; the run's own verdict still decides the exit code.
+            ntx::cli::compare_runs(vm["baseline"].as<std::string>(), options.out_dir, archive_dir, stdout);
+        }
         // An interrupted run did not complete: it cannot pass. A completed run passes when every
         // threshold of the script holds.
         return report.interrupted || !report.thresholds_passed() ? kExitFailed : kExitPassed;

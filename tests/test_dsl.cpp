@@ -161,11 +161,11 @@ TEST_CASE("template errors point into the scalar", "[dsl]") {
 
 TEST_CASE("DSL constructs this version does not run yet are errors, never ignored", "[dsl]") {
     TempResDir dir;
-    dir.write("script.yaml", std::string(kValid) + "workbook:\n  timeline: {}\n");
+    dir.write("script.yaml", std::string(kValid) + "progress:\n  rollback: last-stable-point\n");
     auto d = load(dir);
     INFO(dump(d));
     REQUIRE(d.size() == 1);
-    CHECK(has(d, 43, 1, "'workbook' in script.yaml is part of the ntx DSL but not supported by this version yet"));
+    CHECK(has(d, 44, 3, "'rollback' in progress is part of the ntx DSL but not supported by this version yet"));
 }
 
 TEST_CASE("config.yaml is validated too", "[dsl]") {

@@ -38,6 +38,8 @@ workflows:
     steps:
       - ref: save-file
       - ref: bad-name
+      - ref: to-ledger
+      - ref: read-ledger
 actions:
   first-user:
     component: http
@@ -74,6 +76,15 @@ actions:
     save-as:
       var: other
       persist: {{dir: artifacts/bad, filename: "{{{{other.status}}}}/x.json"}}
+  to-ledger:
+    component: http
+    call: get
+    with: {{url: "http://127.0.0.1:{port}/status/203"}}
+    save-as: {{var: ledgered, scope: workbook}}
+  read-ledger:
+    component: http
+    call: get
+    with: {{url: "http://127.0.0.1:{port}/status/{{{{ledgered.status}}}}?from-ledger={{{{length(workbook.ledgered)}}}}"}}
 load:
   scenarios:
     - {{name: user-memory, workflow: user-memory, user-count: {USERS}, task-duration: 700ms}}
@@ -125,6 +136,17 @@ def test_scopes_and_persist():
         check(p["bytes"] == sum(os.path.getsize(x) for x in files), f"persist bytes {p['bytes']}")
         check("persist: 6 files" in stdout, stdout[-600:])
 
+        # scope workbook: the body is also the entry's registers.<var>, read back as {{workbook.<var>}}.
+        s = scenario(r, "persisted")
+        check(action(s, "read-ledger")["ok"] == USERS, f"read-ledger {action(s, 'read-ledger')}")
+        check(target.stats()["by_path"].get("/status/203") == 2 * USERS, f"target saw {target.stats()['by_path']}")
+        entries = [json.loads(line) for line in open(os.path.join(out, "workbook.jsonl"))]
+        mine = [e for e in entries if e["scenario"] == "persisted"]
+        check(len(mine) == USERS, f"{len(mine)} persisted entries")
+        for e in mine:
+            reg = e.get("sections", {}).get("registers", {}).get("ledgered")
+            check(reg is not None and len(reg) > 0, f"registers.ledgered in {e}")
+
 
 def test_scope_mistakes_are_planning_errors():
     with tempfile.TemporaryDirectory() as tmp:
@@ -144,6 +166,15 @@ actions:
     call: get
     with: {url: "http://127.0.0.1:1/"}
     save-as: {var: y, persist: {type: s3, dir: d}}
+  to-ledger:
+    component: http
+    call: get
+    with: {{url: "http://127.0.0.1:{port}/status/203"}}
+    save-as: {{var: ledgered, scope: workbook}}
+  read-ledger:
+    component: http
+    call: get
+    with: {{url: "http://127.0.0.1:{port}/status/{{{{ledgered.status}}}}?from-ledger={{{{length(workbook.ledgered)}}}}"}}
 load:
   scenarios:
     - {name: s, workflow: w, user-count: 1}

@@ -294,6 +294,20 @@ static ntx_status_t probe_run_action(void *plugin_state, ntx_action_t *action, c
         pthread_mutex_unlock(&st->lock);
     }
     if (call->late || (ctx->call.len == 5 && memcmp(ctx->call.ptr, "sleep", 5) == 0)) {
+        if (param(ctx, "progress", buf, sizeof buf)) {
+            /* `progress: "0.5"`: one progress call to the host's bus before sleeping. */
+            ntx_progress_t p;
+            ntx_kv_t field;
+            memset(&p, 0, sizeof p);
+            p.size = sizeof p;
+            p.scope = NTX_SCOPE_ACTION;
+            p.progress = strtod(buf, NULL);
+            field.key = str_of("stage");
+            field.value = str_of("sleeping");
+            p.fields = &field;
+            p.field_count = 1;
+            (void)g_host_api->progress(st->host, action, &p);
+        }
         param(ctx, "ms", buf, sizeof buf);
         return g_host_api->timer_schedule(st->host, ctx->loop, (uint64_t)strtoull(buf, NULL, 10), on_timer, call,
                                           &call->timer);

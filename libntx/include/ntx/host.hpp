@@ -38,6 +38,9 @@ struct RunOptions {
     // order, in batches; a subscriber is copied into the run and must be callable from another
     // thread than the one that started the run. See progress.hpp for what arrives when.
     std::vector<ProgressCallback> progress_subscribers;
+    // Also write the progress bus's events (the workbook change stream) as JSON Lines into
+    // out_dir/workbook-stream.jsonl (needs out_dir).
+    bool workbook_stream = false;
 };
 
 // The entry function of a protocol, exactly as a plugin .so exports it (ntx_plugin_entry_fn of

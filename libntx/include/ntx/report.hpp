@@ -141,6 +141,16 @@ struct PersistReport {
     std::string first_error;  // the first of them, for the summary
 };
 
+// The workbook at closing (workbook.jsonl holds every entry): how many entries, by final state, and
+// what the progress bus carried.
+struct WorkbookSummary {
+    uint64_t entries = 0;
+    std::vector<std::pair<std::string, uint64_t>> by_state;  // "closing.done" -> count, in state order
+    uint64_t memory_bytes = 0;       // the ledger's size in memory at the end
+    std::string snapshot;            // the snapshot's file name in the output folder ("" when none written)
+    uint64_t stream_events = 0, stream_batches = 0, stream_dropped = 0, stream_max_batch = 0;
+};
+
 struct Report {
     std::string ntx_version;
     std::string res_dir;
@@ -159,6 +169,7 @@ struct Report {
     bool aborted_by_threshold = false;    // an abort-on-fail threshold failed during the run and stopped it
     PersistReport persist;
     ResourcesReport resources;
+    WorkbookSummary workbook;
 
     bool thresholds_passed() const {
         for (const auto& t : thresholds)

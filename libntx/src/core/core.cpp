@@ -20,6 +20,7 @@
 #include "ntx/version.hpp"
 #include "plugin/plugin_loader.hpp"
 #include "plugin/semver.hpp"
+#include "progress/bus.hpp"
 #include "report/latency_histogram.hpp"
 #include "report/thresholds.hpp"
 #include "resource/resource_monitor.hpp"
@@ -55,9 +56,9 @@ Core::Core(RunOptions options, ProtocolRegistry protocols)
 
 Core::~Core() = default;
 
-// The run's phase changes, delivered to RunOptions::progress_subscribers straight from the thread that
-// changes the phase, one event per batch. The progress bus (batching, the monitor thread) takes this
-// over: this is the one place phases are announced.
+// The phases before the progress bus exists (initiating, planning), delivered to
+// RunOptions::progress_subscribers straight from the thread that plans, one event per batch. From
+// executing on, the bus announces the phases (execute()).
 void Core::emit_phase(RunPhase phase) {
     if (options_.progress_subscribers.empty()) return;
     ProgressEvent e;
@@ -260,8 +261,30 @@ Report Core::execute(std::atomic<int>& stop) {
             mo.progress_ms = options_.progress_ms;
         }
         live::RunMonitor monitor(script_, sched, live, stop, mo);
+        // The progress bus: subscribers from RunOptions, and the change stream's JSON Lines file.
+        std::vector<ProgressCallback> subscribers = options_.progress_subscribers;
+        if (options_.workbook_stream && !options_.out_dir.empty()) {
+            try {
+                subscribers.push_back(progress::jsonl_writer((fs::path(options_.out_dir) / "workbook-stream.jsonl").string()));
+            } catch (const std::exception& e) {
+                throw RuntimeFailure(e.what());
+            }
+        }
+        progress::Bus bus(script_.progress, script_.workbook, sched.workbook_names(), sched.shard_count(),
+                          std::move(subscribers));
+        sched.set_progress_bus(&bus);
+        bus.start(run_started);
+        auto phase_event = [&](RunPhase phase, uint64_t t_ms) {
+            ProgressEvent ev;
+            ev.t_ms = t_ms;  // the scheduler's clock, as the shards' events
+            ev.kind = "phase";
+            ev.scope = ProgressScope::program;
+            ev.phase = phase;
+            ev.path = sched.workbook_names().program;
+            return ev;
+        };
+        bus.publish(phase_event(RunPhase::executing, 0));  // the run's clock starts with the run
         monitor.start(run_started);
-        emit_phase(RunPhase::executing);
         sched.run(stop);
         resources->stop();
         // Closing: every user released its leases on its way out; what a pool still holds is a leak,
@@ -272,7 +295,9 @@ Report Core::execute(std::atomic<int>& stop) {
             leaked_.push_back(leaked);
         }
         resources->flush();
-        emit_phase(RunPhase::closing);
+        // The loops stopped: what changed in their ledgers since their last tick goes out too.
+        for (unsigned i = 0; i < sched.shard_count(); ++i) sched.shard(i).flush_workbook();
+        bus.finish(phase_event(RunPhase::closing, sched.now_ms()));  // the loops stopped: its clock may be read
         // The loops ended: each shard's final counters, so that the intervals add up to the totals.
         for (unsigned i = 0; i < sched.shard_count(); ++i) live.publish(sched.shard(i), sched.now_ms(), true);
         monitor.finish();
@@ -285,6 +310,12 @@ Report Core::execute(std::atomic<int>& stop) {
             report.scenarios[s].intervals = std::move(monitor.intervals()[s]);
         report.aborted_by_threshold = monitor.aborted();
         if (!trail.empty()) report.resources.lease_trail = trail.string();
+        report.workbook = close_workbook(sched);
+        auto bs = bus.stats();
+        report.workbook.stream_events = bs.events;
+        report.workbook.stream_batches = bs.batches;
+        report.workbook.stream_dropped = bs.dropped;
+        report.workbook.stream_max_batch = bs.max_batch;
         report.thresholds = report::evaluate_thresholds(script_.thresholds, report);
         metrics.reset();  // the endpoint closes with the run
         // Every socket, timer and watch is closed and the loops stopped; the plugins release now,
@@ -294,6 +325,49 @@ Report Core::execute(std::atomic<int>& stop) {
     }
     report.started_at = started_at;
     return report;
+}
+
+// Closing: the ledger's summary, and its snapshot (workbook.jsonl, one entry per line, ordered by
+// user and task) in the output folder. The loops have stopped: the shards' ledgers are read-only now.
+WorkbookSummary Core::close_workbook(scheduler::Scheduler& sched) const {
+    WorkbookSummary w;
+    std::vector<uint64_t> counts(workbook::kStates, 0);
+    std::vector<const workbook::Entry*> all;
+    for (unsigned i = 0; i < sched.shard_count(); ++i) {
+        const auto& ledger = sched.shard(i).ledger();
+        w.memory_bytes += ledger.memory_bytes();
+        for (const auto& e : ledger.entries()) {
+            ++counts[static_cast<size_t>(e.state)];
+            all.push_back(&e);
+        }
+    }
+    w.entries = all.size();
+    for (size_t k = 0; k < counts.size(); ++k)
+        if (counts[k]) w.by_state.emplace_back(std::string(workbook::state_name(static_cast<workbook::State>(k))), counts[k]);
+    if (options_.out_dir.empty()) return w;
+    std::sort(all.begin(), all.end(), [](const workbook::Entry* a, const workbook::Entry* b) {
+        return a->user_id != b->user_id ? a->user_id < b->user_id : a->task_id < b->task_id;
+    });
+    fs::path file = fs::path(options_.out_dir) / "workbook.jsonl";
+    std::FILE* out = std::fopen(file.c_str(), "w");
+    if (!out) {
+        log_->error("the workbook snapshot could not be written: {}", file.string());
+        return w;
+    }
+    std::string line;
+    for (const auto* e : all) {
+        line = workbook::entry_json(script_.workbook, sched.workbook_names(), *e);
+        line += '\n';
+        std::fwrite(line.data(), 1, line.size(), out);
+    }
+    bool ok = std::fflush(out) == 0;
+    ok = std::fclose(out) == 0 && ok;
+    if (!ok) {
+        log_->error("the workbook snapshot could not be written: {}", file.string());
+        return w;
+    }
+    w.snapshot = "workbook.jsonl";
+    return w;
 }
 
 Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool interrupted) const {

@@ -50,6 +50,7 @@ private:
     // Tells the progress subscribers that the run entered `phase`.
     void emit_phase(RunPhase phase);
     Report build_report(scheduler::Scheduler& sched, double duration_s, bool interrupted) const;
+    WorkbookSummary close_workbook(scheduler::Scheduler& sched) const;
 
     RunOptions options_;
     ProtocolRegistry protocols_;

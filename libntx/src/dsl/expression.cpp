@@ -13,7 +13,7 @@ enum class Op : uint8_t { or_, and_, eq, ne, lt, le, gt, ge, add, sub, mul, div,
 enum class Fn : uint8_t { length, contains, starts_with, ends_with, string, number, exists, default_ };
 
 struct ExprNode {
-    enum class Kind : uint8_t { literal, resource, variable, env, unary, binary, call } kind = Kind::literal;
+    enum class Kind : uint8_t { literal, resource, variable, env, unary, binary, call, workbook } kind = Kind::literal;
     Value value;            // literal
     std::string field;      // resource field, or the variable's field path
     uint32_t slot = 0;      // variable slot, or EnvVar
@@ -312,6 +312,15 @@ private:
             n->kind = ExprNode::Kind::variable;
             n->slot = *slot;
             n->field = dot2 == std::string::npos ? "body" : rest.substr(dot2 + 1);
+        } else if (root == "workbook") {
+            auto id = rest.empty() ? std::nullopt : resolve_("workbook." + rest);
+            if (!id) {
+                error_ = fmt::format("'{}': the workbook has no field or alias '{}' (declare it under workbook:)", name, rest);
+                tok_.offset = at;
+                return nullptr;
+            }
+            n->kind = ExprNode::Kind::workbook;
+            n->slot = *id;
         } else if (root == "global") {
             size_t dot2 = rest.find('.');
             std::string var = rest.substr(0, dot2);
@@ -324,10 +333,6 @@ private:
             n->kind = ExprNode::Kind::variable;
             n->slot = *slot;
             n->field = dot2 == std::string::npos ? "body" : rest.substr(dot2 + 1);
-        } else if (root == "global" || root == "workbook") {
-            error_ = fmt::format("'{}': {}.* is not supported by this version of ntx", name, root);
-            tok_.offset = at;
-            return nullptr;
         } else {
             auto slot = resolve_(root);
             if (!slot) {
@@ -438,6 +443,15 @@ bool lookup(const ExprNode& n, const RenderContext& ctx, Value& out, std::string
         error = fmt::format("'{}': the saved result has no field '{}'", n.source, n.field);
         return false;
     }
+    case ExprNode::Kind::workbook: {
+        std::string v;
+        if (!ctx.workbook_field(n.slot, v)) {
+            error = fmt::format("'{}': no workbook entry to read", n.source);
+            return false;
+        }
+        out = Value::of(std::move(v));
+        return true;
+    }
     default: return eval_node(n, ctx, out, error);
     }
 }
@@ -467,7 +481,8 @@ bool eval_node(const ExprNode& n, const RenderContext& ctx, Value& out, std::str
     switch (n.kind) {
     case ExprNode::Kind::literal: out = n.value; return true;
     case ExprNode::Kind::resource:
-    case ExprNode::Kind::variable: return lookup(n, ctx, out, error);
+    case ExprNode::Kind::variable:
+    case ExprNode::Kind::workbook: return lookup(n, ctx, out, error);
     case ExprNode::Kind::env: out = Value::of(ctx.env(static_cast<EnvVar>(n.slot))); return true;
     case ExprNode::Kind::unary: {
         Value v;

@@ -12,7 +12,9 @@
 #include "dsl/expression.hpp"
 #include "dsl/template.hpp"
 #include "ntx/diagnostics.hpp"
+#include "progress/config.hpp"
 #include "report/thresholds.hpp"
+#include "workbook/workbook.hpp"
 
 namespace ntx::dsl {
 
@@ -154,6 +156,7 @@ struct Step {
         loop_check,  // loop `loop` ends (go to `target`) when its count / list is used up, or max reached
         loop_next,   // loop `loop`: one more iteration, back to `target` (its check)
         parallel,    // run `branches` at once (Script::branches); go on when every one has ended
+        update_workbook,  // write `updates` into the user's workbook entry
     } kind = Kind::action;
     uint32_t action = 0;    // action: index into actions
     uint64_t think_ms = 0;  // think: the pause
@@ -168,6 +171,8 @@ struct Step {
     std::optional<uint32_t> item_slot;  // loop_check of `over`: the variable (`as`) that holds the item
     std::vector<uint32_t> branches;  // parallel: indices into Script::branches
     std::string name;       // the step's `name` (goto target), if any
+    // update_workbook: workbook field ids (workbook::Schema) and the templates of their new values.
+    std::vector<std::pair<uint32_t, Template>> updates;
     SourceLoc loc;
 
     static Step of_action(uint32_t a) {
@@ -303,6 +308,9 @@ struct Script {
     std::vector<ScenarioSpec> scenarios;
     std::vector<std::string> variables;  // save-as names by slot (and blob.<name> for file_blobs)
     std::vector<VarScope> variable_scopes;  // per slot
+    // Per slot: the workbook field (registers.<name>) a scope-workbook variable also writes its body
+    // to; UINT32_MAX (or past the end) for the others.
+    std::vector<uint32_t> variable_workbook_field;
     std::vector<BlobSpec> blobs;
     std::vector<KvStoreSpec> kv_stores;
     // Per variable slot: the fields of a constant (a file_blob), shared by every user; null for a
@@ -311,6 +319,9 @@ struct Script {
     TaskRetryPolicy task_retry;          // monitoring.retry
     std::vector<report::Threshold> thresholds;
     RunConfig config;
+    // The workbook's fields (the scheduler's own, the script's `workbook:` sections) and aliases.
+    workbook::Schema workbook;
+    progress::ProgressConfig progress;  // the script's `progress:` section
 };
 
 // Appends to `out` the actions `steps` run, in order and each once, those of parallel branches in

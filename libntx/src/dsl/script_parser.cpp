@@ -242,8 +242,8 @@ public:
         if (!root) return std::move(script_);
         if (!expect_map(f, *root, "script.yaml")) return std::move(script_);
         check_keys(f, *root, "script.yaml",
-                   {"version", "components", "resources", "workflows", "actions", "load", "monitoring", "thresholds"},
-                   {"workbook", "progress"});
+                   {"version", "components", "resources", "workflows", "actions", "load", "monitoring", "thresholds",
+                    "workbook", "progress"});
         const YAML::Node& r = *root;
         if (r["version"]) {
             if (auto v = scalar(f, r["version"], "version")) script_.version = *v;
@@ -253,6 +253,14 @@ public:
         if (r["resources"]) parse_resources(f, r["resources"]);
         // Variables are named by save-as across all actions (and inline steps) before templates compile.
         collect_variables(f, r);
+        // The workbook's fields before any template reads {{workbook.*}}.
+        if (r["workbook"]) parse_workbook(f, r["workbook"]);
+        // save-as scope workbook: the variable is also the entry's field registers.<name> ({{workbook.<name>}}).
+        script_.variable_workbook_field.assign(script_.variables.size(), UINT32_MAX);
+        for (uint32_t i = 0; i < script_.variables.size(); ++i)
+            if (script_.variable_scopes[i] == VarScope::workbook)
+                script_.variable_workbook_field[i] = script_.workbook.add_register(script_.variables[i]);
+        if (r["progress"]) parse_progress(f, r["progress"]);
         if (r["monitoring"]) parse_monitoring(f, r["monitoring"]);  // before handlers name monitoring.retry
         if (r["actions"]) parse_actions(f, r["actions"]);
         if (r["workflows"]) parse_workflows(f, r["workflows"]);
@@ -898,8 +906,6 @@ private:
                             fmt::format("'{}' is saved here with scope {}, but another action saves it with scope {}",
                                         *v, scope_name(*scope), scope_name(script_.variable_scopes[*spec.save_slot])),
                             "a variable has one scope: rename one of them");
-                if (scope == VarScope::workbook)
-                    f.error(sa["scope"], "save-as scope 'workbook' needs the workbook ledger, which this build lacks");
             }
             if (sa.IsMap() && sa["persist"]) spec.persist = parse_persist(f, sa["persist"]);
         }
@@ -944,6 +950,7 @@ private:
     // with scope global (and only such a variable).
     Template::VariableResolver resolver() {
         return [this](std::string_view name) -> std::optional<uint32_t> {
+            if (name.starts_with("workbook.")) return script_.workbook.find(name.substr(9));
             if (name.rfind("resource.", 0) == 0) return kv_slot(name);
             bool global = name.starts_with("global.");
             if (global) name.remove_prefix(7);
@@ -1026,6 +1033,15 @@ private:
                 out.push_back(std::move(st));
                 script_.actions.push_back(std::move(*spec));
             }
+            return true;
+        }
+        if (step["update-workbook"]) {
+            check_keys(f, step, "an update-workbook step", {"update-workbook", "name"});
+            Step st;
+            st.kind = Step::Kind::update_workbook;
+            st.loc = f.loc(step["update-workbook"]);
+            parse_workbook_updates(f, step["update-workbook"], st);
+            out.push_back(std::move(st));
             return true;
         }
         if (step["think"]) {
@@ -1226,8 +1242,8 @@ private:
                 }
                 wf.steps.push_back(std::move(par));
             } else if (!parse_plain_step(f, step, name, wf.steps)) {
-                check_keys(f, step, "a step", {"ref", "action", "think", "log", "if", "loop", "goto", "parallel", "name"},
-                           {"update-workbook"});
+                check_keys(f, step, "a step",
+                           {"ref", "action", "think", "log", "if", "loop", "goto", "parallel", "update-workbook", "name"});
                 if (step.size() == 0) f.error(step, "empty step");
                 continue;
             }
@@ -1607,7 +1623,7 @@ private:
                 else h.route = Route::stop_user;
             } else if (!parse_plain_step(f, item, fmt::format("{}[{}]", where, index), h.steps)) {
                 check_keys(f, item, fmt::format("an entry of {}", where),
-                           {"retry", "goto", "stop", "ref", "action", "log", "think"});
+                           {"retry", "goto", "stop", "ref", "action", "log", "think", "update-workbook"});
                 if (item.size() == 0) f.error(item, "empty entry");
             }
         }
@@ -1814,6 +1830,193 @@ private:
                                     fmt::format("action '{}' ({}) reads '{}' in with.{}, but {}", a.name, what,
                                                 script_.variables[slot], key, why),
                                     {}});
+        }
+    }
+
+    // `workbook:`: the six sections, each with `defaults` (a map, nested keys flatten to dotted paths)
+    // and `fields` (a list of paths whose default is ""), and `expose` (alias: section path). The
+    // sections may also sit under a `sections:` key.
+    void parse_workbook(FileCtx& f, const YAML::Node& n) {
+        if (!expect_map(f, n, "workbook")) return;
+        std::vector<std::string_view> allowed;
+        for (const char* sec : workbook::kSections) allowed.push_back(sec);
+        allowed.push_back("expose");
+        allowed.push_back("sections");
+        check_keys(f, n, "workbook", allowed);
+        auto& schema = script_.workbook;
+        auto declare = [&](const YAML::Node& at, const std::string& section, const std::string& path, std::string value) {
+            std::string full = section + "." + path;
+            if (auto existing = schema.find(full)) {
+                if (workbook::Schema::is_builtin(*existing))
+                    f.error(at, fmt::format("workbook field '{}' is kept by the scheduler; a script cannot declare it", full));
+                else
+                    f.error(at, fmt::format("workbook field '{}' is declared twice", full));
+                return;
+            }
+            schema.add_field(full, std::move(value));
+        };
+        auto parse_section = [&](const std::string& section, const YAML::Node& body) {
+            if (body.IsNull()) return;
+            if (!expect_map(f, body, fmt::format("workbook.{}", section))) return;
+            check_keys(f, body, fmt::format("workbook.{}", section), {"defaults", "fields"});
+            std::vector<std::string> with_default;
+            if (body["defaults"] && expect_map(f, body["defaults"], fmt::format("workbook.{}.defaults", section))) {
+                std::vector<std::pair<std::string, YAML::Node>> flat;
+                flatten(body["defaults"], "", flat);
+                for (auto& [path, value] : flat) {
+                    if (!value.IsScalar() && !value.IsNull()) {
+                        f.error(value, fmt::format("workbook.{}.defaults.{} must be a scalar, found {}", section, path,
+                                                   type_name(value)));
+                        continue;
+                    }
+                    declare(value, section, path, value.IsScalar() ? value.Scalar() : std::string());
+                    with_default.push_back(path);
+                }
+            }
+            if (body["fields"] && expect_seq(f, body["fields"], fmt::format("workbook.{}.fields", section))) {
+                for (const auto& item : body["fields"]) {
+                    auto path = scalar(f, item, "a workbook field");
+                    if (!path) continue;
+                    if (path->empty() || path->front() == '.' || path->back() == '.') {
+                        f.error(item, fmt::format("'{}' is not a field path (names joined by dots)", *path));
+                        continue;
+                    }
+                    // A field both in `fields` and `defaults` is one field (its default from `defaults`).
+                    if (std::find(with_default.begin(), with_default.end(), *path) != with_default.end()) continue;
+                    declare(item, section, *path, {});
+                }
+            }
+        };
+        // (A YAML::Node is a reference: built once here, never assigned to.)
+        const YAML::Node sections = n["sections"] ? YAML::Node(n["sections"]) : n;
+        if (n["sections"]) {
+            if (expect_map(f, sections, "workbook.sections")) {
+                std::vector<std::string_view> names(allowed.begin(), allowed.end() - 2);
+                check_keys(f, sections, "workbook.sections", names);
+            }
+        }
+        if (sections.IsMap())
+            for (auto it = sections.begin(); it != sections.end(); ++it) {
+                std::string key = it->first.Scalar();
+                if (!workbook::is_section(key)) continue;
+                if (n["sections"] && n[key]) f.error(it->first, fmt::format("workbook section '{}' is written twice", key));
+                YAML::Node body = it->second;
+                parse_section(key, body);
+            }
+        if (n["sections"])
+            for (const char* sec : workbook::kSections)
+                if (n[sec]) {
+                    YAML::Node body = n[sec];
+                    parse_section(sec, body);
+                }
+        if (n["expose"] && expect_map(f, n["expose"], "workbook.expose")) {
+            const YAML::Node ex = n["expose"];
+            for (auto it = ex.begin(); it != ex.end(); ++it) {
+                std::string alias = it->first.Scalar();
+                YAML::Node target_node = it->second;
+                auto target = scalar(f, target_node, fmt::format("workbook.expose.{}", alias));
+                if (!target) continue;
+                std::optional<uint32_t> id;
+                for (uint32_t i = 0; i < schema.size(); ++i)
+                    if (schema.field(i).path == *target) id = i;
+                if (!id) {
+                    std::vector<std::string_view> paths;
+                    for (uint32_t i = 0; i < schema.size(); ++i) paths.push_back(schema.field(i).path);
+                    auto guess = closest_match(*target, paths);
+                    f.error(target_node, fmt::format("workbook.expose.{}: no workbook field '{}'", alias, *target),
+                            guess.empty() ? "an alias names a section path, e.g. timeline.phase or telemetry.counters.success"
+                                          : fmt::format("did you mean '{}'?", guess));
+                    continue;
+                }
+                if (!schema.add_alias(alias, *id))
+                    f.error(it->first, fmt::format("workbook.expose.{}: '{}' already names another workbook field", alias, alias));
+            }
+        }
+    }
+
+    // update-workbook: {path-or-alias: "template", ...}; nested maps flatten to dotted paths.
+    void parse_workbook_updates(FileCtx& f, const YAML::Node& n, Step& st) {
+        if (!expect_map(f, n, "update-workbook")) return;
+        if (n.size() == 0) f.error(n, "update-workbook names no field");
+        std::vector<std::pair<std::string, YAML::Node>> flat;
+        flatten(n, "", flat);
+        const auto& schema = script_.workbook;
+        for (auto& [path, value] : flat) {
+            auto id = schema.find(path);
+            if (!id) {
+                auto guess = closest_match(path, schema.names());
+                f.error(value, fmt::format("update-workbook: the workbook has no field or alias '{}'", path),
+                        guess.empty() ? "declare it under workbook.<section>.fields or .defaults"
+                                      : fmt::format("did you mean '{}'?", guess));
+                continue;
+            }
+            if (workbook::Schema::is_builtin(*id)) {
+                f.error(value, fmt::format("update-workbook: '{}' is kept by the scheduler; a step cannot write it", path),
+                        "write a field of the script's own (workbook.<section>.fields)");
+                continue;
+            }
+            if (!value.IsScalar()) {
+                f.error(value, fmt::format("update-workbook.{} must be a scalar (a template), found {}", path, type_name(value)));
+                continue;
+            }
+            std::string err;
+            size_t offset = 0;
+            if (auto t = Template::compile(value.Scalar(), resolver(), err, offset)) st.updates.emplace_back(*id, std::move(*t));
+            else f.error(value, err);
+        }
+    }
+
+    // `progress:`: batching {max-batch-size, flush-interval, priority-threshold}, poller.priorities
+    // {phase: weight}, queue-size.
+    void parse_progress(FileCtx& f, const YAML::Node& n) {
+        if (!expect_map(f, n, "progress")) return;
+        check_keys(f, n, "progress", {"batching", "poller", "queue-size"}, {"rollback"});
+        auto& p = script_.progress;
+        if (n["batching"] && expect_map(f, n["batching"], "progress.batching")) {
+            const YAML::Node b = n["batching"];
+            check_keys(f, b, "progress.batching", {"max-batch-size", "flush-interval", "priority-threshold"});
+            if (b["max-batch-size"]) {
+                if (auto v = uint_value(f, b["max-batch-size"], "max-batch-size")) {
+                    if (*v == 0 || *v > 1'000'000) f.error(b["max-batch-size"], "max-batch-size must be between 1 and 1000000");
+                    else p.max_batch_size = static_cast<uint32_t>(*v);
+                }
+            }
+            if (b["flush-interval"]) {
+                if (auto v = duration(f, b["flush-interval"], "flush-interval")) {
+                    if (*v == 0) f.error(b["flush-interval"], "flush-interval must be more than 0ms");
+                    else p.flush_interval_ms = *v;
+                }
+            }
+            if (b["priority-threshold"])
+                if (auto v = uint_value(f, b["priority-threshold"], "priority-threshold")) p.priority_threshold = static_cast<uint32_t>(*v);
+        }
+        if (n["poller"] && expect_map(f, n["poller"], "progress.poller")) {
+            const YAML::Node po = n["poller"];
+            check_keys(f, po, "progress.poller", {"priorities"});
+            if (po["priorities"] && expect_map(f, po["priorities"], "progress.poller.priorities")) {
+                const YAML::Node pr = po["priorities"];
+                static constexpr std::string_view phases[5] = {"initiating", "planning", "executing", "monitoring", "closing"};
+                for (auto it = pr.begin(); it != pr.end(); ++it) {
+                    std::string phase = it->first.Scalar();
+                    YAML::Node weight = it->second;
+                    size_t k = 0;
+                    while (k < 5 && phases[k] != phase) ++k;
+                    if (k == 5) {
+                        auto guess = closest_match(phase, std::vector<std::string_view>(phases, phases + 5));
+                        f.error(it->first, fmt::format("unknown process group '{}' in progress.poller.priorities", phase),
+                                guess.empty() ? "one of initiating, planning, executing, monitoring, closing"
+                                              : fmt::format("did you mean '{}'?", guess));
+                        continue;
+                    }
+                    if (auto v = uint_value(f, weight, "a priority")) p.priorities[k] = static_cast<uint32_t>(*v);
+                }
+            }
+        }
+        if (n["queue-size"]) {
+            if (auto v = uint_value(f, n["queue-size"], "queue-size")) {
+                if (*v < 16 || *v > (1u << 24)) f.error(n["queue-size"], "queue-size must be between 16 and 16777216");
+                else p.queue_size = static_cast<uint32_t>(*v);
+            }
         }
     }
 

@@ -120,6 +120,14 @@ std::optional<Template> Template::compile(std::string_view text, const VariableR
             part.kind = TemplatePart::Kind::variable;
             part.slot = *slot;
             part.text = dot2 == std::string_view::npos ? std::string("body") : std::string(rest.substr(dot2 + 1));
+        } else if (root == "workbook") {
+            auto id = rest.empty() ? std::nullopt : resolve("workbook." + std::string(rest));
+            if (!id) {
+                error = fmt::format("'{}': the workbook has no field or alias '{}' (declare it under workbook:)", expr, rest);
+                return std::nullopt;
+            }
+            part.kind = TemplatePart::Kind::workbook;
+            part.slot = *id;
         } else if (root == "global") {
             // global.<name>[.field]: a variable saved with scope global (the latest value any user saved).
             size_t dot2 = rest.find('.');
@@ -132,9 +140,6 @@ std::optional<Template> Template::compile(std::string_view text, const VariableR
             part.kind = TemplatePart::Kind::variable;
             part.slot = *slot;
             part.text = dot2 == std::string_view::npos ? std::string("body") : std::string(rest.substr(dot2 + 1));
-        } else if (root == "global" || root == "workbook") {
-            error = fmt::format("'{}': {}.* is not supported by this version of ntx", expr, root);
-            return std::nullopt;
         } else {
             auto slot = resolve(root);
             if (!slot) {
@@ -198,6 +203,12 @@ bool Template::render(const RenderContext& ctx, std::string& out, std::string& e
         }
         case TemplatePart::Kind::env:
             out += ctx.env(static_cast<EnvVar>(p.slot));
+            break;
+        case TemplatePart::Kind::workbook:
+            if (!ctx.workbook_field(p.slot, out)) {
+                error = fmt::format("template {{{{{}}}}}: no workbook entry to read", p.source);
+                return false;
+            }
             break;
         case TemplatePart::Kind::expression: {
             Value v;

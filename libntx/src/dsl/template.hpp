@@ -20,9 +20,9 @@ enum class EnvVar : uint8_t { user_id, task_id, tick, scenario, phase };
 class Expression;
 
 struct TemplatePart {
-    enum class Kind : uint8_t { literal, resource, variable, env, expression } kind = Kind::literal;
+    enum class Kind : uint8_t { literal, resource, variable, env, expression, workbook } kind = Kind::literal;
     std::string text;    // literal text, resource field name, or the variable's field path
-    uint32_t slot = 0;   // variable slot, or EnvVar
+    uint32_t slot = 0;   // variable slot, EnvVar, or workbook field id
     std::string source;  // the expression as written, for error messages
     std::shared_ptr<const Expression> expr;  // kind expression: anything more than a path
 };
@@ -34,11 +34,19 @@ public:
     virtual std::optional<std::string_view> resource_field(std::string_view field) const = 0;
     virtual const Fields* variable(uint32_t slot) const = 0;  // nullptr when not saved yet
     virtual std::string env(EnvVar var) const = 0;
+    // The current workbook entry's field `id` (workbook::Schema), appended to `out`; false when the
+    // context has no workbook entry.
+    virtual bool workbook_field(uint32_t id, std::string& out) const {
+        (void)id;
+        (void)out;
+        return false;
+    }
 };
 
 class Template {
 public:
-    // Resolves a save-as variable name to its slot, or nullopt when no action saves it.
+    // Resolves a save-as variable name to its slot, or nullopt when no action saves it. Also asked for
+    // "blob.<name>" (a file_blob's slot) and "workbook.<path or alias>" (a workbook field's id).
     using VariableResolver = std::function<std::optional<uint32_t>(std::string_view name)>;
 
     // Compiles `text`; on failure returns nullopt and sets `error` (offset of the bad part in `error_offset`).

@@ -69,14 +69,15 @@ ntx_status_t host_action_fail(ntx_host_t* host, ntx_action_t* action, ntx_status
 ntx_status_t host_progress(ntx_host_t* host, const ntx_action_t* action, const ntx_progress_t* progress) {
     if (!host || !progress || !NTX_HAS_MEMBER(progress, ntx_progress_t, progress)) return NTX_E_INVALID;
     auto& log = host->frame->log();
-    if (log.should_log(spdlog::level::debug)) {
-        return guarded([&] {
-        log.debug("[{} user={}] progress scope={} value={}", host->frame->script().components[host->component].name,
-                  action && action->user ? action->user->user_id : 0, progress->scope, progress->progress);
+    return guarded([&] {
+        if (log.should_log(spdlog::level::debug))
+            log.debug("[{} user={}] progress scope={} value={}", host->frame->script().components[host->component].name,
+                      action && action->user ? action->user->user_id : 0, progress->scope, progress->progress);
+        // To the progress bus through the user's shard ring (on its loop: no lock). A call outside an
+        // action has no user and no shard: it is logged only.
+        if (action && action->user && action->live) action->user->shard.push_plugin_progress(*action->user, host->component, *progress);
         return NTX_OK;
-        });
-    }
-    return NTX_OK;
+    });
 }
 
 ntx_status_t host_request_task(ntx_host_t* host, ntx_action_t* action, const ntx_task_request_t* request,

@@ -195,6 +195,14 @@ void ProtocolFrame::save_result(User& u, const dsl::ActionSpec& a, const ntx_res
         u.variable_set[slot] = true;
         if (!u.branch_written.empty()) u.branch_written[slot] = true;  // a parallel branch hands it back
         saved = &u.variables[slot];
+        // scope workbook: the body is also the entry's registers.<name>.
+        const auto& wb_fields = script_.variable_workbook_field;
+        if (slot < wb_fields.size() && wb_fields[slot] != UINT32_MAX) {
+            std::string_view body;
+            for (const auto& [k, v] : *saved)
+                if (k == "body") body = v;
+            u.shard.workbook_set(u, wb_fields[slot], body);
+        }
     }
     if (!a.persist || !saved) return;
     // persist: the saved fields as one JSON object, in a file named by the user's context.

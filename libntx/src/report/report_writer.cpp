@@ -165,6 +165,16 @@ std::string to_json(const Report& r) {
                                                {"errors", r.persist.errors},
                                                {"first_error", r.persist.first_error}}},
                       {"resources", std::move(resources)}};
+    json::object by_state;
+    for (const auto& [state, n] : r.workbook.by_state) by_state[state] = n;
+    root["workbook"] = json::object{{"entries", r.workbook.entries},
+                                    {"by_state", std::move(by_state)},
+                                    {"memory_bytes", r.workbook.memory_bytes},
+                                    {"snapshot", r.workbook.snapshot.empty() ? json::value(nullptr) : json::value(r.workbook.snapshot)},
+                                    {"stream", json::object{{"events", r.workbook.stream_events},
+                                                            {"batches", r.workbook.stream_batches},
+                                                            {"max_batch", r.workbook.stream_max_batch},
+                                                            {"dropped", r.workbook.stream_dropped}}}};
     return json::serialize(root);
 }
 
@@ -234,6 +244,12 @@ void print_summary(const Report& r, std::FILE* out) {
         if (p.health_check)
             fmt::print(out, "  health ({}): {} probes, {} failed, {} went down, {} recovered, {} down at end, {} tasks rolled back\n",
                        p.on_failure, p.probes, p.probe_failures, p.downs, p.recoveries, p.down_at_end, p.rolled_back);
+    }
+    if (r.workbook.entries) {
+        std::string states;
+        for (const auto& [state, n] : r.workbook.by_state) states += fmt::format("{}{} {}", states.empty() ? "" : ", ", state, n);
+        fmt::print(out, "workbook: {} entries ({}){}\n", r.workbook.entries, states,
+                   r.workbook.stream_dropped ? fmt::format("; change stream dropped {} events", r.workbook.stream_dropped) : "");
     }
     if (!r.thresholds.empty()) {
         size_t failed = 0;

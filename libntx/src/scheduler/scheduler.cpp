@@ -10,7 +10,7 @@ Scheduler::Scheduler(const dsl::Script& script, std::vector<std::unique_ptr<reso
       globals_(script.variables.size()) {
     task_scoped_.resize(script.variables.size(), false);
     for (size_t i = 0; i < script.variable_scopes.size(); ++i)
-        task_scoped_[i] = script.variable_scopes[i] == dsl::VarScope::task;
+        task_scoped_[i] = script.variable_scopes[i] == dsl::VarScope::task || script.variable_scopes[i] == dsl::VarScope::workbook;
     dynamic_workflows_.resize(script.actions.size());
     for (uint32_t a = 0; a < script.actions.size(); ++a) {
         dsl::WorkflowSpec& wf = dynamic_workflows_[a];
@@ -18,6 +18,13 @@ Scheduler::Scheduler(const dsl::Script& script, std::vector<std::unique_ptr<reso
         wf.steps.push_back(dsl::Step::of_action(a));
         wf.on_timeout.route = dsl::Route::timeout_out;
     }
+    names_.program = script.res_dir.filename().string();
+    if (names_.program.empty()) names_.program = script.res_dir.parent_path().filename().string();
+    for (const auto& sc : script.scenarios) {
+        names_.scenarios.push_back(sc.name);
+        names_.workflows.push_back(sc.workflow < script.workflows.size() ? script.workflows[sc.workflow].name : std::string());
+    }
+    for (const auto& a : script.actions) names_.actions.push_back(a.name);
     for (unsigned i = 0; i < loops; ++i) shards_.push_back(std::make_unique<Shard>(*this, i));
 }
 

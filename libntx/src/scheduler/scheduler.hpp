@@ -18,6 +18,9 @@
 namespace ntx::frame {
 class ProtocolFrame;
 }
+namespace ntx::progress {
+class Bus;
+}
 
 namespace ntx::scheduler {
 
@@ -75,6 +78,12 @@ public:
     void set_live_stats(LiveStats* live) { live_stats_ = live; }
     LiveStats* live_stats() const { return live_stats_; }
 
+    // The names workbook entries render with (scenarios, workflows, actions), made once.
+    const workbook::Names& workbook_names() const { return names_; }
+    // Where shards push workbook changes and plugin progress (set before run(); none by default).
+    void set_progress_bus(progress::Bus* bus) { bus_ = bus; }
+    progress::Bus* progress_bus() const { return bus_; }
+
 private:
     const dsl::Script& script_;
     std::vector<std::unique_ptr<resource::PairPool>>& pools_;
@@ -90,6 +99,8 @@ private:
     std::vector<bool> task_scoped_;
     variables::Persister persister_;
     std::filesystem::path persist_base_;
+    workbook::Names names_;
+    progress::Bus* bus_ = nullptr;
 
     std::mutex mutex_;
     std::condition_variable cv_;

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "frame/protocol_frame.hpp"
+#include "progress/bus.hpp"
 #include "scheduler/live_stats.hpp"
 #include "scheduler/scheduler.hpp"
 
@@ -44,6 +45,13 @@ void User::clear_task_variables() {
     const auto& task_scoped = shard.scheduler().task_scoped();
     for (size_t i = 0; i < variable_set.size(); ++i)
         if (task_scoped[i]) variable_set[i] = false;
+}
+
+bool User::workbook_field(uint32_t id, std::string& out) const {
+    if (wb == UINT32_MAX) return false;
+    auto& sched = shard.scheduler();
+    workbook::append_value(sched.script().workbook, sched.workbook_names(), shard.ledger().at(wb), id, out);
+    return true;
 }
 
 std::string User::env(dsl::EnvVar var) const {
@@ -166,6 +174,7 @@ void Shard::tick() {
     expire_deadlines(now);  // task deadlines (workflow timeout), checked on ticks
 
     reclaim_offline_users();
+    flush_workbook();  // what changed in the ledger this tick, to the progress bus
     publish_live_stats(*this, now);  // a copy of the counters every period, for live readers
     if (all_done()) {
         done_ = true;
@@ -304,6 +313,8 @@ User& Shard::spawn(uint32_t scenario, uint64_t ordinal) {
     }
     if (spec.task_duration_ms) u.user_deadline_ms = now + spec.task_duration_ms;
     if (!try_lease(u)) {
+        // Visible in the ledger while it waits; its task id comes when the task starts.
+        u.wb = ledger_.open(u.user_id, 0, scenario, now, workbook::State::executing_waiting_resource);
         wait_for_lease(u);
         return u;
     }
@@ -426,6 +437,17 @@ void Shard::start_task(User& u, bool restart) {
             ++scenario_stats_[u.scenario].tasks;
         }
         u.task_retries = 0;
+        const uint64_t now = scheduler_.now_ms();
+        if (u.branch_parent) {
+            // a branch keeps its parent's entry (spawn_branch)
+        } else if (u.wb != UINT32_MAX && ledger_.at(u.wb).task_id == 0 && !workbook::is_final(ledger_.at(u.wb).state)) {
+            workbook::Entry& e = ledger_.at(u.wb);  // the entry it waited for a resource in
+            e.task_id = u.task_id;
+            e.start_at_ms = now;
+        } else {
+            u.wb = ledger_.open(u.user_id, u.task_id, u.scenario, now, workbook::State::executing_running_action);
+        }
+        ledger_.at(u.wb).dynamic = u.dynamic;
     }
     u.step = 0;
     u.attempts = 0;
@@ -435,6 +457,7 @@ void Shard::start_task(User& u, bool restart) {
     if (wf.loops) u.loop_counters.assign(wf.loops, 0);
     u.task_deadline_ms = wf.timeout_ms ? scheduler_.now_ms() + wf.timeout_ms : 0;
     if (u.branch_parent) u.task_deadline_ms = u.branch_parent->task_deadline_ms;  // a branch runs under its task's
+    if (u.task_deadline_ms) ledger_.set_timeout_at(u.wb, u.task_deadline_ms);
     link_deadline(u);
     if (!u.outside_call_model()) u.clear_task_variables();  // a dynamic task or a branch keeps its copy
     run_step(u);
@@ -517,7 +540,12 @@ void Shard::run_step(User& u) {
         switch (step.kind) {
         case dsl::Step::Kind::think:
             ++u.step;  // parked: no action in flight, the user leaves at once if asked to stop
+            ledger_.set_state(u.wb, workbook::State::executing_thinking);
             return wait_then(u, step.think_ms, User::Resume::step);
+        case dsl::Step::Kind::update_workbook:
+            wb_apply(u, step);
+            ++u.step;
+            continue;
         case dsl::Step::Kind::log: {
             std::string line, error;
             if (!step.message.render(u, line, error)) line = "(log step: " + error + ")";
@@ -574,10 +602,13 @@ void Shard::run_step(User& u) {
         uint64_t& next = u.next_start_ms[u.action];
         if (now < next) {
             ++action_stats(u.scenario, u.action).throttled;
+            ledger_.set_state(u.wb, workbook::State::executing_throttled);
             return wait_then(u, next - now, User::Resume::step);
         }
         next = std::max(next, now) + static_cast<uint64_t>(1000.0 / a.rate_per_user);
     }
+    ledger_.set_action(u.wb, u.action, workbook::State::executing_running_action);
+    wb_retry_left(u);
     scheduler_.frame().dispatch(u, u.action);
 }
 
@@ -617,13 +648,23 @@ void Shard::wait_then(User& u, uint64_t delay_ms, User::Resume resume) {
 }
 
 void Shard::on_action_end(User& u, Outcome outcome) {
+    {
+        static constexpr workbook::LastEvent events[] = {workbook::LastEvent::ok, workbook::LastEvent::error,
+                                                         workbook::LastEvent::timeout, workbook::LastEvent::cancelled};
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - u.action_started).count();
+        ledger_.set_evidence(u.wb, events[static_cast<size_t>(outcome)],
+                             static_cast<uint32_t>(std::clamp<int64_t>(us, 0, UINT32_MAX)));
+    }
     if (u.rollback_requested && !u.stop_requested) return rollback_now(u);
     if (u.handler) {
         // A compensating action of a handler ended: its outcome is counted (ProtocolFrame did), never
         // handled again; the handler goes on.
         if (outcome == Outcome::cancelled) {
             u.ended_by_stop = true;
-            if (u.timeout_on_cancel) ++scenario_stats_[u.scenario].exit_timeout;
+            if (u.timeout_on_cancel) {
+                ++scenario_stats_[u.scenario].exit_timeout;
+                wb_close(u, workbook::State::closing_timeout);
+            }
             u.handler = nullptr;
             return finish(u);
         }
@@ -639,8 +680,12 @@ void Shard::on_action_end(User& u, Outcome outcome) {
     case Outcome::timeout: return on_failure(u, true);
     case Outcome::cancelled:
         u.ended_by_stop = true;
-        if (u.branch_parent) u.branch_parent->timeout_on_cancel |= u.timeout_on_cancel;  // its parent counts it
-        else if (u.timeout_on_cancel) ++scenario_stats_[u.scenario].exit_timeout;
+        if (u.branch_parent) {
+            u.branch_parent->timeout_on_cancel |= u.timeout_on_cancel;  // its parent counts it
+        } else if (u.timeout_on_cancel) {
+            ++scenario_stats_[u.scenario].exit_timeout;
+            wb_close(u, workbook::State::closing_timeout);
+        }
         return finish(u);
     }
 }
@@ -678,6 +723,8 @@ void Shard::on_failure(User& u, bool timeout) {
         uint64_t cap = backoff_cap ? backoff_cap : 30'000;
         uint64_t d = std::min(cap, backoff << std::min<uint32_t>(u.attempts - 1, 20));
         std::uniform_int_distribution<uint64_t> jitter(d / 2, d);
+        ledger_.set_state(u.wb, workbook::State::monitoring_retry);
+        ledger_.set_retry_left(u.wb, static_cast<uint16_t>(std::min<uint32_t>(max - u.attempts, UINT16_MAX)));
         return wait_then(u, jitter(rng_), User::Resume::step);
     }
     start_handler(u, h, timeout);
@@ -712,10 +759,14 @@ void Shard::run_handler(User& u) {
                                          u.task_id, line);
             continue;
         }
-        case dsl::Step::Kind::think: return wait_then(u, step.think_ms, User::Resume::handler);
+        case dsl::Step::Kind::think:
+            ledger_.set_state(u.wb, workbook::State::executing_thinking);
+            return wait_then(u, step.think_ms, User::Resume::handler);
+        case dsl::Step::Kind::update_workbook: wb_apply(u, step); continue;
         case dsl::Step::Kind::action:
             // A compensating action: no per-user rate wait, no retry; its outcome is counted.
             u.action = step.action;
+            ledger_.set_action(u.wb, u.action, workbook::State::executing_running_action);
             return scheduler_.frame().dispatch(u, u.action);
         default: continue;  // a handler holds only action, think and log steps (the parser's rule)
         }
@@ -743,6 +794,8 @@ void Shard::follow_route(User& u, dsl::Route route, bool timeout) {
         uint64_t cap = p.backoff_max_ms ? p.backoff_max_ms : 30'000;
         uint64_t d = std::min(cap, p.backoff_ms << std::min<uint32_t>(u.task_retries - 1, 20));
         std::uniform_int_distribution<uint64_t> jitter(d / 2, d);
+        ledger_.set_state(u.wb, workbook::State::monitoring_retry);
+        ledger_.set_retry_left(u.wb, static_cast<uint16_t>(std::min<uint32_t>(p.max - u.task_retries, UINT16_MAX)));
         return wait_then(u, jitter(rng_), User::Resume::task_restart);
     }
     case dsl::Route::rollback:
@@ -750,9 +803,11 @@ void Shard::follow_route(User& u, dsl::Route route, bool timeout) {
         // goes on as after any task (its next task, or leaving).
         u.clear_task_variables();
         ++st.exit_rollback;
+        wb_close(u, workbook::State::closing_rollback);
         return end_task(u, dsl::Exit::closing, false);
     case dsl::Route::stop_user:
         ++st.exit_stop_user;
+        wb_close(u, workbook::State::closing_stopped);
         u.ended_by_stop = true;
         return finish(u);
     }
@@ -768,6 +823,9 @@ void Shard::end_task(User& u, dsl::Exit exit, bool by_exit) {
         }
         return finish(u);
     }
+    wb_close(u, exit == dsl::Exit::error_out     ? workbook::State::closing_error
+                : exit == dsl::Exit::timeout_out ? workbook::State::closing_timeout
+                                                 : workbook::State::closing_done);
     if (u.dynamic) return finish(u);  // a dynamic task's outcome is its action's; the scenario's exits are its users'
     if (by_exit) {
         switch (exit) {
@@ -789,6 +847,8 @@ void Shard::end_task(User& u, dsl::Exit exit, bool by_exit) {
 
 void Shard::finish(User& u) {
     if (u.state == UserState::offline) return;
+    // A task still open ends here: the user was stopped (or simply ended).
+    wb_close(u, u.ended_by_stop ? workbook::State::closing_stopped : workbook::State::closing_done);
     unlink_deadline(u);
     u.handler = nullptr;
     if (u.branch_parent) return branch_ended(u);
@@ -890,6 +950,7 @@ void Shard::spawn_branch(User& parent, uint32_t branch) {
     b.variables = parent.variables;
     b.variable_set = parent.variable_set;
     b.branch_written.assign(script.variables.size(), false);
+    b.wb = parent.wb;  // the same user x task: its actions show in the parent's workbook entry
     parent.branch_children.push_back(&b);
     start_task(b);
 }
@@ -1018,6 +1079,115 @@ void Shard::spawn_dynamic(uint32_t scenario, uint64_t parent_id, uint32_t action
         scheduler_.frame().log().debug("[user={} task={}] dynamic task of user {} starts {}", id, task_id, parent_id,
                                        scheduler_.script().actions[action].name);
     start_task(u);
+}
+
+}  // namespace ntx::scheduler
+
+namespace ntx::scheduler {
+
+// ---- the workbook ----------------------------------------------------------------------------------------
+
+void Shard::wb_close(User& u, workbook::State final_state) {
+    if (u.wb == UINT32_MAX || u.branch_parent) return;  // a branch writes to its parent's entry, never closes it
+    workbook::Entry& e = ledger_.at(u.wb);
+    if (workbook::is_final(e.state)) return;  // the first exit decides (a rollback before its end_task)
+    ledger_.set_state(u.wb, final_state);
+}
+
+void Shard::wb_apply(User& u, const dsl::Step& step) {
+    if (u.wb == UINT32_MAX) return;
+    const auto& schema = scheduler_.script().workbook;
+    std::string value, error;
+    for (const auto& [id, t] : step.updates) {
+        value.clear();
+        if (!t.render(u, value, error)) {
+            // A value that cannot be rendered is counted and logged; the field keeps its value.
+            ++scenario_stats_[u.scenario].condition_errors;
+            scheduler_.frame().log().warn("[user={} task={}] update-workbook {}: {}", u.user_id, u.task_id,
+                                          schema.field(id).path, error);
+            continue;
+        }
+        ledger_.set_field(u.wb, id, value, schema);
+    }
+}
+
+void Shard::workbook_set(User& u, uint32_t field, std::string_view value) {
+    const auto& schema = scheduler_.script().workbook;
+    if (u.wb == UINT32_MAX || field < workbook::kBuiltins || field >= schema.size()) return;
+    ledger_.set_field(u.wb, field, value, schema);
+}
+
+// The current action's retries left: its own retry.max (or its on-error's retry) less the attempts made.
+void Shard::wb_retry_left(User& u) {
+    const auto& a = scheduler_.script().actions[u.action];
+    uint32_t max = a.retry_max ? a.retry_max : a.on_error ? a.on_error->retry_max : u.workflow->on_error.retry_max;
+    auto left = static_cast<uint16_t>(std::min<uint32_t>(max - std::min(max, u.attempts), UINT16_MAX));
+    if (ledger_.at(u.wb).retry_left != left || u.attempts == 0) ledger_.set_retry_left(u.wb, left);
+}
+
+void Shard::flush_workbook() {
+    const auto& schema = scheduler_.script().workbook;
+    progress::Bus* bus = scheduler_.progress_bus();
+    if (bus && bus->active() && !ledger_.dirty().empty()) {
+        progress::Ring& ring = bus->ring(index_);
+        const uint64_t now = scheduler_.now_ms();
+        for (uint32_t i : ledger_.dirty()) {
+            const workbook::Entry& e = ledger_.at(i);
+            progress::Record* r = ring.claim();
+            if (!r) continue;  // the ring is full: dropped (the ring counts each)
+            r->kind = progress::Record::Kind::entry;
+            r->user_id = e.user_id;
+            r->task_id = e.task_id;
+            r->t_ms = now;
+            r->scenario = e.scenario;
+            r->action = e.current_action;
+            r->timeout_at_ms = e.timeout_at_ms;
+            r->response_us = e.response_us;
+            r->retry_left = e.retry_left;
+            r->dirty = e.dirty;
+            r->state = e.state;
+            r->last_event = e.last_event;
+            r->dynamic = e.dynamic;
+            r->field_count = 0;
+            if (e.dirty & workbook::d_fields)
+                for (const auto& f : e.fields) {
+                    if (!f.dirty) continue;
+                    if (r->fields.size() <= r->field_count) r->fields.emplace_back();
+                    auto& slot = r->fields[r->field_count++];
+                    slot.first = f.id;
+                    slot.second.assign(f.value);
+                }
+            ring.commit();
+        }
+    }
+    ledger_.clear_dirty(schema);
+}
+
+void Shard::push_plugin_progress(User& u, uint32_t component, const ntx_progress_t& p) {
+    progress::Bus* bus = scheduler_.progress_bus();
+    if (!bus || !bus->active()) return;
+    progress::Ring& ring = bus->ring(index_);
+    progress::Record* r = ring.claim();
+    if (!r) return;  // counted as dropped
+    r->kind = progress::Record::Kind::plugin;
+    r->user_id = u.user_id;
+    r->task_id = u.task_id;
+    r->t_ms = scheduler_.now_ms();
+    r->scenario = u.scenario;
+    r->action = u.action;
+    r->dynamic = u.dynamic;
+    r->scope = static_cast<uint8_t>(std::clamp<int32_t>(p.scope, 0, 4));
+    r->progress = p.progress;
+    r->component = component;
+    r->kv_count = 0;
+    if (NTX_HAS_MEMBER(&p, ntx_progress_t, field_count) && p.fields)
+        for (size_t i = 0; i < p.field_count; ++i) {
+            if (r->kv.size() <= r->kv_count) r->kv.emplace_back();
+            auto& kv = r->kv[r->kv_count++];
+            kv.first.assign(p.fields[i].key.ptr ? p.fields[i].key.ptr : "", p.fields[i].key.len);
+            kv.second.assign(p.fields[i].value.ptr ? p.fields[i].value.ptr : "", p.fields[i].value.len);
+        }
+    ring.commit();
 }
 
 }  // namespace ntx::scheduler

@@ -14,6 +14,7 @@
 #include "resource/pair_pool.hpp"
 #include "scheduler/stats.hpp"
 #include "scheduler/user.hpp"
+#include "workbook/workbook.hpp"
 
 namespace ntx::frame {
 class ProtocolFrame;
@@ -47,6 +48,18 @@ public:
     // hands out the task id and starts the task on the loop's next turn. NTX_OK or the refusal's code.
     ntx_status_t request_task(User& parent, uint32_t action, std::vector<std::pair<std::string, std::string>> overrides,
                               uint64_t& task_id);
+
+    // This shard's part of the workbook (its loop's thread is the only writer; read it after the loop stopped).
+    workbook::Ledger& ledger() { return ledger_; }
+    const workbook::Ledger& ledger() const { return ledger_; }
+    // Pushes the entries changed since the last flush to the progress bus (when it has subscribers)
+    // and clears their dirty marks. On the loop's thread, or after the loop stopped.
+    void flush_workbook();
+    // Writes the script field `field` (a workbook::Schema id, e.g. from Schema::add_register for
+    // `save-as: {scope: workbook}`) of `u`'s current workbook entry. On this shard's loop.
+    void workbook_set(User& u, uint32_t field, std::string_view value);
+    // A plugin's progress call from `u`'s action (on this shard's loop): one event on the bus.
+    void push_plugin_progress(User& u, uint32_t component, const ntx_progress_t& p);
 
 private:
     struct ScenarioRun {
@@ -102,6 +115,11 @@ private:
     void spawn_branch(User& parent, uint32_t branch);
     void branch_ended(User& branch);  // from finish(): merges its variables, wakes the parent after the last
     void branches_done(User& u);
+    // Workbook bookkeeping (cheap: a few stores into the user's entry).
+    void wb_close(User& u, workbook::State final_state);
+    void wb_apply(User& u, const dsl::Step& step);  // an update-workbook step
+    void wb_retry_left(User& u);
+    workbook::Ledger ledger_;
     void spawn_dynamic(uint32_t scenario, uint64_t parent_id, uint32_t action, uint64_t task_id,
                        std::vector<std::pair<std::string, std::string>> overrides, std::vector<Lease> leases,
                        std::vector<dsl::Fields> variables, std::vector<bool> variable_set);

@@ -126,7 +126,11 @@ struct User final : dsl::RenderContext {
     std::vector<std::string> param_values;
     std::vector<ntx_kv_t> params;
 
+    // Its current (or last) task's workbook entry: an index into its shard's ledger.
+    uint32_t wb = UINT32_MAX;
+
     std::optional<std::string_view> resource_field(std::string_view field) const override;
+    bool workbook_field(uint32_t id, std::string& out) const override;
     const dsl::Fields* variable(uint32_t slot) const override;
     std::string env(dsl::EnvVar var) const override;
 };
