@@ -75,6 +75,9 @@ public:
     const dsl::Script& script() const { return script_; }
 
 private:
+    // Waits for u.action_deadline; see User::action_timer.
+    void arm_action_timer(scheduler::User& u);
+
     const dsl::Script& script_;
     std::shared_ptr<spdlog::logger> log_;
     std::vector<Component> components_;

@@ -655,6 +655,10 @@ void Shard::finish(User& u) {
     if (u.state == UserState::offline) return;
     unlink_deadline(u);
     u.handler = nullptr;
+    if (u.action_timer_armed) {
+        u.action_timer.cancel();  // its handler returns on the cancel without touching the user
+        u.action_timer_armed = false;
+    }
     if (u.dynamic) {
         // Outside the call model: no online count, no leases of its own (they are its requester's).
         u.leases.clear();
