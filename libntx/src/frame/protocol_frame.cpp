@@ -189,7 +189,7 @@ ntx_status_t ProtocolFrame::end(ntx_action& handle, Outcome outcome, ntx_status_
     if (outcome != Outcome::ok && log_->should_log(spdlog::level::debug))
         log_->debug("[user={} task={} action={}] {}: {}", u.user_id, u.task_id, a.name, status_kind(code), reason);
     // Continue on the next turn of the loop, never inside the plugin's call.
-    boost::asio::post(u.shard.loop().io(), [&u, outcome] { u.shard.on_action_end(u, outcome); });
+    u.shard.continue_later(u, outcome);
     return NTX_OK;
 }
 

@@ -497,6 +497,17 @@ void Shard::wait_then(User& u, uint64_t delay_ms, User::Resume resume) {
     });
 }
 
+void Shard::continue_later(User& u, Outcome outcome) {
+    ready_.emplace_back(&u, outcome);
+    if (ready_.size() > 1) return;  // the drain is posted already
+    boost::asio::post(loop_.io(), [this] {
+        // Users that end an action while these continue go to the next drain (ready_ is empty now).
+        ready_running_.swap(ready_);
+        for (auto [u, outcome] : ready_running_) on_action_end(*u, outcome);
+        ready_running_.clear();  // both vectors keep their capacity
+    });
+}
+
 void Shard::on_action_end(User& u, Outcome outcome) {
     if (u.handler) {
         // A compensating action of a handler ended: its outcome is counted (ProtocolFrame did), never

@@ -37,6 +37,9 @@ public:
     void begin();
     // Called by ProtocolFrame (posted, never inside a plugin call) when the user's action ended.
     void on_action_end(User& u, Outcome outcome);
+    // ProtocolFrame::end: runs on_action_end(u, outcome) on the loop's next turn. The users whose
+    // actions ended in one turn continue from one posted handler (a ready list), not one post each.
+    void continue_later(User& u, Outcome outcome);
 
     // A plugin's request_task from `parent`'s live action (on this shard's loop): checks the limits,
     // hands out the task id and starts the task on the loop's next turn. NTX_OK or the refusal's code.
@@ -105,6 +108,7 @@ private:
     std::vector<ScenarioStats> scenario_stats_;
     std::vector<ScenarioRun> runs_;
     std::vector<std::unique_ptr<User>> users_;
+    std::vector<std::pair<User*, Outcome>> ready_, ready_running_;  // continue_later
     uint64_t task_counter_ = 0;
     static constexpr size_t kDeadlineSlots = 1024;  // ticks per revolution of the deadline wheel
     std::vector<User*> deadline_wheel_ = std::vector<User*>(kDeadlineSlots, nullptr);
