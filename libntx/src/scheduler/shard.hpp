@@ -47,6 +47,7 @@ public:
                               uint64_t& task_id);
 
 private:
+    friend struct ShardProbe;  // benchmarks/micro/micro_scheduler.cpp drives tick() directly
     struct ScenarioRun {
         uint64_t next_ordinal;  // next user ordinal (closed) or arrival index (open) this shard starts
         uint64_t active = 0;    // spawned and not offline
