@@ -14,7 +14,8 @@
 #        flow:  ntx, Locust (FastHttpUser), Artillery -- C users looping GET -> POST (the body just
 #               got) -> DELETE for S seconds
 #        open:  ntx at a fixed 2,000 arrivals/s (open model), one GET each, latency from intended starts
-#        watch: ntx's GET run with the progress line and --metrics-listen (scraped every second) vs --quiet
+#        watch: ntx's GET run --quiet, with the progress line, and with the progress line and
+#               --metrics-listen (scraped every second)
 #   4. measures each generator's CPU-seconds (user+sys) and peak RSS with GNU time, takes requests and
 #      p50/p99 from each tool's own output, and prints a markdown table with ntx's ratio to each peer.
 # A default run (2 rounds of 8 s) takes about 3-4 minutes. --only get,flow runs a subset.
@@ -226,12 +227,14 @@ run_tool() {  # run_tool TOOL ROUND
       "$ARTILLERY" run --quiet --output "$work/$tag.json" "$work/artillery-flow.yml" ;;
   ntx-open) measure "$tag" "$NTX" run "$work/res-open" --out "$work/$tag.d" --threads 1 --quiet ;;
   ntx-quiet) measure "$tag" "$NTX" run "$work/res-get" --out "$work/$tag.d" --threads 1 --quiet ;;
+  ntx-progress) measure "$tag" "$NTX" run "$work/res-get" --out "$work/$tag.d" --threads 1 ;;
   ntx-watched)
-    # The progress line (stdout, a file here) and the Prometheus endpoint, scraped every second.
+    # The progress line (stdout, a file here) and the Prometheus endpoint, scraped every second by
+    # curl pinned to the server's CPU (its own CPU is not ntx's, and it must not take ntx's CPU).
     local scraper
     (for _ in $(seq 1 $((DURATION + 20))); do
       sleep 1
-      curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$METRICS_PORT/metrics" 2>/dev/null && echo ok
+      taskset -c "$SERVER_CPU" curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$METRICS_PORT/metrics" 2>/dev/null && echo ok
     done >"$work/$tag.scrapes") &
     scraper=$!
     measure "$tag" "$NTX" run "$work/res-get" --out "$work/$tag.d" --threads 1 --metrics-listen "127.0.0.1:$METRICS_PORT"
@@ -250,7 +253,7 @@ round() {
     get) tools=(ntx-get wrk h2load) ;;
     flow) tools=(ntx-flow locust artillery) ;;
     open) tools=(ntx-open) ;;
-    watch) tools=(ntx-quiet ntx-watched) ;;
+    watch) tools=(ntx-quiet ntx-progress ntx-watched) ;;
     esac
     if ((r % 2 == 0)); then
       local i rev=()

@@ -109,7 +109,7 @@ def parse_artillery(tag):
 
 
 PARSERS = {"ntx-get": parse_ntx, "ntx-flow": parse_ntx, "ntx-open": parse_ntx, "ntx-quiet": parse_ntx,
-           "ntx-watched": parse_ntx, "wrk": parse_wrk, "h2load": parse_h2load, "locust": parse_locust,
+           "ntx-progress": parse_ntx, "ntx-watched": parse_ntx, "wrk": parse_wrk, "h2load": parse_h2load, "locust": parse_locust,
            "artillery": parse_artillery}
 LABELS = {"ntx-get": "ntx", "ntx-flow": "ntx", "wrk": "wrk 4.1", "h2load": "h2load (--h1)",
           "locust": "Locust FastHttpUser", "artillery": "Artillery", "ntx-quiet": "ntx --quiet",
@@ -187,19 +187,24 @@ if "open" in parts:
               f"{x['p50']:.2f} | {x['p99']:.2f} | {x['cpu']:.2f} |")
 if "watch" in parts:
     quiet = [result("ntx-quiet", r) for r in range(1, rounds + 1)]
+    progress = [result("ntx-progress", r) for r in range(1, rounds + 1)]
     watched = [result("ntx-watched", r) for r in range(1, rounds + 1)]
     print("\n### Progress line and Prometheus endpoint on vs off\n")
-    print("The plain GET run with `--quiet` against the same run printing its progress line (to a file) "
-          "with `--metrics-listen` scraped every second.\n")
-    print("| round | req/s quiet | req/s watched | change | req per CPU-s quiet | watched | change | scrapes |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    d_rps, d_cpu = [], []
-    for q, w in zip(quiet, watched):
+    print("The plain GET run with `--quiet`, with its progress line (stdout to a file), and with the progress line "
+          "and `--metrics-listen` scraped every second (curl on the server's CPU). Changes against `--quiet` "
+          "in the same round.\n")
+    print("| round | req/s quiet | progress | watched | req per CPU-s quiet | progress | change | watched | change | scrapes |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    d_rps_p, d_rps_w, d_cpu_p, d_cpu_w = [], [], [], []
+    for q, p, w in zip(quiet, progress, watched):
         scrapes = open(path(f"ntx-watched-{w['round']}.scrapes")).read().split().count("ok")
-        a = (w["rps"] / q["rps"] - 1.0) * 100.0 if q["rps"] else 0.0
-        b = (w["per_cpu"] / q["per_cpu"] - 1.0) * 100.0 if q["per_cpu"] else 0.0
-        d_rps.append(a)
-        d_cpu.append(b)
-        print(f"| {q['round']} | {q['rps']:,.0f} | {w['rps']:,.0f} | {a:+.1f}% | {q['per_cpu']:,.0f} | "
-              f"{w['per_cpu']:,.0f} | {b:+.1f}% | {scrapes} |")
-    print(f"\nmedian change: req/s {med(d_rps):+.1f}%, requests per CPU-second {med(d_cpu):+.1f}%")
+        change = lambda a, b: (a / b - 1.0) * 100.0 if b else 0.0
+        d_rps_p.append(change(p["rps"], q["rps"]))
+        d_rps_w.append(change(w["rps"], q["rps"]))
+        d_cpu_p.append(change(p["per_cpu"], q["per_cpu"]))
+        d_cpu_w.append(change(w["per_cpu"], q["per_cpu"]))
+        print(f"| {q['round']} | {q['rps']:,.0f} | {p['rps']:,.0f} | {w['rps']:,.0f} | {q['per_cpu']:,.0f} | "
+              f"{p['per_cpu']:,.0f} | {d_cpu_p[-1]:+.1f}% | {w['per_cpu']:,.0f} | {d_cpu_w[-1]:+.1f}% | {scrapes} |")
+    print(f"\nmedian change against --quiet: progress line: req/s {med(d_rps_p):+.1f}%, requests per CPU-second "
+          f"{med(d_cpu_p):+.1f}%; progress line + metrics endpoint: req/s {med(d_rps_w):+.1f}%, requests per "
+          f"CPU-second {med(d_cpu_w):+.1f}%")
