@@ -39,7 +39,7 @@ while [ $# -gt 0 ]; do
   --only) ONLY=${2:?}; shift 2 ;;
   --no-install) INSTALL=0; shift ;;
   --keep) KEEP=1; shift ;;
-  -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) die "unknown option $1 (see --help)" ;;
   esac
 done
