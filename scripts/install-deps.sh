@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything ntx needs to build and test on Debian 12, non-interactively.
 # Idempotent: packages already present are skipped, so a second run costs one dpkg query.
+# --bench also installs the load generators benchmarks/compare/run.sh compares ntx with (wrk, h2load,
+# Locust, and node/npm for Artillery, which run.sh installs from npm into benchmarks/compare/node_modules).
 set -euo pipefail
 
 packages=(
@@ -18,6 +20,16 @@ packages=(
   # report checks: promtool and a Prometheus server scraping --metrics-listen; headless chromium loading report.html
   prometheus chromium fonts-dejavu-core
 )
+if [ "${1:-}" = "--bench" ]; then
+  # wrk; h2load (nghttp2-client); Locust (FastHttpUser); GNU time for CPU-seconds and peak RSS;
+  # valgrind for instruction counts where perf has no hardware counters; node/npm for Artillery.
+  packages+=(wrk nghttp2-client python3-locust time valgrind)
+  # A node that came with its own npm (not Debian's packages) is used as it is.
+  command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+elif [ $# -gt 0 ]; then
+  echo "usage: $0 [--bench]" >&2
+  exit 2
+fi
 
 missing=()
 for p in "${packages[@]}"; do

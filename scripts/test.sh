@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 # clang's own AddressSanitizer: release build only.
 declare -A skip=(
   [asan]='installed_consumer|fuzz_dsl'
-  [tsan]='installed_consumer|fuzz_dsl|e2e_(validate|plugins_cli|plugin_exports|conformance|control_flow|graph_workflows|http_faults|html_report|log_mask|file_blob)$'
+  [tsan]='installed_consumer|fuzz_dsl|e2e_(validate|schema|plugins_cli|plugin_exports|conformance|control_flow|graph_workflows|http_faults|html_report|log_mask|file_blob)$'
 )
 if [ "${NTX_SKIP_SANITIZERS:-0}" != 1 ]; then
   for preset in asan tsan; do

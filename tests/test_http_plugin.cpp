@@ -813,6 +813,36 @@ TEST_CASE("fields of an interim 1xx response are not the final response's", "[ht
     CHECK(o.field("body") == "hello");
 }
 
+TEST_CASE("a connection that alternates actions keeps each action's prepared request", "[http][request]") {
+    Harness h;
+    const auto first = h.start_connected(1, "get", {{"url", "http://h:8080/item"}});
+    REQUIRE(h.host.deliver(h.host.socket(0).id, kOkResponse));
+    REQUIRE(h.host.outcome(first).ok);
+    const ntx_socket_t sock = h.host.socket(0).id;
+    const auto run = [&](const std::string &call, Params params) {
+        const auto id = h.host.run(1, call, std::move(params));
+        REQUIRE(h.host.run_status(id) == NTX_OK);
+        REQUIRE(h.host.deliver(sock, kOkResponse));
+        REQUIRE(h.host.outcome(id).ok);
+    };
+    // GET -> POST (the body) -> DELETE, three times over one connection: three requests prepared.
+    for (int i = 0; i < 3; ++i) {
+        if (i > 0) run("get", {{"url", "http://h:8080/item"}});
+        run("post", {{"url", "http://h:8080/items"}, {"body", "hello"}});
+        run("delete", {{"url", "http://h:8080/items/1"}});
+    }
+    CHECK(prepared_count(h.host) == 3);
+    const std::string get = "GET /item HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nConnection: keep-alive\r\n\r\n";
+    const std::string post = "POST /items HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nContent-Length: 5\r\n"
+                             "Connection: keep-alive\r\n\r\nhello";
+    const std::string del = "DELETE /items/1 HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nConnection: keep-alive\r\n\r\n";
+    CHECK(h.host.socket(0).sent == get + post + del + get + post + del + get + post + del);
+    // A changed body is prepared again, in its action's slot only.
+    run("post", {{"url", "http://h:8080/items"}, {"body", "other"}});
+    run("delete", {{"url", "http://h:8080/items/1"}});
+    CHECK(prepared_count(h.host) == 4);
+}
+
 TEST_CASE("a repeated request reuses its prepared bytes; a changed one is prepared again", "[http][request]") {
     Harness h;
     const ntx_socket_t sock = [&] {

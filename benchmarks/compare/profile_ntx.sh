@@ -3,17 +3,22 @@
 # port, CONNECTIONS keep-alive users repeating one GET for DURATION) under a profiler, and wrk beside
 # it for reference.
 #
-# Usage: benchmarks/compare/profile_ntx.sh [perf|callgrind|all]      (default: all)
+# Usage: benchmarks/compare/profile_ntx.sh [perf|callgrind|count|all]      (default: all)
 #   perf       perf stat (CPU time, syscalls per request, ntx and wrk) and a flat perf record profile
 #              of ntx by library and by symbol (perf from the Debian package linux-perf)
 #   callgrind  valgrind --tool=callgrind on ntx and wrk: user-space instructions and allocations
 #              per request, and ntx's top functions (inclusive and self)
+#   count      the per-request cost with nothing else in it: two callgrind runs in which every user
+#              makes a fixed number of requests (a `loop: {count}` of the GET, COUNT1 and COUNT2,
+#              default 50 and 250); the differences divided by the extra requests are the user-space
+#              instructions and the allocations (malloc + operator new) of one request, independent
+#              of start-up, run time and machine load. KEEP=1 keeps the larger run's callgrind.out.
 # Environment: DURATION (default 5 here), CONNECTIONS, PORT, CLIENT_CPU, SERVER_CPU, PIN, BUILD_DIR,
 # KEEP=1 (keep perf.data / callgrind.out), TOP=30 (rows per listing). Traffic goes to 127.0.0.1 only.
 set -euo pipefail
 
 mode=${1:-all}
-case "$mode" in perf | callgrind | all) ;; *) echo "usage: $0 [perf|callgrind|all]" >&2; exit 2 ;; esac
+case "$mode" in perf | callgrind | count | all) ;; *) echo "usage: $0 [perf|callgrind|count|all]" >&2; exit 2 ;; esac
 DURATION=${DURATION:-5}
 TOP=${TOP:-30}
 bench_name=profile_ntx
@@ -24,6 +29,7 @@ bench_need_tool wrk wrk
 bench_need_tool python3 python3
 [ "$mode" = callgrind ] || bench_need_tool perf linux-perf
 [ "$mode" = perf ] || bench_need_tool valgrind valgrind
+[ "$mode" = count ] && DURATION=600  # the counted runs end by their request count; DURATION only bounds them
 bench_need_binaries
 # Under callgrind ntx runs ~50x slower, but its loops stay bounded by DURATION all the same.
 bench_start_server $((4 * (DURATION + 60) + 60))
@@ -130,10 +136,74 @@ run_callgrind() {
     grep -E '^ *[0-9,]+ \( *[0-9.]+%\) +[^ ]*:ntx::' | grep -v ' /usr/' | head -n "$TOP" | cut -c1-170 || true
 }
 
+# ---- count -----------------------------------------------------------------------------------------
+# The res_dir of bench_write_res_dir, with each user's task a loop of $2 GETs instead of a time.
+write_counted_res() {  # write_counted_res DIR COUNT
+  bench_write_res_dir "$1"
+  python3 - "$1/script.yaml" "$2" <<'PY'
+import re, sys
+path, count = sys.argv[1], sys.argv[2]
+text = open(path).read()
+text = text.replace("    steps:\n      - ref: get-asset\n",
+                    f"    steps:\n      - loop: {{count: {count}}}\n        steps: [{{ref: get-asset}}]\n")
+text = re.sub(r"      task-duration: .*\n", "", text)
+open(path, "w").write(text)
+PY
+}
+
+cg_counts() {  # cg_counts CALLGRIND_FILE -> "instructions malloc_calls new_calls"
+  python3 - "$1" <<'PY'
+import collections, re, sys
+names, calls, total, cfn = {}, collections.Counter(), 0, None
+for line in open(sys.argv[1]):
+    m = re.match(r"(c?fn)=\((\d+)\)(?: (.*))?", line)
+    if m:
+        kind, ident, name = m.groups()
+        if name:
+            names[ident] = name.split(" [")[0].strip()
+        if kind == "cfn":
+            cfn = ident
+        continue
+    if line.startswith("calls=") and cfn:
+        calls[cfn] += int(line[6:].split()[0])
+    elif line.startswith("summary:") or line.startswith("totals:"):
+        total = int(line.split()[1])
+def n(name):
+    return sum(c for i, c in calls.items() if names.get(i) == name)
+print(total, n("malloc"), n("operator new(unsigned long)"))
+PY
+}
+
+run_count() {
+  local c1=${COUNT1:-50} c2=${COUNT2:-250} r
+  for r in "$c1" "$c2"; do
+    write_counted_res "$work/res-$r" "$r"
+    (cd "$work" && "${bound[@]}" "${pin_client[@]}" valgrind -q --tool=callgrind --callgrind-out-file="$work/count-$r.callgrind" \
+      "$NTX" run "$work/res-$r" --out "$work/count-$r" --threads 1 --quiet >/dev/null 2>"$work/count-$r.err")
+    sleep 1
+  done
+  python3 - "$(ntx_requests "$work/count-$c1")" "$(cg_counts "$work/count-$c1.callgrind")" \
+    "$(ntx_requests "$work/count-$c2")" "$(cg_counts "$work/count-$c2.callgrind")" <<'PY'
+import sys
+r1, (i1, m1, n1), r2, (i2, m2, n2) = int(sys.argv[1]), map(int, sys.argv[2].split()), int(sys.argv[3]), map(int, sys.argv[4].split())
+d = r2 - r1
+print(f"\ncallgrind, per request from the difference of two runs ({r1} and {r2} requests, {d} extra):")
+print(f"  user-space instructions: {(i2 - i1) / d:,.0f}")
+print(f"  heap allocations: {(m2 - m1 + n2 - n1) / d:.2f} (malloc {(m2 - m1) / d:.2f}, operator new {(n2 - n1) / d:.2f})")
+PY
+  if [ "$KEEP" = 1 ]; then
+    echo
+    echo "ntx, top $TOP functions by self cost (the $c2-request run):"
+    callgrind_annotate --inclusive=no "$work/count-$c2.callgrind" 2>/dev/null |
+      grep -E '^ *[0-9,]+ \( *[0-9.]+%\)' | grep -v 'PROGRAM TOTALS' | head -n "$TOP" | cut -c1-170 || true
+  fi
+}
+
 echo "profile: GET $bench_url, $CONNECTIONS connections, ${DURATION}s per run;" \
   "client ${pin_client[*]:-unpinned}, server ${pin_server[*]:-unpinned}; nproc=$bench_ncpu"
 case "$mode" in
 perf) run_perf ;;
 callgrind) run_callgrind ;;
+count) run_count ;;
 all) run_perf || true; sleep 1; run_callgrind ;;
 esac

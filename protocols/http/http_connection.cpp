@@ -3,6 +3,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/error.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <utility>
 
@@ -33,6 +34,8 @@ ntx_status_t status_for(const boost::beast::error_code &ec) noexcept {
 
 HttpConnection::HttpConnection(const PluginState &plugin, ntx_loop_t *loop, std::uint32_t loop_index)
     : plugin_(plugin), loop_(loop), loop_index_(loop_index) {
+    prepared_.push_back(std::make_unique<PreparedRequest>());
+    request_ = prepared_.front().get();
     rbuf_.reserve(4096);
     response_.fields = &fields_;
 }
@@ -61,15 +64,18 @@ ntx_status_t HttpConnection::start(ntx_action_t *action, const ntx_action_ctx_t 
     redirects_ = 0;
     visited_count_ = 0;
 
+    const std::size_t slot = std::min<std::size_t>(ctx.action_id, kPreparedSlots - 1);
+    while (prepared_.size() <= slot) prepared_.push_back(std::make_unique<PreparedRequest>());
+    request_ = prepared_[slot].get();
     bool reused = false;
-    if (Error e = request_.prepare(ctx, plugin_.config, plugin_.res_dir, reused)) {
+    if (Error e = request_->prepare(ctx, plugin_.config, plugin_.res_dir, reused)) {
         return defer_failure(action, std::move(e));
     }
     if (!reused) plugin_.log(action, NTX_LOG_TRACE, "http: request prepared");
 
     take_action(action);
     response_.want_result = want_result_;
-    response_.want_location = request_.follow_redirects();
+    response_.want_location = request_->follow_redirects();
     // The body buffer keeps its capacity for the next response, unless an unusually large body grew
     // it: that memory goes back rather than staying with every user that once saw such a body.
     if (response_.body.capacity() > kRetainedBodyCapacity) std::string().swap(response_.body);
@@ -77,7 +83,7 @@ ntx_status_t HttpConnection::start(ntx_action_t *action, const ntx_action_ctx_t 
     reset_parser();
     rbuf_.clear();
 
-    const Url &url = request_.url();
+    const Url &url = request_->url();
     if (connection_fits()) {
         conn_reused_ = true;
         if (send_request() == NTX_OK) return NTX_OK;
@@ -116,30 +122,30 @@ ntx_action_t *HttpConnection::release_action() noexcept {
 void HttpConnection::reset_parser() noexcept {
     // Constructing the parser allocates nothing (see response_parser.hpp).
     response_.status = 0;
-    parser_.emplace(response_, plugin_.config.max_header_bytes, plugin_.config.max_body_bytes, request_.head());
+    parser_.emplace(response_, plugin_.config.max_header_bytes, plugin_.config.max_body_bytes, request_->head());
 }
 
 bool HttpConnection::connection_fits() const noexcept {
-    const Url &url = request_.url();
-    if (socket_ == 0 || conn_ != Conn::open || !request_.keep_alive()) return false;
+    const Url &url = request_->url();
+    if (socket_ == 0 || conn_ != Conn::open || !request_->keep_alive()) return false;
     if (conn_port_ != url.port || conn_tls_ != url.tls || conn_host_ != url.host) return false;
     // A TLS connection was verified under its settings: another action's must match them.
-    return !url.tls || (conn_verify_ == request_.tls_verify() && conn_ca_file_ == request_.ca_file() &&
+    return !url.tls || (conn_verify_ == request_->tls_verify() && conn_ca_file_ == request_->ca_file() &&
                         conn_server_name_ == server_name());
 }
 
 std::string_view HttpConnection::server_name() const noexcept {
     // tls-server-name names the action's own origin; a redirect elsewhere is checked against its host.
-    const std::string_view configured = request_.tls_server_name();
-    const Url &url = request_.url();
-    if (!configured.empty() && url.same_origin(request_.spec().url)) return configured;
+    const std::string_view configured = request_->tls_server_name();
+    const Url &url = request_->url();
+    if (!configured.empty() && url.same_origin(request_->spec().url)) return configured;
     return url.host;
 }
 
 ntx_status_t HttpConnection::open_socket() {
     ntx_socket_opts_t opts{};
     opts.size = sizeof opts;
-    const Url &url = request_.url();
+    const Url &url = request_->url();
     opts.transport = url.tls ? NTX_TRANSPORT_TLS : NTX_TRANSPORT_TCP;
     opts.host = str(url.host);
     opts.port = url.port;
@@ -148,8 +154,8 @@ ntx_status_t HttpConnection::open_socket() {
     opts.userdata = this;
     if (url.tls) {
         opts.tls_server_name = str(server_name());
-        opts.tls_flags = request_.tls_verify() ? 0u : NTX_TLS_NO_VERIFY;
-        opts.tls_ca_file = str(request_.ca_file());
+        opts.tls_flags = request_->tls_verify() ? 0u : NTX_TLS_NO_VERIFY;
+        opts.tls_ca_file = str(request_->ca_file());
     }
     ntx_socket_t sock = 0;
     const ntx_status_t st = plugin_.api->socket_open(plugin_.host, loop_, &opts, &sock);
@@ -161,8 +167,8 @@ ntx_status_t HttpConnection::open_socket() {
     conn_port_ = url.port;
     conn_tls_ = url.tls;
     if (url.tls) {
-        conn_verify_ = request_.tls_verify();
-        conn_ca_file_.assign(request_.ca_file());
+        conn_verify_ = request_->tls_verify();
+        conn_ca_file_.assign(request_->ca_file());
         conn_server_name_.assign(server_name());
     }
     conn_reused_ = false;
@@ -171,7 +177,7 @@ ntx_status_t HttpConnection::open_socket() {
 }
 
 ntx_status_t HttpConnection::send_request() {
-    const std::string_view request = request_.bytes();
+    const std::string_view request = request_->bytes();
     const ntx_bytes_t bytes{reinterpret_cast<const std::uint8_t *>(request.data()), request.size()};
     const ntx_status_t st = plugin_.api->socket_send(plugin_.host, socket_, bytes);
     if (st == NTX_OK) bytes_sent_ += request.size();
@@ -334,7 +340,7 @@ void HttpConnection::retry() {
     reset_parser();
     rbuf_.clear();
     if (const ntx_status_t st = open_socket(); st < 0) {
-        reason_.assign("http: cannot reopen a connection to ").append(request_.url().host_header);
+        reason_.assign("http: cannot reopen a connection to ").append(request_->url().host_header);
         fail(st, reason_);
     }
 }
@@ -385,19 +391,19 @@ void HttpConnection::add_timings(Clock::time_point end) {
 }
 
 void HttpConnection::follow_redirect(bool reusable) {
-    if (redirects_ >= request_.max_redirects()) {
-        reason_.assign("http: more than ").append(std::to_string(request_.max_redirects())).append(" redirects");
+    if (redirects_ >= request_->max_redirects()) {
+        reason_.assign("http: more than ").append(std::to_string(request_->max_redirects())).append(" redirects");
         fail(NTX_E_LIMIT, reason_);
         return;
     }
     // Remember where this hop went, then move to the next one.
     if (visited_count_ == visited_.size()) visited_.emplace_back();
-    request_.url().write_to(visited_[visited_count_++]);
-    if (Error e = request_.follow(response_.location, response_.status, plugin_.config.user_agent)) {
+    request_->url().write_to(visited_[visited_count_++]);
+    if (Error e = request_->follow(response_.location, response_.status, plugin_.config.user_agent)) {
         fail(e.code, e.reason);
         return;
     }
-    request_.url().write_to(url_text_);
+    request_->url().write_to(url_text_);
     for (std::size_t i = 0; i < visited_count_; ++i) {
         if (visited_[i] == url_text_) {
             reason_.assign("http: redirect loop at ").append(url_text_);
@@ -417,7 +423,7 @@ void HttpConnection::follow_redirect(bool reusable) {
     }
     close_socket();
     if (const ntx_status_t st = open_socket(); st < 0) {
-        reason_.assign("http: cannot open a connection to ").append(request_.url().host_header);
+        reason_.assign("http: cannot open a connection to ").append(request_->url().host_header);
         fail(st, reason_);
     }
 }
@@ -426,8 +432,8 @@ void HttpConnection::complete(bool trailing_bytes) {
     const unsigned status = response_.status;
     // Keep the connection only if both sides want it and nothing trails the response.
     const bool reusable =
-        request_.keep_alive() && parser_->keep_alive() && !trailing_bytes && socket_ != 0 && status != 101;
-    if (request_.follow_redirects() && !response_.location.empty() &&
+        request_->keep_alive() && parser_->keep_alive() && !trailing_bytes && socket_ != 0 && status != 101;
+    if (request_->follow_redirects() && !response_.location.empty() &&
         (status == 301 || status == 302 || status == 303 || status == 307 || status == 308)) {
         follow_redirect(reusable);
         return;
@@ -439,7 +445,7 @@ void HttpConnection::complete(bool trailing_bytes) {
     if (want_result_) {
         fields_.add_borrowed("body", response_.body);
         fields_.add_uint("redirects", redirects_);
-        request_.url().write_to(url_text_);
+        request_->url().write_to(url_text_);
         fields_.add_borrowed("url", url_text_);
         add_timings(Clock::now());
         result = fields_.finish(bytes_sent_, bytes_received_, status);

@@ -29,6 +29,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -103,7 +104,13 @@ private:
 
     // The live action, if any.
     ntx_action_t *action_ = nullptr;
-    PreparedRequest request_;   // URL and bytes, kept while the params repeat
+    // Prepared requests (URL and bytes) per action of the script, each kept while its params repeat:
+    // a user that alternates actions on one connection (GET, POST, DELETE) re-parses and re-serializes
+    // nothing. Slots are by action id (ids past kPreparedSlots share the last slot; `matches` keeps
+    // that correct). `request_` is the current action's.
+    static constexpr std::size_t kPreparedSlots = 32;
+    std::vector<std::unique_ptr<PreparedRequest>> prepared_;
+    PreparedRequest *request_ = nullptr;
     bool want_result_ = true;   // the script reads this action's result fields (and timings)
     bool retried_ = false;      // the one transparent retry on a fresh connection was used
     bool got_bytes_ = false;    // the current attempt received at least one byte

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "support/fake_host.hpp"
 
 #include <dlfcn.h>
@@ -107,7 +108,9 @@ FakeHost::ActionId FakeHost::run(uint64_t user, std::string call, Params params,
     ctx.size = sizeof ctx;
     ctx.task_id = a.id + 1;
     ctx.user_id = user;
-    ctx.action_id = static_cast<uint32_t>(a.id);
+    auto script_action = std::find(script_actions_.begin(), script_actions_.end(), a.call);
+    if (script_action == script_actions_.end()) script_action = script_actions_.insert(script_actions_.end(), a.call);
+    ctx.action_id = static_cast<uint32_t>(script_action - script_actions_.begin());
     ctx.action_name = ntx_str_t{a.name.data(), a.name.size()};
     ctx.call = ntx_str_t{a.call.data(), a.call.size()};
     ctx.params = a.kv.empty() ? nullptr : a.kv.data();

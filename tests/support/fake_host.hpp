@@ -215,6 +215,9 @@ private:
     int loop_tag_ = 0;
 
     std::vector<std::unique_ptr<ActionRecord>> actions_;
+    // ctx.action_id is the action's index in the script (stable for the run): the fake host has one
+    // script action per distinct call name, numbered in order of first use.
+    std::vector<std::string> script_actions_;
     std::map<uint64_t, void *> users_;  // user id -> the plugin's user_data slot (node addresses are stable)
     std::deque<SocketRecord> sockets_;   // deque: references stay valid while callbacks open more
     ntx_socket_t next_socket_ = 1;

@@ -73,8 +73,8 @@ void ProtocolFrame::dispatch(User& u, uint32_t action_index) {
     u.current ^= 1;
     ntx_action& handle = u.handle();
     handle.live = true;
-    ++u.action_seq;
-    u.action_started = u.intended_start ? *u.intended_start : std::chrono::steady_clock::now();
+    const auto now = std::chrono::steady_clock::now();
+    u.action_started = u.intended_start ? *u.intended_start : now;
     u.intended_start.reset();
 
     // Render `with` into buffers the user keeps: no allocation once they have grown.
@@ -110,11 +110,12 @@ void ProtocolFrame::dispatch(User& u, uint32_t action_index) {
 
     uint64_t timeout = a.timeout_ms ? a.timeout_ms : script_.config.action_timeout_ms;
     if (timeout) {
-        u.action_timer.expires_after(std::chrono::milliseconds(timeout));
-        u.action_timer.async_wait([this, &u, seq = u.action_seq](const boost::system::error_code& ec) {
-            if (ec || seq != u.action_seq || !u.in_action()) return;
-            cancel(u, Outcome::timeout, NTX_E_TIMEOUT, "action timeout");
-        });
+        u.action_deadline = now + std::chrono::milliseconds(timeout);
+        // Usually the timer is already armed for an earlier deadline (a previous action's): it
+        // re-arms itself for this one when it fires. Only a sooner deadline re-arms it now.
+        if (!u.action_timer_armed || u.action_deadline < u.action_timer_expiry) arm_action_timer(u);
+    } else {
+        u.action_deadline = std::chrono::steady_clock::time_point::max();
     }
 
     ntx_action_ctx_t ctx{};
@@ -136,12 +137,27 @@ void ProtocolFrame::dispatch(User& u, uint32_t action_index) {
         end(handle, Outcome::error, rc < 0 ? rc : NTX_E_INTERNAL, "run_action refused the action", nullptr);
 }
 
+void ProtocolFrame::arm_action_timer(User& u) {
+    u.action_timer_armed = true;
+    u.action_timer_expiry = u.action_deadline;
+    u.action_timer.expires_at(u.action_deadline);  // a wait still pending completes as cancelled
+    u.action_timer.async_wait([this, &u](const boost::system::error_code& ec) {
+        if (ec) return;  // re-armed, or the user left (Shard::finish): `u` may be gone, never touched
+        if (!u.in_action() || u.action_deadline == std::chrono::steady_clock::time_point::max()) {
+            u.action_timer_armed = false;  // nothing to watch: the next dispatch arms it again
+            return;
+        }
+        if (std::chrono::steady_clock::now() < u.action_deadline) return arm_action_timer(u);  // a later action's
+        u.action_timer_armed = false;
+        cancel(u, Outcome::timeout, NTX_E_TIMEOUT, "action timeout");
+    });
+}
+
 ntx_status_t ProtocolFrame::end(ntx_action& handle, Outcome outcome, ntx_status_t code, std::string_view reason,
                                 const ntx_result_t* result) {
     if (!handle.live) return NTX_E_STATE;
     handle.live = false;
     User& u = *handle.user;
-    u.action_timer.cancel();
     auto elapsed = std::chrono::steady_clock::now() - u.action_started;
     const dsl::ActionSpec& a = script_.actions[u.action];
     scheduler::ActionStats& st = u.shard.action_stats(u.scenario, u.action);
@@ -169,7 +185,7 @@ ntx_status_t ProtocolFrame::end(ntx_action& handle, Outcome outcome, ntx_status_
     if (outcome != Outcome::ok && log_->should_log(spdlog::level::debug))
         log_->debug("[user={} task={} action={}] {}: {}", u.user_id, u.task_id, a.name, status_kind(code), reason);
     // Continue on the next turn of the loop, never inside the plugin's call.
-    boost::asio::post(u.shard.loop().io(), [&u, outcome] { u.shard.on_action_end(u, outcome); });
+    u.shard.continue_later(u, outcome);
     return NTX_OK;
 }
 

@@ -78,6 +78,8 @@ private:
     // save-as: the result's fields into the user's variable (or the run-wide one of a global), then
     // the persist file, if any.
     void save_result(scheduler::User& u, const dsl::ActionSpec& a, const ntx_result_t& result);
+    // Waits for u.action_deadline; see User::action_timer.
+    void arm_action_timer(scheduler::User& u);
 
     const dsl::Script& script_;
     std::shared_ptr<spdlog::logger> log_;

@@ -320,6 +320,28 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
             tls_written = 0;
             return tls_write_step();
         }
+        if (!udp_mode) {
+            // A request almost always fits the socket buffer: write it now (one send, as Asio's
+            // speculative write would do) and queue NTX_SOCKET_SENT for the loop's next turn, with
+            // every other socket's that was written meanwhile (Loop::notify_sent). No operation, no
+            // completion handler per send. A partial write or an error goes on below, through Asio.
+            error_code ec;
+            size_t n = tcp_socket.write_some(asio::buffer(inflight), ec);
+            if (!ec && n == inflight.size()) {
+                writing = false;
+                loop.bytes_sent += n;
+                sent_in_window += n;
+                inflight.clear();
+                if (!pending.empty()) return flush();  // the rest of a rate-limited send
+                loop.notify_sent(shared_from_this());
+                return;
+            }
+            if (!ec && n > 0) {
+                loop.bytes_sent += n;
+                sent_in_window += n;
+                inflight.erase(0, n);
+            }
+        }
         auto self = shared_from_this();
         auto on_write = [self](const error_code& ec, size_t written) {
             self->writing = false;
@@ -354,6 +376,18 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
         emit(NTX_SOCKET_SENT);
     }
 };
+
+void Loop::notify_sent(std::shared_ptr<HostSocket> socket) {
+    sent_.push_back(std::move(socket));
+    if (sent_.size() > 1) return;  // a drain is already posted
+    asio::post(io_, [this] {
+        sent_draining_.swap(sent_);
+        for (auto& s : sent_draining_)
+            // Still open, and nothing queued since: otherwise a later write reports SENT.
+            if (s->open && !s->writing && s->pending.empty()) s->emit(NTX_SOCKET_SENT);
+        sent_draining_.clear();  // keeps its capacity
+    });
+}
 
 struct HostTimer {
     explicit HostTimer(asio::io_context& io) : timer(io) {}

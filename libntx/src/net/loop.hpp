@@ -79,6 +79,10 @@ public:
     uint64_t bytes_received = 0;
     uint64_t sockets_opened = 0;
 
+    // A socket wrote everything it had at once: NTX_SOCKET_SENT follows on the loop's next turn, for
+    // every socket written since the last one (one posted handler, not one per send).
+    void notify_sent(std::shared_ptr<HostSocket> socket);
+
 private:
     friend struct HostSocket;
     HostSocket* find_socket(ntx_socket_t id);
@@ -103,6 +107,8 @@ private:
     std::vector<uint32_t> free_timer_slots_;
 
     std::unordered_map<int, std::shared_ptr<FdWatch>> watches_;
+
+    std::vector<std::shared_ptr<HostSocket>> sent_, sent_draining_;  // notify_sent
 
     // One SSL_CTX per (verify, CA file) seen on this loop; a session holds its own reference to it.
     std::vector<std::unique_ptr<TlsContext>> tls_contexts_;

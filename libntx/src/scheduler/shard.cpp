@@ -647,6 +647,17 @@ void Shard::wait_then(User& u, uint64_t delay_ms, User::Resume resume) {
     });
 }
 
+void Shard::continue_later(User& u, Outcome outcome) {
+    ready_.emplace_back(&u, outcome);
+    if (ready_.size() > 1) return;  // the drain is posted already
+    boost::asio::post(loop_.io(), [this] {
+        // Users that end an action while these continue go to the next drain (ready_ is empty now).
+        ready_running_.swap(ready_);
+        for (auto [u, outcome] : ready_running_) on_action_end(*u, outcome);
+        ready_running_.clear();  // both vectors keep their capacity
+    });
+}
+
 void Shard::on_action_end(User& u, Outcome outcome) {
     {
         static constexpr workbook::LastEvent events[] = {workbook::LastEvent::ok, workbook::LastEvent::error,
@@ -851,6 +862,10 @@ void Shard::finish(User& u) {
     wb_close(u, u.ended_by_stop ? workbook::State::closing_stopped : workbook::State::closing_done);
     unlink_deadline(u);
     u.handler = nullptr;
+    if (u.action_timer_armed) {
+        u.action_timer.cancel();  // its handler returns on the cancel without touching the user
+        u.action_timer_armed = false;
+    }
     if (u.branch_parent) return branch_ended(u);
     if (u.dynamic) {
         // Outside the call model: no online count, no leases of its own (they are its requester's).

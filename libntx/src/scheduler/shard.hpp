@@ -43,6 +43,9 @@ public:
     // An item went down and its pool's on-failure is rollback (posted by the resource monitor): the
     // users of this shard holding it end their task rolled back.
     void on_item_down(uint32_t pool, uint32_t item);
+    // ProtocolFrame::end: runs on_action_end(u, outcome) on the loop's next turn. The users whose
+    // actions ended in one turn continue from one posted handler (a ready list), not one post each.
+    void continue_later(User& u, Outcome outcome);
 
     // A plugin's request_task from `parent`'s live action (on this shard's loop): checks the limits,
     // hands out the task id and starts the task on the loop's next turn. NTX_OK or the refusal's code.
@@ -62,6 +65,7 @@ public:
     void push_plugin_progress(User& u, uint32_t component, const ntx_progress_t& p);
 
 private:
+    friend struct ShardProbe;  // benchmarks/micro/micro_scheduler.cpp drives tick() directly
     struct ScenarioRun {
         uint64_t next_ordinal;  // next user ordinal (closed) or arrival index (open) this shard starts
         uint64_t active = 0;    // spawned and not offline
@@ -150,6 +154,7 @@ private:
     std::vector<ScenarioStats> scenario_stats_;
     std::vector<ScenarioRun> runs_;
     std::vector<std::unique_ptr<User>> users_;
+    std::vector<std::pair<User*, Outcome>> ready_, ready_running_;  // continue_later
     uint64_t task_counter_ = 0;
     static constexpr size_t kDeadlineSlots = 1024;  // ticks per revolution of the deadline wheel
     std::vector<User*> deadline_wheel_ = std::vector<User*>(kDeadlineSlots, nullptr);

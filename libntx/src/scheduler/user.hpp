@@ -115,11 +115,16 @@ struct User final : dsl::RenderContext {
 
     ntx_action handles[2];
     uint8_t current = 0;      // the handle of the action in flight (or the last one)
-    uint64_t action_seq = 0;  // tells a stale action timer from the current one
 
     ntx_action& handle() { return handles[current]; }
     bool in_action() const { return handles[current].live; }
+    // The action deadline, armed lazily: dispatch only records `action_deadline`; the timer waits for
+    // the earliest deadline it was armed with and, when it fires early (for an action that ended
+    // since), re-arms for the current one. No timer operation per action (ProtocolFrame).
     boost::asio::steady_timer action_timer;
+    bool action_timer_armed = false;
+    std::chrono::steady_clock::time_point action_timer_expiry;  // what the armed timer waits for
+    std::chrono::steady_clock::time_point action_deadline = std::chrono::steady_clock::time_point::max();
     std::chrono::steady_clock::time_point action_started;
 
     // Reused per action: rendered params (values) and the kv views handed to the plugin.
