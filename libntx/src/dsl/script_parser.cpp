@@ -1317,7 +1317,7 @@ private:
             // The node's own step: its keys without `controls`.
             YAML::Node body(YAML::NodeType::Map);
             for (auto k = n.begin(); k != n.end(); ++k)
-                if (k->first.Scalar() != "controls") body[k->first] = k->second;
+                if (k->first.Scalar() != "controls") body[k->first.Scalar()] = k->second;
             // (yaml-cpp: a missing key of a const node is a "zombie" that throws when touched.)
             const bool has_controls = n["controls"] && n["controls"].IsMap();
             const bool has_exec = has_controls && n["controls"]["exec"];
@@ -1351,9 +1351,12 @@ private:
                     if (!n["action"]) f.error(exec, "controls.exec applies to an action node (ref or action)");
                     else if (expect_map(f, exec, "controls.exec")) {
                         check_keys(f, exec, "controls.exec", {"timeout", "rate-limit", "retry", "on-error", "on-timeout"});
+                        // (Looked up through a const view: a non-const yaml-cpp lookup of a missing key inserts
+                        // an undefined entry, which a later lookup finds first, hiding the real one.)
+                        const YAML::Node& existing = body;
                         for (auto k = exec.begin(); k != exec.end(); ++k) {
-                            if (body[k->first.Scalar()]) f.error(k->first, fmt::format("'{}' is set twice in node '{}'", k->first.Scalar(), g.name));
-                            else body[k->first] = k->second;
+                            if (existing[k->first.Scalar()]) f.error(k->first, fmt::format("'{}' is set twice in node '{}'", k->first.Scalar(), g.name));
+                            else body[k->first.Scalar()] = k->second;
                         }
                     }
                 }
