@@ -16,7 +16,7 @@ import sys
 # test_schema.py allows such keys; drop the marker once the parser runs them); durations, rates and whole
 # numbers follow libntx/src/dsl/units.cpp; shapes that exclude each other (step kinds, closed and open model
 # keys, steps or nodes) are anyOf / oneOf / if-then of closed objects, as the parser decides by their keys.
-NEW = " (new in this version)"
+NEW = ""  # every construct the schema describes now runs; set to " (new in this version)" to mark new ones
 NUM = r"([0-9]+(\.[0-9]*)?|\.[0-9]+)"
 WS = r"[ \t]*"
 
@@ -201,7 +201,11 @@ defs["step"] = {
              "else": d(ref("stepList"), "Steps run otherwise."), **STEP_NAME}, required=["if", "then"]),
         obj({"loop": loop, "steps": d(ref("stepList"), "The loop's body."), **STEP_NAME}, required=["loop", "steps"]),
         obj({**GOTO_STEP, **STEP_NAME}, required=["goto"]),
-        obj({"parallel": d(ref("stepList"), "Steps run concurrently; the step ends when all have" + NEW + "."),
+        obj({"parallel": arr({"anyOf": [ref("step"),
+                                          obj({"steps": d(ref("stepList"), "A branch of several steps, in order.")},
+                                              required=["steps"])]},
+                             "Branches run at once (a step, or {steps: [...]}); the step ends when every "
+                             "branch has ended.", min_items=2),
              **STEP_NAME}, required=["parallel"]),
     ],
 }

@@ -790,25 +790,32 @@ private:
         std::vector<Diagnostic> scratch;  // errors are reported when the actions themselves are parsed
         FileCtx quiet{f.file, scratch};
         // Actions and inline steps, and the inline actions of their on-error / on-timeout lists.
+        // One pass over each map's pairs: a yaml-cpp lookup by key is a linear scan that converts every
+        // key it passes, so a handful of lookups per action dominated planning on large scripts.
         std::function<void(const YAML::Node&)> visit = [&](const YAML::Node& a) {
             if (!a.IsMap()) return;
-            if (a["save-as"])
-                if (auto v = save_as_name(quiet, a["save-as"]))
-                    add_variable(*v, save_as_scope(quiet, a["save-as"]).value_or(VarScope::task));
-            for (const char* key : {"on-error", "on-timeout", "then", "else", "steps", "parallel"})
-                if (a[key] && a[key].IsSequence())
-                    for (const auto& item : a[key]) visit(item);
-            // loop: {over: [...], as: name}: the loop's item is a variable of its body.
-            if (a["loop"] && a["loop"].IsMap() && a["loop"]["as"] && a["loop"]["as"].IsScalar())
-                add_variable(a["loop"]["as"].Scalar());
+            for (auto it = a.begin(); it != a.end(); ++it) {
+                if (!it->first.IsScalar()) continue;
+                const std::string& key = it->first.Scalar();
+                const YAML::Node value = it->second;
+                if (key == "save-as") {
+                    if (auto v = save_as_name(quiet, value))
+                        add_variable(*v, save_as_scope(quiet, value).value_or(VarScope::task));
+                } else if (key == "on-error" || key == "on-timeout" || key == "then" || key == "else" || key == "steps" ||
+                           key == "parallel") {
+                    if (value.IsSequence())
+                        for (const auto& item : value) visit(item);
+                } else if (key == "loop") {
+                    // loop: {over: [...], as: name}: the loop's item is a variable of its body.
+                    if (value.IsMap() && value["as"] && value["as"].IsScalar()) add_variable(value["as"].Scalar());
+                }
+            }
         };
         if (r["actions"] && r["actions"].IsMap())
             for (auto it = r["actions"].begin(); it != r["actions"].end(); ++it) visit(it->second);
         if (r["workflows"] && r["workflows"].IsMap())
             for (auto it = r["workflows"].begin(); it != r["workflows"].end(); ++it) {
                 if (!it->second.IsMap()) continue;
-                if (it->second["steps"] && it->second["steps"].IsSequence())
-                    for (const auto& step : it->second["steps"]) visit(step);
                 if (it->second["nodes"] && it->second["nodes"].IsMap())
                     for (auto n = it->second["nodes"].begin(); n != it->second["nodes"].end(); ++n) {
                         visit(n->second);
@@ -816,7 +823,7 @@ private:
                             n->second["controls"]["exec"])
                             visit(n->second["controls"]["exec"]);
                     }
-                visit(it->second);  // the workflow's own on-error / on-timeout
+                visit(it->second);  // its steps, and its own on-error / on-timeout
             }
     }
 

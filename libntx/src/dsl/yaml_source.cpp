@@ -1,8 +1,8 @@
 #include "dsl/yaml_source.hpp"
 
 #include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/eventhandler.h>
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <fstream>
 #include <sstream>
@@ -52,95 +52,75 @@ std::optional<TextFault> check_text(std::string_view s) {
 
 namespace {
 
-// Walks the parser's events (aliases are not expanded here, so this is linear in the file's size):
-// repeated keys of a map, more than one document, and the size the document would expand to.
-class Checker final : public YAML::EventHandler {
+// Walks the loaded tree once: repeated keys of a map, and the size the document has with its aliases
+// expanded. yaml-cpp shares an anchored node with its aliases, so a collection met again (same start
+// position) is counted from a memo instead of walked again: linear in the file, even for a
+// "billion laughs" file.
+class Checker {
 public:
     Checker(const std::string& file, std::vector<Diagnostic>& out) : file_(file), out_(out) {}
 
-    bool too_big() const { return too_big_; }
-
-    void OnDocumentStart(const YAML::Mark& mark) override {
-        if (++documents_ == 2)
-            error(mark, "a second YAML document ('---'): an ntx file holds one document");
+    // Nodes under `n`, `n` included (saturating just past the limit).
+    uint64_t walk(const YAML::Node& n, int depth = 0) {
+        if (!n.IsMap() && !n.IsSequence()) return 1;
+        const YAML::Mark m = n.Mark();
+        const bool known_mark = !m.is_null();
+        if (known_mark)
+            if (auto it = sizes_.find(m.pos); it != sizes_.end()) return it->second;
+        uint64_t total = 1;
+        if (n.IsMap()) {
+            std::unordered_map<std::string, YAML::Mark> keys;
+            for (auto it = n.begin(); it != n.end(); ++it) {
+                const YAML::Node key = it->first;
+                if (key.IsScalar()) {
+                    auto [first, inserted] = keys.emplace(key.Scalar(), key.Mark());
+                    if (!inserted)
+                        error(key.Mark(),
+                              fmt::format("duplicate key '{}' (first at line {}, column {})", key.Scalar(),
+                                          first->second.line + 1, first->second.column + 1),
+                              "YAML keeps only one of the two: remove or rename one");
+                }
+                total = add(total, walk(key, depth + 1));
+                total = add(total, walk(it->second, depth + 1));
+            }
+        } else {
+            for (const auto& item : n) total = add(total, walk(item, depth + 1));
+        }
+        if (known_mark) sizes_[m.pos] = total;
+        return total;
     }
-    void OnDocumentEnd() override {}
-    void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
-        remember(anchor, 1);
-        child(1, mark, nullptr);
-    }
-    void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
-        child(anchor < anchor_nodes_.size() ? anchor_nodes_[anchor] : 1, mark, nullptr);
-    }
-    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor, const std::string& value) override {
-        remember(anchor, 1);
-        child(1, mark, &value);
-    }
-    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
-                         YAML::EmitterStyle::value) override {
-        stack_.push_back(Frame{false, true, anchor, 1, mark, {}});
-    }
-    void OnSequenceEnd() override { close(); }
-    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor, YAML::EmitterStyle::value) override {
-        stack_.push_back(Frame{true, true, anchor, 1, mark, {}});
-    }
-    void OnMapEnd() override { close(); }
 
 private:
-    struct Frame {
-        bool map;
-        bool expect_key;
-        YAML::anchor_t anchor;
-        uint64_t nodes;  // this collection and everything in it, aliases expanded (saturating)
-        YAML::Mark mark;
-        std::unordered_map<std::string, YAML::Mark> keys;
-    };
-
     static uint64_t add(uint64_t a, uint64_t b) { return a > kMaxYamlNodes || b > kMaxYamlNodes ? kMaxYamlNodes + 1 : a + b; }
 
     void error(const YAML::Mark& m, std::string message, std::string hint = {}) {
         out_.push_back({file_, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1, std::move(message),
                         std::move(hint)});
     }
-    void remember(YAML::anchor_t anchor, uint64_t nodes) {
-        if (anchor == YAML::NullAnchor) return;
-        if (anchor_nodes_.size() <= anchor) anchor_nodes_.resize(anchor + 1, 1);
-        anchor_nodes_[anchor] = nodes;
-    }
-    void child(uint64_t nodes, const YAML::Mark& mark, const std::string* scalar) {
-        if (stack_.empty()) return;
-        Frame& f = stack_.back();
-        f.nodes = add(f.nodes, nodes);
-        if (f.nodes > kMaxYamlNodes && !too_big_) {
-            too_big_ = true;
-            error(mark, fmt::format("the document expands to more than {} nodes through its aliases", kMaxYamlNodes),
-                  "an alias repeats what its anchor holds: nested aliases multiply it");
-        }
-        if (!f.map) return;
-        if (f.expect_key && scalar) {
-            auto [it, inserted] = f.keys.emplace(*scalar, mark);
-            if (!inserted)
-                error(mark,
-                      fmt::format("duplicate key '{}' (first at line {}, column {})", *scalar, it->second.line + 1,
-                                  it->second.column + 1),
-                      "YAML keeps only one of the two: remove or rename one");
-        }
-        f.expect_key = !f.expect_key;
-    }
-    void close() {
-        Frame f = std::move(stack_.back());
-        stack_.pop_back();
-        remember(f.anchor, f.nodes);
-        child(f.nodes, f.mark, nullptr);
-    }
 
     const std::string& file_;
     std::vector<Diagnostic>& out_;
-    std::vector<Frame> stack_;
-    std::vector<uint64_t> anchor_nodes_;
-    int documents_ = 0;
-    bool too_big_ = false;
+    std::unordered_map<int, uint64_t> sizes_;  // collection start position -> its expanded size
 };
+
+// The position of a second document ("---" at the start of a line after content), or npos.
+size_t second_document(std::string_view text) {
+    bool content = false;
+    size_t line_start = 0;
+    while (line_start < text.size()) {
+        size_t end = text.find('\n', line_start);
+        if (end == std::string_view::npos) end = text.size();
+        std::string_view line = text.substr(line_start, end - line_start);
+        if (line.starts_with("---") && (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r')) {
+            if (content) return line_start;
+        } else {
+            size_t first = line.find_first_not_of(" \t\r");
+            if (first != std::string_view::npos && line[first] != '#' && !line.starts_with("%")) content = true;
+        }
+        line_start = end + 1;
+    }
+    return std::string_view::npos;
+}
 
 }  // namespace
 
@@ -150,13 +130,18 @@ std::optional<YAML::Node> parse_yaml(const std::string& text, const std::string&
         return std::nullopt;
     }
     try {
-        std::istringstream in(text);
-        YAML::Parser parser(in);
-        Checker checker(file, out);
-        while (parser.HandleNextDocument(checker)) {
+        YAML::Node root = YAML::Load(text);
+        if (size_t at = second_document(text); at != std::string::npos) {
+            int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+            out.push_back({file, line, 1, "a second YAML document ('---'): an ntx file holds one document", {}});
         }
-        if (checker.too_big()) return std::nullopt;
-        return YAML::Load(text);
+        Checker checker(file, out);
+        if (checker.walk(root) > kMaxYamlNodes) {
+            out.push_back({file, 1, 1, fmt::format("the document expands to more than {} nodes through its aliases", kMaxYamlNodes),
+                           "an alias repeats what its anchor holds: nested aliases multiply it"});
+            return std::nullopt;
+        }
+        return root;
     } catch (const YAML::DeepRecursion& e) {
         out.push_back({file, e.mark.line + 1, e.mark.column + 1,
                        fmt::format("the document nests deeper than {} levels", e.depth() - 1), {}});

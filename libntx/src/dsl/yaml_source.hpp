@@ -1,7 +1,8 @@
 // Reading a YAML file of a res_dir defensively, before the DSL looks at it: the bytes must be UTF-8
 // without NULs, the file one document, no map may repeat a key (yaml-cpp keeps both and a lookup
 // sees only the first: a silently ignored typo), and aliases may not blow the document up (a
-// "billion laughs" file). Every problem is a Diagnostic with line and column.
+// "billion laughs" file). Every problem is a Diagnostic with line and column. One yaml-cpp parse;
+// the checks walk the loaded tree.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
