@@ -66,6 +66,11 @@ def test_metrics_endpoint_promtool_and_a_real_prometheus():
                      "the endpoint to count ok naps", timeout=60)
             body = scrape(port)
             check('ntx_users{scenario="web \\"main\\"",workflow="naps",state="online"} 4' in body, body[:3000])
+            check(sample(body, "ntx_users", state="stopping") == 0 and sample(body, "ntx_users", state="waiting_resource") == 0,
+                  "no user stopping or waiting while the run goes on")
+            # One workbook entry per task; the task counter is published every 100 ms, the entries at once.
+            tasks, entries = sample(body, "ntx_tasks_total"), float(body.split("\nntx_workbook_entries ")[1].split()[0])
+            check(entries >= 4 and entries >= tasks > 0, f"workbook entries {entries}, tasks {tasks}")
             check(sample(body, "ntx_actions_total", action="oops", outcome="error") > 0, "errors are counted")
             check(sample(body, "ntx_action_duration_seconds_bucket", action="nap", le="0.01") == 0,
                   "no nap of 20 ms ended under 10 ms")
@@ -127,6 +132,42 @@ scrape_configs:
         check(scrape(port) == "", "the endpoint is gone after the run")
 
 
+def test_stopping_users_are_a_gauge():
+    """After a stop request, users finishing their (long) action are `stopping` until it ends."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        res = os.path.join(tmp, "res")
+        os.makedirs(res)
+        with open(os.path.join(res, "script.yaml"), "w") as f:
+            f.write(f"""components:
+  - {{name: probe, version: "1.0.0", entry: {TEST_PLUGINS}/ntx_probe.so}}
+workflows:
+  long: {{steps: [{{ref: slow}}]}}
+actions:
+  slow: {{component: probe, call: sleep, with: {{ms: "4000"}}}}
+load:
+  scenarios:
+    - {{name: s, workflow: long, user-count: 3, task-duration: 60s, max-duration: 60s}}
+""")
+        with open(os.path.join(res, "config.yaml"), "w") as f:
+            f.write("grace-period: 30s\n")  # the users finish their 4 s action
+        ntx = subprocess.Popen([NTX, "run", res, "--quiet", "--metrics-listen", f"127.0.0.1:{port}"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: sample(scrape(port), "ntx_users", state="online") == 3, "three users online", timeout=60)
+            check(sample(scrape(port), "ntx_users", state="stopping") == 0, "nobody stopping yet")
+            ntx.send_signal(signal.SIGINT)
+            wait_for(lambda: sample(scrape(port), "ntx_users", state="stopping") == 3, "three users stopping", timeout=30)
+            body = scrape(port)
+            check(sample(body, "ntx_users", state="online") == 3, f"stopping users are still online: {body[:2000]}")
+            ntx.wait(timeout=60)
+        finally:
+            if ntx.poll() is None:
+                ntx.kill()
+                ntx.wait()
+        check(ntx.returncode == 1, f"an interrupted run exits 1, got {ntx.returncode}")
+
+
 def test_metrics_listen_refuses_a_non_loopback_address():
     with tempfile.TemporaryDirectory() as tmp:
         res = os.path.join(tmp, "res")
@@ -149,4 +190,5 @@ def test_metrics_listen_refuses_a_non_loopback_address():
 
 
 if __name__ == "__main__":
-    main([test_metrics_endpoint_promtool_and_a_real_prometheus, test_metrics_listen_refuses_a_non_loopback_address])
+    main([test_metrics_endpoint_promtool_and_a_real_prometheus, test_stopping_users_are_a_gauge,
+          test_metrics_listen_refuses_a_non_loopback_address])

@@ -249,7 +249,10 @@ Report Core::execute(std::atomic<int>& stop) {
                 for (uint32_t s = 0; s < script_.scenarios.size(); ++s) {
                     g.online.push_back(sched.shared(s).online.load());
                     g.peak_online.push_back(sched.shared(s).peak_online.load());
+                    g.stopping.push_back(sched.shared(s).stopping.load());
+                    g.waiting.push_back(sched.shared(s).waiting_resource.load());
                 }
+                g.workbook_entries = sched.workbook_entries().load();
                 for (const auto& pool : pools_) g.pools.push_back({pool->name(), pool->size(), pool->leases_held()});
                 return live::prometheus_text(script_, counters, g);
             };

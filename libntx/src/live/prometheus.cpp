@@ -52,13 +52,19 @@ std::string prometheus_text(const dsl::Script& script, const scheduler::LiveCoun
         scenario_labels.push_back(fmt::format("scenario=\"{}\",workflow=\"{}\"", prometheus_escape(s.name),
                                               prometheus_escape(script.workflows[s.workflow].name)));
 
-    family(out, "ntx_users", "gauge", "Users by state: online (running or stopping) and offline (ended).");
+    family(out, "ntx_users", "gauge",
+           "Users by state: online (running or stopping), stopping (asked to leave, finishing their action), "
+           "waiting_resource (waiting for a lease) and offline (ended).");
     for (size_t s = 0; s < script.scenarios.size(); ++s) {
-        int64_t online = s < g.online.size() ? g.online[s] : 0;
+        auto at = [s](const std::vector<int64_t>& v) { return s < v.size() ? v[s] : 0; };
         uint64_t offline = have ? c.scenarios[s].completed + c.scenarios[s].stopped : 0;
-        out += fmt::format("ntx_users{{{},state=\"online\"}} {}\n", scenario_labels[s], online);
+        out += fmt::format("ntx_users{{{},state=\"online\"}} {}\n", scenario_labels[s], at(g.online));
+        out += fmt::format("ntx_users{{{},state=\"stopping\"}} {}\n", scenario_labels[s], at(g.stopping));
+        out += fmt::format("ntx_users{{{},state=\"waiting_resource\"}} {}\n", scenario_labels[s], at(g.waiting));
         out += fmt::format("ntx_users{{{},state=\"offline\"}} {}\n", scenario_labels[s], offline);
     }
+    family(out, "ntx_workbook_entries", "gauge", "Workbook entries (one per user x task) so far.");
+    out += fmt::format("ntx_workbook_entries {}\n", g.workbook_entries);
     family(out, "ntx_users_peak", "gauge", "Most users online at once so far.");
     for (size_t s = 0; s < script.scenarios.size(); ++s)
         out += fmt::format("ntx_users_peak{{{}}} {}\n", scenario_labels[s], s < g.peak_online.size() ? g.peak_online[s] : 0);

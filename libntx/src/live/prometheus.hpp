@@ -16,6 +16,9 @@ struct RunGauges {
     double planned_s = 0;              // 0 when unknown
     std::vector<int64_t> online;       // per scenario, users online now (including those stopping)
     std::vector<int64_t> peak_online;  // per scenario
+    std::vector<int64_t> stopping;     // per scenario: online users asked to leave, finishing their action
+    std::vector<int64_t> waiting;      // per scenario: users waiting for a resource lease
+    uint64_t workbook_entries = 0;     // workbook entries (user x task) so far
     std::string phase = "executing";   // the process group the run is in
     struct Pool {
         std::string name;

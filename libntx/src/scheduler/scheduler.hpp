@@ -32,6 +32,7 @@ struct ScenarioShared {
     std::atomic<int64_t> peak_online{0};
     std::atomic<uint64_t> end_ms{0};  // run clock when its last user went offline
     std::atomic<int64_t> waiting_resource{0};  // users waiting for a resource lease now
+    std::atomic<int64_t> stopping{0};          // online users asked to leave, finishing their action
 };
 
 class Scheduler {
@@ -65,6 +66,9 @@ public:
     // Dynamic tasks running in the whole run (touched when one starts or ends, never per request).
     std::atomic<uint64_t>& dynamic_running() { return dynamic_running_; }
 
+    // Workbook entries opened so far, all shards (for live readers: the metrics endpoint).
+    std::atomic<uint64_t>& workbook_entries() { return workbook_entries_; }
+
     // save-as scope global: the run-wide values.
     variables::GlobalStore& globals() { return globals_; }
     // Per variable slot: cleared when a user starts a task (task-local variables and loop items).
@@ -95,6 +99,7 @@ private:
     std::vector<dsl::WorkflowSpec> dynamic_workflows_;
     std::atomic<uint64_t> dynamic_running_{0};
     LiveStats* live_stats_ = nullptr;
+    std::atomic<uint64_t> workbook_entries_{0};
     variables::GlobalStore globals_;
     std::vector<bool> task_scoped_;
     variables::Persister persister_;

@@ -315,6 +315,7 @@ User& Shard::spawn(uint32_t scenario, uint64_t ordinal) {
     if (!try_lease(u)) {
         // Visible in the ledger while it waits; its task id comes when the task starts.
         u.wb = ledger_.open(u.user_id, 0, scenario, now, workbook::State::executing_waiting_resource);
+        scheduler_.workbook_entries().fetch_add(1, std::memory_order_relaxed);
         wait_for_lease(u);
         return u;
     }
@@ -446,6 +447,7 @@ void Shard::start_task(User& u, bool restart) {
             e.start_at_ms = now;
         } else {
             u.wb = ledger_.open(u.user_id, u.task_id, u.scenario, now, workbook::State::executing_running_action);
+            scheduler_.workbook_entries().fetch_add(1, std::memory_order_relaxed);
         }
         ledger_.at(u.wb).dynamic = u.dynamic;
     }
@@ -899,7 +901,10 @@ void Shard::finish(User& u) {
     u.offline_tick = tick_count_;
     ++offline_users_;
     --runs_[u.scenario].active;
-    if (u.stop_requested) --runs_[u.scenario].leaving;
+    if (u.stop_requested) {
+        --runs_[u.scenario].leaving;
+        scheduler_.shared(u.scenario).stopping.fetch_sub(1, std::memory_order_relaxed);
+    }
     auto& shared = scheduler_.shared(u.scenario);
     shared.online.fetch_sub(1, std::memory_order_relaxed);
     uint64_t now = scheduler_.now_ms();
@@ -911,7 +916,10 @@ void Shard::finish(User& u) {
 void Shard::request_leave(User& u) {
     if (u.stop_requested) return;
     u.stop_requested = true;
-    if (!u.outside_call_model()) ++runs_[u.scenario].leaving;
+    if (!u.outside_call_model()) {
+        ++runs_[u.scenario].leaving;
+        scheduler_.shared(u.scenario).stopping.fetch_add(1, std::memory_order_relaxed);
+    }
     for (User* branch : u.branch_children) request_leave(*branch);  // parked on a parallel step
     if (u.waiting) u.wait_timer.cancel();  // a user parked in a backoff or rate wait leaves now
     if (u.state == UserState::waiting_resource) {
