@@ -21,6 +21,12 @@ Masker::Masker(std::vector<std::string> names) {
     }
 }
 
+bool Masker::masks(std::string_view name) const {
+    std::string low(name);
+    std::transform(low.begin(), low.end(), low.begin(), lower);
+    return std::any_of(names_.begin(), names_.end(), [&](const std::string& n) { return low.find(n) != std::string::npos; });
+}
+
 std::string Masker::mask(std::string_view text) const {
     if (names_.empty()) return std::string(text);
     std::string low(text);

@@ -20,6 +20,8 @@ public:
     // and stops at , ; & }.
     std::string mask(std::string_view text) const;
     bool empty() const { return names_.empty(); }
+    // A field name (a workbook path, a saved result's key) that contains a masked name.
+    bool masks(std::string_view name) const;
 
 private:
     std::vector<std::string> names_;  // lower case

@@ -270,6 +270,7 @@ public:
         // After actions and scenarios: thresholds name them.
         if (r["thresholds"]) script_.thresholds = report::compile_thresholds(r["thresholds"], f.file, script_, out_);
         check_variable_graph();
+        script_.workbook.mask_fields(script_.config.log_mask);  // log.mask covers the ledger's outputs too
         script_.constants.resize(script_.variables.size());
         return std::move(script_);
     }

@@ -16,7 +16,7 @@ using scheduler::Outcome;
 using scheduler::User;
 
 ProtocolFrame::ProtocolFrame(const dsl::Script& script, std::shared_ptr<spdlog::logger> log)
-    : script_(script), log_(std::move(log)), api_(make_host_api()) {
+    : script_(script), log_(std::move(log)), masker_(script.config.log_mask), api_(make_host_api()) {
     components_.resize(script.components.size());
     for (uint32_t i = 0; i < components_.size(); ++i) {
         components_[i].spec = &script.components[i];
@@ -232,7 +232,7 @@ void ProtocolFrame::save_result(User& u, const dsl::ActionSpec& a, const ntx_res
         return;
     }
     boost::json::object o;
-    for (const auto& [k, v] : *saved) o[k] = v;
+    for (const auto& [k, v] : *saved) o[k] = masker_.masks(k) && !v.empty() ? std::string_view("***") : std::string_view(v);
     std::filesystem::path dir = a.persist->dir.is_absolute() ? a.persist->dir : sched.persist_base() / a.persist->dir;
     sched.persister().write(dir / name, boost::json::serialize(o));
 }

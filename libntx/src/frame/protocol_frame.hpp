@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/log_mask.hpp"
 #include "dsl/script.hpp"
 #include "net/loop.hpp"
 #include "plugin/plugin_loader.hpp"
@@ -83,6 +84,7 @@ private:
 
     const dsl::Script& script_;
     std::shared_ptr<spdlog::logger> log_;
+    core::Masker masker_;  // log.mask: the fields of persisted results it names are written as ***
     std::vector<Component> components_;
     std::vector<net::Loop*> loops_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -145,9 +145,12 @@ void Bus::to_event(const Record& r, ProgressEvent& ev) const {
         ev.fields.emplace_back("evidence.last_event", std::string(workbook::last_event_name(r.last_event)));
         ev.fields.emplace_back("evidence.response_ms", fmt::format("{:.3f}", r.response_us / 1000.0));
     }
-    for (size_t i = 0; i < r.field_count; ++i)
-        ev.fields.emplace_back(r.fields[i].first < schema_.size() ? schema_.field(r.fields[i].first).path : std::string("?"),
-                               r.fields[i].second);
+    for (size_t i = 0; i < r.field_count; ++i) {
+        const bool known = r.fields[i].first < schema_.size();
+        const bool masked = known && schema_.field(r.fields[i].first).masked && !r.fields[i].second.empty();
+        ev.fields.emplace_back(known ? schema_.field(r.fields[i].first).path : std::string("?"),
+                               masked ? std::string("***") : r.fields[i].second);  // log.mask
+    }
     ev.priority = priority(ev.phase);
 }
 

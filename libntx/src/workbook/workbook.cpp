@@ -1,5 +1,7 @@
 #include "workbook/workbook.hpp"
 
+#include "core/log_mask.hpp"
+
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
@@ -82,6 +84,11 @@ std::optional<uint32_t> Schema::add_field(std::string path, std::string default_
     if (find(path)) return std::nullopt;
     fields_.push_back({std::move(path), std::move(default_value)});
     return static_cast<uint32_t>(fields_.size() - 1);
+}
+
+void Schema::mask_fields(const std::vector<std::string>& names) {
+    core::Masker masker(names);
+    for (uint32_t id = kBuiltins; id < fields_.size(); ++id) fields_[id].masked = masker.masks(fields_[id].path);
 }
 
 uint32_t Schema::add_register(std::string_view name) {
@@ -225,6 +232,7 @@ std::string entry_json(const Schema& schema, const Names& names, const Entry& e)
         std::string key = dot == std::string::npos ? path : path.substr(dot + 1);
         std::string value;
         append_value(schema, names, e, id, value);
+        if (schema.field(id).masked && !value.empty()) value = "***";  // log.mask
         auto it = sections.find(section);
         if (it == sections.end()) it = sections.emplace(section, json::object()).first;
         it->value().as_object()[key] = value;

@@ -74,6 +74,7 @@ bool is_section(std::string_view name);
 struct FieldDef {
     std::string path;           // "telemetry.counters.success" (builtins: their section path)
     std::string default_value;  // what an entry that never set it reads
+    bool masked = false;        // log.mask names it: written as *** in the snapshot and the change stream
 };
 
 // The ledger's fields: the builtins, then the script's, and the expose aliases. Built at planning;
@@ -88,6 +89,8 @@ public:
     // A `save-as: {var: x, scope: workbook}` variable: the field `registers.<name>` (added once) and
     // the alias `<name>` (unless that alias exists). Returns the field's id.
     uint32_t add_register(std::string_view name);
+    // Marks the script fields whose path contains a masked name (config.yaml log.mask).
+    void mask_fields(const std::vector<std::string>& names);
     // Adds an alias; false when `alias` is already a field path or an alias of another field.
     bool add_alias(std::string alias, uint32_t id);
 
