@@ -2,10 +2,14 @@
 second (elapsed/planned time, online users, actions and actions/s, errors, p99 so far), and a last
 line at the end whose counts match the report; --quiet prints none."""
 import os
+import pty
 import re
+import select
+import subprocess
 import tempfile
+import time
 
-from harness import TEST_PLUGINS, check, main, read_report, run_ntx
+from harness import NTX, TEST_PLUGINS, check, main, read_report, run_ntx
 
 SCRIPT = f"""
 components:
@@ -63,6 +67,47 @@ def test_plain_progress_lines_when_stdout_is_not_a_terminal():
         check(int(end["failing"][5]) > 0 and int(end["napping"][5]) == 0, end)
 
 
+def test_a_terminal_gets_one_line_per_scenario_redrawn_in_place():
+    """stdout a terminal (a pseudo-terminal here): the lines are redrawn in place about once a second
+    (cursor up over the lines drawn, each line cleared and rewritten), never scrolled."""
+    with tempfile.TemporaryDirectory() as tmp:
+        res = os.path.join(tmp, "res")
+        os.makedirs(res)
+        with open(os.path.join(res, "script.yaml"), "w") as f:
+            f.write(SCRIPT)
+        leader, follower = pty.openpty()
+        p = subprocess.Popen([NTX, "run", res], stdin=subprocess.DEVNULL, stdout=follower, stderr=subprocess.PIPE)
+        os.close(follower)
+        chunks = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # read until the run closes its end of the terminal
+            ready, _, _ = select.select([leader], [], [], 1.0)
+            if not ready:
+                if p.poll() is not None:
+                    break
+                continue
+            try:
+                data = os.read(leader, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        os.close(leader)
+        rc = p.wait(timeout=60)
+        text = b"".join(chunks).decode(errors="replace").replace("\r\n", "\n")  # the terminal's ONLCR
+        check(rc == 0, f"exit {rc}: {p.stderr.read().decode()}")
+        check("progress " not in text, "a terminal gets the redrawn form, not the plain lines")
+        # Every redraw after the first moves up over the two lines it drew before.
+        redraws = text.count("\x1b[2A")
+        check(redraws >= 2, f"redrawn about once a second for 3.5 s: {redraws} redraws in {text[:800]!r}")
+        drawn = re.findall(r"\r\x1b\[2K\[(\d+\.\d)s/3\.5s\] (\w+): ", text)
+        names = [n for _, n in drawn]
+        check(names.count("napping") == names.count("failing") == redraws + 1, f"{redraws} redraws of two lines: {drawn}")
+        check(any(line.endswith("(end)") for line in text.splitlines()), "the last drawing is the end line")
+        check("total:" in text, "the end summary follows the progress lines")
+
+
 def test_quiet_prints_no_progress():
     with tempfile.TemporaryDirectory() as tmp:
         res = os.path.join(tmp, "res")
@@ -75,4 +120,5 @@ def test_quiet_prints_no_progress():
 
 
 if __name__ == "__main__":
-    main([test_plain_progress_lines_when_stdout_is_not_a_terminal, test_quiet_prints_no_progress])
+    main([test_a_terminal_gets_one_line_per_scenario_redrawn_in_place,
+          test_plain_progress_lines_when_stdout_is_not_a_terminal, test_quiet_prints_no_progress])
