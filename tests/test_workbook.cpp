@@ -438,6 +438,7 @@ load:
     RunOptions options;
     options.quiet = true;
     options.threads = 2;
+    options.keep_workbook = true;  // and the ledger itself, to query after the run
     options.progress_subscribers.push_back([&](std::span<const ProgressEvent> batch) {
         biggest = std::max(biggest, batch.size());
         events.insert(events.end(), batch.begin(), batch.end());
@@ -481,4 +482,22 @@ load:
     CHECK(report.workbook.by_state == std::vector<std::pair<std::string, uint64_t>>{{"closing.done", 12}});
     CHECK(report.workbook.stream_events == events.size() - 2);  // what the bus delivered
     CHECK(report.workbook.stream_dropped == 0);
+
+    // RunOptions::keep_workbook: the same entries, as values, ordered by user and task.
+    const auto& rows = report.workbook.rows;
+    REQUIRE(rows.size() == 12);
+    for (size_t i = 0; i < rows.size(); ++i) {
+        const WorkbookEntry& e = rows[i];
+        INFO("user " << e.user_id);
+        if (i) CHECK(rows[i - 1].user_id < e.user_id);
+        CHECK(e.state == "closing.done");
+        CHECK(e.scenario == "s");
+        CHECK(e.current_action == "nap");
+        CHECK(e.last_event == "ok");
+        CHECK(e.response_ms >= 15.0);  // a 20 ms nap
+        CHECK(e.scope_trace.size() == 4);
+        REQUIRE(e.field("registers.seen"));
+        CHECK(*e.field("registers.seen") == seen[e.user_id]);
+        CHECK(report.workbook.of_user(e.user_id).size() == 1);
+    }
 }

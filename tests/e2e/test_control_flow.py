@@ -43,6 +43,10 @@ workflows:
       - if: "{{{{c.calls < 3}}}}"
         then: [{{goto: top}}]
       - ref: after
+  again:
+    steps: [{{ref: ok}}, {{goto: monitoring.retry}}]
+  undo:
+    steps: [{{ref: ok}}, {{goto: closing.rollback}}]
   broken:
     steps:
       - if: "number('not a number') > 1"
@@ -63,6 +67,10 @@ load:
     - {{name: runaway, workflow: runaway, user-count: 2}}
     - {{name: named, workflow: named, user-count: 3}}
     - {{name: broken, workflow: broken, user-count: 2}}
+    - {{name: again, workflow: again, user-count: 2}}
+    - {{name: undo, workflow: undo, user-count: 2}}
+monitoring:
+  retry: {{max: 2, backoff: 10ms}}
 """
 
 
@@ -101,6 +109,13 @@ def test_control_flow():
         check(s["condition_errors"] == 2 and s["exits"]["error_out"] == 2, f"broken {s['condition_errors']} {s['exits']}")
         check(action(s, "after")["count"] == 0 and action(s, "ok")["count"] == 0, f"broken {s['actions']}")
         check("is not a number" in stderr, "the condition's error is logged")
+
+        # goto: monitoring.retry as a step restarts the task (twice, by the policy), then error_out;
+        # goto: closing.rollback ends the task rolled back.
+        s = scenario(r, "again")
+        check(action(s, "ok")["ok"] == 6 and s["task_retries"] == 4 and s["exits"]["error_out"] == 2, f"again {s}")
+        s = scenario(r, "undo")
+        check(action(s, "ok")["ok"] == 2 and s["exits"]["rollback"] == 2, f"undo {s['exits']}")
 
 
 def test_goto_and_condition_mistakes_are_planning_errors():

@@ -39,7 +39,7 @@ workflows:
       - ref: save-file
       - ref: bad-name
       - ref: to-ledger
-      - if: "workbook.ledger_token == ledger_token.body && length(ledger_token.body) > 3"
+      - if: "workbook.ledger_token == ledger_token.body && workbook.ledger_token.body == ledger_token.body && length(ledger_token.body) > 3"
         then: [{{ref: read-ledger}}]
         else: [{{goto: error_out}}]
 actions:

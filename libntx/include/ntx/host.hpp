@@ -41,6 +41,9 @@ struct RunOptions {
     // Also write the progress bus's events (the workbook change stream) as JSON Lines into
     // out_dir/workbook-stream.jsonl (needs out_dir).
     bool workbook_stream = false;
+    // Keep every workbook entry in Report::workbook.rows (what workbook.jsonl holds) for the harness
+    // to query after the run; costs memory proportional to the users x tasks.
+    bool keep_workbook = false;
 };
 
 // The entry function of a protocol, exactly as a plugin .so exports it (ntx_plugin_entry_fn of

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ntx/export.hpp"
@@ -143,12 +144,48 @@ struct PersistReport {
 
 // The workbook at closing (workbook.jsonl holds every entry): how many entries, by final state, and
 // what the progress bus carried.
+// One user x task of the workbook, as a line of workbook.jsonl holds it (docs/workbook.md): kept in
+// the Report when RunOptions::keep_workbook asks for it. Values only.
+struct WorkbookEntry {
+    uint64_t user_id = 0, task_id = 0;
+    std::string scenario;
+    std::string state;           // phase.substate: "closing.done", "closing.timeout", ...
+    std::string owner;           // "scenario/workflow"
+    std::string current_action;  // the last action it ran ("" when none)
+    uint32_t retry_left = 0;
+    uint64_t start_at_ms = 0;    // run clock
+    uint64_t timeout_at_ms = 0;  // run clock; 0 = no task deadline
+    std::vector<std::string> scope_trace;  // program, scenario, workflow, task
+    std::string last_event;      // evidence: "ok", "error", "timeout", "cancelled" ("" when none)
+    double response_ms = 0;      // evidence: the last action's response time
+    bool dynamic = false;        // a plugin's dynamic task
+    // The script's own fields (section path -> value, defaults included; log.mask names written ***).
+    std::vector<std::pair<std::string, std::string>> fields;
+
+    // A field's value by section path ("telemetry.counters.success"), or nullptr.
+    const std::string* field(std::string_view path) const {
+        for (const auto& [k, v] : fields)
+            if (k == path) return &v;
+        return nullptr;
+    }
+};
+
 struct WorkbookSummary {
     uint64_t entries = 0;
     std::vector<std::pair<std::string, uint64_t>> by_state;  // "closing.done" -> count, in state order
     uint64_t memory_bytes = 0;       // the ledger's size in memory at the end
     std::string snapshot;            // the snapshot's file name in the output folder ("" when none written)
     uint64_t stream_events = 0, stream_batches = 0, stream_dropped = 0, stream_max_batch = 0;
+    // Every entry, ordered by user and task, when RunOptions::keep_workbook was set (else empty).
+    std::vector<WorkbookEntry> rows;
+
+    // The entries of one user, in task order.
+    std::vector<const WorkbookEntry*> of_user(uint64_t user_id) const {
+        std::vector<const WorkbookEntry*> out;
+        for (const auto& e : rows)
+            if (e.user_id == user_id) out.push_back(&e);
+        return out;
+    }
 };
 
 struct Report {

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <chrono>
 #include <ctime>
 #include <fmt/format.h>
@@ -347,10 +348,39 @@ WorkbookSummary Core::close_workbook(scheduler::Scheduler& sched) const {
     w.entries = all.size();
     for (size_t k = 0; k < counts.size(); ++k)
         if (counts[k]) w.by_state.emplace_back(std::string(workbook::state_name(static_cast<workbook::State>(k))), counts[k]);
-    if (options_.out_dir.empty()) return w;
+    if (options_.out_dir.empty() && !options_.keep_workbook) return w;
     std::sort(all.begin(), all.end(), [](const workbook::Entry* a, const workbook::Entry* b) {
         return a->user_id != b->user_id ? a->user_id < b->user_id : a->task_id < b->task_id;
     });
+    if (options_.keep_workbook) {
+        // The same values as the snapshot's lines (one formatter for both), as C++ values.
+        w.rows.reserve(all.size());
+        for (const auto* e : all) {
+            auto o = boost::json::parse(workbook::entry_json(script_.workbook, sched.workbook_names(), *e)).as_object();
+            auto str = [](const boost::json::value& v) { return v.is_string() ? std::string(v.as_string()) : std::string(); };
+            WorkbookEntry r;
+            r.user_id = e->user_id;
+            r.task_id = e->task_id;
+            r.scenario = str(o["scenario"]);
+            r.state = str(o["state"]);
+            r.owner = str(o["owner"]);
+            r.current_action = str(o["current_action"]);
+            r.retry_left = e->retry_left;
+            r.start_at_ms = e->start_at_ms;
+            r.timeout_at_ms = e->timeout_at_ms;
+            for (const auto& part : o["scope_trace"].as_array()) r.scope_trace.push_back(str(part));
+            const auto& ev = o["evidence"].as_object();
+            r.last_event = str(ev.at("last_event"));
+            r.response_ms = ev.at("response_ms").is_number() ? ev.at("response_ms").to_number<double>() : 0.0;
+            r.dynamic = e->dynamic;
+            if (auto* sections = o.if_contains("sections"))
+                for (const auto& [section, fields] : sections->as_object())
+                    for (const auto& [key, value] : fields.as_object())
+                        r.fields.emplace_back(std::string(section) + "." + std::string(key), str(value));
+            w.rows.push_back(std::move(r));
+        }
+    }
+    if (options_.out_dir.empty()) return w;
     fs::path file = fs::path(options_.out_dir) / "workbook.jsonl";
     std::FILE* out = std::fopen(file.c_str(), "w");
     if (!out) {

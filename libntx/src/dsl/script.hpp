@@ -156,6 +156,7 @@ struct Step {
         loop_check,  // loop `loop` ends (go to `target`) when its count / list is used up, or max reached
         loop_next,   // loop `loop`: one more iteration, back to `target` (its check)
         parallel,    // run `branches` at once (Script::branches); go on when every one has ended
+        route,       // goto: monitoring.retry / closing.rollback as a step: follow `route`
         update_workbook,  // write `updates` into the user's workbook entry
     } kind = Kind::action;
     uint32_t action = 0;    // action: index into actions
@@ -165,6 +166,7 @@ struct Step {
     std::shared_ptr<const Expression> cond;  // branch; loop_check of a while loop
     uint32_t target = 0;    // branch, jump, loop_check, loop_next: a step index
     Exit exit = Exit::error_out;  // exit
+    Route route = Route::error_out;  // route
     uint32_t loop = 0;      // loop_*: the loop's counter slot in the workflow
     uint64_t count = 0;     // loop_check: iterations (count), or the most iterations (while / over)
     std::vector<std::string> items;  // loop_check of `over`: the values, one per iteration

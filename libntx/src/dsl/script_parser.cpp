@@ -958,7 +958,12 @@ private:
     // with scope global (and only such a variable).
     Template::VariableResolver resolver() {
         return [this](std::string_view name) -> std::optional<uint32_t> {
-            if (name.starts_with("workbook.")) return script_.workbook.find(name.substr(9));
+            if (name.starts_with("workbook.")) {
+                // A scope-workbook variable's register holds its body: workbook.<var>.body names it too.
+                auto id = script_.workbook.find(name.substr(9));
+                if (!id && name.ends_with(".body")) id = script_.workbook.find(name.substr(9, name.size() - 9 - 5));
+                return id;
+            }
             if (name.rfind("resource.", 0) == 0) return kv_slot(name);
             bool global = name.starts_with("global.");
             if (global) name.remove_prefix(7);
@@ -1210,6 +1215,9 @@ private:
                 if (target == "error_out" || target == "timeout_out" || target == "closing") {
                     g.kind = Step::Kind::exit;
                     g.exit = target == "error_out" ? Exit::error_out : target == "timeout_out" ? Exit::timeout_out : Exit::closing;
+                } else if (auto route = route_target(f, step["goto"], target)) {
+                    g.kind = Step::Kind::route;
+                    g.route = *route;
                 } else {
                     g.kind = Step::Kind::jump;
                     labels.gotos.push_back({first, target, step["goto"]});
@@ -1416,6 +1424,9 @@ private:
                             if (e.to == "error_out" || e.to == "timeout_out" || e.to == "closing") {
                                 go.kind = Step::Kind::exit;
                                 go.exit = e.to == "error_out" ? Exit::error_out : e.to == "timeout_out" ? Exit::timeout_out : Exit::closing;
+                            } else if (auto route = route_target(f, t["to"], e.to)) {
+                                go.kind = Step::Kind::route;
+                                go.route = *route;
                             } else {
                                 go.kind = Step::Kind::jump;
                             }
@@ -1443,7 +1454,8 @@ private:
         for (size_t a = 0; a < graph.size(); ++a) {
             if (graph[a].ends) exits[a] = true;
             for (auto& e : graph[a].edges) {
-                if (e.to == "error_out" || e.to == "timeout_out" || e.to == "closing") {
+                if (e.to == "error_out" || e.to == "timeout_out" || e.to == "closing" || e.to == "monitoring.retry" ||
+                    e.to == "closing.rollback") {
                     exits[a] = true;
                     continue;
                 }
@@ -1546,6 +1558,16 @@ private:
         wf.graph = true;
     }
 
+    // goto: monitoring.retry (the task again, by the monitoring.retry policy) or closing.rollback (the
+    // task's saves discarded) as a step or a transition; nullopt for any other target.
+    std::optional<Route> route_target(FileCtx& f, const YAML::Node& at, std::string_view target) {
+        if (target == "closing.rollback") return Route::rollback;
+        if (target != "monitoring.retry") return std::nullopt;
+        if (!script_.task_retry.set)
+            f.error(at, "goto: monitoring.retry needs a retry policy", "add monitoring: {retry: {max: 2, backoff: 100ms}} to script.yaml");
+        return Route::task_retry;
+    }
+
     void resolve_gotos(FileCtx& f, WorkflowSpec& wf, const StepLabels& labels) {
         for (const auto& g : labels.gotos) {
             auto it = labels.names.find(g.target);
@@ -1557,7 +1579,7 @@ private:
             for (const auto& [k, v] : labels.names) names.push_back(k);
             auto guess = closest_match(g.target, names);
             f.error(g.node, fmt::format("goto '{}': workflow '{}' has no step of that name", g.target, wf.name),
-                    guess.empty() ? "name a step with `name:`, or go to error_out, timeout_out or closing"
+                    guess.empty() ? "name a step with `name:`, or go to error_out, timeout_out, closing, monitoring.retry or closing.rollback"
                                   : fmt::format("did you mean '{}'?", guess));
         }
     }

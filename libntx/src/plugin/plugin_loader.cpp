@@ -103,6 +103,11 @@ fs::path PluginLoader::resolve(const std::string& entry, const fs::path& res_dir
         if (fs::is_regular_file(p, ec)) return p;
         tried += (tried.empty() ? "" : ", ") + dir.string();
     }
+    if (entry == "resource-manager" || entry == "resource_manager") {
+        // The seeds' resource-manager is part of ntx itself.
+        error = "the resource manager is built in: declare it with `kind: builtin` (no entry)";
+        return {};
+    }
     error = fmt::format("no plugin named '{}' ({} not found in: {}); add a directory with --plugin-path or NTX_PLUGIN_PATH",
                         entry, file, tried.empty() ? "(empty search path)" : tried);
     return {};

@@ -591,6 +591,7 @@ void Shard::run_step(User& u) {
             u.step = step.target;
             continue;
         case dsl::Step::Kind::parallel: return start_branches(u, step);
+        case dsl::Step::Kind::route: return follow_route(u, step.route, false);
         case dsl::Step::Kind::action: break;
         }
         break;
