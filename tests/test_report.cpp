@@ -46,3 +46,76 @@ TEST_CASE("report.json has status_classes per action, only the classes seen", "[
     std::fclose(f);
     CHECK(text.find("status 2xx 7, 5xx 2") != std::string::npos);
 }
+
+TEST_CASE("the first error of each kind: kept once, the earliest over shards wins, long reasons are cut", "[report]") {
+    scheduler::ActionStats shard0, shard1;
+    int asked = 0;
+    auto reason = [&](std::string text) {
+        return [&asked, text] {
+            ++asked;
+            return text;
+        };
+    };
+    shard0.count_error(NTX_E_CONNECT, 500, 3, 1, reason("connect 127.0.0.1:9: refused"));
+    shard0.count_error(NTX_E_CONNECT, 600, 5, 1, reason("not kept"));
+    shard0.count_error(NTX_E_INVALID, 900, 7, 2, reason(std::string(1000, 'x')));
+    CHECK(asked == 2);  // the reason is made only for a kind's first error
+    shard1.count_error(NTX_E_CONNECT, 200, 4, 1, reason("connect 127.0.0.1:9: refused (earlier)"));
+    CHECK(shard0.errors == 3);
+
+    scheduler::ActionStats merged;
+    merged.merge(shard0);
+    merged.merge(shard1);
+    REQUIRE(merged.errors_by_code.size() == 2);
+    const auto& connect = merged.errors_by_code[0];
+    CHECK(connect.code == NTX_E_CONNECT);
+    CHECK(connect.n == 3);
+    CHECK(connect.first_reason == "connect 127.0.0.1:9: refused (earlier)");
+    CHECK(connect.first_user == 4);
+    CHECK(connect.first_at_ms == 200);
+    const auto& invalid = merged.errors_by_code[1];
+    CHECK(invalid.first_reason.size() == scheduler::ErrorKind::kMaxReason + 3);
+    CHECK(invalid.first_reason.ends_with("..."));
+
+    // Merged the other way round: the same earliest example.
+    scheduler::ActionStats reversed;
+    reversed.merge(shard1);
+    reversed.merge(shard0);
+    CHECK(reversed.errors_by_code[0].first_reason == connect.first_reason);
+    CHECK(reversed.errors_by_code[0].n == 3);
+}
+
+TEST_CASE("report.json and the summary show each kind's first error", "[report]") {
+    Report r;
+    ScenarioReport s;
+    s.name = "s";
+    s.condition_errors = 2;
+    s.condition_error_example = "[user=4 task=1] condition failed: number('x'): not a number";
+    ActionReport a;
+    a.name = "fetch";
+    a.count = a.errors = 5;
+    a.errors_by_kind = {{"invalid", 4}, {"connect", 1}};
+    a.error_examples = {{"invalid", "invalid url \"x\": expected http://host[:port]/path", 3, 2, 0.25}};
+    s.actions = {a};
+    r.scenarios.push_back(s);
+    const boost::json::value v = boost::json::parse(report::to_json(r));
+    const auto& scen = v.at("scenarios").at(0);
+    CHECK(scen.at("condition_error_example").as_string() == s.condition_error_example);
+    CHECK(scen.at("actions").at(0).at("error_examples") ==
+          boost::json::parse(R"({"invalid": {"reason": "invalid url \"x\": expected http://host[:port]/path",
+                                             "user": 3, "task": 2, "at_s": 0.25}})"));
+
+    std::FILE* f = std::tmpfile();
+    REQUIRE(f);
+    report::print_summary(r, f);
+    std::rewind(f);
+    std::string text(8192, '\0');
+    text.resize(std::fread(text.data(), 1, text.size(), f));
+    std::fclose(f);
+    INFO(text);
+    CHECK(text.find("error invalid: 4, the first (user 3, task 2, at 0.25 s): invalid url \"x\": expected "
+                    "http://host[:port]/path") != std::string::npos);
+    CHECK(text.find("error connect: 1\n") != std::string::npos);  // a kind without an example: its count
+    CHECK(text.find("2 conditions or workbook updates could not be evaluated; the first: [user=4 task=1]") !=
+          std::string::npos);
+}

@@ -254,7 +254,7 @@ load:
       duration: 5s
       max-users: 3
       user: {inherit: [pool]}
-    - {workflow: seq, arrival-rate: 36/h, duration: 1h}
+    - {workflow: seq, arrival-rate: 36/h, duration: 1h, user: {inherit: [pool]}}
 thresholds:
   http.get.p99: "< 300ms"
   actions.count: ["> 1", {condition: "< 1000000", abort-on-fail: false}]

@@ -39,6 +39,16 @@ struct ThresholdResult {
     int line = 0;
 };
 
+// The first error of one kind an action ended with: why, and whose task it was (the workbook entry
+// of that user and task holds the rest). report.json `error_examples`.
+struct ErrorExample {
+    std::string kind;    // as in errors_by_kind: "invalid", "connect", ...
+    std::string reason;  // the plugin's or the host's message (log.mask applied)
+    uint64_t user = 0;
+    uint64_t task = 0;
+    double at_s = 0;     // run time at which the action ended
+};
+
 struct ActionReport {
     std::string name;       // the script's action name
     std::string component;  // component name
@@ -55,6 +65,7 @@ struct ActionReport {
     uint64_t bytes_sent = 0;
     uint64_t bytes_received = 0;
     std::vector<std::pair<std::string, uint64_t>> errors_by_kind;  // e.g. {"connect", 3}
+    std::vector<ErrorExample> error_examples;  // the first error of each kind in errors_by_kind
     // Ended actions by the class of the protocol status they ended with (HTTP 204 -> "2xx"), in class
     // order, classes with a zero count left out; actions that ended without a status are not in it.
     std::vector<std::pair<std::string, uint64_t>> status_classes;  // e.g. {"2xx", 97}, {"5xx", 3}
@@ -118,7 +129,10 @@ struct ScenarioReport {
     uint64_t exit_rollback = 0;   // tasks rolled back (goto: closing.rollback)
     uint64_t exit_stop_user = 0;  // users a handler stopped (stop: user)
     uint64_t task_retries = 0;    // task restarts (goto: monitoring.retry)
-    uint64_t condition_errors = 0;  // conditions (if, loop while) that could not be evaluated
+    // Conditions (if, loop while) and update-workbook values that could not be evaluated, and
+    // workflows that ran 100,000 steps without an action; the first of them: why, and whose task.
+    uint64_t condition_errors = 0;
+    std::string condition_error_example;
     uint64_t resource_wait_timeouts = 0;  // users that gave up waiting for a resource lease (they left)
     // Dynamic tasks plugins requested from this scenario's actions: started, refused (a limit or the
     // run ending), ended. Not part of `tasks`, `spawned` or the online counts.

@@ -18,6 +18,7 @@
 #include "live/metrics_server.hpp"
 #include "live/prometheus.hpp"
 #include "live/run_monitor.hpp"
+#include "scheduler/stats_report.hpp"
 #include "ntx/version.hpp"
 #include "plugin/plugin_loader.hpp"
 #include "plugin/semver.hpp"
@@ -444,6 +445,11 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
             merged.exit_stop_user += st.exit_stop_user;
             merged.task_retries += st.task_retries;
             merged.condition_errors += st.condition_errors;
+            if (st.condition_errors &&
+                (merged.condition_error_first.empty() || st.condition_error_first_at_ms < merged.condition_error_first_at_ms)) {
+                merged.condition_error_first = st.condition_error_first;
+                merged.condition_error_first_at_ms = st.condition_error_first_at_ms;
+            }
             merged.resource_wait_timeouts += st.resource_wait_timeouts;
             merged.dynamic_requested += st.dynamic_requested;
             merged.dynamic_started += st.dynamic_started;
@@ -470,6 +476,7 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
         sr.exit_stop_user = merged.exit_stop_user;
         sr.task_retries = merged.task_retries;
         sr.condition_errors = merged.condition_errors;
+        sr.condition_error_example = std::move(merged.condition_error_first);
         sr.resource_wait_timeouts = merged.resource_wait_timeouts;
         sr.dynamic_requested = merged.dynamic_requested;
         sr.dynamic_started = merged.dynamic_started;
@@ -504,26 +511,7 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
             if (actions[a].dynamic && std::find(order.begin(), order.end(), a) == order.end()) order.push_back(a);
         for (uint32_t a : order) {
             const auto& st = actions[a];
-            const auto& as = script_.actions[a];
-            ActionReport ar;
-            ar.name = as.name;
-            ar.component = script_.components[as.component].name;
-            ar.call = as.call;
-            ar.ok = st.ok;
-            ar.errors = st.errors;
-            ar.timeouts = st.timeouts;
-            ar.cancelled = st.cancelled;
-            ar.retries = st.retries;
-            ar.throttled = st.throttled;
-            ar.dynamic = st.dynamic;
-            ar.ad_hoc = as.ad_hoc;
-            ar.count = st.ok + st.errors + st.timeouts + st.cancelled;
-            ar.bytes_sent = st.bytes_sent;
-            ar.bytes_received = st.bytes_received;
-            for (const auto& [code, n] : st.errors_by_code) ar.errors_by_kind.emplace_back(frame::status_kind(code), n);
-            for (size_t c = 0; c < st.status_classes.size(); ++c)
-                if (st.status_classes[c]) ar.status_classes.emplace_back(std::to_string(c + 1) + "xx", st.status_classes[c]);
-            ar.latency = report::summarize(st.latency);
+            ActionReport ar = scheduler::action_report(script_, a, st);
             scenario_latency.merge(st.latency);
             auto& total = by_action[a];
             total.merge(st);
@@ -540,28 +528,7 @@ Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool i
         r.scenarios.push_back(std::move(sr));
     }
     // Each action over all scenarios, in the order they first appear.
-    for (uint32_t a : action_order) {
-        const auto& st = by_action[a];
-        const auto& as = script_.actions[a];
-        ActionReport ar;
-        ar.name = as.name;
-        ar.component = script_.components[as.component].name;
-        ar.call = as.call;
-        ar.ok = st.ok;
-        ar.errors = st.errors;
-        ar.timeouts = st.timeouts;
-        ar.cancelled = st.cancelled;
-        ar.retries = st.retries;
-        ar.throttled = st.throttled;
-        ar.dynamic = st.dynamic;
-        ar.ad_hoc = as.ad_hoc;
-        ar.count = st.ok + st.errors + st.timeouts + st.cancelled;
-        ar.bytes_sent = st.bytes_sent;
-        ar.bytes_received = st.bytes_received;
-        for (const auto& [code, n] : st.errors_by_code) ar.errors_by_kind.emplace_back(frame::status_kind(code), n);
-        ar.latency = report::summarize(st.latency);
-        r.actions.push_back(std::move(ar));
-    }
+    for (uint32_t a : action_order) r.actions.push_back(scheduler::action_report(script_, a, by_action[a]));
     r.latency = report::summarize(run_latency);
     // Resources: lease statistics per pool, the blobs' checksums, the kv_stores.
     for (size_t p = 0; p < pools_.size(); ++p) {

@@ -598,6 +598,16 @@ void collect_required(const ExprNode& n, std::vector<uint32_t>& out) {
     for (const auto& k : n.kids) collect_required(*k, out);
 }
 
+// The resource fields it reads outside exists()/default().
+void collect_resource_fields(const ExprNode& n, std::vector<std::string>& out) {
+    if (n.kind == ExprNode::Kind::call && (n.fn == Fn::exists || n.fn == Fn::default_)) {
+        for (size_t i = 1; i < n.kids.size(); ++i) collect_resource_fields(*n.kids[i], out);
+        return;
+    }
+    if (n.kind == ExprNode::Kind::resource) out.push_back(n.field);
+    for (const auto& k : n.kids) collect_resource_fields(*k, out);
+}
+
 }  // namespace
 
 bool Value::truthy() const {
@@ -655,6 +665,12 @@ bool Expression::eval(const RenderContext& ctx, Value& out, std::string& error) 
 std::vector<uint32_t> Expression::variables() const {
     std::vector<uint32_t> out;
     if (root_) collect_required(*root_, out);
+    return out;
+}
+
+std::vector<std::string> Expression::resource_fields() const {
+    std::vector<std::string> out;
+    if (root_) collect_resource_fields(*root_, out);
     return out;
 }
 

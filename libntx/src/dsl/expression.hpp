@@ -44,6 +44,9 @@ public:
     bool eval(const RenderContext& ctx, Value& out, std::string& error) const;
     // Slots of the variables it reads (for the variable graph).
     std::vector<uint32_t> variables() const;
+    // The fields of the user's resource item it reads (resource.<field>), for the planning check that
+    // the scenario running it inherits a pool.
+    std::vector<std::string> resource_fields() const;
     const std::string& source() const { return source_; }
 
     Expression();

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "dsl/script.hpp"
 #include "dsl/units.hpp"
@@ -270,6 +271,7 @@ public:
         // After actions and scenarios: thresholds name them.
         if (r["thresholds"]) script_.thresholds = report::compile_thresholds(r["thresholds"], f.file, script_, out_);
         check_variable_graph();
+        check_resource_reads();
         script_.workbook.mask_fields(script_.config.log_mask);  // log.mask covers the ledger's outputs too
         script_.constants.resize(script_.variables.size());
         return std::move(script_);
@@ -866,8 +868,15 @@ private:
                 std::vector<std::string_view> names;
                 for (const auto& c : script_.components) names.push_back(c.name);
                 auto guess = closest_match(component_name, names);
-                f.error(comp_node, fmt::format("unknown component '{}'", component_name),
-                        guess.empty() ? "" : fmt::format("did you mean '{}'?", guess));
+                std::string hint = guess.empty() ? "" : fmt::format("did you mean '{}'?", guess);
+                // `action: log.error` (as in the design notes) means a log line, which is a step of its own.
+                if (component_name == "log" && guess.empty()) {
+                    static constexpr std::string_view levels[] = {"trace", "debug", "info", "warn", "error"};
+                    bool level = std::find(std::begin(levels), std::end(levels), spec.call) != std::end(levels);
+                    hint = fmt::format("a log line is a step of its own: `- log: \"<message>\"`{}",
+                                       level ? fmt::format(" with `level: {}`", spec.call) : "");
+                }
+                f.error(comp_node, fmt::format("unknown component '{}'", component_name), std::move(hint));
             }
             return std::nullopt;
         }
@@ -2053,6 +2062,66 @@ private:
         }
     }
 
+    // {{resource.<field>}} reads the item the user leased from a pool its scenario inherits: in a
+    // scenario that inherits no pool, or none with that field, it could never render (each run of the
+    // action would be a counted error). Reads guarded by exists() / default() are not checked.
+    void check_resource_reads() {
+        std::set<std::tuple<std::string, int, int, std::string>> reported;  // a place and field once
+        for (const auto& sc : script_.scenarios) {
+            std::vector<std::string_view> fields;
+            std::vector<std::string> pools;
+            for (uint32_t p : sc.inherit) {
+                pools.push_back(script_.pools[p].name);
+                for (const auto& fld : script_.pools[p].fields) fields.push_back(fld);
+            }
+            auto check = [&](const std::vector<std::string>& reads, const SourceLoc& at) {
+                for (const auto& field : reads) {
+                    if (std::find(fields.begin(), fields.end(), field) != fields.end()) continue;
+                    if (!reported.emplace(at.file, at.line, at.column, field).second) continue;
+                    const WorkflowSpec& wf = script_.workflows[sc.workflow];
+                    if (pools.empty()) {
+                        std::string hint = "lease an item per user: `user: {inherit: [<pool>]}` in the scenario";
+                        if (!script_.pools.empty())
+                            hint = fmt::format("lease an item per user: `user: {{inherit: [{}]}}` in the scenario",
+                                               script_.pools.front().name);
+                        out_.push_back({at.file, at.line, at.column,
+                                        fmt::format("'resource.{}' reads the user's leased resource item, but scenario "
+                                                    "'{}' (workflow '{}') inherits no pool",
+                                                    field, sc.name, wf.name),
+                                        std::move(hint)});
+                    } else {
+                        auto guess = closest_match(field, fields);
+                        out_.push_back({at.file, at.line, at.column,
+                                        fmt::format("'resource.{}': no pool that scenario '{}' inherits ({}) has a field "
+                                                    "'{}'; their fields: {}",
+                                                    field, sc.name, fmt::join(pools, ", "), field, fmt::join(fields, ", ")),
+                                        guess.empty() ? std::string() : fmt::format("did you mean 'resource.{}'?", guess)});
+                    }
+                }
+            };
+            std::set<uint32_t> actions_done;
+            std::function<void(const std::vector<Step>&)> walk = [&](const std::vector<Step>& steps) {
+                for (const Step& step : steps) {
+                    for (uint32_t b : step.branches) walk(script_.branches[b].steps);
+                    if (step.cond) check(step.cond->resource_fields(), step.loc);
+                    if (step.kind == Step::Kind::log) check(step.message.resource_fields(), step.loc);
+                    for (const auto& [id, t] : step.updates) check(t.resource_fields(), step.loc);
+                    if (step.kind != Step::Kind::action || !actions_done.insert(step.action).second) continue;
+                    const ActionSpec& a = script_.actions[step.action];
+                    for (size_t w = 0; w < a.with.size(); ++w)
+                        check(a.with[w].second.resource_fields(), w < a.with_locs.size() ? a.with_locs[w] : a.loc);
+                    if (a.persist) check(a.persist->filename.resource_fields(), a.persist->loc);
+                    if (a.on_error) walk(a.on_error->steps);
+                    if (a.on_timeout) walk(a.on_timeout->steps);
+                }
+            };
+            const WorkflowSpec& wf = script_.workflows[sc.workflow];
+            walk(wf.steps);
+            walk(wf.on_error.steps);
+            walk(wf.on_timeout.steps);
+        }
+    }
+
     // The variable graph for sequential workflows: a template may only read a variable that an earlier
     // step of every workflow running it has saved. A handler (on-error / on-timeout) runs after some
     // step failed, so its steps may read what any step of the workflow saves (or an earlier handler
@@ -2138,7 +2207,19 @@ Script load_res_dir(const fs::path& res_dir, std::vector<Diagnostic>& diagnostic
         diagnostics.push_back({(res_dir / "script.yaml").string(), 0, 0, "missing: a res_dir needs a script.yaml", {}});
         return {};
     }
-    return Parser(abs, diagnostics, texts).run();
+    const size_t first = diagnostics.size();
+    Script script = Parser(abs, diagnostics, texts).run();
+    // In reading order: the files in the order their first problem was found (script.yaml, then the
+    // manifests and config it names), each file's problems by line and column.
+    std::vector<std::string> files;
+    for (size_t i = first; i < diagnostics.size(); ++i)
+        if (std::find(files.begin(), files.end(), diagnostics[i].file) == files.end()) files.push_back(diagnostics[i].file);
+    auto rank = [&](const Diagnostic& d) { return std::find(files.begin(), files.end(), d.file) - files.begin(); };
+    std::stable_sort(diagnostics.begin() + static_cast<std::ptrdiff_t>(first), diagnostics.end(),
+                     [&](const Diagnostic& a, const Diagnostic& b) {
+                         return std::tuple(rank(a), a.line, a.column) < std::tuple(rank(b), b.line, b.column);
+                     });
+    return script;
 }
 
 }  // namespace ntx::dsl

@@ -166,6 +166,16 @@ std::vector<uint32_t> Template::variables() const {
     return out;
 }
 
+std::vector<std::string> Template::resource_fields() const {
+    std::vector<std::string> out;
+    for (const auto& p : parts_) {
+        if (p.kind == TemplatePart::Kind::resource) out.push_back(p.text);
+        if (p.kind == TemplatePart::Kind::expression)
+            for (auto& f : p.expr->resource_fields()) out.push_back(std::move(f));
+    }
+    return out;
+}
+
 bool Template::render(const RenderContext& ctx, std::string& out, std::string& error) const {
     for (const auto& p : parts_) {
         switch (p.kind) {

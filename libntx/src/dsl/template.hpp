@@ -56,6 +56,9 @@ public:
     const std::vector<TemplatePart>& parts() const { return parts_; }
     // Slots of the variables this template reads (for the variable graph).
     std::vector<uint32_t> variables() const;
+    // The fields of the user's resource item it reads ({{resource.<field>}}), for the planning check
+    // that the scenario running it inherits a pool.
+    std::vector<std::string> resource_fields() const;
 
     // Appends the rendering to `out`; on a missing value returns false and sets `error`.
     bool render(const RenderContext& ctx, std::string& out, std::string& error) const;

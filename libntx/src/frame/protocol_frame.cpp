@@ -166,7 +166,12 @@ ntx_status_t ProtocolFrame::end(ntx_action& handle, Outcome outcome, ntx_status_
         ++st.ok;
         st.latency.record(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()));
         break;
-    case Outcome::error: st.count_error(code); break;
+    case Outcome::error:
+        st.count_error(code, now_ms(), u.user_id, u.task_id, [&] {
+            std::string r = masker_.empty() ? std::string(reason) : masker_.mask(reason);
+            return r.empty() ? std::string(status_kind(code)) : r;
+        });
+        break;
     case Outcome::timeout: ++st.timeouts; break;
     case Outcome::cancelled: ++st.cancelled; break;
     }

@@ -75,6 +75,9 @@ public:
     spdlog::logger& log() { return *log_; }
     const dsl::Script& script() const { return script_; }
 
+    // log.mask, for text the host keeps outside the log (the report's first error of each kind).
+    const core::Masker& masker() const { return masker_; }
+
 private:
     // save-as: the result's fields into the user's variable (or the run-wide one of a global), then
     // the persist file, if any.

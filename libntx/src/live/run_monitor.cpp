@@ -7,33 +7,9 @@
 
 #include "report/thresholds.hpp"
 #include "scheduler/scheduler.hpp"
+#include "scheduler/stats_report.hpp"
 
 namespace ntx::live {
-
-namespace {
-
-ActionReport action_report(const dsl::Script& script, uint32_t a, const scheduler::ActionStats& st) {
-    const auto& spec = script.actions[a];
-    ActionReport ar;
-    ar.name = spec.name;
-    ar.component = script.components[spec.component].name;
-    ar.call = spec.call;
-    ar.ok = st.ok;
-    ar.errors = st.errors;
-    ar.timeouts = st.timeouts;
-    ar.cancelled = st.cancelled;
-    ar.retries = st.retries;
-    ar.throttled = st.throttled;
-    ar.dynamic = st.dynamic;
-    ar.ad_hoc = spec.ad_hoc;
-    ar.count = st.ok + st.errors + st.timeouts + st.cancelled;
-    ar.bytes_sent = st.bytes_sent;
-    ar.bytes_received = st.bytes_received;
-    ar.latency = report::summarize(st.latency);
-    return ar;
-}
-
-}  // namespace
 
 Report live_report(const dsl::Script& script, const scheduler::LiveCounters& c, scheduler::Scheduler& sched,
                    double elapsed_s) {
@@ -62,7 +38,7 @@ Report live_report(const dsl::Script& script, const scheduler::LiveCounters& c, 
         for (uint32_t a = 0; a < n_actions; ++a) {
             const auto& as = c.actions[s * n_actions + a];
             if (as.ok + as.errors + as.timeouts + as.cancelled == 0) continue;
-            sr.actions.push_back(action_report(script, a, as));
+            sr.actions.push_back(scheduler::action_report(script, a, as));
             scenario_latency->merge(as.latency);
             by_action[a].merge(as);
             const auto& ar = sr.actions.back();
@@ -78,7 +54,7 @@ Report live_report(const dsl::Script& script, const scheduler::LiveCounters& c, 
     }
     for (uint32_t a = 0; a < n_actions; ++a) {
         const auto& st = by_action[a];
-        if (st.ok + st.errors + st.timeouts + st.cancelled) r.actions.push_back(action_report(script, a, st));
+        if (st.ok + st.errors + st.timeouts + st.cancelled) r.actions.push_back(scheduler::action_report(script, a, st));
     }
     r.latency = report::summarize(*run_latency);
     return r;

@@ -58,6 +58,7 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
     asio::steady_timer rate_timer;
     bool open = true, connected = false, writing = false, reading = false, read_paused = false, rate_waiting = false;
     std::string pending, inflight;  // bytes queued by the plugin / being written
+    tcp::endpoint peer;             // the address connected to (or being tried); port 0 until known
 
     // Rate limiting (0 = unlimited): budget per window of per_ms.
     uint64_t send_limit = 0, recv_limit = 0, per_ms = 1000;
@@ -76,6 +77,21 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
         if (!open) return;
         emit(kind, status, {nullptr, 0}, reason);
         if (open) close();
+    }
+
+    // Ends the socket for a failed socket operation, saying why (and, before the connection is up,
+    // to where): the reason the plugin passes on reaches the report's first error of each kind. The
+    // text is made only here, on the failure.
+    void fail_ec(const error_code& ec) {
+        if (!open) return;
+        std::string reason = connected ? ec.message() : "connect to " + peer_text() + ": " + ec.message();
+        fail(NTX_SOCKET_ERROR, status_of(ec), reason);
+    }
+
+    std::string peer_text() const {
+        if (peer.port() == 0) return "(not resolved yet)";
+        const auto a = peer.address();
+        return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(peer.port());
     }
 
     // Ends the socket with the TLS session's own status and reason.
@@ -98,7 +114,7 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
         auto self = shared_from_this();
         tcp_socket.async_wait(what, [self, next](const error_code& ec) {
             if (!self->open) return;
-            if (ec) return self->fail(NTX_SOCKET_ERROR, status_of(ec));
+            if (ec) return self->fail_ec(ec);
             ((*self).*next)();
         });
     }
@@ -119,9 +135,11 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
     void start(const std::string& host, uint16_t port, uint32_t connect_timeout_ms) {
         auto self = shared_from_this();
         deadline.expires_after(std::chrono::milliseconds(connect_timeout_ms ? connect_timeout_ms : 10'000));
-        deadline.async_wait([self](const error_code& ec) {
+        const uint32_t within_ms = connect_timeout_ms ? connect_timeout_ms : 10'000;
+        deadline.async_wait([self, within_ms](const error_code& ec) {
             if (ec || !self->open || self->connected) return;
-            self->fail(NTX_SOCKET_ERROR, NTX_E_TIMEOUT);
+            self->fail(NTX_SOCKET_ERROR, NTX_E_TIMEOUT,
+                       "connect to " + self->peer_text() + ": no connection within " + std::to_string(within_ms) + " ms");
         });
         error_code ec;
         auto address = asio::ip::make_address(host, ec);
@@ -129,19 +147,27 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
             connect_to(asio::ip::basic_endpoint<tcp>(address, port));
             return;
         }
-        resolver.async_resolve(host, std::to_string(port), [self](const error_code& rec, tcp::resolver::results_type results) {
+        resolver.async_resolve(host, std::to_string(port), [self, host](const error_code& rec, tcp::resolver::results_type results) {
             if (!self->open) return;
-            if (rec || results.empty()) return self->fail(NTX_SOCKET_ERROR, NTX_E_RESOLVE);
+            if (rec || results.empty())
+                return self->fail(NTX_SOCKET_ERROR, NTX_E_RESOLVE,
+                                  "cannot resolve '" + host + "': " + (rec ? rec.message() : std::string("no address")));
             if (self->udp_mode) return self->connect_to(*results.begin());
-            // Every address in turn (localhost may resolve to ::1 first while the server listens on IPv4).
-            asio::async_connect(self->tcp_socket, results, [self](const error_code& ec, const tcp::endpoint&) {
-                self->on_tcp_connect(ec);
-            });
+            self->peer = *results.begin();
+            // Every address in turn (localhost may resolve to ::1 first while the server listens on IPv4);
+            // a failure names the last one tried.
+            asio::async_connect(self->tcp_socket, results,
+                                [self](const error_code&, const tcp::endpoint& next) {
+                                    self->peer = next;
+                                    return true;
+                                },
+                                [self](const error_code& ec, const tcp::endpoint&) { self->on_tcp_connect(ec); });
         });
     }
 
     void connect_to(const tcp::endpoint& ep) {
         auto self = shared_from_this();
+        peer = ep;
         if (udp_mode) {
             error_code ec;
             udp_socket.open(ep.address().is_v4() ? udp::v4() : udp::v6(), ec);
@@ -150,7 +176,7 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
             // Tell the plugin on the next turn of the loop, never inside socket_open.
             asio::post(loop.io(), [self, ec] {
                 if (!self->open) return;
-                if (ec) return self->fail(NTX_SOCKET_ERROR, status_of(ec));
+                if (ec) return self->fail_ec(ec);
                 self->on_connected();
             });
             return;
@@ -160,7 +186,7 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
 
     void on_tcp_connect(const error_code& ec) {
         if (!open) return;
-        if (ec) return fail(NTX_SOCKET_ERROR, status_of(ec));
+        if (ec) return fail_ec(ec);
         error_code ignored;
         tcp_socket.set_option(tcp::no_delay(true), ignored);
         tcp_socket.non_blocking(true, ignored);
@@ -244,7 +270,7 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
         auto on_ready = [self](const error_code& ec) {
             self->reading = false;
             if (!self->open) return;
-            if (ec) return self->fail(NTX_SOCKET_ERROR, status_of(ec));
+            if (ec) return self->fail_ec(ec);
             self->read_now();
         };
         if (udp_mode) udp_socket.async_wait(udp::socket::wait_read, on_ready);
@@ -264,7 +290,7 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
                             : tcp_socket.read_some(asio::buffer(buf.data(), max), ec);
         if (ec == asio::error::would_block || ec == asio::error::try_again) return read();
         if (ec == asio::error::eof) return fail(NTX_SOCKET_CLOSED, NTX_E_CLOSED);
-        if (ec) return fail(NTX_SOCKET_ERROR, status_of(ec));
+        if (ec) return fail_ec(ec);
         loop.bytes_received += n;
         received_in_window += n;
         emit(NTX_SOCKET_DATA, NTX_OK, {buf.data(), n});
@@ -346,7 +372,7 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
         auto on_write = [self](const error_code& ec, size_t written) {
             self->writing = false;
             if (!self->open) return;
-            if (ec) return self->fail(NTX_SOCKET_ERROR, status_of(ec));
+            if (ec) return self->fail_ec(ec);
             self->loop.bytes_sent += written;
             self->sent_in_window += written;
             self->inflight.clear();

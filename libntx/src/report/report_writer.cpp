@@ -1,5 +1,6 @@
 #include "report/report_writer.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <fmt/format.h>
 #include <fstream>
@@ -23,6 +24,9 @@ json::object action_json(const ActionReport& a, double duration_s) {
     for (const auto& [k, n] : a.errors_by_kind) by_kind[k] = n;
     json::object by_class;
     for (const auto& [k, n] : a.status_classes) by_class[k] = n;
+    json::object examples;
+    for (const auto& e : a.error_examples)
+        examples[e.kind] = json::object{{"reason", e.reason}, {"user", e.user}, {"task", e.task}, {"at_s", round3(e.at_s)}};
     return json::object{{"name", a.name},
                         {"component", a.component},
                         {"call", a.call},
@@ -36,6 +40,7 @@ json::object action_json(const ActionReport& a, double duration_s) {
                         {"dynamic", a.dynamic},
                         {"origin", a.dynamic == 0 ? "static" : (a.ad_hoc || a.dynamic == a.count) ? "dynamic" : "mixed"},
                         {"errors_by_kind", std::move(by_kind)},
+                        {"error_examples", std::move(examples)},
                         {"status_classes", std::move(by_class)},
                         {"bytes_sent", a.bytes_sent},
                         {"bytes_received", a.bytes_received},
@@ -72,6 +77,7 @@ std::string to_json(const Report& r) {
             {"tasks", s.tasks},
             {"task_retries", s.task_retries},
             {"condition_errors", s.condition_errors},
+            {"condition_error_example", s.condition_error_example},
             {"resource_wait_timeouts", s.resource_wait_timeouts},
             {"dynamic_tasks", json::object{{"requested", s.dynamic_requested},
                                            {"started", s.dynamic_started},
@@ -203,6 +209,9 @@ void print_summary(const Report& r, std::FILE* out) {
         if (s.dynamic_requested)
             fmt::print(out, "  dynamic tasks: {} requested, {} started, {} refused, {} ended\n", s.dynamic_requested,
                        s.dynamic_started, s.dynamic_refused, s.dynamic_ended);
+        if (s.condition_errors)
+            fmt::print(out, "  {} conditions or workbook updates could not be evaluated; the first: {}\n", s.condition_errors,
+                       s.condition_error_example);
         if (s.resource_wait_timeouts)
             fmt::print(out, "  {} users gave up waiting for a resource lease\n", s.resource_wait_timeouts);
         if (s.model == "open")
@@ -219,7 +228,14 @@ void print_summary(const Report& r, std::FILE* out) {
                        s.duration_s > 0 ? static_cast<double>(a.count) / s.duration_s : 0.0, a.latency.min_ms,
                        a.latency.mean_ms, a.latency.p50_ms, a.latency.p90_ms, a.latency.p95_ms, a.latency.p99_ms,
                        a.latency.p999_ms, a.latency.max_ms);
-            for (const auto& [kind, n] : a.errors_by_kind) fmt::print(out, "  {:<22}   error {}: {}\n", "", kind, n);
+            for (const auto& [kind, n] : a.errors_by_kind) {
+                auto e = std::find_if(a.error_examples.begin(), a.error_examples.end(),
+                                      [&](const ErrorExample& x) { return x.kind == kind; });
+                if (e == a.error_examples.end()) fmt::print(out, "  {:<22}   error {}: {}\n", "", kind, n);
+                else
+                    fmt::print(out, "  {:<22}   error {}: {}, the first (user {}, task {}, at {:.2f} s): {}\n", "", kind, n,
+                               e->user, e->task, e->at_s, e->reason);
+            }
             if (!a.status_classes.empty()) {
                 std::string classes;
                 for (const auto& [cls, n] : a.status_classes)

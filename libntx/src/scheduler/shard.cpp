@@ -533,9 +533,8 @@ void Shard::run_step(User& u) {
     for (uint32_t spins = 0;; ++spins) {
         if (u.step >= wf.steps.size()) return end_task(u, dsl::Exit::closing, false);
         if (spins == 100'000) {
-            ++scenario_stats_[u.scenario].condition_errors;
-            scheduler_.frame().log().warn("[user={} task={}] workflow '{}' ran 100000 steps without an action or think; "
-                                          "the task ends through error_out", u.user_id, u.task_id, wf.name);
+            count_condition_error(u, fmt::format("workflow '{}' ran 100000 steps without an action or think; "
+                                                 "the task ends through error_out", wf.name));
             return end_task(u, dsl::Exit::error_out, true);
         }
         const dsl::Step& step = wf.steps[u.step];
@@ -615,15 +614,24 @@ void Shard::run_step(User& u) {
     scheduler_.frame().dispatch(u, u.action);
 }
 
+void Shard::count_condition_error(User& u, std::string message) {
+    auto& st = scenario_stats_[u.scenario];
+    if (st.condition_errors++ == 0) {
+        const auto& masker = scheduler_.frame().masker();
+        st.condition_error_first = fmt::format("[user={} task={}] {}", u.user_id, u.task_id,
+                                               masker.empty() ? message : masker.mask(message));
+        st.condition_error_first_at_ms = scheduler_.now_ms();
+    }
+    scheduler_.frame().log().warn("[user={} task={}] {}", u.user_id, u.task_id, message);
+}
+
 // Evaluates a condition for `u`. A condition that cannot be evaluated (a missing value, a type
 // mismatch) is counted and logged; the caller ends the task through error_out.
 bool Shard::test(User& u, const dsl::Expression& cond, bool& holds) {
     dsl::Value v;
     std::string error;
     if (!cond.eval(u, v, error)) {
-        ++scenario_stats_[u.scenario].condition_errors;
-        scheduler_.frame().log().warn("[user={} task={}] condition failed: {}; the task ends through error_out", u.user_id,
-                                      u.task_id, error);
+        count_condition_error(u, fmt::format("condition failed: {}; the task ends through error_out", error));
         return false;
     }
     holds = v.truthy();
@@ -1126,9 +1134,7 @@ void Shard::wb_apply(User& u, const dsl::Step& step) {
         value.clear();
         if (!t.render(u, value, error)) {
             // A value that cannot be rendered is counted and logged; the field keeps its value.
-            ++scenario_stats_[u.scenario].condition_errors;
-            scheduler_.frame().log().warn("[user={} task={}] update-workbook {}: {}", u.user_id, u.task_id,
-                                          schema.field(id).path, error);
+            count_condition_error(u, fmt::format("update-workbook {}: {}", schema.field(id).path, error));
             continue;
         }
         ledger_.set_field(u.wb, id, value, schema);

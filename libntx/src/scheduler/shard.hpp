@@ -96,6 +96,9 @@ private:
     void start_task(User& u, bool restart = false);
     void run_step(User& u);
     bool test(User& u, const dsl::Expression& cond, bool& holds);
+    // A condition, workbook update or workflow that could not go on for `u`: counted in its
+    // scenario's condition_errors, logged as a warning, and the first one kept for the summary.
+    void count_condition_error(User& u, std::string message);
     // Parks the user for `delay_ms`, then resumes what `resume` says (a stop request ends the wait early).
     void wait_then(User& u, uint64_t delay_ms, User::Resume resume);
     // An action failed (after its own retries) or timed out: retry, run the handler, follow its route.

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -15,13 +17,26 @@ namespace ntx::scheduler {
 
 enum class Outcome : uint8_t { ok, error, timeout, cancelled };
 
+// The errors of one kind (status code) an action ended with, and the first of them: its reason and
+// whose task it was, so that a summary can say why without a debug log. The reason is copied once per
+// kind and shard (the first time the kind is seen), never per request.
+struct ErrorKind {
+    ntx_status_t code = NTX_OK;
+    uint64_t n = 0;
+    std::string first_reason;     // masked by log.mask, at most kMaxReason bytes
+    uint64_t first_at_ms = 0;     // run time at which it ended
+    uint64_t first_user = 0, first_task = 0;
+
+    static constexpr size_t kMaxReason = 400;
+};
+
 struct ActionStats {
     uint64_t ok = 0, errors = 0, timeouts = 0, cancelled = 0;
     uint64_t retries = 0;    // failed attempts that were retried (each also counted in errors)
     uint64_t throttled = 0;  // starts delayed by the per-user rate limit
     uint64_t dynamic = 0;    // runs by dynamic tasks (origin=dynamic; also counted in the outcomes)
     uint64_t bytes_sent = 0, bytes_received = 0;
-    std::vector<std::pair<ntx_status_t, uint64_t>> errors_by_code;
+    std::vector<ErrorKind> errors_by_code;  // in the order the kinds were first seen
     // Ended actions whose result carried a protocol status (ntx_result_t.status, ABI 1.1), by class:
     // [0] 1xx ... [4] 5xx. Statuses outside 100..599 are not counted here.
     std::array<uint64_t, 5> status_classes{};
@@ -31,14 +46,26 @@ struct ActionStats {
         if (status >= 100 && status < 600) ++status_classes[status / 100 - 1];
     }
 
-    void count_error(ntx_status_t code) {
+    // Counts an error of kind `code`; the first one of its kind keeps `reason()` (called only then).
+    template <class Reason>
+    void count_error(ntx_status_t code, uint64_t at_ms, uint64_t user, uint64_t task, Reason&& reason) {
         ++errors;
-        for (auto& [c, n] : errors_by_code)
-            if (c == code) {
-                ++n;
+        for (auto& k : errors_by_code)
+            if (k.code == code) {
+                ++k.n;
                 return;
             }
-        errors_by_code.emplace_back(code, 1);
+        ErrorKind& k = errors_by_code.emplace_back();
+        k.code = code;
+        k.n = 1;
+        k.first_reason = reason();
+        if (k.first_reason.size() > ErrorKind::kMaxReason) {
+            k.first_reason.resize(ErrorKind::kMaxReason);
+            k.first_reason += "...";
+        }
+        k.first_at_ms = at_ms;
+        k.first_user = user;
+        k.first_task = task;
     }
     void merge(const ActionStats& o) {
         ok += o.ok;
@@ -51,14 +78,21 @@ struct ActionStats {
         bytes_sent += o.bytes_sent;
         bytes_received += o.bytes_received;
         for (size_t i = 0; i < status_classes.size(); ++i) status_classes[i] += o.status_classes[i];
-        for (auto& [code, n] : o.errors_by_code) {
-            bool found = false;
-            for (auto& [c, m] : errors_by_code)
-                if (c == code) {
-                    m += n;
-                    found = true;
-                }
-            if (!found) errors_by_code.emplace_back(code, n);
+        for (const ErrorKind& k : o.errors_by_code) {
+            auto it = std::find_if(errors_by_code.begin(), errors_by_code.end(),
+                                   [&](const ErrorKind& m) { return m.code == k.code; });
+            if (it == errors_by_code.end()) {
+                errors_by_code.push_back(k);
+                continue;
+            }
+            it->n += k.n;
+            // The earliest first: shards are merged in their order, not in time.
+            if (!k.first_reason.empty() && (it->first_reason.empty() || k.first_at_ms < it->first_at_ms)) {
+                it->first_reason = k.first_reason;
+                it->first_at_ms = k.first_at_ms;
+                it->first_user = k.first_user;
+                it->first_task = k.first_task;
+            }
         }
         latency.merge(o.latency);
     }
@@ -74,7 +108,11 @@ struct ScenarioStats {
     uint64_t exit_rollback = 0;   // tasks rolled back (goto: closing.rollback)
     uint64_t exit_stop_user = 0;  // users stopped by a handler (stop: user)
     uint64_t task_retries = 0;    // task restarts by goto: monitoring.retry
-    uint64_t condition_errors = 0;  // conditions (if, loop while) that could not be evaluated
+    // Conditions (if, loop while) and update-workbook values that could not be evaluated, and
+    // workflows that spun without an action; the first of them, with its user, task and run time.
+    uint64_t condition_errors = 0;
+    std::string condition_error_first;
+    uint64_t condition_error_first_at_ms = 0;
     uint64_t resource_wait_timeouts = 0;  // users that gave up waiting for a resource lease
     // Dynamic tasks requested by plugins from this scenario's actions.
     uint64_t dynamic_requested = 0, dynamic_started = 0, dynamic_refused = 0, dynamic_ended = 0;
