@@ -155,6 +155,17 @@ def test_html_report_renders_and_matches_report_json():
                     if table.get("id") == "thresholds" and cell.get("class") in ("pass", "fail")]
         check(verdicts == [("true", "PASS"), ("false", "FAIL")], verdicts)
         check([t["passed"] for t in r["thresholds"]] == [True, False], r["thresholds"])
+        # Why actions failed: a row per action and error kind, with its count and first error as in report.json.
+        rows = {}
+        for table, row, cell, text in dom.cells:
+            if table.get("class") == "errors":
+                rows.setdefault((table.get("data-scenario"), id(row)), []).append(text)
+        expected = sorted((s["name"], a["name"], kind, str(n), a["error_examples"][kind]["reason"])
+                          for s in r["scenarios"] for a in s["actions"] for kind, n in a["errors_by_kind"].items())
+        check(len(expected) >= 1, "the failing scenario's errors have kinds")
+        got = sorted((scen, cells[0], cells[1], cells[2], cells[3].split(": ", 1)[-1]) for (scen, _), cells in rows.items()
+                     if len(cells) == 4 and cells[0] != "action")
+        check(got == expected, f"errors table {got} vs report.json {expected}")
         # The charts' numbers come from report.json's intervals: they add up to the totals.
         for s in r["scenarios"]:
             ended = sum(iv["ok"] + iv["errors"] + iv["timeouts"] for iv in s["intervals"])

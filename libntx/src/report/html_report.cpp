@@ -159,6 +159,24 @@ std::string to_html(const Report& r) {
                                num(l.p999_ms, 3), num(l.max_ms, 3));
         }
         out += "</table>\n<p class=\"meta\">latencies in ms, of the actions that ended ok</p>\n";
+        // Why actions failed: each kind's count and its first error (user and task name the workbook entry).
+        std::string why;
+        for (const auto& a : s.actions)
+            for (const auto& [kind, n] : a.errors_by_kind) {
+                std::string first;
+                for (const auto& e : a.error_examples)
+                    if (e.kind == kind)
+                        first = fmt::format("user {}, task {}, at {} s: {}", e.user, e.task, num(e.at_s, 2), esc(e.reason));
+                why += fmt::format("<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>\n", esc(a.name),
+                                   esc(kind), n, first);
+            }
+        if (!s.condition_error_example.empty())
+            why += fmt::format("<tr><td>(conditions)</td><td>condition</td><td class=\"n\">{}</td><td>{}</td></tr>\n",
+                               s.condition_errors, esc(s.condition_error_example));
+        if (!why.empty())
+            out += fmt::format("<table class=\"errors\" data-scenario=\"{}\"><tr><th>action</th><th>error</th>"
+                               "<th>count</th><th>the first</th></tr>\n{}</table>\n",
+                               esc(s.name), why);
     }
     std::string json = to_json(r);
     // Inside <script>, "</" would end the element: JSON allows "<\/" for it.

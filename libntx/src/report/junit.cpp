@@ -96,7 +96,13 @@ std::string to_junit(const Report& r) {
                                                          a.errors, a.timeouts, value_text(rate, "ratio"), limit)),
                                   xml_escape([&] {
                                       std::string kinds;
-                                      for (const auto& [k, n] : a.errors_by_kind) kinds += fmt::format("{}: {}\n", k, n);
+                                      for (const auto& [k, n] : a.errors_by_kind) {
+                                          kinds += fmt::format("{}: {}\n", k, n);
+                                          for (const auto& e : a.error_examples)
+                                              if (e.kind == k)
+                                                  kinds += fmt::format("  the first (user {}, task {}, at {:.2f} s): {}\n",
+                                                                       e.user, e.task, e.at_s, e.reason);
+                                      }
                                       return kinds.empty() ? std::string("no error kinds recorded") : kinds;
                                   }()));
             }
