@@ -82,6 +82,44 @@ def read_report(out_dir):
         return json.load(f)
 
 
+def write_res_dir(root, script, files=None):
+    """A res_dir `root`/res: script.yaml holds `script`; `files` maps more paths in it (config.yaml,
+    resource/config.yaml, ...) to their text (str) or bytes. Returns the res_dir's path."""
+    res = os.path.join(root, "res")
+    os.makedirs(res, exist_ok=True)
+    for rel, data in {"script.yaml": script, **(files or {})}.items():
+        path = os.path.join(res, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb" if isinstance(data, bytes) else "w") as f:
+            f.write(data)
+    return res
+
+
+class Run:
+    """One `ntx run` of run_script: its exit code, its output, and where its res_dir and out dir are."""
+
+    def __init__(self, rc, stdout, stderr, res, out):
+        self.rc, self.stdout, self.stderr, self.res, self.out = rc, stdout, stderr, res, out
+
+
+def run_script(tmp, script, *args, files=None, expect_exit=0, timeout=240):
+    """Writes a res_dir under `tmp` (write_res_dir), runs `ntx run <res> --out <tmp>/out *args`,
+    checks its exit code is `expect_exit` and returns (Run, report.json's content)."""
+    res, out = write_res_dir(tmp, script, files), os.path.join(tmp, "out")
+    rc, stdout, stderr = run_ntx("run", res, "--out", out, *args, timeout=timeout)
+    check(rc == expect_exit, f"ntx run exited {rc}, not {expect_exit}: {stderr[-3000:]}")
+    return Run(rc, stdout, stderr, res, out), read_report(out)
+
+
+def validate_script(script, files=None, expect_exit=2):
+    """`ntx validate` on a res_dir holding `script` (and `files`, as in write_res_dir); checks its
+    exit code is `expect_exit` and returns its stderr."""
+    with tempfile.TemporaryDirectory() as tmp:
+        rc, _, stderr = run_ntx("validate", write_res_dir(tmp, script, files))
+    check(rc == expect_exit, f"validate exited {rc}, not {expect_exit}: {stderr}")
+    return stderr
+
+
 def scenario(report, name):
     for s in report["scenarios"]:
         if s["name"] == name:

@@ -1,10 +1,9 @@
 """on-error / on-timeout handlers and monitoring.retry with the C99 probe plugin: every route (retry,
 compensating steps, goto exits, monitoring.retry, closing.rollback, next, stop: user) ends each action
 in exactly one counted outcome and each task in the exit the script names."""
-import os
 import tempfile
 
-from harness import TEST_PLUGINS, action, check, main, read_report, run_ntx, scenario
+from harness import TEST_PLUGINS, action, check, main, run_script, scenario
 
 SCRIPT = f"""
 components:
@@ -85,13 +84,8 @@ def outcomes_add_up(a):
 
 def test_every_route():
     with tempfile.TemporaryDirectory() as tmp:
-        res, out = os.path.join(tmp, "res"), os.path.join(tmp, "out")
-        os.makedirs(res)
-        with open(os.path.join(res, "script.yaml"), "w") as f:
-            f.write(SCRIPT)
-        rc, _, stderr = run_ntx("run", res, "--out", out, "--quiet")
-        check(rc == 0, f"ntx run exited {rc}: {stderr}")
-        r = read_report(out)
+        run, r = run_script(tmp, SCRIPT, "--quiet")
+        stderr = run.stderr
         for s in r["scenarios"]:
             for a in s["actions"]:
                 outcomes_add_up(a)
