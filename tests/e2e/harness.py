@@ -34,6 +34,17 @@ def wait_for(predicate, what, timeout=30.0):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def stop_process(proc, sig=signal.SIGTERM, timeout=20):
+    """Sends `sig` to `proc` if it still runs and waits up to `timeout` s for it to end, then kills it."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class Target:
     """ntx-target on a port range of 127.0.0.1, started for one test and stopped after it."""
 
@@ -55,13 +66,7 @@ class Target:
             return json.loads(r.read())
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):

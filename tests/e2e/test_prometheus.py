@@ -11,7 +11,7 @@ import time
 import urllib.parse
 import urllib.request
 
-from harness import NTX, TEST_PLUGINS, check, free_port, main, read_report, wait_for, write_res_dir
+from harness import NTX, TEST_PLUGINS, check, free_port, main, read_report, stop_process, wait_for, write_res_dir
 
 SCRIPT = f"""
 components:
@@ -110,18 +110,8 @@ scrape_configs:
             scraped = float(result["value"][1])
         finally:
             if prom is not None:
-                prom.send_signal(signal.SIGTERM)
-                try:
-                    prom.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    prom.kill()
-                    prom.wait()
-            ntx.send_signal(signal.SIGINT)
-            try:
-                ntx.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                ntx.kill()
-                ntx.wait()
+                stop_process(prom, timeout=30)
+            stop_process(ntx, signal.SIGINT, timeout=60)
         check(ntx.returncode == 1, f"an interrupted run exits 1, got {ntx.returncode}: {ntx.stderr.read()}")
         r = read_report(out)
         check(r["actions"][0]["ok"] >= scraped, f"the final count {r['actions'][0]['ok']} < scraped {scraped}")
