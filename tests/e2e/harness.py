@@ -17,6 +17,14 @@ BUILD = os.environ["NTX_BUILD_DIR"]
 TEST_PLUGINS = os.environ["NTX_TEST_PLUGIN_DIR"]
 
 
+# The C99 probe plugin (tests/plugins/probe_plugin.c) as a script's only component: a script's head.
+PROBE_COMPONENT = f"""components:
+  - name: probe
+    version: "1.0.0"
+    entry: {TEST_PLUGINS}/ntx_probe.so
+"""
+
+
 def free_port():
     """A port nothing listens on right now (so concurrent test runs do not collide)."""
     with socket.socket() as s:

@@ -3,14 +3,10 @@ over a list, goto to named steps and to exits, and conditions that cannot be eva
 task ends through error_out)."""
 import tempfile
 
-from harness import TEST_PLUGINS, action, check, main, run_script, scenario, validate_script
+from harness import PROBE_COMPONENT, TEST_PLUGINS, action, check, main, run_script, scenario, validate_script
 
 SCRIPT = f"""
-components:
-  - name: probe
-    version: "1.0.0"
-    entry: {TEST_PLUGINS}/ntx_probe.so
-workflows:
+{PROBE_COMPONENT}workflows:
   branches:
     steps:
       - if: "env.user_id % 2 == 0"

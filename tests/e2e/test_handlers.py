@@ -3,14 +3,10 @@ compensating steps, goto exits, monitoring.retry, closing.rollback, next, stop: 
 in exactly one counted outcome and each task in the exit the script names."""
 import tempfile
 
-from harness import TEST_PLUGINS, action, check, main, run_script, scenario
+from harness import PROBE_COMPONENT, action, check, main, run_script, scenario
 
 SCRIPT = f"""
-components:
-  - name: probe
-    version: "1.0.0"
-    entry: {TEST_PLUGINS}/ntx_probe.so
-monitoring:
+{PROBE_COMPONENT}monitoring:
   retry: {{max: 2, backoff: 10ms}}
 workflows:
   compensate:

@@ -9,14 +9,10 @@ import tempfile
 import zlib
 from html.parser import HTMLParser
 
-from harness import TEST_PLUGINS, check, main, run_script
+from harness import PROBE_COMPONENT, check, main, run_script
 
 SCRIPT = f"""
-components:
-  - name: probe
-    version: "1.0.0"
-    entry: {TEST_PLUGINS}/ntx_probe.so
-workflows:
+{PROBE_COMPONENT}workflows:
   naps: {{steps: [{{ref: nap}}, {{ref: nap}}]}}
   oops: {{steps: [{{think: 40ms}}, {{ref: oops}}]}}
 actions:

@@ -9,14 +9,10 @@ import subprocess
 import tempfile
 import time
 
-from harness import NTX, TEST_PLUGINS, check, main, read_report, run_ntx
+from harness import NTX, PROBE_COMPONENT, check, main, read_report, run_ntx
 
 SCRIPT = f"""
-components:
-  - name: probe
-    version: "1.0.0"
-    entry: {TEST_PLUGINS}/ntx_probe.so
-workflows:
+{PROBE_COMPONENT}workflows:
   naps: {{steps: [{{ref: nap}}]}}
   oops: {{steps: [{{think: 50ms}}, {{ref: oops}}]}}
 actions:

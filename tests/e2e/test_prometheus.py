@@ -11,14 +11,10 @@ import time
 import urllib.parse
 import urllib.request
 
-from harness import NTX, TEST_PLUGINS, check, free_port, main, read_report, stop_process, wait_for, write_res_dir
+from harness import NTX, PROBE_COMPONENT, TEST_PLUGINS, check, free_port, main, read_report, stop_process, wait_for, write_res_dir
 
 SCRIPT = f"""
-components:
-  - name: probe
-    version: "1.0.0"
-    entry: {TEST_PLUGINS}/ntx_probe.so
-workflows:
+{PROBE_COMPONENT}workflows:
   naps: {{steps: [{{ref: nap}}, {{ref: oops}}]}}
 actions:
   nap: {{component: probe, call: sleep, with: {{ms: "20"}}}}
