@@ -5,7 +5,7 @@ import os
 import tempfile
 import time
 
-from harness import PROBE_COMPONENT, action, check, main, read_report, run_ntx, scenario
+from harness import PROBE_COMPONENT, action, check, main, read_report, run_ntx, scenario, write_res_dir
 
 SCRIPT = f"""
 {PROBE_COMPONENT}workflows:
@@ -28,10 +28,7 @@ load:
 
 def test_each_action_ends_at_its_own_deadline():
     with tempfile.TemporaryDirectory() as tmp:
-        res, out = os.path.join(tmp, "res"), os.path.join(tmp, "out")
-        os.makedirs(res)
-        with open(os.path.join(res, "script.yaml"), "w") as f:
-            f.write(SCRIPT)
+        res, out = write_res_dir(tmp, SCRIPT), os.path.join(tmp, "out")
         t0 = time.monotonic()
         rc, _, stderr = run_ntx("run", res, "--out", out, "--quiet")
         elapsed = time.monotonic() - t0
