@@ -3,10 +3,11 @@
 #include <algorithm>
 
 #include "dsl/script.hpp"
+#include "support/dsl_load.hpp"
 #include "support/temp_res_dir.hpp"
 
 using namespace ntx;
-using ntx::test::TempResDir;
+using namespace ntx::test;
 
 namespace {
 
@@ -54,35 +55,10 @@ load:
         inherit: [pool]
 )";
 
-std::vector<Diagnostic> load(const TempResDir& dir, dsl::Script* out = nullptr) {
-    std::vector<Diagnostic> d;
-    auto s = dsl::load_res_dir(dir.path(), d);
-    if (out) *out = std::move(s);
-    return d;
-}
-
-bool has(const std::vector<Diagnostic>& ds, int line, int col, const std::string& text, const std::string& hint = "") {
-    return std::any_of(ds.begin(), ds.end(), [&](const Diagnostic& d) {
-        return d.line == line && d.column == col && d.message.find(text) != std::string::npos &&
-               (hint.empty() || d.hint == hint);
-    });
-}
-
-std::string dump(const std::vector<Diagnostic>& ds) {
-    std::string s;
-    for (const auto& d : ds) s += d.to_string() + "\n";
-    return s;
-}
-
 }  // namespace
 
 TEST_CASE("a valid script compiles to indices and templates", "[dsl]") {
-    TempResDir dir;
-    dir.write("script.yaml", kValid);
-    dsl::Script s;
-    auto d = load(dir, &s);
-    INFO(dump(d));
-    REQUIRE(d.empty());
+    dsl::Script s = compiled(kValid);
     REQUIRE(s.actions.size() == 2);
     REQUIRE(s.workflows[0].steps.size() == 2);
     CHECK(s.workflows[0].steps[0].action == 0);
@@ -100,11 +76,7 @@ TEST_CASE("a valid script compiles to indices and templates", "[dsl]") {
 }
 
 TEST_CASE("unknown keys are errors with position and a did-you-mean hint", "[dsl]") {
-    TempResDir dir;
-    std::string text = kValid;
-    text.replace(text.find("spawn-rate"), 10, "spawn-rat");
-    dir.write("script.yaml", text);
-    auto d = load(dir);
+    auto d = load(replaced(kValid, "spawn-rate", "spawn-rat"));
     INFO(dump(d));
     REQUIRE(d.size() == 1);
     CHECK(has(d, 40, 7, "unknown key 'spawn-rat' in a scenario", "did you mean 'spawn-rate'?"));
@@ -112,13 +84,9 @@ TEST_CASE("unknown keys are errors with position and a did-you-mean hint", "[dsl
 }
 
 TEST_CASE("every problem is reported at once, not only the first", "[dsl]") {
-    TempResDir dir;
-    std::string text = kValid;
-    text.replace(text.find("- ref: post"), 11, "- ref: psot");
-    text.replace(text.find("workflow: wf"), 12, "workflow: wff");
-    text.replace(text.find("call: get"), 9, "cal: get");
-    dir.write("script.yaml", text);
-    auto d = load(dir);
+    std::string text = replaced(kValid, "- ref: post", "- ref: psot");
+    text = replaced(text, "workflow: wf", "workflow: wff");
+    auto d = load(replaced(text, "call: get", "cal: get"));
     INFO(dump(d));
     CHECK(has(d, 18, 14, "unknown action 'psot'", "did you mean 'post'?"));
     CHECK(has(d, 38, 17, "unknown workflow 'wff'", "did you mean 'wf'?"));
@@ -127,21 +95,15 @@ TEST_CASE("every problem is reported at once, not only the first", "[dsl]") {
 }
 
 TEST_CASE("YAML syntax errors carry line and column", "[dsl]") {
-    TempResDir dir;
-    dir.write("script.yaml", "version: \"1.0\"\ncomponents: [\n  - a\n");
-    auto d = load(dir);
+    auto d = load(std::string("version: \"1.0\"\ncomponents: [\n  - a\n"));
     REQUIRE(d.size() == 1);
     CHECK(d[0].line >= 2);
     CHECK(d[0].column >= 1);
 }
 
 TEST_CASE("reading a variable no earlier step saved is a planning error", "[dsl]") {
-    TempResDir dir;
-    std::string text = kValid;
     // Swap the steps: post (reads asset) now runs before get (saves it).
-    text.replace(text.find("      - ref: get\n      - ref: post"), 34, "      - ref: post\n      - ref: get");
-    dir.write("script.yaml", text);
-    auto d = load(dir);
+    auto d = load(replaced(kValid, "      - ref: get\n      - ref: post", "      - ref: post\n      - ref: get"));
     INFO(dump(d));
     REQUIRE(d.size() == 1);
     CHECK(d[0].message.find("reads 'asset'") != std::string::npos);
@@ -149,23 +111,13 @@ TEST_CASE("reading a variable no earlier step saved is a planning error", "[dsl]
 }
 
 TEST_CASE("template errors point into the scalar", "[dsl]") {
-    TempResDir dir;
-    std::string text = kValid;
-    text.replace(text.find("{{asset.body}}"), 14, "{{assets.body}}");
-    dir.write("script.yaml", text);
-    auto d = load(dir);
-    INFO(dump(d));
-    REQUIRE(d.size() == 1);
-    CHECK(has(d, 32, 14, "no action saves a variable named 'assets'"));
+    check_only_error(replaced(kValid, "{{asset.body}}", "{{assets.body}}"), 32, 14,
+                     "no action saves a variable named 'assets'");
 }
 
 TEST_CASE("DSL constructs this version does not run yet are errors, never ignored", "[dsl]") {
-    TempResDir dir;
-    dir.write("script.yaml", std::string(kValid) + "progress:\n  rollback: last-stable-point\n");
-    auto d = load(dir);
-    INFO(dump(d));
-    REQUIRE(d.size() == 1);
-    CHECK(has(d, 44, 3, "'rollback' in progress is part of the ntx DSL but not supported by this version yet"));
+    check_only_error(std::string(kValid) + "progress:\n  rollback: last-stable-point\n", 44, 3,
+                     "'rollback' in progress is part of the ntx DSL but not supported by this version yet");
 }
 
 TEST_CASE("config.yaml is validated too", "[dsl]") {
@@ -200,10 +152,7 @@ TEST_CASE("profiles compile to stages; ramps get their hold", "[dsl][load]") {
                  "    wave:\n      stages:\n        - {duration: 2s, target: 50}\n        - {duration: 2s, target: 0}\n");
     text.replace(text.find("      user-count: 10\n"), 20, "      profile: ramp\n");
     dir.write("script.yaml", text);
-    dsl::Script s;
-    auto d = load(dir, &s);
-    INFO(dump(d));
-    REQUIRE(d.empty());
+    dsl::Script s = compiled(dir);
     REQUIRE(s.profiles.size() == 2);
     const auto& ramp = s.profiles[0];
     CHECK(ramp.total_ms() == 15000);
@@ -222,10 +171,7 @@ TEST_CASE("the open model: arrival schedule, and keys of the other model are err
     text.replace(text.find(closed_keys), closed_keys.size(),
                  "      arrival-rate: {from: 100/s, to: 300/s}\n      duration: 10s\n      max-users: 50\n");
     dir.write("script.yaml", text);
-    dsl::Script s;
-    auto d = load(dir, &s);
-    INFO(dump(d));
-    REQUIRE(d.empty());
+    dsl::Script s = compiled(dir);
     const auto& sc = s.scenarios[0];
     CHECK(sc.model == dsl::Model::open);
     CHECK(sc.max_users == 50);
@@ -237,44 +183,30 @@ TEST_CASE("the open model: arrival schedule, and keys of the other model are err
     text = kValid;
     text.replace(text.find("      spawn-rate: 5/s\n"), 21, "      arrival-rate: 5/s\n");
     dir.write("script.yaml", text);
-    d = load(dir);
+    auto d = load(dir);
     INFO(dump(d));
     CHECK(has(d, 39, 19, "'user-count' belongs to the closed model"));
     CHECK(has(d, 37, 7, "with arrival-rate needs 'duration'"));
 }
 
 TEST_CASE("actions take a per-user rate limit and a retry policy", "[dsl]") {
-    TempResDir dir;
-    std::string text = kValid;
-    text.replace(text.find("    save-as: asset\n"), 19,
-                 "    save-as: asset\n    rate-limit: {per-user: 50 req/s}\n    retry: {max: 3, backoff: {initial: 200ms, max: 1s}}\n");
-    dir.write("script.yaml", text);
-    dsl::Script s;
-    auto d = load(dir, &s);
-    INFO(dump(d));
-    REQUIRE(d.empty());
+    std::string text = replaced(kValid, "    save-as: asset\n",
+                                "    save-as: asset\n    rate-limit: {per-user: 50 req/s}\n    retry: {max: 3, backoff: {initial: 200ms, max: 1s}}\n");
+    dsl::Script s = compiled(text);
     CHECK(s.actions[0].rate_per_user == Approx(50));
     CHECK(s.actions[0].retry_max == 3);
     CHECK(s.actions[0].retry_backoff_ms == 200);
     CHECK(s.actions[0].retry_backoff_max_ms == 1000);
 
-    text.replace(text.find("per-user: 50 req/s"), 18, "per-usr: 50 req/s");
-    dir.write("script.yaml", text);
-    d = load(dir);
+    auto d = load(replaced(text, "per-user: 50 req/s", "per-usr: 50 req/s"));
     INFO(dump(d));
     CHECK(std::any_of(d.begin(), d.end(), [](const Diagnostic& x) { return x.hint == "did you mean 'per-user'?"; }));
 }
 
 TEST_CASE("think and log steps", "[dsl]") {
-    TempResDir dir;
-    std::string text = kValid;
-    text.replace(text.find("      - ref: post\n"), 18,
-                 "      - think: 1.5s\n      - log: \"got {{asset.status}}\"\n        level: warn\n      - ref: post\n");
-    dir.write("script.yaml", text);
-    dsl::Script s;
-    auto d = load(dir, &s);
-    INFO(dump(d));
-    REQUIRE(d.empty());
+    dsl::Script s = compiled(replaced(
+        kValid, "      - ref: post\n",
+        "      - think: 1.5s\n      - log: \"got {{asset.status}}\"\n        level: warn\n      - ref: post\n"));
     const auto& steps = s.workflows[0].steps;
     REQUIRE(steps.size() == 4);
     CHECK(steps[1].kind == dsl::Step::Kind::think);
@@ -284,10 +216,7 @@ TEST_CASE("think and log steps", "[dsl]") {
     CHECK(steps[2].message.variables() == std::vector<uint32_t>{0});
 
     // A log line that reads a variable before it is saved is caught by the variable graph too.
-    text = kValid;
-    text.replace(text.find("      - ref: get\n"), 17, "      - log: \"{{asset.body}}\"\n      - ref: get\n");
-    dir.write("script.yaml", text);
-    d = load(dir);
+    auto d = load(replaced(kValid, "      - ref: get\n", "      - log: \"{{asset.body}}\"\n      - ref: get\n"));
     REQUIRE(d.size() == 1);
     CHECK(d[0].message.find("the log step (step 1 of workflow 'wf') reads 'asset'") != std::string::npos);
 }

@@ -5,9 +5,11 @@
 
 #include "dsl/script.hpp"
 #include "dsl/yaml_source.hpp"
+#include "support/dsl_load.hpp"
 #include "support/temp_res_dir.hpp"
 
 using namespace ntx;
+using ntx::test::dump;
 using ntx::test::TempResDir;
 
 namespace {
@@ -18,12 +20,6 @@ std::vector<Diagnostic> validate(const std::string& script) {
     std::vector<Diagnostic> d;
     dsl::load_res_dir(dir.path(), d);
     return d;
-}
-
-std::string dump(const std::vector<Diagnostic>& ds) {
-    std::string s;
-    for (const auto& d : ds) s += d.to_string() + "\n";
-    return s;
 }
 
 const Diagnostic* find(const std::vector<Diagnostic>& ds, const std::string& text) {

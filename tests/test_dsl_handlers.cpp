@@ -4,10 +4,10 @@
 #include <algorithm>
 
 #include "dsl/script.hpp"
-#include "support/temp_res_dir.hpp"
+#include "support/dsl_load.hpp"
 
 using namespace ntx;
-using ntx::test::TempResDir;
+using namespace ntx::test;
 
 namespace {
 
@@ -42,33 +42,10 @@ load:
 )" + top_extra;
 }
 
-std::vector<Diagnostic> load(const std::string& text, dsl::Script* out = nullptr) {
-    TempResDir dir;
-    dir.write("script.yaml", text);
-    std::vector<Diagnostic> d;
-    auto s = dsl::load_res_dir(dir.path(), d);
-    if (out) *out = std::move(s);
-    return d;
-}
-
-std::string dump(const std::vector<Diagnostic>& ds) {
-    std::string s;
-    for (const auto& d : ds) s += d.to_string() + "\n";
-    return s;
-}
-
-bool has(const std::vector<Diagnostic>& ds, int line, int col, const std::string& text, const std::string& hint = "") {
-    return std::any_of(ds.begin(), ds.end(), [&](const Diagnostic& d) {
-        return d.line == line && d.column == col && d.message.find(text) != std::string::npos &&
-               (hint.empty() || d.hint == hint);
-    });
-}
-
 }  // namespace
 
 TEST_CASE("a workflow's on-error compiles to retry, steps and a route", "[dsl][handlers]") {
-    dsl::Script s;
-    auto d = load(script_with(R"(    on-error:
+    dsl::Script s = compiled(script_with(R"(    on-error:
       - retry: {max: 2, backoff: 50ms}
       - log: "failed at {{env.task_id}}"
       - ref: undo
@@ -78,10 +55,7 @@ TEST_CASE("a workflow's on-error compiles to retry, steps and a route", "[dsl][h
         with: {url: "http://127.0.0.1:1/{{asset.status}}"}
       - goto: closing.rollback
 )",
-                              "monitoring:\n  retry: {max: 3, backoff: {initial: 20ms, max: 1s}}\n"),
-                  &s);
-    INFO(dump(d));
-    REQUIRE(d.empty());
+                                         "monitoring:\n  retry: {max: 3, backoff: {initial: 20ms, max: 1s}}\n"));
     const auto& h = s.workflows[0].on_error;
     CHECK(h.set);
     CHECK(h.retry_max == 2);
@@ -102,20 +76,14 @@ TEST_CASE("a workflow's on-error compiles to retry, steps and a route", "[dsl][h
 }
 
 TEST_CASE("defaults: errors go to error_out, timeouts to timeout_out", "[dsl][handlers]") {
-    dsl::Script s;
-    auto d = load(script_with(""), &s);
-    INFO(dump(d));
-    REQUIRE(d.empty());
+    dsl::Script s = compiled(script_with(""));
     CHECK_FALSE(s.workflows[0].on_error.set);
     CHECK(s.workflows[0].on_error.route == dsl::Route::error_out);
     CHECK(s.workflows[0].on_timeout.route == dsl::Route::timeout_out);
 }
 
 TEST_CASE("an action's own on-error and on-timeout", "[dsl][handlers]") {
-    dsl::Script s;
-    auto d = load(script_with("", "", "    on-error: [{goto: next}]\n    on-timeout: [{stop: user}]\n"), &s);
-    INFO(dump(d));
-    REQUIRE(d.empty());
+    dsl::Script s = compiled(script_with("", "", "    on-error: [{goto: next}]\n    on-timeout: [{stop: user}]\n"));
     REQUIRE(s.actions[0].on_error);
     CHECK(s.actions[0].on_error->route == dsl::Route::next);
     REQUIRE(s.actions[0].on_timeout);
@@ -125,40 +93,28 @@ TEST_CASE("an action's own on-error and on-timeout", "[dsl][handlers]") {
 
 TEST_CASE("handler mistakes are reported where they are written", "[dsl][handlers]") {
     SECTION("an unknown goto target gets a hint") {
-        auto d = load(script_with("    on-error:\n      - goto: error_uot\n"));
-        INFO(dump(d));
-        REQUIRE(d.size() == 1);
-        CHECK(has(d, 9, 15, "unknown goto target 'error_uot' in wf.on-error", "did you mean 'error_out'?"));
+        check_only_error(script_with("    on-error:\n      - goto: error_uot\n"),
+                         9, 15, "unknown goto target 'error_uot' in wf.on-error", "did you mean 'error_out'?");
     }
     SECTION("monitoring.retry needs a policy") {
-        auto d = load(script_with("    on-error:\n      - goto: monitoring.retry\n"));
-        INFO(dump(d));
-        REQUIRE(d.size() == 1);
-        CHECK(has(d, 9, 15, "goto: monitoring.retry needs a retry policy"));
+        check_only_error(script_with("    on-error:\n      - goto: monitoring.retry\n"),
+                         9, 15, "goto: monitoring.retry needs a retry policy");
     }
     SECTION("an entry after goto can never run") {
-        auto d = load(script_with("    on-error:\n      - goto: closing\n      - ref: undo\n"));
-        INFO(dump(d));
-        REQUIRE(d.size() == 1);
-        CHECK(has(d, 10, 9, "can never run"));
+        check_only_error(script_with("    on-error:\n      - goto: closing\n      - ref: undo\n"),
+                         10, 9, "can never run");
     }
     SECTION("retry comes first") {
-        auto d = load(script_with("    on-error:\n      - ref: undo\n      - retry: {max: 1}\n"));
-        INFO(dump(d));
-        REQUIRE(d.size() == 1);
-        CHECK(has(d, 10, 9, "retry must be the first entry of wf.on-error"));
+        check_only_error(script_with("    on-error:\n      - ref: undo\n      - retry: {max: 1}\n"),
+                         10, 9, "retry must be the first entry of wf.on-error");
     }
     SECTION("stop takes user") {
-        auto d = load(script_with("    on-error:\n      - stop: scenario\n"));
-        INFO(dump(d));
-        REQUIRE(d.size() == 1);
-        CHECK(has(d, 9, 15, "unknown stop target 'scenario'", "stop: user"));
+        check_only_error(script_with("    on-error:\n      - stop: scenario\n"),
+                         9, 15, "unknown stop target 'scenario'", "stop: user");
     }
     SECTION("an unknown entry key gets a hint") {
-        auto d = load(script_with("    on-error:\n      - goot: closing\n"));
-        INFO(dump(d));
-        REQUIRE(d.size() == 1);
-        CHECK(has(d, 9, 9, "unknown key 'goot' in an entry of wf.on-error", "did you mean 'goto'?"));
+        check_only_error(script_with("    on-error:\n      - goot: closing\n"),
+                         9, 9, "unknown key 'goot' in an entry of wf.on-error", "did you mean 'goto'?");
     }
     SECTION("a handler step may read what some step of the workflow saves, nothing else") {
         auto d = load(script_with("    on-error:\n      - log: \"{{asset.status}} {{nothing.x}}\"\n"));

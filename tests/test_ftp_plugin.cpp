@@ -1,16 +1,12 @@
 // The ftp plugin (ntx_ftp.so) against the fake host, for what needs no server: its declaration, its
 // config, the params each call takes, and that a password never reaches a reason or a log line.
 // Transfers themselves are tested against a real vsftpd (tests/e2e/test_ftp.py).
-#include "support/fake_host.hpp"
+#include "support/plugin_harness.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <string>
 #include <vector>
-
-#ifndef NTX_TEST_PLUGIN_DIR
-#error "NTX_TEST_PLUGIN_DIR must name the directory holding ntx_ftp.so"
-#endif
 
 using ntx::test::FakeHost;
 using ntx::test::Params;
@@ -19,14 +15,8 @@ namespace {
 
 const char *const kPluginPath = NTX_TEST_PLUGIN_DIR "/ntx_ftp.so";
 
-struct Harness {
-    FakeHost host{kPluginPath};
-
-    explicit Harness(const std::string &config = "{}") {
-        REQUIRE(host.load() == NTX_OK);
-        REQUIRE(host.init(config) == NTX_OK);
-    }
-    ~Harness() { CHECK(host.violations().empty()); }
+struct Harness : ntx::test::PluginHarness {
+    explicit Harness(const std::string &config = "{}") : PluginHarness(kPluginPath, config) {}
 
     // Runs an action that must end inside run_action as a failure; returns its outcome.
     const ntx::test::Outcome &refused(const std::string &call, Params params) {

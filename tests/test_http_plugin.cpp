@@ -1,6 +1,6 @@
 // The http plugin (ntx_http.so) against the fake host: request bytes, incremental response parsing,
 // keep-alive, limits, errors and the ABI's ending rules.
-#include "support/fake_host.hpp"
+#include "support/plugin_harness.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -8,10 +8,6 @@
 #include <regex>
 #include <string>
 #include <vector>
-
-#ifndef NTX_TEST_PLUGIN_DIR
-#error "NTX_TEST_PLUGIN_DIR must name the directory holding ntx_http.so"
-#endif
 
 using ntx::test::FakeHost;
 using ntx::test::Params;
@@ -38,14 +34,8 @@ const std::string kChunkedResponse =
     "\r\n";
 
 // A host with the plugin loaded and initialized.
-struct Harness {
-    FakeHost host{kPluginPath};
-
-    explicit Harness(const std::string &config = "{}") {
-        REQUIRE(host.load() == NTX_OK);
-        REQUIRE(host.init(config) == NTX_OK);
-    }
-    ~Harness() { CHECK(host.violations().empty()); }
+struct Harness : ntx::test::PluginHarness {
+    explicit Harness(const std::string &config = "{}") : PluginHarness(kPluginPath, config) {}
 
     FakeHost::ActionId get(uint64_t user, const std::string &url, Params extra = {}) {
         Params p{{"url", url}};
@@ -53,14 +43,41 @@ struct Harness {
         return host.run(user, "get", std::move(p));
     }
 
-    // Runs `call` and connects its (new) socket; returns the action.
-    FakeHost::ActionId start_connected(uint64_t user, const std::string &call, Params params) {
-        const std::size_t before = host.socket_count();
-        const auto id = host.run(user, call, std::move(params));
-        REQUIRE(host.run_status(id) == NTX_OK);
-        REQUIRE(host.socket_count() == before + 1);
-        REQUIRE(host.connect(host.last_socket().id));
+    // User 1's GET (of http://h/ unless `params` say otherwise) on a new connection, answered with
+    // `response`: it must end ok.
+    FakeHost::ActionId first_get_ok(const std::string &response, Params params = {{"url", "http://h/"}}) {
+        const auto id = start_connected(1, "get", std::move(params));
+        REQUIRE(host.deliver(host.last_socket().id, response));
+        REQUIRE(host.outcome(id).ok);
         return id;
+    }
+
+    // User 1's GET of http://h/ on a new connection, fed `response` in events of at most `fragment`
+    // bytes: it must end, failed with `code`.
+    FakeHost::ActionId first_get_fails(const std::string &response, ntx_status_t code,
+                                       std::size_t fragment = std::numeric_limits<std::size_t>::max()) {
+        const auto id = start_connected(1, "get", {{"url", "http://h/"}});
+        REQUIRE(host.deliver(host.last_socket().id, response, fragment));
+        REQUIRE(host.ended(id));
+        CHECK(host.outcome(id).code == code);
+        return id;
+    }
+
+    // User 1's `call` on the connection `sock` it keeps alive, answered with a 200: it must end ok.
+    void ok_on(ntx_socket_t sock, const std::string &call, Params params) {
+        const auto id = host.run(1, call, std::move(params));
+        REQUIRE(host.run_status(id) == NTX_OK);
+        REQUIRE(host.deliver(sock, kOkResponse));
+        REQUIRE(host.outcome(id).ok);
+    }
+
+    // User 1's next GET of http://h/ opens a second connection, and a 200 on it ends the action ok.
+    void next_get_ok_on_a_new_connection() {
+        const auto id = get(1, "http://h/");
+        REQUIRE(host.socket_count() == 2);
+        REQUIRE(host.connect(host.socket(1).id));
+        REQUIRE(host.deliver(host.socket(1).id, kOkResponse));
+        CHECK(host.outcome(id).ok);
     }
 };
 
@@ -304,24 +321,14 @@ TEST_CASE("keep-alive reuses the socket for the same host and port", "[http][kee
 
 TEST_CASE("Connection: close in the response closes the socket; the next action opens a new one", "[http][keepalive]") {
     Harness h;
-    const auto a = h.start_connected(1, "get", {{"url", "http://h/"}});
-    REQUIRE(h.host.deliver(h.host.socket(0).id,
-                           "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"));
-    REQUIRE(h.host.outcome(a).ok);
+    h.first_get_ok("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok");
     CHECK(h.host.socket(0).closed_by_plugin);
-
-    const auto b = h.get(1, "http://h/");
-    REQUIRE(h.host.socket_count() == 2);
-    REQUIRE(h.host.connect(h.host.socket(1).id));
-    REQUIRE(h.host.deliver(h.host.socket(1).id, kOkResponse));
-    CHECK(h.host.outcome(b).ok);
+    h.next_get_ok_on_a_new_connection();
 }
 
 TEST_CASE("bytes trailing a complete response make the connection unusable", "[http][keepalive]") {
     Harness h;
-    const auto a = h.start_connected(1, "get", {{"url", "http://h/"}});
-    REQUIRE(h.host.deliver(h.host.socket(0).id, kOkResponse + "HTTP/1.1 200 OK\r\n"));
-    REQUIRE(h.host.outcome(a).ok);
+    const auto a = h.first_get_ok(kOkResponse + "HTTP/1.1 200 OK\r\n");
     CHECK(h.host.outcome(a).field("body") == "hello");
     CHECK(h.host.socket(0).closed_by_plugin);
     h.get(1, "http://h/");
@@ -342,9 +349,7 @@ TEST_CASE("keep-alive false opens a connection per action and closes it after th
 
 TEST_CASE("a stale kept-alive connection is retried once on a new socket", "[http][keepalive]") {
     Harness h;
-    const auto a = h.start_connected(1, "get", {{"url", "http://h/"}});
-    REQUIRE(h.host.deliver(h.host.socket(0).id, kOkResponse));
-    REQUIRE(h.host.outcome(a).ok);
+    h.first_get_ok(kOkResponse);
     const std::string request = expected_get("/", "h", "keep-alive");
 
     const auto b = h.get(1, "http://h/");
@@ -388,9 +393,7 @@ TEST_CASE("a stale kept-alive connection is retried once on a new socket", "[htt
 
 TEST_CASE("the server closing an idle kept-alive connection between actions", "[http][keepalive]") {
     Harness h;
-    const auto a = h.start_connected(1, "get", {{"url", "http://h/"}});
-    REQUIRE(h.host.deliver(h.host.socket(0).id, kOkResponse));
-    REQUIRE(h.host.outcome(a).ok);
+    h.first_get_ok(kOkResponse);
 
     SECTION("closed") { REQUIRE(h.host.peer_close(h.host.socket(0).id)); }
     SECTION("error") { REQUIRE(h.host.fail_socket(h.host.socket(0).id, NTX_E_IO)); }
@@ -399,21 +402,13 @@ TEST_CASE("the server closing an idle kept-alive connection between actions", "[
         CHECK(h.host.socket(0).closed_by_plugin);
     }
 
-    const auto b = h.get(1, "http://h/");
-    REQUIRE(h.host.socket_count() == 2);
-    REQUIRE(h.host.connect(h.host.socket(1).id));
-    REQUIRE(h.host.deliver(h.host.socket(1).id, kOkResponse));
-    CHECK(h.host.outcome(b).ok);
+    h.next_get_ok_on_a_new_connection();
 }
 
 TEST_CASE("a header block over max-header-bytes fails with NTX_E_LIMIT", "[http][limits]") {
     Harness h("{\"max-header-bytes\": 128}");
-    const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
-    const std::string response =
-        "HTTP/1.1 200 OK\r\nX-Big: " + std::string(300, 'a') + "\r\nContent-Length: 0\r\n\r\n";
-    REQUIRE(h.host.deliver(h.host.socket(0).id, response, 16));
-    REQUIRE(h.host.ended(id));
-    CHECK(h.host.outcome(id).code == NTX_E_LIMIT);
+    h.first_get_fails("HTTP/1.1 200 OK\r\nX-Big: " + std::string(300, 'a') + "\r\nContent-Length: 0\r\n\r\n",
+                      NTX_E_LIMIT, 16);
     CHECK(h.host.socket(0).closed_by_plugin);
 
     SECTION("a header block just under the limit passes") {
@@ -426,17 +421,11 @@ TEST_CASE("a header block over max-header-bytes fails with NTX_E_LIMIT", "[http]
 TEST_CASE("a body over max-body-bytes fails with NTX_E_LIMIT", "[http][limits]") {
     Harness h("{\"max-body-bytes\": 4}");
     SECTION("content-length") {
-        const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
-        REQUIRE(h.host.deliver(h.host.socket(0).id, kOkResponse));
-        REQUIRE(h.host.ended(id));
-        CHECK(h.host.outcome(id).code == NTX_E_LIMIT);
+        h.first_get_fails(kOkResponse, NTX_E_LIMIT);
         CHECK(h.host.socket(0).closed_by_plugin);
     }
     SECTION("chunked, byte by byte") {
-        const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
-        REQUIRE(h.host.deliver(h.host.socket(0).id, kChunkedResponse, 1));
-        REQUIRE(h.host.ended(id));
-        CHECK(h.host.outcome(id).code == NTX_E_LIMIT);
+        h.first_get_fails(kChunkedResponse, NTX_E_LIMIT, 1);
     }
     SECTION("within the limit") {
         const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
@@ -444,19 +433,13 @@ TEST_CASE("a body over max-body-bytes fails with NTX_E_LIMIT", "[http][limits]")
         CHECK(h.host.outcome(id).ok);
     }
     SECTION("delimited by the close") {
-        const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
-        REQUIRE(h.host.deliver(h.host.socket(0).id, "HTTP/1.1 200 OK\r\n\r\nfive!", 2));
-        REQUIRE(h.host.ended(id));
-        CHECK(h.host.outcome(id).code == NTX_E_LIMIT);
+        h.first_get_fails("HTTP/1.1 200 OK\r\n\r\nfive!", NTX_E_LIMIT, 2);
     }
 }
 
 TEST_CASE("a garbage response fails with NTX_E_PROTOCOL", "[http][errors]") {
     Harness h;
-    const auto id = h.start_connected(1, "get", {{"url", "http://h/"}});
-    REQUIRE(h.host.deliver(h.host.socket(0).id, "SSH-2.0-OpenSSH_9.2\r\n\r\n"));
-    REQUIRE(h.host.ended(id));
-    CHECK(h.host.outcome(id).code == NTX_E_PROTOCOL);
+    h.first_get_fails("SSH-2.0-OpenSSH_9.2\r\n\r\n", NTX_E_PROTOCOL);
     CHECK(h.host.socket(0).closed_by_plugin);
 
     const auto bad_chunk = h.start_connected(1, "get", {{"url", "http://h/"}});
@@ -815,16 +798,9 @@ TEST_CASE("fields of an interim 1xx response are not the final response's", "[ht
 
 TEST_CASE("a connection that alternates actions keeps each action's prepared request", "[http][request]") {
     Harness h;
-    const auto first = h.start_connected(1, "get", {{"url", "http://h:8080/item"}});
-    REQUIRE(h.host.deliver(h.host.socket(0).id, kOkResponse));
-    REQUIRE(h.host.outcome(first).ok);
+    h.first_get_ok(kOkResponse, {{"url", "http://h:8080/item"}});
     const ntx_socket_t sock = h.host.socket(0).id;
-    const auto run = [&](const std::string &call, Params params) {
-        const auto id = h.host.run(1, call, std::move(params));
-        REQUIRE(h.host.run_status(id) == NTX_OK);
-        REQUIRE(h.host.deliver(sock, kOkResponse));
-        REQUIRE(h.host.outcome(id).ok);
-    };
+    const auto run = [&](const std::string &call, Params params) { h.ok_on(sock, call, std::move(params)); };
     // GET -> POST (the body) -> DELETE, three times over one connection: three requests prepared.
     for (int i = 0; i < 3; ++i) {
         if (i > 0) run("get", {{"url", "http://h:8080/item"}});
@@ -845,23 +821,14 @@ TEST_CASE("a connection that alternates actions keeps each action's prepared req
 
 TEST_CASE("a repeated request reuses its prepared bytes; a changed one is prepared again", "[http][request]") {
     Harness h;
-    const ntx_socket_t sock = [&] {
-        const auto first = h.start_connected(1, "get", {{"url", "http://h:8080/same"}, {"headers.X-A", "1"}});
-        REQUIRE(h.host.deliver(h.host.socket(0).id, kOkResponse));
-        REQUIRE(h.host.outcome(first).ok);
-        return h.host.socket(0).id;
-    }();
+    h.first_get_ok(kOkResponse, {{"url", "http://h:8080/same"}, {"headers.X-A", "1"}});
+    const ntx_socket_t sock = h.host.socket(0).id;
     CHECK(prepared_count(h.host) == 1);
     std::string expected = "GET /same HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nX-A: 1\r\n"
                            "Connection: keep-alive\r\n\r\n";
     std::string wire = expected;
 
-    const auto run = [&](const std::string &call, Params params) {
-        const auto id = h.host.run(1, call, std::move(params));
-        REQUIRE(h.host.run_status(id) == NTX_OK);
-        REQUIRE(h.host.deliver(sock, kOkResponse));
-        REQUIRE(h.host.outcome(id).ok);
-    };
+    const auto run = [&](const std::string &call, Params params) { h.ok_on(sock, call, std::move(params)); };
 
     // Identical params (ignored ones may differ): nothing is parsed or serialized again.
     for (int i = 0; i < 3; ++i) {

@@ -1,6 +1,6 @@
 // The http plugin's redirects, https settings and query params against the fake host: which socket
 // each hop uses, what it sends, and how a loop, too many hops or a bad Location end the action.
-#include "support/fake_host.hpp"
+#include "support/plugin_harness.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -9,36 +9,12 @@
 #include <string>
 #include <unistd.h>
 
-#ifndef NTX_TEST_PLUGIN_DIR
-#error "NTX_TEST_PLUGIN_DIR must name the directory holding ntx_http.so"
-#endif
-
 using ntx::test::FakeHost;
 using ntx::test::Params;
 
 namespace {
 
 const char *const kPluginPath = NTX_TEST_PLUGIN_DIR "/ntx_http.so";
-
-struct Harness {
-    FakeHost host{kPluginPath};
-
-    explicit Harness(const std::string &config = "{}") {
-        REQUIRE(host.load() == NTX_OK);
-        REQUIRE(host.init(config) == NTX_OK);
-    }
-    ~Harness() { CHECK(host.violations().empty()); }
-
-    // Runs `call` and connects its (new) socket; returns the action.
-    FakeHost::ActionId start_connected(uint64_t user, const std::string &call, Params params) {
-        const std::size_t before = host.socket_count();
-        const auto id = host.run(user, call, std::move(params));
-        REQUIRE(host.run_status(id) == NTX_OK);
-        REQUIRE(host.socket_count() == before + 1);
-        REQUIRE(host.connect(host.last_socket().id));
-        return id;
-    }
-};
 
 std::string redirect(unsigned status, const std::string &location, const std::string &extra = "") {
     return "HTTP/1.1 " + std::to_string(status) + " Moved\r\nLocation: " + location + "\r\n" + extra +
@@ -57,6 +33,10 @@ std::string last_request_line(const ntx::test::SocketRecord &s) {
     const std::size_t method = s.sent.find_first_of("GHPD", from);
     return s.sent.substr(method, start - method);
 }
+
+struct Harness : ntx::test::PluginHarness {
+    explicit Harness(const std::string &config = "{}") : PluginHarness(kPluginPath, config) {}
+};
 
 }  // namespace
 

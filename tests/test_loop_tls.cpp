@@ -147,6 +147,21 @@ ntx_socket_opts_t tls_opts(uint16_t port, Events& ev, const char* host = "127.0.
 
 ntx_str_t str(const std::string& s) { return {s.data(), s.size()}; }
 
+// tls_opts that verify the server against `cert` as the CA file.
+ntx_socket_opts_t trusted_opts(uint16_t port, const Certificate& cert, Events& ev, const char* host = "127.0.0.1") {
+    auto o = tls_opts(port, ev, host);
+    o.tls_ca_file = str(cert.pem_path);
+    return o;
+}
+
+// A loop and a TLS server with a self-signed certificate that answers a 4-byte request with "pong".
+struct PongServer {
+    Certificate cert;
+    net::Loop loop{0};
+    TlsServer server{loop.io(), cert, 4, "pong"};
+    Events unused;  // for tls_opts: exchange() gives each socket its own Events
+};
+
 template <class Pred>
 void run_until(net::Loop& loop, Pred done) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -168,14 +183,9 @@ Events exchange(net::Loop& loop, ntx_socket_opts_t o) {
 
 }  // namespace
 
-TEST_CASE("a TLS socket verifies the server against a CA file, sends and receives plaintext", "[loop][tls]") {
-    Certificate cert;
-    net::Loop loop(0);
-    TlsServer server(loop.io(), cert, 4, "pong");
-    Events unused;
-    auto o = tls_opts(server.port(), unused, "localhost");
-    o.tls_ca_file = str(cert.pem_path);
-    Events ev = exchange(loop, o);
+TEST_CASE_METHOD(PongServer, "a TLS socket verifies the server against a CA file, sends and receives plaintext",
+                 "[loop][tls]") {
+    Events ev = exchange(loop, trusted_opts(server.port(), cert, unused, "localhost"));
     CHECK(ev.kinds.front() == NTX_SOCKET_CONNECTED);
     CHECK(ev.saw(NTX_SOCKET_SENT));
     CHECK(ev.data == "pong");
@@ -189,38 +199,28 @@ TEST_CASE("a TLS socket verifies the server against a CA file, sends and receive
     CHECK(loop.sockets_opened == 1);
 
     // An IP address: checked against the IP SAN, and no SNI.
-    Events ev2 = exchange(loop, [&] {
-        auto p = tls_opts(server.port(), unused);
-        p.tls_ca_file = str(cert.pem_path);
-        return p;
-    }());
+    Events ev2 = exchange(loop, trusted_opts(server.port(), cert, unused));
     CHECK(ev2.data == "pong");
     REQUIRE(server.server_names.size() == 2);
     CHECK(server.server_names[1] == "-");
 }
 
-TEST_CASE("an untrusted certificate or a name mismatch is NTX_E_TLS with its reason; NO_VERIFY accepts both", "[loop][tls]") {
-    Certificate cert;
-    net::Loop loop(0);
-    TlsServer server(loop.io(), cert, 4, "pong");
-    Events unused;
-
+TEST_CASE_METHOD(PongServer, "an untrusted certificate or a name mismatch is NTX_E_TLS with its reason; NO_VERIFY accepts both",
+                 "[loop][tls]") {
     // The system store does not know the test's certificate.
     Events untrusted = exchange(loop, tls_opts(server.port(), unused, "localhost"));
     CHECK(untrusted.kinds == std::vector<int32_t>{NTX_SOCKET_ERROR});
     CHECK(untrusted.status == NTX_E_TLS);
     CHECK(untrusted.reason.find("certificate verify failed: self-signed certificate") != std::string::npos);
 
-    auto wrong = tls_opts(server.port(), unused);
-    wrong.tls_ca_file = str(cert.pem_path);
+    auto wrong = trusted_opts(server.port(), cert, unused);
     const std::string other = "wrong.example";
     wrong.tls_server_name = str(other);
     Events mismatch = exchange(loop, wrong);
     CHECK(mismatch.status == NTX_E_TLS);
     CHECK(mismatch.reason.find("hostname mismatch") != std::string::npos);
 
-    auto wrong_ip = tls_opts(server.port(), unused, "localhost");
-    wrong_ip.tls_ca_file = str(cert.pem_path);
+    auto wrong_ip = trusted_opts(server.port(), cert, unused, "localhost");
     const std::string ip = "127.0.0.2";
     wrong_ip.tls_server_name = str(ip);
     Events ip_mismatch = exchange(loop, wrong_ip);
@@ -262,11 +262,8 @@ TEST_CASE("bad TLS options: unknown flags are refused, a missing CA file fails e
     CHECK(server.handshakes == 0);
 }
 
-TEST_CASE("a 1.0-sized options struct opens TLS with the defaults: verify against the system store", "[loop][tls]") {
-    Certificate cert;
-    net::Loop loop(0);
-    TlsServer server(loop.io(), cert, 4, "pong");
-    Events unused;
+TEST_CASE_METHOD(PongServer, "a 1.0-sized options struct opens TLS with the defaults: verify against the system store",
+                 "[loop][tls]") {
     auto o = tls_opts(server.port(), unused, "localhost");
     o.tls_flags = NTX_TLS_NO_VERIFY;  // beyond the 1.0 size: must not be read
     o.size = offsetof(ntx_socket_opts_t, tls_server_name);
@@ -296,8 +293,7 @@ TEST_CASE("the send rate limit holds TLS bytes back to the budget", "[loop][tls]
     const std::string payload(30000, 'x');
     TlsServer server(loop.io(), cert, payload.size(), "done");
     Events ev;
-    auto o = tls_opts(server.port(), ev);
-    o.tls_ca_file = str(cert.pem_path);
+    auto o = trusted_opts(server.port(), cert, ev);
     ntx_socket_t id = 0;
     REQUIRE(loop.socket_open(o, &id) == NTX_OK);
     ntx_rate_t rate{sizeof(ntx_rate_t), 10000, 0, 100};  // 10000 bytes per 100 ms
@@ -313,16 +309,11 @@ TEST_CASE("the send rate limit holds TLS bytes back to the budget", "[loop][tls]
     CHECK(loop.bytes_sent > payload.size());
 }
 
-TEST_CASE("the next connection to the same target resumes the session; another name does not", "[loop][tls]") {
-    Certificate cert;
-    net::Loop loop(0);
-    TlsServer server(loop.io(), cert, 4, "pong");
-    Events unused;
-    auto o = tls_opts(server.port(), unused, "localhost");
-    o.tls_ca_file = str(cert.pem_path);
+TEST_CASE_METHOD(PongServer, "the next connection to the same target resumes the session; another name does not",
+                 "[loop][tls]") {
+    auto o = trusted_opts(server.port(), cert, unused, "localhost");
     for (int i = 0; i < 3; ++i) CHECK(exchange(loop, o).data == "pong");
-    auto by_ip = tls_opts(server.port(), unused);  // verified for another name: its own session
-    by_ip.tls_ca_file = str(cert.pem_path);
+    auto by_ip = trusted_opts(server.port(), cert, unused);  // verified for another name: its own session
     CHECK(exchange(loop, by_ip).data == "pong");
     CHECK(exchange(loop, by_ip).data == "pong");
     CHECK(server.resumed == std::vector<bool>{false, true, true, false, true});
@@ -335,8 +326,7 @@ TEST_CASE("the receive rate limit paces TLS reads to the budget", "[loop][tls]")
     const std::string payload(60000, 'y');
     TlsServer server(loop.io(), cert, 4, payload);
     Events ev;
-    auto o = tls_opts(server.port(), ev);
-    o.tls_ca_file = str(cert.pem_path);
+    auto o = trusted_opts(server.port(), cert, ev);
     ntx_socket_t id = 0;
     auto t0 = std::chrono::steady_clock::now();  // before the first window starts (at the handshake's end)
     REQUIRE(loop.socket_open(o, &id) == NTX_OK);

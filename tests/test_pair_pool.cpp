@@ -9,9 +9,11 @@
 #include "report/report_writer.hpp"
 #include "resource/manifest.hpp"
 #include "resource/pair_pool.hpp"
+#include "support/dsl_load.hpp"
 #include "support/temp_res_dir.hpp"
 
 using namespace ntx;
+using ntx::test::dump;
 using ntx::test::TempResDir;
 using resource::PairPool;
 
@@ -40,12 +42,6 @@ std::vector<std::vector<std::string>> items(int n) {
     std::vector<std::vector<std::string>> out;
     for (int i = 0; i < n; ++i) out.push_back({"127.0.0.1", std::to_string(20000 + i)});
     return out;
-}
-
-std::string dump(const std::vector<Diagnostic>& ds) {
-    std::string s;
-    for (const auto& d : ds) s += d.to_string() + "\n";
-    return s;
 }
 
 }  // namespace

@@ -51,6 +51,17 @@ std::vector<Diagnostic> plan(const TempResDir& dir, std::vector<std::string> plu
     return {};
 }
 
+// Plans a res_dir whose script calls `call` of the probe plugin at `entry` (requiring `version`);
+// planning must find exactly one problem, which is returned.
+Diagnostic only_planning_error(const std::string& entry, const std::string& version, const std::string& call,
+                               std::vector<std::string> plugin_paths = {}) {
+    TempResDir dir;
+    dir.write("script.yaml", script_with(entry, version, call));
+    auto d = plan(dir, std::move(plugin_paths));
+    REQUIRE(d.size() == 1);
+    return d[0];
+}
+
 }  // namespace
 
 TEST_CASE("a good C99 plugin loads and declares itself", "[plugin]") {
@@ -80,33 +91,25 @@ TEST_CASE("the loader refuses an ABI major mismatch and a newer minor", "[plugin
 }
 
 TEST_CASE("planning rejects a semver-incompatible plugin at the version's position", "[plugin]") {
-    TempResDir dir;
-    dir.write("script.yaml", script_with(kBroken + "/ntx_probe_v9.so", "1.0.0", "raw"));
-    auto d = plan(dir);
-    REQUIRE(d.size() == 1);
-    CHECK(d[0].line == 3);
-    CHECK(d[0].column == 14);
-    CHECK_THAT(d[0].message, Catch::Contains("requires version 1.0.0 but plugin ntx_probe_v9.so is version 9.0.0"));
+    const auto d = only_planning_error(kBroken + "/ntx_probe_v9.so", "1.0.0", "raw");
+    CHECK(d.line == 3);
+    CHECK(d.column == 14);
+    CHECK_THAT(d.message, Catch::Contains("requires version 1.0.0 but plugin ntx_probe_v9.so is version 9.0.0"));
 }
 
 TEST_CASE("planning rejects a call the plugin does not declare", "[plugin]") {
-    TempResDir dir;
-    dir.write("script.yaml", script_with(kBroken + "/ntx_probe.so", "1.1.0", "sleeep"));
-    auto d = plan(dir);
-    REQUIRE(d.size() == 1);
-    CHECK(d[0].line == 12);
-    CHECK(d[0].column == 11);
-    CHECK_THAT(d[0].message, Catch::Contains("calls 'sleeep', which plugin 'probe' does not declare (it declares: raw, sleep, fail, late, flaky, spawn)"));
-    CHECK(d[0].hint == "did you mean 'sleep'?");
+    const auto d = only_planning_error(kBroken + "/ntx_probe.so", "1.1.0", "sleeep");
+    CHECK(d.line == 12);
+    CHECK(d.column == 11);
+    CHECK_THAT(d.message, Catch::Contains("calls 'sleeep', which plugin 'probe' does not declare (it declares: raw, sleep, fail, late, flaky, spawn)"));
+    CHECK(d.hint == "did you mean 'sleep'?");
 }
 
 TEST_CASE("bare plugin names are found on the search path; unknown ones are reported", "[plugin]") {
     TempResDir dir;
     dir.write("script.yaml", script_with("probe", "1.0.0", "raw"));
     CHECK(plan(dir, {kBroken}).empty());
-    dir.write("script.yaml", script_with("nosuch", "1.0.0", "raw"));
-    auto d = plan(dir, {kBroken});
-    REQUIRE(d.size() == 1);
-    CHECK(d[0].line == 4);
-    CHECK_THAT(d[0].message, Catch::Contains("no plugin named 'nosuch'"));
+    const auto d = only_planning_error("nosuch", "1.0.0", "raw", {kBroken});
+    CHECK(d.line == 4);
+    CHECK_THAT(d.message, Catch::Contains("no plugin named 'nosuch'"));
 }

@@ -5,9 +5,11 @@
 #include "dsl/script.hpp"
 #include "report/junit.hpp"
 #include "report/thresholds.hpp"
+#include "support/dsl_load.hpp"
 #include "support/temp_res_dir.hpp"
 
 using namespace ntx;
+using ntx::test::dump;
 using ntx::test::TempResDir;
 
 namespace {
@@ -40,12 +42,6 @@ std::vector<Diagnostic> load(const std::string& thresholds, dsl::Script& script)
     std::vector<Diagnostic> d;
     script = dsl::load_res_dir(dir.path(), d);
     return d;
-}
-
-std::string dump(const std::vector<Diagnostic>& ds) {
-    std::string s;
-    for (const auto& d : ds) s += d.to_string() + "\n";
-    return s;
 }
 
 Report sample_report() {

@@ -10,11 +10,11 @@
 #include "dsl/script.hpp"
 #include "ntx/host.hpp"
 #include "progress/bus.hpp"
-#include "support/temp_res_dir.hpp"
+#include "support/dsl_load.hpp"
 #include "workbook/workbook.hpp"
 
 using namespace ntx;
-using ntx::test::TempResDir;
+using namespace ntx::test;
 namespace wb = ntx::workbook;
 
 namespace {
@@ -198,42 +198,10 @@ load:
       user-count: 1
 )";
 
-std::vector<Diagnostic> load(const std::string& text, dsl::Script* out = nullptr) {
-    TempResDir dir;
-    dir.write("script.yaml", text);
-    std::vector<Diagnostic> d;
-    auto s = dsl::load_res_dir(dir.path(), d);
-    if (out) *out = std::move(s);
-    return d;
-}
-
-std::string dump(const std::vector<Diagnostic>& ds) {
-    std::string s;
-    for (const auto& d : ds) s += d.to_string() + "\n";
-    return s;
-}
-
-bool has(const std::vector<Diagnostic>& ds, int line, int col, const std::string& text, const std::string& hint = "") {
-    return std::any_of(ds.begin(), ds.end(), [&](const Diagnostic& d) {
-        return d.line == line && d.column == col && d.message.find(text) != std::string::npos &&
-               (hint.empty() || d.hint == hint);
-    });
-}
-
-std::string replaced(std::string text, const std::string& from, const std::string& to) {
-    auto at = text.find(from);
-    REQUIRE(at != std::string::npos);
-    text.replace(at, from.size(), to);
-    return text;
-}
-
 }  // namespace
 
 TEST_CASE("workbook:, update-workbook and {{workbook.*}} compile", "[workbook][dsl]") {
-    dsl::Script s;
-    auto d = load(kScript, &s);
-    INFO(dump(d));
-    REQUIRE(d.empty());
+    dsl::Script s = compiled(kScript);
     auto success = s.workbook.find("telemetry.counters.success");
     REQUIRE(success);
     CHECK(s.workbook.find("success") == success);

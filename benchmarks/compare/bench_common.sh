@@ -67,17 +67,9 @@ if [ "$PIN" = 1 ] && [ "$bench_ncpu" -ge 2 ] && command -v taskset >/dev/null 2>
 fi
 
 # The work dir and the server; the EXIT trap stops the server and removes the dir (KEEP=1 keeps it).
-work=$(mktemp -d "${TMPDIR:-/tmp}/$bench_name.XXXXXX")
-server_pid=""
-bench_cleanup() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  if [ "$KEEP" = 1 ]; then echo "kept: $work" >&2; else rm -rf "$work"; fi
-}
-trap bench_cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=work_dir.sh
+source "$bench_repo/benchmarks/compare/work_dir.sh"
+bench_work_dir "$bench_name" server_pid
 
 # Starts ntx-target on 127.0.0.1:$PORT (pinned), bounded by --max-seconds $1, and waits until ready.
 bench_start_server() {

@@ -71,8 +71,10 @@ for round in $(seq 1 "$ROUNDS"); do
   [ "$round" = "$ROUNDS" ] || sleep 1
 done
 
-python3 - "$work" "$ROUNDS" "$DURATION" "$(getconf CLK_TCK)" <<'PY'
+PYTHONPATH="$bench_repo/benchmarks/compare${PYTHONPATH:+:$PYTHONPATH}" \
+  python3 - "$work" "$ROUNDS" "$DURATION" "$(getconf CLK_TCK)" <<'PY'
 import json, re, statistics, sys
+import wrk_output
 
 work, rounds, duration, clk_tck = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 
@@ -87,11 +89,6 @@ def cpu_seconds(tag):
 def server_cpu(tag):
     return int(open(f"{work}/{tag}.server_ticks").read()) / clk_tck
 
-def wrk_ms(text):
-    m = re.match(r"([\d.]+)(us|ms|s|m)$", text)
-    value, unit = float(m.group(1)), m.group(2)
-    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
-
 def ntx_result(tag):
     report = json.load(open(f"{work}/{tag}/report.json"))
     sc = report["scenarios"][0]
@@ -104,17 +101,8 @@ def ntx_result(tag):
 def wrk_result(tag):
     out = open(f"{work}/{tag}.out").read()
     rps = float(re.search(r"Requests/sec:\s*([\d.]+)", out).group(1))
-    m = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m),", out)
-    reqs, dur = int(m.group(1)), wrk_ms(m.group(2) + m.group(3)) / 1000.0
-    lat = dict(re.findall(r"^\s+(50|99)(?:\.0+)?%\s+(\S+)$", out, re.M))
-    errors = 0
-    for m in re.finditer(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
-        errors += sum(int(g) for g in m.groups())
-    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if m:
-        errors += int(m.group(1))
-    return {"reqs": reqs, "errors": errors, "duration": dur, "rps": rps,
-            "p50": wrk_ms(lat["50"]), "p99": wrk_ms(lat["99"])}
+    reqs, dur, p50, p99, errors = wrk_output.parse(out)
+    return {"reqs": reqs, "errors": errors, "duration": dur, "rps": rps, "p50": p50, "p99": p99}
 
 rows, ratios, eff_ratios = [], [], []
 for r in range(1, rounds + 1):

@@ -90,67 +90,6 @@ PY
 }
 
 # ---- callgrind -------------------------------------------------------------------------------------
-cg_summary() {  # cg_summary TOOL FILE REQUESTS
-  python3 - "$@" <<'PY'
-import collections, re, sys
-tool, path, requests = sys.argv[1], sys.argv[2], int(sys.argv[3])
-names, calls, total = {}, collections.Counter(), 0
-cfn = None
-for line in open(path):
-    m = re.match(r"(c?fn)=\((\d+)\)(?: (.*))?", line)
-    if m:
-        kind, ident, name = m.groups()
-        if name:
-            names[ident] = name.split(" [")[0].strip()
-        if kind == "cfn":
-            cfn = ident
-        continue
-    if line.startswith("calls=") and cfn:
-        calls[cfn] += int(line[6:].split()[0])
-    elif line.startswith("summary:") or line.startswith("totals:"):
-        total = int(line.split()[1])
-def per_request(name):
-    return sum(n for i, n in calls.items() if names.get(i) == name) / requests
-print(f"  {tool}: {requests} requests, {total / requests:,.0f} user-space instructions/request, "
-      f"malloc {per_request('malloc'):.2f}/request, operator new {per_request('operator new(unsigned long)'):.2f}/request")
-PY
-}
-
-run_callgrind() {
-  (cd "$work" && "${bound[@]}" "${pin_client[@]}" valgrind -q --tool=callgrind --callgrind-out-file="$work/ntx.callgrind" \
-    "$NTX" run "$res" --out "$work/ntx-cg" --threads 1 >/dev/null 2>"$work/ntx-cg.err")
-  sleep 1
-  (cd "$work" && "${bound[@]}" "${pin_client[@]}" valgrind -q --tool=callgrind --callgrind-out-file="$work/wrk.callgrind" \
-    wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 2s "$bench_url" >"$work/wrk-cg.out" 2>"$work/wrk-cg.err")
-  echo
-  echo "callgrind (user space only; the kernel's TCP work is not counted):"
-  cg_summary ntx "$work/ntx.callgrind" "$(ntx_requests "$work/ntx-cg")"
-  cg_summary wrk "$work/wrk.callgrind" "$(wrk_requests "$work/wrk-cg.out")"
-  echo
-  echo "ntx, top $TOP functions by self cost:"
-  callgrind_annotate --inclusive=no "$work/ntx.callgrind" 2>/dev/null |
-    grep -E '^ *[0-9,]+ \( *[0-9.]+%\)' | grep -v 'PROGRAM TOTALS' | head -n "$TOP" | cut -c1-170 || true
-  echo
-  echo "ntx, top $TOP of its own functions by inclusive cost (what each step of a request costs):"
-  callgrind_annotate --inclusive=yes "$work/ntx.callgrind" 2>/dev/null |
-    grep -E '^ *[0-9,]+ \( *[0-9.]+%\) +[^ ]*:ntx::' | grep -v ' /usr/' | head -n "$TOP" | cut -c1-170 || true
-}
-
-# ---- count -----------------------------------------------------------------------------------------
-# The res_dir of bench_write_res_dir, with each user's task a loop of $2 GETs instead of a time.
-write_counted_res() {  # write_counted_res DIR COUNT
-  bench_write_res_dir "$1"
-  python3 - "$1/script.yaml" "$2" <<'PY'
-import re, sys
-path, count = sys.argv[1], sys.argv[2]
-text = open(path).read()
-text = text.replace("    steps:\n      - ref: get-asset\n",
-                    f"    steps:\n      - loop: {{count: {count}}}\n        steps: [{{ref: get-asset}}]\n")
-text = re.sub(r"      task-duration: .*\n", "", text)
-open(path, "w").write(text)
-PY
-}
-
 cg_counts() {  # cg_counts CALLGRIND_FILE -> "instructions malloc_calls new_calls"
   python3 - "$1" <<'PY'
 import collections, re, sys
@@ -174,12 +113,69 @@ print(total, n("malloc"), n("operator new(unsigned long)"))
 PY
 }
 
+cg_summary() {  # cg_summary TOOL FILE REQUESTS
+  local counts
+  counts=$(cg_counts "$2")
+  python3 - "$1" "$3" "$counts" <<'PY'
+import sys
+tool, requests, (total, mallocs, news) = sys.argv[1], int(sys.argv[2]), map(int, sys.argv[3].split())
+print(f"  {tool}: {requests} requests, {total / requests:,.0f} user-space instructions/request, "
+      f"malloc {mallocs / requests:.2f}/request, operator new {news / requests:.2f}/request")
+PY
+}
+
+# callgrind OUT_FILE COMMAND...: runs COMMAND in $work under valgrind's callgrind (pinned like the client).
+callgrind() {
+  local out=$1
+  shift
+  (cd "$work" && "${bound[@]}" "${pin_client[@]}" valgrind -q --tool=callgrind --callgrind-out-file="$out" "$@")
+}
+
+# callgrind_top_self FILE: its top $TOP functions by self cost.
+callgrind_top_self() {
+  callgrind_annotate --inclusive=no "$1" 2>/dev/null |
+    grep -E '^ *[0-9,]+ \( *[0-9.]+%\)' | grep -v 'PROGRAM TOTALS' | head -n "$TOP" | cut -c1-170 || true
+}
+
+run_callgrind() {
+  callgrind "$work/ntx.callgrind" "$NTX" run "$res" --out "$work/ntx-cg" --threads 1 >/dev/null 2>"$work/ntx-cg.err"
+  sleep 1
+  callgrind "$work/wrk.callgrind" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 2s "$bench_url" \
+    >"$work/wrk-cg.out" 2>"$work/wrk-cg.err"
+  echo
+  echo "callgrind (user space only; the kernel's TCP work is not counted):"
+  cg_summary ntx "$work/ntx.callgrind" "$(ntx_requests "$work/ntx-cg")"
+  cg_summary wrk "$work/wrk.callgrind" "$(wrk_requests "$work/wrk-cg.out")"
+  echo
+  echo "ntx, top $TOP functions by self cost:"
+  callgrind_top_self "$work/ntx.callgrind"
+  echo
+  echo "ntx, top $TOP of its own functions by inclusive cost (what each step of a request costs):"
+  callgrind_annotate --inclusive=yes "$work/ntx.callgrind" 2>/dev/null |
+    grep -E '^ *[0-9,]+ \( *[0-9.]+%\) +[^ ]*:ntx::' | grep -v ' /usr/' | head -n "$TOP" | cut -c1-170 || true
+}
+
+# ---- count -----------------------------------------------------------------------------------------
+# The res_dir of bench_write_res_dir, with each user's task a loop of $2 GETs instead of a time.
+write_counted_res() {  # write_counted_res DIR COUNT
+  bench_write_res_dir "$1"
+  python3 - "$1/script.yaml" "$2" <<'PY'
+import re, sys
+path, count = sys.argv[1], sys.argv[2]
+text = open(path).read()
+text = text.replace("    steps:\n      - ref: get-asset\n",
+                    f"    steps:\n      - loop: {{count: {count}}}\n        steps: [{{ref: get-asset}}]\n")
+text = re.sub(r"      task-duration: .*\n", "", text)
+open(path, "w").write(text)
+PY
+}
+
 run_count() {
   local c1=${COUNT1:-50} c2=${COUNT2:-250} r
   for r in "$c1" "$c2"; do
     write_counted_res "$work/res-$r" "$r"
-    (cd "$work" && "${bound[@]}" "${pin_client[@]}" valgrind -q --tool=callgrind --callgrind-out-file="$work/count-$r.callgrind" \
-      "$NTX" run "$work/res-$r" --out "$work/count-$r" --threads 1 --quiet >/dev/null 2>"$work/count-$r.err")
+    callgrind "$work/count-$r.callgrind" "$NTX" run "$work/res-$r" --out "$work/count-$r" --threads 1 --quiet \
+      >/dev/null 2>"$work/count-$r.err"
     sleep 1
   done
   python3 - "$(ntx_requests "$work/count-$c1")" "$(cg_counts "$work/count-$c1.callgrind")" \
@@ -194,8 +190,7 @@ PY
   if [ "$KEEP" = 1 ]; then
     echo
     echo "ntx, top $TOP functions by self cost (the $c2-request run):"
-    callgrind_annotate --inclusive=no "$work/count-$c2.callgrind" 2>/dev/null |
-      grep -E '^ *[0-9,]+ \( *[0-9.]+%\)' | grep -v 'PROGRAM TOTALS' | head -n "$TOP" | cut -c1-170 || true
+    callgrind_top_self "$work/count-$c2.callgrind"
   fi
 }
 

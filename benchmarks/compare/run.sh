@@ -71,17 +71,10 @@ if [ ! -x "$NTX" ]; then
   "$repo/scripts/build.sh" release >/dev/null
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/ntx-compare.XXXXXX")
-nginx_pid=""
-cleanup() {
-  if [ -n "$nginx_pid" ] && kill -0 "$nginx_pid" 2>/dev/null; then
-    kill -TERM "$nginx_pid" 2>/dev/null || true
-    wait "$nginx_pid" 2>/dev/null || true
-  fi
-  if [ "$KEEP" = 1 ]; then echo "kept: $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# The work dir; the EXIT trap stops nginx and removes the dir (--keep keeps it).
+# shellcheck source=work_dir.sh
+source "$here/work_dir.sh"
+bench_work_dir ntx-compare nginx_pid
 
 # ---- 2. nginx ----------------------------------------------------------------------------------------
 mkdir -p "$work/nginx/www" "$work/nginx/tmp"

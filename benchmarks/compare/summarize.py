@@ -11,6 +11,8 @@ import re
 import statistics
 import sys
 
+from wrk_output import ms, parse as parse_wrk_report
+
 work, rounds, duration, connections, open_rate, parts, versions, clk_tck = sys.argv[1:9]
 rounds, duration, connections = int(rounds), float(duration), int(connections)
 open_rate, clk_tck = float(open_rate), float(clk_tck)
@@ -26,11 +28,6 @@ def read_time(tag):
     lines = [l for l in open(path(f"{tag}.time")).read().splitlines() if l.strip()]
     wall, user, sys_, rss = lines[-1].split()
     return float(wall), float(user) + float(sys_), int(rss) / 1024.0
-
-
-def ms(text):
-    m = re.match(r"([\d.]+)(us|ms|s|m)$", text)
-    return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[m.group(2)]
 
 
 def percentile(sorted_values, q):
@@ -54,17 +51,8 @@ def parse_ntx(tag):
 
 
 def parse_wrk(tag):
-    text = open(path(f"{tag}.out")).read()
-    m = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m),", text)
-    requests, dur = int(m.group(1)), ms(m.group(2) + m.group(3)) / 1000.0
-    lat = dict(re.findall(r"^\s+(50|99)(?:\.0+)?%\s+(\S+)$", text, re.M))
-    errors = 0
-    for m in re.finditer(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text):
-        errors += sum(int(g) for g in m.groups())
-    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    if m:
-        errors += int(m.group(1))
-    return {"requests": requests - errors, "errors": errors, "duration": dur, "p50": ms(lat["50"]), "p99": ms(lat["99"])}
+    requests, dur, p50, p99, errors = parse_wrk_report(open(path(f"{tag}.out")).read())
+    return {"requests": requests - errors, "errors": errors, "duration": dur, "p50": p50, "p99": p99}
 
 
 def parse_h2load(tag):

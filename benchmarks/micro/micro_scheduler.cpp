@@ -89,6 +89,13 @@ struct Rig {
         sched = std::make_unique<scheduler::Scheduler>(script, pools, *frame, 1);
         frame->attach_loops({&sched->shard(0).loop()}, sched->started());
     }
+    // Whether planning succeeded; when not, marks the benchmark skipped with the first problem.
+    bool ready(benchmark::State& state) const {
+        if (!error.empty()) state.SkipWithError(error.c_str());
+        return error.empty();
+    }
+    scheduler::Shard& shard() { return sched->shard(0); }
+
     ~Rig() {
         if (sched) {
             sched->shard(0).loop().close_all();
@@ -99,13 +106,16 @@ struct Rig {
     }
 };
 
-const char* kNoopScript = R"(version: "1.0"
+// The script head of both benchmarks: the C plugin bench_noop_plugin.c as component `noop`.
+const std::string kNoopComponent = R"(version: "1.0"
 components:
   - name: noop
     version: "1.0.0"
     kind: native
     entry: noop
-workflows:
+)";
+
+const std::string kNoopScript = kNoopComponent + R"(workflows:
   one:
     steps:
       - ref: call
@@ -126,18 +136,15 @@ load:
 
 void BM_DispatchAcrossAbi(benchmark::State& state) {
     Rig rig(kNoopScript);
-    if (!rig.error.empty()) {
-        state.SkipWithError(rig.error.c_str());
-        return;
-    }
-    scheduler::Shard& shard = rig.sched->shard(0);
-    auto& io = shard.loop().io();
+    if (!rig.ready(state)) return;
+    scheduler::Shard& shard = rig.shard();
     scheduler::User u(shard, 1, 0, rig.script.variables.size(), rig.script.components.size());
     u.workflow = &rig.script.workflows[0];
     u.state = scheduler::UserState::running;
     u.user_deadline_ms = 3'600'000;
     u.task_id = 1;
     scheduler::ActionStats& st = shard.action_stats(0, 0);
+    auto& io = shard.loop().io();
     rig.frame->dispatch(u, 0);  // the first action; every later one starts from the continuation
     for (int i = 0; i < 1000; ++i) io.run_one();  // warm: buffers grown, handler memory recycled
     const uint64_t ok_before = st.ok;
@@ -155,13 +162,7 @@ void BM_DispatchAcrossAbi(benchmark::State& state) {
 }
 BENCHMARK(BM_DispatchAcrossAbi);
 
-const char* kIdleScript = R"(version: "1.0"
-components:
-  - name: noop
-    version: "1.0.0"
-    kind: native
-    entry: noop
-workflows:
+const std::string kIdleScript = kNoopComponent + R"(workflows:
   park:
     timeout: 2h
     steps:
@@ -181,11 +182,8 @@ load:
 
 void BM_SchedulerTick100kUsers(benchmark::State& state) {
     Rig rig(kIdleScript);
-    if (!rig.error.empty()) {
-        state.SkipWithError(rig.error.c_str());
-        return;
-    }
-    scheduler::Shard& shard = rig.sched->shard(0);
+    if (!rig.ready(state)) return;
+    scheduler::Shard& shard = rig.shard();
     auto& io = shard.loop().io();
     // Spawn every user (all are due within the first millisecond), each parks in its think.
     std::this_thread::sleep_for(std::chrono::milliseconds(5));

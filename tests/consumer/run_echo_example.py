@@ -4,14 +4,15 @@ server saw. Then the installed conformance kit checks the same .so, over the net
 
 usage: run_echo_example.py PREFIX ECHO_BUILD_DIR RES_DIR WORK_DIR
 """
-import asyncio
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
-import threading
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "e2e"))
+from echo_server import EchoServer  # noqa: E402 - the shared echo server of the e2e tests
 
 PREFIX, ECHO_BUILD, RES_DIR, WORK = sys.argv[1:5]
 NTX = os.path.join(PREFIX, "bin", "ntx")
@@ -22,49 +23,6 @@ PLUGIN = os.path.join(ECHO_BUILD, "ntx_echo.so")
 def check(cond, message):
     if not cond:
         raise AssertionError(message)
-
-
-class LineEchoServer:
-    """Echoes each line back; counts connections, lines and bytes. 127.0.0.1, a kernel-chosen port."""
-
-    def __init__(self):
-        self.connections = self.lines = self.bytes = 0
-        self.loop = asyncio.new_event_loop()
-
-    async def handle(self, reader, writer):
-        self.connections += 1
-        try:
-            while line := await reader.readline():
-                self.lines += 1
-                self.bytes += len(line)
-                writer.write(line)
-                await writer.drain()
-        except ConnectionError:
-            pass
-        finally:
-            writer.close()
-
-    def __enter__(self):
-        ready = threading.Event()
-
-        async def start():
-            self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
-            self.port = self.server.sockets[0].getsockname()[1]
-            ready.set()
-
-        self.thread = threading.Thread(target=lambda: (self.loop.run_until_complete(start()), self.loop.run_forever()))
-        self.thread.start()
-        check(ready.wait(10), "the echo server did not start")
-        return self
-
-    def __exit__(self, *exc):
-        async def stop():
-            self.server.close()
-            await self.server.wait_closed()
-        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
 
 
 def res_dir_for(port, name):
@@ -91,7 +49,7 @@ def main():
     check(rc == 0 and "name:          echo" in out and "version:       1.0.0" in out, f"plugins info: {rc}\n{out}{err}")
     check("capabilities:  connect, send, close" in out, out)
 
-    with LineEchoServer() as server:
+    with EchoServer(lines=True) as server:
         out_dir = os.path.join(WORK, "echo-out")
         rc, out, err = run(NTX, "run", res_dir_for(server.port, "echo-res"), "--plugin-path", ECHO_BUILD,
                            "--out", out_dir, "--quiet")

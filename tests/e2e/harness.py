@@ -17,6 +17,14 @@ BUILD = os.environ["NTX_BUILD_DIR"]
 TEST_PLUGINS = os.environ["NTX_TEST_PLUGIN_DIR"]
 
 
+# The C99 probe plugin (tests/plugins/probe_plugin.c) as a script's only component: a script's head.
+PROBE_COMPONENT = f"""components:
+  - name: probe
+    version: "1.0.0"
+    entry: {TEST_PLUGINS}/ntx_probe.so
+"""
+
+
 def free_port():
     """A port nothing listens on right now (so concurrent test runs do not collide)."""
     with socket.socket() as s:
@@ -32,6 +40,17 @@ def wait_for(predicate, what, timeout=30.0):
             return
         time.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def stop_process(proc, sig=signal.SIGTERM, timeout=20):
+    """Sends `sig` to `proc` if it still runs and waits up to `timeout` s for it to end, then kills it."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 class Target:
@@ -55,13 +74,7 @@ class Target:
             return json.loads(r.read())
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
@@ -80,6 +93,44 @@ def run_ntx(*args, timeout=240):
 def read_report(out_dir):
     with open(os.path.join(out_dir, "report.json")) as f:
         return json.load(f)
+
+
+def write_res_dir(root, script, files=None):
+    """A res_dir `root`/res: script.yaml holds `script`; `files` maps more paths in it (config.yaml,
+    resource/config.yaml, ...) to their text (str) or bytes. Returns the res_dir's path."""
+    res = os.path.join(root, "res")
+    os.makedirs(res, exist_ok=True)
+    for rel, data in {"script.yaml": script, **(files or {})}.items():
+        path = os.path.join(res, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb" if isinstance(data, bytes) else "w") as f:
+            f.write(data)
+    return res
+
+
+class Run:
+    """One `ntx run` of run_script: its exit code, its output, and where its res_dir and out dir are."""
+
+    def __init__(self, rc, stdout, stderr, res, out):
+        self.rc, self.stdout, self.stderr, self.res, self.out = rc, stdout, stderr, res, out
+
+
+def run_script(tmp, script, *args, files=None, expect_exit=0, timeout=240):
+    """Writes a res_dir under `tmp` (write_res_dir), runs `ntx run <res> --out <tmp>/out *args`,
+    checks its exit code is `expect_exit` and returns (Run, report.json's content)."""
+    res, out = write_res_dir(tmp, script, files), os.path.join(tmp, "out")
+    rc, stdout, stderr = run_ntx("run", res, "--out", out, *args, timeout=timeout)
+    check(rc == expect_exit, f"ntx run exited {rc}, not {expect_exit}: {stderr[-3000:]}")
+    return Run(rc, stdout, stderr, res, out), read_report(out)
+
+
+def validate_script(script, files=None, expect_exit=2):
+    """`ntx validate` on a res_dir holding `script` (and `files`, as in write_res_dir); checks its
+    exit code is `expect_exit` and returns its stderr."""
+    with tempfile.TemporaryDirectory() as tmp:
+        rc, _, stderr = run_ntx("validate", write_res_dir(tmp, script, files))
+    check(rc == expect_exit, f"validate exited {rc}, not {expect_exit}: {stderr}")
+    return stderr
 
 
 def scenario(report, name):

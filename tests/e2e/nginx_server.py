@@ -37,7 +37,7 @@ if __name__ == "__main__":
     # paths this script does not use.
     for name in ("NTX_BIN", "NTX_TARGET", "NTX_SOURCE_DIR", "NTX_BUILD_DIR", "NTX_TEST_PLUGIN_DIR"):
         os.environ.setdefault(name, "")
-from harness import free_port  # noqa: E402
+from harness import free_port, stop_process  # noqa: E402
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
@@ -199,14 +199,8 @@ class Nginx:
 
     def stop(self):
         proc = getattr(self, "proc", None)
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
         if proc is not None:
+            stop_process(proc)
             proc.stdout.close()
             proc.stderr.close()
         shutil.rmtree(self.dir, ignore_errors=True)

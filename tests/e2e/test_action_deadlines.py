@@ -5,14 +5,10 @@ import os
 import tempfile
 import time
 
-from harness import TEST_PLUGINS, action, check, main, read_report, run_ntx, scenario
+from harness import PROBE_COMPONENT, action, check, main, read_report, run_ntx, scenario, write_res_dir
 
 SCRIPT = f"""
-components:
-  - name: probe
-    version: "1.0.0"
-    entry: {TEST_PLUGINS}/ntx_probe.so
-workflows:
+{PROBE_COMPONENT}workflows:
   # The timer is armed for quick-short's 100 ms; mid-long (300 ms, its own timeout 3 s) is in flight
   # when it fires and must go on. Repeated for 1.5 s, so the timer re-arms across tasks.
   later-longer: {{steps: [{{ref: quick-short}}, {{ref: mid-long}}]}}
@@ -32,10 +28,7 @@ load:
 
 def test_each_action_ends_at_its_own_deadline():
     with tempfile.TemporaryDirectory() as tmp:
-        res, out = os.path.join(tmp, "res"), os.path.join(tmp, "out")
-        os.makedirs(res)
-        with open(os.path.join(res, "script.yaml"), "w") as f:
-            f.write(SCRIPT)
+        res, out = write_res_dir(tmp, SCRIPT), os.path.join(tmp, "out")
         t0 = time.monotonic()
         rc, _, stderr = run_ntx("run", res, "--out", out, "--quiet")
         elapsed = time.monotonic() - t0

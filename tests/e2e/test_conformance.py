@@ -1,12 +1,11 @@
 """ntx-conformance: every shipped plugin and the C99 probe conform (also over the network, against real
 servers on 127.0.0.1), and a plugin that breaks the ABI's rules fails, each rule with its own finding."""
-import asyncio
 import glob
 import os
 import subprocess
 import tempfile
-import threading
 
+from echo_server import EchoServer
 from harness import BUILD, NTX, TEST_PLUGINS, Target, check, free_port, main
 
 KIT = os.path.join(os.path.dirname(NTX), "ntx-conformance")
@@ -15,43 +14,6 @@ KIT = os.path.join(os.path.dirname(NTX), "ntx-conformance")
 def kit(*args, timeout=240):
     p = subprocess.run([KIT, *args], capture_output=True, text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
-
-
-class EchoServer:
-    """An echo server on 127.0.0.1 (a free port chosen by the kernel), in a thread, stopped on exit."""
-
-    def __enter__(self):
-        self.loop = asyncio.new_event_loop()
-        ready = threading.Event()
-
-        async def handle(reader, writer):
-            try:
-                while data := await reader.read(4096):
-                    writer.write(data)
-                    await writer.drain()
-            except ConnectionError:
-                pass
-            finally:
-                writer.close()
-
-        async def start():
-            self.server = await asyncio.start_server(handle, "127.0.0.1", 0)
-            self.port = self.server.sockets[0].getsockname()[1]
-            ready.set()
-
-        self.thread = threading.Thread(target=lambda: (self.loop.run_until_complete(start()), self.loop.run_forever()))
-        self.thread.start()
-        check(ready.wait(10), "echo server did not start")
-        return self
-
-    def __exit__(self, *exc):
-        async def stop():
-            self.server.close()
-            await self.server.wait_closed()
-        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
 
 
 def summary(stdout):

@@ -1,17 +1,12 @@
 """Control flow compiled to branches and jumps: if/then/else on expressions, loops by count, while and
 over a list, goto to named steps and to exits, and conditions that cannot be evaluated (counted, the
 task ends through error_out)."""
-import os
 import tempfile
 
-from harness import TEST_PLUGINS, action, check, main, read_report, run_ntx, scenario
+from harness import PROBE_COMPONENT, TEST_PLUGINS, action, check, main, run_script, scenario, validate_script
 
 SCRIPT = f"""
-components:
-  - name: probe
-    version: "1.0.0"
-    entry: {TEST_PLUGINS}/ntx_probe.so
-workflows:
+{PROBE_COMPONENT}workflows:
   branches:
     steps:
       - if: "env.user_id % 2 == 0"
@@ -76,13 +71,8 @@ monitoring:
 
 def test_control_flow():
     with tempfile.TemporaryDirectory() as tmp:
-        res, out = os.path.join(tmp, "res"), os.path.join(tmp, "out")
-        os.makedirs(res)
-        with open(os.path.join(res, "script.yaml"), "w") as f:
-            f.write(SCRIPT)
-        rc, _, stderr = run_ntx("run", res, "--out", out, "--quiet")
-        check(rc == 0, f"ntx run exited {rc}: {stderr}")
-        r = read_report(out)
+        run, r = run_script(tmp, SCRIPT, "--quiet")
+        stderr = run.stderr
 
         # user ids 1..10: five even users take `then`, five odd ones `else` and leave through error_out.
         s = scenario(r, "branches")
@@ -119,11 +109,7 @@ def test_control_flow():
 
 
 def test_goto_and_condition_mistakes_are_planning_errors():
-    with tempfile.TemporaryDirectory() as tmp:
-        res = os.path.join(tmp, "res")
-        os.makedirs(res)
-        with open(os.path.join(res, "script.yaml"), "w") as f:
-            f.write(f"""components:
+    stderr = validate_script(f"""components:
   - {{name: probe, version: "1.0.0", entry: {TEST_PLUGINS}/ntx_probe.so}}
 workflows:
   w:
@@ -140,12 +126,10 @@ load:
   scenarios:
     - {{name: s, workflow: w, user-count: 1}}
 """)
-        rc, _, stderr = run_ntx("validate", res)
-        check(rc == 2, f"validate exited {rc}")
-        check("script.yaml:7:15: error: goto 'strat': workflow 'w' has no step of that name" in stderr
-              and "did you mean 'start'?" in stderr, stderr)
-        check("script.yaml:8:14: error: if: 'meta.status': no action saves a variable named 'meta'" in stderr, stderr)
-        check("script.yaml:10:15: error: a loop takes exactly one of count, while or over" in stderr, stderr)
+    check("script.yaml:7:15: error: goto 'strat': workflow 'w' has no step of that name" in stderr
+          and "did you mean 'start'?" in stderr, stderr)
+    check("script.yaml:8:14: error: if: 'meta.status': no action saves a variable named 'meta'" in stderr, stderr)
+    check("script.yaml:10:15: error: a loop takes exactly one of count, while or over" in stderr, stderr)
 
 
 if __name__ == "__main__":

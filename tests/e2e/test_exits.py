@@ -6,7 +6,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import NTX, TEST_PLUGINS, Target, action, check, free_port, main, read_report, run_ntx, scenario, wait_for
+from harness import NTX, PROBE_COMPONENT, Target, action, check, free_port, main, read_report, run_ntx, scenario, wait_for
 
 PORT = free_port()       # the target server for the raw scenario
 DEAD_PORT = free_port()  # nothing listens there
@@ -14,11 +14,7 @@ while DEAD_PORT == PORT:
     DEAD_PORT = free_port()
 
 SCRIPT = f"""
-components:
-  - name: probe
-    version: "1.0.0"
-    entry: {TEST_PLUGINS}/ntx_probe.so
-workflows:
+{PROBE_COMPONENT}workflows:
   sleepy: {{steps: [{{ref: long-sleep}}]}}
   failing: {{steps: [{{ref: fail}}], on-error: [{{goto: error_out}}]}}
   raw-ok: {{steps: [{{ref: raw-get}}, {{ref: raw-get}}]}}

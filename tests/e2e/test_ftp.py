@@ -4,6 +4,7 @@ actions on one control connection; a wrong password, a missing file, a refused c
 server that never answers are each a counted outcome of their own kind, and the run goes on; bad
 input is refused clearly. Counts are exact: report.json, the files on disk and vsftpd's own log must
 agree."""
+import contextlib
 import os
 import random
 import shutil
@@ -11,7 +12,7 @@ import socket
 import tempfile
 
 from ftp_server import FtpServer
-from harness import SOURCE, action, check, main, read_report, run_ntx, scenario
+from harness import SOURCE, action, check, main, read_report, run_ntx, scenario, write_res_dir
 
 rng = random.Random(6)
 SEED = bytes(rng.getrandbits(8) for _ in range(200_000))   # a file on the server every user downloads
@@ -19,18 +20,7 @@ PAYLOAD = bytes(rng.getrandbits(8) for _ in range(50_000))  # a local file every
 
 
 def write_res(tmp, script, config="tick: 20ms\nlog:\n  level: debug\n", component_config="", files=None):
-    res = os.path.join(tmp, "res")
-    os.makedirs(os.path.join(res, "resource"), exist_ok=True)
-    with open(os.path.join(res, "script.yaml"), "w") as f:
-        f.write(script)
-    with open(os.path.join(res, "config.yaml"), "w") as f:
-        f.write(config)
-    with open(os.path.join(res, "resource", "config.yaml"), "w") as f:
-        f.write(component_config)
-    for rel, data in (files or {}).items():
-        with open(os.path.join(res, rel), "wb") as f:
-            f.write(data)
-    return res
+    return write_res_dir(tmp, script, {"config.yaml": config, "resource/config.yaml": component_config, **(files or {})})
 
 
 def run(res, tmp):
@@ -354,22 +344,34 @@ load:
         check(report["totals"]["duration_s"] < 10, f"the run took {report['totals']['duration_s']} s")
 
 
+@contextlib.contextmanager
+def slow_server():
+    """vsftpd sending at 100 kB/s, holding big.bin (1 MB): a download of it takes about 10 s."""
+    with FtpServer(extra_conf={"local_max_rate": 100_000}) as server:
+        server.put("big.bin", SEED * 5)
+        yield server
+
+
+def get_big_script(server, timeout, scen):
+    """Users downloading big.bin with the action timeout `timeout`; `scen` is the one scenario's line."""
+    return COMPONENT + f"""
+workflows:
+  w: {{steps: [{{ref: get-big}}]}}
+actions:
+  get-big: {{component: ftp, call: download, with: {{url: "{server.url('big.bin')}", {account(server)}}}, timeout: {timeout}}}
+load:
+  scenarios:
+    - {scen}
+"""
+
+
 def test_a_transfer_cut_by_its_timeout_is_abandoned_and_the_user_reconnects():
     # vsftpd sends at 100 kB/s, so a 1 MB download outlives its 800 ms timeout: the host ends each
     # action as a timeout, the plugin drops the transfer and its connection (no QUIT, no callback),
     # and the user's next task connects and logs in again.
     users = 2
-    with FtpServer(extra_conf={"local_max_rate": 100_000}) as server, tempfile.TemporaryDirectory() as tmp:
-        server.put("big.bin", SEED * 5)
-        script = COMPONENT + f"""
-workflows:
-  w: {{steps: [{{ref: get-big}}]}}
-actions:
-  get-big: {{component: ftp, call: download, with: {{url: "{server.url('big.bin')}", {account(server)}}}, timeout: 800ms}}
-load:
-  scenarios:
-    - {{name: cut, workflow: w, user-count: {users}, task-duration: 2500ms}}
-"""
+    with slow_server() as server, tempfile.TemporaryDirectory() as tmp:
+        script = get_big_script(server, "800ms", f"{{name: cut, workflow: w, user-count: {users}, task-duration: 2500ms}}")
         connects_before = server.count(r"CONNECT: Client")
         report, _, _ = run(write_res(tmp, script), tmp)
         s = scenario(report, "cut")
@@ -387,17 +389,8 @@ def test_max_duration_cancels_transfers_in_flight():
     # Slow downloads (vsftpd sends at 100 kB/s) still running when the scenario's max-duration ends:
     # each is cancelled by the host (the plugin drops it), counted once, and the users end.
     users = 3
-    with FtpServer(extra_conf={"local_max_rate": 100_000}) as server, tempfile.TemporaryDirectory() as tmp:
-        server.put("big.bin", SEED * 5)
-        script = COMPONENT + f"""
-workflows:
-  w: {{steps: [{{ref: get-big}}]}}
-actions:
-  get-big: {{component: ftp, call: download, with: {{url: "{server.url('big.bin')}", {account(server)}}}, timeout: 30s}}
-load:
-  scenarios:
-    - {{name: capped, workflow: w, user-count: {users}, max-duration: 1s}}
-"""
+    with slow_server() as server, tempfile.TemporaryDirectory() as tmp:
+        script = get_big_script(server, "30s", f"{{name: capped, workflow: w, user-count: {users}, max-duration: 1s}}")
         report, _, _ = run(write_res(tmp, script), tmp)
         s = scenario(report, "capped")
         a = action(s, "get-big")

@@ -1,22 +1,13 @@
 """Graph workflows (nodes with controls.exec and controls.flow.transitions) run like step lists:
 conditional transitions, a chosen start, per-node controls, exits; and the planning errors a graph
 can have (unknown targets, unreachable nodes, a cycle with no way out, a read no path saves)."""
-import os
 import tempfile
 
-from harness import TEST_PLUGINS, action, check, main, read_report, run_ntx, scenario
+from harness import TEST_PLUGINS, action, check, main, run_script, scenario, validate_script
 
 HEAD = f"""components:
   - {{name: probe, version: "1.0.0", entry: {TEST_PLUGINS}/ntx_probe.so}}
 """
-
-
-def res_dir(tmp, body):
-    res = os.path.join(tmp, "res")
-    os.makedirs(res, exist_ok=True)
-    with open(os.path.join(res, "script.yaml"), "w") as f:
-        f.write(HEAD + body)
-    return res
 
 
 def test_nodes_run_their_transitions():
@@ -58,10 +49,7 @@ load:
     - {name: slow, workflow: slow, user-count: 3}
 """
     with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "out")
-        rc, _, stderr = run_ntx("run", res_dir(tmp, body), "--out", out, "--quiet")
-        check(rc == 0, f"ntx run exited {rc}: {stderr}")
-        r = read_report(out)
+        _, r = run_script(tmp, HEAD + body, "--quiet")
         s = scenario(r, "poll")
         check(action(s, "poll.first")["ok"] == 12, f"poll.first {s['actions']}")
         # users 2 and 4 go through fail-fast (its error is counted, goto next leads on to done);
@@ -102,16 +90,14 @@ load:
   scenarios:
     - {name: s, workflow: loops, user-count: 1}
 """
-    with tempfile.TemporaryDirectory() as tmp:
-        rc, _, stderr = run_ntx("validate", res_dir(tmp, body))
-        check(rc == 2, f"validate exited {rc}: {stderr}")
-        check("workflow 'loops' can cycle forever: a -> b -> a (no transition leads to an exit)" in stderr, stderr)
-        check("transition to 'bb': workflow 'typo' has no node of that name (did you mean 'b'?)" in stderr, stderr)
-        check("node 'b' is never reached from 'a'" in stderr, stderr)
-        check("node 'island' is never reached from 'a'" in stderr, stderr)
-        # c is reached from a directly (nothing saved) and through b (v saved): a read some path
-        # lacks is allowed ("can have saved"); the error is only for a read no path saves.
-        check("reads 'v'" not in stderr, stderr)
+    stderr = validate_script(HEAD + body)
+    check("workflow 'loops' can cycle forever: a -> b -> a (no transition leads to an exit)" in stderr, stderr)
+    check("transition to 'bb': workflow 'typo' has no node of that name (did you mean 'b'?)" in stderr, stderr)
+    check("node 'b' is never reached from 'a'" in stderr, stderr)
+    check("node 'island' is never reached from 'a'" in stderr, stderr)
+    # c is reached from a directly (nothing saved) and through b (v saved): a read some path
+    # lacks is allowed ("can have saved"); the error is only for a read no path saves.
+    check("reads 'v'" not in stderr, stderr)
 
 
 def test_a_read_no_path_saves_is_an_error():
@@ -128,11 +114,9 @@ load:
   scenarios:
     - {name: s, workflow: w, user-count: 1}
 """
-    with tempfile.TemporaryDirectory() as tmp:
-        rc, _, stderr = run_ntx("validate", res_dir(tmp, body))
-        check(rc == 2, f"validate exited {rc}: {stderr}")
-        check("action 'uses-saved' (node 'a' of workflow 'w') reads 'v' in with.ms, but no path from 'a' to node 'a' saves it"
-              in stderr, stderr)
+    stderr = validate_script(HEAD + body)
+    check("action 'uses-saved' (node 'a' of workflow 'w') reads 'v' in with.ms, but no path from 'a' to node 'a' saves it"
+          in stderr, stderr)
 
 
 if __name__ == "__main__":

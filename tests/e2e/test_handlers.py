@@ -1,17 +1,12 @@
 """on-error / on-timeout handlers and monitoring.retry with the C99 probe plugin: every route (retry,
 compensating steps, goto exits, monitoring.retry, closing.rollback, next, stop: user) ends each action
 in exactly one counted outcome and each task in the exit the script names."""
-import os
 import tempfile
 
-from harness import TEST_PLUGINS, action, check, main, read_report, run_ntx, scenario
+from harness import PROBE_COMPONENT, action, check, main, run_script, scenario
 
 SCRIPT = f"""
-components:
-  - name: probe
-    version: "1.0.0"
-    entry: {TEST_PLUGINS}/ntx_probe.so
-monitoring:
+{PROBE_COMPONENT}monitoring:
   retry: {{max: 2, backoff: 10ms}}
 workflows:
   compensate:
@@ -85,13 +80,8 @@ def outcomes_add_up(a):
 
 def test_every_route():
     with tempfile.TemporaryDirectory() as tmp:
-        res, out = os.path.join(tmp, "res"), os.path.join(tmp, "out")
-        os.makedirs(res)
-        with open(os.path.join(res, "script.yaml"), "w") as f:
-            f.write(SCRIPT)
-        rc, _, stderr = run_ntx("run", res, "--out", out, "--quiet")
-        check(rc == 0, f"ntx run exited {rc}: {stderr}")
-        r = read_report(out)
+        run, r = run_script(tmp, SCRIPT, "--quiet")
+        stderr = run.stderr
         for s in r["scenarios"]:
             for a in s["actions"]:
                 outcomes_add_up(a)

@@ -9,14 +9,10 @@ import tempfile
 import zlib
 from html.parser import HTMLParser
 
-from harness import TEST_PLUGINS, check, main, read_report, run_ntx
+from harness import PROBE_COMPONENT, check, main, run_script
 
 SCRIPT = f"""
-components:
-  - name: probe
-    version: "1.0.0"
-    entry: {TEST_PLUGINS}/ntx_probe.so
-workflows:
+{PROBE_COMPONENT}workflows:
   naps: {{steps: [{{ref: nap}}, {{ref: nap}}]}}
   oops: {{steps: [{{think: 40ms}}, {{ref: oops}}]}}
 actions:
@@ -117,14 +113,8 @@ def png_pixels(path):
 def test_html_report_renders_and_matches_report_json():
     check(shutil.which("chromium") is not None, "Debian's chromium is installed (scripts/install-deps.sh)")
     with tempfile.TemporaryDirectory() as tmp:
-        res, out = os.path.join(tmp, "res"), os.path.join(tmp, "out")
-        os.makedirs(res)
-        with open(os.path.join(res, "script.yaml"), "w") as f:
-            f.write(SCRIPT)
-        rc, stdout, stderr = run_ntx("run", res, "--out", out, "--quiet")
-        check(rc == 1, f"errors.rate < 1% fails: exit {rc}: {stderr}")
-        r = read_report(out)
-        page = os.path.join(out, "report.html")
+        run, r = run_script(tmp, SCRIPT, "--quiet", expect_exit=1)  # errors.rate < 1% fails
+        page = os.path.join(run.out, "report.html")
         with open(page) as f:
             html = f.read()
         # Self-contained: nothing to fetch (the SVG namespace URI in the script is a name, not a load).

@@ -3,30 +3,30 @@ response and a close partway through the body, a server that never answers, a bo
 and a TLS server that hangs in the handshake. Each is a counted outcome of its own kind, the run goes
 on (a healthy scenario in the same run completes), and the suite runs this under AddressSanitizer too
 (no leak, no crash)."""
-import os
 import socket
 import struct
 import tempfile
 import threading
 
-from harness import action, check, free_port, main, read_report, run_ntx, scenario
+from harness import action, check, free_port, main, run_script, scenario
 
 USERS = 8
 
 
-class BadServer:
-    """A misbehaving HTTP server on 127.0.0.1: what it does depends on the request's path."""
+class LoopbackServer:
+    """Listens on a kernel-chosen port of 127.0.0.1 and hands each accepted connection to
+    on_connection (in its accept thread) until stop()."""
 
-    def __init__(self):
+    def __init__(self, reuse_address=False):
         self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_address:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(128)
         self.port = self.sock.getsockname()[1]
         self.stopping = threading.Event()
-        self.lock = threading.Lock()
-        self.seen = {}  # path -> requests received
-        self.held = []  # connections kept open without an answer
+
+    def start(self):
         self.thread = threading.Thread(target=self._accept, daemon=True)
         self.thread.start()
 
@@ -36,7 +36,34 @@ class BadServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+            self.on_connection(conn)
+
+    def on_connection(self, conn):
+        raise NotImplementedError
+
+    def stop(self):
+        self.stopping.set()
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class BadServer(LoopbackServer):
+    """A misbehaving HTTP server on 127.0.0.1: what it does depends on the request's path."""
+
+    def __init__(self):
+        super().__init__(reuse_address=True)
+        self.lock = threading.Lock()
+        self.seen = {}  # path -> requests received
+        self.held = []  # connections kept open without an answer
+        self.start()
+
+    def on_connection(self, conn):
+        threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn):
         data = b""
@@ -74,47 +101,26 @@ class BadServer:
         conn.close()
 
     def stop(self):
-        self.stopping.set()
-        self.sock.close()
+        super().stop()
         with self.lock:
             for c in self.held:
                 c.close()
             self.held.clear()
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.stop()
-
-
-class SilentTlsServer:
+class SilentTlsServer(LoopbackServer):
     """Accepts TCP and never speaks: a TLS client waits in its handshake until the connect deadline."""
 
     def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(128)
-        self.port = self.sock.getsockname()[1]
+        super().__init__()
         self.conns = []
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
+        self.start()
 
-    def _accept(self):
-        while not self.stopping.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(conn)
+    def on_connection(self, conn):
+        self.conns.append(conn)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stopping.set()
-        self.sock.close()
+    def stop(self):
+        super().stop()
         for c in self.conns:
             c.close()
 
@@ -150,15 +156,8 @@ load:
   scenarios:
 {scenarios}
 """
-        res, out = os.path.join(tmp, "res"), os.path.join(tmp, "out")
-        os.makedirs(os.path.join(res, "resource"))
-        with open(os.path.join(res, "script.yaml"), "w") as f:
-            f.write(script)
-        with open(os.path.join(res, "resource", "config.yaml"), "w") as f:
-            f.write("http:\n  max-body-bytes: 1000\n  connect-timeout-ms: 300\n")
-        rc, stdout, stderr = run_ntx("run", res, "--out", out, "--quiet")
-        check(rc == 0, f"ntx run exited {rc}: {stderr[-3000:]}")
-        r = read_report(out)
+        _, r = run_script(tmp, script, "--quiet",
+                          files={"resource/config.yaml": "http:\n  max-body-bytes: 1000\n  connect-timeout-ms: 300\n"})
         n = USERS
         expected = {
             "refused": {"connect": n},

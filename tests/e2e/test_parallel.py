@@ -3,10 +3,9 @@ the same sleeps in a row, in the same run), the variables branches save reach th
 (seen by the target server), a failed branch fails the step (its handler's retry re-runs every branch,
 then error_out), and the task deadline cancels the branches still running (timeout_out); planning
 rejects a branch that reads what a sibling saves."""
-import os
 import tempfile
 
-from harness import TEST_PLUGINS, Target, action, check, free_port, main, read_report, run_ntx, scenario
+from harness import TEST_PLUGINS, Target, action, check, free_port, main, run_script, scenario, validate_script
 
 USERS = 4
 
@@ -81,13 +80,8 @@ load:
 def test_parallel_steps():
     port = free_port()
     with Target(port, port) as target, tempfile.TemporaryDirectory() as tmp:
-        res, out = os.path.join(tmp, "res"), os.path.join(tmp, "out")
-        os.makedirs(res)
-        with open(os.path.join(res, "script.yaml"), "w") as f:
-            f.write(script(port))
-        rc, _, stderr = run_ntx("run", res, "--out", out, "--quiet")
-        check(rc == 0, f"ntx run exited {rc}: {stderr}")
-        r = read_report(out)
+        run, r = run_script(tmp, script(port), "--quiet")
+        stderr = run.stderr
 
         # Three 300 ms sleeps: at once in one scenario, in a row in the other (same run, same machine).
         par, seq = scenario(r, "fan-out"), scenario(r, "in-a-row")
@@ -125,11 +119,7 @@ def test_parallel_steps():
 
 
 def test_a_branch_cannot_read_a_sibling():
-    with tempfile.TemporaryDirectory() as tmp:
-        res = os.path.join(tmp, "res")
-        os.makedirs(res)
-        with open(os.path.join(res, "script.yaml"), "w") as f:
-            f.write(f"""components:
+    stderr = validate_script(f"""components:
   - {{name: probe, version: "1.0.0", entry: {TEST_PLUGINS}/ntx_probe.so}}
 workflows:
   w:
@@ -145,11 +135,9 @@ load:
   scenarios:
     - {{name: s, workflow: w, user-count: 1}}
 """)
-        rc, _, stderr = run_ntx("validate", res)
-        check(rc == 2, f"validate exited {rc}")
-        check("script.yaml:12:52: error: action 'read' (step 1 of workflow 'w[1].parallel[2]') reads 'c' in with.ms, "
-              "but no earlier step of the workflow saves it" in stderr, stderr)
-        check("script.yaml:9:19: error: a parallel step needs two or more branches" in stderr, stderr)
+    check("script.yaml:12:52: error: action 'read' (step 1 of workflow 'w[1].parallel[2]') reads 'c' in with.ms, "
+          "but no earlier step of the workflow saves it" in stderr, stderr)
+    check("script.yaml:9:19: error: a parallel step needs two or more branches" in stderr, stderr)
 
 
 if __name__ == "__main__":

@@ -9,14 +9,10 @@ import subprocess
 import tempfile
 import time
 
-from harness import NTX, TEST_PLUGINS, check, main, read_report, run_ntx
+from harness import NTX, PROBE_COMPONENT, check, main, run_ntx, run_script, write_res_dir
 
 SCRIPT = f"""
-components:
-  - name: probe
-    version: "1.0.0"
-    entry: {TEST_PLUGINS}/ntx_probe.so
-workflows:
+{PROBE_COMPONENT}workflows:
   naps: {{steps: [{{ref: nap}}]}}
   oops: {{steps: [{{think: 50ms}}, {{ref: oops}}]}}
 actions:
@@ -34,12 +30,8 @@ LINE = re.compile(r"^progress \[(\d+\.\d)s/3\.5s\] (\w+): (\d+) online, (\d+) ac
 
 def test_plain_progress_lines_when_stdout_is_not_a_terminal():
     with tempfile.TemporaryDirectory() as tmp:
-        res, out = os.path.join(tmp, "res"), os.path.join(tmp, "out")
-        os.makedirs(res)
-        with open(os.path.join(res, "script.yaml"), "w") as f:
-            f.write(SCRIPT)
-        rc, stdout, stderr = run_ntx("run", res, "--out", out)  # stdout is a pipe
-        check(rc == 0, f"exit {rc}: {stderr}")
+        run, r = run_script(tmp, SCRIPT)  # stdout is a pipe
+        stdout = run.stdout
         lines = [l for l in stdout.splitlines() if l.startswith("progress ")]
         check(all(LINE.match(l) for l in lines), "\n".join(l for l in lines if not LINE.match(l)))
         check("\x1b[" not in stdout and "\r" not in stdout, "no terminal control codes in a pipe")
@@ -58,7 +50,6 @@ def test_plain_progress_lines_when_stdout_is_not_a_terminal():
         check(first_napping[2] == "4", f"4 users online at 1 s: {first_napping}")
         check(int(first_napping[3]) >= 8 and float(first_napping[4]) >= 8, f"50 ms naps: {first_napping}")
         check(float(first_napping[6]) >= 50, f"p99 of a 50 ms nap: {first_napping}")
-        r = read_report(out)
         for s in r["scenarios"]:
             e = end[s["name"]]
             count = sum(a["count"] for a in s["actions"])
@@ -71,10 +62,7 @@ def test_a_terminal_gets_one_line_per_scenario_redrawn_in_place():
     """stdout a terminal (a pseudo-terminal here): the lines are redrawn in place about once a second
     (cursor up over the lines drawn, each line cleared and rewritten), never scrolled."""
     with tempfile.TemporaryDirectory() as tmp:
-        res = os.path.join(tmp, "res")
-        os.makedirs(res)
-        with open(os.path.join(res, "script.yaml"), "w") as f:
-            f.write(SCRIPT)
+        res = write_res_dir(tmp, SCRIPT)
         leader, follower = pty.openpty()
         p = subprocess.Popen([NTX, "run", res], stdin=subprocess.DEVNULL, stdout=follower, stderr=subprocess.PIPE)
         os.close(follower)
@@ -110,11 +98,7 @@ def test_a_terminal_gets_one_line_per_scenario_redrawn_in_place():
 
 def test_quiet_prints_no_progress():
     with tempfile.TemporaryDirectory() as tmp:
-        res = os.path.join(tmp, "res")
-        os.makedirs(res)
-        with open(os.path.join(res, "script.yaml"), "w") as f:
-            f.write(SCRIPT.replace("3500ms", "1500ms"))
-        rc, stdout, stderr = run_ntx("run", res, "--quiet")
+        rc, stdout, stderr = run_ntx("run", write_res_dir(tmp, SCRIPT.replace("3500ms", "1500ms")), "--quiet")
         check(rc == 0, f"exit {rc}: {stderr}")
         check(stdout == "", f"--quiet: {stdout!r}")
 

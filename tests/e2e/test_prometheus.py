@@ -11,14 +11,10 @@ import time
 import urllib.parse
 import urllib.request
 
-from harness import NTX, TEST_PLUGINS, check, free_port, main, read_report, wait_for
+from harness import NTX, PROBE_COMPONENT, TEST_PLUGINS, check, free_port, main, read_report, stop_process, wait_for, write_res_dir
 
 SCRIPT = f"""
-components:
-  - name: probe
-    version: "1.0.0"
-    entry: {TEST_PLUGINS}/ntx_probe.so
-workflows:
+{PROBE_COMPONENT}workflows:
   naps: {{steps: [{{ref: nap}}, {{ref: oops}}]}}
 actions:
   nap: {{component: probe, call: sleep, with: {{ms: "20"}}}}
@@ -54,10 +50,7 @@ def sample(body, name, **labels):
 def test_metrics_endpoint_promtool_and_a_real_prometheus():
     port, prom_port = free_port(), free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        res, out = os.path.join(tmp, "res"), os.path.join(tmp, "out")
-        os.makedirs(res)
-        with open(os.path.join(res, "script.yaml"), "w") as f:
-            f.write(SCRIPT)
+        res, out = write_res_dir(tmp, SCRIPT), os.path.join(tmp, "out")
         ntx = subprocess.Popen([NTX, "run", res, "--out", out, "--quiet", "--metrics-listen", f"127.0.0.1:{port}"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         prom = None
@@ -113,18 +106,8 @@ scrape_configs:
             scraped = float(result["value"][1])
         finally:
             if prom is not None:
-                prom.send_signal(signal.SIGTERM)
-                try:
-                    prom.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    prom.kill()
-                    prom.wait()
-            ntx.send_signal(signal.SIGINT)
-            try:
-                ntx.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                ntx.kill()
-                ntx.wait()
+                stop_process(prom, timeout=30)
+            stop_process(ntx, signal.SIGINT, timeout=60)
         check(ntx.returncode == 1, f"an interrupted run exits 1, got {ntx.returncode}: {ntx.stderr.read()}")
         r = read_report(out)
         check(r["actions"][0]["ok"] >= scraped, f"the final count {r['actions'][0]['ok']} < scraped {scraped}")
@@ -136,10 +119,7 @@ def test_stopping_users_are_a_gauge():
     """After a stop request, users finishing their (long) action are `stopping` until it ends."""
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        res = os.path.join(tmp, "res")
-        os.makedirs(res)
-        with open(os.path.join(res, "script.yaml"), "w") as f:
-            f.write(f"""components:
+        res = write_res_dir(tmp, f"""components:
   - {{name: probe, version: "1.0.0", entry: {TEST_PLUGINS}/ntx_probe.so}}
 workflows:
   long: {{steps: [{{ref: slow}}]}}
@@ -148,9 +128,7 @@ actions:
 load:
   scenarios:
     - {{name: s, workflow: long, user-count: 3, task-duration: 60s, max-duration: 60s}}
-""")
-        with open(os.path.join(res, "config.yaml"), "w") as f:
-            f.write("grace-period: 30s\n")  # the users finish their 4 s action
+""", files={"config.yaml": "grace-period: 30s\n"})  # the users finish their 4 s action
         ntx = subprocess.Popen([NTX, "run", res, "--quiet", "--metrics-listen", f"127.0.0.1:{port}"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
@@ -170,10 +148,7 @@ load:
 
 def test_metrics_listen_refuses_a_non_loopback_address():
     with tempfile.TemporaryDirectory() as tmp:
-        res = os.path.join(tmp, "res")
-        os.makedirs(res)
-        with open(os.path.join(res, "script.yaml"), "w") as f:
-            f.write(SCRIPT.replace("task-duration: 60s, max-duration: 60s", "max-duration: 2s"))
+        res = write_res_dir(tmp, SCRIPT.replace("task-duration: 60s, max-duration: 60s", "max-duration: 2s"))
         p = subprocess.run([NTX, "run", res, "--quiet", "--metrics-listen", "0.0.0.0:9"], capture_output=True,
                            text=True, timeout=60)
         check(p.returncode == 2 and "not a loopback address" in p.stderr, f"{p.returncode} {p.stderr}")

@@ -7,7 +7,7 @@ import json
 import os
 import tempfile
 
-from harness import Target, action, check, free_port, main, read_report, run_ntx, scenario
+from harness import Target, action, check, free_port, main, run_script, scenario, validate_script
 
 USERS = 6
 TASKS_PER_USER = 4  # task-duration and a think make every user run about this many tasks
@@ -98,15 +98,10 @@ load:
 def test_scopes_and_persist():
     port = free_port()
     with Target(port, port) as target, tempfile.TemporaryDirectory() as tmp:
-        res, out = os.path.join(tmp, "res"), os.path.join(tmp, "out")
-        os.makedirs(res)
-        with open(os.path.join(res, "script.yaml"), "w") as f:
-            f.write(script(port))
-        with open(os.path.join(res, "config.yaml"), "w") as f:  # log.mask: the defaults and the Server header
-            f.write("log: {mask: [password, token, authorization, cookie, server]}\n")
-        rc, stdout, stderr = run_ntx("run", res, "--out", out)
-        check(rc == 0, f"ntx run exited {rc}: {stderr}")
-        r = read_report(out)
+        # config.yaml: log.mask, the defaults and the Server header.
+        run, r = run_script(tmp, script(port),
+                            files={"config.yaml": "log: {mask: [password, token, authorization, cookie, server]}\n"})
+        out, stdout = run.out, run.stdout
 
         # user-local: one first visit per user, every later task a repeat; task-local: always a first visit.
         s = scenario(r, "user-memory")
@@ -156,11 +151,7 @@ def test_scopes_and_persist():
 
 
 def test_scope_mistakes_are_planning_errors():
-    with tempfile.TemporaryDirectory() as tmp:
-        res = os.path.join(tmp, "res")
-        os.makedirs(res)
-        with open(os.path.join(res, "script.yaml"), "w") as f:
-            f.write("""components:
+    stderr = validate_script("""components:
   - {name: http, version: "0.2.0", entry: http}
 workflows:
   w:
@@ -173,27 +164,16 @@ actions:
     call: get
     with: {url: "http://127.0.0.1:1/"}
     save-as: {var: y, persist: {type: s3, dir: d}}
-  to-ledger:
-    component: http
-    call: get
-    with: {{url: "http://127.0.0.1:{port}/status/203"}}
-    save-as: {{var: ledger_token, scope: workbook}}
-  read-ledger:
-    component: http
-    call: get
-    with: {{url: "http://127.0.0.1:{port}/status/{{{{ledger_token.status}}}}?from-ledger={{{{length(workbook.ledger_token)}}}}"}}
 load:
   scenarios:
     - {name: s, workflow: w, user-count: 1}
 """)
-        rc, _, stderr = run_ntx("validate", res)
-        check(rc == 2, f"validate exited {rc}")
-        # (x is user-local, so global.x names nothing; the scope typo gets a hint.)
-        for want in ("script.yaml:8:67: error: 'global.x': no action saves a global variable named 'x'",
-                     "script.yaml:8:108: error: unknown save-as scope 'gobal' (did you mean 'global'?)",
-                     "script.yaml:13:39: error: unknown persist type 's3' (file)",
-                     "script.yaml:13:32: error: persist needs 'filename'"):
-            check(want in stderr, f"missing {want!r} in:\n{stderr}")
+    # (x is user-local, so global.x names nothing; the scope typo gets a hint.)
+    for want in ("script.yaml:8:67: error: 'global.x': no action saves a global variable named 'x'",
+                 "script.yaml:8:108: error: unknown save-as scope 'gobal' (did you mean 'global'?)",
+                 "script.yaml:13:39: error: unknown persist type 's3' (file)",
+                 "script.yaml:13:32: error: persist needs 'filename'"):
+        check(want in stderr, f"missing {want!r} in:\n{stderr}")
 
 
 if __name__ == "__main__":

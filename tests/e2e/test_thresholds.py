@@ -5,16 +5,12 @@ import os
 import tempfile
 import xml.etree.ElementTree as ET
 
-from harness import TEST_PLUGINS, check, main, read_report, run_ntx
+from harness import PROBE_COMPONENT, check, main, read_report, run_ntx
 
 # 20 users x 5 naps of 30 ms: 100 actions whose latency is at least 30 ms; one `fail` per user in the
 # second scenario when `failing` is set.
 BASE = f"""
-components:
-  - name: probe
-    version: "1.0.0"
-    entry: {TEST_PLUGINS}/ntx_probe.so
-workflows:
+{PROBE_COMPONENT}workflows:
   naps: {{steps: [{{ref: nap}}, {{ref: nap}}, {{ref: nap}}, {{ref: nap}}, {{ref: nap}}]}}
   oops: {{steps: [{{think: 20ms}}, {{ref: oops}}]}}
 actions:

@@ -4,7 +4,7 @@ import os
 import shutil
 import tempfile
 
-from harness import SOURCE, TEST_PLUGINS, check, main, run_ntx
+from harness import SOURCE, TEST_PLUGINS, check, main, run_ntx, write_res_dir
 
 EXAMPLE = os.path.join(SOURCE, "examples", "http-tri-phase")
 
@@ -23,12 +23,30 @@ def edit(path, old, new):
         f.write(text.replace(old, new, 1))
 
 
+def validate_edited(tmp, name, *edits):
+    """Copies the bundled example into `tmp`, makes `edits` ((old, new) pairs) to its file `name` and
+    checks that `ntx validate` refuses it with exit code 2; returns (res_dir, the file's path, stderr)."""
+    res = copy_example(tmp)
+    path = os.path.join(res, name)
+    for old, new in edits:
+        edit(path, old, new)
+    rc, _, err = run_ntx("validate", res)
+    check(rc == 2, f"exit {rc}")
+    return res, path, err
+
+
 def line_col(path, needle):
     with open(path) as f:
         for n, line in enumerate(f, 1):
             if needle in line:
                 return n, line.index(needle) + 1
     raise AssertionError(f"{needle!r} not in {path}")
+
+
+def check_script_error(script, needle, message, err):
+    """err reports `message` at the line and column where `needle` first stands in `script`."""
+    line, col = line_col(script, needle)
+    check(f"script.yaml:{line}:{col}: error: {message}" in err, err)
 
 
 def test_the_bundled_example_validates():
@@ -39,16 +57,10 @@ def test_the_bundled_example_validates():
 
 def test_broken_script_reports_every_error_with_position():
     with tempfile.TemporaryDirectory() as tmp:
-        res = copy_example(tmp)
-        script = os.path.join(res, "script.yaml")
-        edit(script, "spawn-rate: 200/s", "spawn-rat: 200/s")
-        edit(script, "- ref: purge-delete", "- ref: purge-delet")
-        rc, out, err = run_ntx("validate", res)
-        check(rc == 2, f"exit {rc}")
-        line, col = line_col(script, "spawn-rat")
-        check(f"script.yaml:{line}:{col}: error: unknown key 'spawn-rat' in a scenario (did you mean 'spawn-rate'?)" in err, err)
-        line, col = line_col(script, "purge-delet\n")
-        check(f"script.yaml:{line}:{col + 0}: error: unknown action 'purge-delet' (did you mean 'purge-delete'?)" in err, err)
+        res, script, err = validate_edited(tmp, "script.yaml", ("spawn-rate: 200/s", "spawn-rat: 200/s"),
+                                           ("- ref: purge-delete", "- ref: purge-delet"))
+        check_script_error(script, "spawn-rat", "unknown key 'spawn-rat' in a scenario (did you mean 'spawn-rate'?)", err)
+        check_script_error(script, "purge-delet\n", "unknown action 'purge-delet' (did you mean 'purge-delete'?)", err)
         check("2 errors" in err, err)
         # run refuses the same input the same way, before anything starts.
         rc, _, err2 = run_ntx("run", res)
@@ -57,27 +69,19 @@ def test_broken_script_reports_every_error_with_position():
 
 def test_bad_manifest_line_is_reported():
     with tempfile.TemporaryDirectory() as tmp:
-        res = copy_example(tmp)
-        manifest = os.path.join(res, "resource.csv")
-        edit(manifest, "127.0.0.1,20500\n", "127.0.0.1;20500\n")
-        rc, _, err = run_ntx("validate", res)
-        check(rc == 2, f"exit {rc}")
+        _, manifest, err = validate_edited(tmp, "resource.csv", ("127.0.0.1,20500\n", "127.0.0.1;20500\n"))
         line, _ = line_col(manifest, "127.0.0.1;20500")
         check(f"resource.csv:{line}:1: error: expected 2 fields (ip,port), found 1" in err, err)
 
 
 def test_wrong_plugin_version_and_capability():
     with tempfile.TemporaryDirectory() as tmp:
-        res = copy_example(tmp)
-        script = os.path.join(res, "script.yaml")
-        edit(script, 'version: "0.2.1"', 'version: "0.3.0"')
-        edit(script, "call: delete", "call: remove")
-        rc, _, err = run_ntx("validate", res)
-        check(rc == 2, f"exit {rc}")
-        line, col = line_col(script, '"0.3.0"')
-        check(f"script.yaml:{line}:{col}: error: component 'http' requires version 0.3.0 but plugin ntx_http.so is version 0.2.2" in err, err)
-        line, col = line_col(script, "remove")
-        check(f"script.yaml:{line}:{col}: error: action 'purge-delete' calls 'remove', which plugin 'http' does not declare" in err, err)
+        _, script, err = validate_edited(tmp, "script.yaml", ('version: "0.2.1"', 'version: "0.3.0"'),
+                                         ("call: delete", "call: remove"))
+        check_script_error(script, '"0.3.0"',
+                           "component 'http' requires version 0.3.0 but plugin ntx_http.so is version 0.2.2", err)
+        check_script_error(script, "remove",
+                           "action 'purge-delete' calls 'remove', which plugin 'http' does not declare", err)
 
 
 def test_bad_arguments_and_missing_dirs_exit_2():
@@ -90,10 +94,7 @@ def test_bad_arguments_and_missing_dirs_exit_2():
 
 def test_plugin_init_failure_exits_3():
     with tempfile.TemporaryDirectory() as tmp:
-        res = os.path.join(tmp, "res")
-        os.makedirs(os.path.join(res, "resource"))
-        with open(os.path.join(res, "script.yaml"), "w") as f:
-            f.write(f"""components:
+        res = write_res_dir(tmp, f"""components:
   - {{name: probe, version: "1.0.0", entry: {TEST_PLUGINS}/ntx_probe.so}}
 workflows:
   wf: {{steps: [{{ref: a}}]}}
@@ -101,9 +102,7 @@ actions:
   a: {{component: probe, call: fail}}
 load:
   scenarios: [{{workflow: wf}}]
-""")
-        with open(os.path.join(res, "resource", "config.yaml"), "w") as f:
-            f.write("probe:\n  fail-init: true\n")
+""", files={"resource/config.yaml": "probe:\n  fail-init: true\n"})
         rc, _, err = run_ntx("run", res)
         check(rc == 3, f"exit {rc}: {err}")
         check("plugin 'probe'" in err and "failed to initialise" in err, err)
