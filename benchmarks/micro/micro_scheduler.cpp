@@ -143,6 +143,9 @@ void BM_DispatchAcrossAbi(benchmark::State& state) {
     u.state = scheduler::UserState::running;
     u.user_deadline_ms = 3'600'000;
     u.task_id = 1;
+    // The user x task's workbook entry, as the scheduler opens it when a task starts: every action's
+    // end writes its evidence there.
+    u.wb = shard.ledger().open(u.user_id, u.task_id, 0, 0, workbook::State::executing_running_action);
     scheduler::ActionStats& st = shard.action_stats(0, 0);
     auto& io = shard.loop().io();
     rig.frame->dispatch(u, 0);  // the first action; every later one starts from the continuation
