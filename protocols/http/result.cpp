@@ -1,6 +1,6 @@
 #include "result.hpp"
 
-#include <charconv>
+#include <ntx/sdk/number_text.hpp>
 
 namespace ntx::http {
 
@@ -30,16 +30,13 @@ void ResultFields::add_borrowed(std::string_view key, std::string_view value) {
 }
 
 void ResultFields::add_uint(std::string_view key, std::uint64_t value) {
-    char buf[24];
-    const auto r = std::to_chars(buf, buf + sizeof buf, value);
-    add(key, std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
+    sdk::NumberText text;
+    add(key, text.uint(value));
 }
 
 void ResultFields::add_ms(std::string_view key, double ms) {
-    char buf[64];
-    if (!(ms >= 0.0)) ms = 0.0;
-    const auto r = std::to_chars(buf, buf + sizeof buf, ms, std::chars_format::fixed, 3);
-    add(key, r.ec == std::errc{} ? std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)) : std::string_view());
+    sdk::NumberText text;
+    add(key, text.ms(ms));
 }
 
 void ResultFields::add_header(std::string_view name, std::string_view value) {
