@@ -9,10 +9,8 @@
 #include <ntx/plugin_abi.h>
 #include <ntx/sdk/abi_glue.hpp>
 
-#include <iterator>
 #include <memory>
 #include <string_view>
-#include <type_traits>
 
 namespace ntx::ftp {
 
@@ -80,20 +78,14 @@ void plugin_release(void *plugin_state) noexcept {
     curl_global_cleanup();
 }
 
-constexpr sdk::PluginTable kTable{
-    "ftp", "0.1.0", kCapabilities, std::size(kCapabilities),
-    &plugin_init, &plugin_run_action,
-    &sdk::abandon_on_error<Session>,  // the user's slot holds its session
-    &sdk::delete_user_object<Session>, &plugin_release,
-};
-
 }  // namespace
+
+constexpr sdk::PluginTable kTable{
+    .name = "ftp", .version = "0.1.0", .capabilities = kCapabilities,
+    .init = &plugin_init, .run_action = &plugin_run_action,
+    .on_error = &sdk::abandon_on_error<Session>,  // the user's slot holds its session
+    .user_release = &sdk::delete_user_object<Session>, .release = &plugin_release};
+
 }  // namespace ntx::ftp
 
-extern "C" NTX_PLUGIN_EXPORT ntx_status_t ntx_plugin_entry(const ntx_host_api_t *host_api,
-                                                           ntx_plugin_api_t *plugin_api) noexcept {
-    return ntx::sdk::fill_plugin_api(host_api, plugin_api, ntx::ftp::kTable);
-}
-
-// The entry must have the ABI's type (a noexcept function converts to the plain pointer type).
-static_assert(std::is_convertible_v<decltype(&ntx_plugin_entry), ntx_plugin_entry_fn>);
+NTX_SDK_PLUGIN_ENTRY(ntx::ftp::kTable);

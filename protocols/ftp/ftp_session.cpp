@@ -326,15 +326,9 @@ void Session::add_field(std::string_view key, std::string_view value) {
     f.second.assign(value);
 }
 
-void Session::add_uint(std::string_view key, std::uint64_t value) {
-    sdk::NumberText text;
-    add_field(key, text.uint(value));
-}
+void Session::add_uint(std::string_view key, std::uint64_t value) { add_field(key, sdk::NumberText().uint(value)); }
 
-void Session::add_ms(std::string_view key, double ms) {
-    sdk::NumberText text;
-    add_field(key, text.ms(ms));
-}
+void Session::add_ms(std::string_view key, double ms) { add_field(key, sdk::NumberText().ms(ms)); }
 
 const ntx_result_t *Session::finish_result(std::uint64_t sent, std::uint64_t received) {
     views_.clear();

@@ -7,9 +7,7 @@
 #include <ntx/plugin_abi.h>
 #include <ntx/sdk/abi_glue.hpp>
 
-#include <iterator>
 #include <string_view>
-#include <type_traits>
 
 namespace ntx::http {
 namespace {
@@ -42,21 +40,14 @@ ntx_status_t plugin_run_action(void *plugin_state, ntx_action_t *action, const n
         });
 }
 
-constexpr sdk::PluginTable kTable{
-    "http", "0.2.2",  // 0.2.2: https, redirects, query params, status classes
-    kCapabilities, std::size(kCapabilities),
-    &plugin_init, &plugin_run_action,
-    &sdk::abandon_on_error<HttpConnection>,  // the user's slot holds its connection
-    &sdk::delete_user_object<HttpConnection>, &sdk::delete_state<PluginState>,
-};
-
 }  // namespace
+
+constexpr sdk::PluginTable kTable{
+    .name = "http", .version = "0.2.2",  // 0.2.2: https, redirects, query params, status classes
+    .capabilities = kCapabilities, .init = &plugin_init, .run_action = &plugin_run_action,
+    .on_error = &sdk::abandon_on_error<HttpConnection>,  // the user's slot holds its connection
+    .user_release = &sdk::delete_user_object<HttpConnection>, .release = &sdk::delete_state<PluginState>};
+
 }  // namespace ntx::http
 
-extern "C" NTX_PLUGIN_EXPORT ntx_status_t ntx_plugin_entry(const ntx_host_api_t *host_api,
-                                                           ntx_plugin_api_t *plugin_api) noexcept {
-    return ntx::sdk::fill_plugin_api(host_api, plugin_api, ntx::http::kTable);
-}
-
-// The entry must have the ABI's type (a noexcept function converts to the plain pointer type).
-static_assert(std::is_convertible_v<decltype(&ntx_plugin_entry), ntx_plugin_entry_fn>);
+NTX_SDK_PLUGIN_ENTRY(ntx::http::kTable);

@@ -29,15 +29,9 @@ void ResultFields::add_borrowed(std::string_view key, std::string_view value) {
     f.is_borrowed = true;
 }
 
-void ResultFields::add_uint(std::string_view key, std::uint64_t value) {
-    sdk::NumberText text;
-    add(key, text.uint(value));
-}
+void ResultFields::add_uint(std::string_view key, std::uint64_t value) { add(key, sdk::NumberText().uint(value)); }
 
-void ResultFields::add_ms(std::string_view key, double ms) {
-    sdk::NumberText text;
-    add(key, text.ms(ms));
-}
+void ResultFields::add_ms(std::string_view key, double ms) { add(key, sdk::NumberText().ms(ms)); }
 
 void ResultFields::add_header(std::string_view name, std::string_view value) {
     static constexpr std::string_view kPrefix = "headers.";

@@ -10,7 +10,9 @@
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <span>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace ntx::sdk {
@@ -94,12 +96,11 @@ void delete_state(void *plugin_state) noexcept {
     }
 }
 
-// What a plugin hands the host from ntx_plugin_entry.
+// What a plugin hands the host from ntx_plugin_entry (ntx_plugin_api_t without size and ABI version).
 struct PluginTable {
     const char *name;
     const char *version;
-    const char *const *capabilities;
-    std::size_t capability_count;
+    std::span<const char *const> capabilities;
     decltype(ntx_plugin_api_t::init) init;
     decltype(ntx_plugin_api_t::run_action) run_action;
     decltype(ntx_plugin_api_t::on_error) on_error;
@@ -111,23 +112,24 @@ struct PluginTable {
 // init_state) and fills the plugin's. The hooks are 1.0 members: a host whose plugin table cannot take
 // `release`, the last of them, cannot run the plugin.
 inline ntx_status_t fill_plugin_api(const ntx_host_api_t *host_api, ntx_plugin_api_t *plugin_api,
-                                    const PluginTable &table) noexcept {
+                                    const PluginTable &t) noexcept {
     if (!host_api || !plugin_api) return NTX_E_INVALID;
     if (!usable_host_api(host_api)) return NTX_E_ABI;
     if (!NTX_HAS_MEMBER(plugin_api, ntx_plugin_api_t, release)) return NTX_E_ABI;
-
-    plugin_api->abi_major = NTX_ABI_MAJOR;
-    plugin_api->abi_minor = NTX_ABI_MINOR;
-    plugin_api->name = table.name;
-    plugin_api->version = table.version;
-    plugin_api->capabilities = table.capabilities;
-    plugin_api->capability_count = table.capability_count;
-    plugin_api->init = table.init;
-    plugin_api->run_action = table.run_action;
-    plugin_api->on_error = table.on_error;
-    plugin_api->user_release = table.user_release;
-    plugin_api->release = table.release;
+    *plugin_api = ntx_plugin_api_t{plugin_api->size, NTX_ABI_MAJOR, NTX_ABI_MINOR, t.name, t.version,
+                                   t.capabilities.data(), t.capabilities.size(), t.init, t.run_action,
+                                   t.on_error, t.user_release, t.release};
     return NTX_OK;
 }
 
 }  // namespace ntx::sdk
+
+// Defines ntx_plugin_entry, the plugin's one exported symbol, handing the host `table` (a
+// PluginTable). Used once, at namespace scope, in the plugin.
+#define NTX_SDK_PLUGIN_ENTRY(table)                                                                        \
+    extern "C" NTX_PLUGIN_EXPORT ntx_status_t ntx_plugin_entry(const ntx_host_api_t *host_api,           \
+                                                               ntx_plugin_api_t *plugin_api) noexcept {  \
+        return ::ntx::sdk::fill_plugin_api(host_api, plugin_api, table);                                 \
+    }                                                                                                    \
+    /* The entry must have the ABI's type (a noexcept function converts to the plain pointer type). */   \
+    static_assert(std::is_convertible_v<decltype(&ntx_plugin_entry), ntx_plugin_entry_fn>)

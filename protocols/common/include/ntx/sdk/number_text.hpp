@@ -1,4 +1,5 @@
-// Numbers as result-field text, without allocating: the buffer lives as long as the NumberText.
+// Numbers as result-field text, without allocating: the view lives as long as the NumberText (a
+// temporary one lasts to the end of the full expression: add(key, NumberText().uint(n))).
 #pragma once
 
 #include <charconv>
