@@ -35,14 +35,12 @@ bool parse_mode(std::string_view text, Mode &out) noexcept {
 }
 
 Error parse_config(std::string_view json, Config &out) {
-    boost::json::value root;
-    const boost::json::object *obj = nullptr;
-    if (Error e = sdk::config_object(json, "ftp", root, obj)) return e;
-    if (!obj) return {};
+    sdk::ConfigObject doc;
+    if (Error e = doc.parse(json, "ftp"); e || !doc.object()) return e;
 
     Config cfg = out;
     std::uint64_t n = 0;
-    for (const auto &kv : *obj) {
+    for (const auto &kv : *doc.object()) {
         const std::string_view key(kv.key().data(), kv.key().size());
         const boost::json::value &v = kv.value();
         if (key == "connect-timeout-ms" || key == "response-timeout-ms") {

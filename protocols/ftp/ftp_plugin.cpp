@@ -37,15 +37,9 @@ Error set_up(PluginState &state, std::string_view config_json, const ntx_init_ct
     return {};
 }
 
-ntx_status_t plugin_init(ntx_host_t *host, const ntx_init_ctx_t *ctx, void **plugin_state) noexcept {
-    return sdk::init_state<PluginState>(host, ctx, plugin_state, &set_up);
-}
-
 ntx_status_t plugin_run_action(void *plugin_state, ntx_action_t *action, const ntx_action_ctx_t *ctx) noexcept {
-    auto *state = static_cast<PluginState *>(plugin_state);
-    if (!state || !action || !ctx || !NTX_HAS_MEMBER(ctx, ntx_action_ctx_t, user_data) || !ctx->user_data) {
-        return NTX_E_INVALID;
-    }
+    auto *state = sdk::action_state<PluginState>(plugin_state, action, ctx);
+    if (!state) return NTX_E_INVALID;
     return sdk::guarded([&]() -> ntx_status_t {
         auto *session = static_cast<Session *>(*ctx->user_data);
         if (!session) {
@@ -82,7 +76,7 @@ void plugin_release(void *plugin_state) noexcept {
 
 constexpr sdk::PluginTable kTable{
     .name = "ftp", .version = "0.1.0", .capabilities = kCapabilities,
-    .init = &plugin_init, .run_action = &plugin_run_action,
+    .init = &sdk::init_hook<PluginState, &set_up>, .run_action = &plugin_run_action,
     .on_error = &sdk::abandon_on_error<Session>,  // the user's slot holds its session
     .user_release = &sdk::delete_user_object<Session>, .release = &plugin_release};
 

@@ -48,10 +48,9 @@ std::string resolve_path(std::string_view path, std::string_view res_dir) {
 }
 
 Error parse_config(std::string_view json, std::string_view res_dir, Config &out) {
-    boost::json::value root;
-    const boost::json::object *obj = nullptr;
-    if (Error e = sdk::config_object(json, "http", root, obj)) return e;
-    if (!obj) return {};
+    sdk::ConfigObject doc;
+    if (Error e = doc.parse(json, "http"); e || !doc.object()) return e;
+    const boost::json::object *obj = doc.object();
 
     Config cfg = out;
     std::uint64_t n = 0;

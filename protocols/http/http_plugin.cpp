@@ -17,15 +17,9 @@ Error set_up(PluginState &state, std::string_view config_json, const ntx_init_ct
     return parse_config(config_json, state.res_dir, state.config);
 }
 
-ntx_status_t plugin_init(ntx_host_t *host, const ntx_init_ctx_t *ctx, void **plugin_state) noexcept {
-    return sdk::init_state<PluginState>(host, ctx, plugin_state, &set_up);
-}
-
 ntx_status_t plugin_run_action(void *plugin_state, ntx_action_t *action, const ntx_action_ctx_t *ctx) noexcept {
-    auto *state = static_cast<PluginState *>(plugin_state);
-    if (!state || !action || !ctx || !NTX_HAS_MEMBER(ctx, ntx_action_ctx_t, user_data) || !ctx->user_data) {
-        return NTX_E_INVALID;
-    }
+    auto *state = sdk::action_state<PluginState>(plugin_state, action, ctx);
+    if (!state) return NTX_E_INVALID;
     auto *conn = static_cast<HttpConnection *>(*ctx->user_data);
     return sdk::guarded(
         [&] {
@@ -44,7 +38,8 @@ ntx_status_t plugin_run_action(void *plugin_state, ntx_action_t *action, const n
 
 constexpr sdk::PluginTable kTable{
     .name = "http", .version = "0.2.2",  // 0.2.2: https, redirects, query params, status classes
-    .capabilities = kCapabilities, .init = &plugin_init, .run_action = &plugin_run_action,
+    .capabilities = kCapabilities,
+    .init = &sdk::init_hook<PluginState, &set_up>, .run_action = &plugin_run_action,
     .on_error = &sdk::abandon_on_error<HttpConnection>,  // the user's slot holds its connection
     .user_release = &sdk::delete_user_object<HttpConnection>, .release = &sdk::delete_state<PluginState>};
 

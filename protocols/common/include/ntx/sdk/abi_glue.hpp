@@ -69,6 +69,22 @@ ntx_status_t init_state(ntx_host_t *host, const ntx_init_ctx_t *ctx, void **plug
     });
 }
 
+// The init hook itself, for a plugin whose setup is a function: .init = &init_hook<State, &set_up>.
+template <class State, auto Setup>
+ntx_status_t init_hook(ntx_host_t *host, const ntx_init_ctx_t *ctx, void **plugin_state) noexcept {
+    return init_state<State>(host, ctx, plugin_state, Setup);
+}
+
+// run_action's argument checks: the plugin's State, or null (the hook returns NTX_E_INVALID) when an
+// argument is missing or the ctx carries no per-user slot.
+template <class State>
+State *action_state(void *plugin_state, const ntx_action_t *action, const ntx_action_ctx_t *ctx) noexcept {
+    if (!plugin_state || !action || !ctx || !NTX_HAS_MEMBER(ctx, ntx_action_ctx_t, user_data) || !ctx->user_data) {
+        return nullptr;
+    }
+    return static_cast<State *>(plugin_state);
+}
+
 // on_error for a plugin whose per-user slot holds a UserObject that knows whether `action` is the one
 // it runs: UserObject::abandon(action) stops it and forgets it.
 template <class UserObject>

@@ -12,20 +12,30 @@
 
 namespace ntx::sdk {
 
-// Parses `json` into `root` and points `obj` at its object; `obj` stays null when there is nothing to
-// read (blank text or JSON null: every key keeps its default). Errors are "<plugin> config: ...".
-inline Error config_object(std::string_view json, std::string_view plugin, boost::json::value &root,
-                           const boost::json::object *&obj) {
-    obj = nullptr;
-    if (json.find_first_not_of(" \t\r\n") == std::string_view::npos) return {};
-    boost::system::error_code ec;
-    root = boost::json::parse(boost::json::string_view(json.data(), json.size()), ec);
-    if (ec) return Error{NTX_E_INVALID, std::string(plugin) + " config: invalid JSON: " + ec.message()};
-    if (root.is_null()) return {};
-    obj = root.if_object();
-    if (!obj) return Error{NTX_E_INVALID, std::string(plugin) + " config: expected a JSON object"};
-    return {};
-}
+// A config_json parsed as one JSON object. object() is null when there was nothing to read (blank text
+// or JSON null: every key keeps its default), so a parser starts with
+//     if (Error e = doc.parse(json, "ftp"); e || !doc.object()) return e;
+class ConfigObject {
+public:
+    // Errors are "<plugin> config: ...".
+    Error parse(std::string_view json, std::string_view plugin) {
+        obj_ = nullptr;
+        if (json.find_first_not_of(" \t\r\n") == std::string_view::npos) return {};
+        boost::system::error_code ec;
+        root_ = boost::json::parse(boost::json::string_view(json.data(), json.size()), ec);
+        if (ec) return Error{NTX_E_INVALID, std::string(plugin) + " config: invalid JSON: " + ec.message()};
+        if (root_.is_null()) return {};
+        obj_ = root_.if_object();
+        if (!obj_) return Error{NTX_E_INVALID, std::string(plugin) + " config: expected a JSON object"};
+        return {};
+    }
+
+    const boost::json::object *object() const noexcept { return obj_; }
+
+private:
+    boost::json::value root_;
+    const boost::json::object *obj_ = nullptr;
+};
 
 // "<plugin> config: "<key>" <what>".
 inline Error config_error(std::string_view plugin, std::string_view key, std::string_view what) {
