@@ -7,7 +7,9 @@
 // descriptor is open, so a plugin's 60 s timer costs nothing in a smoke run.
 #pragma once
 
+#include <ntx/host_table.hpp>
 #include <ntx/plugin_abi.h>
+#include <ntx/status.hpp>
 
 #include <cstdint>
 #include <deque>
@@ -143,6 +145,8 @@ private:
     bool turn(uint64_t deadline);
     void flush(Socket& s);
 
+    // host table trampolines (ntx::host_table fills api_ with them)
+    friend ntx_host_api_t ntx::host_table<RecordingHost>() noexcept;
     static void h_log(ntx_host_t*, const ntx_action_t*, int32_t, ntx_str_t);
     static ntx_status_t h_action_complete(ntx_host_t*, ntx_action_t*, const ntx_result_t*);
     static ntx_status_t h_action_fail(ntx_host_t*, ntx_action_t*, ntx_status_t, ntx_str_t, const ntx_result_t*);
@@ -158,7 +162,7 @@ private:
     static ntx_status_t h_fd_unwatch(ntx_host_t*, ntx_loop_t*, int);
     static uint64_t h_now_ms(ntx_host_t*);
 
-    ntx_host_api_t api_{};
+    ntx_host_api_t api_ = ntx::host_table<RecordingHost>();
     bool network_;
     int loop_tag_ = 0;
     std::thread::id loop_thread_;
@@ -175,9 +179,9 @@ private:
     ntx_timer_t next_timer_ = 1;
 };
 
-// Known status codes of this ABI, and their names (NTX_E_TIMEOUT...).
-bool known_status(ntx_status_t status);
-const char* status_name(ntx_status_t status);
-const char* status_text(ntx_status_t status);
+// Known status codes of this ABI, their names (NTX_E_TIMEOUT...) and texts: the host's own table.
+using ntx::known_status;
+using ntx::status_name;
+using ntx::status_text;
 
 }  // namespace ntx::conformance

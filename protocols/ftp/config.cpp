@@ -3,32 +3,16 @@
 // Boost.JSON, header-only: its definitions are compiled into this translation unit only.
 #include <boost/json/src.hpp>
 
+#include <ntx/sdk/json_config.hpp>
+
 #include <limits>
 
 namespace ntx::ftp {
 namespace {
 
-// Reads a non-negative integer no larger than `max` from `v`.
-bool read_uint(const boost::json::value &v, std::uint64_t max, std::uint64_t &out) {
-    if (v.is_uint64()) {
-        out = v.get_uint64();
-    } else if (v.is_int64()) {
-        if (v.get_int64() < 0) return false;
-        out = static_cast<std::uint64_t>(v.get_int64());
-    } else if (v.is_double()) {
-        const double d = v.get_double();
-        if (!(d >= 0.0) || !(d < 18446744073709551616.0)) return false;  // also rejects NaN
-        out = static_cast<std::uint64_t>(d);
-        if (static_cast<double>(out) != d) return false;  // not integral
-    } else {
-        return false;
-    }
-    return out <= max;
-}
+using sdk::read_uint;
 
-Error bad(std::string_view key, std::string_view what) {
-    return Error{NTX_E_INVALID, "ftp config: \"" + std::string(key) + "\" " + std::string(what)};
-}
+Error bad(std::string_view key, std::string_view what) { return sdk::config_error("ftp", key, what); }
 
 bool has_ctl(std::string_view s) noexcept {
     for (char c : s) {
@@ -51,18 +35,12 @@ bool parse_mode(std::string_view text, Mode &out) noexcept {
 }
 
 Error parse_config(std::string_view json, Config &out) {
-    if (json.find_first_not_of(" \t\r\n") == std::string_view::npos) return {};
-
-    boost::system::error_code ec;
-    boost::json::value root = boost::json::parse(boost::json::string_view(json.data(), json.size()), ec);
-    if (ec) return Error{NTX_E_INVALID, "ftp config: invalid JSON: " + ec.message()};
-    if (root.is_null()) return {};
-    const boost::json::object *obj = root.if_object();
-    if (!obj) return Error{NTX_E_INVALID, "ftp config: expected a JSON object"};
+    sdk::ConfigObject doc;
+    if (Error e = doc.parse(json, "ftp"); e || !doc.object()) return e;
 
     Config cfg = out;
     std::uint64_t n = 0;
-    for (const auto &kv : *obj) {
+    for (const auto &kv : *doc.object()) {
         const std::string_view key(kv.key().data(), kv.key().size());
         const boost::json::value &v = kv.value();
         if (key == "connect-timeout-ms" || key == "response-timeout-ms") {

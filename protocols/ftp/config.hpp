@@ -1,13 +1,15 @@
 // The component configuration of the ftp plugin (config_json handed to init).
 #pragma once
 
-#include "error.hpp"
+#include <ntx/sdk/error.hpp>
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace ntx::ftp {
+
+using sdk::Error;
 
 enum class Mode { passive, active };
 

@@ -4,7 +4,7 @@
 // back with curl_multi_socket_action. Nothing here blocks and no thread is made.
 #pragma once
 
-#include "error.hpp"
+#include <ntx/sdk/error.hpp>
 
 #include <curl/curl.h>
 #include <ntx/plugin_abi.h>
@@ -13,6 +13,8 @@
 #include <vector>
 
 namespace ntx::ftp {
+
+using sdk::Error;
 
 struct PluginState;
 class Session;

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "config.hpp"
-#include "error.hpp"
+#include <ntx/sdk/error.hpp>
 #include "ftp_url.hpp"
 
 #include <ntx/plugin_abi.h>
@@ -11,6 +11,8 @@
 #include <string_view>
 
 namespace ntx::ftp {
+
+using sdk::Error;
 
 enum class Call { login, list, download, upload, remove };
 

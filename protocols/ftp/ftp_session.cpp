@@ -4,10 +4,11 @@
 #include "curl_status.hpp"
 #include "plugin_state.hpp"
 
+#include <ntx/sdk/number_text.hpp>
+
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 
 namespace ntx::ftp {
@@ -325,18 +326,9 @@ void Session::add_field(std::string_view key, std::string_view value) {
     f.second.assign(value);
 }
 
-void Session::add_uint(std::string_view key, std::uint64_t value) {
-    char buf[24];
-    const auto r = std::to_chars(buf, buf + sizeof buf, value);
-    add_field(key, std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
-}
+void Session::add_uint(std::string_view key, std::uint64_t value) { add_field(key, sdk::NumberText().uint(value)); }
 
-void Session::add_ms(std::string_view key, double ms) {
-    char buf[64];
-    if (!(ms >= 0.0)) ms = 0.0;
-    const auto r = std::to_chars(buf, buf + sizeof buf, ms, std::chars_format::fixed, 3);
-    add_field(key, r.ec == std::errc{} ? std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)) : std::string_view());
-}
+void Session::add_ms(std::string_view key, double ms) { add_field(key, sdk::NumberText().ms(ms)); }
 
 const ntx_result_t *Session::finish_result(std::uint64_t sent, std::uint64_t received) {
     views_.clear();

@@ -4,7 +4,7 @@
 // not be, while the loop's one CURLM drives the I/O of every user on the loop.
 #pragma once
 
-#include "error.hpp"
+#include <ntx/sdk/error.hpp>
 #include "ftp_params.hpp"
 
 #include <curl/curl.h>
@@ -18,6 +18,8 @@
 #include <vector>
 
 namespace ntx::ftp {
+
+using sdk::Error;
 
 struct PluginState;
 class CurlLoop;

@@ -2,13 +2,15 @@
 // password are params of their own, so no URL the plugin logs can carry a password).
 #pragma once
 
-#include "error.hpp"
+#include <ntx/sdk/error.hpp>
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace ntx::ftp {
+
+using sdk::Error;
 
 struct Url {
     std::string text;       // the URL as curl gets it (scheme lowercased)

@@ -3,33 +3,17 @@
 // Boost.JSON, header-only: its definitions are compiled into this translation unit only.
 #include <boost/json/src.hpp>
 
+#include <ntx/sdk/json_config.hpp>
+
 #include <fstream>
 #include <limits>
 
 namespace ntx::http {
 namespace {
 
-// Reads a non-negative integer no larger than `max` from `v`.
-bool read_uint(const boost::json::value &v, std::uint64_t max, std::uint64_t &out) {
-    if (v.is_uint64()) {
-        out = v.get_uint64();
-    } else if (v.is_int64()) {
-        if (v.get_int64() < 0) return false;
-        out = static_cast<std::uint64_t>(v.get_int64());
-    } else if (v.is_double()) {
-        const double d = v.get_double();
-        if (!(d >= 0.0) || !(d < 18446744073709551616.0)) return false;  // also rejects NaN
-        out = static_cast<std::uint64_t>(d);
-        if (static_cast<double>(out) != d) return false;  // not integral
-    } else {
-        return false;
-    }
-    return out <= max;
-}
+using sdk::read_uint;
 
-Error bad(std::string_view key, std::string_view what) {
-    return Error{NTX_E_INVALID, "http config: \"" + std::string(key) + "\" " + std::string(what)};
-}
+Error bad(std::string_view key, std::string_view what) { return sdk::config_error("http", key, what); }
 
 // A JSON boolean, or the strings "true" / "false" (YAML quoted scalars arrive as strings).
 bool read_bool(const boost::json::value &v, bool &out) {
@@ -64,14 +48,9 @@ std::string resolve_path(std::string_view path, std::string_view res_dir) {
 }
 
 Error parse_config(std::string_view json, std::string_view res_dir, Config &out) {
-    if (json.find_first_not_of(" \t\r\n") == std::string_view::npos) return {};
-
-    boost::system::error_code ec;
-    boost::json::value root = boost::json::parse(boost::json::string_view(json.data(), json.size()), ec);
-    if (ec) return Error{NTX_E_INVALID, "http config: invalid JSON: " + ec.message()};
-    if (root.is_null()) return {};
-    const boost::json::object *obj = root.if_object();
-    if (!obj) return Error{NTX_E_INVALID, "http config: expected a JSON object"};
+    sdk::ConfigObject doc;
+    if (Error e = doc.parse(json, "http"); e || !doc.object()) return e;
+    const boost::json::object *obj = doc.object();
 
     Config cfg = out;
     std::uint64_t n = 0;

@@ -1,13 +1,15 @@
 // The component configuration of the http plugin (config_json handed to init).
 #pragma once
 
-#include "error.hpp"
+#include <ntx/sdk/error.hpp>
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace ntx::http {
+
+using sdk::Error;
 
 // Each key is also an action parameter of the same name (in `with`) that overrides it for one action,
 // except the limits, the timeout and the user agent, which are the component's.

@@ -19,7 +19,7 @@
 // copies what it keeps during the call.
 #pragma once
 
-#include "error.hpp"
+#include <ntx/sdk/error.hpp>
 #include "plugin_state.hpp"
 #include "request.hpp"
 #include "response_parser.hpp"
@@ -36,6 +36,8 @@
 #include <vector>
 
 namespace ntx::http {
+
+using sdk::Error;
 
 class HttpConnection {
 public:

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "config.hpp"
-#include "error.hpp"
+#include <ntx/sdk/error.hpp>
 #include "url.hpp"
 
 #include <ntx/plugin_abi.h>
@@ -14,6 +14,8 @@
 #include <vector>
 
 namespace ntx::http {
+
+using sdk::Error;
 
 struct Method {
     std::string_view token;        // "GET", "POST"...

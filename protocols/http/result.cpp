@@ -1,6 +1,6 @@
 #include "result.hpp"
 
-#include <charconv>
+#include <ntx/sdk/number_text.hpp>
 
 namespace ntx::http {
 
@@ -29,18 +29,9 @@ void ResultFields::add_borrowed(std::string_view key, std::string_view value) {
     f.is_borrowed = true;
 }
 
-void ResultFields::add_uint(std::string_view key, std::uint64_t value) {
-    char buf[24];
-    const auto r = std::to_chars(buf, buf + sizeof buf, value);
-    add(key, std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
-}
+void ResultFields::add_uint(std::string_view key, std::uint64_t value) { add(key, sdk::NumberText().uint(value)); }
 
-void ResultFields::add_ms(std::string_view key, double ms) {
-    char buf[64];
-    if (!(ms >= 0.0)) ms = 0.0;
-    const auto r = std::to_chars(buf, buf + sizeof buf, ms, std::chars_format::fixed, 3);
-    add(key, r.ec == std::errc{} ? std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)) : std::string_view());
-}
+void ResultFields::add_ms(std::string_view key, double ms) { add(key, sdk::NumberText().ms(ms)); }
 
 void ResultFields::add_header(std::string_view name, std::string_view value) {
     static constexpr std::string_view kPrefix = "headers.";

@@ -1,13 +1,15 @@
 // Parsing of the `url` action parameter, http[s]://host[:port]/path?query, and of redirect targets.
 #pragma once
 
-#include "error.hpp"
+#include <ntx/sdk/error.hpp>
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace ntx::http {
+
+using sdk::Error;
 
 struct Url {
     bool tls = false;         // https

@@ -1,6 +1,8 @@
 #include <algorithm>
 #include "support/fake_host.hpp"
 
+#include <ntx/status.hpp>
+
 #include <dlfcn.h>
 
 #include <cstring>
@@ -22,10 +24,9 @@ FakeHost::FakeHost(const std::string &plugin_path) {
     void *sym = dlsym(lib, NTX_PLUGIN_ENTRY_SYMBOL);
     if (!sym) throw std::runtime_error(plugin_path + " has no " NTX_PLUGIN_ENTRY_SYMBOL);
     entry_ = reinterpret_cast<ntx_plugin_entry_fn>(sym);
-    setup_api();
 }
 
-FakeHost::FakeHost(ntx_plugin_entry_fn entry) : entry_(entry) { setup_api(); }
+FakeHost::FakeHost(ntx_plugin_entry_fn entry) : entry_(entry) {}
 
 FakeHost::~FakeHost() {
     if (initialized_) {
@@ -35,28 +36,6 @@ FakeHost::~FakeHost() {
         }
         if (plugin_.release) plugin_.release(state_);
     }
-}
-
-void FakeHost::setup_api() {
-    api_ = ntx_host_api_t{};
-    api_.size = sizeof(ntx_host_api_t);
-    api_.abi_major = NTX_ABI_MAJOR;
-    api_.abi_minor = NTX_ABI_MINOR;
-    api_.log = &h_log;
-    api_.action_complete = &h_action_complete;
-    api_.action_fail = &h_action_fail;
-    api_.progress = &h_progress;
-    api_.request_task = &h_request_task;
-    api_.timer_schedule = &h_timer_schedule;
-    api_.timer_cancel = &h_timer_cancel;
-    api_.socket_open = &h_socket_open;
-    api_.socket_send = &h_socket_send;
-    api_.socket_close = &h_socket_close;
-    api_.socket_set_rate = &h_socket_set_rate;
-    api_.fd_watch = &h_fd_watch;
-    api_.fd_unwatch = &h_fd_unwatch;
-    api_.now_ms = &h_now_ms;
-    api_.strerror = &h_strerror;
 }
 
 // ---- plugin lifecycle --------------------------------------------------------------------------------
@@ -158,7 +137,7 @@ void FakeHost::cancel(ActionId id, ntx_status_t code) {
     a.outcome.ended_by_host = true;
     a.outcome.ok = false;
     a.outcome.code = code;
-    a.outcome.reason = h_strerror(code);
+    a.outcome.reason = ntx::status_text(code);
     const std::string reason = a.outcome.reason;
     plugin_.on_error(state_, reinterpret_cast<ntx_action_t *>(&a), &users_[a.user], code,
                      ntx_str_t{reason.data(), reason.size()});
@@ -477,30 +456,5 @@ ntx_status_t FakeHost::h_fd_watch(ntx_host_t *, ntx_loop_t *, int, uint32_t, ntx
 ntx_status_t FakeHost::h_fd_unwatch(ntx_host_t *, ntx_loop_t *, int) { return NTX_E_UNSUPPORTED; }
 
 uint64_t FakeHost::h_now_ms(ntx_host_t *host) { return self(host).now_ms_; }
-
-const char *FakeHost::h_strerror(ntx_status_t status) {
-    switch (status) {
-    case NTX_OK: return "ok";
-    case NTX_E_INVALID: return "invalid argument";
-    case NTX_E_NOMEM: return "out of memory";
-    case NTX_E_UNSUPPORTED: return "not supported";
-    case NTX_E_ABI: return "ABI mismatch";
-    case NTX_E_VERSION: return "incompatible version";
-    case NTX_E_RESOLVE: return "name resolution failed";
-    case NTX_E_CONNECT: return "connection failed";
-    case NTX_E_IO: return "I/O error";
-    case NTX_E_CLOSED: return "connection closed";
-    case NTX_E_TIMEOUT: return "timed out";
-    case NTX_E_CANCELLED: return "cancelled";
-    case NTX_E_PROTOCOL: return "protocol error";
-    case NTX_E_LIMIT: return "limit exceeded";
-    case NTX_E_DENIED: return "denied";
-    case NTX_E_STATE: return "invalid state";
-    case NTX_E_STATUS: return "failure status";
-    case NTX_E_INTERNAL: return "internal error";
-    case NTX_E_TLS: return "TLS failure";
-    default: return "unknown status";
-    }
-}
 
 }  // namespace ntx::test

@@ -9,6 +9,7 @@
 // Single-threaded: the test thread plays the one loop.
 #pragma once
 
+#include <ntx/host_table.hpp>
 #include <ntx/plugin_abi.h>
 
 #include <cstdint>
@@ -178,13 +179,13 @@ private:
     ntx_loop_t *loop_handle() { return reinterpret_cast<ntx_loop_t *>(&loop_tag_); }
     ActionRecord *find_action(const ntx_action_t *action);
     void violation(std::string what) { violations_.push_back(std::move(what)); }
-    void setup_api();
     bool deliverable(ntx_socket_t id, SocketRecord *&rec);
     void dispatch(ntx_socket_t id, int32_t kind, ntx_status_t status, const uint8_t *data, std::size_t len,
                   std::string_view reason = {});
     void record_end(ActionRecord &a, bool ok, ntx_status_t code, ntx_str_t reason, const ntx_result_t *result);
 
-    // host table trampolines
+    // host table trampolines (ntx::host_table fills api_ with them)
+    friend ntx_host_api_t ntx::host_table<FakeHost>() noexcept;
     static void h_log(ntx_host_t *host, const ntx_action_t *action, int32_t level, ntx_str_t message);
     static ntx_status_t h_action_complete(ntx_host_t *host, ntx_action_t *action, const ntx_result_t *result);
     static ntx_status_t h_action_fail(ntx_host_t *host, ntx_action_t *action, ntx_status_t code, ntx_str_t reason,
@@ -204,10 +205,9 @@ private:
                                    void *userdata);
     static ntx_status_t h_fd_unwatch(ntx_host_t *host, ntx_loop_t *loop, int fd);
     static uint64_t h_now_ms(ntx_host_t *host);
-    static const char *h_strerror(ntx_status_t status);
 
     ntx_plugin_entry_fn entry_ = nullptr;
-    ntx_host_api_t api_{};
+    ntx_host_api_t api_ = ntx::host_table<FakeHost>();
     ntx_plugin_api_t plugin_{};
     bool loaded_ = false;
     bool initialized_ = false;

@@ -1,5 +1,7 @@
 // The runtime table lent to plugins (ntx_host_api_t): thin C entry points that route to
 // ProtocolFrame (actions, logging) and to the loops (sockets, timers, fd-watch).
+#include <ntx/status.hpp>
+
 #include <spdlog/spdlog.h>
 
 #include "frame/protocol_frame.hpp"
@@ -173,52 +175,9 @@ uint64_t host_now_ms(ntx_host_t* host) { return host ? host->frame->now_ms() : 0
 
 }  // namespace
 
-const char* status_text(ntx_status_t status) {
-    switch (status) {
-    case NTX_OK: return "ok";
-    case NTX_E_INVALID: return "invalid argument";
-    case NTX_E_NOMEM: return "out of memory";
-    case NTX_E_UNSUPPORTED: return "not supported";
-    case NTX_E_ABI: return "plugin ABI mismatch";
-    case NTX_E_VERSION: return "incompatible plugin version";
-    case NTX_E_RESOLVE: return "host name not resolved";
-    case NTX_E_CONNECT: return "connection failed";
-    case NTX_E_IO: return "I/O error";
-    case NTX_E_CLOSED: return "connection closed by peer";
-    case NTX_E_TIMEOUT: return "timed out";
-    case NTX_E_CANCELLED: return "cancelled";
-    case NTX_E_PROTOCOL: return "protocol error";
-    case NTX_E_LIMIT: return "limit exceeded";
-    case NTX_E_DENIED: return "denied by policy";
-    case NTX_E_STATE: return "invalid state or dead handle";
-    case NTX_E_STATUS: return "failure status from server";
-    case NTX_E_INTERNAL: return "internal plugin error";
-    case NTX_E_TLS: return "TLS handshake or certificate verification failed";
-    default: return "unknown status";
-    }
-}
+const char* status_text(ntx_status_t status) { return ntx::status_text(status); }
 
-const char* status_kind(ntx_status_t status) {
-    switch (status) {
-    case NTX_E_INVALID: return "invalid";
-    case NTX_E_NOMEM: return "nomem";
-    case NTX_E_UNSUPPORTED: return "unsupported";
-    case NTX_E_RESOLVE: return "resolve";
-    case NTX_E_CONNECT: return "connect";
-    case NTX_E_IO: return "io";
-    case NTX_E_CLOSED: return "closed";
-    case NTX_E_TIMEOUT: return "timeout";
-    case NTX_E_CANCELLED: return "cancelled";
-    case NTX_E_PROTOCOL: return "protocol";
-    case NTX_E_LIMIT: return "limit";
-    case NTX_E_DENIED: return "denied";
-    case NTX_E_STATE: return "state";
-    case NTX_E_STATUS: return "status";
-    case NTX_E_INTERNAL: return "internal";
-    case NTX_E_TLS: return "tls";
-    default: return "other";
-    }
-}
+const char* status_kind(ntx_status_t status) { return ntx::status_kind(status); }
 
 ntx_host_api_t make_host_api() {
     ntx_host_api_t api{};

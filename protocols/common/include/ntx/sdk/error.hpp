@@ -5,7 +5,7 @@
 
 #include <string>
 
-namespace ntx::ftp {
+namespace ntx::sdk {
 
 struct Error {
     ntx_status_t code = NTX_OK;
@@ -14,4 +14,4 @@ struct Error {
     explicit operator bool() const noexcept { return code != NTX_OK; }
 };
 
-}  // namespace ntx::ftp
+}  // namespace ntx::sdk
