@@ -12,6 +12,23 @@
 
 using namespace ntx;
 
+namespace {
+
+// The end summary print_summary writes for `r`.
+std::string summary_of(const Report& r) {
+    std::FILE* f = std::tmpfile();
+    REQUIRE(f);
+    report::print_summary(r, f);
+    std::string text;
+    std::rewind(f);
+    char buf[4096];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+    std::fclose(f);
+    return text;
+}
+
+}  // namespace
+
 TEST_CASE("statuses are counted by class; anything outside 100..599 is in no class", "[report]") {
     scheduler::ActionStats a, b;
     for (uint32_t s : {200u, 204u, 299u, 301u, 404u, 503u, 599u, 0u, 99u, 600u, 1000u}) a.count_status(s);
@@ -37,13 +54,7 @@ TEST_CASE("report.json has status_classes per action, only the classes seen", "[
     CHECK(actions.at(0).at("status_classes") == boost::json::parse(R"({"2xx": 7, "5xx": 2})"));
     CHECK(actions.at(1).at("status_classes").as_object().empty());
 
-    std::FILE* f = std::tmpfile();
-    REQUIRE(f);
-    report::print_summary(r, f);
-    std::rewind(f);
-    std::string text(4096, '\0');
-    text.resize(std::fread(text.data(), 1, text.size(), f));
-    std::fclose(f);
+    const std::string text = summary_of(r);
     CHECK(text.find("status 2xx 7, 5xx 2") != std::string::npos);
 }
 
@@ -105,13 +116,7 @@ TEST_CASE("report.json and the summary show each kind's first error", "[report]"
           boost::json::parse(R"({"invalid": {"reason": "invalid url \"x\": expected http://host[:port]/path",
                                              "user": 3, "task": 2, "at_s": 0.25}})"));
 
-    std::FILE* f = std::tmpfile();
-    REQUIRE(f);
-    report::print_summary(r, f);
-    std::rewind(f);
-    std::string text(8192, '\0');
-    text.resize(std::fread(text.data(), 1, text.size(), f));
-    std::fclose(f);
+    const std::string text = summary_of(r);
     INFO(text);
     CHECK(text.find("error invalid: 4, the first (user 3, task 2, at 0.25 s): invalid url \"x\": expected "
                     "http://host[:port]/path") != std::string::npos);

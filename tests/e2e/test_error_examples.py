@@ -6,7 +6,7 @@ import json
 import os
 import tempfile
 
-from harness import action, check, free_port, main, read_report, run_ntx, scenario
+from harness import action, check, free_port, main, run_script, scenario
 
 
 def script(closed_port):
@@ -45,19 +45,13 @@ CONFIG = "threads: 2\n"
 def test_first_error_of_each_kind():
     closed = free_port()  # nothing listens there: connects are refused
     with tempfile.TemporaryDirectory() as tmp:
-        res, out_dir = os.path.join(tmp, "res"), os.path.join(tmp, "out")
-        os.mkdir(res)
-        with open(os.path.join(res, "script.yaml"), "w") as f:
-            f.write(script(closed))
-        with open(os.path.join(res, "config.yaml"), "w") as f:
-            f.write(CONFIG)
-        rc, out, err = run_ntx("run", res, "--out", out_dir)
-        check(rc == 0, f"errors are counted; without thresholds the run passes: {rc} {err}")
-        report = read_report(out_dir)
-        with open(os.path.join(out_dir, "report.json")) as f:
+        # Errors are counted; without thresholds the run passes (exit 0).
+        run, report = run_script(tmp, script(closed), files={"config.yaml": CONFIG})
+        out, err = run.stdout, run.stderr
+        with open(os.path.join(run.out, "report.json")) as f:
             raw = f.read()
         entries = {}
-        with open(os.path.join(out_dir, "workbook.jsonl")) as f:
+        with open(os.path.join(run.out, "workbook.jsonl")) as f:
             for line in f:
                 e = json.loads(line)
                 entries[(e["user_id"], e["task_id"])] = e
@@ -98,20 +92,14 @@ def test_first_error_of_each_kind():
 def test_no_errors_no_examples():
     """A run without errors has empty examples (the key is always present)."""
     with tempfile.TemporaryDirectory() as tmp:
-        res, out_dir = os.path.join(tmp, "res"), os.path.join(tmp, "out")
-        os.mkdir(res)
-        with open(os.path.join(res, "script.yaml"), "w") as f:
-            f.write("""
+        run, report = run_script(tmp, """
 workflows:
   w: {steps: [{think: 1ms}]}
 load:
   scenarios: [{name: s, workflow: w, user-count: 1}]
 """)
-        rc, out, err = run_ntx("run", res, "--out", out_dir)
-        check(rc == 0, f"{rc} {err}")
-        report = read_report(out_dir)
         check(report["scenarios"][0]["condition_error_example"] == "", report["scenarios"][0])
-        check("the first (user" not in out, out)
+        check("the first (user" not in run.stdout, run.stdout)
 
 
 if __name__ == "__main__":
