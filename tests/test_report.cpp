@@ -88,6 +88,11 @@ TEST_CASE("the first error of each kind: kept once, the earliest over shards win
     CHECK(invalid.first_reason.size() == scheduler::ErrorKind::kMaxReason + 3);
     CHECK(invalid.first_reason.ends_with("..."));
 
+    // A cut never splits a UTF-8 sequence: 399 ASCII bytes, then a 2-byte 'é' across the limit.
+    scheduler::ActionStats accented;
+    accented.count_error(NTX_E_IO, 1, 1, 1, [] { return std::string(399, 'a') + "\xc3\xa9" + std::string(50, 'b'); });
+    CHECK(accented.errors_by_code[0].first_reason == std::string(399, 'a') + "...");
+
     // Merged the other way round: the same earliest example.
     scheduler::ActionStats reversed;
     reversed.merge(shard1);

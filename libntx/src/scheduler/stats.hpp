@@ -60,7 +60,9 @@ struct ActionStats {
         k.n = 1;
         k.first_reason = reason();
         if (k.first_reason.size() > ErrorKind::kMaxReason) {
-            k.first_reason.resize(ErrorKind::kMaxReason);
+            size_t cut = ErrorKind::kMaxReason;  // not inside a UTF-8 sequence
+            while (cut > 0 && (static_cast<unsigned char>(k.first_reason[cut]) & 0xC0) == 0x80) --cut;
+            k.first_reason.resize(cut);
             k.first_reason += "...";
         }
         k.first_at_ms = at_ms;
