@@ -2,6 +2,7 @@
 // Debian-packaged expression library fits (muParser and exprtk are numeric-only; embedding Lua or JS
 // would be a second language for one line of logic).
 #include "dsl/expression.hpp"
+#include "dsl/path.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -138,15 +139,6 @@ private:
     size_t pos_ = 0;
 };
 
-std::optional<EnvVar> env_var(std::string_view name) {
-    if (name == "user_id") return EnvVar::user_id;
-    if (name == "task_id") return EnvVar::task_id;
-    if (name == "tick") return EnvVar::tick;
-    if (name == "scenario") return EnvVar::scenario;
-    if (name == "phase") return EnvVar::phase;
-    return std::nullopt;
-}
-
 class Parser {
 public:
     Parser(std::string_view text, const Template::VariableResolver& resolve) : lex_(text), resolve_(resolve) {}
@@ -268,82 +260,19 @@ private:
         }
         if (name == "null") return n;
         n->source = name;
-        size_t dot = name.find('.');
-        std::string root = name.substr(0, dot);
-        std::string rest = dot == std::string::npos ? "" : name.substr(dot + 1);
-        if (root == "resource" && rest.find('.') != std::string::npos) {
-            // resource.<store>.<key>: a kv_store's value, a constant resolved here.
-            auto slot = resolve_(name);
-            if (!slot) {
-                error_ = fmt::format("'{}': no kv_store resource '{}' with key '{}'", name, rest.substr(0, rest.find('.')),
-                                     rest.substr(rest.find('.') + 1));
-                tok_.offset = at;
-                return nullptr;
-            }
-            n->kind = ExprNode::Kind::variable;
-            n->slot = *slot;
-            n->field = "body";
-        } else if (root == "resource") {
-            if (rest.empty()) {
-                error_ = fmt::format("'{}': expected resource.<field>, e.g. resource.ip", name);
-                tok_.offset = at;
-                return nullptr;
-            }
-            n->kind = ExprNode::Kind::resource;
-            n->field = rest;
-        } else if (root == "env") {
-            auto var = env_var(rest);
-            if (!var) {
-                error_ = fmt::format("'{}': unknown env variable (user_id, task_id, tick, scenario, phase)", name);
-                tok_.offset = at;
-                return nullptr;
-            }
-            n->kind = ExprNode::Kind::env;
-            n->slot = static_cast<uint32_t>(*var);
-        } else if (root == "blob") {
-            size_t dot2 = rest.find('.');
-            std::string blob = rest.substr(0, dot2);
-            auto slot = resolve_("blob." + blob);
-            if (blob.empty() || !slot) {
-                error_ = fmt::format("'{}': no file_blob resource named '{}'", name, blob);
-                tok_.offset = at;
-                return nullptr;
-            }
-            n->kind = ExprNode::Kind::variable;
-            n->slot = *slot;
-            n->field = dot2 == std::string::npos ? "body" : rest.substr(dot2 + 1);
-        } else if (root == "workbook") {
-            auto id = rest.empty() ? std::nullopt : resolve_("workbook." + rest);
-            if (!id) {
-                error_ = fmt::format("'{}': the workbook has no field or alias '{}' (declare it under workbook:)", name, rest);
-                tok_.offset = at;
-                return nullptr;
-            }
-            n->kind = ExprNode::Kind::workbook;
-            n->slot = *id;
-        } else if (root == "global") {
-            size_t dot2 = rest.find('.');
-            std::string var = rest.substr(0, dot2);
-            auto slot = var.empty() ? std::nullopt : resolve_("global." + var);
-            if (!slot) {
-                error_ = fmt::format("'{}': no action saves a global variable named '{}' (save-as with scope: global)", name, var);
-                tok_.offset = at;
-                return nullptr;
-            }
-            n->kind = ExprNode::Kind::variable;
-            n->slot = *slot;
-            n->field = dot2 == std::string::npos ? "body" : rest.substr(dot2 + 1);
-        } else {
-            auto slot = resolve_(root);
-            if (!slot) {
-                error_ = fmt::format("'{}': no action saves a variable named '{}' (save-as)", name, root);
-                tok_.offset = at;
-                return nullptr;
-            }
-            n->kind = ExprNode::Kind::variable;
-            n->slot = *slot;
-            n->field = rest.empty() ? "body" : rest;
+        auto path = resolve_path(name, resolve_, error_);
+        if (!path) {
+            tok_.offset = at;
+            return nullptr;
         }
+        switch (path->kind) {
+        case ResolvedPath::Kind::resource: n->kind = ExprNode::Kind::resource; break;
+        case ResolvedPath::Kind::variable: n->kind = ExprNode::Kind::variable; break;
+        case ResolvedPath::Kind::env: n->kind = ExprNode::Kind::env; break;
+        case ResolvedPath::Kind::workbook: n->kind = ExprNode::Kind::workbook; break;
+        }
+        n->slot = path->slot;
+        n->field = std::move(path->field);
         return n;
     }
 

@@ -1007,6 +1007,7 @@ private:
             wf.loc = f.loc(it->first);
             const YAML::Node w = it->second;
             if (!expect_map(f, w, fmt::format("workflow '{}'", wf.name))) continue;
+            std::vector<std::string> titles;  // its steps' names in the variable graph's paths
             check_keys(f, w, "a workflow", {"steps", "nodes", "start", "timeout", "on-error", "on-timeout", "wbs-level"});
             if (w["timeout"]) wf.timeout_ms = duration(f, w["timeout"], "timeout").value_or(0);
             wf.on_timeout.route = Route::timeout_out;
@@ -1023,7 +1024,9 @@ private:
                 parse_steps(f, w["steps"], wf.name, wf, labels);
                 resolve_gotos(f, wf, labels);
                 if (w["steps"].size() == 0) f.error(w["steps"], fmt::format("workflow '{}' has no steps", wf.name));
+                titles = std::move(labels.titles);
             }
+            workflow_titles_.push_back(std::move(titles));
             script_.workflows.push_back(std::move(wf));
         }
     }
@@ -1107,6 +1110,9 @@ private:
             YAML::Node node;
         };
         std::vector<Goto> gotos;
+        // Per step index: the step as the variable graph's paths name it (w[2].else[1], as inline
+        // actions are named); empty for the steps control flow adds (an else's jump, a loop's next).
+        std::vector<std::string> titles;
     };
 
     // A condition: an expression, written bare or inside one {{...}}.
@@ -1263,6 +1269,7 @@ private:
                         resolve_gotos(f, bw, branch_labels);
                         par.branches.push_back(static_cast<uint32_t>(script_.branches.size()));
                         script_.branches.push_back(std::move(bw));
+                        branch_titles_.push_back(std::move(branch_labels.titles));
                     }
                 }
                 wf.steps.push_back(std::move(par));
@@ -1272,6 +1279,9 @@ private:
                 if (step.size() == 0) f.error(step, "empty step");
                 continue;
             }
+            labels.titles.resize(wf.steps.size());
+            if (first < wf.steps.size()) labels.titles[first] = name;
+            if (step["loop"] && first + 1 < wf.steps.size()) labels.titles[first + 1] = name;  // its check
             if (step["name"]) {
                 auto label = scalar(f, step["name"], "name").value_or("");
                 if (label == "error_out" || label == "timeout_out" || label == "closing")
@@ -1861,6 +1871,16 @@ private:
                                     {}});
             return;
         }
+        if (step.kind == Step::Kind::update_workbook) {
+            for (const auto& [field, t] : step.updates)
+                for (uint32_t slot : t.variables())
+                    if (!saved.count(slot))
+                        out_.push_back({step.loc.file, step.loc.line, step.loc.column,
+                                        fmt::format("the update-workbook step ({}) reads '{}' for {}, but {}", what,
+                                                    script_.variables[slot], script_.workbook.field(field).path, why),
+                                        {}});
+            return;
+        }
         if (step.kind != Step::Kind::action) return;
         const ActionSpec& a = script_.actions[step.action];
         for (size_t w = 0; w < a.with.size(); ++w) {
@@ -2122,17 +2142,25 @@ private:
         }
     }
 
-    // The variable graph for sequential workflows: a template may only read a variable that an earlier
-    // step of every workflow running it has saved. A handler (on-error / on-timeout) runs after some
-    // step failed, so its steps may read what any step of the workflow saves (or an earlier handler
-    // step); whether it was saved is then known only at run time, where an unset variable is a counted
-    // error of the action that reads it.
+    // The variable graph of `steps` workflows: a data-flow analysis over the control flow of their
+    // flat steps (if, loop and goto compiled to branches and jumps). What may have been saved when a
+    // step starts is the union of what the steps that lead to it pass on, to a fixpoint: a loop's back
+    // edge carries what its body saves to the start of the next iteration. A read that no path from
+    // the start can have saved is an error, with a path that shows it; a read that some paths reach
+    // without the save is left to run time (a counted error of the step that reads it), as in graph
+    // workflows. A parallel step's branches each start from what may have been saved before it (a
+    // branch cannot read what a sibling saves: they run at once); after it, what any branch saves.
+    // A handler (on-error / on-timeout) runs after some step failed, so its steps may read what any
+    // step of the workflow saves (or an earlier handler step); whether it was saved is then known only
+    // at run time, where an unset variable is a counted error of the action that reads it.
     void check_variable_graph() {
         const std::set<uint32_t> constants = readable_anytime();
-        for (const auto& wf : script_.workflows) {
+        for (size_t w = 0; w < script_.workflows.size(); ++w) {
+            const WorkflowSpec& wf = script_.workflows[w];
+            if (!wf.graph)  // a graph workflow was checked node by node when it compiled
+                check_flow(wf, w < workflow_titles_.size() ? workflow_titles_[w] : no_titles_, constants);
             std::set<uint32_t> saved = constants;
-            check_sequence(wf, saved);
-            // `saved` now holds everything the workflow's steps can save.
+            collect_saves(wf, saved);
             auto check_handler = [&](const Handler& h, const std::string& name) {
                 std::set<uint32_t> seen = saved;
                 for (size_t i = 0; i < h.steps.size(); ++i) {
@@ -2158,33 +2186,180 @@ private:
         }
     }
 
-    // The steps of `wf` in order: each may read what `saved` holds (what earlier steps saved) and
-    // adds what it saves. A parallel step's branches each start from what was saved before it (a
-    // branch cannot read what a sibling saves: they run at once); after it, all of them have saved.
-    void check_sequence(const WorkflowSpec& wf, std::set<uint32_t>& saved) {
-        for (size_t i = 0; i < wf.steps.size(); ++i) {
-            const Step& step = wf.steps[i];
-            if (wf.graph) {  // checked path by path when its nodes compiled; here only what it can save
-                if (step.kind == Step::Kind::action && script_.actions[step.action].save_slot)
-                    saved.insert(*script_.actions[step.action].save_slot);
-                continue;
-            }
-            if (step.kind == Step::Kind::parallel) {
-                std::set<uint32_t> after = saved;
-                for (uint32_t b : step.branches) {
-                    std::set<uint32_t> mine = saved;
-                    check_sequence(script_.branches[b], mine);
-                    after.insert(mine.begin(), mine.end());
-                }
-                saved = std::move(after);
-                continue;
-            }
-            check_reads(step, saved, fmt::format("step {} of workflow '{}'", i + 1, wf.name),
-                        "no earlier step of the workflow saves it");
+    // Adds to `saved` every variable a step of `wf` (or of its parallel branches) can save.
+    void collect_saves(const WorkflowSpec& wf, std::set<uint32_t>& saved) const {
+        for (const Step& step : wf.steps) {
             if (step.kind == Step::Kind::action && script_.actions[step.action].save_slot)
                 saved.insert(*script_.actions[step.action].save_slot);
             if (step.kind == Step::Kind::loop_check && step.item_slot) saved.insert(*step.item_slot);
+            for (uint32_t b : step.branches) collect_saves(script_.branches[b], saved);
         }
+    }
+
+    // Calls f(to, body) for each step control can go to after step `i` of `wf` (wf.steps.size(): the
+    // end); `body` is true for the edge into a loop's body, where a loop over a list sets its item.
+    template <class F>
+    static void for_each_next(const WorkflowSpec& wf, uint32_t i, F&& f) {
+        const Step& s = wf.steps[i];
+        const uint32_t target = std::min(s.target, static_cast<uint32_t>(wf.steps.size()));
+        switch (s.kind) {
+        case Step::Kind::exit:
+        case Step::Kind::route: return;  // the task ends (or starts again with its variables cleared)
+        case Step::Kind::jump:
+        case Step::Kind::loop_next: f(target, false); return;
+        case Step::Kind::branch: f(i + 1, false); f(target, false); return;
+        case Step::Kind::loop_check: f(i + 1, true); f(target, false); return;
+        default: f(i + 1, false); return;
+        }
+    }
+
+    struct Flow {
+        std::vector<std::set<uint32_t>> in;  // per step and the end: what may have been saved there
+        std::vector<bool> reached;           // some path from the start leads there
+        std::set<uint32_t> saves;            // the entry set and what any reached step may save
+    };
+
+    // The may-have-saved analysis of `wf` when it starts with `entry` saved.
+    Flow flow(const WorkflowSpec& wf, const std::set<uint32_t>& entry) const {
+        const uint32_t n = static_cast<uint32_t>(wf.steps.size());
+        Flow fl;
+        fl.in.resize(n + 1);
+        fl.reached.assign(n + 1, false);
+        fl.saves = entry;
+        fl.in[0] = entry;
+        fl.reached[0] = true;
+        std::vector<uint32_t> work;
+        std::vector<bool> queued(n + 1, false);
+        if (n > 0) work.push_back(0), queued[0] = true;
+        while (!work.empty()) {
+            const uint32_t i = work.back();
+            work.pop_back();
+            queued[i] = false;
+            const Step& s = wf.steps[i];
+            std::set<uint32_t> out = fl.in[i];
+            if (s.kind == Step::Kind::action && script_.actions[s.action].save_slot) out.insert(*script_.actions[s.action].save_slot);
+            for (uint32_t b : s.branches) {
+                const std::set<uint32_t>& branch = branch_saves(b);
+                out.insert(branch.begin(), branch.end());
+            }
+            fl.saves.insert(out.begin(), out.end());
+            for_each_next(wf, i, [&](uint32_t to, bool body) {
+                const size_t before = fl.in[to].size();
+                const bool first = !fl.reached[to];
+                fl.in[to].insert(out.begin(), out.end());
+                if (body && s.item_slot) {
+                    fl.in[to].insert(*s.item_slot);
+                    fl.saves.insert(*s.item_slot);
+                }
+                fl.reached[to] = true;
+                if ((first || fl.in[to].size() != before) && to < n && !queued[to]) {
+                    queued[to] = true;
+                    work.push_back(to);
+                }
+            });
+        }
+        return fl;
+    }
+
+    // What the steps of branch `b` that run may save. Which steps run does not depend on what was
+    // saved before, so this is computed once per branch (however often a loop brings a parallel step
+    // back into the analysis).
+    const std::set<uint32_t>& branch_saves(uint32_t b) const {
+        if (branch_saves_.size() < script_.branches.size()) branch_saves_.resize(script_.branches.size());
+        if (!branch_saves_[b]) branch_saves_[b] = flow(script_.branches[b], {}).saves;
+        return *branch_saves_[b];
+    }
+
+    // Checks the reads of every step of `wf` that runs, when it starts with `entry` saved (`titles`
+    // name its steps in the paths of the messages).
+    void check_flow(const WorkflowSpec& wf, const std::vector<std::string>& titles, const std::set<uint32_t>& entry) {
+        const Flow fl = flow(wf, entry);
+        // The shortest path from the start to each step (parent[i]: the step before it).
+        const uint32_t n = static_cast<uint32_t>(wf.steps.size());
+        std::vector<uint32_t> parent(n + 1, UINT32_MAX);
+        std::vector<bool> seen(n + 1, false);
+        std::vector<uint32_t> queue{0};
+        seen[0] = true;
+        for (size_t q = 0; q < queue.size(); ++q)
+            if (queue[q] < n)
+                for_each_next(wf, queue[q], [&](uint32_t to, bool) {
+                    if (seen[to]) return;
+                    seen[to] = true;
+                    parent[to] = queue[q];
+                    queue.push_back(to);
+                });
+        for (uint32_t i = 0; i < n; ++i) {
+            if (!fl.reached[i]) continue;  // never runs: nothing to read
+            const Step& step = wf.steps[i];
+            for (uint32_t b : step.branches)
+                check_flow(script_.branches[b], b < branch_titles_.size() ? branch_titles_[b] : no_titles_, fl.in[i]);
+            std::set<uint32_t> missing;
+            auto note = [&](const std::vector<uint32_t>& slots) {
+                for (uint32_t slot : slots)
+                    if (!fl.in[i].count(slot)) missing.insert(slot);
+            };
+            if (step.cond) note(step.cond->variables());
+            else if (step.kind == Step::Kind::log) note(step.message.variables());
+            else if (step.kind == Step::Kind::update_workbook)
+                for (const auto& u : step.updates) note(u.second.variables());
+            else if (step.kind == Step::Kind::action)
+                for (const auto& w : script_.actions[step.action].with) note(w.second.variables());
+            if (missing.empty()) continue;
+            std::string why = "no earlier step of the workflow saves it";
+            std::string path = path_to(wf, titles, parent, i, missing);
+            if (!path.empty()) why += ": " + path;
+            check_reads(step, fl.in[i], fmt::format("step {} of workflow '{}'", i + 1, wf.name), why);
+        }
+    }
+
+    // The path from the start of `wf` to step `i` (`parent`: the shortest paths) as the decisions on
+    // it that turn away from a step that saves one of `missing` (an if's side, a goto, whether a
+    // loop's body runs), then the step; empty when no decision on it does.
+    std::string path_to(const WorkflowSpec& wf, const std::vector<std::string>& titles, const std::vector<uint32_t>& parent,
+                        uint32_t i, const std::set<uint32_t>& missing) const {
+        const uint32_t n = static_cast<uint32_t>(wf.steps.size());
+        auto title = [&](uint32_t x) { return x < titles.size() && !titles[x].empty() ? titles[x] : fmt::format("step {}", x + 1); };
+        // Whether a step that saves one of `missing` can run after step `from`.
+        auto leads_to_save = [&](uint32_t from) {
+            std::vector<bool> visited(n + 1, false);
+            std::vector<uint32_t> stack{from};
+            visited[from] = true;
+            while (!stack.empty()) {
+                const uint32_t x = stack.back();
+                stack.pop_back();
+                if (x >= n) continue;
+                const Step& s = wf.steps[x];
+                std::set<uint32_t> saves;
+                if (s.kind == Step::Kind::action && script_.actions[s.action].save_slot) saves.insert(*script_.actions[s.action].save_slot);
+                if (s.kind == Step::Kind::loop_check && s.item_slot) saves.insert(*s.item_slot);
+                for (uint32_t b : s.branches) collect_saves(script_.branches[b], saves);
+                for (uint32_t v : saves)
+                    if (missing.count(v)) return true;
+                for_each_next(wf, x, [&](uint32_t to, bool) {
+                    if (!visited[to]) visited[to] = true, stack.push_back(to);
+                });
+            }
+            return false;
+        };
+        std::vector<uint32_t> chain;
+        for (uint32_t x = i; x != UINT32_MAX; x = parent[x]) chain.push_back(x);
+        std::reverse(chain.begin(), chain.end());
+        std::vector<std::string> parts;
+        for (size_t k = 0; k + 1 < chain.size(); ++k) {
+            const uint32_t x = chain[k], next = chain[k + 1];
+            const Step& s = wf.steps[x];
+            if (x >= titles.size() || titles[x].empty() || s.target == x + 1) continue;  // no choice made here
+            const uint32_t other = next == x + 1 ? s.target : x + 1;
+            if (s.kind == Step::Kind::branch && leads_to_save(other))
+                parts.push_back(fmt::format("{} (if: {})", titles[x], next == x + 1 ? "then" : "else"));
+            else if (s.kind == Step::Kind::loop_check && leads_to_save(other))
+                parts.push_back(fmt::format("{} (loop: {})", titles[x], next == x + 1 ? "body" : "done"));
+            else if (s.kind == Step::Kind::jump && leads_to_save(x + 1))  // a goto: what it skips
+                parts.push_back(fmt::format("{} (goto '{}')", titles[x], next < n ? wf.steps[next].name : "end"));
+        }
+        if (parts.empty()) return {};
+        parts.push_back(title(i));
+        return fmt::format("{}", fmt::join(parts, " -> "));
     }
 
     fs::path res_dir_;
@@ -2192,6 +2367,10 @@ private:
     const SourceTexts* texts_ = nullptr;
     Script script_;
     std::map<std::string, uint32_t> named_actions_;
+    // StepLabels::titles of each workflow and each parallel branch (same indices as script_'s).
+    std::vector<std::vector<std::string>> workflow_titles_, branch_titles_;
+    const std::vector<std::string> no_titles_;
+    mutable std::vector<std::optional<std::set<uint32_t>>> branch_saves_;  // branch_saves(), by branch
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "dsl/template.hpp"
 
 #include "dsl/expression.hpp"
+#include "dsl/path.hpp"
 
 #include <fmt/format.h>
 
@@ -21,15 +22,6 @@ bool is_path(std::string_view s) {
         if (!ok) return false;
     }
     return s.find("..") == std::string_view::npos;
-}
-
-std::optional<EnvVar> env_var(std::string_view name) {
-    if (name == "user_id") return EnvVar::user_id;
-    if (name == "task_id") return EnvVar::task_id;
-    if (name == "tick") return EnvVar::tick;
-    if (name == "scenario") return EnvVar::scenario;
-    if (name == "phase") return EnvVar::phase;
-    return std::nullopt;
 }
 
 }  // namespace
@@ -77,79 +69,18 @@ std::optional<Template> Template::compile(std::string_view text, const VariableR
             pos = close + 2;
             continue;
         }
-        size_t dot = expr.find('.');
-        std::string_view root = expr.substr(0, dot);
-        std::string_view rest = dot == std::string_view::npos ? std::string_view{} : expr.substr(dot + 1);
+        auto path = resolve_path(expr, resolve, error);
+        if (!path) return std::nullopt;
         TemplatePart part;
         part.source = std::string(expr);
-        if (root == "resource" && rest.find('.') != std::string_view::npos) {
-            // resource.<store>.<key>: a kv_store's value, a constant resolved here.
-            auto slot = resolve(std::string(expr));
-            if (!slot) {
-                error = fmt::format("'{}': no kv_store resource '{}' with key '{}'", expr, rest.substr(0, rest.find('.')),
-                                    rest.substr(rest.find('.') + 1));
-                return std::nullopt;
-            }
-            part.kind = TemplatePart::Kind::variable;
-            part.slot = *slot;
-            part.text = "body";
-        } else if (root == "resource") {
-            if (rest.empty()) {
-                error = fmt::format("'{}': expected resource.<field>, e.g. resource.ip", expr);
-                return std::nullopt;
-            }
-            part.kind = TemplatePart::Kind::resource;
-            part.text = std::string(rest);
-        } else if (root == "env") {
-            auto var = env_var(rest);
-            if (!var) {
-                error = fmt::format("'{}': unknown env variable (user_id, task_id, tick, scenario, phase)", expr);
-                return std::nullopt;
-            }
-            part.kind = TemplatePart::Kind::env;
-            part.slot = static_cast<uint32_t>(*var);
-        } else if (root == "blob") {
-            // blob.<name>[.field]: a file_blob's body (or sha256 / size), a constant variable.
-            size_t dot2 = rest.find('.');
-            std::string_view name = rest.substr(0, dot2);
-            auto slot = resolve(std::string("blob.") + std::string(name));
-            if (name.empty() || !slot) {
-                error = fmt::format("'{}': no file_blob resource named '{}'", expr, name);
-                return std::nullopt;
-            }
-            part.kind = TemplatePart::Kind::variable;
-            part.slot = *slot;
-            part.text = dot2 == std::string_view::npos ? std::string("body") : std::string(rest.substr(dot2 + 1));
-        } else if (root == "workbook") {
-            auto id = rest.empty() ? std::nullopt : resolve("workbook." + std::string(rest));
-            if (!id) {
-                error = fmt::format("'{}': the workbook has no field or alias '{}' (declare it under workbook:)", expr, rest);
-                return std::nullopt;
-            }
-            part.kind = TemplatePart::Kind::workbook;
-            part.slot = *id;
-        } else if (root == "global") {
-            // global.<name>[.field]: a variable saved with scope global (the latest value any user saved).
-            size_t dot2 = rest.find('.');
-            std::string_view name = rest.substr(0, dot2);
-            auto slot = name.empty() ? std::nullopt : resolve(std::string("global.") + std::string(name));
-            if (!slot) {
-                error = fmt::format("'{}': no action saves a global variable named '{}' (save-as with scope: global)", expr, name);
-                return std::nullopt;
-            }
-            part.kind = TemplatePart::Kind::variable;
-            part.slot = *slot;
-            part.text = dot2 == std::string_view::npos ? std::string("body") : std::string(rest.substr(dot2 + 1));
-        } else {
-            auto slot = resolve(root);
-            if (!slot) {
-                error = fmt::format("'{}': no action saves a variable named '{}' (save-as)", expr, root);
-                return std::nullopt;
-            }
-            part.kind = TemplatePart::Kind::variable;
-            part.slot = *slot;
-            part.text = rest.empty() ? std::string("body") : std::string(rest);
+        switch (path->kind) {
+        case ResolvedPath::Kind::resource: part.kind = TemplatePart::Kind::resource; break;
+        case ResolvedPath::Kind::variable: part.kind = TemplatePart::Kind::variable; break;
+        case ResolvedPath::Kind::env: part.kind = TemplatePart::Kind::env; break;
+        case ResolvedPath::Kind::workbook: part.kind = TemplatePart::Kind::workbook; break;
         }
+        part.slot = path->slot;
+        part.text = std::move(path->field);
         t.parts_.push_back(std::move(part));
         pos = close + 2;
     }
