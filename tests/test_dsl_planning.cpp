@@ -154,3 +154,19 @@ load:
     CHECK(d.front().line == 2);
     CHECK(d.back().line == 11);
 }
+
+TEST_CASE("an InvalidInput lists every problem in reading order, whoever found it", "[dsl][planning]") {
+    // The parser's, then the plugin loader's and the manifests' problems, found in that order.
+    InvalidInput e({{"res/script.yaml", 40, 3, "parser", ""},
+                    {"res/script.yaml", 0, 0, "whole file", ""},
+                    {"res/pairs.csv", 2, 1, "manifest", ""},
+                    {"res/script.yaml", 6, 12, "plugin", ""},
+                    {"res/script.yaml", 6, 12, "plugin, second at the same place", ""}});
+    std::vector<std::string> order;
+    for (const auto& d : e.diagnostics()) order.push_back(d.message);
+    CHECK(order == std::vector<std::string>{"whole file", "plugin", "plugin, second at the same place", "parser", "manifest"});
+    CHECK(std::string(e.what()) ==
+          "res/script.yaml: error: whole file\nres/script.yaml:6:12: error: plugin\n"
+          "res/script.yaml:6:12: error: plugin, second at the same place\nres/script.yaml:40:3: error: parser\n"
+          "res/pairs.csv:2:1: error: manifest");
+}

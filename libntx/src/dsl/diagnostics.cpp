@@ -2,6 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <tuple>
+
+#include "dsl/script.hpp"
+
 NTX_BEGIN_NAMESPACE
 
 std::string Diagnostic::to_string() const {
@@ -21,7 +26,28 @@ static std::string summarize(const std::vector<Diagnostic>& diagnostics) {
     return text;
 }
 
+// Sorts in place (reading order) and returns what it sorted: the base is built before the member.
+static const std::vector<Diagnostic>& in_reading_order(std::vector<Diagnostic>& diagnostics) {
+    dsl::sort_diagnostics(diagnostics);
+    return diagnostics;
+}
+
 InvalidInput::InvalidInput(std::vector<Diagnostic> diagnostics)
-    : std::runtime_error(summarize(diagnostics)), diagnostics_(std::move(diagnostics)) {}
+    : std::runtime_error(summarize(in_reading_order(diagnostics))), diagnostics_(std::move(diagnostics)) {}
 
 NTX_END_NAMESPACE
+
+namespace ntx::dsl {
+
+void sort_diagnostics(std::vector<Diagnostic>& diagnostics, size_t first) {
+    std::vector<std::string_view> files;
+    for (size_t i = first; i < diagnostics.size(); ++i)
+        if (std::find(files.begin(), files.end(), diagnostics[i].file) == files.end()) files.push_back(diagnostics[i].file);
+    auto key = [&](const Diagnostic& d) {
+        return std::tuple(std::find(files.begin(), files.end(), d.file) - files.begin(), d.line, d.column);
+    };
+    std::stable_sort(diagnostics.begin() + static_cast<std::ptrdiff_t>(first), diagnostics.end(),
+                     [&](const Diagnostic& a, const Diagnostic& b) { return key(a) < key(b); });
+}
+
+}  // namespace ntx::dsl

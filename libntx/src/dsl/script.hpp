@@ -343,6 +343,11 @@ struct SourceTexts {
 Script load_res_dir(const std::filesystem::path& res_dir, std::vector<Diagnostic>& diagnostics,
                     const SourceTexts* texts = nullptr);
 
+// Diagnostics [first, end) in reading order: the files in the order their first problem was found
+// (script.yaml, then what it names), each file's problems by line and column. Stable: problems at one
+// place keep the order they were found in.
+void sort_diagnostics(std::vector<Diagnostic>& diagnostics, size_t first = 0);
+
 // Closest candidate within a small edit distance, for "did you mean" hints; empty when none is close.
 std::string closest_match(std::string_view word, const std::vector<std::string_view>& candidates);
 

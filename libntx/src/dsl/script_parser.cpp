@@ -2388,16 +2388,7 @@ Script load_res_dir(const fs::path& res_dir, std::vector<Diagnostic>& diagnostic
     }
     const size_t first = diagnostics.size();
     Script script = Parser(abs, diagnostics, texts).run();
-    // In reading order: the files in the order their first problem was found (script.yaml, then the
-    // manifests and config it names), each file's problems by line and column.
-    std::vector<std::string> files;
-    for (size_t i = first; i < diagnostics.size(); ++i)
-        if (std::find(files.begin(), files.end(), diagnostics[i].file) == files.end()) files.push_back(diagnostics[i].file);
-    auto rank = [&](const Diagnostic& d) { return std::find(files.begin(), files.end(), d.file) - files.begin(); };
-    std::stable_sort(diagnostics.begin() + static_cast<std::ptrdiff_t>(first), diagnostics.end(),
-                     [&](const Diagnostic& a, const Diagnostic& b) {
-                         return std::tuple(rank(a), a.line, a.column) < std::tuple(rank(b), b.line, b.column);
-                     });
+    sort_diagnostics(diagnostics, first);
     return script;
 }
 
