@@ -364,8 +364,13 @@ exit_name = {"anyOf": [strenum(["timeout_out", "error_out", "closing", "fatal"],
              "description": "An exit (timeout_out, error_out, closing, fatal); exit.timeout may be a duration."}
 exit_only = strenum(["timeout_out", "error_out", "closing", "fatal"],
                     "An exit: timeout_out, error_out, closing or fatal.")
-exits = obj({"timeout": exit_name, "error": exit_only, "error-out": exit_only},
-            desc="Where timed-out and failed tasks go.")
+EXITS_DESC = ("Where a task goes when it fails (error, error-out) or times out (timeout, timeout-out) and no "
+              "handler says: error_out / timeout_out (the defaults), closing (the user leaves) or fatal (the run "
+              "stops, exit code 1).")
+exits = obj({"timeout": exit_name, "timeout-out": exit_name, "error": exit_only, "error-out": exit_only},
+            desc=EXITS_DESC)
+run_exits = obj({"timeout": exit_only, "timeout-out": exit_only, "error": exit_only, "error-out": exit_only},
+                desc="The default exits of every scenario. " + EXITS_DESC)
 CLOSED_ONLY = ["user-count", "spawn-rate", "profile", "task-duration"]
 OPEN_ONLY = ["duration", "max-users"]
 defs["scenario"] = {
@@ -458,8 +463,9 @@ script = {
                                   "additionalProperties": ref("profile")},
                      "scenarios": arr(ref("scenario"), "Scenarios, run concurrently.", min_items=1)},
                     required=["scenarios"], desc="What runs: profiles and scenarios."),
-        "monitoring": obj({"retry": d(ref("retryPolicy"), "The policy of `goto: monitoring.retry`.")},
-                          desc="Monitoring: the task retry policy."),
+        "monitoring": obj({"retry": d(ref("retryPolicy"), "The policy of `goto: monitoring.retry`."),
+                           "exits": run_exits},
+                          desc="Monitoring: the task retry policy and the scenarios' default exits."),
         "thresholds": ref("thresholds"),
         "workbook": ref("workbook"),
         "progress": ref("progress"),

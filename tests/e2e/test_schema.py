@@ -231,6 +231,7 @@ actions:
       persist: {type: file, dir: artifacts, filename: "{{env.user_id}}-token.json"}
 monitoring:
   retry: {max: 2, backoff: 100ms}
+  exits: {error: error_out, timeout-out: timeout_out}
 load:
   profiles:
     ramp: {start-users: 0, end-users: 10, duration: 10s, hold: 5s}
@@ -246,7 +247,7 @@ load:
       task-duration: 10s
       max-duration: 20s
       user: {inherit: [pool]}
-      exit: {timeout: 30s, error: error_out, error-out: closing}
+      exit: {timeout: 30s, error-out: closing}
     - {name: shaped, workflow: graph, profile: wave, spawn-rate: 1/ms}
     - name: open
       workflow: seq

@@ -218,6 +218,7 @@ struct Report {
     uint64_t interval_ms = 1000;          // the width of ScenarioReport::intervals
     std::vector<ThresholdResult> thresholds;
     bool aborted_by_threshold = false;    // an abort-on-fail threshold failed during the run and stopped it
+    std::string stopped_by_exit;          // why a scenario's exit `fatal` stopped the run ("" if none did)
     PersistReport persist;
     ResourcesReport resources;
     WorkbookSummary workbook;

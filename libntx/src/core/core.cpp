@@ -314,6 +314,7 @@ Report Core::execute(std::atomic<int>& stop) {
         for (size_t s = 0; s < report.scenarios.size() && s < monitor.intervals().size(); ++s)
             report.scenarios[s].intervals = std::move(monitor.intervals()[s]);
         report.aborted_by_threshold = monitor.aborted();
+        report.stopped_by_exit = sched.stop_reason();
         if (!trail.empty()) report.resources.lease_trail = trail.string();
         report.workbook = close_workbook(sched);
         auto bs = bus.stats();

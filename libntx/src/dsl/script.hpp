@@ -127,6 +127,7 @@ enum class Route : uint8_t {
     rollback,     // goto: closing.rollback: what the task saved is discarded; the task ends rolled back
     stop_user,    // stop: user: the user leaves now, counted as stopped
     next,         // goto: next: the failure is counted and the workflow goes on with the next step
+    fatal,        // a scenario's exit `fatal`: the task ends (error_out / timeout_out) and the run stops
 };
 
 // An on-error / on-timeout list, compiled: retry the failed step (with backoff and jitter) up to
@@ -139,6 +140,7 @@ struct Handler {
     uint64_t retry_backoff_max_ms = 0;  // 0 = 30 s
     std::vector<Step> steps;
     Route route = Route::error_out;
+    bool routed = false;  // `route` written (goto / stop); else the scenario's exits decide
     SourceLoc loc;
 };
 
@@ -243,6 +245,10 @@ struct ScenarioSpec {
     uint64_t max_users = 0;               // cap on concurrent users (0 = none); arrivals past it are dropped
     uint64_t max_duration_ms = 0;         // 0 = none
     std::vector<uint32_t> inherit;        // pool indices
+    // exit / exits (else monitoring.exits): where a failed / timed-out task goes when no handler
+    // says (goto / stop): error_out / timeout_out (the defaults), closing (the user leaves) or fatal.
+    Route exit_error = Route::error_out;
+    Route exit_timeout = Route::timeout_out;
     SourceLoc loc;
 
     // Arrivals planned in [0, t_ms) (open model): the integral of the rate.
@@ -319,6 +325,8 @@ struct Script {
     // variable that actions save.
     std::vector<std::shared_ptr<const Fields>> constants;
     TaskRetryPolicy task_retry;          // monitoring.retry
+    Route exit_error = Route::error_out;      // monitoring.exits: the scenarios' default exits
+    Route exit_timeout = Route::timeout_out;
     std::vector<report::Threshold> thresholds;
     RunConfig config;
     // The workbook's fields (the scheduler's own, the script's `workbook:` sections) and aliases.

@@ -1664,6 +1664,7 @@ private:
                     continue;
                 }
                 h.route = found->second;
+                h.routed = true;
                 if (h.route == Route::task_retry && !script_.task_retry.set)
                     f.error(item["goto"], "goto: monitoring.retry needs a retry policy",
                             "add monitoring: {retry: {max: 2, backoff: 100ms}} to script.yaml");
@@ -1672,7 +1673,10 @@ private:
                 routed = &item;
                 auto what = scalar(f, item["stop"], "stop").value_or("");
                 if (what != "user") f.error(item["stop"], fmt::format("unknown stop target '{}'", what), "stop: user");
-                else h.route = Route::stop_user;
+                else {
+                    h.route = Route::stop_user;
+                    h.routed = true;
+                }
             } else if (!parse_plain_step(f, item, fmt::format("{}[{}]", where, index), h.steps)) {
                 check_keys(f, item, fmt::format("an entry of {}", where),
                            {"retry", "goto", "stop", "ref", "action", "log", "think", "update-workbook"});
@@ -1683,12 +1687,50 @@ private:
 
     void parse_monitoring(FileCtx& f, const YAML::Node& m) {
         if (!expect_map(f, m, "monitoring")) return;
-        check_keys(f, m, "monitoring", {"retry"}, {"exits", "health"});
+        check_keys(f, m, "monitoring", {"retry", "exits"}, {"health"});
+        if (m["exits"] && expect_map(f, m["exits"], "monitoring.exits"))
+            parse_exits(f, m["exits"], "monitoring.exits", script_.exit_error, script_.exit_timeout, nullptr);
         if (m["retry"]) {
             auto& p = script_.task_retry;
             p.set = true;
             p.loc = f.loc(m["retry"]);
             parse_retry(f, m["retry"], "monitoring.retry", p.max, p.backoff_ms, p.backoff_max_ms);
+        }
+    }
+
+    // `exits` of a scenario (or monitoring.exits, the default of every scenario): where a task goes
+    // when it fails (`error`, `error-out`) or times out (`timeout`, `timeout-out`) and no handler says
+    // (goto / stop): error_out / timeout_out (the defaults), closing (the user leaves), or fatal (the
+    // run stops, exit code 1). A scenario's `exit.timeout` may also be a duration: its max-duration.
+    void parse_exits(FileCtx& f, const YAML::Node& n, std::string_view where, Route& error, Route& timeout,
+                     uint64_t* max_duration_ms) {
+        check_keys(f, n, where, {"timeout", "error", "error-out", "timeout-out"});
+        if (n["error"] && n["error-out"]) f.error(n["error-out"], fmt::format("{} has both 'error' and 'error-out' (the same exit)", where));
+        if (n["timeout"] && n["timeout-out"]) f.error(n["timeout-out"], fmt::format("{} has both 'timeout' and 'timeout-out' (the same exit)", where));
+        for (auto it = n.begin(); it != n.end(); ++it) {
+            const std::string k = it->first.Scalar();
+            const YAML::Node v = it->second;
+            auto name = scalar(f, v, k);
+            if (!name) continue;
+            const bool is_timeout = k == "timeout" || k == "timeout-out";
+            if (is_timeout && max_duration_ms && parse_duration_ms(*name)) {
+                if (!*max_duration_ms) *max_duration_ms = *parse_duration_ms(*name);
+                continue;
+            }
+            static const std::vector<std::pair<std::string_view, Route>> routes{
+                {"error_out", Route::error_out}, {"timeout_out", Route::timeout_out}, {"closing", Route::closing},
+                {"fatal", Route::fatal}};
+            auto found = std::find_if(routes.begin(), routes.end(), [&](const auto& r) { return r.first == *name; });
+            if (found == routes.end()) {
+                std::vector<std::string_view> names;
+                for (const auto& r : routes) names.push_back(r.first);
+                auto guess = closest_match(*name, names);
+                f.error(v, fmt::format("unknown exit '{}' in {}.{}", *name, where, k),
+                        guess.empty() ? std::string("error_out, timeout_out, closing or fatal") + (is_timeout && max_duration_ms ? ", or a duration" : "")
+                                      : fmt::format("did you mean '{}'?", guess));
+                continue;
+            }
+            (is_timeout ? timeout : error) = found->second;
         }
     }
 
@@ -1737,23 +1779,12 @@ private:
                     }
                 }
             }
-            for (const char* key : {"exit", "exits"}) {
-                if (!s[key] || !expect_map(f, s[key], key)) continue;
-                check_keys(f, s[key], key, {"timeout", "error", "error-out"});
-                // The exits name where timed-out and failed tasks go; this version has the fixed exits
-                // timeout_out and error_out, so accept those names (and a duration for exit.timeout).
-                for (auto it = s[key].begin(); it != s[key].end(); ++it) {
-                    auto v = scalar(f, it->second, it->first.Scalar()).value_or("");
-                    const std::string k = it->first.Scalar();
-                    if (k == "timeout" && parse_duration_ms(v)) {
-                        if (!sc.max_duration_ms) sc.max_duration_ms = *parse_duration_ms(v);
-                        continue;
-                    }
-                    static const std::vector<std::string_view> exits{"timeout_out", "error_out", "closing", "fatal"};
-                    if (std::find(exits.begin(), exits.end(), v) == exits.end())
-                        f.error(it->second, fmt::format("unknown exit '{}'", v), "timeout_out, error_out, closing or fatal");
-                }
-            }
+            sc.exit_error = script_.exit_error;
+            sc.exit_timeout = script_.exit_timeout;
+            if (s["exit"] && s["exits"]) f.error(s["exits"], "a scenario has both 'exit' and 'exits' (the same key)");
+            for (const char* key : {"exit", "exits"})
+                if (s[key] && expect_map(f, s[key], key))
+                    parse_exits(f, s[key], key, sc.exit_error, sc.exit_timeout, &sc.max_duration_ms);
             script_.scenarios.push_back(std::move(sc));
         }
         if (script_.scenarios.empty()) f.error(n["scenarios"], "load.scenarios is empty");

@@ -166,6 +166,7 @@ std::string to_json(const Report& r) {
                       {"thresholds", std::move(thresholds)},
                       {"thresholds_passed", r.thresholds_passed()},
                       {"aborted_by_threshold", r.aborted_by_threshold},
+                      {"stopped_by_exit", r.stopped_by_exit},
                       {"persist", json::object{{"files", r.persist.files},
                                                {"bytes", r.persist.bytes},
                                                {"errors", r.persist.errors},
@@ -267,6 +268,7 @@ void print_summary(const Report& r, std::FILE* out) {
         fmt::print(out, "workbook: {} entries ({}){}\n", r.workbook.entries, states,
                    r.workbook.stream_dropped ? fmt::format("; change stream dropped {} events", r.workbook.stream_dropped) : "");
     }
+    if (!r.stopped_by_exit.empty()) fmt::print(out, "\nstopped: {}\n", r.stopped_by_exit);
     if (!r.thresholds.empty()) {
         size_t failed = 0;
         for (const auto& t : r.thresholds) failed += t.passed ? 0 : 1;

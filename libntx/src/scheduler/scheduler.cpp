@@ -30,7 +30,23 @@ Scheduler::Scheduler(const dsl::Script& script, std::vector<std::unique_ptr<reso
 
 Scheduler::~Scheduler() = default;
 
-void Scheduler::run(const std::atomic<int>& stop) {
+void Scheduler::request_stop(std::string reason) {
+    {
+        std::lock_guard lock(stop_reason_mutex_);
+        if (!stop_reason_.empty()) return;
+        stop_reason_ = std::move(reason);
+        frame_.log().error("{}: stopping the run", stop_reason_);
+    }
+    int expected = 0;
+    if (stop_) stop_->compare_exchange_strong(expected, 1);
+}
+
+std::string Scheduler::stop_reason() const {
+    std::lock_guard lock(stop_reason_mutex_);
+    return stop_reason_;
+}
+
+void Scheduler::run(std::atomic<int>& stop) {
     stop_ = &stop;
     started_ = std::chrono::steady_clock::now();
     std::vector<net::Loop*> all;

@@ -42,7 +42,12 @@ public:
     ~Scheduler();
 
     // Runs every scenario to the end. `stop` may be set from any thread (signal) to enter closing early.
-    void run(const std::atomic<int>& stop);
+    void run(std::atomic<int>& stop);
+
+    // Stops the run from inside (a scenario's exit `fatal`), as one Ctrl-C would; the first reason is
+    // kept for the report. Any thread.
+    void request_stop(std::string reason);
+    std::string stop_reason() const;
 
     const dsl::Script& script() const { return script_; }
     frame::ProtocolFrame& frame() { return frame_; }
@@ -95,7 +100,9 @@ private:
     std::vector<std::unique_ptr<Shard>> shards_;
     std::unique_ptr<ScenarioShared[]> shared_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-    const std::atomic<int>* stop_ = nullptr;
+    std::atomic<int>* stop_ = nullptr;
+    mutable std::mutex stop_reason_mutex_;
+    std::string stop_reason_;
     std::vector<dsl::WorkflowSpec> dynamic_workflows_;
     std::atomic<uint64_t> dynamic_running_{0};
     LiveStats* live_stats_ = nullptr;

@@ -766,7 +766,7 @@ void Shard::run_handler(User& u) {
         // A leaving user runs no more steps; its task still ends through an exit and is counted there
         // (a route that would keep the user working falls back to the handler's default exit).
         u.handler = nullptr;
-        dsl::Route route = h.route;
+        dsl::Route route = handler_route(u, h);
         if (route == dsl::Route::task_retry || route == dsl::Route::next)
             route = u.handler_timeout ? dsl::Route::timeout_out : dsl::Route::error_out;
         return follow_route(u, route, u.handler_timeout);
@@ -794,7 +794,15 @@ void Shard::run_handler(User& u) {
         }
     }
     u.handler = nullptr;
-    follow_route(u, h.route, u.handler_timeout);
+    follow_route(u, handler_route(u, h), u.handler_timeout);
+}
+
+// Where a handler sends its task: its own goto / stop, else the scenario's exits (a parallel branch
+// keeps the handler's default: its parent's handler decides where the task goes).
+dsl::Route Shard::handler_route(const User& u, const dsl::Handler& h) const {
+    if (h.routed || u.branch_parent) return h.route;
+    const auto& sc = scheduler_.script().scenarios[u.scenario];
+    return u.handler_timeout ? sc.exit_timeout : sc.exit_error;
 }
 
 void Shard::follow_route(User& u, dsl::Route route, bool timeout) {
@@ -803,6 +811,12 @@ void Shard::follow_route(User& u, dsl::Route route, bool timeout) {
     case dsl::Route::error_out: return end_task(u, dsl::Exit::error_out, true);
     case dsl::Route::timeout_out: return end_task(u, dsl::Exit::timeout_out, true);
     case dsl::Route::closing: return end_task(u, dsl::Exit::closing, true);
+    case dsl::Route::fatal:
+        // The first such task stops the run (as one Ctrl-C: the other users finish their action).
+        scheduler_.request_stop(fmt::format("scenario '{}': task {} of user {} {} and its exit is fatal",
+                                            scheduler_.script().scenarios[u.scenario].name, u.task_id, u.user_id,
+                                            timeout ? "timed out" : "failed"));
+        return end_task(u, timeout ? dsl::Exit::timeout_out : dsl::Exit::error_out, true);
     case dsl::Route::next:
         ++u.step;
         u.attempts = 0;

@@ -99,6 +99,7 @@ private:
     // A condition, workbook update or workflow that could not go on for `u`: counted in its
     // scenario's condition_errors, logged as a warning, and the first one kept for the summary.
     void count_condition_error(User& u, std::string message);
+    dsl::Route handler_route(const User& u, const dsl::Handler& h) const;
     // Parks the user for `delay_ms`, then resumes what `resume` says (a stop request ends the wait early).
     void wait_then(User& u, uint64_t delay_ms, User::Resume resume);
     // An action failed (after its own retries) or timed out: retry, run the handler, follow its route.
