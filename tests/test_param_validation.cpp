@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 using ntx::test::FakeHost;
 using ntx::test::Params;
@@ -32,12 +33,29 @@ std::string describe(const FakeHost::Validation &v) {
     return out;
 }
 
-// The one problem `v` holds.
-const FakeHost::Problem &only(const FakeHost::Validation &v) {
+// The one problem `v` holds (a copy: `v` is often a temporary).
+FakeHost::Problem only(const FakeHost::Validation &v) {
     INFO(describe(v));
     REQUIRE(v.problems.size() == 1);
     CHECK(v.status == NTX_E_INVALID);
     return v.problems.front();
+}
+
+struct Expected {
+    int32_t index;
+    std::string message, hint;
+};
+
+// `v` holds exactly the problems `want`, in order, and says so with NTX_E_INVALID.
+void check_problems(const FakeHost::Validation &v, const std::vector<Expected> &want) {
+    INFO(describe(v));
+    REQUIRE(v.problems.size() == want.size());
+    CHECK(v.status == NTX_E_INVALID);
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        CHECK(v.problems[i].index == want[i].index);
+        CHECK(v.problems[i].message == want[i].message);
+        CHECK(v.problems[i].hint == want[i].hint);
+    }
 }
 
 }  // namespace
@@ -82,24 +100,15 @@ TEST_CASE("http: each bad param is reported at its index, all at once", "[valida
                                          {"keep-alive", "yes"},             // 3: not a bool
                                          {"headers.Content-Length", "3"},   // 4: framing is the plugin's
                                          {"timeout-ms", "100"}});           // 5: nobody's
-    INFO(describe(v));
-    REQUIRE(v.problems.size() == 6);
-    CHECK(v.status == NTX_E_INVALID);
-    CHECK(v.problems[0].index == 0);
-    CHECK(v.problems[0].message == "http get has no parameter 'heders.Accept'");
-    CHECK(v.problems[0].hint == "did you mean 'headers.Accept'?");
-    CHECK(v.problems[1].index == 1);
-    CHECK(v.problems[1].message == "invalid url \"127.0.0.1:80/cfg\": expected http://host[:port]/path");
-    CHECK(v.problems[1].hint == "did you mean 'http://127.0.0.1:80/cfg'?");
-    CHECK(v.problems[2].index == 2);
-    CHECK(v.problems[2].message == "max-redirects must be an integer in 0..100");
-    CHECK(v.problems[3].index == 3);
-    CHECK(v.problems[3].message == "keep-alive must be \"true\" or \"false\"");
-    CHECK(v.problems[4].index == 4);
-    CHECK(v.problems[4].message == "header 'Content-Length' is set by the plugin (use body / keep-alive)");
-    CHECK(v.problems[5].index == 5);
-    CHECK(v.problems[5].message == "http get has no parameter 'timeout-ms'");
-    CHECK(v.problems[5].hint.starts_with("it takes url, body, headers.<Name>"));
+    check_problems(v, {{0, "http get has no parameter 'heders.Accept'", "did you mean 'headers.Accept'?"},
+                       {1, "invalid url \"127.0.0.1:80/cfg\": expected http://host[:port]/path",
+                        "did you mean 'http://127.0.0.1:80/cfg'?"},
+                       {2, "max-redirects must be an integer in 0..100", ""},
+                       {3, "keep-alive must be \"true\" or \"false\"", ""},
+                       {4, "header 'Content-Length' is set by the plugin (use body / keep-alive)", ""},
+                       {5, "http get has no parameter 'timeout-ms'",
+                        "it takes url, body, headers.<Name>, query.<name>, keep-alive, tls-verify, ca-file, "
+                        "tls-server-name, follow-redirects, max-redirects"}});
 
     // The same input, the same answer: nothing is kept between calls.
     const auto again = http.validate("get", {{"heders.Accept", "text/plain"}, {"url", "127.0.0.1:80/cfg"},
@@ -110,15 +119,15 @@ TEST_CASE("http: each bad param is reported at its index, all at once", "[valida
 
 TEST_CASE("http: problems of the action as a whole and of the call", "[validate][http]") {
     Loaded http(kHttp);
-    const auto& missing = only(http.validate("post", {{"body", "x"}}));
+    const auto missing = only(http.validate("post", {{"body", "x"}}));
     CHECK(missing.index == NTX_PROBLEM_ACTION);
     CHECK(missing.message == "missing parameter 'url'");
 
-    const auto& head_body = only(http.validate("head", {{"url", "http://h/"}, {"body", "x"}}));
+    const auto head_body = only(http.validate("head", {{"url", "http://h/"}, {"body", "x"}}));
     CHECK(head_body.index == 1);
     CHECK(head_body.message == "a head request has no body");
 
-    const auto& scheme = only(http.validate("get", {{"url", "ftp://h/x"}}));
+    const auto scheme = only(http.validate("get", {{"url", "ftp://h/x"}}));
     CHECK(scheme.message == "invalid url \"ftp://h/x\": unsupported scheme 'ftp'");
 }
 
@@ -136,12 +145,12 @@ TEST_CASE("http: a templated value is checked only as far as its literal parts d
     CHECK(http.validate("get", {{"url", "HTTPS://{{x.body}}"}}).problems.empty());  // any case
 
     // The literal start already rules out every http URL.
-    const auto& port = only(http.validate("get", {{"url", "127.0.0.1:{{resource.port}}/cfg"}}));
+    const auto port = only(http.validate("get", {{"url", "127.0.0.1:{{resource.port}}/cfg"}}));
     CHECK(port.index == 0);
     CHECK(port.message == "invalid url \"127.0.0.1:\": expected http://host[:port]/path");
     CHECK(port.hint == "a url starts with http:// or https://");
     // A header's name is known even when its value is not.
-    const auto& framing = only(http.validate("get", {{"url", "http://h/"}, {"headers.Connection", "{{c.body}}"}}));
+    const auto framing = only(http.validate("get", {{"url", "http://h/"}, {"headers.Connection", "{{c.body}}"}}));
     CHECK(framing.index == 1);
     // Templated keys do not exist; an unknown key stays unknown whatever its value.
     CHECK(only(http.validate("get", {{"url", "http://h/"}, {"bdy", "{{c.body}}"}})).hint == "did you mean 'body'?");
@@ -170,41 +179,33 @@ TEST_CASE("ftp: each bad param is reported at its index, all at once", "[validat
                                          {"url", "127.0.0.1/pub/"},   // 1
                                          {"names-onyl", "true"},      // 2
                                          {"body", "x"}});             // 3: list takes no body
-    INFO(describe(v));
-    REQUIRE(v.problems.size() == 4);
-    CHECK(v.status == NTX_E_INVALID);
-    CHECK(v.problems[0].index == 0);
-    CHECK(v.problems[0].message == "mode must be \"passive\" or \"active\"");
-    CHECK(v.problems[0].hint == "did you mean 'passive'?");
-    CHECK(v.problems[1].index == 1);
-    CHECK(v.problems[1].message == "url must start with ftp://");
-    CHECK(v.problems[1].hint == "did you mean 'ftp://127.0.0.1/pub/'?");
-    CHECK(v.problems[2].index == 2);
-    CHECK(v.problems[2].message == "'names-onyl' is not a param of list (it takes url, user, password, mode, names-only)");
-    CHECK(v.problems[2].hint == "did you mean 'names-only'?");
-    CHECK(v.problems[3].index == 3);
-    CHECK(v.problems[3].hint.empty());  // "body" is no near miss of a list param
+    check_problems(v, {{0, "mode must be \"passive\" or \"active\"", "did you mean 'passive'?"},
+                       {1, "url must start with ftp://", "did you mean 'ftp://127.0.0.1/pub/'?"},
+                       {2, "'names-onyl' is not a param of list (it takes url, user, password, mode, names-only)",
+                        "did you mean 'names-only'?"},
+                       // "body" is no near miss of a list param: no hint
+                       {3, "'body' is not a param of list (it takes url, user, password, mode, names-only)", ""}});
 }
 
 TEST_CASE("ftp: rules across params, and what a call needs of its url", "[validate][ftp]") {
     Loaded ftp(kFtp);
-    const auto& neither = only(ftp.validate("upload", {{"url", "ftp://h/a.txt"}}));
+    const auto neither = only(ftp.validate("upload", {{"url", "ftp://h/a.txt"}}));
     CHECK(neither.index == NTX_PROBLEM_ACTION);
     CHECK(neither.message == "upload needs exactly one of body (the bytes) or file (a local path)");
 
-    const auto& no_url = only(ftp.validate("login", {{"user", "u"}}));
+    const auto no_url = only(ftp.validate("login", {{"user", "u"}}));
     CHECK(no_url.index == NTX_PROBLEM_ACTION);
     CHECK(no_url.message == "login needs a url");
 
-    const auto& password = only(ftp.validate("login", {{"url", "ftp://h/"}, {"password", "secret"}}));
+    const auto password = only(ftp.validate("login", {{"url", "ftp://h/"}, {"password", "secret"}}));
     CHECK(password.message == "password given without user");
     CHECK(password.message.find("secret") == std::string::npos);
 
-    const auto& directory = only(ftp.validate("download", {{"url", "ftp://h/pub/"}}));
+    const auto directory = only(ftp.validate("download", {{"url", "ftp://h/pub/"}}));
     CHECK(directory.index == 0);
     CHECK(directory.message == "download url must name a file, not a directory");
 
-    const auto& ftps = only(ftp.validate("list", {{"url", "ftps://{{resource.host}}/"}}));
+    const auto ftps = only(ftp.validate("list", {{"url", "ftps://{{resource.host}}/"}}));
     CHECK(ftps.index == 0);
     CHECK(ftps.message == "only ftp:// URLs are supported (no ftps or sftp)");
 }

@@ -49,15 +49,15 @@ load:
 """
 
 
-def at(script, needle, nth=1):
-    """`script.yaml:line:col` of the nth place `needle` stands in `script`."""
+def at(script, needle, nth=1, skip=0):
+    """`script.yaml:line:col` of the nth place `needle` stands in `script` (`skip` characters into it)."""
     seen = 0
     for n, line in enumerate(script.splitlines(), 1):
         col = line.find(needle)
         if col >= 0:
             seen += 1
             if seen == nth:
-                return f"script.yaml:{n}:{col + 1}"
+                return f"script.yaml:{n}:{col + skip + 1}"
     raise AssertionError(f"{needle!r} not in the script")
 
 
@@ -69,7 +69,7 @@ EXPECTED = [
                             "(did you mean 'headers.Accept'?)"),
     (at(BAD, "lots"), "action 'get-cfg': max-redirects must be an integer in 0..100"),
     (at(BAD, '"x"'), "action 'head-it': a head request has no body"),
-    (at(BAD, "head", 2), "action 'head-it': missing parameter 'url'"),
+    (at(BAD, "call: head", skip=len("call: ")), "action 'head-it': missing parameter 'url'"),
     (at(BAD, "pasive"), "action 'list-pub': mode must be \"passive\" or \"active\" (did you mean 'passive'?)"),
     (at(BAD, '"ftp://127.0.0.1:2121/pub/"', 2),
      "action 'fetch': download url must name a file, not a directory"),
@@ -79,7 +79,8 @@ EXPECTED = [
 def check_every_problem(stderr):
     lines = [line for line in stderr.splitlines() if ": error: " in line]
     for where, message in EXPECTED:
-        check(f"{where}: error: {message}" in lines, f"missing {where}: error: {message}\n{stderr}")
+        want = f"/{where}: error: {message}"  # after the res_dir's path
+        check(any(line.endswith(want) for line in lines), f"missing {want}\n{stderr}")
     check(len(lines) == len(EXPECTED), f"{len(lines)} errors, not {len(EXPECTED)}:\n{stderr}")
 
 
