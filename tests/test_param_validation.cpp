@@ -1,11 +1,15 @@
 // validate_action (ABI 1.2) of the http and ftp plugins, called through the fake host as the real
 // host calls it at planning: before init, with the action's params as written (a templated value
 // flagged and passed as its template's source), every problem reported at once.
+#include "plugin/param_check.hpp"
 #include "support/fake_host.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <cstddef>
+#include <cstring>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -208,4 +212,93 @@ TEST_CASE("ftp: rules across params, and what a call needs of its url", "[valida
     const auto ftps = only(ftp.validate("list", {{"url", "ftps://{{resource.host}}/"}}));
     CHECK(ftps.index == 0);
     CHECK(ftps.message == "only ftp:// URLs are supported (no ftps or sftp)");
+}
+
+// ---- the host's side: plugin::check_action_params turns reports into diagnostics -----------------------
+
+namespace {
+
+// What a hand-made plugin's validate_action does, picked by the test.
+enum class Plays { reports_each_kind, silent_invalid, garbage_status, throws, out_of_range };
+Plays g_plays = Plays::reports_each_kind;
+uint32_t g_seen_flags[4];
+
+ntx_status_t hand_made_validate(const ntx_validate_ctx_t *ctx) {
+    for (std::size_t i = 0; i < ctx->param_count && i < 4; ++i) g_seen_flags[i] = ctx->param_flags[i];
+    const auto report = [ctx](int32_t index, const char *message, const char *hint) {
+        ntx_problem_t p{sizeof p, index, {message, std::strlen(message)}, {hint, std::strlen(hint)}};
+        ctx->report(ctx->report_ctx, &p);
+    };
+    switch (g_plays) {
+    case Plays::reports_each_kind:
+        report(1, "bad value", "try another");
+        report(NTX_PROBLEM_ACTION, "the action lacks something", "");
+        return NTX_E_INVALID;
+    case Plays::silent_invalid:
+        return NTX_E_INVALID;
+    case Plays::garbage_status:
+        return 12345;
+    case Plays::throws:
+        throw std::runtime_error("boom");  // an in-process protocol's C++ hook
+    case Plays::out_of_range:
+        report(7, "of a param that is not there", "");
+        return NTX_E_INVALID;
+    }
+    return NTX_OK;
+}
+
+ntx::dsl::Template compiled(const std::string &text) {
+    std::string error;
+    std::size_t at = 0;
+    auto t = ntx::dsl::Template::compile(text, [](std::string_view) { return std::nullopt; }, error, at);
+    REQUIRE(t);
+    return *t;
+}
+
+}  // namespace
+
+TEST_CASE("host: each report becomes a diagnostic at its value, or at the call", "[validate][host]") {
+    ntx::plugin::LoadedPlugin plugin;
+    plugin.api.size = sizeof plugin.api;
+    plugin.api.abi_major = NTX_ABI_MAJOR;
+    plugin.api.abi_minor = 2;
+    plugin.api.name = "hand";
+    plugin.api.validate_action = &hand_made_validate;
+    ntx::dsl::ActionSpec action;
+    action.name = "fetch";
+    action.call = "get";
+    action.call_loc = {"script.yaml", 10, 11};
+    action.with = {{"url", compiled("http://h/{{env.user_id}}")}, {"mode", compiled("pasive")}};
+    action.with_locs = {{"script.yaml", 12, 12}, {"script.yaml", 13, 13}};
+
+    std::vector<ntx::Diagnostic> d;
+    g_plays = Plays::reports_each_kind;
+    ntx::plugin::check_action_params(plugin, action, "web", d);
+    REQUIRE(d.size() == 2);
+    CHECK(d[0].to_string() == "script.yaml:13:13: error: action 'fetch': bad value (try another)");
+    CHECK(d[1].to_string() == "script.yaml:10:11: error: action 'fetch': the action lacks something");
+    CHECK(g_seen_flags[0] == NTX_PARAM_TEMPLATED);  // passed as "http://h/{{env.user_id}}"
+    CHECK(g_seen_flags[1] == 0);
+
+    const auto one = [&](Plays plays) {
+        g_plays = plays;
+        d.clear();
+        ntx::plugin::check_action_params(plugin, action, "web", d);
+        REQUIRE(d.size() == 1);
+        CHECK(d[0].line == 10);  // at the call
+        return d[0].message;
+    };
+    CHECK(one(Plays::silent_invalid) == "action 'fetch': component 'web': plugin 'hand' rejected the params without saying why");
+    CHECK(one(Plays::garbage_status) ==
+          "action 'fetch': component 'web': plugin 'hand' could not check the params: validate_action returned 12345");
+    CHECK(one(Plays::throws) == "action 'fetch': component 'web': plugin 'hand' threw while checking the params: boom");
+    CHECK(one(Plays::out_of_range) ==
+          "action 'fetch': plugin 'hand' reported a problem of param #7, which the action does not have: of a param that "
+          "is not there");
+
+    // A 1.1 plugin's table: the member is never read, whatever lies there.
+    plugin.api.abi_minor = 1;
+    d.clear();
+    ntx::plugin::check_action_params(plugin, action, "web", d);
+    CHECK(d.empty());
 }
