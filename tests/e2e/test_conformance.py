@@ -89,6 +89,7 @@ def test_misbehaving_plugin_fails_each_rule():
     expected = [
         ("FAIL  entry: honours the plugin table's size", "wrote past them"),
         ("FAIL  twice: no parameters", "action 1 (twice) ended 2 times"),
+        ("FAIL  twice: validate_action before init", "returned NTX_OK"),
         ("FAIL  late: the host ends it first (on_error NTX_E_TIMEOUT)", "its on_error had returned"),
         # A signal, or an exit status where a sanitizer caught the crash first (the asan build).
         ("FAIL  crash: no parameters", "in run_action(crash): errors must come back as status codes"),
