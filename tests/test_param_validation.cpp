@@ -133,6 +133,11 @@ TEST_CASE("http: problems of the action as a whole and of the call", "[validate]
 
     const auto scheme = only(http.validate("get", {{"url", "ftp://h/x"}}));
     CHECK(scheme.message == "invalid url \"ftp://h/x\": unsupported scheme 'ftp'");
+    CHECK(scheme.hint.empty());
+    // The scheme hint only when the scheme is all that is missing.
+    const auto typo = only(http.validate("get", {{"url", "htp:/h/x"}}));
+    CHECK(typo.message == "invalid url \"htp:/h/x\": expected http://host[:port]/path");
+    CHECK(typo.hint.empty());
 }
 
 TEST_CASE("http: a templated value is checked only as far as its literal parts decide", "[validate][http]") {

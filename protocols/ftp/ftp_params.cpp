@@ -191,8 +191,10 @@ void check_params(sdk::ParamCheck &check) {
             hint = sdk::nearest_word(key, keys);
         } else if (key == "mode") {
             hint = sdk::nearest_word(value, {"passive", "active"});
-        } else if (key == "url" && value.find("://") == std::string_view::npos) {
-            hint = check.templated(i) ? std::string() : "ftp://" + std::string(value);
+        } else if (Url with_scheme;
+                   key == "url" && !check.templated(i) && sdk::lacks_only_a_scheme(value) &&
+                   !parse_url("ftp://" + std::string(value), with_scheme)) {
+            hint = "ftp://" + std::string(value);  // only the scheme is missing
         }
         check.report_param(i, e.reason, hint.empty() ? hint : "did you mean '" + hint + "'?");
     }

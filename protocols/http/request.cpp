@@ -209,9 +209,12 @@ void check_params(sdk::ParamCheck &check) {
         }
         if (e) {
             std::string hint;
-            if (key == "url" && value.find("://") == std::string_view::npos) {
-                hint = check.templated(i) ? "a url starts with http:// or https://"
-                                          : "did you mean 'http://" + std::string(value) + "'?";
+            Url with_scheme;
+            if (key == "url" && check.templated(i)) {
+                hint = "a url starts with http:// or https://";
+            } else if (key == "url" && sdk::lacks_only_a_scheme(value) &&
+                       !parse_url("http://" + std::string(value), with_scheme)) {
+                hint = "did you mean 'http://" + std::string(value) + "'?";  // only the scheme is missing
             }
             check.report_param(i, e.reason, hint);
         }

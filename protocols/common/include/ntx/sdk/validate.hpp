@@ -83,6 +83,14 @@ inline bool may_start_with(std::string_view start, std::initializer_list<std::st
     return false;
 }
 
+// Whether `url` could be missing its scheme and nothing else ("127.0.0.1:80/cfg", not "htp:/x" nor
+// "ftp://x"): no "://", and its authority does not end in a bare ':'. The plugin then checks that its
+// own scheme in front makes a URL it parses, before it suggests that.
+inline bool lacks_only_a_scheme(std::string_view url) noexcept {
+    const std::string_view authority = url.substr(0, url.find_first_of("/?#"));
+    return !url.empty() && url.find("://") == std::string_view::npos && !authority.empty() && authority.back() != ':';
+}
+
 // The candidate nearest to `word` by edits (insert, delete, replace a character), if it is near
 // enough to be a typo of it; else "". For "did you mean ...?" hints.
 inline std::string nearest_word(std::string_view word, const std::vector<std::string> &candidates) {
