@@ -429,6 +429,87 @@ void with_params(const Options& opt, Out& out, const std::string& call) {
     s.verdict(title, summary);
 }
 
+// validate_action (ABI 1.2), when the plugin fills it: called as planning calls it, before init, it is
+// pure (no host-table call, the same answer twice, reports only during the call, a status that agrees
+// with them); with the author's parameters, which are meant to be good, it reports nothing.
+struct Reported {
+    bool open = false;  // inside validate_action: a report after it returned is a violation
+    std::vector<std::string> problems;
+    std::vector<std::string> violations;
+};
+
+void report_problem(void* ctx, const ntx_problem_t* p) {
+    auto& r = *static_cast<Reported*>(ctx);
+    if (!r.open) r.violations.push_back("report called after validate_action returned");
+    if (!p || p->size < sizeof(ntx_problem_t)) {
+        r.violations.push_back("a problem whose size is smaller than ntx_problem_t");
+        return;
+    }
+    auto text = [](ntx_str_t s) { return s.ptr ? std::string(s.ptr, s.len) : std::string(); };
+    r.problems.push_back("#" + std::to_string(p->param_index) + " " + text(p->message) +
+                         (p->hint.len ? " (" + text(p->hint) + ")" : ""));
+}
+
+void validate_params(const Options& opt, Out& out, const std::string& call) {
+    Session s(opt, out, false);
+    const Params* p = author_params(opt, call);
+    const std::string title =
+        call + ": validate_action before init, twice, " + (p ? "your parameters pass it" : "without parameters");
+    if (!s.load()) {
+        out.line('F', title);
+        out.line('D', s.load_error());
+        return;
+    }
+    const ntx_plugin_api_t& api = s.api();
+    if (api.abi_minor < 2 || !NTX_HAS_MEMBER(&api, ntx_plugin_api_t, validate_action) || !api.validate_action) {
+        out.line('S', call + ": validate_action: the plugin has none (its params are checked only when actions run)");
+        return;
+    }
+    std::vector<ntx_kv_t> kv;
+    std::vector<uint32_t> flags;
+    if (p) {
+        for (const auto& [k, v] : *p) {
+            kv.push_back({{k.data(), k.size()}, {v.data(), v.size()}});
+            flags.push_back(v.find("{{") != std::string::npos ? NTX_PARAM_TEMPLATED : 0u);
+        }
+    }
+    std::string answers[2];
+    Reported r;
+    for (std::string& answer : answers) {
+        r.problems.clear();
+        ntx_validate_ctx_t ctx{};
+        ctx.size = sizeof ctx;
+        ctx.component = ntx_str_t{api.name, std::strlen(api.name)};
+        ctx.action_name = ntx_str_t{call.data(), call.size()};
+        ctx.call = ntx_str_t{call.data(), call.size()};
+        ctx.params = kv.empty() ? nullptr : kv.data();
+        ctx.param_count = kv.size();
+        ctx.param_flags = flags.empty() ? nullptr : flags.data();
+        ctx.report = &report_problem;
+        ctx.report_ctx = &r;
+        const std::size_t host_calls = s.host().calls.size();
+        out.stage("validate_action(" + call + ")");
+        r.open = true;
+        const ntx_status_t rc = api.validate_action(&ctx);
+        r.open = false;
+        if (s.host().calls.size() != host_calls)
+            s.host().violation("validate_action called the host table (it must be a pure function of its ctx)");
+        if (rc != NTX_OK && rc != NTX_E_INVALID)
+            s.host().violation("validate_action returned " + status_words(rc) + ", not NTX_OK or NTX_E_INVALID");
+        else if ((rc == NTX_E_INVALID) != !r.problems.empty())
+            s.host().violation("validate_action returned " + status_words(rc) + " after reporting " +
+                               std::to_string(r.problems.size()) + " problem(s)");
+        answer = std::to_string(rc);
+        for (const auto& problem : r.problems) answer += "; " + problem;
+    }
+    for (auto& v : r.violations) s.host().violation(std::move(v));
+    if (answers[0] != answers[1])
+        s.host().violation("validate_action answered differently the second time: " + answers[0] + " / " + answers[1]);
+    if (p && answers[0] != std::to_string(NTX_OK))
+        s.host().violation("your parameters would be refused at planning: " + answers[0]);
+    s.verdict(title, answers[0] == std::to_string(NTX_OK) ? "nothing reported" : "reported " + answers[0]);
+}
+
 // ---- the parent: one child per scenario, bounded in time ----------------------------------------------------
 
 struct Tally {
@@ -677,6 +758,7 @@ int main(int argc, char** argv) {
                 ++tally.skipped;
                 continue;
             }
+            run_child(call + ": validate_action", budget, [&](Out& out) { validate_params(opt, out, call); }, tally);
             run_child(call + ": no parameters", budget, [&](Out& out) { no_params(opt, out, call); }, tally);
             run_child(call + ": the host ends it first (timeout)", budget,
                       [&](Out& out) { host_ends_first(opt, out, call, NTX_E_TIMEOUT, false); }, tally);

@@ -345,6 +345,52 @@ static void echo_user_release(void *plugin_state, uint64_t user_id, void *user_d
 
 static void echo_release(void *plugin_state) { free(plugin_state); }
 
+/* ABI 1.2: checks an action's params at planning, so that a typo is a `file:line:col: error:` of
+ * `ntx validate` instead of an `invalid` error of every run. Called before init, with no state: it
+ * reads only ctx (no host calls) and reports each problem through ctx->report. A templated value
+ * (NTX_PARAM_TEMPLATED) is known only at run time: its value is not checked here. */
+static void report(const ntx_validate_ctx_t *ctx, int32_t index, const char *message, const char *hint) {
+    ntx_problem_t problem;
+    problem.size = sizeof problem;
+    problem.param_index = index;
+    problem.message = str_of(message);
+    problem.hint = str_of(hint);
+    ctx->report(ctx->report_ctx, &problem);
+}
+
+static ntx_status_t echo_validate_action(const ntx_validate_ctx_t *ctx) {
+    const int is_close = str_is(ctx->call, "close"), is_send = str_is(ctx->call, "send");
+    const char *takes = is_close ? "close takes no params" : is_send ? "send takes line, host, port" : "connect takes host, port";
+    int problems = 0, have_line = 0;
+    size_t i;
+    for (i = 0; ctx->params && i < ctx->param_count; ++i) {
+        const ntx_kv_t *kv = &ctx->params[i];
+        const int templated = ctx->param_flags && (ctx->param_flags[i] & NTX_PARAM_TEMPLATED);
+        have_line |= str_is(kv->key, "line");
+        if (is_close || !(str_is(kv->key, "host") || str_is(kv->key, "port") || (is_send && str_is(kv->key, "line")))) {
+            report(ctx, (int32_t)i, "unknown param", takes);
+            ++problems;
+        } else if (str_is(kv->key, "port") && !templated) {
+            char digits[8] = {0};
+            char *end = NULL;
+            long n = 0;
+            if (kv->value.len && kv->value.len < sizeof digits) {
+                memcpy(digits, kv->value.ptr, kv->value.len);
+                n = strtol(digits, &end, 10);
+            }
+            if (!end || *end != '\0' || n < 1 || n > 65535) {
+                report(ctx, (int32_t)i, "port must be a number in 1..65535", "");
+                ++problems;
+            }
+        }
+    }
+    if (is_send && !have_line) {
+        report(ctx, NTX_PROBLEM_ACTION, "send needs a line", "");
+        ++problems;
+    }
+    return problems ? NTX_E_INVALID : NTX_OK;
+}
+
 /* The one exported symbol. No work here: fill the table, or refuse the host. */
 NTX_PLUGIN_EXPORT ntx_status_t ntx_plugin_entry(const ntx_host_api_t *host_api, ntx_plugin_api_t *plugin_api) {
     if (!host_api || !plugin_api) return NTX_E_INVALID;
@@ -363,5 +409,7 @@ NTX_PLUGIN_EXPORT ntx_status_t ntx_plugin_entry(const ntx_host_api_t *host_api, 
     plugin_api->on_error = echo_on_error;
     plugin_api->user_release = echo_user_release;
     plugin_api->release = echo_release;
+    /* 1.2 and optional: written only when the host's table has room for it. */
+    if (NTX_HAS_MEMBER(plugin_api, ntx_plugin_api_t, validate_action)) plugin_api->validate_action = echo_validate_action;
     return NTX_OK;
 }

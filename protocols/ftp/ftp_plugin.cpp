@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <ntx/plugin_abi.h>
 #include <ntx/sdk/abi_glue.hpp>
+#include <ntx/sdk/validate.hpp>
 
 #include <memory>
 #include <string_view>
@@ -78,7 +79,8 @@ constexpr sdk::PluginTable kTable{
     .name = "ftp", .version = "0.1.0", .capabilities = kCapabilities,
     .init = &sdk::init_hook<PluginState, &set_up>, .run_action = &plugin_run_action,
     .on_error = &sdk::abandon_on_error<Session>,  // the user's slot holds its session
-    .user_release = &sdk::delete_user_object<Session>, .release = &plugin_release};
+    .user_release = &sdk::delete_user_object<Session>, .release = &plugin_release,
+    .validate_action = &sdk::validate_hook<&check_params>};
 
 }  // namespace ntx::ftp
 

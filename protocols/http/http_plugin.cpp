@@ -6,6 +6,7 @@
 
 #include <ntx/plugin_abi.h>
 #include <ntx/sdk/abi_glue.hpp>
+#include <ntx/sdk/validate.hpp>
 
 #include <string_view>
 
@@ -41,7 +42,8 @@ constexpr sdk::PluginTable kTable{
     .capabilities = kCapabilities,
     .init = &sdk::init_hook<PluginState, &set_up>, .run_action = &plugin_run_action,
     .on_error = &sdk::abandon_on_error<HttpConnection>,  // the user's slot holds its connection
-    .user_release = &sdk::delete_user_object<HttpConnection>, .release = &sdk::delete_state<PluginState>};
+    .user_release = &sdk::delete_user_object<HttpConnection>, .release = &sdk::delete_state<PluginState>,
+    .validate_action = &sdk::validate_hook<&check_params>};
 
 }  // namespace ntx::http
 

@@ -1,5 +1,7 @@
 #include "request.hpp"
 
+#include <ntx/sdk/validate.hpp>
+
 #include <charconv>
 
 namespace ntx::http {
@@ -39,13 +41,6 @@ std::string_view view(ntx_str_t s) noexcept { return s.ptr ? std::string_view(s.
 constexpr std::string_view kHeaderPrefix = "headers.";
 constexpr std::string_view kQueryPrefix = "query.";
 
-// The params parse_request reads; the others do not change the request.
-bool shapes_request(std::string_view key) noexcept {
-    return key == "url" || key == "body" || key == "keep-alive" || key.starts_with(kHeaderPrefix) ||
-           key.starts_with(kQueryPrefix) || key == "tls-verify" || key == "ca-file" || key == "tls-server-name" ||
-           key == "follow-redirects" || key == "max-redirects";
-}
-
 // RFC 3986 unreserved characters go as they are; everything else as %XX.
 void append_encoded(std::string &out, std::string_view text) {
     static constexpr char kHex[] = "0123456789ABCDEF";
@@ -68,6 +63,12 @@ Error bad_bool(std::string_view key) {
 
 }  // namespace
 
+bool is_request_param(std::string_view key) noexcept {
+    return key == "url" || key == "body" || key == "keep-alive" || key.starts_with(kHeaderPrefix) ||
+           key.starts_with(kQueryPrefix) || key == "tls-verify" || key == "ca-file" || key == "tls-server-name" ||
+           key == "follow-redirects" || key == "max-redirects";
+}
+
 bool method_for_call(std::string_view call, Method &out) {
     static constexpr Method kMethods[] = {
         {"GET", false, false},  {"POST", false, true},    {"PUT", false, true},
@@ -80,6 +81,62 @@ bool method_for_call(std::string_view call, Method &out) {
         }
     }
     return false;
+}
+
+Error parse_param(std::string_view key, std::string_view value, RequestSpec &out) {
+    if (key == "url") {
+        if (Error e = parse_url(value, out.url)) return e;
+    } else if (key == "body") {
+        if (out.method.head) return Error{NTX_E_INVALID, "http: a head request has no body"};
+        out.has_body = true;
+        out.body = value;
+    } else if (key == "keep-alive") {
+        if (!parse_bool(value, out.keep_alive)) return bad_bool(key);
+    } else if (key == "tls-verify") {
+        if (!parse_bool(value, out.tls_verify)) return bad_bool(key);
+    } else if (key == "follow-redirects") {
+        if (!parse_bool(value, out.follow_redirects)) return bad_bool(key);
+    } else if (key == "max-redirects") {
+        unsigned n = 0;
+        const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+        if (ec != std::errc{} || end != value.data() + value.size() || value.empty() || n > 100) {
+            return Error{NTX_E_INVALID, "http: max-redirects must be an integer in 0..100"};
+        }
+        out.max_redirects = n;
+    } else if (key == "ca-file") {
+        if (value.empty() || value.find('\0') != std::string_view::npos) {
+            return Error{NTX_E_INVALID, "http: ca-file must be a non-empty path"};
+        }
+        out.ca_file_set = true;
+        out.ca_file = value;
+    } else if (key == "tls-server-name") {
+        for (char c : value) {
+            if (!is_tchar(c) && c != ':') return Error{NTX_E_INVALID, "http: bad tls-server-name"};
+        }
+        out.tls_server_name = value;
+    } else if (key.starts_with(kHeaderPrefix)) {
+        const std::string_view name = key.substr(kHeaderPrefix.size());
+        if (name.empty()) return Error{NTX_E_INVALID, "http: empty header name"};
+        for (char c : name) {
+            if (!is_tchar(c)) return Error{NTX_E_INVALID, "http: invalid header name '" + std::string(name) + "'"};
+        }
+        if (!valid_value(value)) {
+            return Error{NTX_E_INVALID, "http: header '" + std::string(name) + "' contains CR, LF or NUL"};
+        }
+        // Framing is the plugin's: letting a script set these would desynchronize the connection.
+        if (iequals(name, "content-length") || iequals(name, "transfer-encoding") || iequals(name, "connection")) {
+            return Error{NTX_E_INVALID, "http: header '" + std::string(name) +
+                                            "' is set by the plugin (use body / keep-alive)"};
+        }
+        out.headers.emplace_back(name, value);
+    } else if (key.starts_with(kQueryPrefix)) {
+        const std::string_view name = key.substr(kQueryPrefix.size());
+        if (name.empty()) return Error{NTX_E_INVALID, "http: empty query parameter name"};
+        out.query.emplace_back(name, value);
+    } else {
+        return Error{NTX_E_INVALID, "http: unknown parameter '" + std::string(key) + "'"};
+    }
+    return {};
 }
 
 Error parse_request(std::string_view call, const ntx_kv_t *params, std::size_t count, const Config &defaults,
@@ -103,61 +160,66 @@ Error parse_request(std::string_view call, const ntx_kv_t *params, std::size_t c
     bool have_url = false;
     for (std::size_t i = 0; i < count; ++i) {
         const std::string_view key = view(params[i].key);
-        const std::string_view value = view(params[i].value);
-        if (key == "url") {
-            if (Error e = parse_url(value, out.url)) return e;
-            have_url = true;
-        } else if (key == "body") {
-            out.has_body = true;
-            out.body = value;
-        } else if (key == "keep-alive") {
-            if (!parse_bool(value, out.keep_alive)) return bad_bool(key);
-        } else if (key == "tls-verify") {
-            if (!parse_bool(value, out.tls_verify)) return bad_bool(key);
-        } else if (key == "follow-redirects") {
-            if (!parse_bool(value, out.follow_redirects)) return bad_bool(key);
-        } else if (key == "max-redirects") {
-            unsigned n = 0;
-            const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-            if (ec != std::errc{} || end != value.data() + value.size() || value.empty() || n > 100) {
-                return Error{NTX_E_INVALID, "http: max-redirects must be an integer in 0..100"};
-            }
-            out.max_redirects = n;
-        } else if (key == "ca-file") {
-            if (value.empty() || value.find('\0') != std::string_view::npos) {
-                return Error{NTX_E_INVALID, "http: ca-file must be a non-empty path"};
-            }
-            out.ca_file_set = true;
-            out.ca_file = value;
-        } else if (key == "tls-server-name") {
-            for (char c : value) {
-                if (!is_tchar(c) && c != ':') return Error{NTX_E_INVALID, "http: bad tls-server-name"};
-            }
-            out.tls_server_name = value;
-        } else if (key.starts_with(kHeaderPrefix)) {
-            const std::string_view name = key.substr(kHeaderPrefix.size());
-            if (name.empty()) return Error{NTX_E_INVALID, "http: empty header name"};
-            for (char c : name) {
-                if (!is_tchar(c)) return Error{NTX_E_INVALID, "http: invalid header name '" + std::string(name) + "'"};
-            }
-            if (!valid_value(value)) {
-                return Error{NTX_E_INVALID, "http: header '" + std::string(name) + "' contains CR, LF or NUL"};
-            }
-            // Framing is the plugin's: letting a script set these would desynchronize the connection.
-            if (iequals(name, "content-length") || iequals(name, "transfer-encoding") || iequals(name, "connection")) {
-                return Error{NTX_E_INVALID, "http: header '" + std::string(name) +
-                                                "' is set by the plugin (use body / keep-alive)"};
-            }
-            out.headers.emplace_back(name, value);
-        } else if (key.starts_with(kQueryPrefix)) {
-            const std::string_view name = key.substr(kQueryPrefix.size());
-            if (name.empty()) return Error{NTX_E_INVALID, "http: empty query parameter name"};
-            out.query.emplace_back(name, value);
-        }
-        // Other keys belong to nobody here: ignored.
+        // Other keys belong to nobody here: ignored (validate_action reports them at planning).
+        if (!is_request_param(key)) continue;
+        if (Error e = parse_param(key, view(params[i].value), out)) return e;
+        have_url = have_url || key == "url";
     }
     if (!have_url) return Error{NTX_E_INVALID, "http: missing parameter 'url'"};
     return {};
+}
+
+void check_params(sdk::ParamCheck &check) {
+    check.strip_prefix("http: ");
+    RequestSpec spec;  // what the literal params parse into; thrown away
+    if (!method_for_call(check.call(), spec.method)) {
+        check.report(NTX_PROBLEM_ACTION, "http: unknown call '" + std::string(check.call()) + "'");
+        return;
+    }
+    bool have_url = false;
+    for (std::size_t i = 0; i < check.size(); ++i) {
+        const std::string_view key = check.key(i);
+        const std::string_view value = check.value(i);
+        have_url = have_url || key == "url";
+        if (!is_request_param(key)) {
+            std::vector<std::string> known{"url", "body", "keep-alive", "tls-verify", "ca-file", "tls-server-name",
+                                           "follow-redirects", "max-redirects"};
+            // A typo'd map (`heders: {Accept: ...}`) arrives as "heders.Accept".
+            const std::size_t dot = key.find('.');
+            const std::string inner(dot == std::string_view::npos ? std::string_view("<Name>") : key.substr(dot + 1));
+            known.push_back(std::string(kHeaderPrefix) + inner);
+            known.push_back(std::string(kQueryPrefix) + inner);
+            const std::string guess = sdk::nearest_word(key, known);
+            check.report_param(i, "http " + std::string(check.call()) + " has no parameter '" + std::string(key) + "'",
+                               guess.empty() ? std::string("it takes url, body, headers.<Name>, query.<name>, keep-alive, "
+                                                           "tls-verify, ca-file, tls-server-name, follow-redirects, "
+                                                           "max-redirects")
+                                             : "did you mean '" + guess + "'?");
+            continue;
+        }
+        Error e;
+        if (!check.templated(i)) {
+            e = parse_param(key, value, spec);
+        } else if (const std::string_view start = sdk::literal_prefix(value);
+                   key == "url" && !sdk::may_start_with(start, {"http://", "https://"})) {
+            Url url;
+            e = parse_url(start, url);  // fails on the scheme, with the run-time reason
+        } else if (key.starts_with(kHeaderPrefix) || key.starts_with(kQueryPrefix) || key == "body") {
+            e = parse_param(key, {}, spec);  // the name (and a head's body) is known; the value is not
+        }
+        if (e) {
+            std::string hint;
+            Url with_scheme;
+            if (key == "url" && check.templated(i)) {
+                hint = "a url starts with http:// or https://";
+            } else if (key == "url" && sdk::lacks_only_a_scheme(value) &&
+                       !parse_url("http://" + std::string(value), with_scheme)) {
+                hint = "did you mean 'http://" + std::string(value) + "'?";  // only the scheme is missing
+            }
+            check.report_param(i, e.reason, hint);
+        }
+    }
+    if (!have_url) check.report(NTX_PROBLEM_ACTION, "http: missing parameter 'url'");
 }
 
 void serialize_request(const RequestSpec &req, std::string_view user_agent, std::string &out) {
@@ -209,7 +271,7 @@ bool PreparedRequest::matches(const ntx_action_ctx_t &ctx) const noexcept {
     std::size_t n = 0;
     for (std::size_t i = 0; i < ctx.param_count; ++i) {
         const std::string_view key = view(ctx.params[i].key);
-        if (!shapes_request(key)) continue;
+        if (!is_request_param(key)) continue;
         if (n == param_count_) return false;
         const Param &p = params_[n++];
         if (key != p.key || view(ctx.params[i].value) != p.value) return false;
@@ -222,7 +284,7 @@ void PreparedRequest::remember(const ntx_action_ctx_t &ctx) {
     param_count_ = 0;
     for (std::size_t i = 0; i < ctx.param_count; ++i) {
         const std::string_view key = view(ctx.params[i].key);
-        if (!shapes_request(key)) continue;
+        if (!is_request_param(key)) continue;
         if (param_count_ == params_.size()) params_.emplace_back();
         Param &p = params_[param_count_++];
         p.key.assign(key);

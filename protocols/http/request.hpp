@@ -13,6 +13,10 @@
 #include <utility>
 #include <vector>
 
+namespace ntx::sdk {
+class ParamCheck;
+}
+
 namespace ntx::http {
 
 using sdk::Error;
@@ -47,11 +51,24 @@ struct RequestSpec {
     std::uint32_t max_redirects = 5;
 };
 
-// Reads `call` and the params (url, body, keep-alive, headers.<Name>, query.<name>, tls-verify,
-// ca-file, tls-server-name, follow-redirects, max-redirects) into `out`, whose vectors are cleared and
-// reused; `defaults` gives what the params leave out. Unknown params are ignored.
+// The params parse_request reads: url, body, keep-alive, headers.<Name>, query.<name>, tls-verify,
+// ca-file, tls-server-name, follow-redirects, max-redirects.
+bool is_request_param(std::string_view key) noexcept;
+
+// Reads one param into `out` (out.method set first: a head request takes no body). The one place the
+// rules of each param live: parse_request and validate_action both use it. An unknown key is
+// NTX_E_INVALID.
+Error parse_param(std::string_view key, std::string_view value, RequestSpec &out);
+
+// Reads `call` and the params (see is_request_param) into `out`, whose vectors are cleared and
+// reused; `defaults` gives what the params leave out. Unknown params are ignored here (validate_action
+// reports them at planning).
 Error parse_request(std::string_view call, const ntx_kv_t *params, std::size_t count, const Config &defaults,
                     RequestSpec &out);
+
+// validate_action's checks (ABI 1.2): every param through parse_param (a templated one as far as its
+// literal parts go), unknown keys with a did-you-mean, a missing url.
+void check_params(sdk::ParamCheck &check);
 
 // Writes the request (head and body) into `out`, which is cleared first (its capacity is kept). The
 // query params are percent-encoded and appended to the URL's own query.

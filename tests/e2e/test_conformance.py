@@ -29,6 +29,9 @@ def test_every_shipped_plugin_conforms():
         check(rc == 0, f"{path}: exit {rc}\n{out}{err}")
         check("FAIL" not in out and summary(out).startswith("CONFORMS"), f"{path}:\n{out}")
         check("PASS  entry: honours the plugin table's size" in out, out)
+        # Both shipped plugins check params at planning (ABI 1.2): pure, before init.
+        check("validate_action before init, twice, without parameters" in out and
+              "validate_action: the plugin has none" not in out, out)
 
 
 def test_http_conforms_against_a_real_server():
@@ -39,6 +42,7 @@ def test_http_conforms_against_a_real_server():
     check(rc == 0, f"exit {rc}\n{out}{err}")
     check("PASS  get: with your parameters" in out and "action 1 completed; action 2 completed" in out, out)
     check("PASS  delete: with your parameters" in out, out)
+    check("PASS  get: validate_action before init, twice, your parameters pass it" in out, out)
 
 
 def test_probe_conforms_without_and_with_network():
@@ -85,6 +89,7 @@ def test_misbehaving_plugin_fails_each_rule():
     expected = [
         ("FAIL  entry: honours the plugin table's size", "wrote past them"),
         ("FAIL  twice: no parameters", "action 1 (twice) ended 2 times"),
+        ("FAIL  twice: validate_action before init", "returned NTX_OK"),
         ("FAIL  late: the host ends it first (on_error NTX_E_TIMEOUT)", "its on_error had returned"),
         # A signal, or an exit status where a sanitizer caught the crash first (the asan build).
         ("FAIL  crash: no parameters", "in run_action(crash): errors must come back as status codes"),

@@ -26,7 +26,9 @@ actions:
   fetch-config:
     component: http
     call: get
-    with: {{url: "127.0.0.1:{closed_port}/cfg?token=s3cr3t"}}
+    # Bad only once rendered: a literal url without its scheme is refused at validation (the
+    # plugin's validate_action, test_plugin_params), this one fails each run as `invalid`.
+    with: {{url: "{{{{ '' }}}}127.0.0.1:{closed_port}/cfg?token=s3cr3t"}}
   fetch-closed:
     component: http
     call: get

@@ -420,8 +420,8 @@ load:
         check(rc == 2, f"validate exit {rc}: {err}")
         check(f"script.yaml:{line}:{col}: error: action 'fetch' calls 'retrieve', which plugin 'ftp' does not declare" in err, err)
 
-        # A param the call does not take: every such action is a counted `invalid` error with a reason
-        # naming the param (this plugin ABI has no hook to check params before the run).
+        # A param the call does not take: refused at validation (the plugin's validate_action, ABI 1.2),
+        # at its value's line and column, with a did-you-mean; and so is the upload that lacks a body.
         shutil.rmtree(res)
         script = COMPONENT + """
 workflows:
@@ -432,14 +432,20 @@ load:
   scenarios:
     - {name: s, workflow: w, user-count: 2}
 """
-        report, _, stderr = run(write_res(tmp, script), tmp)
-        a = action(scenario(report, "s"), "put")
-        check(a["count"] == 2 and a["errors_by_kind"] == {"invalid": 2}, f"put {a}")
-        check("'bodyy' is not a param of upload" in stderr, f"reason: {stderr[-1500:]}")
+        res = write_res(tmp, script)
+        rc, _, err = run_ntx("validate", res)
+        line = next(n for n, text in enumerate(script.splitlines(), 1) if "bodyy" in text)
+        text = script.splitlines()[line - 1]
+        typo_col, call_col = text.index('"typo"') + 1, text.index("upload") + 1
+        check(rc == 2, f"validate exit {rc}: {err}")
+        check(f"script.yaml:{line}:{typo_col}: error: action 'put': 'bodyy' is not a param of upload (it takes url, "
+              "user, password, mode, body or file, create-dirs) (did you mean 'body'?)" in err, err)
+        check(f"script.yaml:{line}:{call_col}: error: action 'put': "
+              "upload needs exactly one of body (the bytes) or file (a local path)" in err, err)
 
         # A bad component config: the plugin refuses to initialise (exit 3) and says which key.
         shutil.rmtree(res)
-        res = write_res(tmp, script, component_config="ftp:\n  mode: sideways\n")
+        res = write_res(tmp, script.replace("bodyy", "body"), component_config="ftp:\n  mode: sideways\n")
         rc, _, err = run_ntx("run", res, "--out", os.path.join(tmp, "out2"))
         check(rc == 3, f"exit {rc}: {err}")
         check('ftp config: "mode" must be "passive" or "active"' in err, err)

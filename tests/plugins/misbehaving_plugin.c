@@ -7,6 +7,8 @@
  *   bad-code    fails its action with a positive code
  *   in-release  completes normally, then calls action_complete from release
  * and its entry fills the whole plugin table whatever size the host gave (a smaller table overflows).
+ * Its validate_action (ABI 1.2) reports a problem of a `twice` action, then says NTX_OK: a status
+ * that disagrees with its reports.
  */
 #include <ntx/plugin_abi.h>
 #include <stdlib.h>
@@ -92,6 +94,14 @@ static void bad_release(void *plugin_state) {
     free(st);
 }
 
+static ntx_status_t bad_validate_action(const ntx_validate_ctx_t *ctx) {
+    if (ctx->call.len == 5 && memcmp(ctx->call.ptr, "twice", 5) == 0) {
+        ntx_problem_t p = {sizeof p, NTX_PROBLEM_ACTION, {"something", 9}, {NULL, 0}};
+        ctx->report(ctx->report_ctx, &p);
+    }
+    return NTX_OK;
+}
+
 NTX_PLUGIN_EXPORT ntx_status_t ntx_plugin_entry(const ntx_host_api_t *host_api, ntx_plugin_api_t *plugin_api) {
     if (host_api->abi_major != NTX_ABI_MAJOR) return NTX_E_ABI;
     /* Fills every member without looking at plugin_api->size. */
@@ -105,5 +115,6 @@ NTX_PLUGIN_EXPORT ntx_status_t ntx_plugin_entry(const ntx_host_api_t *host_api, 
     plugin_api->run_action = bad_run_action;
     plugin_api->on_error = bad_on_error;
     plugin_api->release = bad_release;
+    plugin_api->validate_action = bad_validate_action;
     return NTX_OK;
 }

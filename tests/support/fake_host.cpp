@@ -66,6 +66,63 @@ ntx_status_t FakeHost::init(std::string config_json, uint32_t loop_count) {
     return st;
 }
 
+// ---- validate_action -----------------------------------------------------------------------------------
+
+FakeHost::Validation FakeHost::validate(std::string call, const Params &params) {
+    Validation result;
+    if (!loaded_ || !NTX_HAS_MEMBER(&plugin_, ntx_plugin_api_t, validate_action) || !plugin_.validate_action) {
+        violation("validate without a loaded plugin that has validate_action");
+        result.status = NTX_E_STATE;
+        return result;
+    }
+    std::vector<ntx_kv_t> kv;
+    std::vector<uint32_t> flags;
+    for (const auto &[key, value] : params) {
+        kv.push_back({{key.data(), key.size()}, {value.data(), value.size()}});
+        flags.push_back(value.find("{{") != std::string::npos ? NTX_PARAM_TEMPLATED : 0u);
+    }
+    ntx_validate_ctx_t ctx{};
+    ctx.size = sizeof ctx;
+    ctx.component = ntx_str_t{"c", 1};
+    ctx.action_name = ntx_str_t{"checked", 7};
+    ctx.call = ntx_str_t{call.data(), call.size()};
+    ctx.params = kv.data();
+    ctx.param_count = kv.size();
+    ctx.param_flags = flags.data();
+    ctx.report = &FakeHost::h_report;
+    ctx.report_ctx = this;
+    validating_ = true;
+    validation_ = &result;
+    result.status = plugin_.validate_action(&ctx);
+    validating_ = false;
+    validation_ = nullptr;
+    for (const Problem &p : result.problems) {
+        if (p.index != NTX_PROBLEM_ACTION && (p.index < 0 || static_cast<std::size_t>(p.index) >= params.size())) {
+            violation("validate_action reported param #" + std::to_string(p.index) + " of " +
+                      std::to_string(params.size()));
+        }
+        if (p.message.empty()) violation("validate_action reported a problem without a message");
+    }
+    if (result.problems.empty() ? result.status == NTX_E_INVALID : result.status != NTX_E_INVALID) {
+        violation("validate_action returned " + std::to_string(result.status) + " after " +
+                  std::to_string(result.problems.size()) + " problems");
+    }
+    return result;
+}
+
+void FakeHost::h_report(void *report_ctx, const ntx_problem_t *problem) {
+    auto &h = *static_cast<FakeHost *>(report_ctx);
+    if (!h.validation_) {
+        h.violation("report called outside validate_action");
+        return;
+    }
+    if (!problem || problem->size < sizeof(ntx_problem_t)) {
+        h.violation("a problem whose size is smaller than ntx_problem_t");
+        return;
+    }
+    h.validation_->problems.push_back({problem->param_index, to_string(problem->message), to_string(problem->hint)});
+}
+
 // ---- actions -------------------------------------------------------------------------------------------
 
 FakeHost::ActionId FakeHost::run(uint64_t user, std::string call, Params params, uint32_t timeout_ms) {

@@ -157,6 +157,21 @@ public:
     std::size_t pending_timer_count() const;
     const std::deque<TimerRecord> &timers() const { return timers_; }
 
+    // ---- validate_action (ABI 1.2) -----------------------------------------------------------------
+    struct Problem {
+        int32_t index = NTX_PROBLEM_ACTION;  // the param's, or NTX_PROBLEM_ACTION
+        std::string message, hint;
+    };
+    struct Validation {
+        ntx_status_t status = NTX_OK;
+        std::vector<Problem> problems;
+    };
+    // Calls the loaded plugin's validate_action (a violation when the table lacks it) with `call` and
+    // `params`, flagging NTX_PARAM_TEMPLATED each value that holds "{{". It may come before init, as at
+    // planning. A host-table call made during it, a report after it returned, a status that disagrees
+    // with the reports or a problem naming no param are violations.
+    Validation validate(std::string call, const Params &params);
+
     // ---- diagnostics ---------------------------------------------------------------------------------
     const std::vector<std::string> &violations() const { return violations_; }
     const std::vector<std::string> &logs() const { return logs_; }
@@ -174,7 +189,12 @@ private:
         Outcome outcome;
     };
 
-    static FakeHost &self(ntx_host_t *host) { return *reinterpret_cast<FakeHost *>(host); }
+    static FakeHost &self(ntx_host_t *host) {
+        FakeHost &h = *reinterpret_cast<FakeHost *>(host);
+        if (h.validating_) h.violation("a host-table call inside validate_action");
+        return h;
+    }
+    static void h_report(void *report_ctx, const ntx_problem_t *problem);
     ntx_host_t *host_handle() { return reinterpret_cast<ntx_host_t *>(this); }
     ntx_loop_t *loop_handle() { return reinterpret_cast<ntx_loop_t *>(&loop_tag_); }
     ActionRecord *find_action(const ntx_action_t *action);
@@ -211,6 +231,8 @@ private:
     ntx_plugin_api_t plugin_{};
     bool loaded_ = false;
     bool initialized_ = false;
+    bool validating_ = false;
+    Validation *validation_ = nullptr;  // while validate() runs
     void *state_ = nullptr;
     int loop_tag_ = 0;
 

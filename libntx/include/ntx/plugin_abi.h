@@ -1,5 +1,5 @@
 /*
- * ntx plugin ABI, version 1.1.
+ * ntx plugin ABI, version 1.2.
  *
  * The one header a protocol plugin includes. Plain C99, standard headers only, so a plugin can be
  * written in C, C++, Rust, or compiled to wasm and loaded through a loader that implements this
@@ -34,6 +34,11 @@
  *        socket failed); ntx_result_t.status (the response's status code, counted by class in the
  *        report). A 1.0 plugin runs unchanged on a 1.1 host: the host reads only the members that fit
  *        the `size` the plugin wrote, and a 1.0 plugin never sees a TLS socket.
+ *   1.2  ntx_plugin_api_t.validate_action: the plugin checks each action's `with` params at planning
+ *        (ntx_validate_ctx_t, ntx_problem_t, NTX_PARAM_TEMPLATED, NTX_PROBLEM_ACTION), so a bad param
+ *        is a `file:line:col: error:` of `ntx validate` instead of an error of every run of the
+ *        action. Optional: a 1.0 / 1.1 plugin's table is too small to hold it, and the host then
+ *        checks nothing more than before.
  *
  * OWNERSHIP (applies everywhere unless a member says otherwise)
  *   - ntx_str_t / ntx_bytes_t are borrowed views, valid only for the duration of the call that
@@ -73,7 +78,7 @@ extern "C" {
 #endif
 
 #define NTX_ABI_MAJOR 1
-#define NTX_ABI_MINOR 1
+#define NTX_ABI_MINOR 2
 
 #define NTX_PLUGIN_ENTRY_SYMBOL "ntx_plugin_entry"
 
@@ -363,6 +368,41 @@ struct ntx_host_api_t {
     const char *(*strerror)(ntx_status_t status);
 };
 
+/* ---- 1.2: checking an action's params at planning (validate_action) ---------------------------------- */
+
+/* ntx_validate_ctx_t.param_flags bits. TEMPLATED: the value holds a `{{...}}` template, rendered only
+ * at run time; `value` is then the template's source (e.g. "http://{{resource.host}}/cfg"), so its
+ * literal parts can still be checked, but what only the rendering decides must not be rejected. */
+#define NTX_PARAM_TEMPLATED 1u
+
+/* ntx_problem_t.param_index for a problem of the action as a whole (a missing param, two params that
+ * exclude each other): the host points at the action's call. */
+#define NTX_PROBLEM_ACTION (-1)
+
+/* One problem found by validate_action. OWNERSHIP: borrowed for the report call; the host copies it. */
+typedef struct ntx_problem_t {
+    uint32_t size;
+    int32_t param_index;   /* index into ntx_validate_ctx_t.params, or NTX_PROBLEM_ACTION */
+    ntx_str_t message;     /* one line of English, without the plugin's prefix or the location */
+    ntx_str_t hint;        /* may be empty, e.g. "did you mean 'headers.Accept'?" */
+} ntx_problem_t;
+
+typedef void (*ntx_problem_cb)(void *report_ctx, const ntx_problem_t *problem);
+
+/* What the host hands validate_action: one action of the script, as written.
+ * OWNERSHIP: borrowed for the call, every view and array alike. */
+typedef struct ntx_validate_ctx_t {
+    uint32_t size;
+    ntx_str_t component;     /* the component's name in the script */
+    ntx_str_t action_name;   /* the script's name for the action */
+    ntx_str_t call;          /* the capability called; always one the plugin declares */
+    const ntx_kv_t *params;  /* the action's `with`, flattened as for run_action ("headers.Accept") */
+    size_t param_count;
+    const uint32_t *param_flags; /* param_count NTX_PARAM_* words, parallel to params */
+    ntx_problem_cb report;   /* the host's: call once per problem, only during validate_action */
+    void *report_ctx;        /* pass back to report as it is */
+} ntx_validate_ctx_t;
+
 /* ---- the table the plugin fills ---------------------------------------------------------------------
  * The host zeroes it and sets `size`; the plugin sets abi_major/abi_minor to the NTX_ABI_* it was
  * built with and fills the members that fit. Strings it points to must stay valid while the plugin
@@ -394,6 +434,20 @@ typedef struct ntx_plugin_api_t {
 
     /* Once, after every loop stopped and every user was released. */
     void (*release)(void *plugin_state);
+
+    /* 1.2, optional (NULL: the host checks nothing of the params). Checks one action's params before
+     * anything runs, so that `ntx validate` reports a bad param where the script writes it. The host
+     * calls it at planning, on its main thread, once per action of the script (never per request),
+     * after the entry and before init, and also when init never follows (`ntx validate`). It is a
+     * pure function of `ctx`: no plugin state exists, and it must not call the host table (not even
+     * log) nor keep anything after it returns; calling it twice with the same ctx reports the same
+     * problems. It reports every problem it finds, each through ctx->report (message and optional
+     * hint; the host adds the file:line:col of the param's value, or of the action's call), then
+     * returns NTX_OK when it reported nothing, NTX_E_INVALID when it reported at least one problem.
+     * Another status (NTX_E_NOMEM, NTX_E_INTERNAL...) says it could not check: the host reports it
+     * as a planning error naming the plugin. Each is an error (exit 2): a run does not start. A
+     * templated value (NTX_PARAM_TEMPLATED) is checked only as far as its literal parts decide. */
+    ntx_status_t (*validate_action)(const ntx_validate_ctx_t *ctx);
 } ntx_plugin_api_t;
 
 typedef ntx_status_t (*ntx_plugin_entry_fn)(const ntx_host_api_t *host_api, ntx_plugin_api_t *plugin_api);

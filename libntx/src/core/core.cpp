@@ -20,6 +20,7 @@
 #include "live/run_monitor.hpp"
 #include "scheduler/stats_report.hpp"
 #include "ntx/version.hpp"
+#include "plugin/param_check.hpp"
 #include "plugin/plugin_loader.hpp"
 #include "plugin/semver.hpp"
 #include "progress/bus.hpp"
@@ -169,6 +170,13 @@ void Core::load_plugins(std::vector<Diagnostic>& diagnostics) {
                                fmt::format("action '{}' calls '{}', which plugin '{}' does not declare (it declares: {})", a.name,
                                            a.call, c.plugin->api.name, fmt::join(c.plugin->capabilities, ", ")),
                                guess.empty() ? "" : fmt::format("did you mean '{}'?", guess)});
+    }
+    // Every action's params, checked by its plugin (ABI 1.2 validate_action) where it can.
+    for (size_t k = 0; k < script_actions; ++k) {
+        const auto& a = script_.actions[k];
+        const auto& c = components[a.component];
+        if (c.plugin && c.plugin->has_capability(a.call))
+            plugin::check_action_params(*c.plugin, a, script_.components[a.component].name, diagnostics);
     }
 }
 

@@ -6,8 +6,10 @@
 
 #include <ntx/plugin_abi.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <span>
@@ -122,19 +124,22 @@ struct PluginTable {
     decltype(ntx_plugin_api_t::on_error) on_error;
     decltype(ntx_plugin_api_t::user_release) user_release;
     decltype(ntx_plugin_api_t::release) release;
+    decltype(ntx_plugin_api_t::validate_action) validate_action = nullptr;  // 1.2, optional (<ntx/sdk/validate.hpp>)
 };
 
 // The body of ntx_plugin_entry: checks the host's table (kept only from init's ctx->host_api, see
-// init_state) and fills the plugin's. The hooks are 1.0 members: a host whose plugin table cannot take
-// `release`, the last of them, cannot run the plugin.
+// init_state) and fills the plugin's. The hooks up to `release` are 1.0 members: a host whose plugin
+// table cannot take `release` cannot run the plugin. Later members are written only when the host's
+// table (its `size`) has room for them: an older host's table is smaller than ours.
 inline ntx_status_t fill_plugin_api(const ntx_host_api_t *host_api, ntx_plugin_api_t *plugin_api,
                                     const PluginTable &t) noexcept {
     if (!host_api || !plugin_api) return NTX_E_INVALID;
     if (!usable_host_api(host_api)) return NTX_E_ABI;
     if (!NTX_HAS_MEMBER(plugin_api, ntx_plugin_api_t, release)) return NTX_E_ABI;
-    *plugin_api = ntx_plugin_api_t{plugin_api->size, NTX_ABI_MAJOR, NTX_ABI_MINOR, t.name, t.version,
-                                   t.capabilities.data(), t.capabilities.size(), t.init, t.run_action,
-                                   t.on_error, t.user_release, t.release};
+    const ntx_plugin_api_t filled{plugin_api->size, NTX_ABI_MAJOR, NTX_ABI_MINOR, t.name, t.version,
+                                  t.capabilities.data(), t.capabilities.size(), t.init, t.run_action,
+                                  t.on_error, t.user_release, t.release, t.validate_action};
+    std::memcpy(static_cast<void *>(plugin_api), &filled, std::min<std::size_t>(plugin_api->size, sizeof filled));
     return NTX_OK;
 }
 
