@@ -381,7 +381,14 @@ defs["scenario"] = {
         "spawn-rate": d(ref("rate"), "Closed model: how fast users start (e.g. 200/s)."),
         "task-duration": d(ref("duration"), "Closed model: each user repeats its workflow until this ends."),
         "max-duration": d(ref("duration"), "The scenario ends here."),
-        "user": obj({"inherit": arr(ref("name"), "Pools each user leases an item from.")}, desc="User settings."),
+        "user": obj({"inherit": arr(ref("name"), "Pools each user leases an item from."),
+                     "context": {"type": "object",
+                                 "description": "The scenario's baseline context: workbook fields {path-or-alias: "
+                                                "template} set as each task's entry opens; nested maps flatten to "
+                                                "dotted paths.",
+                                 "minProperties": 1,
+                                 "additionalProperties": {"anyOf": [ref("template"), ref("withMap")]}}},
+                    desc="User settings."),
         "exit": exits,
         "exits": exits,
         "profile": d(ref("name"), "Closed model: a profile of load.profiles (instead of user-count)."),

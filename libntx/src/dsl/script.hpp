@@ -249,6 +249,9 @@ struct ScenarioSpec {
     // says (goto / stop): error_out / timeout_out (the defaults), closing (the user leaves) or fatal.
     Route exit_error = Route::error_out;
     Route exit_timeout = Route::timeout_out;
+    // user.context: workbook fields (paths or aliases) set from templates when each task's entry opens,
+    // the scenario's baseline context (an update_workbook step; empty: none).
+    Step context;
     SourceLoc loc;
 
     // Arrivals planned in [0, t_ms) (open model): the integral of the rate.

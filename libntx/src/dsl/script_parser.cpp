@@ -1771,12 +1771,27 @@ private:
             parse_model(f, s, sc);
             if (s["max-duration"]) sc.max_duration_ms = duration(f, s["max-duration"], "max-duration").value_or(0);
             if (s["user"] && expect_map(f, s["user"], "user")) {
-                check_keys(f, s["user"], "user", {"inherit"}, {"context"});
+                check_keys(f, s["user"], "user", {"inherit", "context"});
                 if (s["user"]["inherit"] && expect_seq(f, s["user"]["inherit"], "user.inherit")) {
                     for (const auto& item : s["user"]["inherit"]) {
                         auto name = scalar(f, item, "inherit").value_or("");
                         if (auto pool = find_named(f, item, script_.pools, name, "resource")) sc.inherit.push_back(*pool);
                     }
+                }
+                if (s["user"]["context"]) {
+                    sc.context.kind = Step::Kind::update_workbook;
+                    sc.context.loc = f.loc(s["user"]["context"]);
+                    parse_workbook_updates(f, s["user"]["context"], sc.context, "user.context");
+                    // Rendered as a task starts: only what is readable then (no step has saved anything).
+                    const std::set<uint32_t> anytime = readable_anytime();
+                    for (const auto& [id, t] : sc.context.updates)
+                        for (uint32_t slot : t.variables())
+                            if (!anytime.count(slot))
+                                f.error(s["user"]["context"],
+                                        fmt::format("user.context.{} reads '{}', but the context is set as each task "
+                                                    "starts, before any step saved it",
+                                                    script_.workbook.field(id).path, script_.variables[slot]),
+                                        "read it in an update-workbook step after the step that saves it");
                 }
             }
             sc.exit_error = script_.exit_error;
@@ -2028,9 +2043,9 @@ private:
     }
 
     // update-workbook: {path-or-alias: "template", ...}; nested maps flatten to dotted paths.
-    void parse_workbook_updates(FileCtx& f, const YAML::Node& n, Step& st) {
-        if (!expect_map(f, n, "update-workbook")) return;
-        if (n.size() == 0) f.error(n, "update-workbook names no field");
+    void parse_workbook_updates(FileCtx& f, const YAML::Node& n, Step& st, std::string_view where = "update-workbook") {
+        if (!expect_map(f, n, where)) return;
+        if (n.size() == 0) f.error(n, fmt::format("{} names no field", where));
         std::vector<std::pair<std::string, YAML::Node>> flat;
         flatten(n, "", flat);
         const auto& schema = script_.workbook;
@@ -2038,18 +2053,18 @@ private:
             auto id = schema.find(path);
             if (!id) {
                 auto guess = closest_match(path, schema.names());
-                f.error(value, fmt::format("update-workbook: the workbook has no field or alias '{}'", path),
+                f.error(value, fmt::format("{}: the workbook has no field or alias '{}'", where, path),
                         guess.empty() ? "declare it under workbook.<section>.fields or .defaults"
                                       : fmt::format("did you mean '{}'?", guess));
                 continue;
             }
             if (workbook::Schema::is_builtin(*id)) {
-                f.error(value, fmt::format("update-workbook: '{}' is kept by the scheduler; a step cannot write it", path),
+                f.error(value, fmt::format("{}: '{}' is kept by the scheduler; a script cannot write it", where, path),
                         "write a field of the script's own (workbook.<section>.fields)");
                 continue;
             }
             if (!value.IsScalar()) {
-                f.error(value, fmt::format("update-workbook.{} must be a scalar (a template), found {}", path, type_name(value)));
+                f.error(value, fmt::format("{}.{} must be a scalar (a template), found {}", where, path, type_name(value)));
                 continue;
             }
             std::string err;
@@ -2167,6 +2182,7 @@ private:
                 }
             };
             const WorkflowSpec& wf = script_.workflows[sc.workflow];
+            for (const auto& [id, t] : sc.context.updates) check(t.resource_fields(), sc.context.loc);
             walk(wf.steps);
             walk(wf.on_error.steps);
             walk(wf.on_timeout.steps);

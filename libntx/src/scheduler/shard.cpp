@@ -450,6 +450,9 @@ void Shard::start_task(User& u, bool restart) {
             scheduler_.workbook_entries().fetch_add(1, std::memory_order_relaxed);
         }
         ledger_.at(u.wb).dynamic = u.dynamic;
+        // user.context: the scenario's baseline fields of every task's entry (a branch shares its parent's).
+        const dsl::Step& context = scheduler_.script().scenarios[u.scenario].context;
+        if (!u.branch_parent && !context.updates.empty()) wb_apply(u, context);
     }
     u.step = 0;
     u.attempts = 0;
