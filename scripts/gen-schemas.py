@@ -289,6 +289,8 @@ parser_ = obj({"format": strenum(["csv", "yaml"], "Manifest format."),
 TYPES = ["pair_pool", "file_blob", "kv_store"]
 type_prop = strenum(TYPES, "pair_pool (leased items from a manifest), file_blob (one shared file), kv_store (shared "
                            "key/value records" + NEW + ").")
+RESOURCE_METADATA = {"type": "object", "description": "Free-form metadata (owner, guard domain, tags): documentation "
+                                                   "the scheduler does not read."}
 defs["resource"] = {
     "type": "object",
     "description": "A resource: pair_pool, file_blob or kv_store.",
@@ -305,6 +307,7 @@ defs["resource"] = {
                                                                         "shared: items handed round-robin.")},
                              desc="Capacity and guard."),
              "health-check": health,
+             "metadata": RESOURCE_METADATA,
          })},
         {"if": {"properties": {"type": {"const": "file_blob"}}, "required": ["type"]},
          "then": obj({
@@ -313,6 +316,7 @@ defs["resource"] = {
                             "checksum": {"type": "string", "pattern": "^(auto|(sha256:)?[0-9a-fA-F]{64})$",
                                          "description": "auto, or sha256:<hex> (or the bare hex)."}},
                            required=["file"], desc="The file."),
+             "metadata": RESOURCE_METADATA,
          })},
         {"if": {"properties": {"type": {"const": "kv_store"}}, "required": ["type"]},
          "then": obj({
@@ -322,6 +326,7 @@ defs["resource"] = {
                             "items": {"type": "object", "description": "Inline key/value records" + NEW + ".",
                                       "additionalProperties": ref("scalar")}},
                            desc="Where the records come from" + NEW + "."),
+             "metadata": RESOURCE_METADATA,
          })},
     ],
 }

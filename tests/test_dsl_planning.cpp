@@ -170,3 +170,50 @@ TEST_CASE("an InvalidInput lists every problem in reading order, whoever found i
           "res/script.yaml:6:12: error: plugin, second at the same place\nres/script.yaml:40:3: error: parser\n"
           "res/pairs.csv:2:1: error: manifest");
 }
+
+TEST_CASE("resource metadata is free-form; a pair_pool's config refuses a file_blob's keys", "[dsl][planning]") {
+    auto d = validate(components() + R"(
+resources:
+  targets:
+    type: pair_pool
+    metadata: {owner: qa, guard: network, tags: [edge]}
+    config:
+      manifest: ./pairs.csv
+      parser: {format: csv, fields: [ip, port]}
+      checksum: auto
+workflows:
+  w: {steps: [{think: 1ms}]}
+load:
+  scenarios:
+    - {name: s, workflow: w, user-count: 1, user: {inherit: [targets]}}
+)");
+    INFO(dump(d));
+    REQUIRE(d.size() == 1);
+    CHECK(d[0].line == 12);
+    CHECK(d[0].message == "'checksum' is a file_blob's config; pair_pool 'targets' reads its items from config.manifest");
+    CHECK(d[0].hint == "type: file_blob for one shared file");
+}
+
+TEST_CASE("exits: known routes only, one key per exit, in scenarios and monitoring", "[dsl][planning]") {
+    auto d = validate(components() + R"(
+workflows:
+  w: {steps: [{think: 1ms}]}
+monitoring:
+  exits: {error: closed, timeout: 5s}
+load:
+  scenarios:
+    - name: s
+      workflow: w
+      user-count: 1
+      exit: {error: fatal, error-out: closing, timeout: 2m}
+    - {name: t, workflow: w, user-count: 1, exits: {timeout-out: 5s}}
+)");
+    INFO(dump(d));
+    REQUIRE(d.size() == 3);
+    CHECK(d[0].message == "unknown exit 'closed' in monitoring.exits.error");
+    CHECK(d[0].hint == "error_out, timeout_out, closing or fatal");
+    // A duration is a scenario's max-duration (scenario t is fine); the run-wide default has none.
+    CHECK(d[1].message == "unknown exit '5s' in monitoring.exits.timeout");
+    CHECK(d[2].line == 14);
+    CHECK(d[2].message == "exit has both 'error' and 'error-out' (the same exit)");
+}

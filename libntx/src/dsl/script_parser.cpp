@@ -448,7 +448,9 @@ private:
             pool.name = it->first.Scalar();
             pool.loc = f.loc(it->first);
             if (!expect_map(f, r, fmt::format("resource '{}'", pool.name))) continue;
-            check_keys(f, r, "a resource", {"type", "provider", "config", "capacity", "health-check"}, {"metadata"});
+            check_keys(f, r, "a resource", {"type", "provider", "config", "capacity", "health-check", "metadata"});
+            // Free-form, as a component's (owner, guard domain, tags): documentation the scheduler does not read.
+            if (r["metadata"]) expect_map(f, r["metadata"], "metadata");
             std::string type = r["type"] ? scalar(f, r["type"], "type").value_or("") : "";
             if (type != "pair_pool" && r["health-check"])
                 f.error(r["health-check"], "health-check applies to pair_pool resources (items with an address to probe)");
@@ -464,7 +466,13 @@ private:
             if (r["provider"] && expect_map(f, r["provider"], "provider")) parse_provider(f, r["provider"], pool);
             if (r["config"] && expect_map(f, r["config"], "config")) {
                 const auto& c = r["config"];
-                check_keys(f, c, "resource config", {"manifest", "parser"}, {"file", "checksum"});
+                for (const char* blob_key : {"file", "checksum"})
+                    if (c[blob_key])
+                        f.error(c[blob_key], fmt::format("'{}' is a file_blob's config; pair_pool '{}' reads its items from "
+                                                         "config.manifest",
+                                                         blob_key, pool.name),
+                                "type: file_blob for one shared file");
+                check_keys(f, c, "resource config", {"manifest", "parser", "file", "checksum"});
                 if (c["manifest"]) {
                     pool.manifest_loc = f.loc(c["manifest"]);
                     if (auto v = scalar(f, c["manifest"], "manifest")) pool.manifest = (res_dir_ / *v).lexically_normal();
