@@ -217,3 +217,16 @@ load:
     CHECK(d[2].line == 14);
     CHECK(d[2].message == "exit has both 'error' and 'error-out' (the same exit)");
 }
+
+TEST_CASE("a scenario whose workflow is unknown is not checked further (found by the fuzzer)", "[dsl][planning]") {
+    // No workflow at all, and one that names another: the resource check must not read either.
+    for (const char* workflows : {"workflows: {}\n", "workflows:\n  other: {steps: [{log: \"{{resource.ip}}\"}]}\n"}) {
+        auto d = validate(components() + kPool + workflows + R"(
+load:
+  scenarios: [{name: s, workflow: nope, user-count: 1}]
+)");
+        INFO(dump(d));
+        REQUIRE(d.size() == 1);
+        CHECK(d[0].message.find("unknown workflow 'nope'") != std::string::npos);
+    }
+}

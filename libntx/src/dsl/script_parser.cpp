@@ -1765,7 +1765,10 @@ private:
                 f.error(s, fmt::format("scenario '{}' has no 'workflow'", sc.name));
             } else {
                 auto name = scalar(f, s["workflow"], "workflow").value_or("");
-                if (auto wf = find_named(f, s["workflow"], script_.workflows, name, "workflow")) sc.workflow = *wf;
+                if (auto wf = find_named(f, s["workflow"], script_.workflows, name, "workflow")) {
+                    sc.workflow = *wf;
+                    resolved_scenarios_.insert(script_.scenarios.size());
+                }
             }
             if (s["user-count"]) {
                 sc.user_count = uint_value(f, s["user-count"], "user-count").value_or(1);
@@ -2141,7 +2144,9 @@ private:
     // action would be a counted error). Reads guarded by exists() / default() are not checked.
     void check_resource_reads() {
         std::set<std::tuple<std::string, int, int, std::string>> reported;  // a place and field once
-        for (const auto& sc : script_.scenarios) {
+        for (size_t i = 0; i < script_.scenarios.size(); ++i) {
+            const ScenarioSpec& sc = script_.scenarios[i];
+            if (!resolved_scenarios_.count(i)) continue;  // its workflow is unknown: reported already
             std::vector<std::string_view> fields;
             std::vector<std::string> pools;
             for (uint32_t p : sc.inherit) {
@@ -2422,6 +2427,7 @@ private:
     const SourceTexts* texts_ = nullptr;
     Script script_;
     std::map<std::string, uint32_t> named_actions_;
+    std::set<size_t> resolved_scenarios_;  // scenarios whose workflow was found (by index)
     // StepLabels::titles of each workflow and each parallel branch (same indices as script_'s).
     std::vector<std::vector<std::string>> workflow_titles_, branch_titles_;
     const std::vector<std::string> no_titles_;
