@@ -162,8 +162,13 @@ std::string archive_run(const std::string& out_dir, const std::string& archive_d
         error = "cannot create " + dest.string() + ": " + ec.message();
         return {};
     }
-    for (const char* file : {"report.json", "workbook.jsonl"}) {
-        if (!fs::exists(out / file, ec)) continue;
+    // report.json, and the workbook snapshot it names (workbook.jsonl or workbook.jsonl.gz), if any.
+    std::vector<std::string> files{"report.json"};
+    if (auto* wb = report->if_contains("workbook"); wb && wb->is_object())
+        if (auto* snap = wb->as_object().if_contains("snapshot"); snap && snap->is_string())
+            files.emplace_back(snap->as_string());
+    for (const std::string& file : files) {
+        if (file.find('/') != std::string::npos || !fs::exists(out / file, ec)) continue;
         fs::copy_file(out / file, dest / file, fs::copy_options::overwrite_existing, ec);
         if (ec) {
             error = "cannot copy " + (out / file).string() + " into the archive: " + ec.message();

@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -119,6 +120,60 @@ int plugins_info(const std::string& what, const std::vector<std::string>& paths,
     return rc;
 }
 
+// --workbook-retain / --workbook-sample / --workbook-limit / --workbook-gzip; false (with a message)
+// on a value that is not one of theirs.
+bool parse_retention(const po::variables_map& vm, ntx::WorkbookRetention& r) {
+    using Keep = ntx::WorkbookRetention::Keep;
+    using Sample = ntx::WorkbookRetention::Sample;
+    if (vm.count("workbook-retain")) {
+        const std::string v = vm["workbook-retain"].as<std::string>();
+        if (v == "all") r.keep = Keep::all;
+        else if (v == "failed") r.keep = Keep::failed;
+        else if (v == "sample") r.keep = Keep::sample;
+        else if (v == "failed+sample") r.keep = Keep::failed_and_sample;
+        else if (v == "none") r.keep = Keep::none;
+        else {
+            std::fprintf(stderr, "ntx: error: --workbook-retain '%s': expected all, failed, sample, failed+sample or none\n",
+                         v.c_str());
+            return false;
+        }
+        // Every entry means every entry: no default limit unless one is given.
+        if (r.keep == Keep::all && !vm.count("workbook-limit")) r.limit = 0;
+    }
+    if (vm.count("workbook-sample")) {
+        const std::string v = vm["workbook-sample"].as<std::string>();
+        auto number = [](std::string_view text, double& out) {
+            if (text.empty()) return false;
+            char* end = nullptr;
+            std::string t(text);
+            out = std::strtod(t.c_str(), &end);
+            return end && *end == '\0' && out > 0 && std::isfinite(out);
+        };
+        double n = 0;
+        bool ok = false;
+        if (v.rfind("every:", 0) == 0) {
+            ok = number(std::string_view(v).substr(6), n) && n >= 1 && n == std::floor(n);
+            r.sample = Sample::every;
+        } else if (v.rfind("first:", 0) == 0) {
+            ok = number(std::string_view(v).substr(6), n) && n == std::floor(n);
+            r.sample = Sample::first;
+        } else if (!v.empty() && v.back() == '%') {
+            ok = number(std::string_view(v).substr(0, v.size() - 1), n) && n <= 100;
+            r.sample = Sample::percent;
+        }
+        if (!ok) {
+            std::fprintf(stderr,
+                         "ntx: error: --workbook-sample '%s': expected every:N (N >= 1), N%% (0 < N <= 100) or first:N\n",
+                         v.c_str());
+            return false;
+        }
+        r.sample_n = n;
+    }
+    if (vm.count("workbook-limit")) r.limit = vm["workbook-limit"].as<uint64_t>();
+    r.gzip = vm.count("workbook-gzip") > 0;
+    return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -133,6 +188,14 @@ int main(int argc, char** argv) {
         "serve Prometheus metrics on ADDR:PORT during the run (loopback only, e.g. 127.0.0.1:9464)")(
         "workbook-stream", "run: also write the progress bus's events (the workbook change stream) to "
                            "DIR/workbook-stream.jsonl (needs --out)")(
+        "workbook-retain", po::value<std::string>(),
+        "run: which finished tasks' workbook entries are kept (written to workbook.jsonl): all, failed, sample, "
+        "failed+sample (the default) or none")(
+        "workbook-sample", po::value<std::string>(),
+        "run: the sample the retention keeps: every:N (the default every:100), N% or first:N (per scenario)")(
+        "workbook-limit", po::value<uint64_t>(),
+        "run: at most N workbook entries kept in the run (default 100000; 0 = no limit)")(
+        "workbook-gzip", "run: write workbook.jsonl.gz (gzip) instead of workbook.jsonl")(
         "archive", po::value<std::string>(),
         "run: copy report.json and workbook.jsonl into DIR/<run id>/ (needs --out); compare: where run ids are found")(
         "baseline", po::value<std::string>(),
@@ -198,6 +261,7 @@ int main(int argc, char** argv) {
     options.quiet = vm.count("quiet") > 0;
     if (vm.count("metrics-listen")) options.metrics_listen = vm["metrics-listen"].as<std::string>();
     options.workbook_stream = vm.count("workbook-stream") > 0;
+    if (!parse_retention(vm, options.workbook_retention)) return kExitInvalid;
     if (!archive_dir.empty() && options.out_dir.empty()) {
         std::fprintf(stderr, "ntx: error: --archive copies the run's --out folder: give --out DIR\n");
         return kExitInvalid;

@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev catch2
-  libcurl4-openssl-dev libssl-dev libbenchmark-dev
+  libcurl4-openssl-dev libssl-dev zlib1g-dev libbenchmark-dev
   curl python3
   # tests/e2e/test_schema.py: docs/ntx-script.schema.json checked against the examples and docs/dsl.md
   python3-jsonschema python3-yaml

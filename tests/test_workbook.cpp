@@ -406,7 +406,8 @@ load:
     RunOptions options;
     options.quiet = true;
     options.threads = 2;
-    options.keep_workbook = true;  // and the ledger itself, to query after the run
+    options.keep_workbook = true;  // and the ledger itself, to query after the run: every entry
+    options.workbook_retention.keep = WorkbookRetention::Keep::all;
     options.progress_subscribers.push_back([&](std::span<const ProgressEvent> batch) {
         biggest = std::max(biggest, batch.size());
         events.insert(events.end(), batch.begin(), batch.end());

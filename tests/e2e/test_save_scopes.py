@@ -99,7 +99,7 @@ def test_scopes_and_persist():
     port = free_port()
     with Target(port, port) as target, tempfile.TemporaryDirectory() as tmp:
         # config.yaml: log.mask, the defaults and the Server header.
-        run, r = run_script(tmp, script(port),
+        run, r = run_script(tmp, script(port), "--workbook-retain", "all",
                             files={"config.yaml": "log: {mask: [password, token, authorization, cookie, server]}\n"})
         out, stdout = run.out, run.stdout
 

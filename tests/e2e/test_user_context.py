@@ -44,7 +44,7 @@ PAIRS = "127.0.0.1,20001\n127.0.0.1,20002\n127.0.0.1,20003\n"
 
 def test_context_fills_every_task_entry():
     with tempfile.TemporaryDirectory() as tmp:
-        run, report = run_script(tmp, SCRIPT, files={"pairs.csv": PAIRS})
+        run, report = run_script(tmp, SCRIPT, "--workbook-retain", "all", files={"pairs.csv": PAIRS})
         with open(os.path.join(run.out, "workbook.jsonl")) as f:
             entries = [json.loads(line) for line in f]
         leased = [e for e in entries if e["scenario"] == "leased"]

@@ -42,7 +42,7 @@ def test_ledger_snapshot_stream_and_summary():
     with Target(port, port) as target, tempfile.TemporaryDirectory() as tmp:
         res = example_on(port, tmp)
         out = os.path.join(tmp, "out")
-        rc, stdout, stderr = run_ntx("run", res, "--out", out, "--workbook-stream", "--quiet")
+        rc, stdout, stderr = run_ntx("run", res, "--out", out, "--workbook-stream", "--workbook-retain", "all", "--quiet")
         check(rc == 0, f"exit {rc}: {stderr}")
         stats = target.stats()
 

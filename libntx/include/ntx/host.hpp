@@ -25,6 +25,29 @@ NTX_BEGIN_NAMESPACE
 
 class BuiltScript;  // ntx/script_builder.hpp
 
+// What the workbook keeps of each finished task (docs/workbook.md#retention). The ledger holds only
+// the tasks still running; a finished task's entry is written to workbook.jsonl (with an out_dir) and
+// offered to keep_workbook when the retention keeps it, else only counted.
+struct WorkbookRetention {
+    enum class Keep : uint8_t {
+        all,                // every entry
+        failed,             // every entry that did not end closing.done
+        sample,             // the sample below
+        failed_and_sample,  // both (the default: the failures, and a view of the rest)
+        none,               // nothing: the report's counts only
+    };
+    enum class Sample : uint8_t {
+        every,    // every Nth entry (per loop and scenario)
+        percent,  // N percent, chosen by a hash of user and task ids (the same tasks on a re-run)
+        first,    // the first N entries of each scenario
+    };
+    Keep keep = Keep::failed_and_sample;
+    Sample sample = Sample::every;
+    double sample_n = 100;
+    uint64_t limit = 100'000;  // at most this many entries kept in the run (0 = no limit)
+    bool gzip = false;         // write workbook.jsonl.gz instead of workbook.jsonl
+};
+
 // How to run. A plain value, copied into the run: changing it afterwards changes nothing.
 struct RunOptions {
     std::string out_dir;                    // where report.json/.xml/.html go; empty = write nothing
@@ -41,9 +64,13 @@ struct RunOptions {
     // Also write the progress bus's events (the workbook change stream) as JSON Lines into
     // out_dir/workbook-stream.jsonl (needs out_dir).
     bool workbook_stream = false;
-    // Keep every workbook entry in Report::workbook.rows (what workbook.jsonl holds) for the harness
-    // to query after the run; costs memory proportional to the users x tasks.
+    // What the workbook keeps of finished tasks (in workbook.jsonl and keep_workbook's rows).
+    WorkbookRetention workbook_retention;
+    // Keep the entries the retention keeps in Report::workbook.rows (what workbook.jsonl holds) for
+    // the harness to query after the run, at most keep_workbook_max of them (the rest are counted in
+    // Report::workbook.rows_dropped). For every entry of a run, set workbook_retention.keep = all.
     bool keep_workbook = false;
+    size_t keep_workbook_max = 100'000;
 };
 
 // The entry function of a protocol, exactly as a plugin .so exports it (ntx_plugin_entry_fn of

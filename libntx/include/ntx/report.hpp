@@ -185,12 +185,19 @@ struct WorkbookEntry {
 };
 
 struct WorkbookSummary {
-    uint64_t entries = 0;
+    uint64_t entries = 0;            // user x task entries of the whole run (open or finished)
     std::vector<std::pair<std::string, uint64_t>> by_state;  // "closing.done" -> count, in state order
-    uint64_t memory_bytes = 0;       // the ledger's size in memory at the end
+    uint64_t memory_bytes = 0;       // the ledger's size in memory at the end (running tasks only)
     std::string snapshot;            // the snapshot's file name in the output folder ("" when none written)
+    // Retention (RunOptions::workbook_retention): how it reads ("failed + every 100th, at most
+    // 100000"), the finished entries it kept (written to the snapshot), those it did not keep, those it
+    // chose past its limit (counted in not_kept too), and kept ones lost (a writer far behind, a full disk).
+    std::string retention;
+    uint64_t kept = 0, not_kept = 0, over_limit = 0, dropped = 0;
+    uint64_t snapshot_bytes = 0;     // the snapshot's size on disk
+    uint64_t rows_dropped = 0;       // kept entries past RunOptions::keep_workbook_max (not in rows)
     uint64_t stream_events = 0, stream_batches = 0, stream_dropped = 0, stream_max_batch = 0;
-    // Every entry, ordered by user and task, when RunOptions::keep_workbook was set (else empty).
+    // The kept entries, ordered by user and task, when RunOptions::keep_workbook was set (else empty).
     std::vector<WorkbookEntry> rows;
 
     // The entries of one user, in task order.

@@ -29,6 +29,7 @@
 #include "resource/resource_monitor.hpp"
 #include "scheduler/live_stats.hpp"
 #include "scheduler/scheduler.hpp"
+#include "workbook/archive.hpp"
 
 namespace ntx::core {
 namespace fs = std::filesystem;
@@ -285,6 +286,14 @@ Report Core::execute(std::atomic<int>& stop) {
         }
         progress::Bus bus(script_.progress, script_.workbook, sched.workbook_names(), sched.shard_count(),
                           std::move(subscribers));
+        // The finished tasks' entries: written as they close (workbook.jsonl), kept as the retention says.
+        std::unique_ptr<workbook::Archive> archive;
+        try {
+            archive = make_archive(sched);
+        } catch (const std::exception& e) {
+            throw RuntimeFailure(e.what());
+        }
+        sched.set_workbook_archive(archive.get());
         sched.set_progress_bus(&bus);
         bus.start(run_started);
         auto phase_event = [&](RunPhase phase, uint64_t t_ms) {
@@ -310,6 +319,7 @@ Report Core::execute(std::atomic<int>& stop) {
         resources->flush();
         // The loops stopped: what changed in their ledgers since their last tick goes out too.
         for (unsigned i = 0; i < sched.shard_count(); ++i) sched.shard(i).flush_workbook();
+        archive->finish();  // every kept entry is written before the report counts them
         bus.finish(phase_event(RunPhase::closing, sched.now_ms()));  // the loops stopped: its clock may be read
         // The loops ended: each shard's final counters, so that the intervals add up to the totals.
         for (unsigned i = 0; i < sched.shard_count(); ++i) live.publish(sched.shard(i), sched.now_ms(), true);
@@ -324,7 +334,7 @@ Report Core::execute(std::atomic<int>& stop) {
         report.aborted_by_threshold = monitor.aborted();
         report.stopped_by_exit = sched.stop_reason();
         if (!trail.empty()) report.resources.lease_trail = trail.string();
-        report.workbook = close_workbook(sched);
+        report.workbook = close_workbook(sched, *archive);
         auto bs = bus.stats();
         report.workbook.stream_events = bs.events;
         report.workbook.stream_batches = bs.batches;
@@ -341,75 +351,83 @@ Report Core::execute(std::atomic<int>& stop) {
     return report;
 }
 
-// Closing: the ledger's summary, and its snapshot (workbook.jsonl, one entry per line, ordered by
-// user and task) in the output folder. The loops have stopped: the shards' ledgers are read-only now.
-WorkbookSummary Core::close_workbook(scheduler::Scheduler& sched) const {
+// The workbook archive of the run: retention from RunOptions, the snapshot file in --out (gzip when
+// asked), the rows for keep_workbook.
+std::unique_ptr<workbook::Archive> Core::make_archive(scheduler::Scheduler& sched) const {
+    const WorkbookRetention& o = options_.workbook_retention;
+    workbook::Retention r;
+    r.keep = static_cast<workbook::Retention::Keep>(o.keep);
+    r.sample = static_cast<workbook::Retention::Sample>(o.sample);
+    r.sample_n = o.sample_n;
+    r.limit = o.limit;
+    r.gzip = o.gzip;
+    fs::path file;
+    if (!options_.out_dir.empty()) file = fs::path(options_.out_dir) / (r.gzip ? "workbook.jsonl.gz" : "workbook.jsonl");
+    return std::make_unique<workbook::Archive>(script_.workbook, sched.workbook_names(), r, std::move(file),
+                                               options_.keep_workbook ? options_.keep_workbook_max : 0,
+                                               sched.shard_count(), script_.scenarios.size());
+}
+
+// Closing: the ledger's summary (finished entries were counted as they were released; what is still
+// open at the end is counted here), and what the archive kept. The loops have stopped.
+WorkbookSummary Core::close_workbook(scheduler::Scheduler& sched, workbook::Archive& archive) const {
     WorkbookSummary w;
     std::vector<uint64_t> counts(workbook::kStates, 0);
-    std::vector<const workbook::Entry*> all;
+    uint64_t released = 0;
     for (unsigned i = 0; i < sched.shard_count(); ++i) {
         const auto& ledger = sched.shard(i).ledger();
         w.memory_bytes += ledger.memory_bytes();
-        for (const auto& e : ledger.entries()) {
-            ++counts[static_cast<size_t>(e.state)];
-            all.push_back(&e);
+        w.entries += ledger.opened();
+        for (size_t k = 0; k < workbook::kStates; ++k) {
+            counts[k] += ledger.released_by_state()[k];
+            released += ledger.released_by_state()[k];
         }
+        ledger.for_each_live([&](const workbook::Entry& e) { ++counts[static_cast<size_t>(e.state)]; });
     }
-    w.entries = all.size();
     for (size_t k = 0; k < counts.size(); ++k)
         if (counts[k]) w.by_state.emplace_back(std::string(workbook::state_name(static_cast<workbook::State>(k))), counts[k]);
-    if (options_.out_dir.empty() && !options_.keep_workbook) return w;
-    std::sort(all.begin(), all.end(), [](const workbook::Entry* a, const workbook::Entry* b) {
-        return a->user_id != b->user_id ? a->user_id < b->user_id : a->task_id < b->task_id;
+    auto st = archive.stats();
+    w.retention = workbook::describe(archive.retention());
+    w.kept = st.kept;
+    w.not_kept = released >= st.kept ? released - st.kept : 0;
+    w.over_limit = st.over_limit;
+    w.dropped = st.dropped;
+    w.snapshot_bytes = st.bytes;
+    if (!st.error.empty()) log_->error("the workbook snapshot: {}", st.error);
+    if (st.dropped) log_->warn("the workbook snapshot lost {} entries (its writer fell behind or the disk failed)", st.dropped);
+    w.snapshot = archive.file_name();
+    if (!options_.keep_workbook) return w;
+    // The kept entries as C++ values: the same values as the snapshot's lines (one formatter for both).
+    auto& kept = archive.rows();
+    w.rows_dropped = st.kept > kept.size() ? st.kept - kept.size() : 0;
+    std::sort(kept.begin(), kept.end(), [](const workbook::Entry& a, const workbook::Entry& b) {
+        return a.user_id != b.user_id ? a.user_id < b.user_id : a.task_id < b.task_id;
     });
-    if (options_.keep_workbook) {
-        // The same values as the snapshot's lines (one formatter for both), as C++ values.
-        w.rows.reserve(all.size());
-        for (const auto* e : all) {
-            auto o = boost::json::parse(workbook::entry_json(script_.workbook, sched.workbook_names(), *e)).as_object();
-            auto str = [](const boost::json::value& v) { return v.is_string() ? std::string(v.as_string()) : std::string(); };
-            WorkbookEntry r;
-            r.user_id = e->user_id;
-            r.task_id = e->task_id;
-            r.scenario = str(o["scenario"]);
-            r.state = str(o["state"]);
-            r.owner = str(o["owner"]);
-            r.current_action = str(o["current_action"]);
-            r.retry_left = e->retry_left;
-            r.start_at_ms = e->start_at_ms;
-            r.timeout_at_ms = e->timeout_at_ms;
-            for (const auto& part : o["scope_trace"].as_array()) r.scope_trace.push_back(str(part));
-            const auto& ev = o["evidence"].as_object();
-            r.last_event = str(ev.at("last_event"));
-            r.response_ms = ev.at("response_ms").is_number() ? ev.at("response_ms").to_number<double>() : 0.0;
-            r.dynamic = e->dynamic;
-            if (auto* sections = o.if_contains("sections"))
-                for (const auto& [section, fields] : sections->as_object())
-                    for (const auto& [key, value] : fields.as_object())
-                        r.fields.emplace_back(std::string(section) + "." + std::string(key), str(value));
-            w.rows.push_back(std::move(r));
-        }
+    w.rows.reserve(kept.size());
+    for (const auto& e : kept) {
+        auto o = boost::json::parse(workbook::entry_json(script_.workbook, sched.workbook_names(), e)).as_object();
+        auto str = [](const boost::json::value& v) { return v.is_string() ? std::string(v.as_string()) : std::string(); };
+        WorkbookEntry r;
+        r.user_id = e.user_id;
+        r.task_id = e.task_id;
+        r.scenario = str(o["scenario"]);
+        r.state = str(o["state"]);
+        r.owner = str(o["owner"]);
+        r.current_action = str(o["current_action"]);
+        r.retry_left = e.retry_left;
+        r.start_at_ms = e.start_at_ms;
+        r.timeout_at_ms = e.timeout_at_ms;
+        for (const auto& part : o["scope_trace"].as_array()) r.scope_trace.push_back(str(part));
+        const auto& ev = o["evidence"].as_object();
+        r.last_event = str(ev.at("last_event"));
+        r.response_ms = ev.at("response_ms").is_number() ? ev.at("response_ms").to_number<double>() : 0.0;
+        r.dynamic = e.dynamic;
+        if (auto* sections = o.if_contains("sections"))
+            for (const auto& [section, fields] : sections->as_object())
+                for (const auto& [key, value] : fields.as_object())
+                    r.fields.emplace_back(std::string(section) + "." + std::string(key), str(value));
+        w.rows.push_back(std::move(r));
     }
-    if (options_.out_dir.empty()) return w;
-    fs::path file = fs::path(options_.out_dir) / "workbook.jsonl";
-    std::FILE* out = std::fopen(file.c_str(), "w");
-    if (!out) {
-        log_->error("the workbook snapshot could not be written: {}", file.string());
-        return w;
-    }
-    std::string line;
-    for (const auto* e : all) {
-        line = workbook::entry_json(script_.workbook, sched.workbook_names(), *e);
-        line += '\n';
-        std::fwrite(line.data(), 1, line.size(), out);
-    }
-    bool ok = std::fflush(out) == 0;
-    ok = std::fclose(out) == 0 && ok;
-    if (!ok) {
-        log_->error("the workbook snapshot could not be written: {}", file.string());
-        return w;
-    }
-    w.snapshot = "workbook.jsonl";
     return w;
 }
 

@@ -21,6 +21,10 @@ namespace ntx::scheduler {
 class Scheduler;
 }
 
+namespace ntx::workbook {
+class Archive;
+}
+
 namespace ntx::core {
 
 // Protocols a harness registered in-process (Host::register_protocol), by the bare `entry` name that
@@ -50,7 +54,8 @@ private:
     // Tells the progress subscribers that the run entered `phase`.
     void emit_phase(RunPhase phase);
     Report build_report(scheduler::Scheduler& sched, double duration_s, bool interrupted) const;
-    WorkbookSummary close_workbook(scheduler::Scheduler& sched) const;
+    std::unique_ptr<workbook::Archive> make_archive(scheduler::Scheduler& sched) const;
+    WorkbookSummary close_workbook(scheduler::Scheduler& sched, workbook::Archive& archive) const;
 
     RunOptions options_;
     ProtocolRegistry protocols_;

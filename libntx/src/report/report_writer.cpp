@@ -178,6 +178,12 @@ std::string to_json(const Report& r) {
                                     {"by_state", std::move(by_state)},
                                     {"memory_bytes", r.workbook.memory_bytes},
                                     {"snapshot", r.workbook.snapshot.empty() ? json::value(nullptr) : json::value(r.workbook.snapshot)},
+                                    {"snapshot_bytes", r.workbook.snapshot_bytes},
+                                    {"retention", json::object{{"keeps", r.workbook.retention},
+                                                               {"kept", r.workbook.kept},
+                                                               {"not_kept", r.workbook.not_kept},
+                                                               {"over_limit", r.workbook.over_limit},
+                                                               {"dropped", r.workbook.dropped}}},
                                     {"stream", json::object{{"events", r.workbook.stream_events},
                                                             {"batches", r.workbook.stream_batches},
                                                             {"max_batch", r.workbook.stream_max_batch},
@@ -267,6 +273,13 @@ void print_summary(const Report& r, std::FILE* out) {
         for (const auto& [state, n] : r.workbook.by_state) states += fmt::format("{}{} {}", states.empty() ? "" : ", ", state, n);
         fmt::print(out, "workbook: {} entries ({}){}\n", r.workbook.entries, states,
                    r.workbook.stream_dropped ? fmt::format("; change stream dropped {} events", r.workbook.stream_dropped) : "");
+        // What the retention kept of the finished tasks, and where.
+        fmt::print(out, "  kept {} ({}){}{}{}\n", r.workbook.kept, r.workbook.retention,
+                   r.workbook.snapshot.empty() ? "" : " in " + r.workbook.snapshot,
+                   r.workbook.not_kept ? fmt::format(", {} not kept", r.workbook.not_kept) : "",
+                   r.workbook.over_limit || r.workbook.dropped
+                       ? fmt::format(" ({} past the limit, {} lost)", r.workbook.over_limit, r.workbook.dropped)
+                       : "");
     }
     if (!r.stopped_by_exit.empty()) fmt::print(out, "\nstopped: {}\n", r.stopped_by_exit);
     if (!r.thresholds.empty()) {

@@ -21,6 +21,9 @@ class ProtocolFrame;
 namespace ntx::progress {
 class Bus;
 }
+namespace ntx::workbook {
+class Archive;
+}
 
 namespace ntx::scheduler {
 
@@ -92,6 +95,10 @@ public:
     // Where shards push workbook changes and plugin progress (set before run(); none by default).
     void set_progress_bus(progress::Bus* bus) { bus_ = bus; }
     progress::Bus* progress_bus() const { return bus_; }
+    // Where shards hand the workbook entries of finished tasks (set before run(); none by default:
+    // they are only counted).
+    void set_workbook_archive(workbook::Archive* archive) { archive_ = archive; }
+    workbook::Archive* workbook_archive() const { return archive_; }
 
 private:
     const dsl::Script& script_;
@@ -113,6 +120,7 @@ private:
     std::filesystem::path persist_base_;
     workbook::Names names_;
     progress::Bus* bus_ = nullptr;
+    workbook::Archive* archive_ = nullptr;
 
     std::mutex mutex_;
     std::condition_variable cv_;

@@ -8,6 +8,7 @@
 
 #include "frame/protocol_frame.hpp"
 #include "progress/bus.hpp"
+#include "workbook/archive.hpp"
 #include "scheduler/live_stats.hpp"
 #include "scheduler/scheduler.hpp"
 
@@ -1137,10 +1138,11 @@ namespace ntx::scheduler {
 // ---- the workbook ----------------------------------------------------------------------------------------
 
 void Shard::wb_close(User& u, workbook::State final_state) {
-    if (u.wb == UINT32_MAX || u.branch_parent) return;  // a branch writes to its parent's entry, never closes it
-    workbook::Entry& e = ledger_.at(u.wb);
-    if (workbook::is_final(e.state)) return;  // the first exit decides (a rollback before its end_task)
-    ledger_.set_state(u.wb, final_state);
+    if (u.wb == workbook::kNoEntry || u.branch_parent) return;  // a branch writes to its parent's entry, never closes it
+    // The first exit decides (a rollback before its end_task): the user lets go of the entry, which the
+    // next flush sends out and releases; its next task opens an entry of its own.
+    ledger_.close(u.wb, final_state);
+    u.wb = workbook::kNoEntry;
 }
 
 void Shard::wb_apply(User& u, const dsl::Step& step) {
@@ -1208,6 +1210,15 @@ void Shard::flush_workbook() {
         }
     }
     ledger_.clear_dirty(schema);
+    // The tasks that ended since the last flush: their entries go to the archive (which keeps what the
+    // retention asks for) and their slots to the next tasks. The ledger holds only running tasks.
+    workbook::Archive* archive = scheduler_.workbook_archive();
+    if (archive && archive->active()) {
+        ledger_.release_closed([&](const workbook::Entry& e) { archive->keep(index_, e, kept_entries_); });
+        archive->submit(kept_entries_);
+    } else {
+        ledger_.release_closed([](const workbook::Entry&) {});
+    }
 }
 
 void Shard::push_plugin_progress(User& u, uint32_t component, const ntx_progress_t& p) {

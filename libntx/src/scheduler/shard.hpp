@@ -128,6 +128,7 @@ private:
     void wb_apply(User& u, const dsl::Step& step);  // an update-workbook step
     void wb_retry_left(User& u);
     workbook::Ledger ledger_;
+    std::vector<workbook::Entry> kept_entries_;  // released entries the archive keeps, handed over each flush
     void spawn_dynamic(uint32_t scenario, uint64_t parent_id, uint32_t action, uint64_t task_id,
                        std::vector<std::pair<std::string, std::string>> overrides, std::vector<Lease> leases,
                        std::vector<dsl::Fields> variables, std::vector<bool> variable_set);

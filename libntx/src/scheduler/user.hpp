@@ -131,7 +131,8 @@ struct User final : dsl::RenderContext {
     std::vector<std::string> param_values;
     std::vector<ntx_kv_t> params;
 
-    // Its current (or last) task's workbook entry: an index into its shard's ledger.
+    // Its current task's workbook entry: an index into its shard's ledger (kNoEntry once the task
+    // closed it: the ledger releases closed entries at its next flush).
     uint32_t wb = UINT32_MAX;
 
     std::optional<std::string_view> resource_field(std::string_view field) const override;

@@ -13,6 +13,15 @@ void Persister::write(std::filesystem::path path, std::string contents) {
         if (stats_.first_error.empty()) stats_.first_error = path.string() + ": saved after the run ended";
         return;
     }
+    if (queued_bytes_ + contents.size() > kMaxQueuedBytes) {
+        // The disk is this far behind the loops: the file is counted as an error, never waited for, and
+        // the queue's memory stays bounded.
+        ++stats_.errors;
+        if (stats_.first_error.empty())
+            stats_.first_error = path.string() + ": not written, the persist writer is too far behind (64 MiB queued)";
+        return;
+    }
+    queued_bytes_ += contents.size();
     queue_.emplace_back(std::move(path), std::move(contents));
     if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
     cv_.notify_one();
@@ -53,6 +62,7 @@ void Persister::run() {
         out.close();
         bool ok = !ec && out.good();
         lock.lock();
+        queued_bytes_ -= contents.size();
         if (ok) {
             ++stats_.files;
             stats_.bytes += contents.size();

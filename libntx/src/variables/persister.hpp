@@ -39,7 +39,9 @@ private:
 
     mutable std::mutex mutex_;
     std::condition_variable cv_;
+    static constexpr uint64_t kMaxQueuedBytes = 64ull << 20;  // past this, saves are counted errors
     std::deque<std::pair<std::filesystem::path, std::string>> queue_;
+    uint64_t queued_bytes_ = 0;
     std::thread thread_;
     bool stopping_ = false;
     Stats stats_;

@@ -163,6 +163,7 @@ void append_value(const Schema& schema, const Names& names, const Entry& e, uint
 }
 
 void Ledger::set_field(uint32_t i, uint32_t id, std::string_view value, const Schema& schema) {
+    if (i == kNoEntry) return;
     Entry& e = entries_[i];
     for (auto& f : e.fields) {
         if (f.id != id) continue;
@@ -191,7 +192,8 @@ void Ledger::clear_dirty(const Schema& schema) {
 }
 
 size_t Ledger::memory_bytes() const {
-    size_t bytes = entries_.size() * sizeof(Entry) + dirty_.capacity() * sizeof(uint32_t);
+    size_t bytes = entries_.size() * sizeof(Entry) +
+                   (dirty_.capacity() + free_.capacity() + closed_.capacity()) * sizeof(uint32_t);
     for (const auto& e : entries_) {
         bytes += e.fields.capacity() * sizeof(FieldValue);
         for (const auto& f : e.fields)

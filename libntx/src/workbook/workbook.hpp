@@ -130,6 +130,7 @@ struct Entry {
     State state = State::executing_running_action;
     LastEvent last_event = LastEvent::none;
     bool dynamic = false;      // a plugin's request_task
+    bool in_use = false;       // the slot holds an open (or closed, not yet released) entry
     std::vector<FieldValue> fields;  // sparse: only fields set away from their defaults
 };
 
@@ -144,51 +145,109 @@ struct Names {
 // A field's value as text, appended to `out` (builtins formatted; script fields or their defaults).
 void append_value(const Schema& schema, const Names& names, const Entry& e, uint32_t id, std::string& out);
 
+constexpr uint32_t kNoEntry = UINT32_MAX;
+
 // One shard's part of the ledger. Its loop's thread is the only writer.
+//
+// It holds the entries of the tasks still running, never one per task of the run: an entry closed
+// (close()) stays until the shard's next flush, which sends its last change to the progress bus, hands
+// it to whoever keeps finished entries (release_closed(): the workbook archive, workbook/archive.hpp)
+// and frees its slot for the next task. Slots are reused, so the memory held is a function of the
+// users online, never of the run's length. What the report needs of the finished entries (how many,
+// by final state) is kept as counts.
 class Ledger {
 public:
-    // Opens the entry of a new user x task; its index.
+    // Opens the entry of a new user x task; its index (valid until the entry is closed and released).
     uint32_t open(uint64_t user_id, uint64_t task_id, uint32_t scenario, uint64_t now_ms, State state) {
-        uint32_t i = static_cast<uint32_t>(entries_.size());
-        Entry& e = entries_.emplace_back();
+        uint32_t i;
+        if (free_.empty()) {
+            i = static_cast<uint32_t>(entries_.size());
+            entries_.emplace_back();
+        } else {
+            i = free_.back();
+            free_.pop_back();
+        }
+        Entry& e = entries_[i];
         e.user_id = user_id;
         e.task_id = task_id;
         e.scenario = scenario;
         e.start_at_ms = now_ms;
         e.state = state;
+        e.in_use = true;
+        ++opened_;
         mark(e, i, d_opened | d_state);
         return i;
     }
+    // Closes the entry with its final state (is_final). It is released at the next release_closed();
+    // the caller forgets the index.
+    void close(uint32_t i, State final_state) {
+        if (i == kNoEntry) return;
+        Entry& e = entries_[i];
+        if (is_final(e.state)) return;  // the first exit decides
+        e.state = final_state;
+        mark(e, i, d_state);
+        closed_.push_back(i);
+    }
     Entry& at(uint32_t i) { return entries_[i]; }
     const Entry& at(uint32_t i) const { return entries_[i]; }
-    size_t size() const { return entries_.size(); }
-    const std::deque<Entry>& entries() const { return entries_; }
+    // Entries open now (in use: running, or closed and not released yet).
+    size_t live() const { return entries_.size() - free_.size(); }
+    // Entries opened since the start of the run.
+    uint64_t opened() const { return opened_; }
+    // Calls f(entry) for every entry in use.
+    template <typename F>
+    void for_each_live(F&& f) const {
+        for (const auto& e : entries_)
+            if (e.in_use) f(e);
+    }
+    // Released entries by final state (indexed by State).
+    const uint64_t* released_by_state() const { return released_by_state_; }
 
-    // ---- the hot path: a few stores and a bit --------------------------------------------------------
+    // Hands every closed entry to `keep(const Entry&)` (which copies what it keeps), counts it, and
+    // frees its slot. Call after the dirty entries went out (their last change is the final state).
+    template <typename F>
+    void release_closed(F&& keep) {
+        for (uint32_t i : closed_) {
+            Entry& e = entries_[i];
+            keep(static_cast<const Entry&>(e));
+            ++released_by_state_[static_cast<size_t>(e.state)];
+            e.fields.clear();  // keeps its capacity: the next task's fields reuse it
+            e = Entry{.fields = std::move(e.fields)};
+            free_.push_back(i);
+        }
+        closed_.clear();
+    }
+
+    // ---- the hot path: a few stores and a bit (an index of kNoEntry is ignored) ---------------------
     void set_state(uint32_t i, State s) {
+        if (i == kNoEntry) return;
         Entry& e = entries_[i];
         if (e.state == s) return;
         e.state = s;
         mark(e, i, d_state);
     }
     void set_action(uint32_t i, uint32_t action, State s) {
+        if (i == kNoEntry) return;
         Entry& e = entries_[i];
         e.current_action = action;
         e.state = s;
         mark(e, i, d_state | d_action);
     }
     void set_evidence(uint32_t i, LastEvent ev, uint32_t response_us) {
+        if (i == kNoEntry) return;
         Entry& e = entries_[i];
         e.last_event = ev;
         e.response_us = response_us;
         mark(e, i, d_evidence);
     }
     void set_retry_left(uint32_t i, uint16_t n) {
+        if (i == kNoEntry) return;
         Entry& e = entries_[i];
         e.retry_left = n;
         mark(e, i, d_retry);
     }
     void set_timeout_at(uint32_t i, uint64_t ms) {
+        if (i == kNoEntry) return;
         Entry& e = entries_[i];
         e.timeout_at_ms = ms;
         mark(e, i, d_timeout);
@@ -211,7 +270,11 @@ private:
         e.dirty |= bits;
     }
     std::deque<Entry> entries_;
+    std::vector<uint32_t> free_;    // released slots, reused first
+    std::vector<uint32_t> closed_;  // closed since the last release_closed
     std::vector<uint32_t> dirty_;
+    uint64_t opened_ = 0;
+    uint64_t released_by_state_[kStates] = {};
 };
 
 // One entry as a JSON object (one line of workbook.jsonl): the builtins, then `sections` with every
