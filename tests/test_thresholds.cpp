@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "dsl/script.hpp"
+#include "resource/source_files.hpp"
 #include "report/junit.hpp"
 #include "report/thresholds.hpp"
 #include "support/dsl_load.hpp"
@@ -40,7 +41,7 @@ std::vector<Diagnostic> load(const std::string& thresholds, dsl::Script& script)
     TempResDir dir;
     dir.write("script.yaml", std::string(kScript) + thresholds);
     std::vector<Diagnostic> d;
-    script = dsl::load_res_dir(dir.path(), d);
+    script = dsl::load_res_dir(dir.path(), ntx::resource::file_reader(), d);
     return d;
 }
 
