@@ -9,10 +9,10 @@
 #include <unistd.h>
 
 #include "dsl/script.hpp"
-#include "resource/source_files.hpp"
 #include "ntx/host.hpp"
 #include "ntx/protocol.hpp"
 #include "ntx/script_builder.hpp"
+#include "resource/source_files.hpp"
 
 namespace fs = std::filesystem;
 

@@ -4,8 +4,8 @@
 #include <algorithm>
 
 #include "dsl/script.hpp"
-#include "resource/source_files.hpp"
 #include "dsl/yaml_source.hpp"
+#include "resource/source_files.hpp"
 #include "support/dsl_load.hpp"
 #include "support/temp_res_dir.hpp"
 

@@ -3,9 +3,9 @@
 #include <string>
 
 #include "dsl/script.hpp"
-#include "resource/source_files.hpp"
 #include "live/prometheus.hpp"
 #include "report/latency_histogram.hpp"
+#include "resource/source_files.hpp"
 #include "support/temp_res_dir.hpp"
 
 using namespace ntx;

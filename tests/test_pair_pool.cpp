@@ -6,10 +6,10 @@
 #include <thread>
 
 #include "dsl/script.hpp"
-#include "resource/source_files.hpp"
 #include "report/report_writer.hpp"
 #include "resource/manifest.hpp"
 #include "resource/pair_pool.hpp"
+#include "resource/source_files.hpp"
 #include "support/dsl_load.hpp"
 #include "support/temp_res_dir.hpp"
 

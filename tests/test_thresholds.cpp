@@ -3,9 +3,9 @@
 #include <algorithm>
 
 #include "dsl/script.hpp"
-#include "resource/source_files.hpp"
 #include "report/junit.hpp"
 #include "report/thresholds.hpp"
+#include "resource/source_files.hpp"
 #include "support/dsl_load.hpp"
 #include "support/temp_res_dir.hpp"
 

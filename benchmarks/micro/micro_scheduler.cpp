@@ -23,9 +23,9 @@
 
 #include "alloc_counter.hpp"
 #include "dsl/script.hpp"
-#include "resource/source_files.hpp"
 #include "frame/protocol_frame.hpp"
 #include "plugin/plugin_loader.hpp"
+#include "resource/source_files.hpp"
 #include "scheduler/scheduler.hpp"
 #include "scheduler/shard.hpp"
 
