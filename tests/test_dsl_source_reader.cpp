@@ -90,10 +90,12 @@ TEST_CASE("what the SourceReader cannot read is reported where the script names 
     reader.files["/mem/res/script.yaml"] = kScript;
     std::vector<Diagnostic> d;
     dsl::load_res_dir("/mem/res", reader, d);
-    REQUIRE(d.size() == 1);
+    for (const auto& x : d) UNSCOPED_INFO(x.to_string());
+    REQUIRE(d.size() == 2);  // the blob, then the template that reads it
     CHECK(d[0].file == "mem:/mem/res/script.yaml");
     CHECK(d[0].line == 5);
     CHECK(d[0].message == "cannot read 'token.txt': not in memory");
+    CHECK(d[1].line == 11);
 
     std::vector<Diagnostic> missing;
     dsl::load_res_dir("/mem/elsewhere", reader, missing);

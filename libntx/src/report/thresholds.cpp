@@ -1,12 +1,11 @@
 #include "report/thresholds.hpp"
 
-#include <fmt/format.h>
+#include <string_view>
 
 namespace ntx::report {
 
 namespace {
 
-using Scope = Threshold::Scope;
 using Op = Threshold::Op;
 using Unit = dsl::ThresholdUnit;
 
