@@ -1,10 +1,8 @@
 // actions: named and inline, their execution controls (timeout, rate-limit, retry) and handlers (on-error,
 // on-timeout), and the plain step kinds a workflow and a handler share.
 #include <algorithm>
-#include <functional>
 
 #include "dsl/passes.hpp"
-#include "dsl/units.hpp"
 
 namespace ntx::dsl::passes {
 

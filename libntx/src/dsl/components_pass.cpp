@@ -1,9 +1,7 @@
 // components of script.yaml and their sections of resource/config.yaml.
 #include <algorithm>
-#include <functional>
 
 #include "dsl/passes.hpp"
-#include "dsl/units.hpp"
 
 namespace ntx::dsl::passes {
 

@@ -1,6 +1,5 @@
 // config.yaml: tick, threads, timeouts, network rates, dynamic tasks, log.
 #include <algorithm>
-#include <functional>
 
 #include "dsl/passes.hpp"
 #include "dsl/units.hpp"

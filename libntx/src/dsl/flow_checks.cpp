@@ -3,7 +3,6 @@
 #include <functional>
 
 #include "dsl/passes.hpp"
-#include "dsl/units.hpp"
 
 namespace ntx::dsl::passes {
 

@@ -1,6 +1,5 @@
 // load: scenarios (closed and open models) and profiles; monitoring (retry, exits).
 #include <algorithm>
-#include <functional>
 
 #include "dsl/passes.hpp"
 #include "dsl/units.hpp"

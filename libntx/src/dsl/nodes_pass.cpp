@@ -1,10 +1,6 @@
 // Graph workflows (`nodes`): each node's step and transitions compiled to flat steps, then the graph's
 // checks: every node reached, no cycle without an exit, and the variable graph over the nodes.
-#include <algorithm>
-#include <functional>
-
 #include "dsl/passes.hpp"
-#include "dsl/units.hpp"
 
 namespace ntx::dsl::passes {
 

@@ -4,7 +4,6 @@
 #include <functional>
 
 #include "dsl/passes.hpp"
-#include "dsl/units.hpp"
 
 namespace ntx::dsl::passes {
 

@@ -1,9 +1,7 @@
 // workbook: the schema's sections and aliases; update-workbook steps.
 #include <algorithm>
-#include <functional>
 
 #include "dsl/passes.hpp"
-#include "dsl/units.hpp"
 
 namespace ntx::dsl::passes {
 

@@ -1,9 +1,7 @@
 // workflows: `steps` lists compiled to flat steps (if, loop, goto, parallel as branches and jumps).
 #include <algorithm>
-#include <functional>
 
 #include "dsl/passes.hpp"
-#include "dsl/units.hpp"
 
 namespace ntx::dsl::passes {
 
