@@ -3,7 +3,7 @@
 
 This file is the source: the schemas repeat shapes (an inline action is a workflow step, a handler entry and a
 graph node), which is easy to keep consistent here and tedious in the JSON. Change the parser
-(libntx/src/dsl/script_parser.cpp) and this together, run `python3 scripts/gen-schemas.py`, and commit both;
+(the passes of libntx/src/dsl/, e.g. actions_pass.cpp) and this together, run `python3 scripts/gen-schemas.py`, and commit both;
 tests/e2e/test_schema.py checks that the committed JSON is this script's output and that it agrees with
 `ntx validate`. Usage: gen-schemas.py [OUT_DIR] (default: the repository's docs/).
 """

@@ -12,6 +12,7 @@
 #include "ntx/host.hpp"
 #include "ntx/protocol.hpp"
 #include "ntx/script_builder.hpp"
+#include "resource/source_files.hpp"
 
 namespace fs = std::filesystem;
 
@@ -42,7 +43,7 @@ ntx::dsl::Script compile(const ntx::BuiltScript& s, std::vector<ntx::Diagnostic>
     ntx::dsl::SourceTexts texts;
     texts.script_yaml = s.script_yaml();
     texts.config_yaml = s.config_yaml();
-    return ntx::dsl::load_res_dir(s.base_dir(), diagnostics, &texts);
+    return ntx::dsl::load_res_dir(s.base_dir(), ntx::resource::file_reader(), diagnostics, &texts);
 }
 
 // A protocol in the test's own code: `echo` completes at once with the `value` it was given.
@@ -88,7 +89,7 @@ TEST_CASE("ScriptBuilder's tri-phase compiles to the same model as examples/http
     std::vector<ntx::Diagnostic> from_code_diags, from_file_diags;
     ntx::BuiltScript built = tri_phase_in_code();
     ntx::dsl::Script code = compile(built, from_code_diags);
-    ntx::dsl::Script file = ntx::dsl::load_res_dir(kTriPhase, from_file_diags);
+    ntx::dsl::Script file = ntx::dsl::load_res_dir(kTriPhase, ntx::resource::file_reader(), from_file_diags);
     REQUIRE(from_code_diags.empty());
     REQUIRE(from_file_diags.empty());
 
@@ -185,7 +186,7 @@ TEST_CASE("BuiltScript::write_to makes a res_dir the parser reads like the build
     built.write_to(dir.string());
     fs::copy_file(kTriPhase / "resource.csv", dir / "resource.csv", fs::copy_options::overwrite_existing);
     std::vector<ntx::Diagnostic> diags;
-    ntx::dsl::Script s = ntx::dsl::load_res_dir(dir, diags);
+    ntx::dsl::Script s = ntx::dsl::load_res_dir(dir, ntx::resource::file_reader(), diags);
     CHECK(diags.empty());
     CHECK(s.actions.size() == 3);
     CHECK(s.config.tick_ms == 20);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "dsl/script.hpp"
+#include "resource/source_files.hpp"
 #include "support/dsl_load.hpp"
 #include "support/temp_res_dir.hpp"
 
@@ -135,11 +136,11 @@ TEST_CASE("config.yaml is validated too", "[dsl]") {
 
 TEST_CASE("a missing res_dir or script.yaml is reported", "[dsl]") {
     std::vector<Diagnostic> d;
-    dsl::load_res_dir("/nonexistent/ntx/res", d);
+    dsl::load_res_dir("/nonexistent/ntx/res", ntx::resource::file_reader(), d);
     REQUIRE(d.size() == 1);
     TempResDir dir;
     d.clear();
-    dsl::load_res_dir(dir.path(), d);
+    dsl::load_res_dir(dir.path(), ntx::resource::file_reader(), d);
     REQUIRE(d.size() == 1);
     CHECK(d[0].message.find("script.yaml") != std::string::npos);
 }

@@ -5,6 +5,7 @@
 
 #include "dsl/script.hpp"
 #include "dsl/yaml_source.hpp"
+#include "resource/source_files.hpp"
 #include "support/dsl_load.hpp"
 #include "support/temp_res_dir.hpp"
 
@@ -18,7 +19,7 @@ std::vector<Diagnostic> validate(const std::string& script) {
     TempResDir dir;
     dir.write("script.yaml", script);
     std::vector<Diagnostic> d;
-    dsl::load_res_dir(dir.path(), d);
+    dsl::load_res_dir(dir.path(), ntx::resource::file_reader(), d);
     return d;
 }
 
@@ -193,7 +194,7 @@ TEST_CASE("config.yaml and resource/config.yaml get the same byte checks", "[dsl
     dir.write("config.yaml", "threads: 1\nthreads: 2\n");
     dir.write("resource/config.yaml", "http: {a: \"\xc3\"}\n");
     std::vector<Diagnostic> d;
-    dsl::load_res_dir(dir.path(), d);
+    dsl::load_res_dir(dir.path(), ntx::resource::file_reader(), d);
     INFO(dump(d));
     const auto* dup = find(d, "duplicate key 'threads'");
     REQUIRE(dup);

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "dsl/script.hpp"
+#include "resource/source_files.hpp"
 #include "support/temp_res_dir.hpp"
 
 using namespace ntx;
@@ -28,7 +29,7 @@ std::vector<Diagnostic> validate(const std::string& script) {
     dir.write("pairs.csv", "127.0.0.1,20000\n127.0.0.1,20001\n");
     dir.write("script.yaml", script);
     std::vector<Diagnostic> d;
-    dsl::load_res_dir(dir.path(), d);
+    dsl::load_res_dir(dir.path(), ntx::resource::file_reader(), d);
     return d;
 }
 

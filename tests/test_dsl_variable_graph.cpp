@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "dsl/script.hpp"
+#include "resource/source_files.hpp"
 #include "support/temp_res_dir.hpp"
 
 using namespace ntx;
@@ -37,7 +38,7 @@ std::vector<std::string> check(const std::string& steps, const std::string& extr
     TempResDir dir;
     dir.write("script.yaml", script(steps, extra));
     std::vector<Diagnostic> d;
-    dsl::load_res_dir(dir.path(), d);
+    dsl::load_res_dir(dir.path(), ntx::resource::file_reader(), d);
     std::vector<std::string> out;
     for (const auto& x : d) {
         std::string s = x.to_string();

@@ -5,6 +5,7 @@
 #include "dsl/script.hpp"
 #include "live/prometheus.hpp"
 #include "report/latency_histogram.hpp"
+#include "resource/source_files.hpp"
 #include "support/temp_res_dir.hpp"
 
 using namespace ntx;
@@ -47,7 +48,7 @@ actions:
 load: {scenarios: [{name: "a \"quoted\" \\ name", workflow: wf, user-count: 2}]}
 )");
     std::vector<Diagnostic> d;
-    dsl::Script script = dsl::load_res_dir(dir.path(), d);
+    dsl::Script script = dsl::load_res_dir(dir.path(), ntx::resource::file_reader(), d);
     REQUIRE(d.empty());
     scheduler::LiveCounters c;
     c.actions.resize(1);

@@ -9,6 +9,7 @@
 #include "report/report_writer.hpp"
 #include "resource/manifest.hpp"
 #include "resource/pair_pool.hpp"
+#include "resource/source_files.hpp"
 #include "support/dsl_load.hpp"
 #include "support/temp_res_dir.hpp"
 
@@ -382,7 +383,7 @@ load:
     - {name: s, workflow: w, user-count: 1, user: {inherit: [pairs]}}
 )");
     std::vector<Diagnostic> d;
-    auto script = dsl::load_res_dir(dir.path(), d);
+    auto script = dsl::load_res_dir(dir.path(), ntx::resource::file_reader(), d);
     INFO(dump(d));
     auto has = [&](int line, const std::string& text) {
         return std::any_of(d.begin(), d.end(), [&](const Diagnostic& x) { return x.line == line && x.message.find(text) != std::string::npos; });
@@ -417,7 +418,7 @@ load:
     - {name: s, workflow: w, user-count: 1}
 )");
     std::vector<Diagnostic> d;
-    auto script = dsl::load_res_dir(dir.path(), d);
+    auto script = dsl::load_res_dir(dir.path(), ntx::resource::file_reader(), d);
     INFO(dump(d));
     REQUIRE(d.empty());
     auto host = std::find(script.variables.begin(), script.variables.end(), "resource.settings.host");

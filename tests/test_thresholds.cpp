@@ -5,6 +5,7 @@
 #include "dsl/script.hpp"
 #include "report/junit.hpp"
 #include "report/thresholds.hpp"
+#include "resource/source_files.hpp"
 #include "support/dsl_load.hpp"
 #include "support/temp_res_dir.hpp"
 
@@ -40,7 +41,7 @@ std::vector<Diagnostic> load(const std::string& thresholds, dsl::Script& script)
     TempResDir dir;
     dir.write("script.yaml", std::string(kScript) + thresholds);
     std::vector<Diagnostic> d;
-    script = dsl::load_res_dir(dir.path(), d);
+    script = dsl::load_res_dir(dir.path(), ntx::resource::file_reader(), d);
     return d;
 }
 

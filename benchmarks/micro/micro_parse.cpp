@@ -10,6 +10,7 @@
 
 #include "alloc_counter.hpp"
 #include "dsl/script.hpp"
+#include "resource/source_files.hpp"
 
 namespace {
 
@@ -58,7 +59,7 @@ void BM_ParseScript1000Actions(benchmark::State& state) {
     size_t actions = 0;
     for (auto _ : state) {
         std::vector<ntx::Diagnostic> diagnostics;
-        auto script = ntx::dsl::load_res_dir(dir, diagnostics);
+        auto script = ntx::dsl::load_res_dir(dir, ntx::resource::file_reader(), diagnostics);
         if (!diagnostics.empty()) {
             state.SkipWithError(diagnostics.front().to_string().c_str());
             break;

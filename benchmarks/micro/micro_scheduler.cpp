@@ -25,6 +25,7 @@
 #include "dsl/script.hpp"
 #include "frame/protocol_frame.hpp"
 #include "plugin/plugin_loader.hpp"
+#include "resource/source_files.hpp"
 #include "scheduler/scheduler.hpp"
 #include "scheduler/shard.hpp"
 
@@ -71,7 +72,7 @@ struct Rig {
         dir.write("script.yaml", script_yaml);
         dir.write("config.yaml", "tick: 20ms\nthreads: 1\nlog:\n  level: warn\n");
         std::vector<Diagnostic> diagnostics;
-        script = dsl::load_res_dir(dir.path(), diagnostics);
+        script = dsl::load_res_dir(dir.path(), ntx::resource::file_reader(), diagnostics);
         if (!diagnostics.empty()) {
             error = diagnostics.front().to_string();
             return;

@@ -14,7 +14,7 @@
   exit 2 with the expected message, so the schema and the parser cannot drift apart silently in either
   direction for them. The unmodified document must pass both (the control).
 - A coarse drift check: every key the parser accepts (the allowed lists of check_keys(...) calls in
-  libntx/src/dsl/script_parser.cpp) is a property somewhere in the schemas, and every property of the
+  libntx/src/dsl/*_pass.cpp) is a property somewhere in the schemas, and every property of the
   schemas is a key the parser knows, or is marked "(new in this version)" (constructs other branches add).
 """
 import copy
@@ -476,7 +476,7 @@ def test_schema_and_parser_refuse_the_same_bad_input():
 # --- the coarse drift check ---------------------------------------------------------------------------
 CHECK_KEYS = re.compile(r'check_keys\(\s*f,\s*[^,]+,\s*(?:"[^"]*"|fmt::format\("[^"]*"[^)]*\)|\w+),\s*'
                         r'\{([^}]*)\}(?:\s*,\s*\{([^}]*)\})?\s*\)', re.S)
-# Keys read outside check_keys: metadata.capabilities; the threshold maps (report/thresholds.cpp).
+# Keys read outside check_keys: metadata.capabilities; the threshold maps (dsl/thresholds_pass.cpp).
 OTHER_PARSER_KEYS = {"capabilities", "threshold", "condition", "abort-on-fail",
                      # workbook: the six sections (workbook::kSections), `sections` and `expose`; progress
                      # priorities by phase name: checked by the parser's own lists, not by check_keys
@@ -485,8 +485,12 @@ OTHER_PARSER_KEYS = {"capabilities", "threshold", "condition", "abort-on-fail",
 
 
 def parser_keys():
-    with open(os.path.join(SOURCE, "libntx", "src", "dsl", "script_parser.cpp")) as f:
-        src = f.read()
+    dsl = os.path.join(SOURCE, "libntx", "src", "dsl")
+    src = ""
+    for name in sorted(os.listdir(dsl)):  # the compiler's passes
+        if name.endswith(".cpp"):
+            with open(os.path.join(dsl, name)) as f:
+                src += f.read()
     allowed, later, calls = set(), set(), 0
     for m in CHECK_KEYS.finditer(src):
         calls += 1
@@ -531,7 +535,7 @@ def test_parser_keys_and_schema_keys_match():
     props = schema_properties(SCRIPT_SCHEMA) + schema_properties(CONFIG_SCHEMA)
     names = {k for k, _ in props}
     missing = sorted(allowed - names)
-    check(not missing, f"keys script_parser.cpp accepts that no schema names: {missing}")
+    check(not missing, f"keys the DSL passes accept that no schema names: {missing}")
     known = allowed | later | OTHER_PARSER_KEYS
     unknown = sorted({k for k, new in props if not new and k not in known})
     check(not unknown, f"schema keys the parser does not know (mark them '{NEW}' if another branch adds them): "

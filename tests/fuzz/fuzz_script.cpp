@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "dsl/script.hpp"
+#include "resource/source_files.hpp"
 
 namespace {
 const std::filesystem::path& res_dir() {
@@ -32,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
     }
     std::vector<ntx::Diagnostic> diagnostics;
-    ntx::dsl::Script script = ntx::dsl::load_res_dir(dir, diagnostics);
+    ntx::dsl::Script script = ntx::dsl::load_res_dir(dir, ntx::resource::file_reader(), diagnostics);
     for (const auto& d : diagnostics)
         if (d.message.empty()) std::abort();  // every diagnostic says something
     return 0;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dsl/script.hpp"
+#include "resource/source_files.hpp"
 #include "support/temp_res_dir.hpp"
 
 namespace ntx::test {
@@ -15,7 +16,7 @@ namespace ntx::test {
 // Loads the res_dir `dir`; the compiled script goes to `out` when given. Returns the diagnostics.
 inline std::vector<Diagnostic> load(const TempResDir& dir, dsl::Script* out = nullptr) {
     std::vector<Diagnostic> d;
-    auto s = dsl::load_res_dir(dir.path(), d);
+    auto s = dsl::load_res_dir(dir.path(), ntx::resource::file_reader(), d);
     if (out) *out = std::move(s);
     return d;
 }

@@ -27,6 +27,7 @@
 #include "report/latency_histogram.hpp"
 #include "report/thresholds.hpp"
 #include "resource/resource_monitor.hpp"
+#include "resource/source_files.hpp"
 #include "scheduler/live_stats.hpp"
 #include "scheduler/scheduler.hpp"
 #include "workbook/archive.hpp"
@@ -85,7 +86,7 @@ void Core::emit_phase(RunPhase phase) {
 void Core::plan(const fs::path& res_dir, const dsl::SourceTexts* texts) {
     emit_phase(RunPhase::initiating);
     std::vector<Diagnostic> diagnostics;
-    script_ = dsl::load_res_dir(res_dir, diagnostics, texts);
+    script_ = dsl::load_res_dir(res_dir, resource::file_reader(), diagnostics, texts);
     emit_phase(RunPhase::planning);
     log_->set_level(spdlog::level::from_str(script_.config.log_level));
     if (!script_.config.log_mask.empty())

@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "dsl/expression.hpp"
+#include "dsl/progress_model.hpp"
 #include "dsl/template.hpp"
+#include "dsl/thresholds_model.hpp"
 #include "ntx/diagnostics.hpp"
-#include "progress/config.hpp"
-#include "report/thresholds.hpp"
 #include "workbook/workbook.hpp"
 
 namespace ntx::dsl {
@@ -330,11 +330,11 @@ struct Script {
     TaskRetryPolicy task_retry;          // monitoring.retry
     Route exit_error = Route::error_out;      // monitoring.exits: the scenarios' default exits
     Route exit_timeout = Route::timeout_out;
-    std::vector<report::Threshold> thresholds;
+    std::vector<Threshold> thresholds;
     RunConfig config;
     // The workbook's fields (the scheduler's own, the script's `workbook:` sections) and aliases.
     workbook::Schema workbook;
-    progress::ProgressConfig progress;  // the script's `progress:` section
+    ProgressConfig progress;  // the script's `progress:` section
 };
 
 // Appends to `out` the actions `steps` run, in order and each once, those of parallel branches in
@@ -348,10 +348,13 @@ struct SourceTexts {
     std::string script_name = "script.yaml", config_name = "config.yaml";
 };
 
-// Reads and validates res_dir. Every problem found goes to `diagnostics`; the result is usable only when
-// no diagnostic was added. With `texts`, the documents it holds replace the res_dir's files; everything
-// else (resource/config.yaml, manifests, plugin files) is still read relative to res_dir.
-Script load_res_dir(const std::filesystem::path& res_dir, std::vector<Diagnostic>& diagnostics,
+class SourceReader;  // dsl/source_reader.hpp
+
+// Reads (through `reader`: resource::file_reader() for the files on disk) and validates res_dir. Every
+// problem found goes to `diagnostics`; the result is usable only when no diagnostic was added. With
+// `texts`, the documents it holds replace the res_dir's files; everything else (resource/config.yaml,
+// manifests, blobs) is still read relative to res_dir.
+Script load_res_dir(const std::filesystem::path& res_dir, const SourceReader& reader, std::vector<Diagnostic>& diagnostics,
                     const SourceTexts* texts = nullptr);
 
 // Diagnostics [first, end) in reading order: the files in the order their first problem was found

@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <fmt/format.h>
-#include <fstream>
-#include <sstream>
 #include <unordered_map>
 
 namespace ntx::dsl {
@@ -149,18 +147,6 @@ std::optional<YAML::Node> parse_yaml(const std::string& text, const std::string&
         out.push_back({file, e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1, e.msg, {}});
     }
     return std::nullopt;
-}
-
-std::optional<YAML::Node> load_yaml_file(const std::filesystem::path& path, const std::string& file,
-                                         std::vector<Diagnostic>& out) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    if (in) text << in.rdbuf();
-    if (!in || in.bad()) {
-        out.push_back({file, 0, 0, "cannot read the file", {}});
-        return std::nullopt;
-    }
-    return parse_yaml(text.str(), file, out);
 }
 
 }  // namespace ntx::dsl

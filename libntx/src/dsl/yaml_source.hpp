@@ -1,4 +1,4 @@
-// Reading a YAML file of a res_dir defensively, before the DSL looks at it: the bytes must be UTF-8
+// Checking a YAML file of a res_dir defensively, before the DSL looks at it: the bytes must be UTF-8
 // without NULs, the file one document, no map may repeat a key (yaml-cpp keeps both and a lookup
 // sees only the first: a silently ignored typo), and aliases may not blow the document up (a
 // "billion laughs" file). Every problem is a Diagnostic with line and column. One yaml-cpp parse;
@@ -7,7 +7,6 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,9 +30,5 @@ std::optional<TextFault> check_text(std::string_view text);
 // Parses `text` (the contents of `file`, as named in diagnostics). Problems go to `out`; nullopt when
 // the document cannot be used. An empty file is a Null node.
 std::optional<YAML::Node> parse_yaml(const std::string& text, const std::string& file, std::vector<Diagnostic>& out);
-
-// Reads `path` and parses it as above ("cannot read the file" when it cannot be read).
-std::optional<YAML::Node> load_yaml_file(const std::filesystem::path& path, const std::string& file,
-                                         std::vector<Diagnostic>& out);
 
 }  // namespace ntx::dsl

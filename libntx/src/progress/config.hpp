@@ -1,21 +1,11 @@
 // The script's `progress:` section, compiled: how the progress bus batches and prioritises events.
+// The model is the DSL's (dsl/progress_model.hpp); progress/ knows it by its old name.
 #pragma once
 
-#include <array>
-#include <cstdint>
+#include "dsl/progress_model.hpp"
 
 namespace ntx::progress {
 
-struct ProgressConfig {
-    // batching
-    uint32_t max_batch_size = 256;     // a subscriber's call carries at most this many events
-    uint64_t flush_interval_ms = 100;  // pending events are delivered at least this often
-    uint32_t priority_threshold = 0;   // an event of at least this priority is delivered at once; 0 = off
-    // poller.priorities: the weight of each process group (initiating, planning, executing,
-    // monitoring, closing), copied into each event's `priority`.
-    std::array<uint32_t, 5> priorities{1, 1, 1, 2, 3};
-    // Events each shard's queue holds between two drains; past it events are dropped and counted.
-    uint32_t queue_size = 16384;
-};
+using ProgressConfig = dsl::ProgressConfig;
 
 }  // namespace ntx::progress

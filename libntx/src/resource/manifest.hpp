@@ -7,18 +7,12 @@
 #include <string_view>
 #include <vector>
 
-#include "dsl/script.hpp"
+#include "dsl/source_reader.hpp"
 
 namespace ntx::resource {
 
-struct ManifestSpec {
-    std::string resource;           // the resource's name, for messages
-    std::filesystem::path path;     // absolute
-    std::string format = "csv";     // csv | yaml
-    std::vector<std::string> fields;
-    dsl::SourceLoc loc;             // where script.yaml names the manifest
-    bool map_of_scalars = false;    // yaml: also a plain `key: value` map (two fields; kv_store)
-};
+// The manifest to read (the DSL names it: dsl/source_reader.hpp).
+using ManifestSpec = dsl::ManifestSpec;
 
 // The rows in file order; problems go to `diagnostics` (the rows are usable only when none was added).
 std::vector<std::vector<std::string>> read_manifest(const ManifestSpec& spec, std::vector<Diagnostic>& diagnostics);

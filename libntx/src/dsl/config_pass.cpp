@@ -1,0 +1,91 @@
+// config.yaml: tick, threads, timeouts, network rates, dynamic tasks, log.
+#include <algorithm>
+
+#include "dsl/passes.hpp"
+#include "dsl/units.hpp"
+
+namespace ntx::dsl::passes {
+
+void parse_config(Compilation& cx) {
+    std::filesystem::path path = cx.res_dir / "config.yaml";
+    const bool from_text = cx.texts && cx.texts->config_yaml;
+    if (!from_text && !cx.reader.exists(path)) return;
+    FileCtx f{from_text ? cx.texts->config_name : display(cx, path), cx.out};
+    auto root = load_yaml(cx, f, path, from_text ? &*cx.texts->config_yaml : nullptr);
+    if (!root || root->IsNull()) return;
+    if (!expect_map(f, *root, "config.yaml")) return;
+    check_keys(f, *root, "config.yaml",
+               {"tick", "threads", "action-timeout", "grace-period", "log", "logging", "dynamic-tasks", "network"},
+               {"outputs", "features", "masking"});
+    const YAML::Node& c = *root;
+    if (c["tick"]) {
+        if (auto v = duration(f, c["tick"], "tick")) {
+            if (*v == 0 || *v > 1000) f.error(c["tick"], "tick must be between 1ms and 1s");
+            else cx.script.config.tick_ms = *v;
+        }
+    }
+    if (c["threads"]) {
+        if (auto v = uint_value(f, c["threads"], "threads")) cx.script.config.threads = static_cast<unsigned>(*v);
+    }
+    if (c["grace-period"]) {
+        if (auto v = duration(f, c["grace-period"], "grace-period")) cx.script.config.grace_ms = *v;
+    }
+    if (c["action-timeout"]) {
+        if (auto v = duration(f, c["action-timeout"], "action-timeout")) cx.script.config.action_timeout_ms = *v;
+    }
+    if (c["network"] && expect_map(f, c["network"], "network")) {
+        // Both directions share one window (the smaller), each keeping its bytes per millisecond.
+        const YAML::Node& n = c["network"];
+        check_keys(f, n, "network", {"send-rate", "recv-rate"});
+        std::optional<ByteRate> send, recv;
+        for (auto [key, out] : {std::pair{"send-rate", &send}, std::pair{"recv-rate", &recv}}) {
+            if (!n[key]) continue;
+            auto text = scalar(f, n[key], key);
+            if (!text) continue;
+            *out = parse_byte_rate(*text, cx.script.config.tick_ms);
+            if (!*out || (*out)->bytes <= 0 || (*out)->per_ms == 0)
+                f.error(n[key], fmt::format("network.{} must be a positive byte rate such as 512KiB/s or 64KB/tick, "
+                                            "found '{}'", key, *text));
+        }
+        uint64_t window = std::min(send ? send->per_ms : UINT64_MAX, recv ? recv->per_ms : UINT64_MAX);
+        if (window != UINT64_MAX && window > 0) {
+            window = std::max<uint64_t>(window, 10);  // windows under 10 ms only cost wakeups
+            cx.script.config.rate_window_ms = static_cast<uint32_t>(window);
+            auto per_window = [&](const ByteRate& r) {
+                return std::max<uint64_t>(1, static_cast<uint64_t>(r.bytes * static_cast<double>(window) / static_cast<double>(r.per_ms)));
+            };
+            if (send && send->bytes > 0) cx.script.config.send_bytes = per_window(*send);
+            if (recv && recv->bytes > 0) cx.script.config.recv_bytes = per_window(*recv);
+        }
+    }
+    if (c["dynamic-tasks"] && expect_map(f, c["dynamic-tasks"], "dynamic-tasks")) {
+        const YAML::Node& d = c["dynamic-tasks"];
+        check_keys(f, d, "dynamic-tasks", {"max-concurrent", "rate"});
+        if (d["max-concurrent"])
+            cx.script.config.dynamic_max_concurrent = uint_value(f, d["max-concurrent"], "max-concurrent").value_or(1000);
+        if (d["rate"]) {
+            cx.script.config.dynamic_rate = rate(f, d["rate"], "dynamic-tasks.rate").value_or(0);
+            if (cx.script.config.dynamic_rate <= 0 && d["rate"].IsScalar()) f.error(d["rate"], "dynamic-tasks.rate must be positive");
+        }
+    }
+    // `logging` (SPEC's name) and `log` are the same section.
+    if (c["log"] && c["logging"]) f.error(c["logging"], "config.yaml has both 'log' and 'logging' (the same section)");
+    const YAML::Node log = c["log"] ? c["log"] : c["logging"];
+    if (log) {
+        if (expect_map(f, log, "log")) {
+            check_keys(f, log, "log", {"level", "mask"});
+            if (log["mask"]) cx.script.config.log_mask = string_list(f, log["mask"], "log.mask");
+            if (log["level"]) {
+                auto lvl = scalar(f, log["level"], "log.level");
+                static const std::vector<std::string_view> levels{"trace", "debug", "info", "warn", "error", "off"};
+                if (lvl && std::find(levels.begin(), levels.end(), *lvl) == levels.end())
+                    f.error(log["level"], fmt::format("unknown log level '{}'", *lvl),
+                            "one of trace, debug, info, warn, error, off");
+                else if (lvl)
+                    cx.script.config.log_level = *lvl;
+            }
+        }
+    }
+}
+
+}  // namespace ntx::dsl::passes

@@ -1,0 +1,77 @@
+// The DSL compiler's driver: the passes (dsl/passes.hpp) in the order their names need, over one
+// Compilation.
+#include "dsl/passes.hpp"
+
+namespace ntx::dsl {
+
+namespace passes {
+namespace {
+
+Script compile(Compilation& cx) {
+    cx.script.res_dir = cx.res_dir;
+    parse_config(cx);
+    std::filesystem::path script_path = cx.res_dir / "script.yaml";
+    const bool from_text = cx.texts && cx.texts->script_yaml;
+    FileCtx f{from_text ? cx.texts->script_name : display(cx, script_path), cx.out};
+    auto root = load_yaml(cx, f, script_path, from_text ? &*cx.texts->script_yaml : nullptr);
+    if (!root) return std::move(cx.script);
+    if (!expect_map(f, *root, "script.yaml")) return std::move(cx.script);
+    check_keys(f, *root, "script.yaml",
+               {"version", "components", "resources", "workflows", "actions", "load", "monitoring", "thresholds",
+                "workbook", "progress"});
+    const YAML::Node& r = *root;
+    if (r["version"]) {
+        if (auto v = scalar(f, r["version"], "version")) cx.script.version = *v;
+    }
+    if (r["components"]) parse_components(cx, f, r["components"]);
+    parse_component_configs(cx);
+    if (r["resources"]) parse_resources(cx, f, r["resources"]);
+    // Variables are named by save-as across all actions (and inline steps) before templates compile.
+    collect_variables(cx, f, r);
+    // The workbook's fields before any template reads {{workbook.*}}.
+    if (r["workbook"]) parse_workbook(cx, f, r["workbook"]);
+    // save-as scope workbook: the variable is also the entry's field registers.<name> ({{workbook.<name>}}).
+    cx.script.variable_workbook_field.assign(cx.script.variables.size(), UINT32_MAX);
+    for (uint32_t i = 0; i < cx.script.variables.size(); ++i)
+        if (cx.script.variable_scopes[i] == VarScope::workbook)
+            cx.script.variable_workbook_field[i] = cx.script.workbook.add_register(cx.script.variables[i]);
+    if (r["progress"]) parse_progress(cx, f, r["progress"]);
+    if (r["monitoring"]) parse_monitoring(cx, f, r["monitoring"]);  // before handlers name monitoring.retry
+    if (r["actions"]) parse_actions(cx, f, r["actions"]);
+    if (r["workflows"]) parse_workflows(cx, f, r["workflows"]);
+    else f.error(r, "script.yaml has no 'workflows'");
+    if (r["load"]) parse_load(cx, f, r["load"]);
+    else f.error(r, "script.yaml has no 'load' section (load.scenarios says what to run)");
+    // After actions and scenarios: thresholds name them.
+    if (r["thresholds"]) cx.script.thresholds = compile_thresholds(r["thresholds"], f.file, cx.script, cx.out);
+    check_variable_graph(cx);
+    check_resource_reads(cx);
+    cx.script.workbook.mask_fields(cx.script.config.log_mask);  // log.mask covers the ledger's outputs too
+    cx.script.constants.resize(cx.script.variables.size());
+    return std::move(cx.script);
+}
+
+}  // namespace
+}  // namespace passes
+
+Script load_res_dir(const std::filesystem::path& res_dir, const SourceReader& reader, std::vector<Diagnostic>& diagnostics,
+                    const SourceTexts* texts) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::path abs = fs::absolute(res_dir, ec).lexically_normal();
+    if (!reader.is_directory(abs)) {
+        diagnostics.push_back({res_dir.string(), 0, 0, "not a directory (expected a res_dir with script.yaml)", {}});
+        return {};
+    }
+    if (!(texts && texts->script_yaml) && !reader.exists(abs / "script.yaml")) {
+        diagnostics.push_back({(res_dir / "script.yaml").string(), 0, 0, "missing: a res_dir needs a script.yaml", {}});
+        return {};
+    }
+    const size_t first = diagnostics.size();
+    passes::Compilation cx{abs, reader, diagnostics, texts, {}, {}, {}, {}, {}, {}, {}};
+    Script script = passes::compile(cx);
+    sort_diagnostics(diagnostics, first);
+    return script;
+}
+
+}  // namespace ntx::dsl
