@@ -49,7 +49,7 @@ load: {scenarios: [{name: "a \"quoted\" \\ name", workflow: wf, user-count: 2}]}
     std::vector<Diagnostic> d;
     dsl::Script script = dsl::load_res_dir(dir.path(), d);
     REQUIRE(d.empty());
-    scheduler::LiveCounters c;
+    metrics::RunSnapshot c;
     c.actions.resize(1);
     c.scenarios.resize(1);
     c.actions[0].ok = 3;
@@ -57,12 +57,12 @@ load: {scenarios: [{name: "a \"quoted\" \\ name", workflow: wf, user-count: 2}]}
     for (uint64_t us : {2'000u, 3'000u, 400'000u}) c.actions[0].latency.record(us);
     c.scenarios[0].spawned = 2;
     c.scenarios[0].completed = 1;
-    live::RunGauges g;
-    g.elapsed_s = 1.5;
-    g.online = {1};
-    g.peak_online = {2};
-    g.pools.push_back({"ip-port-pool", 10, 3});
-    std::string text = live::prometheus_text(script, c, g);
+    c.elapsed_s = 1.5;
+    c.gauges.resize(1);
+    c.gauges[0].online = 1;
+    c.gauges[0].peak_online = 2;
+    c.pools.push_back({"ip-port-pool", 10, 3});
+    std::string text = live::prometheus_text(script, c, 0);
     INFO(text);
     const std::string labels = R"(scenario="a \"quoted\" \\ name",workflow="wf")";
     CHECK(text.find("ntx_users{" + labels + ",state=\"online\"} 1\n") != std::string::npos);

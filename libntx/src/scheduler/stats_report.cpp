@@ -32,7 +32,7 @@ ActionReport action_report(const dsl::Script& script, uint32_t a, const ActionSt
     }
     for (size_t c = 0; c < st.status_classes.size(); ++c)
         if (st.status_classes[c]) ar.status_classes.emplace_back(std::to_string(c + 1) + "xx", st.status_classes[c]);
-    ar.latency = report::summarize(st.latency);
+    ar.latency = metrics::summarize(st.latency);
     return ar;
 }
 
