@@ -9,8 +9,9 @@
 
 namespace ntx::live {
 
-// The exposition of one snapshot: its counters and gauges, `planned_s` (0 when unknown) and the
-// process group the run is in. The scenarios' exits and dynamic tasks are the final report's.
+// The exposition of one snapshot (the counters the report builder reads, every exit and the dynamic
+// tasks included, and the gauges), with `planned_s` (0 when unknown) and the process group the run
+// is in.
 std::string prometheus_text(const dsl::Script& script, const metrics::RunSnapshot& snapshot, double planned_s,
                             std::string_view phase = "executing");
 

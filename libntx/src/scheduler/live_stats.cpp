@@ -30,7 +30,7 @@ void LiveStats::publish(const Shard& shard, uint64_t now_ms, bool force, bool fi
     std::lock_guard lock(slot.mutex);
     // Only the actions that counted something since the last copy are copied again (a histogram is
     // 26 KiB); after the first copy nothing here allocates unless an error list grew.
-    if (slot.actions.size() != actions.size()) slot.actions = actions;
+    if (final || slot.actions.size() != actions.size()) slot.actions = actions;
     else
         for (size_t i = 0; i < actions.size(); ++i)
             if (changed(actions[i], slot.actions[i])) slot.actions[i] = actions[i];
