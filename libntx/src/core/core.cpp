@@ -297,13 +297,7 @@ Report Core::run(unsigned threads, std::atomic<int>& stop, resource::ResourceMon
             read(snap);
             return live::prometheus_text(script_, snap, static_cast<double>(live::planned_ms(script_)) / 1000.0);
         });
-    live::RunMonitor::Options mo;
-    if (!options_.quiet && options_.progress_ms) {
-        mo.progress = stdout;
-        mo.tty = isatty(fileno(stdout)) != 0;
-        mo.progress_ms = options_.progress_ms;
-    }
-    live::RunMonitor monitor(script_, read, stop, mo);
+    live::RunMonitor monitor(script_, read, stop, monitor_options());
     bus->start(clock.run_started);
     bus->publish(phase_event(names, RunPhase::executing, 0));  // the run's clock starts with the run
     monitor.start(clock.run_started);
@@ -313,19 +307,24 @@ Report Core::run(unsigned threads, std::atomic<int>& stop, resource::ResourceMon
     // to the totals and the final snapshot holds everything.
     for (unsigned i = 0; i < sched.shard_count(); ++i) live.publish(sched.shard(i), sched.now_ms(), true, true);
     monitor.finish();
-    Report report = final_report(sched, monitor, seconds_since(clock.t0), stop.load() > 0);
-    auto bs = bus->stats();
-    report.workbook.stream_events = bs.events;
-    report.workbook.stream_batches = bs.batches;
-    report.workbook.stream_dropped = bs.dropped;
-    report.workbook.stream_max_batch = bs.max_batch;
-    report.thresholds = report::evaluate_thresholds(script_.thresholds, report);
+    Report report = final_report(sched, monitor, *bus, seconds_since(clock.t0), stop.load() > 0);
     metrics.server.reset();  // the endpoint closes with the run
     // Every socket, timer and watch is closed and the loops stopped; the plugins release now,
     // and whatever loop they name from here on is refused.
     frame_->detach_loops();
     frame_->release_all();
     return report;
+}
+
+// The progress line on stdout, unless --quiet (redrawn in place on a terminal).
+live::RunMonitor::Options Core::monitor_options() const {
+    live::RunMonitor::Options mo;
+    if (!options_.quiet && options_.progress_ms) {
+        mo.progress = stdout;
+        mo.tty = isatty(fileno(stdout)) != 0;
+        mo.progress_ms = options_.progress_ms;
+    }
+    return mo;
 }
 
 ProgressEvent Core::phase_event(const workbook::Names& names, RunPhase phase, uint64_t t_ms) {
@@ -357,8 +356,10 @@ void Core::close(scheduler::Scheduler& sched, resource::ResourceMonitor& resourc
 }
 
 // The report: the final snapshot through the live readers' builder, then what only the end has
-// (resources, persist files, intervals, how the run stopped, the workbook). Thresholds are the caller's.
-Report Core::final_report(scheduler::Scheduler& sched, live::RunMonitor& monitor, double duration_s, bool interrupted) {
+// (resources, persist files, intervals, how the run stopped, the workbook, the bus's counts), and the
+// thresholds evaluated on it.
+Report Core::final_report(scheduler::Scheduler& sched, live::RunMonitor& monitor, const progress::Bus& bus,
+                          double duration_s, bool interrupted) {
     sched.persister().finish();  // every persist file is written before the report counts them
     metrics::RunSnapshot snap;
     scheduler::read_snapshot(sched, snap, true);
@@ -375,6 +376,12 @@ Report Core::final_report(scheduler::Scheduler& sched, live::RunMonitor& monitor
     report.aborted_by_threshold = monitor.aborted();
     report.stopped_by_exit = sched.stop_reason();
     report.workbook = close_workbook(sched);
+    auto bs = bus.stats();
+    report.workbook.stream_events = bs.events;
+    report.workbook.stream_batches = bs.batches;
+    report.workbook.stream_dropped = bs.dropped;
+    report.workbook.stream_max_batch = bs.max_batch;
+    report.thresholds = report::evaluate_thresholds(script_.thresholds, report);
     return report;
 }
 

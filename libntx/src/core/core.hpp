@@ -13,6 +13,7 @@
 
 #include "dsl/script.hpp"
 #include "frame/protocol_frame.hpp"
+#include "live/run_monitor.hpp"
 #include "ntx/host.hpp"
 #include "ntx/report.hpp"
 #include "resource/pair_pool.hpp"
@@ -22,9 +23,6 @@ class Scheduler;
 }
 namespace ntx::progress {
 class Bus;
-}
-namespace ntx::live {
-class RunMonitor;
 }
 namespace ntx::resource {
 class ResourceMonitor;
@@ -76,7 +74,9 @@ private:
                Clock& clock);
     void close(scheduler::Scheduler& sched, resource::ResourceMonitor& resources, progress::Bus& bus,
                const workbook::Names& names);
-    Report final_report(scheduler::Scheduler& sched, live::RunMonitor& monitor, double duration_s, bool interrupted);
+    live::RunMonitor::Options monitor_options() const;
+    Report final_report(scheduler::Scheduler& sched, live::RunMonitor& monitor, const progress::Bus& bus,
+                        double duration_s, bool interrupted);
     WorkbookSummary close_workbook(scheduler::Scheduler& sched) const;
     static ProgressEvent phase_event(const workbook::Names& names, RunPhase phase, uint64_t t_ms);
 
