@@ -47,6 +47,17 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
+// The progress line on stdout, unless --quiet (redrawn in place on a terminal).
+live::RunMonitor::Options monitor_options(const RunOptions& options) {
+    live::RunMonitor::Options mo;
+    if (!options.quiet && options.progress_ms) {
+        mo.progress = stdout;
+        mo.tty = isatty(fileno(stdout)) != 0;
+        mo.progress_ms = options.progress_ms;
+    }
+    return mo;
+}
+
 std::string iso_now() {
     std::time_t t = std::time(nullptr);
     std::tm tm{};
@@ -297,7 +308,7 @@ Report Core::run(unsigned threads, std::atomic<int>& stop, resource::ResourceMon
             read(snap);
             return live::prometheus_text(script_, snap, static_cast<double>(live::planned_ms(script_)) / 1000.0);
         });
-    live::RunMonitor monitor(script_, read, stop, monitor_options());
+    live::RunMonitor monitor(script_, read, stop, monitor_options(options_));
     bus->start(clock.run_started);
     bus->publish(phase_event(names, RunPhase::executing, 0));  // the run's clock starts with the run
     monitor.start(clock.run_started);
@@ -314,17 +325,6 @@ Report Core::run(unsigned threads, std::atomic<int>& stop, resource::ResourceMon
     frame_->detach_loops();
     frame_->release_all();
     return report;
-}
-
-// The progress line on stdout, unless --quiet (redrawn in place on a terminal).
-live::RunMonitor::Options Core::monitor_options() const {
-    live::RunMonitor::Options mo;
-    if (!options_.quiet && options_.progress_ms) {
-        mo.progress = stdout;
-        mo.tty = isatty(fileno(stdout)) != 0;
-        mo.progress_ms = options_.progress_ms;
-    }
-    return mo;
 }
 
 ProgressEvent Core::phase_event(const workbook::Names& names, RunPhase phase, uint64_t t_ms) {

@@ -13,7 +13,6 @@
 
 #include "dsl/script.hpp"
 #include "frame/protocol_frame.hpp"
-#include "live/run_monitor.hpp"
 #include "ntx/host.hpp"
 #include "ntx/report.hpp"
 #include "resource/pair_pool.hpp"
@@ -23,6 +22,9 @@ class Scheduler;
 }
 namespace ntx::progress {
 class Bus;
+}
+namespace ntx::live {
+class RunMonitor;
 }
 namespace ntx::resource {
 class ResourceMonitor;
@@ -74,7 +76,6 @@ private:
                Clock& clock);
     void close(scheduler::Scheduler& sched, resource::ResourceMonitor& resources, progress::Bus& bus,
                const workbook::Names& names);
-    live::RunMonitor::Options monitor_options() const;
     Report final_report(scheduler::Scheduler& sched, live::RunMonitor& monitor, const progress::Bus& bus,
                         double duration_s, bool interrupted);
     WorkbookSummary close_workbook(scheduler::Scheduler& sched) const;

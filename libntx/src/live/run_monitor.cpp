@@ -79,7 +79,7 @@ void RunMonitor::run() {
         read(now);
         if (now >= next_interval_ms_) {
             sample(now, false);
-            if (has_abort_) check_abort(now);
+            if (has_abort_) check_abort();
         }
         if (options_.progress && now >= next_progress) {
             print_progress(now, false);
@@ -136,7 +136,7 @@ void RunMonitor::sample(uint64_t now_ms, bool last) {
     }
 }
 
-void RunMonitor::check_abort(uint64_t now_ms) {
+void RunMonitor::check_abort() {
     if (aborted_.load()) return;
     std::vector<report::Threshold> abort_on_fail;
     for (const auto& t : script_.thresholds)

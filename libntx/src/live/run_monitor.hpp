@@ -45,7 +45,9 @@ public:
     void finish();
 
     // Scenario `s`'s intervals (at most metrics::kTimelinePoints), moved out; interval_ms() wide.
-    std::vector<IntervalStats> take_intervals(size_t s) { return s < intervals_.size() ? intervals_[s].take() : std::vector<IntervalStats>{}; }
+    std::vector<IntervalStats> take_intervals(size_t s) {
+        return s < intervals_.size() ? intervals_[s].take() : std::vector<IntervalStats>{};
+    }
     uint64_t interval_ms() const { return intervals_.empty() ? options_.interval_ms : intervals_.front().width_ms(); }
     // An abort-on-fail threshold failed during the run and stopped it.
     bool aborted() const { return aborted_.load(); }
@@ -55,7 +57,7 @@ private:
     void read(uint64_t now_ms);
     void sample(uint64_t now_ms, bool last);
     void print_progress(uint64_t now_ms, bool last);
-    void check_abort(uint64_t now_ms);
+    void check_abort();
     uint64_t now_ms() const;
 
     const dsl::Script& script_;
