@@ -2,10 +2,11 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <string>
 
 #include "metrics/latency_histogram.hpp"
 #include "resource/pair_pool.hpp"
-#include "scheduler/stats_report.hpp"
+#include "frame/protocol_frame.hpp"
 
 namespace ntx::report {
 
@@ -74,6 +75,36 @@ ScenarioReport scenario_counters(const dsl::Script& script, uint32_t s, const me
 
 }  // namespace
 
+ActionReport action_report(const dsl::Script& script, uint32_t a, const metrics::ActionStats& st) {
+    const auto& spec = script.actions[a];
+    ActionReport ar;
+    ar.name = spec.name;
+    ar.component = script.components[spec.component].name;
+    ar.call = spec.call;
+    ar.ok = st.ok;
+    ar.errors = st.errors;
+    ar.timeouts = st.timeouts;
+    ar.cancelled = st.cancelled;
+    ar.retries = st.retries;
+    ar.throttled = st.throttled;
+    ar.dynamic = st.dynamic;
+    ar.ad_hoc = spec.ad_hoc;
+    ar.count = st.ok + st.errors + st.timeouts + st.cancelled;
+    ar.bytes_sent = st.bytes_sent;
+    ar.bytes_received = st.bytes_received;
+    for (const metrics::ErrorKind& k : st.errors_by_code) {
+        const char* kind = frame::status_kind(k.code);
+        ar.errors_by_kind.emplace_back(kind, k.n);
+        if (!k.first_reason.empty())
+            ar.error_examples.push_back({kind, k.first_reason, k.first_user, k.first_task,
+                                         static_cast<double>(k.first_at_ms) / 1000.0});
+    }
+    for (size_t c = 0; c < st.status_classes.size(); ++c)
+        if (st.status_classes[c]) ar.status_classes.emplace_back(std::to_string(c + 1) + "xx", st.status_classes[c]);
+    ar.latency = metrics::summarize(st.latency);
+    return ar;
+}
+
 Report build_report(const dsl::Script& script, const metrics::RunSnapshot& snap) {
     Report r;
     r.duration_s = snap.elapsed_s;
@@ -101,7 +132,7 @@ Report build_report(const dsl::Script& script, const metrics::RunSnapshot& snap)
         const metrics::ActionStats* actions = &snap.actions[s * n_actions];
         for (uint32_t a : action_order(script, script.scenarios[s], actions)) {
             const auto& st = actions[a];
-            ActionReport ar = scheduler::action_report(script, a, st);
+            ActionReport ar = action_report(script, a, st);
             scenario_latency->merge(st.latency);
             by_action[a].merge(st);
             r.total_actions += ar.count;
@@ -116,7 +147,7 @@ Report build_report(const dsl::Script& script, const metrics::RunSnapshot& snap)
         run_latency->merge(*scenario_latency);
         r.scenarios.push_back(std::move(sr));
     }
-    for (uint32_t a : run_order) r.actions.push_back(scheduler::action_report(script, a, by_action[a]));
+    for (uint32_t a : run_order) r.actions.push_back(action_report(script, a, by_action[a]));
     r.latency = metrics::summarize(*run_latency);
     return r;
 }

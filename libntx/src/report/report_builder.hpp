@@ -24,6 +24,9 @@ namespace ntx::report {
 // persist, workbook, thresholds, and the run's identity (version, res_dir, started_at).
 Report build_report(const dsl::Script& script, const metrics::RunSnapshot& snapshot);
 
+// The row of action `a` of `script` for the counters `st` (one scenario's, or summed over scenarios).
+ActionReport action_report(const dsl::Script& script, uint32_t a, const metrics::ActionStats& st);
+
 // Resources at the end of the run: lease statistics per pool (`leaked`: per pool, leases still held
 // when the run ended), the blobs' checksums, the kv_stores.
 ResourcesReport resources_report(const dsl::Script& script, const std::vector<std::unique_ptr<resource::PairPool>>& pools,
