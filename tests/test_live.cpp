@@ -50,7 +50,7 @@ load: {scenarios: [{name: "a \"quoted\" \\ name", workflow: wf, user-count: 2}]}
     std::vector<Diagnostic> d;
     dsl::Script script = dsl::load_res_dir(dir.path(), ntx::resource::file_reader(), d);
     REQUIRE(d.empty());
-    scheduler::LiveCounters c;
+    metrics::RunSnapshot c;
     c.actions.resize(1);
     c.scenarios.resize(1);
     c.actions[0].ok = 3;
@@ -58,12 +58,14 @@ load: {scenarios: [{name: "a \"quoted\" \\ name", workflow: wf, user-count: 2}]}
     for (uint64_t us : {2'000u, 3'000u, 400'000u}) c.actions[0].latency.record(us);
     c.scenarios[0].spawned = 2;
     c.scenarios[0].completed = 1;
-    live::RunGauges g;
-    g.elapsed_s = 1.5;
-    g.online = {1};
-    g.peak_online = {2};
-    g.pools.push_back({"ip-port-pool", 10, 3});
-    std::string text = live::prometheus_text(script, c, g);
+    c.scenarios[0].exit_rollback = 4;
+    c.scenarios[0].dynamic_refused = 5;
+    c.elapsed_s = 1.5;
+    c.gauges.resize(1);
+    c.gauges[0].online = 1;
+    c.gauges[0].peak_online = 2;
+    c.pools.push_back({"ip-port-pool", 10, 3});
+    std::string text = live::prometheus_text(script, c, 0);
     INFO(text);
     const std::string labels = R"(scenario="a \"quoted\" \\ name",workflow="wf")";
     CHECK(text.find("ntx_users{" + labels + ",state=\"online\"} 1\n") != std::string::npos);
@@ -77,6 +79,10 @@ load: {scenarios: [{name: "a \"quoted\" \\ name", workflow: wf, user-count: 2}]}
     CHECK(text.find("ntx_action_duration_seconds_sum{" + action + "} 0.405000\n") != std::string::npos);
     CHECK(text.find("# TYPE ntx_action_duration_seconds histogram\n") != std::string::npos);
     CHECK(text.find("ntx_run_phase{phase=\"executing\"} 1\n") != std::string::npos);
+    // Every exit and the dynamic tasks, as the report has them.
+    CHECK(text.find("ntx_task_exits_total{" + labels + ",exit=\"rollback\"} 4\n") != std::string::npos);
+    CHECK(text.find("ntx_task_exits_total{" + labels + ",exit=\"closing\"} 0\n") != std::string::npos);
+    CHECK(text.find("ntx_dynamic_tasks_total{" + labels + ",state=\"refused\"} 5\n") != std::string::npos);
     CHECK(text.find("ntx_leases_held{pool=\"ip-port-pool\"} 3\n") != std::string::npos);
     CHECK(text.find("ntx_pool_items{pool=\"ip-port-pool\"} 10\n") != std::string::npos);
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Draws a scenario's online users over time from report.json (timeline.online, 100 ms buckets) as a
+"""Draws a scenario's online users over time from report.json (timeline.online, bucket_ms buckets: 100 ms, wider for long runs) as a
 self-contained SVG, with the profile's target as a dashed line when its stages are given.
 
     plot_online.py REPORT.json SCENARIO OUT.svg [START:DURATION_S:TARGET,...]

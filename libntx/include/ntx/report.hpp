@@ -141,9 +141,12 @@ struct ScenarioReport {
     // open model: arrivals the schedule planned, started, and dropped because max-users was reached
     uint64_t arrivals_planned = 0, arrivals_started = 0, arrivals_dropped = 0;
     double duration_s = 0;
-    // Over time, in 100 ms buckets from the run's start (the first hour): users started, peak online.
+    // Over time, in buckets from the run's start: users started, peak online. The buckets are
+    // timeline_bucket_ms wide: 100 ms, doubled (adjacent buckets merged) each time a run outgrows
+    // 2,000 of them (docs/reports.md); the names keep their first width.
     std::vector<uint32_t> started_per_100ms;
     std::vector<uint32_t> online_per_100ms;
+    uint64_t timeline_bucket_ms = 100;
     std::vector<ActionReport> actions;
     LatencySummary latency;               // of every ok action of the scenario
     std::vector<IntervalStats> intervals;  // per Report::interval_ms, from the run's start
@@ -222,7 +225,7 @@ struct Report {
     // Each action over every scenario that ran it (what `<action>.<metric>` thresholds read).
     std::vector<ActionReport> actions;
     LatencySummary latency;               // of every ok action of the run
-    uint64_t interval_ms = 1000;          // the width of ScenarioReport::intervals
+    uint64_t interval_ms = 1000;          // the width of ScenarioReport::intervals (doubles past 2,000 of them)
     std::vector<ThresholdResult> thresholds;
     bool aborted_by_threshold = false;    // an abort-on-fail threshold failed during the run and stopped it
     std::string stopped_by_exit;          // why a scenario's exit `fatal` stopped the run ("" if none did)

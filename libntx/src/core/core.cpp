@@ -18,13 +18,13 @@
 #include "live/metrics_server.hpp"
 #include "live/prometheus.hpp"
 #include "live/run_monitor.hpp"
-#include "scheduler/stats_report.hpp"
+#include "metrics/snapshot.hpp"
 #include "ntx/version.hpp"
 #include "plugin/param_check.hpp"
 #include "plugin/plugin_loader.hpp"
 #include "plugin/semver.hpp"
 #include "progress/bus.hpp"
-#include "report/latency_histogram.hpp"
+#include "report/report_builder.hpp"
 #include "report/thresholds.hpp"
 #include "resource/resource_monitor.hpp"
 #include "resource/source_files.hpp"
@@ -43,6 +43,21 @@ std::shared_ptr<spdlog::logger> make_logger() {
     auto log = std::make_shared<spdlog::logger>("ntx", sink);
     log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
     return log;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// The progress line on stdout, unless --quiet (redrawn in place on a terminal).
+live::RunMonitor::Options monitor_options(const RunOptions& options) {
+    live::RunMonitor::Options mo;
+    if (!options.quiet && options.progress_ms) {
+        mo.progress = stdout;
+        mo.tty = isatty(fileno(stdout)) != 0;
+        mo.progress_ms = options.progress_ms;
+    }
+    return mo;
 }
 
 std::string iso_now() {
@@ -182,34 +197,39 @@ void Core::load_plugins(std::vector<Diagnostic>& diagnostics) {
     }
 }
 
-Report Core::execute(std::atomic<int>& stop) {
-    unsigned threads = options_.threads ? options_.threads : script_.config.threads;
-    if (!threads) threads = std::max(1u, std::thread::hardware_concurrency());
-    // The metrics endpoint binds before anything starts, so that a bad address or a port in use is bad
-    // input found before the plugins initialise. Until the run starts (and after it ended) it answers
-    // with the run's clock only.
-    struct MetricsSource {
-        std::mutex mutex;
-        std::function<std::string()> body;  // set while the run's counters exist
-    };
-    auto source = std::make_shared<MetricsSource>();
-    std::unique_ptr<live::MetricsServer> metrics;
-    if (!options_.metrics_listen.empty()) {
-        try {
-            metrics = std::make_unique<live::MetricsServer>(options_.metrics_listen, [source] {
-                std::lock_guard lock(source->mutex);
-                return source->body ? source->body() : std::string("# ntx: no run in progress\n");
-            });
-        } catch (const std::exception& e) {
-            throw InvalidInput({{"--metrics-listen", 0, 0, e.what(), {}}});
-        }
+// The metrics endpoint: it binds before anything starts, so that a bad address or a port in use is
+// bad input found before the plugins initialise. Until the run starts (and after it ended) it answers
+// with a comment only; while it runs, with the exposition of a snapshot taken per scrape.
+struct Core::MetricsEndpoint {
+    std::mutex mutex;
+    std::function<std::string()> body;  // set while the run's counters exist
+    std::unique_ptr<live::MetricsServer> server;
+
+    void attach(std::function<std::string()> b) {
+        std::lock_guard lock(mutex);
+        body = std::move(b);
     }
-    std::string started_at = iso_now();
-    auto t0 = std::chrono::steady_clock::now();
-    // The resource manager's thread: health checks and the lease trail (leases.jsonl in --out).
+    void detach() { attach(nullptr); }
+};
+
+std::shared_ptr<Core::MetricsEndpoint> Core::open_metrics_endpoint() const {
+    auto endpoint = std::make_shared<MetricsEndpoint>();
+    if (options_.metrics_listen.empty()) return endpoint;
+    try {
+        endpoint->server = std::make_unique<live::MetricsServer>(options_.metrics_listen, [e = endpoint.get()] {
+            std::lock_guard lock(e->mutex);
+            return e->body ? e->body() : std::string("# ntx: no run in progress\n");
+        });
+    } catch (const std::exception& e) {
+        throw InvalidInput({{"--metrics-listen", 0, 0, e.what(), {}}});
+    }
+    return endpoint;
+}
+
+// The resource manager's thread: health checks and the lease trail (leases.jsonl in --out).
+std::unique_ptr<resource::ResourceMonitor> Core::open_resources(std::chrono::steady_clock::time_point t0,
+                                                                const fs::path& trail) {
     for (auto& pool : pools_) pool->set_clock_origin(t0);
-    fs::path trail;
-    if (!options_.out_dir.empty() && !pools_.empty()) trail = fs::path(options_.out_dir) / "leases.jsonl";
     std::unique_ptr<resource::ResourceMonitor> resources;
     try {
         resources = std::make_unique<resource::ResourceMonitor>(pools_, trail);
@@ -217,144 +237,168 @@ Report Core::execute(std::atomic<int>& stop) {
         throw RuntimeFailure(e.what());
     }
     resources->probe_now();  // before any user starts: an item failing its probe is never leased
-    frame_->init_all(threads);
-    Report report;
-    {
-        scheduler::Scheduler sched(script_, pools_, *frame_, threads);
-        // save-as persist: relative folders are under the run's output folder (else the current one).
-        sched.set_persist_base(options_.out_dir.empty() ? std::filesystem::current_path()
-                                                        : std::filesystem::absolute(options_.out_dir));
-        // on-failure: rollback: the users holding an item that went down, on their own loops.
-        resources->on_down([&sched](uint32_t pool, uint32_t item) {
-            for (unsigned i = 0; i < sched.shard_count(); ++i)
-                boost::asio::post(sched.shard(i).loop().io(), [&sched, i, pool, item] { sched.shard(i).on_item_down(pool, item); });
-        });
-        // Stopped before the scheduler goes, whichever way this block ends.
-        struct StopResources {
-            resource::ResourceMonitor& m;
-            ~StopResources() { m.stop(); }
-        } stop_resources{*resources};
-        resources->start();
-        // Live readers (progress line, metrics endpoint, intervals, abort-on-fail) see copies the shards
-        // publish every 100 ms, never the shards' own counters.
-        scheduler::LiveStats live(threads, 100);
-        sched.set_live_stats(&live);
-        // The live readers' clock: Scheduler::run() resets the scheduler's own as it starts, so other
-        // threads must not read that one while the run starts.
-        const auto run_started = std::chrono::steady_clock::now();
-        // Whichever way this block ends, the endpoint stops reading `sched` and `live` before they go.
-        struct Detach {
-            MetricsSource& source;
-            ~Detach() {
-                std::lock_guard lock(source.mutex);
-                source.body = nullptr;
-            }
-        } detach{*source};
-        if (metrics) {
-            std::lock_guard lock(source->mutex);
-            source->body = [this, &sched, &live, run_started] {
-                scheduler::LiveCounters counters;
-                live.read(counters);
-                live::RunGauges g;
-                g.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_started).count();
-                g.planned_s = static_cast<double>(live::planned_ms(script_)) / 1000.0;
-                for (uint32_t s = 0; s < script_.scenarios.size(); ++s) {
-                    g.online.push_back(sched.shared(s).online.load());
-                    g.peak_online.push_back(sched.shared(s).peak_online.load());
-                    g.stopping.push_back(sched.shared(s).stopping.load());
-                    g.waiting.push_back(sched.shared(s).waiting_resource.load());
-                }
-                g.workbook_entries = sched.workbook_entries().load();
-                for (const auto& pool : pools_) g.pools.push_back({pool->name(), pool->size(), pool->leases_held()});
-                return live::prometheus_text(script_, counters, g);
-            };
-        }
-        live::RunMonitor::Options mo;
-        if (!options_.quiet && options_.progress_ms) {
-            mo.progress = stdout;
-            mo.tty = isatty(fileno(stdout)) != 0;
-            mo.progress_ms = options_.progress_ms;
-        }
-        live::RunMonitor monitor(script_, sched, live, stop, mo);
-        // The progress bus: subscribers from RunOptions, and the change stream's JSON Lines file.
-        std::vector<ProgressCallback> subscribers = options_.progress_subscribers;
-        if (options_.workbook_stream && !options_.out_dir.empty()) {
-            try {
-                subscribers.push_back(progress::jsonl_writer((fs::path(options_.out_dir) / "workbook-stream.jsonl").string()));
-            } catch (const std::exception& e) {
-                throw RuntimeFailure(e.what());
-            }
-        }
-        progress::Bus bus(script_.progress, script_.workbook, sched.workbook_names(), sched.shard_count(),
-                          std::move(subscribers));
-        // The finished tasks' entries: written as they close (workbook.jsonl), kept as the retention says.
-        std::unique_ptr<workbook::Archive> archive;
+    return resources;
+}
+
+// The progress bus: subscribers from RunOptions, and the change stream's JSON Lines file.
+std::unique_ptr<progress::Bus> Core::open_bus(const workbook::Names& names, unsigned shards) const {
+    std::vector<ProgressCallback> subscribers = options_.progress_subscribers;
+    if (options_.workbook_stream && !options_.out_dir.empty()) {
         try {
-            archive = make_archive(sched);
+            subscribers.push_back(progress::jsonl_writer((fs::path(options_.out_dir) / "workbook-stream.jsonl").string()));
         } catch (const std::exception& e) {
             throw RuntimeFailure(e.what());
         }
-        sched.set_workbook_archive(archive.get());
-        sched.set_progress_bus(&bus);
-        bus.start(run_started);
-        auto phase_event = [&](RunPhase phase, uint64_t t_ms) {
-            ProgressEvent ev;
-            ev.t_ms = t_ms;  // the scheduler's clock, as the shards' events
-            ev.kind = "phase";
-            ev.scope = ProgressScope::program;
-            ev.phase = phase;
-            ev.path = sched.workbook_names().program;
-            return ev;
-        };
-        bus.publish(phase_event(RunPhase::executing, 0));  // the run's clock starts with the run
-        monitor.start(run_started);
-        sched.run(stop);
-        resources->stop();
-        // Closing: every user released its leases on its way out; what a pool still holds is a leak,
-        // reported (and the run fails) after it is returned here.
-        for (auto& pool : pools_) {
-            uint64_t leaked = pool->release_all();
-            if (leaked) log_->error("resource '{}': {} leases still held at the end of the run", pool->name(), leaked);
-            leaked_.push_back(leaked);
-        }
-        resources->flush();
-        // The loops stopped: what changed in their ledgers since their last tick goes out too.
-        for (unsigned i = 0; i < sched.shard_count(); ++i) sched.shard(i).flush_workbook();
-        archive->finish();  // every kept entry is written before the report counts them
-        bus.finish(phase_event(RunPhase::closing, sched.now_ms()));  // the loops stopped: its clock may be read
-        // The loops ended: each shard's final counters, so that the intervals add up to the totals.
-        for (unsigned i = 0; i < sched.shard_count(); ++i) live.publish(sched.shard(i), sched.now_ms(), true);
-        monitor.finish();
-        double duration = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        sched.persister().finish();  // every persist file is written before the report counts them
-        report = build_report(sched, duration, stop.load() > 0);
-        auto ps = sched.persister().stats();
-        report.persist = {ps.files, ps.bytes, ps.errors, ps.first_error};
-        for (size_t s = 0; s < report.scenarios.size() && s < monitor.intervals().size(); ++s)
-            report.scenarios[s].intervals = std::move(monitor.intervals()[s]);
-        report.aborted_by_threshold = monitor.aborted();
-        report.stopped_by_exit = sched.stop_reason();
-        if (!trail.empty()) report.resources.lease_trail = trail.string();
-        report.workbook = close_workbook(sched, *archive);
-        auto bs = bus.stats();
-        report.workbook.stream_events = bs.events;
-        report.workbook.stream_batches = bs.batches;
-        report.workbook.stream_dropped = bs.dropped;
-        report.workbook.stream_max_batch = bs.max_batch;
-        report.thresholds = report::evaluate_thresholds(script_.thresholds, report);
-        metrics.reset();  // the endpoint closes with the run
-        // Every socket, timer and watch is closed and the loops stopped; the plugins release now,
-        // and whatever loop they name from here on is refused.
-        frame_->detach_loops();
-        frame_->release_all();
     }
+    return std::make_unique<progress::Bus>(script_.progress, script_.workbook, names, shards, std::move(subscribers));
+}
+
+Report Core::execute(std::atomic<int>& stop) {
+    unsigned threads = options_.threads ? options_.threads : script_.config.threads;
+    if (!threads) threads = std::max(1u, std::thread::hardware_concurrency());
+    auto metrics = open_metrics_endpoint();
+    std::string started_at = iso_now();
+    Clock clock{std::chrono::steady_clock::now(), {}};
+    fs::path trail;
+    if (!options_.out_dir.empty() && !pools_.empty()) trail = fs::path(options_.out_dir) / "leases.jsonl";
+    auto resources = open_resources(clock.t0, trail);
+    frame_->init_all(threads);
+    Report report = run(threads, stop, *resources, *metrics, clock);
+    if (!trail.empty()) report.resources.lease_trail = trail.string();
     report.started_at = started_at;
+    return report;
+}
+
+// Executing and monitoring, then closing: the scheduler and its services (live counters, progress
+// bus), the live readers (metrics endpoint, run monitor), the run; then close() and the report.
+Report Core::run(unsigned threads, std::atomic<int>& stop, resource::ResourceMonitor& resources, MetricsEndpoint& metrics,
+                 Clock& clock) {
+    const workbook::Names names = scheduler::Scheduler::names_of(script_);
+    // Live readers (progress line, metrics endpoint, intervals, abort-on-fail) see copies the shards
+    // publish every 100 ms, never the shards' own counters.
+    scheduler::LiveStats live(threads, 100);
+    auto bus = open_bus(names, threads);
+    // The finished tasks' entries: written as they close (workbook.jsonl), kept as the retention says.
+    std::unique_ptr<workbook::Archive> archive;
+    try {
+        archive = make_archive(names, threads);
+    } catch (const std::exception& e) {
+        throw RuntimeFailure(e.what());
+    }
+    // save-as persist: relative folders are under the run's output folder (else the current one).
+    scheduler::Scheduler sched(script_, pools_, *frame_, threads,
+                               {&live, bus.get(), options_.out_dir.empty() ? fs::current_path() : fs::absolute(options_.out_dir),
+                                archive.get()});
+    // on-failure: rollback: the users holding an item that went down, on their own loops.
+    resources.on_down([&sched](uint32_t pool, uint32_t item) {
+        for (unsigned i = 0; i < sched.shard_count(); ++i)
+            boost::asio::post(sched.shard(i).loop().io(), [&sched, i, pool, item] { sched.shard(i).on_item_down(pool, item); });
+    });
+    // Stopped before the scheduler goes, whichever way this function ends.
+    struct StopResources {
+        resource::ResourceMonitor& m;
+        ~StopResources() { m.stop(); }
+    } stop_resources{resources};
+    resources.start();
+    // The live readers' clock: Scheduler::run() resets the scheduler's own as it starts, so other
+    // threads must not read that one while the run starts.
+    clock.run_started = std::chrono::steady_clock::now();
+    const auto read = [&sched, started = clock.run_started](metrics::RunSnapshot& snap) {
+        scheduler::read_snapshot(sched, snap);
+        snap.elapsed_s = seconds_since(started);
+    };
+    // Whichever way this function ends, the endpoint stops reading `sched` and `live` before they go.
+    struct Detach {
+        MetricsEndpoint& m;
+        ~Detach() { m.detach(); }
+    } detach{metrics};
+    if (metrics.server)
+        metrics.attach([this, read] {
+            metrics::RunSnapshot snap;
+            read(snap);
+            return live::prometheus_text(script_, snap, static_cast<double>(live::planned_ms(script_)) / 1000.0);
+        });
+    live::RunMonitor monitor(script_, read, stop, monitor_options(options_));
+    bus->start(clock.run_started);
+    bus->publish(phase_event(names, RunPhase::executing, 0));  // the run's clock starts with the run
+    monitor.start(clock.run_started);
+    sched.run(stop);
+    close(sched, resources, *bus, *archive, names);
+    // The loops ended: each shard's final counters (with its timelines), so that the intervals add up
+    // to the totals and the final snapshot holds everything.
+    for (unsigned i = 0; i < sched.shard_count(); ++i) live.publish(sched.shard(i), sched.now_ms(), true, true);
+    monitor.finish();
+    Report report = final_report(sched, monitor, *bus, *archive, seconds_since(clock.t0), stop.load() > 0);
+    metrics.server.reset();  // the endpoint closes with the run
+    // Every socket, timer and watch is closed and the loops stopped; the plugins release now,
+    // and whatever loop they name from here on is refused.
+    frame_->detach_loops();
+    frame_->release_all();
+    return report;
+}
+
+ProgressEvent Core::phase_event(const workbook::Names& names, RunPhase phase, uint64_t t_ms) {
+    ProgressEvent ev;
+    ev.t_ms = t_ms;  // the scheduler's clock, as the shards' events
+    ev.kind = "phase";
+    ev.scope = ProgressScope::program;
+    ev.phase = phase;
+    ev.path = names.program;
+    return ev;
+}
+
+// Closing, once the loops stopped: the leases still held (a leak, reported and the run fails), the
+// resource trail, the workbook changes since the loops' last tick, the bus's last event.
+void Core::close(scheduler::Scheduler& sched, resource::ResourceMonitor& resources, progress::Bus& bus,
+                 workbook::Archive& archive, const workbook::Names& names) {
+    resources.stop();
+    // Every user released its leases on its way out; what a pool still holds is a leak, reported
+    // (and the run fails) after it is returned here.
+    for (auto& pool : pools_) {
+        uint64_t leaked = pool->release_all();
+        if (leaked) log_->error("resource '{}': {} leases still held at the end of the run", pool->name(), leaked);
+        leaked_.push_back(leaked);
+    }
+    resources.flush();
+    // The loops stopped: what changed in their ledgers since their last tick goes out too.
+    for (unsigned i = 0; i < sched.shard_count(); ++i) sched.shard(i).flush_workbook();
+    archive.finish();  // every kept entry is written before the report counts them
+    bus.finish(phase_event(names, RunPhase::closing, sched.now_ms()));  // the loops stopped: its clock may be read
+}
+
+// The report: the final snapshot through the live readers' builder, then what only the end has
+// (resources, persist files, intervals, how the run stopped, the workbook, the bus's counts), and the
+// thresholds evaluated on it.
+Report Core::final_report(scheduler::Scheduler& sched, live::RunMonitor& monitor, const progress::Bus& bus,
+                          workbook::Archive& archive, double duration_s, bool interrupted) {
+    sched.persister().finish();  // every persist file is written before the report counts them
+    metrics::RunSnapshot snap;
+    scheduler::read_snapshot(sched, snap, true);
+    snap.elapsed_s = duration_s;
+    Report report = report::build_report(script_, snap);
+    report.ntx_version = NTX_VERSION_STRING;
+    report.res_dir = script_.res_dir.string();
+    report.interrupted = interrupted;
+    report.resources = report::resources_report(script_, pools_, leaked_);
+    auto ps = sched.persister().stats();
+    report.persist = {ps.files, ps.bytes, ps.errors, ps.first_error};
+    for (size_t s = 0; s < report.scenarios.size(); ++s) report.scenarios[s].intervals = monitor.take_intervals(s);
+    report.interval_ms = monitor.interval_ms();
+    report.aborted_by_threshold = monitor.aborted();
+    report.stopped_by_exit = sched.stop_reason();
+    report.workbook = close_workbook(sched, archive);
+    auto bs = bus.stats();
+    report.workbook.stream_events = bs.events;
+    report.workbook.stream_batches = bs.batches;
+    report.workbook.stream_dropped = bs.dropped;
+    report.workbook.stream_max_batch = bs.max_batch;
+    report.thresholds = report::evaluate_thresholds(script_.thresholds, report);
     return report;
 }
 
 // The workbook archive of the run: retention from RunOptions, the snapshot file in --out (gzip when
 // asked), the rows for keep_workbook.
-std::unique_ptr<workbook::Archive> Core::make_archive(scheduler::Scheduler& sched) const {
+std::unique_ptr<workbook::Archive> Core::make_archive(const workbook::Names& names, unsigned shards) const {
     const WorkbookRetention& o = options_.workbook_retention;
     workbook::Retention r;
     r.keep = static_cast<workbook::Retention::Keep>(o.keep);
@@ -364,9 +408,9 @@ std::unique_ptr<workbook::Archive> Core::make_archive(scheduler::Scheduler& sche
     r.gzip = o.gzip;
     fs::path file;
     if (!options_.out_dir.empty()) file = fs::path(options_.out_dir) / (r.gzip ? "workbook.jsonl.gz" : "workbook.jsonl");
-    return std::make_unique<workbook::Archive>(script_.workbook, sched.workbook_names(), r, std::move(file),
-                                               options_.keep_workbook ? options_.keep_workbook_max : 0,
-                                               sched.shard_count(), script_.scenarios.size());
+    return std::make_unique<workbook::Archive>(script_.workbook, names, r, std::move(file),
+                                               options_.keep_workbook ? options_.keep_workbook_max : 0, shards,
+                                               script_.scenarios.size());
 }
 
 // Closing: the ledger's summary (finished entries were counted as they were released; what is still
@@ -430,180 +474,6 @@ WorkbookSummary Core::close_workbook(scheduler::Scheduler& sched, workbook::Arch
         w.rows.push_back(std::move(r));
     }
     return w;
-}
-
-Report Core::build_report(scheduler::Scheduler& sched, double duration_s, bool interrupted) const {
-    Report r;
-    r.ntx_version = NTX_VERSION_STRING;
-    r.res_dir = script_.res_dir.string();
-    r.duration_s = duration_s;
-    r.interrupted = interrupted;
-    const size_t n_actions = script_.actions.size();
-    // Histograms are large (26 KiB): the per-action totals and the merged ones live on the heap.
-    std::vector<scheduler::ActionStats> by_action(n_actions);
-    std::vector<uint32_t> action_order;
-    auto run_latency_owner = std::make_unique<report::LatencyHistogram>();
-    report::LatencyHistogram& run_latency = *run_latency_owner;
-    for (unsigned i = 0; i < sched.shard_count(); ++i) {
-        const auto& loop = sched.shard(i).loop();
-        r.socket_bytes_sent += loop.bytes_sent;
-        r.socket_bytes_received += loop.bytes_received;
-        r.sockets_opened += loop.sockets_opened;
-    }
-    for (uint32_t s = 0; s < script_.scenarios.size(); ++s) {
-        const auto& spec = script_.scenarios[s];
-        ScenarioReport sr;
-        sr.name = spec.name;
-        sr.workflow = script_.workflows[spec.workflow].name;
-        scheduler::ScenarioStats merged;
-        auto scenario_latency_owner = std::make_unique<report::LatencyHistogram>();
-        report::LatencyHistogram& scenario_latency = *scenario_latency_owner;
-        std::vector<scheduler::ActionStats> actions(n_actions);
-        for (unsigned i = 0; i < sched.shard_count(); ++i) {
-            auto& shard = sched.shard(i);
-            const auto& st = shard.scenario_stats()[s];
-            merged.spawned += st.spawned;
-            merged.completed += st.completed;
-            merged.stopped += st.stopped;
-            merged.tasks += st.tasks;
-            merged.exit_timeout += st.exit_timeout;
-            merged.exit_error += st.exit_error;
-            merged.exit_closing += st.exit_closing;
-            merged.exit_rollback += st.exit_rollback;
-            merged.exit_stop_user += st.exit_stop_user;
-            merged.task_retries += st.task_retries;
-            merged.condition_errors += st.condition_errors;
-            if (st.condition_errors &&
-                (merged.condition_error_first.empty() || st.condition_error_first_at_ms < merged.condition_error_first_at_ms)) {
-                merged.condition_error_first = st.condition_error_first;
-                merged.condition_error_first_at_ms = st.condition_error_first_at_ms;
-            }
-            merged.resource_wait_timeouts += st.resource_wait_timeouts;
-            merged.dynamic_requested += st.dynamic_requested;
-            merged.dynamic_started += st.dynamic_started;
-            merged.dynamic_refused += st.dynamic_refused;
-            merged.dynamic_ended += st.dynamic_ended;
-            merged.arrivals_started += st.arrivals_started;
-            merged.arrivals_dropped += st.arrivals_dropped;
-            auto add = [](std::vector<uint32_t>& into, const std::vector<uint32_t>& from) {
-                if (into.size() < from.size()) into.resize(from.size(), 0);
-                for (size_t b = 0; b < from.size(); ++b) into[b] += from[b];
-            };
-            add(merged.started_per_bucket, st.started_per_bucket);
-            add(merged.online_per_bucket, st.online_per_bucket);  // only shard 0 samples it
-            for (size_t a = 0; a < n_actions; ++a) actions[a].merge(shard.action_stats(s, static_cast<uint32_t>(a)));
-        }
-        sr.spawned = merged.spawned;
-        sr.completed = merged.completed;
-        sr.stopped = merged.stopped;
-        sr.tasks = merged.tasks;
-        sr.exit_timeout = merged.exit_timeout;
-        sr.exit_error = merged.exit_error;
-        sr.exit_closing = merged.exit_closing;
-        sr.exit_rollback = merged.exit_rollback;
-        sr.exit_stop_user = merged.exit_stop_user;
-        sr.task_retries = merged.task_retries;
-        sr.condition_errors = merged.condition_errors;
-        sr.condition_error_example = std::move(merged.condition_error_first);
-        sr.resource_wait_timeouts = merged.resource_wait_timeouts;
-        sr.dynamic_requested = merged.dynamic_requested;
-        sr.dynamic_started = merged.dynamic_started;
-        sr.dynamic_refused = merged.dynamic_refused;
-        sr.dynamic_ended = merged.dynamic_ended;
-        sr.model = spec.model == dsl::Model::open ? "open" : "closed";
-        if (spec.model == dsl::Model::open) {
-            sr.arrivals_started = merged.arrivals_started;
-            sr.arrivals_dropped = merged.arrivals_dropped;
-            sr.arrivals_planned = merged.arrivals_started + merged.arrivals_dropped;
-        }
-        sr.started_per_100ms = std::move(merged.started_per_bucket);
-        sr.online_per_100ms = std::move(merged.online_per_bucket);
-        sr.peak_online = static_cast<uint64_t>(sched.shared(s).peak_online.load());
-        sr.duration_s = static_cast<double>(sched.shared(s).end_ms.load()) / 1000.0;
-        // Actions in the order the workflow runs them (each once), then those its handlers and its
-        // actions' handlers run.
-        std::vector<uint32_t> order;
-        auto add_steps = [this, &order](const std::vector<dsl::Step>& steps) { dsl::collect_actions(script_, steps, order); };
-        const auto& wf = script_.workflows[spec.workflow];
-        add_steps(wf.steps);
-        const size_t main_steps = order.size();
-        add_steps(wf.on_error.steps);
-        add_steps(wf.on_timeout.steps);
-        for (size_t i = 0; i < main_steps; ++i) {
-            const auto& a = script_.actions[order[i]];
-            if (a.on_error) add_steps(a.on_error->steps);
-            if (a.on_timeout) add_steps(a.on_timeout->steps);
-        }
-        // And those only dynamic tasks ran (templates named by plugins, ad-hoc calls).
-        for (uint32_t a = 0; a < n_actions; ++a)
-            if (actions[a].dynamic && std::find(order.begin(), order.end(), a) == order.end()) order.push_back(a);
-        for (uint32_t a : order) {
-            const auto& st = actions[a];
-            ActionReport ar = scheduler::action_report(script_, a, st);
-            scenario_latency.merge(st.latency);
-            auto& total = by_action[a];
-            total.merge(st);
-            r.total_actions += ar.count;
-            r.total_ok += ar.ok;
-            r.total_errors += ar.errors;
-            r.total_timeouts += ar.timeouts;
-            r.total_cancelled += ar.cancelled;
-            sr.actions.push_back(std::move(ar));
-            if (std::find(action_order.begin(), action_order.end(), a) == action_order.end()) action_order.push_back(a);
-        }
-        sr.latency = report::summarize(scenario_latency);
-        run_latency.merge(scenario_latency);
-        r.scenarios.push_back(std::move(sr));
-    }
-    // Each action over all scenarios, in the order they first appear.
-    for (uint32_t a : action_order) r.actions.push_back(scheduler::action_report(script_, a, by_action[a]));
-    r.latency = report::summarize(run_latency);
-    // Resources: lease statistics per pool, the blobs' checksums, the kv_stores.
-    for (size_t p = 0; p < pools_.size(); ++p) {
-        const auto& pool = *pools_[p];
-        const auto& spec = pool.spec();
-        auto st = pool.stats();
-        PoolReport pr;
-        pr.name = pool.name();
-        pr.guard = spec.guard == dsl::Guard::exclusive ? "exclusive" : "shared";
-        pr.strategy = spec.strategy == dsl::LeaseStrategy::least_used ? "least-used" : "round-robin";
-        pr.items = pool.size();
-        pr.ttl_ms = spec.ttl_ms;
-        pr.auto_renew = spec.auto_renew;
-        pr.acquired = st.acquired;
-        pr.released = st.released;
-        pr.renewed = st.renewed;
-        pr.expired = st.expired;
-        pr.evicted = st.evicted;
-        pr.rolled_back = st.rolled_back;
-        pr.peak_held = st.peak_held;
-        pr.held_at_end = p < leaked_.size() ? leaked_[p] : st.held;
-        pr.waits = st.waits;
-        pr.wait_timeouts = st.wait_timeouts;
-        pr.wait_p50_ms = st.wait_p50_ms;
-        pr.wait_p99_ms = st.wait_p99_ms;
-        pr.wait_max_ms = st.wait_max_ms;
-        pr.health_check = spec.health.set;
-        if (spec.health.set)
-            pr.on_failure = spec.health.on_failure == dsl::OnProbeFailure::rollback ? "rollback"
-                            : spec.health.on_failure == dsl::OnProbeFailure::ignore ? "ignore"
-                                                                                      : "evict";
-        pr.probe_rounds = st.probe_rounds;
-        pr.probes = st.probes;
-        pr.probe_failures = st.probe_failures;
-        pr.downs = st.downs;
-        pr.recoveries = st.recoveries;
-        pr.down_at_end = st.down_now;
-        r.resources.leases_leaked += pr.held_at_end;
-        r.resources.pools.push_back(std::move(pr));
-    }
-    for (const auto& b : script_.blobs) {
-        std::error_code ec;
-        auto rel = fs::relative(b.file, script_.res_dir, ec);
-        r.resources.blobs.push_back({b.name, ec ? b.file.string() : rel.string(), b.sha256, b.size, b.verified ? "verified" : "auto"});
-    }
-    for (const auto& kv : script_.kv_stores) r.resources.kv_stores.push_back({kv.name, kv.source, kv.entries.size()});
-    return r;
 }
 
 }  // namespace ntx::core

@@ -20,8 +20,17 @@
 namespace ntx::scheduler {
 class Scheduler;
 }
-
+namespace ntx::progress {
+class Bus;
+}
+namespace ntx::live {
+class RunMonitor;
+}
+namespace ntx::resource {
+class ResourceMonitor;
+}
 namespace ntx::workbook {
+struct Names;
 class Archive;
 }
 
@@ -50,12 +59,29 @@ public:
     const dsl::Script& script() const { return script_; }
 
 private:
+    struct MetricsEndpoint;
+    struct Clock {
+        std::chrono::steady_clock::time_point t0;           // execute() began (the report's duration)
+        std::chrono::steady_clock::time_point run_started;  // the live readers' origin
+    };
+
     void load_plugins(std::vector<Diagnostic>& diagnostics);
     // Tells the progress subscribers that the run entered `phase`.
     void emit_phase(RunPhase phase);
-    Report build_report(scheduler::Scheduler& sched, double duration_s, bool interrupted) const;
-    std::unique_ptr<workbook::Archive> make_archive(scheduler::Scheduler& sched) const;
+    // execute()'s steps, in order.
+    std::shared_ptr<MetricsEndpoint> open_metrics_endpoint() const;
+    std::unique_ptr<resource::ResourceMonitor> open_resources(std::chrono::steady_clock::time_point t0,
+                                                              const std::filesystem::path& trail);
+    std::unique_ptr<progress::Bus> open_bus(const workbook::Names& names, unsigned shards) const;
+    Report run(unsigned threads, std::atomic<int>& stop, resource::ResourceMonitor& resources, MetricsEndpoint& metrics,
+               Clock& clock);
+    void close(scheduler::Scheduler& sched, resource::ResourceMonitor& resources, progress::Bus& bus,
+               workbook::Archive& archive, const workbook::Names& names);
+    Report final_report(scheduler::Scheduler& sched, live::RunMonitor& monitor, const progress::Bus& bus,
+                        workbook::Archive& archive, double duration_s, bool interrupted);
+    std::unique_ptr<workbook::Archive> make_archive(const workbook::Names& names, unsigned shards) const;
     WorkbookSummary close_workbook(scheduler::Scheduler& sched, workbook::Archive& archive) const;
+    static ProgressEvent phase_event(const workbook::Names& names, RunPhase phase, uint64_t t_ms);
 
     RunOptions options_;
     ProtocolRegistry protocols_;

@@ -27,24 +27,24 @@ void family(std::string& out, const char* name, const char* type, const char* he
 
 }  // namespace
 
-std::string prometheus_text(const dsl::Script& script, const scheduler::LiveCounters& c, const RunGauges& g) {
+std::string prometheus_text(const dsl::Script& script, const metrics::RunSnapshot& c, double planned_s, std::string_view phase) {
     std::string out;
     out.reserve(16 * 1024);
     const size_t n_actions = script.actions.size();
-    const bool have = c.actions.size() == n_actions * script.scenarios.size() && c.scenarios.size() == script.scenarios.size();
+    const bool have = c.covers(script.scenarios.size(), n_actions);
 
     family(out, "ntx_run_elapsed_seconds", "gauge", "Time since the run started.");
-    out += fmt::format("ntx_run_elapsed_seconds {:.3f}\n", g.elapsed_s);
+    out += fmt::format("ntx_run_elapsed_seconds {:.3f}\n", c.elapsed_s);
     family(out, "ntx_run_planned_seconds", "gauge", "The run's planned length (0 when unknown).");
-    out += fmt::format("ntx_run_planned_seconds {:.3f}\n", g.planned_s);
+    out += fmt::format("ntx_run_planned_seconds {:.3f}\n", planned_s);
     family(out, "ntx_run_phase", "gauge", "1 for the process group the run is in.");
-    for (const char* phase : {"initiating", "planning", "executing", "monitoring", "closing"})
-        out += fmt::format("ntx_run_phase{{phase=\"{}\"}} {}\n", phase, g.phase == phase ? 1 : 0);
+    for (const char* p : {"initiating", "planning", "executing", "monitoring", "closing"})
+        out += fmt::format("ntx_run_phase{{phase=\"{}\"}} {}\n", p, phase == p ? 1 : 0);
 
     family(out, "ntx_pool_items", "gauge", "Items of a resource pool.");
-    for (const auto& p : g.pools) out += fmt::format("ntx_pool_items{{pool=\"{}\"}} {}\n", prometheus_escape(p.name), p.size);
+    for (const auto& p : c.pools) out += fmt::format("ntx_pool_items{{pool=\"{}\"}} {}\n", prometheus_escape(p.name), p.size);
     family(out, "ntx_leases_held", "gauge", "Leases of a resource pool held now.");
-    for (const auto& p : g.pools)
+    for (const auto& p : c.pools)
         out += fmt::format("ntx_leases_held{{pool=\"{}\"}} {}\n", prometheus_escape(p.name), p.leases_held);
 
     std::vector<std::string> scenario_labels;
@@ -55,19 +55,20 @@ std::string prometheus_text(const dsl::Script& script, const scheduler::LiveCoun
     family(out, "ntx_users", "gauge",
            "Users by state: online (running or stopping), stopping (asked to leave, finishing their action), "
            "waiting_resource (waiting for a lease) and offline (ended).");
+    const metrics::ScenarioGauges no_gauges;
+    auto gauges = [&](size_t s) -> const metrics::ScenarioGauges& { return s < c.gauges.size() ? c.gauges[s] : no_gauges; };
     for (size_t s = 0; s < script.scenarios.size(); ++s) {
-        auto at = [s](const std::vector<int64_t>& v) { return s < v.size() ? v[s] : 0; };
         uint64_t offline = have ? c.scenarios[s].completed + c.scenarios[s].stopped : 0;
-        out += fmt::format("ntx_users{{{},state=\"online\"}} {}\n", scenario_labels[s], at(g.online));
-        out += fmt::format("ntx_users{{{},state=\"stopping\"}} {}\n", scenario_labels[s], at(g.stopping));
-        out += fmt::format("ntx_users{{{},state=\"waiting_resource\"}} {}\n", scenario_labels[s], at(g.waiting));
+        out += fmt::format("ntx_users{{{},state=\"online\"}} {}\n", scenario_labels[s], gauges(s).online);
+        out += fmt::format("ntx_users{{{},state=\"stopping\"}} {}\n", scenario_labels[s], gauges(s).stopping);
+        out += fmt::format("ntx_users{{{},state=\"waiting_resource\"}} {}\n", scenario_labels[s], gauges(s).waiting_resource);
         out += fmt::format("ntx_users{{{},state=\"offline\"}} {}\n", scenario_labels[s], offline);
     }
     family(out, "ntx_workbook_entries", "gauge", "Workbook entries (one per user x task) so far.");
-    out += fmt::format("ntx_workbook_entries {}\n", g.workbook_entries);
+    out += fmt::format("ntx_workbook_entries {}\n", c.workbook_entries);
     family(out, "ntx_users_peak", "gauge", "Most users online at once so far.");
     for (size_t s = 0; s < script.scenarios.size(); ++s)
-        out += fmt::format("ntx_users_peak{{{}}} {}\n", scenario_labels[s], s < g.peak_online.size() ? g.peak_online[s] : 0);
+        out += fmt::format("ntx_users_peak{{{}}} {}\n", scenario_labels[s], gauges(s).peak_online);
     family(out, "ntx_users_started_total", "counter", "Users started.");
     for (size_t s = 0; s < script.scenarios.size(); ++s)
         out += fmt::format("ntx_users_started_total{{{}}} {}\n", scenario_labels[s], have ? c.scenarios[s].spawned : 0);
@@ -79,6 +80,17 @@ std::string prometheus_text(const dsl::Script& script, const scheduler::LiveCoun
         const auto* st = have ? &c.scenarios[s] : nullptr;
         out += fmt::format("ntx_task_exits_total{{{},exit=\"timeout_out\"}} {}\n", scenario_labels[s], st ? st->exit_timeout : 0);
         out += fmt::format("ntx_task_exits_total{{{},exit=\"error_out\"}} {}\n", scenario_labels[s], st ? st->exit_error : 0);
+        out += fmt::format("ntx_task_exits_total{{{},exit=\"closing\"}} {}\n", scenario_labels[s], st ? st->exit_closing : 0);
+        out += fmt::format("ntx_task_exits_total{{{},exit=\"rollback\"}} {}\n", scenario_labels[s], st ? st->exit_rollback : 0);
+        out += fmt::format("ntx_task_exits_total{{{},exit=\"stop_user\"}} {}\n", scenario_labels[s], st ? st->exit_stop_user : 0);
+    }
+    family(out, "ntx_dynamic_tasks_total", "counter", "Dynamic tasks plugins requested, by what became of them.");
+    for (size_t s = 0; s < script.scenarios.size(); ++s) {
+        const auto* st = have ? &c.scenarios[s] : nullptr;
+        out += fmt::format("ntx_dynamic_tasks_total{{{},state=\"requested\"}} {}\n", scenario_labels[s], st ? st->dynamic_requested : 0);
+        out += fmt::format("ntx_dynamic_tasks_total{{{},state=\"started\"}} {}\n", scenario_labels[s], st ? st->dynamic_started : 0);
+        out += fmt::format("ntx_dynamic_tasks_total{{{},state=\"refused\"}} {}\n", scenario_labels[s], st ? st->dynamic_refused : 0);
+        out += fmt::format("ntx_dynamic_tasks_total{{{},state=\"ended\"}} {}\n", scenario_labels[s], st ? st->dynamic_ended : 0);
     }
     family(out, "ntx_arrivals_dropped_total", "counter", "Open model: arrivals dropped because max-users was reached.");
     for (size_t s = 0; s < script.scenarios.size(); ++s)
@@ -87,7 +99,7 @@ std::string prometheus_text(const dsl::Script& script, const scheduler::LiveCoun
     // Per scenario x action: only the actions the scenario ran (or can run: its workflow's steps).
     struct Row {
         std::string labels;
-        const scheduler::ActionStats* st;
+        const metrics::ActionStats* st;
     };
     std::vector<Row> rows;
     if (have)

@@ -5,60 +5,10 @@
 #include <algorithm>
 #include <chrono>
 
+#include "report/report_builder.hpp"
 #include "report/thresholds.hpp"
-#include "scheduler/scheduler.hpp"
-#include "scheduler/stats_report.hpp"
 
 namespace ntx::live {
-
-Report live_report(const dsl::Script& script, const scheduler::LiveCounters& c, scheduler::Scheduler& sched,
-                   double elapsed_s) {
-    Report r;
-    r.duration_s = elapsed_s;
-    const size_t n_actions = script.actions.size();
-    if (c.scenarios.size() != script.scenarios.size() || c.actions.size() != n_actions * script.scenarios.size()) return r;
-    std::vector<scheduler::ActionStats> by_action(n_actions);
-    auto run_latency = std::make_unique<report::LatencyHistogram>();
-    for (uint32_t s = 0; s < script.scenarios.size(); ++s) {
-        const auto& st = c.scenarios[s];
-        ScenarioReport sr;
-        sr.name = script.scenarios[s].name;
-        sr.workflow = script.workflows[script.scenarios[s].workflow].name;
-        sr.spawned = st.spawned;
-        sr.completed = st.completed;
-        sr.stopped = st.stopped;
-        sr.tasks = st.tasks;
-        sr.exit_timeout = st.exit_timeout;
-        sr.exit_error = st.exit_error;
-        sr.arrivals_started = st.arrivals_started;
-        sr.arrivals_dropped = st.arrivals_dropped;
-        sr.peak_online = static_cast<uint64_t>(std::max<int64_t>(0, sched.shared(s).peak_online.load()));
-        sr.duration_s = elapsed_s;
-        auto scenario_latency = std::make_unique<report::LatencyHistogram>();
-        for (uint32_t a = 0; a < n_actions; ++a) {
-            const auto& as = c.actions[s * n_actions + a];
-            if (as.ok + as.errors + as.timeouts + as.cancelled == 0) continue;
-            sr.actions.push_back(scheduler::action_report(script, a, as));
-            scenario_latency->merge(as.latency);
-            by_action[a].merge(as);
-            const auto& ar = sr.actions.back();
-            r.total_actions += ar.count;
-            r.total_ok += ar.ok;
-            r.total_errors += ar.errors;
-            r.total_timeouts += ar.timeouts;
-            r.total_cancelled += ar.cancelled;
-        }
-        sr.latency = report::summarize(*scenario_latency);
-        run_latency->merge(*scenario_latency);
-        r.scenarios.push_back(std::move(sr));
-    }
-    for (uint32_t a = 0; a < n_actions; ++a) {
-        const auto& st = by_action[a];
-        if (st.ok + st.errors + st.timeouts + st.cancelled) r.actions.push_back(scheduler::action_report(script, a, st));
-    }
-    r.latency = report::summarize(*run_latency);
-    return r;
-}
 
 uint64_t planned_ms(const dsl::Script& script) {
     uint64_t planned = 0;
@@ -75,15 +25,16 @@ uint64_t planned_ms(const dsl::Script& script) {
     return planned;
 }
 
-RunMonitor::RunMonitor(const dsl::Script& script, scheduler::Scheduler& sched, scheduler::LiveStats& live,
-                       std::atomic<int>& stop, Options options)
-    : script_(script), sched_(sched), live_(live), stop_(stop), options_(options) {
+RunMonitor::RunMonitor(const dsl::Script& script, metrics::SnapshotReader read, std::atomic<int>& stop, Options options)
+    : script_(script), read_(std::move(read)), stop_(stop), options_(options) {
     const size_t n = script.scenarios.size();
-    for (size_t s = 0; s < n; ++s) prev_latency_.push_back(std::make_unique<report::LatencyHistogram>());
+    for (size_t s = 0; s < n; ++s) {
+        prev_latency_.push_back(std::make_unique<metrics::LatencyHistogram>());
+        intervals_.emplace_back(options_.interval_ms);
+    }
     prev_ok_.assign(n, 0);
     prev_errors_.assign(n, 0);
     prev_timeouts_.assign(n, 0);
-    intervals_.resize(n);
     progress_prev_count_.assign(n, 0);
     next_interval_ms_ = options_.interval_ms;
     for (const auto& t : script.thresholds) has_abort_ = has_abort_ || t.abort_on_fail;
@@ -105,6 +56,11 @@ void RunMonitor::start(std::chrono::steady_clock::time_point started) {
     thread_ = std::thread([this] { run(); });
 }
 
+void RunMonitor::read(uint64_t now_ms) {
+    read_(snapshot_);
+    snapshot_.elapsed_s = static_cast<double>(now_ms) / 1000.0;
+}
+
 uint64_t RunMonitor::now_ms() const {
     return static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count());
@@ -120,10 +76,10 @@ void RunMonitor::run() {
         const uint64_t now = now_ms();
         if (now < wake) continue;
         lock.unlock();
-        live_.read(counters_);
+        read(now);
         if (now >= next_interval_ms_) {
             sample(now, false);
-            if (has_abort_) check_abort(now);
+            if (has_abort_) check_abort();
         }
         if (options_.progress && now >= next_progress) {
             print_progress(now, false);
@@ -143,56 +99,49 @@ void RunMonitor::finish() {
     // Every shard published its final counters: the last (partial) interval makes the intervals add
     // up to the report's totals.
     const uint64_t now = now_ms();
-    live_.read(counters_);
+    read(now);
     sample(now, true);
     if (options_.progress) print_progress(now, true);
 }
 
 void RunMonitor::sample(uint64_t now_ms, bool last) {
     const size_t n_actions = script_.actions.size();
-    if (counters_.actions.size() != n_actions * script_.scenarios.size()) return;
+    if (!snapshot_.covers(script_.scenarios.size(), n_actions)) return;
     // Whole intervals the clock passed (a late wake-up records the counts in the first of them).
     // At the end, whole intervals first, then the partial one the run ended in.
     for (;;) {
         if (!last && next_interval_ms_ > now_ms) break;
         const uint64_t begin_ms = next_interval_ms_ - options_.interval_ms;
         for (uint32_t s = 0; s < script_.scenarios.size(); ++s) {
-            IntervalStats iv;
-            iv.t_s = static_cast<double>(begin_ms) / 1000.0;
             uint64_t ok = 0, errors = 0, timeouts = 0;
-            auto latency = std::make_unique<report::LatencyHistogram>();
+            auto latency = std::make_unique<metrics::LatencyHistogram>();
             for (uint32_t a = 0; a < n_actions; ++a) {
-                const auto& st = counters_.actions[s * n_actions + a];
+                const auto& st = snapshot_.actions[s * n_actions + a];
                 ok += st.ok;
                 errors += st.errors;
                 timeouts += st.timeouts;
                 latency->merge(st.latency);
             }
-            iv.ok = ok - std::min(ok, prev_ok_[s]);
-            iv.errors = errors - std::min(errors, prev_errors_[s]);
-            iv.timeouts = timeouts - std::min(timeouts, prev_timeouts_[s]);
+            const int64_t online = s < snapshot_.gauges.size() ? snapshot_.gauges[s].online : 0;
+            intervals_[s].add(begin_ms, ok - std::min(ok, prev_ok_[s]), errors - std::min(errors, prev_errors_[s]),
+                              timeouts - std::min(timeouts, prev_timeouts_[s]), static_cast<uint64_t>(std::max<int64_t>(0, online)),
+                              *latency, *prev_latency_[s]);
             prev_ok_[s] = ok;
             prev_errors_[s] = errors;
             prev_timeouts_[s] = timeouts;
-            auto in_interval = std::make_unique<report::LatencyHistogram>(*latency);
-            in_interval->subtract(*prev_latency_[s]);
-            iv.p50_ms = static_cast<double>(in_interval->quantile_us(0.50)) / 1000.0;
-            iv.p99_ms = static_cast<double>(in_interval->quantile_us(0.99)) / 1000.0;
             prev_latency_[s] = std::move(latency);
-            iv.online = static_cast<uint64_t>(std::max<int64_t>(0, sched_.shared(s).online.load()));
-            intervals_[s].push_back(iv);
         }
         next_interval_ms_ += options_.interval_ms;
         if (last && next_interval_ms_ > now_ms) break;
     }
 }
 
-void RunMonitor::check_abort(uint64_t now_ms) {
+void RunMonitor::check_abort() {
     if (aborted_.load()) return;
     std::vector<report::Threshold> abort_on_fail;
     for (const auto& t : script_.thresholds)
         if (t.abort_on_fail) abort_on_fail.push_back(t);
-    Report r = live_report(script_, counters_, sched_, static_cast<double>(now_ms) / 1000.0);
+    Report r = report::build_report(script_, snapshot_);
     for (const auto& res : report::evaluate_thresholds(abort_on_fail, r)) {
         if (res.passed) continue;
         aborted_.store(true);
@@ -206,7 +155,7 @@ void RunMonitor::check_abort(uint64_t now_ms) {
 
 void RunMonitor::print_progress(uint64_t now_ms, bool last) {
     const uint64_t planned = planned_ms(script_);
-    Report r = live_report(script_, counters_, sched_, static_cast<double>(now_ms) / 1000.0);
+    Report r = report::build_report(script_, snapshot_);
     const double dt = static_cast<double>(now_ms - std::min(now_ms, progress_prev_ms_)) / 1000.0;
     std::string clock = planned ? fmt::format("{:.1f}s/{:.1f}s", static_cast<double>(now_ms) / 1000.0,
                                               static_cast<double>(planned) / 1000.0)
@@ -223,8 +172,9 @@ void RunMonitor::print_progress(uint64_t now_ms, bool last) {
         const double rate = last ? (now_ms ? static_cast<double>(count) * 1000.0 / static_cast<double>(now_ms) : 0.0)
                             : dt > 0 ? static_cast<double>(count - std::min(count, progress_prev_count_[s])) / dt : 0.0;
         progress_prev_count_[s] = count;
-        const int64_t online = std::max<int64_t>(0, sched_.shared(s).online.load());
-        const int64_t waiting = std::max<int64_t>(0, sched_.shared(s).waiting_resource.load());
+        const auto* g = s < snapshot_.gauges.size() ? &snapshot_.gauges[s] : nullptr;
+        const int64_t online = g ? std::max<int64_t>(0, g->online) : 0;
+        const int64_t waiting = g ? std::max<int64_t>(0, g->waiting_resource) : 0;
         lines.push_back(fmt::format("[{}] {}: {} online{}, {} actions ({:.1f}/s), {} errors, p99 {:.2f}ms{}", clock, sr.name,
                                     online, waiting ? fmt::format(" ({} waiting for a resource)", waiting) : std::string(),
                                     count, rate, errors, sr.latency.p99_ms, last ? " (end)" : ""));

@@ -1,68 +1,10 @@
-// Log-linear latency histogram (HDR-style): constant memory, bounded relative error, mergeable
-// across shards. Values are microseconds from 1 us to ~1 hour; each power of two is split in
-// 128 linear sub-buckets, so a recorded value is off by less than 1/128 (0.8%).
+// Moved to metrics/latency_histogram.hpp (the counters' module, shared by the scheduler and the
+// report); this name stays for the code that includes it.
 #pragma once
 
-#include <array>
-#include <cstdint>
-#include <limits>
-
-#include "ntx/report.hpp"
+#include "metrics/latency_histogram.hpp"
 
 namespace ntx::report {
-
-class LatencyHistogram {
-public:
-    static constexpr int kSubBits = 7;                 // 128 sub-buckets per power of two
-    static constexpr int kSub = 1 << kSubBits;
-    static constexpr int kMaxExp = 32;                 // up to 2^32 us (~71 minutes), clamped above
-    static constexpr int kBuckets = (kMaxExp - kSubBits + 1) * kSub;
-
-    void record(uint64_t us) {
-        ++counts_[index(us)];
-        ++count_;
-        sum_ += us;
-        if (us < min_) min_ = us;
-        if (us > max_) max_ = us;
-    }
-    void merge(const LatencyHistogram& other);
-
-    uint64_t count() const { return count_; }
-    uint64_t min_us() const { return count_ ? min_ : 0; }
-    uint64_t max_us() const { return max_; }
-    double mean_us() const { return count_ ? static_cast<double>(sum_) / static_cast<double>(count_) : 0.0; }
-    // The value at quantile q in [0,1] (the upper edge of its bucket, clamped to max).
-    uint64_t quantile_us(double q) const;
-    uint64_t sum_us() const { return sum_; }
-    // Values recorded in buckets whose upper edge is at most `us` (Prometheus' cumulative `le` buckets;
-    // a bucket straddling `us` is left out, so the count is low by less than one bucket's 0.8%).
-    uint64_t count_at_or_below(uint64_t us) const;
-    // Turns a later copy of this histogram into what was recorded since `earlier` (same histogram, read
-    // earlier): counts over an interval. min and max become the edges of the first and last bucket used.
-    void subtract(const LatencyHistogram& earlier);
-
-    static int index(uint64_t us) {
-        if (us < static_cast<uint64_t>(kSub)) return static_cast<int>(us);
-        int exp = 63 - __builtin_clzll(us);  // position of the top bit, >= kSubBits
-        if (exp >= kMaxExp) return kBuckets - 1;
-        int shift = exp - kSubBits;
-        int sub = static_cast<int>((us >> shift) & (kSub - 1));
-        return (shift + 1) * kSub + sub;
-    }
-    // Highest value that maps to bucket i.
-    static uint64_t upper_edge(int i) {
-        if (i < kSub) return static_cast<uint64_t>(i);
-        int shift = i / kSub - 1;
-        uint64_t sub = static_cast<uint64_t>(i % kSub) | static_cast<uint64_t>(kSub);
-        return ((sub + 1) << shift) - 1;
-    }
-
-private:
-    std::array<uint64_t, kBuckets> counts_{};
-    uint64_t count_ = 0, sum_ = 0, min_ = std::numeric_limits<uint64_t>::max(), max_ = 0;
-};
-
-// min/mean/percentiles/max in milliseconds, as the reports show them.
-LatencySummary summarize(const LatencyHistogram& h);
-
+using metrics::LatencyHistogram;
+using metrics::summarize;
 }  // namespace ntx::report

@@ -91,7 +91,7 @@ std::string to_json(const Report& r) {
             {"actions", std::move(actions)},
             {"latency_ms", latency_json(s.latency)},
             {"intervals", std::move(intervals)},
-            {"timeline", json::object{{"bucket_ms", 100},
+            {"timeline", json::object{{"bucket_ms", s.timeline_bucket_ms},
                                       {"started", json::value_from(s.started_per_100ms)},
                                       {"online", json::value_from(s.online_per_100ms)}}}};
         if (s.model == "open")

@@ -12,27 +12,6 @@ LiveStats::~LiveStats() = default;
 
 namespace {
 
-// The scenario counters live readers see (not the 100 ms timelines, which grow with the run).
-template <class Op>
-void each_counter(ScenarioStats& to, const ScenarioStats& from, Op op) {
-    op(to.spawned, from.spawned);
-    op(to.completed, from.completed);
-    op(to.stopped, from.stopped);
-    op(to.tasks, from.tasks);
-    op(to.exit_timeout, from.exit_timeout);
-    op(to.exit_error, from.exit_error);
-    op(to.exit_closing, from.exit_closing);
-    op(to.exit_rollback, from.exit_rollback);
-    op(to.exit_stop_user, from.exit_stop_user);
-    op(to.task_retries, from.task_retries);
-    op(to.dynamic_requested, from.dynamic_requested);
-    op(to.dynamic_started, from.dynamic_started);
-    op(to.dynamic_refused, from.dynamic_refused);
-    op(to.dynamic_ended, from.dynamic_ended);
-    op(to.arrivals_started, from.arrivals_started);
-    op(to.arrivals_dropped, from.arrivals_dropped);
-}
-
 // Whether `a` counted anything since `b` was copied from it (a latency is only recorded with an ok).
 bool changed(const ActionStats& a, const ActionStats& b) {
     return a.ok != b.ok || a.errors != b.errors || a.timeouts != b.timeouts || a.cancelled != b.cancelled ||
@@ -42,7 +21,7 @@ bool changed(const ActionStats& a, const ActionStats& b) {
 
 }  // namespace
 
-void LiveStats::publish(const Shard& shard, uint64_t now_ms, bool force) {
+void LiveStats::publish(const Shard& shard, uint64_t now_ms, bool force, bool final) {
     Slot& slot = slots_[shard.index()];
     if (!force && now_ms < slot.next_ms) return;
     slot.next_ms = now_ms + period_ms_;
@@ -51,18 +30,20 @@ void LiveStats::publish(const Shard& shard, uint64_t now_ms, bool force) {
     std::lock_guard lock(slot.mutex);
     // Only the actions that counted something since the last copy are copied again (a histogram is
     // 26 KiB); after the first copy nothing here allocates unless an error list grew.
-    if (slot.actions.size() != actions.size()) slot.actions = actions;
+    if (final || slot.actions.size() != actions.size()) slot.actions = actions;
     else
         for (size_t i = 0; i < actions.size(); ++i)
             if (changed(actions[i], slot.actions[i])) slot.actions[i] = actions[i];
-    slot.scenarios.resize(scenarios.size());
-    for (size_t s = 0; s < scenarios.size(); ++s)
-        each_counter(slot.scenarios[s], scenarios[s], [](uint64_t& to, uint64_t from) { to = from; });
+    if (final) slot.scenarios = scenarios;
+    else {
+        slot.scenarios.resize(scenarios.size());
+        for (size_t s = 0; s < scenarios.size(); ++s) slot.scenarios[s].copy_counters(scenarios[s]);
+    }
     slot.at_ms = now_ms;
     slot.published = true;
 }
 
-void LiveStats::read(LiveCounters& into) const {
+void LiveStats::read(metrics::RunSnapshot& into) const {
     bool first = true;
     for (unsigned i = 0; i < shards_; ++i) {
         const Slot& slot = slots_[i];
@@ -77,8 +58,7 @@ void LiveStats::read(LiveCounters& into) const {
         }
         into.at_ms = std::min(into.at_ms, slot.at_ms);
         for (size_t a = 0; a < slot.actions.size() && a < into.actions.size(); ++a) into.actions[a].merge(slot.actions[a]);
-        for (size_t s = 0; s < slot.scenarios.size() && s < into.scenarios.size(); ++s)
-            each_counter(into.scenarios[s], slot.scenarios[s], [](uint64_t& to, uint64_t from) { to += from; });
+        for (size_t s = 0; s < slot.scenarios.size() && s < into.scenarios.size(); ++s) into.scenarios[s].merge(slot.scenarios[s]);
     }
     if (first) {
         into.actions.clear();
@@ -89,6 +69,38 @@ void LiveStats::read(LiveCounters& into) const {
 
 void publish_live_stats(Shard& shard, uint64_t now_ms) {
     if (LiveStats* live = shard.scheduler().live_stats()) live->publish(shard, now_ms);
+}
+
+void read_snapshot(Scheduler& sched, metrics::RunSnapshot& into, bool final) {
+    if (LiveStats* live = sched.live_stats()) live->read(into);
+    const auto& script = sched.script();
+    into.final = final;
+    into.gauges.resize(script.scenarios.size());
+    for (uint32_t s = 0; s < script.scenarios.size(); ++s) {
+        const ScenarioShared& sh = sched.shared(s);
+        auto& g = into.gauges[s];
+        g.online = sh.online.load();
+        g.peak_online = sh.peak_online.load();
+        g.stopping = sh.stopping.load();
+        g.waiting_resource = sh.waiting_resource.load();
+        g.end_ms = sh.end_ms.load();
+    }
+    into.workbook_entries = sched.workbook_entries().load();
+    into.pools.resize(sched.pool_count());
+    for (uint32_t p = 0; p < sched.pool_count(); ++p) {
+        const auto& pool = sched.pool(p);
+        if (into.pools[p].name.empty()) into.pools[p].name = pool.name();
+        into.pools[p].size = pool.size();
+        into.pools[p].leases_held = pool.leases_held();
+    }
+    into.socket_bytes_sent = into.socket_bytes_received = into.sockets_opened = 0;
+    if (!final) return;
+    for (unsigned i = 0; i < sched.shard_count(); ++i) {  // the loops ended: their counts are settled
+        const auto& loop = sched.shard(i).loop();
+        into.socket_bytes_sent += loop.bytes_sent;
+        into.socket_bytes_received += loop.bytes_received;
+        into.sockets_opened += loop.sockets_opened;
+    }
 }
 
 }  // namespace ntx::scheduler

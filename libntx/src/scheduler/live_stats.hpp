@@ -9,18 +9,13 @@
 #include <mutex>
 #include <vector>
 
+#include "metrics/snapshot.hpp"
 #include "scheduler/stats.hpp"
 
 namespace ntx::scheduler {
 
+class Scheduler;
 class Shard;
-
-// Counters of every shard, merged: actions by scenario * action_count + action, as in Shard.
-struct LiveCounters {
-    uint64_t at_ms = 0;  // the run clock of the oldest snapshot merged
-    std::vector<ActionStats> actions;
-    std::vector<ScenarioStats> scenarios;  // counters merged; the 100 ms timelines are not
-};
 
 class LiveStats {
 public:
@@ -28,11 +23,13 @@ public:
     ~LiveStats();
 
     // On `shard`'s loop thread, or after its loop ended: copies its counters when `period_ms` passed
-    // since its last copy (or always with `force`).
-    void publish(const Shard& shard, uint64_t now_ms, bool force = false);
+    // since its last copy (or always with `force`). `final` (after its loop ended) copies the
+    // timelines too, which live copies leave out (they grow with the run).
+    void publish(const Shard& shard, uint64_t now_ms, bool force = false, bool final = false);
 
-    // Any thread: every shard's latest copy, merged into `into` (whose vectors are reused).
-    void read(LiveCounters& into) const;
+    // Any thread: every shard's latest copy, merged into `into`'s counters (at_ms, actions,
+    // scenarios; its vectors are reused).
+    void read(metrics::RunSnapshot& into) const;
 
     uint64_t period_ms() const { return period_ms_; }
 
@@ -52,5 +49,11 @@ private:
 
 // The one call Shard::tick() makes: publishes into the scheduler's LiveStats, if it has one.
 void publish_live_stats(Shard& shard, uint64_t now_ms);
+
+// Any thread: the scheduler's snapshot for readers: its LiveStats' counters (none without one) and
+// the gauges read now (users online, peak, stopping, waiting per scenario; workbook entries; pool
+// leases). `final`, once the loops ended and every shard published its final counters: the
+// sockets' counts too, and the snapshot says it is the final one. Does not set elapsed_s.
+void read_snapshot(Scheduler& sched, metrics::RunSnapshot& into, bool final = false);
 
 }  // namespace ntx::scheduler

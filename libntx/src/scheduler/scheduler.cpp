@@ -5,9 +5,9 @@
 namespace ntx::scheduler {
 
 Scheduler::Scheduler(const dsl::Script& script, std::vector<std::unique_ptr<resource::PairPool>>& pools,
-                     frame::ProtocolFrame& frame, unsigned loops)
+                     frame::ProtocolFrame& frame, unsigned loops, Services services)
     : script_(script), pools_(pools), frame_(frame), shared_(new ScenarioShared[script.scenarios.size()]),
-      globals_(script.variables.size()) {
+      globals_(script.variables.size()), names_(names_of(script)), services_(std::move(services)) {
     task_scoped_.resize(script.variables.size(), false);
     for (size_t i = 0; i < script.variable_scopes.size(); ++i)
         task_scoped_[i] = script.variable_scopes[i] == dsl::VarScope::task || script.variable_scopes[i] == dsl::VarScope::workbook;
@@ -18,17 +18,22 @@ Scheduler::Scheduler(const dsl::Script& script, std::vector<std::unique_ptr<reso
         wf.steps.push_back(dsl::Step::of_action(a));
         wf.on_timeout.route = dsl::Route::timeout_out;
     }
-    names_.program = script.res_dir.filename().string();
-    if (names_.program.empty()) names_.program = script.res_dir.parent_path().filename().string();
-    for (const auto& sc : script.scenarios) {
-        names_.scenarios.push_back(sc.name);
-        names_.workflows.push_back(sc.workflow < script.workflows.size() ? script.workflows[sc.workflow].name : std::string());
-    }
-    for (const auto& a : script.actions) names_.actions.push_back(a.name);
     for (unsigned i = 0; i < loops; ++i) shards_.push_back(std::make_unique<Shard>(*this, i));
 }
 
 Scheduler::~Scheduler() = default;
+
+workbook::Names Scheduler::names_of(const dsl::Script& script) {
+    workbook::Names names;
+    names.program = script.res_dir.filename().string();
+    if (names.program.empty()) names.program = script.res_dir.parent_path().filename().string();
+    for (const auto& sc : script.scenarios) {
+        names.scenarios.push_back(sc.name);
+        names.workflows.push_back(sc.workflow < script.workflows.size() ? script.workflows[sc.workflow].name : std::string());
+    }
+    for (const auto& a : script.actions) names.actions.push_back(a.name);
+    return names;
+}
 
 void Scheduler::request_stop(std::string reason) {
     {

@@ -38,10 +38,20 @@ struct ScenarioShared {
     std::atomic<int64_t> stopping{0};          // online users asked to leave, finishing their action
 };
 
+// What the scheduler serves the run with, made by its owner before it and outliving it.
+struct SchedulerServices {
+    LiveStats* live = nullptr;           // where shards publish their counters for live readers
+    progress::Bus* bus = nullptr;        // where shards push workbook changes and plugin progress
+    std::filesystem::path persist_base;  // save-as persist: what relative folders resolve against
+    workbook::Archive* archive = nullptr;  // where shards hand finished tasks' workbook entries
+};
+
 class Scheduler {
 public:
+    using Services = SchedulerServices;
+
     Scheduler(const dsl::Script& script, std::vector<std::unique_ptr<resource::PairPool>>& pools,
-              frame::ProtocolFrame& frame, unsigned loops);
+              frame::ProtocolFrame& frame, unsigned loops, Services services = {});
     ~Scheduler();
 
     // Runs every scenario to the end. `stop` may be set from any thread (signal) to enter closing early.
@@ -55,6 +65,7 @@ public:
     const dsl::Script& script() const { return script_; }
     frame::ProtocolFrame& frame() { return frame_; }
     resource::PairPool& pool(uint32_t i) { return *pools_[i]; }
+    uint32_t pool_count() const { return static_cast<uint32_t>(pools_.size()); }
     unsigned shard_count() const { return static_cast<unsigned>(shards_.size()); }
     Shard& shard(unsigned i) { return *shards_[i]; }
     ScenarioShared& shared(uint32_t scenario) { return shared_[scenario]; }
@@ -83,22 +94,19 @@ public:
     const std::vector<bool>& task_scoped() const { return task_scoped_; }
     // save-as persist: the writer, and the folder relative persist dirs resolve against.
     variables::Persister& persister() { return persister_; }
-    const std::filesystem::path& persist_base() const { return persist_base_; }
-    void set_persist_base(std::filesystem::path base) { persist_base_ = std::move(base); }
+    const std::filesystem::path& persist_base() const { return services_.persist_base; }
 
-    // Where shards publish their counters for live readers (set before run(); none by default).
-    void set_live_stats(LiveStats* live) { live_stats_ = live; }
-    LiveStats* live_stats() const { return live_stats_; }
+    // Where shards publish their counters for live readers (none: no live readers).
+    LiveStats* live_stats() const { return services_.live; }
 
     // The names workbook entries render with (scenarios, workflows, actions), made once.
     const workbook::Names& workbook_names() const { return names_; }
-    // Where shards push workbook changes and plugin progress (set before run(); none by default).
-    void set_progress_bus(progress::Bus* bus) { bus_ = bus; }
-    progress::Bus* progress_bus() const { return bus_; }
-    // Where shards hand the workbook entries of finished tasks (set before run(); none by default:
-    // they are only counted).
-    void set_workbook_archive(workbook::Archive* archive) { archive_ = archive; }
-    workbook::Archive* workbook_archive() const { return archive_; }
+    // The same names, for what is made before the scheduler (the progress bus).
+    static workbook::Names names_of(const dsl::Script& script);
+    // Where shards push workbook changes and plugin progress (none: no bus).
+    progress::Bus* progress_bus() const { return services_.bus; }
+    // Where shards hand the workbook entries of finished tasks (none: they are only counted).
+    workbook::Archive* workbook_archive() const { return services_.archive; }
 
 private:
     const dsl::Script& script_;
@@ -112,15 +120,12 @@ private:
     std::string stop_reason_;
     std::vector<dsl::WorkflowSpec> dynamic_workflows_;
     std::atomic<uint64_t> dynamic_running_{0};
-    LiveStats* live_stats_ = nullptr;
     std::atomic<uint64_t> workbook_entries_{0};
     variables::GlobalStore globals_;
     std::vector<bool> task_scoped_;
     variables::Persister persister_;
-    std::filesystem::path persist_base_;
     workbook::Names names_;
-    progress::Bus* bus_ = nullptr;
-    workbook::Archive* archive_ = nullptr;
+    Services services_;
 
     std::mutex mutex_;
     std::condition_variable cv_;

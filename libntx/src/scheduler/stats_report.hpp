@@ -1,16 +1,10 @@
-// The scheduler's per-action counters as the public report's rows (report.json, the summary, the
-// live report and the C++ API all read the same conversion).
+// Moved to report/report_builder.hpp (the one conversion from counters to the Report); this name
+// stays for the code that includes it.
 #pragma once
 
-#include <cstdint>
-
-#include "dsl/script.hpp"
-#include "ntx/report.hpp"
+#include "report/report_builder.hpp"
 #include "scheduler/stats.hpp"
 
 namespace ntx::scheduler {
-
-// The row of action `a` of `script` for the counters `st` (one scenario's, or summed over scenarios).
-ActionReport action_report(const dsl::Script& script, uint32_t a, const ActionStats& st);
-
+using report::action_report;
 }  // namespace ntx::scheduler

@@ -1,9 +1,9 @@
-#include "report/latency_histogram.hpp"
+#include "metrics/latency_histogram.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-namespace ntx::report {
+namespace ntx::metrics {
 
 void LatencyHistogram::merge(const LatencyHistogram& other) {
     for (int i = 0; i < kBuckets; ++i) counts_[i] += other.counts_[i];
@@ -66,4 +66,4 @@ LatencySummary summarize(const LatencyHistogram& h) {
     return l;
 }
 
-}  // namespace ntx::report
+}  // namespace ntx::metrics
