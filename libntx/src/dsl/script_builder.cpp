@@ -9,7 +9,6 @@
 #include <deque>
 #include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
 #include <map>
 
 NTX_BEGIN_NAMESPACE
@@ -278,18 +277,6 @@ BuiltScript ScriptBuilder::build() const {
                          return a.config != b.config ? a.config < b.config : a.yaml_line < b.yaml_line;
                      });
     return out;
-}
-
-void BuiltScript::write_to(const std::string& dir) const {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    auto write = [&](const char* name, const std::string& text) {
-        std::ofstream f(fs::path(dir) / name, std::ios::binary | std::ios::trunc);
-        f << text;
-        if (!f) throw RuntimeFailure(fmt::format("cannot write {}/{}", dir, name));
-    };
-    write("script.yaml", script_yaml_);
-    if (!config_yaml_.empty()) write("config.yaml", config_yaml_);
 }
 
 Diagnostic BuiltScript::locate(const Diagnostic& d) const {
