@@ -146,10 +146,10 @@ wait "$ntx_pid" || echo "soak: ntx exited $? ($(tail -n 3 "$work/ntx.err"))" >&2
 
 # ---- a million tasks without --out -------------------------------------------------------------------
 if [ "$MILLION" = 1 ]; then
-  # 50 users at ~150k requests/s on a quiet core pass a million tasks in ~7 s; they run 30 s (the
+  # 50 users at ~150k requests/s on a quiet core pass a million tasks in ~7 s; they run 60 s (the
   # count is read from the end summary's workbook line).
-  res "$work/res-million" 30
-  taskset -c "$CLIENT_CPU" /usr/bin/time -f '%M %U %S' -o "$work/time" timeout -s INT 90 \
+  res "$work/res-million" 60
+  taskset -c "$CLIENT_CPU" /usr/bin/time -f '%M %U %S' -o "$work/time" timeout -s INT 120 \
     "$NTX" run "$work/res-million" >"$work/million.out" 2>"$work/million.err" || true
   read -r peak user sys <"$work/time"
   tasks=$(awk '/^workbook: / {print $2; exit}' "$work/million.out")
