@@ -1742,6 +1742,26 @@ private:
         }
     }
 
+    // A scenario's `pacing: {after-failure: tick | none | <duration>}`: when a user's next task may
+    // start after a failed one (ScenarioSpec::pace_after_failure).
+    void parse_pacing(FileCtx& f, const YAML::Node& n, ScenarioSpec& sc) {
+        check_keys(f, n, "pacing", {"after-failure"});
+        if (!n["after-failure"]) return;
+        auto v = scalar(f, n["after-failure"], "after-failure");
+        if (!v) return;
+        if (*v == "tick") {
+            sc.pace_after_failure = ScenarioSpec::FailurePacing::tick;
+        } else if (*v == "none") {
+            sc.pace_after_failure = ScenarioSpec::FailurePacing::none;
+        } else if (auto ms = parse_duration_ms(*v)) {
+            sc.pace_after_failure = *ms ? ScenarioSpec::FailurePacing::delay : ScenarioSpec::FailurePacing::none;
+            sc.pace_after_failure_ms = *ms;
+        } else {
+            f.error(n["after-failure"], fmt::format("unknown pacing.after-failure '{}'", *v),
+                    "tick (the default), none, or a duration such as 100ms");
+        }
+    }
+
     void parse_load(FileCtx& f, const YAML::Node& n) {
         if (!expect_map(f, n, "load")) return;
         check_keys(f, n, "load", {"scenarios", "profiles"});
@@ -1755,7 +1775,7 @@ private:
             if (!expect_map(f, s, "a scenario")) continue;
             check_keys(f, s, "a scenario",
                        {"name", "workflow", "user-count", "spawn-rate", "task-duration", "max-duration", "user", "exit",
-                        "exits", "profile", "arrival-rate", "duration", "max-users"});
+                        "exits", "profile", "arrival-rate", "duration", "max-users", "pacing"});
             ScenarioSpec sc;
             sc.loc = f.loc(s);
             sc.name = s["name"] ? scalar(f, s["name"], "name").value_or("") : fmt::format("scenario-{}", script_.scenarios.size() + 1);
@@ -1811,6 +1831,7 @@ private:
             for (const char* key : {"exit", "exits"})
                 if (s[key] && expect_map(f, s[key], key))
                     parse_exits(f, s[key], key, sc.exit_error, sc.exit_timeout, &sc.max_duration_ms);
+            if (s["pacing"] && expect_map(f, s["pacing"], "pacing")) parse_pacing(f, s["pacing"], sc);
             script_.scenarios.push_back(std::move(sc));
         }
         if (script_.scenarios.empty()) f.error(n["scenarios"], "load.scenarios is empty");

@@ -109,18 +109,7 @@ void Shard::tick() {
     const uint64_t now = scheduler_.now_ms();
     const uint64_t shards = scheduler_.shard_count();
 
-    // Stop requests: the first stops starting users and lets in-flight actions finish within the
-    // grace period; a second (or the end of the grace period) cancels them.
-    int level = scheduler_.stop_flag() ? scheduler_.stop_flag()->load(std::memory_order_relaxed) : 0;
-    if (level > stop_level_) {
-        if (stop_level_ == 0) grace_end_ms_ = now + script.config.grace_ms;
-        stop_level_ = level;
-        for (uint32_t s = 0; s < runs_.size(); ++s) stop_scenario(s, level >= 2, false);
-    }
-    if (stop_level_ == 1 && now >= grace_end_ms_) {
-        stop_level_ = 2;
-        for (uint32_t s = 0; s < runs_.size(); ++s) stop_scenario(s, true, false);
-    }
+    check_stop(now);
 
     for (uint32_t s = 0; s < runs_.size(); ++s) {
         ScenarioRun& run = runs_[s];
@@ -162,7 +151,7 @@ void Shard::tick() {
         }
         // Spawn: user ordinal k of the scenario is due at k / spawn-rate seconds; this shard owns the
         // ordinals k = index, index + shards, ...
-        while (run.next_ordinal < spec.user_count) {
+        while (run.next_ordinal < spec.user_count && !run.stopped && stop_flag_level() == 0) {
             double due_ms = spec.spawn_rate > 0 ? static_cast<double>(run.next_ordinal) * 1000.0 / spec.spawn_rate : 0.0;
             if (due_ms > static_cast<double>(now)) break;
             spawn(s, run.next_ordinal);
@@ -187,6 +176,43 @@ void Shard::tick() {
     schedule_tick();
 }
 
+// Stop requests: the first stops starting users and lets in-flight actions finish within the grace
+// period; a second (or the end of the grace period) cancels them.
+void Shard::check_stop(uint64_t now) {
+    int level = stop_flag_level();
+    if (level > stop_level_) {
+        if (stop_level_ == 0) grace_end_ms_ = now + scheduler_.script().config.grace_ms;
+        stop_level_ = level;
+        for (uint32_t s = 0; s < runs_.size(); ++s) stop_scenario(s, level >= 2, false);
+    }
+    if (stop_level_ == 1 && now >= grace_end_ms_) {
+        stop_level_ = 2;
+        for (uint32_t s = 0; s < runs_.size(); ++s) stop_scenario(s, true, false);
+    }
+}
+
+int Shard::stop_flag_level() const {
+    const std::atomic<int>* flag = scheduler_.stop_flag();
+    return flag ? flag->load(std::memory_order_relaxed) : 0;
+}
+
+// A stop request (a fatal exit on any loop, a signal) is seen by a user at its next task or step, not
+// only at this shard's next tick: one relaxed load of a flag that is written once. The user leaves (as
+// the tick's stop would make it), and the tick's stop handling runs on the loop's next turn for the rest.
+bool Shard::stop_seen(User& u) {
+    if (u.stop_requested) return true;
+    if (stop_level_ != 0 || stop_flag_level() == 0) return false;
+    u.ended_by_stop = true;
+    request_leave(u);
+    if (!stop_posted_) {
+        stop_posted_ = true;
+        boost::asio::post(loop_.io(), [this] {
+            if (!done_) check_stop(scheduler_.now_ms());
+        });
+    }
+    return true;
+}
+
 // Closed model with a profile: move this shard's online users towards its share of the target,
 // starting users no faster than spawn-rate and asking the surplus to leave after their action.
 void Shard::follow_profile(uint32_t s, uint64_t now) {
@@ -209,7 +235,7 @@ void Shard::follow_profile(uint32_t s, uint64_t now) {
                                     std::max(1.0, per_shard));  // at most one second of burst
     }
     run.last_tick_ms = now;
-    while (online < mine) {
+    while (online < mine && stop_flag_level() == 0) {
         if (spec.spawn_rate > 0) {
             if (run.spawn_tokens < 1.0) break;
             run.spawn_tokens -= 1.0;
@@ -247,6 +273,7 @@ void Shard::schedule_arrival(uint32_t s) {
 void Shard::on_arrivals(uint32_t s) {
     ScenarioRun& run = runs_[s];
     if (run.stopped || done_) return;
+    if (stop_flag_level() != 0) return check_stop(scheduler_.now_ms());
     const dsl::ScenarioSpec& spec = scheduler_.script().scenarios[s];
     const uint64_t shards = scheduler_.shard_count();
     auto& stats = scenario_stats_[s];
@@ -429,6 +456,7 @@ void Shard::rollback_now(User& u) {
 void Shard::start_task(User& u, bool restart) {
     const auto& wf = *u.workflow;
     u.state = UserState::running;
+    if (stop_seen(u)) return finish(u);  // it leaves at its task boundary: no new task is counted
     if (!restart) {
         if (u.preset_task_id) {
             u.task_id = u.preset_task_id;
@@ -524,7 +552,7 @@ void Shard::expire_deadlines(uint64_t now) {
 void Shard::run_step(User& u) {
     const auto& script = scheduler_.script();
     const auto& wf = *u.workflow;
-    if (u.stop_requested) return finish(u);
+    if (stop_seen(u)) return finish(u);
     const uint64_t now = scheduler_.now_ms();
     if (u.task_deadline_ms && now >= u.task_deadline_ms) {
         if (u.task_timed_out) return end_task(u, dsl::Exit::timeout_out, true);  // its handler said goto: next
@@ -642,16 +670,26 @@ bool Shard::test(User& u, const dsl::Expression& cond, bool& holds) {
 }
 
 void Shard::wait_then(User& u, uint64_t delay_ms, User::Resume resume) {
+    wait_until(u, std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms), resume);
+}
+
+void Shard::wait_until(User& u, std::chrono::steady_clock::time_point at, User::Resume resume) {
     u.waiting = true;
     u.resume = resume;
-    u.wait_timer.expires_after(std::chrono::milliseconds(delay_ms));
+    u.wait_timer.expires_at(at);
     u.wait_timer.async_wait([this, &u](const boost::system::error_code&) {
         // Also on cancel: a stop request (or the task deadline) cancels the wait, and what resumes
         // lets the user leave (or run its on-timeout handler).
         u.waiting = false;
         if (u.state == UserState::offline) return;
+        if (u.resume == User::Resume::next_task) {
+            // Between two tasks nothing is rolled back: the next task's lease check replaces a down item.
+            u.rollback_requested = false;
+            return next_task(u);
+        }
         if (u.rollback_requested && !u.stop_requested) return rollback_now(u);
         switch (u.resume) {
+        case User::Resume::next_task: break;
         case User::Resume::step: return run_step(u);
         case User::Resume::handler: return run_handler(u);
         case User::Resume::task_restart:
@@ -873,13 +911,34 @@ void Shard::end_task(User& u, dsl::Exit exit, bool by_exit) {
         case dsl::Exit::closing: ++st.exit_closing; return finish(u);  // goto closing ends the user
         }
     }
-    if (!u.stop_requested && !u.single_task) {
+    // A failed task paces the user (pacing.after-failure): a dead target costs at most one task per
+    // user and tick, never a loop spinning through failed tasks.
+    if (by_exit && exit != dsl::Exit::closing && !u.stop_requested && !u.single_task) {
         const auto& spec = scheduler_.script().scenarios[u.scenario];
-        // With a profile a user repeats its workflow while it stays online; with task-duration until then.
-        if (spec.profile || (u.user_deadline_ms && scheduler_.now_ms() < u.user_deadline_ms)) {
-            if (!refresh_leases(u)) return;  // a lease expired or its item is down: it waits for another
-            return start_task(u);
+        if (spec.pace_after_failure != dsl::ScenarioSpec::FailurePacing::none && repeats(u)) {
+            unlink_deadline(u);  // the ended task's deadline must not wake the wait
+            auto at = std::chrono::steady_clock::now() + std::chrono::milliseconds(spec.pace_after_failure_ms);
+            if (spec.pace_after_failure == dsl::ScenarioSpec::FailurePacing::tick) {
+                at = next_tick_;  // the shard's next tick (or the one after, when this one is under way)
+                if (at <= std::chrono::steady_clock::now()) at += std::chrono::milliseconds(scheduler_.script().config.tick_ms);
+            }
+            return wait_until(u, at, User::Resume::next_task);
         }
+    }
+    next_task(u);
+}
+
+bool Shard::repeats(const User& u) const {
+    if (u.single_task) return false;
+    const auto& spec = scheduler_.script().scenarios[u.scenario];
+    // With a profile a user repeats its workflow while it stays online; with task-duration until then.
+    return spec.profile || (u.user_deadline_ms && scheduler_.now_ms() < u.user_deadline_ms);
+}
+
+void Shard::next_task(User& u) {
+    if (!stop_seen(u) && repeats(u)) {
+        if (!refresh_leases(u)) return;  // a lease expired or its item is down: it waits for another
+        return start_task(u);
     }
     finish(u);
 }
@@ -1042,7 +1101,7 @@ ntx_status_t Shard::request_task(User& parent, uint32_t action, std::vector<std:
     const auto& config = scheduler_.script().config;
     auto& st = scenario_stats_[parent.scenario];
     ++st.dynamic_requested;
-    if (done_ || stop_level_ > 0 || runs_[parent.scenario].stopped || parent.stop_requested) {
+    if (done_ || stop_level_ > 0 || stop_flag_level() > 0 || runs_[parent.scenario].stopped || parent.stop_requested) {
         ++st.dynamic_refused;
         return NTX_E_CANCELLED;
     }

@@ -102,6 +102,15 @@ private:
     dsl::Route handler_route(const User& u, const dsl::Handler& h) const;
     // Parks the user for `delay_ms`, then resumes what `resume` says (a stop request ends the wait early).
     void wait_then(User& u, uint64_t delay_ms, User::Resume resume);
+    void wait_until(User& u, std::chrono::steady_clock::time_point at, User::Resume resume);
+    // After a task: the user's next task (a new lease check first), or it leaves.
+    void next_task(User& u);
+    bool repeats(const User& u) const;  // whether the call model gives the user another task
+    // Stop requests: the tick's handling, and the cheap check a user makes at each task and step.
+    void check_stop(uint64_t now);
+    int stop_flag_level() const;
+    bool stop_seen(User& u);
+    bool stop_posted_ = false;
     // An action failed (after its own retries) or timed out: retry, run the handler, follow its route.
     void on_failure(User& u, bool timeout);
     void start_handler(User& u, const dsl::Handler& h, bool timeout);

@@ -92,7 +92,8 @@ struct User final : dsl::RenderContext {
     uint32_t handler_pos = 0;
     bool handler_timeout = false;   // the handler handles a timeout (its fallback route is timeout_out)
     // What a finished wait resumes: the workflow's current step, the handler, or the task from the start.
-    enum class Resume : uint8_t { step, handler, task_restart } resume = Resume::step;
+    // next_task: a failed task's pacing (pacing.after-failure) ended.
+    enum class Resume : uint8_t { step, handler, task_restart, next_task } resume = Resume::step;
     bool waiting = false;           // parked on wait_timer (think, retry backoff, rate limit)
     std::vector<uint64_t> next_start_ms;  // per action with a per-user rate limit: earliest next start
     boost::asio::steady_timer wait_timer;
