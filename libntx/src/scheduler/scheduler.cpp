@@ -28,7 +28,8 @@ Scheduler::Scheduler(const dsl::Script& script, std::vector<std::unique_ptr<reso
     for (unsigned i = 0; i < loops; ++i) shards_.push_back(std::make_unique<Shard>(*this, i));
 }
 
-Scheduler::~Scheduler() = default;
+// The frame's action slots (their timers) go before the loops they wait on.
+Scheduler::~Scheduler() { frame_.detach_loops(); }
 
 void Scheduler::request_stop(std::string reason) {
     {
@@ -50,8 +51,12 @@ void Scheduler::run(std::atomic<int>& stop) {
     stop_ = &stop;
     started_ = std::chrono::steady_clock::now();
     std::vector<net::Loop*> all;
-    for (auto& s : shards_) all.push_back(&s->loop());
-    frame_.attach_loops(std::move(all), started_);
+    std::vector<frame::ActionSink*> sinks;
+    for (auto& s : shards_) {
+        all.push_back(&s->loop());
+        sinks.push_back(s.get());
+    }
+    frame_.attach_loops(std::move(all), std::move(sinks), started_);
     shards_running_ = static_cast<unsigned>(shards_.size());
     // Each loop starts its shard itself and stops itself when the shard is done: no thread but the
     // loop's own ever touches its io_context while it runs.

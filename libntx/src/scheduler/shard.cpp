@@ -13,11 +13,13 @@
 
 namespace ntx::scheduler {
 
-User::User(Shard& s, uint64_t id, uint32_t scen, size_t variable_count, size_t components)
+User::User(Shard& s, uint64_t id, uint32_t scen, size_t variable_count, size_t)
     : shard(s), user_id(id), scenario(scen), wait_timer(s.loop().io()), variables(variable_count),
-      variable_set(variable_count, false), plugin_slots(components, nullptr), action_timer(s.loop().io()) {
-    handles[0].user = handles[1].user = this;
+      variable_set(variable_count, false) {
+    slot = s.scheduler().frame().open_slot(s.index(), this, id);
 }
+
+bool User::in_action() const { return shard.scheduler().frame().in_action(slot); }
 
 std::optional<std::string_view> User::resource_field(std::string_view field) const {
     for (const auto& lease : leases) {
@@ -430,11 +432,11 @@ void Shard::on_item_down(uint32_t pool, uint32_t item) {
         // Whatever it is doing ends now: an action in flight is cancelled (counted as cancelled), a
         // wait wakes; either path sees the request and rolls the task back. A user parked on a
         // parallel step ends its branches the same way, and rolls back when the last has ended.
-        if (u.in_action()) scheduler_.frame().cancel(u, Outcome::cancelled, NTX_E_CANCELLED, "its resource item went down");
+        if (u.in_action()) scheduler_.frame().cancel(u.slot, Outcome::cancelled, NTX_E_CANCELLED, "its resource item went down");
         else if (u.waiting) u.wait_timer.cancel();
         for (User* b : std::vector<User*>(u.branch_children)) {
             request_leave(*b);
-            if (b->in_action()) scheduler_.frame().cancel(*b, Outcome::cancelled, NTX_E_CANCELLED, "its resource item went down");
+            if (b->in_action()) scheduler_.frame().cancel(b->slot, Outcome::cancelled, NTX_E_CANCELLED, "its resource item went down");
         }
     }
 }
@@ -539,7 +541,7 @@ void Shard::expire_deadlines(uint64_t now) {
                 // runs the on-timeout handler); a parked user wakes and run_step does the same. A handler
                 // already running (compensations) finishes under its actions' own timeouts.
                 if (u->state == UserState::running && !u->handler) {
-                    if (u->in_action()) scheduler_.frame().cancel(*u, Outcome::timeout, NTX_E_TIMEOUT, "workflow timeout");
+                    if (u->in_action()) scheduler_.frame().cancel(u->slot, Outcome::timeout, NTX_E_TIMEOUT, "workflow timeout");
                     else if (u->waiting) u->wait_timer.cancel();
                 }
             }
@@ -642,7 +644,7 @@ void Shard::run_step(User& u) {
     }
     ledger_.set_action(u.wb, u.action, workbook::State::executing_running_action);
     wb_retry_left(u);
-    scheduler_.frame().dispatch(u, u.action);
+    dispatch(u, u.action);
 }
 
 void Shard::count_condition_error(User& u, std::string message) {
@@ -714,9 +716,7 @@ void Shard::on_action_end(User& u, Outcome outcome) {
     {
         static constexpr workbook::LastEvent events[] = {workbook::LastEvent::ok, workbook::LastEvent::error,
                                                          workbook::LastEvent::timeout, workbook::LastEvent::cancelled};
-        auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - u.action_started).count();
-        ledger_.set_evidence(u.wb, events[static_cast<size_t>(outcome)],
-                             static_cast<uint32_t>(std::clamp<int64_t>(us, 0, UINT32_MAX)));
+        ledger_.set_evidence(u.wb, events[static_cast<size_t>(outcome)], u.last_elapsed_us);
     }
     if (u.rollback_requested && !u.stop_requested) return rollback_now(u);
     if (u.handler) {
@@ -830,7 +830,7 @@ void Shard::run_handler(User& u) {
             // A compensating action: no per-user rate wait, no retry; its outcome is counted.
             u.action = step.action;
             ledger_.set_action(u.wb, u.action, workbook::State::executing_running_action);
-            return scheduler_.frame().dispatch(u, u.action);
+            return dispatch(u, u.action);
         default: continue;  // a handler holds only action, think and log steps (the parser's rule)
         }
     }
@@ -949,16 +949,12 @@ void Shard::finish(User& u) {
     wb_close(u, u.ended_by_stop ? workbook::State::closing_stopped : workbook::State::closing_done);
     unlink_deadline(u);
     u.handler = nullptr;
-    if (u.action_timer_armed) {
-        u.action_timer.cancel();  // its handler returns on the cancel without touching the user
-        u.action_timer_armed = false;
-    }
     if (u.branch_parent) return branch_ended(u);
     if (u.dynamic) {
         // Outside the call model: no online count, no leases of its own (they are its requester's).
         u.leases.clear();
         end_borrow(u.parent_id);
-        scheduler_.frame().release_user(u);
+        scheduler_.frame().close_slot(u.slot);
         ++scenario_stats_[u.scenario].dynamic_ended;
         u.state = UserState::offline;
         u.offline_tick = tick_count_;
@@ -976,7 +972,7 @@ void Shard::finish(User& u) {
         release_leases(u, resource::ReleaseReason::end);
     }
     u.rollback_requested = false;
-    scheduler_.frame().release_user(u);
+    scheduler_.frame().close_slot(u.slot);
     auto& st = scenario_stats_[u.scenario];
     if (u.gave_up_waiting) {
         // counted in resource_wait_timeouts
@@ -1028,7 +1024,7 @@ void Shard::stop_scenario(uint32_t scenario, bool cancel_in_flight, bool as_time
         request_leave(u);
         if (cancel_in_flight && u.in_action()) {
             u.timeout_on_cancel = as_timeout;
-            scheduler_.frame().cancel(u, Outcome::cancelled, NTX_E_CANCELLED,
+            scheduler_.frame().cancel(u.slot, Outcome::cancelled, NTX_E_CANCELLED,
                                       as_timeout ? "max-duration reached" : "run stopped");
         }
     }
@@ -1072,7 +1068,7 @@ void Shard::branch_ended(User& b) {
             p.variable_set[slot] = true;
         }
     b.leases.clear();
-    scheduler_.frame().release_user(b);
+    scheduler_.frame().close_slot(b.slot);
     b.state = UserState::offline;
     b.offline_tick = tick_count_;
     ++offline_users_;
@@ -1096,8 +1092,8 @@ void Shard::branches_done(User& u) {
 
 // ---- dynamic tasks -------------------------------------------------------------------------------------
 
-ntx_status_t Shard::request_task(User& parent, uint32_t action, std::vector<std::pair<std::string, std::string>> overrides,
-                                 uint64_t& task_id) {
+ntx_status_t Shard::request_dynamic_task(User& parent, uint32_t action,
+                                         std::vector<std::pair<std::string, std::string>> overrides, uint64_t& task_id) {
     const auto& config = scheduler_.script().config;
     auto& st = scenario_stats_[parent.scenario];
     ++st.dynamic_requested;

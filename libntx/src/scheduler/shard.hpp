@@ -24,7 +24,7 @@ namespace ntx::scheduler {
 
 class Scheduler;
 
-class Shard {
+class Shard final : public frame::ActionSink {
 public:
     Shard(Scheduler& scheduler, uint32_t index);
 
@@ -38,19 +38,25 @@ public:
 
     // The first tick; runs on the loop's thread before the loop's io_context runs.
     void begin();
-    // Called by ProtocolFrame (posted, never inside a plugin call) when the user's action ended.
+    // Runs the user's continuation after its action ended (posted by continue_later, never inside a plugin call).
     void on_action_end(User& u, Outcome outcome);
+    // frame::ActionSink (actions.cpp): an action's end counted and its result saved; a plugin's
+    // request_task and progress from a user's live action.
+    void action_ended(const frame::ActionEnd& e) override;
+    ntx_status_t request_task(void* owner, uint32_t action, std::vector<std::pair<std::string, std::string>> overrides,
+                              uint64_t& task_id) override;
+    void plugin_progress(void* owner, uint32_t component, const ntx_progress_t& p) override;
     // An item went down and its pool's on-failure is rollback (posted by the resource monitor): the
     // users of this shard holding it end their task rolled back.
     void on_item_down(uint32_t pool, uint32_t item);
-    // ProtocolFrame::end: runs on_action_end(u, outcome) on the loop's next turn. The users whose
+    // action_ended: runs on_action_end(u, outcome) on the loop's next turn. The users whose
     // actions ended in one turn continue from one posted handler (a ready list), not one post each.
     void continue_later(User& u, Outcome outcome);
 
     // A plugin's request_task from `parent`'s live action (on this shard's loop): checks the limits,
     // hands out the task id and starts the task on the loop's next turn. NTX_OK or the refusal's code.
-    ntx_status_t request_task(User& parent, uint32_t action, std::vector<std::pair<std::string, std::string>> overrides,
-                              uint64_t& task_id);
+    ntx_status_t request_dynamic_task(User& parent, uint32_t action,
+                                      std::vector<std::pair<std::string, std::string>> overrides, uint64_t& task_id);
 
     // This shard's part of the workbook (its loop's thread is the only writer; read it after the loop stopped).
     workbook::Ledger& ledger() { return ledger_; }
@@ -94,6 +100,11 @@ private:
     void rollback_now(User& u);
     // Starts the user's next task, or (`restart`, by monitoring.retry) its current task again.
     void start_task(User& u, bool restart = false);
+    // Renders the action's parameters (the user's templates and variables) and hands it to the frame.
+    void dispatch(User& u, uint32_t action);
+    // save-as: the result's fields into the user's variable (or the run-wide one of a global), the
+    // workbook, then the persist file, if any.
+    void save_result(User& u, const dsl::ActionSpec& a, const ntx_result_t& result);
     void run_step(User& u);
     bool test(User& u, const dsl::Expression& cond, bool& holds);
     // A condition, workbook update or workflow that could not go on for `u`: counted in its

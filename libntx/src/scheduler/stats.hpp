@@ -10,12 +10,13 @@
 #include <utility>
 #include <vector>
 
+#include "frame/action_sink.hpp"
 #include "ntx/plugin_abi.h"
 #include "report/latency_histogram.hpp"
 
 namespace ntx::scheduler {
 
-enum class Outcome : uint8_t { ok, error, timeout, cancelled };
+using Outcome = frame::Outcome;  // frame/action_sink.hpp: ok, error, timeout, cancelled
 
 // The errors of one kind (status code) an action ended with, and the first of them: its reason and
 // whose task it was, so that a summary can say why without a debug log. The reason is copied once per

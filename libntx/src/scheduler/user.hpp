@@ -11,22 +11,12 @@
 
 #include "dsl/script.hpp"
 #include "dsl/template.hpp"
+#include "frame/action_sink.hpp"
 #include "ntx/plugin_abi.h"
 
 namespace ntx::scheduler {
+
 class Shard;
-struct User;
-}  // namespace ntx::scheduler
-
-// The opaque action handle of the C ABI. A user runs one action at a time and alternates between two
-// handles, so a late completion of the previous action (a plugin that missed on_error) lands on a
-// dead handle and is refused instead of ending the current one.
-struct ntx_action {
-    ntx::scheduler::User* user = nullptr;
-    bool live = false;  // an action is in flight on this handle and not ended yet
-};
-
-namespace ntx::scheduler {
 
 enum class UserState : uint8_t { pending, waiting_resource, running, offline };
 
@@ -107,26 +97,17 @@ struct User final : dsl::RenderContext {
     bool rollback_requested = false;  // an item it holds went down (on-failure: rollback)
     std::vector<dsl::Fields> variables;
     std::vector<bool> variable_set;
-    std::vector<void*> plugin_slots;  // per component, handed to plugins as user_data
     // Global variables this user read last (per slot, filled on first read): the value a render
     // reads stays alive while another user publishes a newer one.
     mutable std::vector<std::shared_ptr<const dsl::Fields>> global_pins;
     // Clears the task-local variables (a new task, or a rolled-back one); user-local ones stay.
     void clear_task_variables();
 
-    ntx_action handles[2];
-    uint8_t current = 0;      // the handle of the action in flight (or the last one)
-
-    ntx_action& handle() { return handles[current]; }
-    bool in_action() const { return handles[current].live; }
-    // The action deadline, armed lazily: dispatch only records `action_deadline`; the timer waits for
-    // the earliest deadline it was armed with and, when it fires early (for an action that ended
-    // since), re-arms for the current one. No timer operation per action (ProtocolFrame).
-    boost::asio::steady_timer action_timer;
-    bool action_timer_armed = false;
-    std::chrono::steady_clock::time_point action_timer_expiry;  // what the armed timer waits for
-    std::chrono::steady_clock::time_point action_deadline = std::chrono::steady_clock::time_point::max();
-    std::chrono::steady_clock::time_point action_started;
+    // Its action slot in the frame (the token plugins hold, its deadline timer, the plugins' per-user
+    // slots): opened with the user, closed when it leaves (Shard::finish).
+    frame::SlotId slot;
+    bool in_action() const;
+    uint32_t last_elapsed_us = 0;  // the last action's duration (its workbook evidence)
 
     // Reused per action: rendered params (values) and the kv views handed to the plugin.
     std::vector<std::string> param_values;
