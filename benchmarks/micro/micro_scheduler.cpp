@@ -141,7 +141,7 @@ void BM_DispatchAcrossAbi(benchmark::State& state) {
     scheduler::Shard& shard = rig.shard();
     scheduler::User u(shard, 1, 0, rig.script.variables.size(), rig.script.components.size());
     u.workflow = &rig.script.workflows[0];
-    u.state = scheduler::UserState::running;
+    u.enter(scheduler::UserState::running);
     u.user_deadline_ms = 3'600'000;
     u.task_id = 1;
     // The user x task's workbook entry, as the scheduler opens it when a task starts: every action's
@@ -160,7 +160,7 @@ void BM_DispatchAcrossAbi(benchmark::State& state) {
     ntx::bench::report_allocations(state, before);
     if (st.ok - ok_before < static_cast<uint64_t>(state.iterations())) state.SkipWithError("actions were lost");
     // Let the last action end and its handlers run before the user goes.
-    u.stop_requested = true;
+    u.enter(scheduler::UserState::leaving);
     rig.frame->close_slot(u.slot);  // its deadline timer stops
     io.poll();
 }

@@ -49,6 +49,7 @@ void Shard::dispatch(User& u, uint32_t action) {
     }
     rq.params = u.params.data();
     rq.param_count = u.params.size();
+    u.activity = Activity::action;
     frame.dispatch(u.slot, rq);
 }
 

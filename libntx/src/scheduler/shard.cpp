@@ -13,61 +13,6 @@
 
 namespace ntx::scheduler {
 
-User::User(Shard& s, uint64_t id, uint32_t scen, size_t variable_count, size_t)
-    : shard(s), user_id(id), scenario(scen), wait_timer(s.loop().io()), variables(variable_count),
-      variable_set(variable_count, false) {
-    slot = s.scheduler().frame().open_slot(s.index(), this, id);
-}
-
-bool User::in_action() const { return shard.scheduler().frame().in_action(slot); }
-
-std::optional<std::string_view> User::resource_field(std::string_view field) const {
-    for (const auto& lease : leases) {
-        auto& pool = shard.scheduler().pool(lease.pool);
-        int f = pool.field_index(field);
-        if (f >= 0) return pool.value(lease.item, f);
-    }
-    return std::nullopt;
-}
-
-const dsl::Fields* User::variable(uint32_t slot) const {
-    if (slot < variables.size() && variable_set[slot]) return &variables[slot];
-    auto& sched = shard.scheduler();
-    const auto& script = sched.script();
-    if (slot < script.variable_scopes.size() && script.variable_scopes[slot] == dsl::VarScope::global) {
-        if (global_pins.size() <= slot) global_pins.resize(script.variables.size());
-        global_pins[slot] = sched.globals().load(slot);
-        return global_pins[slot].get();
-    }
-    const auto& constants = script.constants;  // file_blobs, shared by every user
-    return slot < constants.size() ? constants[slot].get() : nullptr;
-}
-
-void User::clear_task_variables() {
-    const auto& task_scoped = shard.scheduler().task_scoped();
-    for (size_t i = 0; i < variable_set.size(); ++i)
-        if (task_scoped[i]) variable_set[i] = false;
-}
-
-bool User::workbook_field(uint32_t id, std::string& out) const {
-    if (wb == UINT32_MAX) return false;
-    auto& sched = shard.scheduler();
-    workbook::append_value(sched.script().workbook, sched.workbook_names(), shard.ledger().at(wb), id, out);
-    return true;
-}
-
-std::string User::env(dsl::EnvVar var) const {
-    auto& sched = shard.scheduler();
-    switch (var) {
-    case dsl::EnvVar::user_id: return std::to_string(user_id);
-    case dsl::EnvVar::task_id: return std::to_string(task_id);
-    case dsl::EnvVar::tick: return std::to_string(sched.now_ms() / sched.script().config.tick_ms);
-    case dsl::EnvVar::scenario: return sched.script().scenarios[scenario].name;
-    case dsl::EnvVar::phase: return "executing";
-    }
-    return {};
-}
-
 Shard::Shard(Scheduler& scheduler, uint32_t index)
     : scheduler_(scheduler), index_(index), loop_(index), tick_timer_(loop_.io()),
       action_count_(scheduler.script().actions.size()) {
@@ -137,7 +82,7 @@ void Shard::tick() {
                     dry = true;
                     end_lease_wait(*u, true);
                     ++scenario_stats_[s].resource_wait_timeouts;
-                    u->gave_up_waiting = true;
+                    u->end_reason = EndReason::gave_up_waiting;
                     finish(*u);
                 } else {
                     dry = true;
@@ -202,9 +147,9 @@ int Shard::stop_flag_level() const {
 // only at this shard's next tick: one relaxed load of a flag that is written once. The user leaves (as
 // the tick's stop would make it), and the tick's stop handling runs on the loop's next turn for the rest.
 bool Shard::stop_seen(User& u) {
-    if (u.stop_requested) return true;
+    if (u.leaving()) return true;
     if (stop_level_ != 0 || stop_flag_level() == 0) return false;
-    u.ended_by_stop = true;
+    u.mark_stopped();
     request_leave(u);
     if (!stop_posted_) {
         stop_posted_ = true;
@@ -249,7 +194,7 @@ void Shard::follow_profile(uint32_t s, uint64_t now) {
     // The newest users leave first.
     for (auto it = users_.rbegin(); online > mine && it != users_.rend(); ++it) {
         User& u = **it;
-        if (u.scenario != s || u.state == UserState::offline || u.stop_requested || u.outside_call_model()) continue;
+        if (u.scenario != s || u.state == UserState::offline || u.leaving() || u.outside_call_model()) continue;
         request_leave(u);
         --online;
     }
@@ -377,7 +322,7 @@ void Shard::release_leases(User& u, resource::ReleaseReason why) {
 // timeout, else none (max-duration or a stop still ends the wait).
 void Shard::wait_for_lease(User& u) {
     const auto& script = scheduler_.script();
-    u.state = UserState::waiting_resource;
+    u.enter(UserState::waiting_resource);
     u.wait_since_ms = scheduler_.now_ms();
     uint64_t limit = 0;
     for (uint32_t pool : script.scenarios[u.scenario].inherit) {
@@ -424,7 +369,7 @@ bool Shard::refresh_leases(User& u) {
 void Shard::on_item_down(uint32_t pool, uint32_t item) {
     for (auto& up : users_) {
         User& u = *up;
-        if (u.state != UserState::running || u.outside_call_model() || u.rollback_requested) continue;
+        if (!u.in_task() || u.outside_call_model() || u.rollback_requested) continue;
         bool holds = false;
         for (const auto& l : u.leases) holds |= l.pool == pool && l.item == item;
         if (!holds) continue;
@@ -433,7 +378,7 @@ void Shard::on_item_down(uint32_t pool, uint32_t item) {
         // wait wakes; either path sees the request and rolls the task back. A user parked on a
         // parallel step ends its branches the same way, and rolls back when the last has ended.
         if (u.in_action()) scheduler_.frame().cancel(u.slot, Outcome::cancelled, NTX_E_CANCELLED, "its resource item went down");
-        else if (u.waiting) u.wait_timer.cancel();
+        else if (u.parked()) u.wait_timer.cancel();
         for (User* b : std::vector<User*>(u.branch_children)) {
             request_leave(*b);
             if (b->in_action()) scheduler_.frame().cancel(b->slot, Outcome::cancelled, NTX_E_CANCELLED, "its resource item went down");
@@ -457,7 +402,7 @@ void Shard::rollback_now(User& u) {
 
 void Shard::start_task(User& u, bool restart) {
     const auto& wf = *u.workflow;
-    u.state = UserState::running;
+    u.enter(UserState::running);  // from pending, waiting_resource, or running (its next task)
     if (stop_seen(u)) return finish(u);  // it leaves at its task boundary: no new task is counted
     if (!restart) {
         if (u.preset_task_id) {
@@ -540,9 +485,9 @@ void Shard::expire_deadlines(uint64_t now) {
                 // The task's time is over: an action in flight is cancelled as a timeout (on_action_end
                 // runs the on-timeout handler); a parked user wakes and run_step does the same. A handler
                 // already running (compensations) finishes under its actions' own timeouts.
-                if (u->state == UserState::running && !u->handler) {
+                if (u->in_task() && !u->handler) {
                     if (u->in_action()) scheduler_.frame().cancel(u->slot, Outcome::timeout, NTX_E_TIMEOUT, "workflow timeout");
-                    else if (u->waiting) u->wait_timer.cancel();
+                    else if (u->parked()) u->wait_timer.cancel();
                 }
             }
             u = next;
@@ -575,7 +520,7 @@ void Shard::run_step(User& u) {
         case dsl::Step::Kind::think:
             ++u.step;  // parked: no action in flight, the user leaves at once if asked to stop
             ledger_.set_state(u.wb, workbook::State::executing_thinking);
-            return wait_then(u, step.think_ms, User::Resume::step);
+            return wait_then(u, Activity::think, step.think_ms, User::Resume::step);
         case dsl::Step::Kind::update_workbook:
             wb_apply(u, step);
             ++u.step;
@@ -638,7 +583,7 @@ void Shard::run_step(User& u) {
         if (now < next) {
             ++action_stats(u.scenario, u.action).throttled;
             ledger_.set_state(u.wb, workbook::State::executing_throttled);
-            return wait_then(u, next - now, User::Resume::step);
+            return wait_then(u, Activity::throttle, next - now, User::Resume::step);
         }
         next = std::max(next, now) + static_cast<uint64_t>(1000.0 / a.rate_per_user);
     }
@@ -671,31 +616,31 @@ bool Shard::test(User& u, const dsl::Expression& cond, bool& holds) {
     return true;
 }
 
-void Shard::wait_then(User& u, uint64_t delay_ms, User::Resume resume) {
-    wait_until(u, std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms), resume);
+void Shard::wait_then(User& u, Activity why, uint64_t delay_ms, User::Resume resume) {
+    wait_until(u, why, std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms), resume);
 }
 
-void Shard::wait_until(User& u, std::chrono::steady_clock::time_point at, User::Resume resume) {
-    u.waiting = true;
+void Shard::wait_until(User& u, Activity why, std::chrono::steady_clock::time_point at, User::Resume resume) {
+    u.activity = why;
     u.resume = resume;
     u.wait_timer.expires_at(at);
     u.wait_timer.async_wait([this, &u](const boost::system::error_code&) {
         // Also on cancel: a stop request (or the task deadline) cancels the wait, and what resumes
         // lets the user leave (or run its on-timeout handler).
-        u.waiting = false;
         if (u.state == UserState::offline) return;
+        u.activity = Activity::none;
         if (u.resume == User::Resume::next_task) {
             // Between two tasks nothing is rolled back: the next task's lease check replaces a down item.
             u.rollback_requested = false;
             return next_task(u);
         }
-        if (u.rollback_requested && !u.stop_requested) return rollback_now(u);
+        if (u.rollback_requested && !u.leaving()) return rollback_now(u);
         switch (u.resume) {
         case User::Resume::next_task: break;
         case User::Resume::step: return run_step(u);
         case User::Resume::handler: return run_handler(u);
         case User::Resume::task_restart:
-            if (u.stop_requested) return finish(u);
+            if (u.leaving()) return finish(u);
             return start_task(u, true);
         }
     });
@@ -718,13 +663,14 @@ void Shard::on_action_end(User& u, Outcome outcome) {
                                                          workbook::LastEvent::timeout, workbook::LastEvent::cancelled};
         ledger_.set_evidence(u.wb, events[static_cast<size_t>(outcome)], u.last_elapsed_us);
     }
-    if (u.rollback_requested && !u.stop_requested) return rollback_now(u);
+    u.activity = Activity::none;
+    if (u.rollback_requested && !u.leaving()) return rollback_now(u);
     if (u.handler) {
         // A compensating action of a handler ended: its outcome is counted (ProtocolFrame did), never
         // handled again; the handler goes on.
         if (outcome == Outcome::cancelled) {
-            u.ended_by_stop = true;
-            if (u.timeout_on_cancel) {
+            u.mark_stopped();
+            if (u.end_reason == EndReason::stopped_in_timeout) {
                 ++scenario_stats_[u.scenario].exit_timeout;
                 wb_close(u, workbook::State::closing_timeout);
             }
@@ -735,17 +681,18 @@ void Shard::on_action_end(User& u, Outcome outcome) {
     }
     switch (outcome) {
     case Outcome::ok:
-        if (u.stop_requested) return finish(u);
+        if (u.leaving()) return finish(u);
         ++u.step;
         u.attempts = 0;
         return run_step(u);
     case Outcome::error: return on_failure(u, false);
     case Outcome::timeout: return on_failure(u, true);
     case Outcome::cancelled:
-        u.ended_by_stop = true;
+        u.mark_stopped();
         if (u.branch_parent) {
-            u.branch_parent->timeout_on_cancel |= u.timeout_on_cancel;  // its parent counts it
-        } else if (u.timeout_on_cancel) {
+            if (u.end_reason == EndReason::stopped_in_timeout)  // its parent counts it
+                u.branch_parent->end_reason = EndReason::stopped_in_timeout;
+        } else if (u.end_reason == EndReason::stopped_in_timeout) {
             ++scenario_stats_[u.scenario].exit_timeout;
             wb_close(u, workbook::State::closing_timeout);
         }
@@ -779,7 +726,7 @@ void Shard::on_failure(User& u, bool timeout) {
         backoff = a.retry_backoff_ms;
         backoff_cap = a.retry_backoff_max_ms;
     }
-    if (!u.stop_requested && u.attempts < max) {
+    if (!u.leaving() && u.attempts < max) {
         // Exponential backoff with jitter: the n-th wait is drawn from [d/2, d], d = initial * 2^(n-1).
         ++u.attempts;
         if (!parallel) ++action_stats(u.scenario, u.action).retries;
@@ -788,7 +735,7 @@ void Shard::on_failure(User& u, bool timeout) {
         std::uniform_int_distribution<uint64_t> jitter(d / 2, d);
         ledger_.set_state(u.wb, workbook::State::monitoring_retry);
         ledger_.set_retry_left(u.wb, static_cast<uint16_t>(std::min<uint32_t>(max - u.attempts, UINT16_MAX)));
-        return wait_then(u, jitter(rng_), User::Resume::step);
+        return wait_then(u, Activity::backoff, jitter(rng_), User::Resume::step);
     }
     start_handler(u, h, timeout);
 }
@@ -803,7 +750,7 @@ void Shard::start_handler(User& u, const dsl::Handler& h, bool timeout) {
 
 void Shard::run_handler(User& u) {
     const dsl::Handler& h = *u.handler;
-    if (u.stop_requested) {
+    if (u.leaving()) {
         // A leaving user runs no more steps; its task still ends through an exit and is counted there
         // (a route that would keep the user working falls back to the handler's default exit).
         u.handler = nullptr;
@@ -824,7 +771,7 @@ void Shard::run_handler(User& u) {
         }
         case dsl::Step::Kind::think:
             ledger_.set_state(u.wb, workbook::State::executing_thinking);
-            return wait_then(u, step.think_ms, User::Resume::handler);
+            return wait_then(u, Activity::think, step.think_ms, User::Resume::handler);
         case dsl::Step::Kind::update_workbook: wb_apply(u, step); continue;
         case dsl::Step::Kind::action:
             // A compensating action: no per-user rate wait, no retry; its outcome is counted.
@@ -873,7 +820,7 @@ void Shard::follow_route(User& u, dsl::Route route, bool timeout) {
         std::uniform_int_distribution<uint64_t> jitter(d / 2, d);
         ledger_.set_state(u.wb, workbook::State::monitoring_retry);
         ledger_.set_retry_left(u.wb, static_cast<uint16_t>(std::min<uint32_t>(p.max - u.task_retries, UINT16_MAX)));
-        return wait_then(u, jitter(rng_), User::Resume::task_restart);
+        return wait_then(u, Activity::backoff, jitter(rng_), User::Resume::task_restart);
     }
     case dsl::Route::rollback:
         // What the task saved (task-local) is discarded; the task counts as rolled back, and the user
@@ -885,7 +832,7 @@ void Shard::follow_route(User& u, dsl::Route route, bool timeout) {
     case dsl::Route::stop_user:
         ++st.exit_stop_user;
         wb_close(u, workbook::State::closing_stopped);
-        u.ended_by_stop = true;
+        u.mark_stopped();
         return finish(u);
     }
 }
@@ -895,8 +842,9 @@ void Shard::end_task(User& u, dsl::Exit exit, bool by_exit) {
     if (u.branch_parent) {
         // A branch's exit is its parent's business: error_out or timeout_out fail the parallel step.
         if (by_exit && exit != dsl::Exit::closing) {
-            u.branch_parent->branch_failed = true;
-            if (exit == dsl::Exit::timeout_out) u.branch_parent->branch_timed_out = true;
+            BranchOutcome& o = u.branch_parent->branches_outcome;
+            if (exit == dsl::Exit::timeout_out) o = BranchOutcome::timed_out;
+            else if (o == BranchOutcome::ok) o = BranchOutcome::failed;
         }
         return finish(u);
     }
@@ -913,7 +861,7 @@ void Shard::end_task(User& u, dsl::Exit exit, bool by_exit) {
     }
     // A failed task paces the user (pacing.after-failure): a dead target costs at most one task per
     // user and tick, never a loop spinning through failed tasks.
-    if (by_exit && exit != dsl::Exit::closing && !u.stop_requested && !u.single_task) {
+    if (by_exit && exit != dsl::Exit::closing && !u.leaving() && !u.single_task) {
         const auto& spec = scheduler_.script().scenarios[u.scenario];
         if (spec.pace_after_failure != dsl::ScenarioSpec::FailurePacing::none && repeats(u)) {
             unlink_deadline(u);  // the ended task's deadline must not wake the wait
@@ -922,7 +870,7 @@ void Shard::end_task(User& u, dsl::Exit exit, bool by_exit) {
                 at = next_tick_;  // the shard's next tick (or the one after, when this one is under way)
                 if (at <= std::chrono::steady_clock::now()) at += std::chrono::milliseconds(scheduler_.script().config.tick_ms);
             }
-            return wait_until(u, at, User::Resume::next_task);
+            return wait_until(u, Activity::paced, at, User::Resume::next_task);
         }
     }
     next_task(u);
@@ -946,7 +894,7 @@ void Shard::next_task(User& u) {
 void Shard::finish(User& u) {
     if (u.state == UserState::offline) return;
     // A task still open ends here: the user was stopped (or simply ended).
-    wb_close(u, u.ended_by_stop ? workbook::State::closing_stopped : workbook::State::closing_done);
+    wb_close(u, u.stopped() ? workbook::State::closing_stopped : workbook::State::closing_done);
     unlink_deadline(u);
     u.handler = nullptr;
     if (u.branch_parent) return branch_ended(u);
@@ -956,7 +904,7 @@ void Shard::finish(User& u) {
         end_borrow(u.parent_id);
         scheduler_.frame().close_slot(u.slot);
         ++scenario_stats_[u.scenario].dynamic_ended;
-        u.state = UserState::offline;
+        u.enter(UserState::offline);
         u.offline_tick = tick_count_;
         ++offline_users_;
         --dynamic_active_;
@@ -974,15 +922,16 @@ void Shard::finish(User& u) {
     u.rollback_requested = false;
     scheduler_.frame().close_slot(u.slot);
     auto& st = scenario_stats_[u.scenario];
-    if (u.gave_up_waiting) {
+    if (u.end_reason == EndReason::gave_up_waiting) {
         // counted in resource_wait_timeouts
-    } else if (u.ended_by_stop) ++st.stopped;
+    } else if (u.stopped()) ++st.stopped;
     else ++st.completed;
-    u.state = UserState::offline;
+    const bool was_leaving = u.leaving();
+    u.enter(UserState::offline);
     u.offline_tick = tick_count_;
     ++offline_users_;
     --runs_[u.scenario].active;
-    if (u.stop_requested) {
+    if (was_leaving) {
         --runs_[u.scenario].leaving;
         scheduler_.shared(u.scenario).stopping.fetch_sub(1, std::memory_order_relaxed);
     }
@@ -995,15 +944,16 @@ void Shard::finish(User& u) {
 }
 
 void Shard::request_leave(User& u) {
-    if (u.stop_requested) return;
-    u.stop_requested = true;
+    if (u.leaving() || u.state == UserState::offline) return;
+    const bool was_waiting_resource = u.state == UserState::waiting_resource;
+    u.enter(UserState::leaving);
     if (!u.outside_call_model()) {
         ++runs_[u.scenario].leaving;
         scheduler_.shared(u.scenario).stopping.fetch_add(1, std::memory_order_relaxed);
     }
     for (User* branch : u.branch_children) request_leave(*branch);  // parked on a parallel step
-    if (u.waiting) u.wait_timer.cancel();  // a user parked in a backoff or rate wait leaves now
-    if (u.state == UserState::waiting_resource) {
+    if (u.parked()) u.wait_timer.cancel();  // a user parked in a backoff or rate wait leaves now
+    if (was_waiting_resource) {
         auto& waiting = runs_[u.scenario].waiting;
         waiting.erase(std::remove(waiting.begin(), waiting.end(), &u), waiting.end());
         scheduler_.shared(u.scenario).waiting_resource.fetch_sub(1, std::memory_order_relaxed);
@@ -1020,10 +970,11 @@ void Shard::stop_scenario(uint32_t scenario, bool cancel_in_flight, bool as_time
     for (auto& up : users_) {
         User& u = *up;
         if (u.scenario != scenario || u.state == UserState::offline) continue;
-        if (counts_as_stop) u.ended_by_stop = true;
+        if (counts_as_stop) u.mark_stopped();
         request_leave(u);
         if (cancel_in_flight && u.in_action()) {
-            u.timeout_on_cancel = as_timeout;
+            if (as_timeout) u.end_reason = EndReason::stopped_in_timeout;
+            else if (u.end_reason == EndReason::stopped_in_timeout) u.end_reason = EndReason::stopped;
             scheduler_.frame().cancel(u.slot, Outcome::cancelled, NTX_E_CANCELLED,
                                       as_timeout ? "max-duration reached" : "run stopped");
         }
@@ -1033,7 +984,8 @@ void Shard::stop_scenario(uint32_t scenario, bool cancel_in_flight, bool as_time
 // ---- parallel steps ------------------------------------------------------------------------------------
 
 void Shard::start_branches(User& u, const dsl::Step& step) {
-    u.branch_failed = u.branch_timed_out = false;
+    u.branches_outcome = BranchOutcome::ok;
+    u.activity = Activity::branches;
     // One more than the branches while they start: a branch that ends at once (a log step, a goto)
     // must not wake the parent before its siblings exist.
     u.branches_pending = static_cast<uint32_t>(step.branches.size()) + 1;
@@ -1069,7 +1021,7 @@ void Shard::branch_ended(User& b) {
         }
     b.leases.clear();
     scheduler_.frame().close_slot(b.slot);
-    b.state = UserState::offline;
+    b.enter(UserState::offline);
     b.offline_tick = tick_count_;
     ++offline_users_;
     p.branch_children.erase(std::remove(p.branch_children.begin(), p.branch_children.end(), &b), p.branch_children.end());
@@ -1079,12 +1031,13 @@ void Shard::branch_ended(User& b) {
 
 void Shard::branches_done(User& u) {
     if (u.state == UserState::offline) return;
-    if (u.rollback_requested && !u.stop_requested) return rollback_now(u);
-    if (u.stop_requested) {
-        if (u.timeout_on_cancel) ++scenario_stats_[u.scenario].exit_timeout;  // max-duration cancelled a branch
+    u.activity = Activity::none;
+    if (u.rollback_requested && !u.leaving()) return rollback_now(u);
+    if (u.leaving()) {
+        if (u.end_reason == EndReason::stopped_in_timeout) ++scenario_stats_[u.scenario].exit_timeout;  // max-duration cancelled a branch
         return finish(u);
     }
-    if (u.branch_failed) return on_failure(u, u.branch_timed_out);
+    if (u.branches_outcome != BranchOutcome::ok) return on_failure(u, u.branches_outcome == BranchOutcome::timed_out);
     ++u.step;
     u.attempts = 0;
     run_step(u);
@@ -1097,7 +1050,7 @@ ntx_status_t Shard::request_dynamic_task(User& parent, uint32_t action,
     const auto& config = scheduler_.script().config;
     auto& st = scenario_stats_[parent.scenario];
     ++st.dynamic_requested;
-    if (done_ || stop_level_ > 0 || stop_flag_level() > 0 || runs_[parent.scenario].stopped || parent.stop_requested) {
+    if (done_ || stop_level_ > 0 || stop_flag_level() > 0 || runs_[parent.scenario].stopped || parent.leaving()) {
         ++st.dynamic_refused;
         return NTX_E_CANCELLED;
     }

@@ -112,8 +112,8 @@ private:
     void count_condition_error(User& u, std::string message);
     dsl::Route handler_route(const User& u, const dsl::Handler& h) const;
     // Parks the user for `delay_ms`, then resumes what `resume` says (a stop request ends the wait early).
-    void wait_then(User& u, uint64_t delay_ms, User::Resume resume);
-    void wait_until(User& u, std::chrono::steady_clock::time_point at, User::Resume resume);
+    void wait_then(User& u, Activity why, uint64_t delay_ms, User::Resume resume);
+    void wait_until(User& u, Activity why, std::chrono::steady_clock::time_point at, User::Resume resume);
     // After a task: the user's next task (a new lease check first), or it leaves.
     void next_task(User& u);
     bool repeats(const User& u) const;  // whether the call model gives the user another task

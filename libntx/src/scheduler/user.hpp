@@ -18,7 +18,32 @@ namespace ntx::scheduler {
 
 class Shard;
 
-enum class UserState : uint8_t { pending, waiting_resource, running, offline };
+// A user's life, one state at a time, changed only through User::enter (checked against the table
+// in user.cpp):
+//
+//   pending --> waiting_resource <--> running --> leaving --> offline
+//      |              |                  |                      ^
+//      +--------------+------------------+----------------------+
+//
+// pending: made, no task yet. waiting_resource: parked until a lease is free. running: in a task (what
+// it is doing right now is its Activity). leaving: asked to leave (a stop, a profile's surplus, a
+// fatal exit): it ends at its current action's end, never starts another step. offline: gone; its
+// memory is reclaimed a few ticks later.
+enum class UserState : uint8_t { pending, waiting_resource, running, leaving, offline };
+const char* to_string(UserState s);
+
+// What a running (or leaving) user is doing: an action in flight, parked on its wait timer (which
+// wait), or waiting for its parallel step's branches; `none` while it runs control steps in between.
+enum class Activity : uint8_t { none, action, think, backoff, throttle, paced, branches };
+
+// Why a user ended, as its counters and its workbook entry say: it ran its course (completed), it
+// was stopped (a stop request, a profile's end is not one, stop: user), it was stopped by
+// max-duration while an action was in flight (its task ends through timeout_out), or it gave up
+// waiting for a lease.
+enum class EndReason : uint8_t { completed, stopped, stopped_in_timeout, gave_up_waiting };
+
+// How a parallel step's branches ended so far (the parent's side).
+enum class BranchOutcome : uint8_t { ok, failed, timed_out };
 
 struct Lease {
     uint32_t pool;
@@ -32,11 +57,20 @@ struct User final : dsl::RenderContext {
     Shard& shard;
     uint64_t user_id;
     uint32_t scenario;
+    // The state machine: read freely, changed only through enter() (an invalid transition is logged,
+    // and asserts in debug builds).
     UserState state = UserState::pending;
+    Activity activity = Activity::none;
+    EndReason end_reason = EndReason::completed;
+    void enter(UserState next);
+    bool leaving() const { return state == UserState::leaving; }       // asked to leave after its action
+    bool in_task() const { return state == UserState::running || state == UserState::leaving; }
+    bool parked() const { return activity >= Activity::think && activity <= Activity::paced; }  // on wait_timer
+    bool stopped() const { return end_reason == EndReason::stopped || end_reason == EndReason::stopped_in_timeout; }
+    void mark_stopped() {
+        if (end_reason == EndReason::completed) end_reason = EndReason::stopped;
+    }
     uint64_t offline_tick = 0;  // the shard tick it went offline (its memory is reclaimed a few ticks later)
-    bool stop_requested = false;  // leave after the current action
-    bool ended_by_stop = false;
-    bool timeout_on_cancel = false;  // a cancel by max-duration ends the task through timeout_out
     bool single_task = false;        // an open-model arrival: one task, then leave
     // A dynamic task's user (a plugin's request_task): one action, outside the call model's counts;
     // its resource fields are its requester's (`leases` are borrowed, never released by it), and
@@ -54,7 +88,7 @@ struct User final : dsl::RenderContext {
     // The parent's side: the branches still running, and how they ended so far.
     std::vector<User*> branch_children;
     uint32_t branches_pending = 0;
-    bool branch_failed = false, branch_timed_out = false;
+    BranchOutcome branches_outcome = BranchOutcome::ok;
     bool outside_call_model() const { return dynamic || branch_parent; }
     const dsl::WorkflowSpec* workflow = nullptr;  // what its tasks run
     // Open model: the arrival's intended start; its first action's latency is measured from here
@@ -84,7 +118,6 @@ struct User final : dsl::RenderContext {
     // What a finished wait resumes: the workflow's current step, the handler, or the task from the start.
     // next_task: a failed task's pacing (pacing.after-failure) ended.
     enum class Resume : uint8_t { step, handler, task_restart, next_task } resume = Resume::step;
-    bool waiting = false;           // parked on wait_timer (think, retry backoff, rate limit)
     std::vector<uint64_t> next_start_ms;  // per action with a per-user rate limit: earliest next start
     boost::asio::steady_timer wait_timer;
 
@@ -93,7 +126,6 @@ struct User final : dsl::RenderContext {
     // pool that was dry (its wait statistics).
     uint64_t wait_since_ms = 0, wait_deadline_ms = 0;
     uint32_t wait_pool = 0;
-    bool gave_up_waiting = false;     // ended because its wait for a lease timed out
     bool rollback_requested = false;  // an item it holds went down (on-failure: rollback)
     std::vector<dsl::Fields> variables;
     std::vector<bool> variable_set;
