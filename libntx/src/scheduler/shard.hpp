@@ -1,5 +1,9 @@
 // A shard: one event loop and the users pinned to it. Runs the call model each tick (spawn, stop,
 // task deadlines) and each user's workflow, and keeps its own counters (merged at closing).
+// Its parts, one file each: shard.cpp (the call model, ticks, stop, task starts and ends of users,
+// the deadline wheel), workflow.cpp (the workflow interpreter: steps, waits, handlers, routes, exits,
+// pacing), leases.cpp, branches.cpp (parallel steps), dynamic_tasks.cpp, actions.cpp (dispatch and
+// the frame's ActionSink: counting, save-as), shard_workbook.cpp (the ledger and its flush).
 #pragma once
 
 #include <atomic>
@@ -90,6 +94,7 @@ private:
     void schedule_arrival(uint32_t scenario);
     void on_arrivals(uint32_t scenario);
     User& spawn(uint32_t scenario, uint64_t ordinal);
+    // ---- leases.cpp
     bool try_lease(User& u);
     void wait_for_lease(User& u);            // parks the user in waiting_resource
     void end_lease_wait(User& u, bool timed_out);
@@ -98,6 +103,7 @@ private:
     bool refresh_leases(User& u);
     void release_leases(User& u, resource::ReleaseReason why);
     void rollback_now(User& u);
+    // ---- shard.cpp: a task's start
     // Starts the user's next task, or (`restart`, by monitoring.retry) its current task again.
     void start_task(User& u, bool restart = false);
     // Renders the action's parameters (the user's templates and variables) and hands it to the frame.
@@ -105,6 +111,7 @@ private:
     // save-as: the result's fields into the user's variable (or the run-wide one of a global), the
     // workbook, then the persist file, if any.
     void save_result(User& u, const dsl::ActionSpec& a, const ntx_result_t& result);
+    // ---- workflow.cpp
     void run_step(User& u);
     bool test(User& u, const dsl::Expression& cond, bool& holds);
     // A condition, workbook update or workflow that could not go on for `u`: counted in its
@@ -138,16 +145,17 @@ private:
     void stop_scenario(uint32_t scenario, bool cancel_in_flight, bool as_timeout, bool counts_as_stop = true);
     void request_leave(User& u);
     bool all_done() const;
-    // parallel: starts one branch user per branch of `step`; the user waits until all have ended.
+    // ---- branches.cpp. parallel: starts one branch user per branch of `step`; the user waits until all have ended.
     void start_branches(User& u, const dsl::Step& step);
     void spawn_branch(User& parent, uint32_t branch);
     void branch_ended(User& branch);  // from finish(): merges its variables, wakes the parent after the last
     void branches_done(User& u);
-    // Workbook bookkeeping (cheap: a few stores into the user's entry).
+    // ---- shard_workbook.cpp. Workbook bookkeeping (cheap: a few stores into the user's entry).
     void wb_close(User& u, workbook::State final_state);
     void wb_apply(User& u, const dsl::Step& step);  // an update-workbook step
     void wb_retry_left(User& u);
     workbook::Ledger ledger_;
+    // ---- dynamic_tasks.cpp
     void spawn_dynamic(uint32_t scenario, uint64_t parent_id, uint32_t action, uint64_t task_id,
                        std::vector<std::pair<std::string, std::string>> overrides, std::vector<Lease> leases,
                        std::vector<dsl::Fields> variables, std::vector<bool> variable_set);
