@@ -150,7 +150,7 @@ ntx_action_t* ProtocolFrame::begin(SlotId id, Slot& s, const DispatchRequest& rq
     s.task_id = rq.task_id;
     s.started = rq.started;
     if (timeout_ms) {
-        s.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+        s.deadline = net::RunClock::now() + std::chrono::milliseconds(timeout_ms);
         // Usually the timer is already armed for an earlier deadline (a previous action's): it
         // re-arms itself for this one when it fires. Only a sooner deadline re-arms it now.
         if (!s.timer_armed || s.deadline < s.timer_expiry) arm_action_timer(id, s);
@@ -202,7 +202,7 @@ void ProtocolFrame::arm_action_timer(SlotId id, Slot& s) {
             s.timer_armed = false;  // nothing to watch: the next dispatch arms it again
             return;
         }
-        if (std::chrono::steady_clock::now() < s.deadline) return arm_action_timer(id, s);  // a later action's
+        if (net::RunClock::now() < s.deadline) return arm_action_timer(id, s);  // a later action's
         s.timer_armed = false;
         cancel(id, Outcome::timeout, NTX_E_TIMEOUT, "action timeout");
     });
@@ -221,7 +221,7 @@ ntx_status_t ProtocolFrame::end(const ntx_action_t* t, Outcome outcome, ntx_stat
     e.code = code;
     e.reason = reason;
     e.result = result;
-    e.elapsed = std::chrono::steady_clock::now() - s->started;
+    e.elapsed = net::RunClock::now() - s->started;
     if (outcome != Outcome::ok && log_->should_log(spdlog::level::debug))
         log_->debug("[user={} task={} action={}] {}: {}", s->user_id, s->task_id, script_.actions[s->action].name,
                     status_kind(code), reason);

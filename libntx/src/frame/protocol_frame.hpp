@@ -5,7 +5,7 @@
 // slots. It includes nothing of the scheduler's.
 #pragma once
 
-#include <boost/asio/steady_timer.hpp>
+#include "net/run_clock.hpp"
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -98,7 +98,7 @@ public:
     net::Loop* loop_of_socket(ntx_socket_t id) const;
     uint64_t now_ms() const {
         return static_cast<uint64_t>(
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count());
+            std::chrono::duration_cast<std::chrono::milliseconds>(net::RunClock::now() - started_).count());
     }
     spdlog::logger& log() { return *log_; }
     const dsl::Script& script() const { return script_; }
@@ -121,7 +121,7 @@ private:
         // The action deadline, armed lazily: dispatch only records `deadline`; the timer waits for the
         // earliest deadline it was armed with and, when it fires early (for an action that ended
         // since), re-arms for the current one. No timer operation per action.
-        boost::asio::steady_timer timer;
+        net::RunTimer timer;
         bool timer_armed = false;
         std::chrono::steady_clock::time_point timer_expiry;
         std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
@@ -148,7 +148,7 @@ private:
     std::vector<Component> components_;
     std::vector<net::Loop*> loops_;
     std::vector<LoopSlots> tables_;  // per loop, touched on that loop's thread only
-    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point started_ = net::RunClock::now();
     ntx_host_api_t api_{};
 };
 

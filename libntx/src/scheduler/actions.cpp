@@ -18,7 +18,7 @@ void Shard::dispatch(User& u, uint32_t action) {
     frame::DispatchRequest rq;
     rq.action = action;
     rq.task_id = u.task_id;
-    rq.started = u.intended_start ? *u.intended_start : std::chrono::steady_clock::now();
+    rq.started = u.intended_start ? *u.intended_start : net::RunClock::now();
     u.intended_start.reset();
 
     // Render `with` into buffers the user keeps: no allocation once they have grown.

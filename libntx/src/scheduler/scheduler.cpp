@@ -49,7 +49,7 @@ std::string Scheduler::stop_reason() const {
 
 void Scheduler::run(std::atomic<int>& stop) {
     stop_ = &stop;
-    started_ = std::chrono::steady_clock::now();
+    started_ = net::RunClock::now();
     std::vector<net::Loop*> all;
     std::vector<frame::ActionSink*> sinks;
     for (auto& s : shards_) {
@@ -69,6 +69,40 @@ void Scheduler::run(std::atomic<int>& stop) {
     // Loops are stopped: close what plugins left open (idle keep-alive sockets are released with
     // their users; this catches the rest) before the plugins are released.
     for (auto& s : shards_) s->loop().close_all();
+}
+
+void Scheduler::begin_manual(std::atomic<int>& stop) {
+    stop_ = &stop;
+    started_ = net::RunClock::now();
+    std::vector<net::Loop*> all;
+    std::vector<frame::ActionSink*> sinks;
+    for (auto& s : shards_) {
+        all.push_back(&s->loop());
+        sinks.push_back(s.get());
+    }
+    frame_.attach_loops(std::move(all), std::move(sinks), started_);
+    shards_running_ = static_cast<unsigned>(shards_.size());
+    for (auto& s : shards_) s->begin();
+}
+
+void Scheduler::poll() {
+    for (auto& s : shards_) {
+        auto& io = s->loop().io();
+        // Asio's reactor looks at its timers when its timerfd fires (real time): a timer that expires
+        // before every other one re-arms that fd to fire at once, so what is due on the run's clock
+        // runs in this poll. Again while handlers ran: they may have made more timers due.
+        for (int round = 0; round < 8 && !io.stopped(); ++round) {
+            net::RunTimer poke(io);
+            poke.expires_at(net::RunClock::now() - std::chrono::hours(24));
+            poke.async_wait([](const boost::system::error_code&) {});
+            if (io.poll() <= 1) break;  // only the poke itself ran
+        }
+    }
+}
+
+bool Scheduler::finished() {
+    std::lock_guard lock(mutex_);
+    return shards_running_ == 0;
 }
 
 void Scheduler::shard_done() {

@@ -32,7 +32,7 @@ Shard::Shard(Scheduler& scheduler, uint32_t index)
 }
 
 void Shard::begin() {
-    next_tick_ = std::chrono::steady_clock::now();
+    next_tick_ = net::RunClock::now();
     const auto& script = scheduler_.script();
     for (uint32_t s = 0; s < runs_.size(); ++s)
         if (script.scenarios[s].model == dsl::Model::open) schedule_arrival(s);
@@ -41,7 +41,7 @@ void Shard::begin() {
 
 void Shard::schedule_tick() {
     next_tick_ += std::chrono::milliseconds(scheduler_.script().config.tick_ms);
-    auto now = std::chrono::steady_clock::now();
+    auto now = net::RunClock::now();
     if (next_tick_ < now) next_tick_ = now;  // never try to catch up on missed ticks in a burst
     tick_timer_.expires_at(next_tick_);
     tick_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -210,7 +210,7 @@ void Shard::schedule_arrival(uint32_t s) {
         run.spawning_done = true;
         return;
     }
-    if (!run.arrival_timer) run.arrival_timer = std::make_unique<boost::asio::steady_timer>(loop_.io());
+    if (!run.arrival_timer) run.arrival_timer = std::make_unique<net::RunTimer>(loop_.io());
     run.arrival_timer->expires_at(scheduler_.started() + std::chrono::microseconds(static_cast<int64_t>(due * 1000.0)));
     run.arrival_timer->async_wait([this, s](const boost::system::error_code& ec) {
         if (!ec) on_arrivals(s);
@@ -225,7 +225,7 @@ void Shard::on_arrivals(uint32_t s) {
     const uint64_t shards = scheduler_.shard_count();
     auto& stats = scenario_stats_[s];
     auto& shared = scheduler_.shared(s);
-    const double now = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - scheduler_.started()).count();
+    const double now = std::chrono::duration<double, std::milli>(net::RunClock::now() - scheduler_.started()).count();
     // Every arrival that is due (several only when the loop fell behind).
     while (true) {
         double due = spec.arrival_time_ms(run.next_ordinal);

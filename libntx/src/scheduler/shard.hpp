@@ -85,7 +85,7 @@ private:
         bool spawning_done = false;
         bool stopped = false;
         std::vector<User*> waiting;  // waiting for a resource lease
-        std::unique_ptr<boost::asio::steady_timer> arrival_timer;  // open model
+        std::unique_ptr<net::RunTimer> arrival_timer;  // open model
     };
 
     void tick();
@@ -179,7 +179,7 @@ private:
     Scheduler& scheduler_;
     uint32_t index_;
     net::Loop loop_;
-    boost::asio::steady_timer tick_timer_;
+    net::RunTimer tick_timer_;
     std::chrono::steady_clock::time_point next_tick_;
     size_t action_count_;
     std::vector<ActionStats> action_stats_;

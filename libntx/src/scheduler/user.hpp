@@ -2,7 +2,7 @@
 // its saved variables, the plugins' per-user slots and the buffers its actions render into.
 #pragma once
 
-#include <boost/asio/steady_timer.hpp>
+#include "net/run_clock.hpp"
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -119,7 +119,7 @@ struct User final : dsl::RenderContext {
     // next_task: a failed task's pacing (pacing.after-failure) ended.
     enum class Resume : uint8_t { step, handler, task_restart, next_task } resume = Resume::step;
     std::vector<uint64_t> next_start_ms;  // per action with a per-user rate limit: earliest next start
-    boost::asio::steady_timer wait_timer;
+    net::RunTimer wait_timer;
 
     std::vector<Lease> leases;
     // Waiting for a lease (state waiting_resource): since when, until when (0 = no limit), and the

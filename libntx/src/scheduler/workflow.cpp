@@ -134,7 +134,7 @@ bool Shard::test(User& u, const dsl::Expression& cond, bool& holds) {
 }
 
 void Shard::wait_then(User& u, Activity why, uint64_t delay_ms, User::Resume resume) {
-    wait_until(u, why, std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms), resume);
+    wait_until(u, why, net::RunClock::now() + std::chrono::milliseconds(delay_ms), resume);
 }
 
 void Shard::wait_until(User& u, Activity why, std::chrono::steady_clock::time_point at, User::Resume resume) {
@@ -382,10 +382,10 @@ void Shard::end_task(User& u, dsl::Exit exit, bool by_exit) {
         const auto& spec = scheduler_.script().scenarios[u.scenario];
         if (spec.pace_after_failure != dsl::ScenarioSpec::FailurePacing::none && repeats(u)) {
             unlink_deadline(u);  // the ended task's deadline must not wake the wait
-            auto at = std::chrono::steady_clock::now() + std::chrono::milliseconds(spec.pace_after_failure_ms);
+            auto at = net::RunClock::now() + std::chrono::milliseconds(spec.pace_after_failure_ms);
             if (spec.pace_after_failure == dsl::ScenarioSpec::FailurePacing::tick) {
                 at = next_tick_;  // the shard's next tick (or the one after, when this one is under way)
-                if (at <= std::chrono::steady_clock::now()) at += std::chrono::milliseconds(scheduler_.script().config.tick_ms);
+                if (at <= net::RunClock::now()) at += std::chrono::milliseconds(scheduler_.script().config.tick_ms);
             }
             return wait_until(u, Activity::paced, at, User::Resume::next_task);
         }

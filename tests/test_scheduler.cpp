@@ -1,0 +1,282 @@
+// The scheduler on a manual clock: a whole run driven on the test's thread (Scheduler::begin_manual,
+// the loops polled between clock advances), with a real in-process protocol behind the C ABI. No
+// wall clock: every count below is exact for the times the test sets.
+#include <catch2/catch.hpp>
+
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "frame/protocol_frame.hpp"
+#include "net/run_clock.hpp"
+#include "ntx/protocol.hpp"
+#include "plugin/plugin_loader.hpp"
+#include "scheduler/scheduler.hpp"
+#include "support/dsl_load.hpp"
+
+using namespace ntx;
+using namespace std::chrono_literals;
+
+namespace {
+
+// calls: ok (ends at once), fail (a refused connection, at once), hang (never ends by itself).
+class TestProtocol final : public ntx::Protocol {
+public:
+    TestProtocol() : Protocol("tp", "1.0.0", {"ok", "fail", "hang"}) {}
+    void run_action(ntx::Action& a) override {
+        ++started;
+        if (a.call() == "ok") a.complete();
+        else if (a.call() == "fail") a.fail(NTX_E_CONNECT, "connection refused");
+        else hanging.push_back(a.pending());
+    }
+    void on_cancel(const ntx::RunContext&, ntx_action_t* action, void**, ntx_status_t, std::string_view) override {
+        ++cancelled;
+        std::erase_if(hanging, [&](const ntx::PendingAction& p) { return p.handle() == action; });
+    }
+    int started = 0, cancelled = 0;
+    std::vector<ntx::PendingAction> hanging;
+};
+
+constexpr const char* kHead = R"(components:
+  - {name: tp, version: "1.0.0", entry: tp}
+actions:
+  ok: {component: tp, call: ok}
+  fail: {component: tp, call: fail}
+  hang: {component: tp, call: hang}
+  slow: {component: tp, call: hang, timeout: 50ms}
+)";
+
+// A planned run on one loop, on the manual clock from t = 0.
+struct ManualRun {
+    explicit ManualRun(const std::string& script_body, const std::string& config = "tick: 20ms\n") {
+        net::RunClock::set_manual(std::chrono::steady_clock::time_point(1h));
+        test::TempResDir dir;
+        dir.write("script.yaml", std::string(kHead) + script_body);
+        dir.write("config.yaml", config);
+        auto d = test::load(dir, &script);
+        INFO(test::dump(d));
+        REQUIRE(d.empty());
+        auto log = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
+        frame = std::make_unique<frame::ProtocolFrame>(script, log);
+        std::string error;
+        frame->components()[0].plugin =
+            plugin::PluginLoader::load_in_process("tp", protocol.entry(), &protocol, frame->host_api(), error);
+        REQUIRE(error.empty());
+        frame->init_all(1);
+        sched = std::make_unique<scheduler::Scheduler>(script, pools, *frame, 1);
+        sched->begin_manual(stop);
+        sched->poll();
+    }
+    ~ManualRun() {
+        sched.reset();
+        frame->release_all();
+        net::RunClock::use_steady();
+    }
+    // Moves the clock on by `d` in steps of 1 ms, running what falls due at each.
+    void advance(std::chrono::milliseconds d) {
+        for (auto i = 0ms; i < d; i += 1ms) {
+            net::RunClock::advance(1ms);
+            sched->poll();
+        }
+    }
+    const scheduler::ScenarioStats& scenario(uint32_t s = 0) { return sched->shard(0).scenario_stats()[s]; }
+    const scheduler::ActionStats& action(uint32_t scenario, const std::string& name) {
+        for (uint32_t a = 0; a < script.actions.size(); ++a)
+            if (script.actions[a].name == name) return sched->shard(0).action_stats(scenario, a);
+        FAIL("no action " << name);
+        return sched->shard(0).action_stats(0, 0);
+    }
+
+    TestProtocol protocol;
+    dsl::Script script;
+    std::vector<std::unique_ptr<resource::PairPool>> pools;
+    std::unique_ptr<frame::ProtocolFrame> frame;
+    std::unique_ptr<scheduler::Scheduler> sched;
+    std::atomic<int> stop{0};
+};
+
+}  // namespace
+
+TEST_CASE("A failed task paces its user: one task per tick against a dead target") {
+    ManualRun run(R"(workflows:
+  dead: {steps: [{ref: fail}]}
+load:
+  scenarios:
+    - {name: s, workflow: dead, user-count: 3, task-duration: 1s}
+)");
+    run.advance(1000ms);
+    // The first task at t = 0, then one per tick (every 20 ms) until task-duration ends: 50 each.
+    CHECK(run.scenario().tasks == 3 * 50);
+    CHECK(run.scenario().exit_error == run.scenario().tasks);
+    CHECK(run.action(0, "fail").errors == run.scenario().tasks);
+    run.advance(100ms);
+    CHECK(run.sched->finished());
+    CHECK(run.scenario().completed == 3);
+}
+
+TEST_CASE("pacing.after-failure: a duration waits that long after each failed task") {
+    ManualRun run(R"(workflows:
+  dead: {steps: [{ref: fail}]}
+load:
+  scenarios:
+    - {name: s, workflow: dead, user-count: 2, task-duration: 1s, pacing: {after-failure: 100ms}}
+)");
+    run.advance(1000ms);
+    CHECK(run.scenario().tasks == 2 * 10);  // t = 0, 100, ..., 900 ms
+}
+
+TEST_CASE("A task that succeeds is not paced") {
+    ManualRun run(R"(workflows:
+  w: {steps: [{think: 10ms}, {ref: ok}]}
+load:
+  scenarios:
+    - {name: s, workflow: w, user-count: 1, task-duration: 100ms}
+)");
+    run.advance(200ms);
+    CHECK(run.scenario().tasks == 10);  // one every 10 ms: no wait for a tick between them
+    CHECK(run.action(0, "ok").ok == 10);
+    CHECK(run.sched->finished());
+}
+
+TEST_CASE("A fatal exit stops the shard's other users at their next step, before the next tick") {
+    ManualRun run(R"(workflows:
+  busy: {steps: [{think: 10ms}, {ref: ok}]}
+  doomed: {steps: [{think: 15ms}, {ref: fail}]}
+load:
+  scenarios:
+    - {name: busy, workflow: busy, user-count: 5, task-duration: 60s}
+    - {name: doomed, workflow: doomed, user-count: 1, task-duration: 60s, exits: {error-out: fatal}}
+)");
+    run.advance(14ms);
+    CHECK(run.action(0, "ok").ok == 5);  // each busy user's first action at t = 10 ms
+    CHECK(run.stop.load() == 0);
+    run.advance(2ms);  // t = 16: the doomed task failed at 15 ms
+    CHECK(run.stop.load() == 1);
+    CHECK(run.sched->stop_reason().find("its exit is fatal") != std::string::npos);
+    run.advance(10ms);  // the busy users wake at t = 20 ms: none starts its action
+    CHECK(run.action(0, "ok").ok == 5);
+    CHECK(run.action(1, "fail").errors == 1);
+    CHECK(run.scenario(1).tasks == 1);
+    run.advance(20ms);  // the shard finds itself done at its next tick (40 ms)
+    CHECK(run.sched->finished());
+    CHECK(run.scenario(0).stopped == 5);
+}
+
+TEST_CASE("A stop lets in-flight actions finish within the grace period, then cancels them") {
+    ManualRun run(R"(workflows:
+  w: {steps: [{ref: hang}]}
+load:
+  scenarios:
+    - {name: s, workflow: w, user-count: 4, task-duration: 60s}
+)", "tick: 20ms\ngrace-period: 200ms\n");
+    run.advance(50ms);
+    CHECK(run.protocol.hanging.size() == 4);
+    run.stop = 1;
+    run.advance(200ms);  // seen at the tick at 60 ms: the grace period ends at 260 ms
+    CHECK(run.protocol.cancelled == 0);
+    CHECK_FALSE(run.sched->finished());
+    run.advance(40ms);
+    CHECK(run.protocol.cancelled == 4);
+    CHECK(run.action(0, "hang").cancelled == 4);
+    CHECK(run.sched->finished());
+    CHECK(run.scenario().stopped == 4);
+    CHECK(run.protocol.started == 4);
+}
+
+TEST_CASE("An action's deadline fires on the run's clock, and its on-timeout handler routes the task") {
+    ManualRun run(R"(workflows:
+  w:
+    steps: [{ref: slow}]
+    on-timeout: [{goto: closing}]
+load:
+  scenarios:
+    - {name: s, workflow: w, user-count: 1, task-duration: 60s}
+)");
+    run.advance(49ms);
+    CHECK(run.action(0, "slow").timeouts == 0);
+    run.advance(2ms);
+    CHECK(run.action(0, "slow").timeouts == 1);
+    CHECK(run.protocol.cancelled == 1);
+    run.advance(1ms);
+    CHECK(run.scenario().exit_closing == 1);  // goto closing: the user leaves
+    run.advance(20ms);
+    CHECK(run.sched->finished());
+}
+
+TEST_CASE("A workflow's timeout is checked on ticks and ends the task through timeout_out") {
+    ManualRun run(R"(workflows:
+  w:
+    timeout: 100ms
+    steps: [{ref: hang}]
+load:
+  scenarios:
+    - {name: s, workflow: w, user-count: 1}
+)");
+    run.advance(99ms);
+    CHECK(run.action(0, "hang").timeouts == 0);
+    run.advance(21ms);  // the first tick at or after 100 ms
+    CHECK(run.action(0, "hang").timeouts == 1);
+    CHECK(run.scenario().exit_timeout == 1);
+    CHECK(run.sched->finished());
+}
+
+TEST_CASE("A handler retries the step with backoff, then its route decides") {
+    ManualRun run(R"(workflows:
+  w:
+    steps: [{ref: fail}]
+    on-error: [{retry: {max: 2, backoff: 100ms}}, {goto: closing}]
+load:
+  scenarios:
+    - {name: s, workflow: w, user-count: 1, task-duration: 60s}
+)");
+    run.advance(10ms);
+    CHECK(run.action(0, "fail").errors == 1);
+    run.advance(400ms);  // two retries, each after at most 100 ms, 200 ms (jittered from half of it)
+    CHECK(run.action(0, "fail").errors == 3);
+    CHECK(run.action(0, "fail").retries == 2);
+    CHECK(run.scenario().exit_closing == 1);
+    CHECK(run.scenario().tasks == 1);
+    CHECK(run.sched->finished());
+}
+
+TEST_CASE("A parallel step waits for all its branches; a failed branch fails the step") {
+    ManualRun run(R"(workflows:
+  w:
+    steps:
+      - parallel:
+          - steps: [{think: 30ms}, {ref: ok}]
+          - ref: fail
+      - ref: ok
+load:
+  scenarios:
+    - {name: s, workflow: w, user-count: 1}
+)");
+    run.advance(20ms);
+    CHECK(run.action(0, "fail").errors == 1);
+    CHECK(run.action(0, "ok").ok == 0);
+    CHECK_FALSE(run.sched->finished());  // the other branch still thinks
+    run.advance(20ms);
+    CHECK(run.action(0, "ok").ok == 1);      // the branch's action; the step after it never runs
+    CHECK(run.scenario().exit_error == 1);
+    CHECK(run.sched->finished());
+}
+
+TEST_CASE("A late completion of an action the host already ended is refused (a stale token)") {
+    ManualRun run(R"(workflows:
+  w:
+    steps: [{ref: slow}, {ref: slow}]
+load:
+  scenarios:
+    - {name: s, workflow: w, user-count: 1, task-duration: 60s}
+    )");
+    run.advance(10ms);
+    REQUIRE(run.protocol.hanging.size() == 1);
+    ntx::PendingAction first = run.protocol.hanging.front();
+    run.advance(45ms);  // timed out at 50 ms (the plugin forgot it in on_cancel)
+    CHECK(run.action(0, "slow").timeouts == 1);
+    CHECK(first.complete() == NTX_E_STATE);
+    CHECK(run.action(0, "slow").ok == 0);
+}
