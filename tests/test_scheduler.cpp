@@ -51,12 +51,15 @@ actions:
 
 // A planned run on one loop, on the manual clock from t = 0.
 struct ManualRun {
-    explicit ManualRun(const std::string& script_body, const std::string& config = "tick: 20ms\n") {
+    explicit ManualRun(const std::string& script_body, const std::string& config = "tick: 20ms\n",
+                       const std::vector<std::pair<std::string, std::string>>& files = {}) {
         net::RunClock::set_manual(std::chrono::steady_clock::time_point(1h));
         test::TempResDir dir;
         dir.write("script.yaml", std::string(kHead) + script_body);
         dir.write("config.yaml", config);
+        for (const auto& [name, text] : files) dir.write(name, text);
         auto d = test::load(dir, &script);
+        for (const auto& spec : script.pools) pools.push_back(resource::PairPool::load(spec, d));
         INFO(test::dump(d));
         REQUIRE(d.empty());
         auto log = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
@@ -279,4 +282,53 @@ load:
     CHECK(run.action(0, "slow").timeouts == 1);
     CHECK(first.complete() == NTX_E_STATE);
     CHECK(run.action(0, "slow").ok == 0);
+}
+
+namespace {
+const char* kPool = R"(resources:
+  slots:
+    type: pair_pool
+    config:
+      manifest: ./slots.csv
+      parser: {format: csv, fields: [ip, port]}
+    capacity: {size: 1, guard: exclusive}
+workflows:
+  w: {steps: [{think: 50ms}, {ref: ok}]}
+)";
+}  // namespace
+
+TEST_CASE("An exclusive item goes to the waiting users one after another, at ticks") {
+    ManualRun run(std::string(kPool) + R"(load:
+  scenarios:
+    - {name: s, workflow: w, user-count: 3, user: {inherit: [slots]}}
+)", "tick: 20ms\n", {{"slots.csv", "ip,port\n127.0.0.1,1\n"}});
+    run.advance(55ms);  // the first user's task ended at 50 ms and gave the item back
+    CHECK(run.scenario().tasks == 1);
+    CHECK(run.scenario().completed == 1);
+    run.advance(10ms);  // the tick at 60 ms leases it to the oldest waiting user
+    CHECK(run.scenario().tasks == 2);
+    run.advance(60ms);  // its task ends at 110 ms; the tick at 120 ms hands the item to the last
+    CHECK(run.scenario().tasks == 3);
+    run.advance(80ms);
+    CHECK(run.scenario().completed == 3);
+    CHECK(run.sched->finished());
+    CHECK(run.pools[0]->leases_held() == 0);
+}
+
+TEST_CASE("A user gives up waiting for a lease when its wait limit (the workflow's timeout) passes") {
+    ManualRun run(std::string(kPool) + R"(  limited: {timeout: 100ms, steps: [{think: 50ms}, {ref: ok}]}
+load:
+  scenarios:
+    - {name: s, workflow: limited, user-count: 3, user: {inherit: [slots]}}
+)", "tick: 20ms\n", {{"slots.csv", "ip,port\n127.0.0.1,1\n"}});
+    run.advance(90ms);  // the second user leased the item at 60 ms; the third waits
+    CHECK(run.scenario().tasks == 2);
+    CHECK(run.scenario().resource_wait_timeouts == 0);
+    run.advance(20ms);  // the tick at 100 ms: its wait limit passed
+    CHECK(run.scenario().resource_wait_timeouts == 1);
+    run.advance(40ms);
+    CHECK(run.scenario().completed == 2);
+    CHECK(run.scenario().tasks == 2);
+    CHECK(run.sched->finished());
+    CHECK(run.pools[0]->leases_held() == 0);
 }
