@@ -6,6 +6,10 @@
 
 namespace ntx::frame {
 
+// A token is a number, never an address: generation (32 bits) | loop (8 bits) | slot (24 bits).
+constexpr uint32_t kSlotBits = 24;
+constexpr uint32_t kMaxLoops = 256;
+
 ProtocolFrame::ProtocolFrame(const dsl::Script& script, std::shared_ptr<spdlog::logger> log)
     : script_(script), log_(std::move(log)), masker_(script.config.log_mask), api_(make_host_api()) {
     components_.resize(script.components.size());
@@ -48,6 +52,7 @@ void ProtocolFrame::release_all() {
 
 void ProtocolFrame::attach_loops(std::vector<net::Loop*> loops, std::vector<ActionSink*> sinks,
                                  std::chrono::steady_clock::time_point started) {
+    if (loops.size() > kMaxLoops) throw RuntimeFailure(fmt::format("at most {} event loops, not {}", kMaxLoops, loops.size()));
     loops_ = std::move(loops);
     tables_ = std::vector<LoopSlots>(loops_.size());  // made in place: a slot is never moved
     for (size_t i = 0; i < tables_.size() && i < sinks.size(); ++i) tables_[i].sink = sinks[i];
@@ -71,11 +76,7 @@ bool ProtocolFrame::owns_loop(const ntx_loop_t* loop) const {
 }
 
 // ---- slots and tokens ------------------------------------------------------------------------------------
-// A token is a number, never an address: generation (32 bits) | loop (8 bits) | slot (24 bits). The
-// generation is never 0, so no token is null.
-
-constexpr uint32_t kSlotBits = 24;
-constexpr uint32_t kMaxLoops = 256;
+// The generation is never 0, so no token is null.
 
 ntx_action_t* ProtocolFrame::token(SlotId id, uint32_t generation) {
     uint64_t v = (uint64_t{generation} << 32) | (uint64_t{id.loop} << kSlotBits) | id.index;
