@@ -22,15 +22,27 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// calls: ok (ends at once), fail (a refused connection, at once), hang (never ends by itself).
+// calls: ok (ends at once), fail (a refused connection, at once), hang (never ends by itself), nap
+// (ends after `ms` on a host timer: the loop's plugin timers run on the run's clock too).
 class TestProtocol final : public ntx::Protocol {
 public:
-    TestProtocol() : Protocol("tp", "1.0.0", {"ok", "fail", "hang"}) {}
+    TestProtocol() : Protocol("tp", "1.0.0", {"ok", "fail", "hang", "nap"}) {}
     void run_action(ntx::Action& a) override {
         ++started;
         if (a.call() == "ok") a.complete();
         else if (a.call() == "fail") a.fail(NTX_E_CONNECT, "connection refused");
-        else hanging.push_back(a.pending());
+        else if (a.call() == "nap") {
+            auto* p = new ntx::PendingAction(a.pending());
+            ntx_timer_t timer = 0;
+            const auto& run = a.run();
+            const uint64_t ms = std::stoull(std::string(a.param("ms")));
+            run.api->timer_schedule(run.host, a.ctx().loop, ms, [](void* ud, ntx_timer_t) {
+                std::unique_ptr<ntx::PendingAction> pending(static_cast<ntx::PendingAction*>(ud));
+                pending->complete();
+            }, p, &timer);
+        } else {
+            hanging.push_back(a.pending());
+        }
     }
     void on_cancel(const ntx::RunContext&, ntx_action_t* action, void**, ntx_status_t, std::string_view) override {
         ++cancelled;
@@ -47,6 +59,7 @@ actions:
   fail: {component: tp, call: fail}
   hang: {component: tp, call: hang}
   slow: {component: tp, call: hang, timeout: 50ms}
+  nap: {component: tp, call: nap, with: {ms: "30"}}
 )";
 
 // A planned run on one loop, on the manual clock from t = 0.
@@ -331,4 +344,22 @@ load:
     CHECK(run.scenario().tasks == 2);
     CHECK(run.sched->finished());
     CHECK(run.pools[0]->leases_held() == 0);
+}
+
+TEST_CASE("A plugin's host timer runs on the run's clock") {
+    ManualRun run(R"(workflows:
+  w: {steps: [{ref: nap}, {ref: nap}]}
+load:
+  scenarios:
+    - {name: s, workflow: w, user-count: 2}
+)");
+    run.advance(29ms);
+    CHECK(run.action(0, "nap").ok == 0);
+    run.advance(2ms);
+    CHECK(run.action(0, "nap").ok == 2);
+    run.advance(30ms);
+    CHECK(run.action(0, "nap").ok == 4);
+    const auto& latency = run.action(0, "nap").latency;  // microseconds, on the manual clock
+    CHECK(latency.min_us() == 30'000);
+    CHECK(latency.max_us() == 30'000);
 }
