@@ -363,3 +363,17 @@ load:
     CHECK(latency.min_us() == 30'000);
     CHECK(latency.max_us() == 30'000);
 }
+
+TEST_CASE("A user's state machine allows only its transitions") {
+    using S = scheduler::UserState;
+    CHECK(scheduler::can_enter(S::pending, S::running));
+    CHECK(scheduler::can_enter(S::pending, S::waiting_resource));
+    CHECK(scheduler::can_enter(S::waiting_resource, S::running));
+    CHECK(scheduler::can_enter(S::running, S::waiting_resource));  // a lease lost at a task boundary
+    CHECK(scheduler::can_enter(S::running, S::leaving));
+    CHECK(scheduler::can_enter(S::leaving, S::offline));
+    CHECK_FALSE(scheduler::can_enter(S::leaving, S::running));  // a leaving user never starts a task
+    CHECK_FALSE(scheduler::can_enter(S::leaving, S::waiting_resource));
+    CHECK_FALSE(scheduler::can_enter(S::offline, S::running));
+    CHECK_FALSE(scheduler::can_enter(S::offline, S::leaving));
+}

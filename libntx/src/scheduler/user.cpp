@@ -22,11 +22,8 @@ const char* to_string(UserState s) {
     return "?";
 }
 
-namespace {
-
-// The transitions a user may make (staying in a state is no transition: running -> running starts its
-// next task). Everything else is a bug in the scheduler.
-constexpr bool allowed(UserState from, UserState to) {
+// Everything the table does not allow is a bug in the scheduler.
+bool can_enter(UserState from, UserState to) {
     using S = UserState;
     switch (from) {
     case S::pending: return to == S::waiting_resource || to == S::running || to == S::leaving || to == S::offline;
@@ -38,11 +35,9 @@ constexpr bool allowed(UserState from, UserState to) {
     return false;
 }
 
-}  // namespace
-
 void User::enter(UserState next) {
     if (next == state) return;
-    if (!allowed(state, next)) {
+    if (!can_enter(state, next)) {
         spdlog::error("user {}: invalid state transition {} -> {} (ignored)", user_id, to_string(state), to_string(next));
         assert(!"invalid user state transition");
         return;

@@ -31,6 +31,9 @@ class Shard;
 // memory is reclaimed a few ticks later.
 enum class UserState : uint8_t { pending, waiting_resource, running, leaving, offline };
 const char* to_string(UserState s);
+// The transitions a user may make (staying in a state is none: running -> running starts its next
+// task); User::enter refuses every other one.
+bool can_enter(UserState from, UserState to);
 
 // What a running (or leaving) user is doing: an action in flight, parked on its wait timer (which
 // wait), or waiting for its parallel step's branches; `none` while it runs control steps in between.
