@@ -62,11 +62,16 @@ actions:
   nap: {component: tp, call: nap, with: {ms: "30"}}
 )";
 
+// The run's clock in manual mode while it lives (also when a REQUIRE throws out of a constructor).
+struct ManualClock {
+    ManualClock() { net::RunClock::set_manual(std::chrono::steady_clock::time_point(1h)); }
+    ~ManualClock() { net::RunClock::use_steady(); }
+};
+
 // A planned run on one loop, on the manual clock from t = 0.
 struct ManualRun {
     explicit ManualRun(const std::string& script_body, const std::string& config = "tick: 20ms\n",
                        const std::vector<std::pair<std::string, std::string>>& files = {}) {
-        net::RunClock::set_manual(std::chrono::steady_clock::time_point(1h));
         test::TempResDir dir;
         dir.write("script.yaml", std::string(kHead) + script_body);
         dir.write("config.yaml", config);
@@ -89,7 +94,6 @@ struct ManualRun {
     ~ManualRun() {
         sched.reset();
         frame->release_all();
-        net::RunClock::use_steady();
     }
     // Moves the clock on by `d` in steps of 1 ms, running what falls due at each.
     void advance(std::chrono::milliseconds d) {
@@ -106,6 +110,7 @@ struct ManualRun {
         return sched->shard(0).action_stats(0, 0);
     }
 
+    ManualClock clock;  // first: the last to go
     TestProtocol protocol;
     dsl::Script script;
     std::vector<std::unique_ptr<resource::PairPool>> pools;
