@@ -396,6 +396,12 @@ defs["scenario"] = {
                     desc="User settings."),
         "exit": exits,
         "exits": exits,
+        "pacing": obj({"after-failure": {
+            "description": "When a user's next task starts after a failed one (ended through error_out or "
+                           "timeout_out): tick (the default: at the shard's next tick, so a dead target costs at "
+                           "most one task per user and tick), none (at once), or a duration.",
+            "anyOf": [{"enum": ["tick", "none"]}, ref("duration")]}},
+            desc="How a user's tasks are paced."),
         "profile": d(ref("name"), "Closed model: a profile of load.profiles (instead of user-count)."),
         "arrival-rate": {"description": "Open model: arrivals per second (500/s), or {from, to} rising over duration.",
                          "anyOf": [ref("rate"),

@@ -34,6 +34,7 @@ namespace ntx::scheduler {
 struct ShardProbe {
     static void tick(Shard& s) { s.tick(); }
     static size_t users(const Shard& s) { return s.users_.size(); }
+    static void dispatch(Shard& s, User& u, uint32_t action) { s.dispatch(u, action); }
 };
 }  // namespace ntx::scheduler
 
@@ -88,7 +89,7 @@ struct Rig {
         }
         frame->init_all(1);
         sched = std::make_unique<scheduler::Scheduler>(script, pools, *frame, 1);
-        frame->attach_loops({&sched->shard(0).loop()}, sched->started());
+        frame->attach_loops({&sched->shard(0).loop()}, {&sched->shard(0)}, sched->started());
     }
     // Whether planning succeeded; when not, marks the benchmark skipped with the first problem.
     bool ready(benchmark::State& state) const {
@@ -141,7 +142,7 @@ void BM_DispatchAcrossAbi(benchmark::State& state) {
     scheduler::Shard& shard = rig.shard();
     scheduler::User u(shard, 1, 0, rig.script.variables.size(), rig.script.components.size());
     u.workflow = &rig.script.workflows[0];
-    u.state = scheduler::UserState::running;
+    u.enter(scheduler::UserState::running);
     u.user_deadline_ms = 3'600'000;
     u.task_id = 1;
     // The user x task's workbook entry, as the scheduler opens it when a task starts: every action's
@@ -149,7 +150,7 @@ void BM_DispatchAcrossAbi(benchmark::State& state) {
     u.wb = shard.ledger().open(u.user_id, u.task_id, 0, 0, workbook::State::executing_running_action);
     scheduler::ActionStats& st = shard.action_stats(0, 0);
     auto& io = shard.loop().io();
-    rig.frame->dispatch(u, 0);  // the first action; every later one starts from the continuation
+    scheduler::ShardProbe::dispatch(shard, u, 0);  // the first action; every later one starts from the continuation
     for (int i = 0; i < 1000; ++i) io.run_one();  // warm: buffers grown, handler memory recycled
     const uint64_t ok_before = st.ok;
     const uint64_t before = ntx::bench::allocations();
@@ -160,8 +161,8 @@ void BM_DispatchAcrossAbi(benchmark::State& state) {
     ntx::bench::report_allocations(state, before);
     if (st.ok - ok_before < static_cast<uint64_t>(state.iterations())) state.SkipWithError("actions were lost");
     // Let the last action end and its handlers run before the user goes.
-    u.stop_requested = true;
-    u.action_timer.cancel();
+    u.enter(scheduler::UserState::leaving);
+    rig.frame->close_slot(u.slot);  // its deadline timer stops
     io.poll();
 }
 BENCHMARK(BM_DispatchAcrossAbi);

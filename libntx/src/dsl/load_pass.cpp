@@ -55,6 +55,26 @@ void parse_exits(FileCtx& f, const YAML::Node& n, std::string_view where, Route&
     }
 }
 
+// A scenario's `pacing: {after-failure: tick | none | <duration>}`: when a user's next task may start
+// after a failed one (ScenarioSpec::pace_after_failure).
+static void parse_pacing(FileCtx& f, const YAML::Node& n, ScenarioSpec& sc) {
+    check_keys(f, n, "pacing", {"after-failure"});
+    if (!n["after-failure"]) return;
+    auto v = scalar(f, n["after-failure"], "after-failure");
+    if (!v) return;
+    if (*v == "tick") {
+        sc.pace_after_failure = ScenarioSpec::FailurePacing::tick;
+    } else if (*v == "none") {
+        sc.pace_after_failure = ScenarioSpec::FailurePacing::none;
+    } else if (auto ms = parse_duration_ms(*v)) {
+        sc.pace_after_failure = *ms ? ScenarioSpec::FailurePacing::delay : ScenarioSpec::FailurePacing::none;
+        sc.pace_after_failure_ms = *ms;
+    } else {
+        f.error(n["after-failure"], fmt::format("unknown pacing.after-failure '{}'", *v),
+                "tick (the default), none, or a duration such as 100ms");
+    }
+}
+
 void parse_load(Compilation& cx, FileCtx& f, const YAML::Node& n) {
     if (!expect_map(f, n, "load")) return;
     check_keys(f, n, "load", {"scenarios", "profiles"});
@@ -68,7 +88,7 @@ void parse_load(Compilation& cx, FileCtx& f, const YAML::Node& n) {
         if (!expect_map(f, s, "a scenario")) continue;
         check_keys(f, s, "a scenario",
                    {"name", "workflow", "user-count", "spawn-rate", "task-duration", "max-duration", "user", "exit",
-                    "exits", "profile", "arrival-rate", "duration", "max-users"});
+                    "exits", "profile", "arrival-rate", "duration", "max-users", "pacing"});
         ScenarioSpec sc;
         sc.loc = f.loc(s);
         sc.name = s["name"] ? scalar(f, s["name"], "name").value_or("") : fmt::format("scenario-{}", cx.script.scenarios.size() + 1);
@@ -124,6 +144,7 @@ void parse_load(Compilation& cx, FileCtx& f, const YAML::Node& n) {
         for (const char* key : {"exit", "exits"})
             if (s[key] && expect_map(f, s[key], key))
                 parse_exits(f, s[key], key, sc.exit_error, sc.exit_timeout, &sc.max_duration_ms);
+        if (s["pacing"] && expect_map(f, s["pacing"], "pacing")) parse_pacing(f, s["pacing"], sc);
         cx.script.scenarios.push_back(std::move(sc));
     }
     if (cx.script.scenarios.empty()) f.error(n["scenarios"], "load.scenarios is empty");

@@ -249,6 +249,12 @@ struct ScenarioSpec {
     // says (goto / stop): error_out / timeout_out (the defaults), closing (the user leaves) or fatal.
     Route exit_error = Route::error_out;
     Route exit_timeout = Route::timeout_out;
+    // pacing.after-failure: how long a user waits after a failed task (ended through error_out or
+    // timeout_out) before its next one starts: until the shard's next tick (the default: a dead target
+    // costs at most one task per user and tick), not at all (`none`), or a fixed delay.
+    enum class FailurePacing : uint8_t { tick, none, delay };
+    FailurePacing pace_after_failure = FailurePacing::tick;
+    uint64_t pace_after_failure_ms = 0;  // FailurePacing::delay
     // user.context: workbook fields (paths or aliases) set from templates when each task's entry opens,
     // the scenario's baseline context (an update_workbook step; empty: none).
     Step context;

@@ -5,12 +5,10 @@
 #include <spdlog/spdlog.h>
 
 #include "frame/protocol_frame.hpp"
-#include "scheduler/shard.hpp"
 
 namespace ntx::frame {
 namespace {
 
-using scheduler::Outcome;
 
 spdlog::level::level_enum to_level(int32_t level) {
     switch (level) {
@@ -31,10 +29,11 @@ void host_log(ntx_host_t* host, const ntx_action_t* action, int32_t level, ntx_s
     auto lvl = to_level(level);
     if (!log.should_log(lvl)) return;
     const auto& name = host->frame->script().components[host->component].name;
-    if (action && action->user) {
-        const auto& u = *action->user;
-        log.log(lvl, "[{} user={} task={} action={}] {}", name, u.user_id, u.task_id,
-                host->frame->script().actions[u.action].name, view(message));
+    uint64_t user_id = 0, task_id = 0;
+    uint32_t a = 0;
+    if (action && host->frame->describe(action, user_id, task_id, a)) {
+        log.log(lvl, "[{} user={} task={} action={}] {}", name, user_id, task_id, host->frame->script().actions[a].name,
+                view(message));
     } else {
         log.log(lvl, "[{}] {}", name, view(message));
     }
@@ -56,38 +55,43 @@ ntx_status_t guarded(F&& f) noexcept {
 }
 
 ntx_status_t host_action_complete(ntx_host_t* host, ntx_action_t* action, const ntx_result_t* result) {
-    if (!host || !action || !action->user) return NTX_E_INVALID;
-    return guarded([&] { return host->frame->end(*action, Outcome::ok, NTX_OK, {}, result); });
+    if (!host || !action) return NTX_E_INVALID;
+    return guarded([&] { return host->frame->end(action, Outcome::ok, NTX_OK, {}, result); });
 }
 
 ntx_status_t host_action_fail(ntx_host_t* host, ntx_action_t* action, ntx_status_t code, ntx_str_t reason,
                               const ntx_result_t* result) {
-    if (!host || !action || !action->user) return NTX_E_INVALID;
+    if (!host || !action) return NTX_E_INVALID;
     if (code >= 0) code = NTX_E_INTERNAL;  // a failure must carry an error code
     Outcome outcome = code == NTX_E_TIMEOUT ? Outcome::timeout : Outcome::error;
-    return guarded([&] { return host->frame->end(*action, outcome, code, view(reason), result); });
+    return guarded([&] { return host->frame->end(action, outcome, code, view(reason), result); });
 }
 
 ntx_status_t host_progress(ntx_host_t* host, const ntx_action_t* action, const ntx_progress_t* progress) {
     if (!host || !progress || !NTX_HAS_MEMBER(progress, ntx_progress_t, progress)) return NTX_E_INVALID;
     auto& log = host->frame->log();
     return guarded([&] {
-        if (log.should_log(spdlog::level::debug))
+        if (log.should_log(spdlog::level::debug)) {
+            uint64_t user_id = 0, task_id = 0;
+            uint32_t a = 0;
+            if (action) host->frame->describe(action, user_id, task_id, a);
             log.debug("[{} user={}] progress scope={} value={}", host->frame->script().components[host->component].name,
-                      action && action->user ? action->user->user_id : 0, progress->scope, progress->progress);
-        // To the progress bus through the user's shard ring (on its loop: no lock). A call outside an
-        // action has no user and no shard: it is logged only.
-        if (action && action->user && action->live) action->user->shard.push_plugin_progress(*action->user, host->component, *progress);
+                      user_id, progress->scope, progress->progress);
+        }
+        // To the progress bus through the action's sink (on its loop: no lock). A call outside a live
+        // action has no owner: it is logged only.
+        if (action) host->frame->plugin_progress(action, host->component, *progress);
         return NTX_OK;
     });
 }
 
 ntx_status_t host_request_task(ntx_host_t* host, ntx_action_t* action, const ntx_task_request_t* request,
                                uint64_t* task_id) {
-    if (!host || !action || !action->user || !request || !task_id ||
-        !NTX_HAS_MEMBER(request, ntx_task_request_t, param_count))
+    if (!host || !action || !request || !task_id || !NTX_HAS_MEMBER(request, ntx_task_request_t, param_count))
         return NTX_E_INVALID;
-    if (!action->live) return NTX_E_STATE;
+    uint64_t user_id = 0, task_id_now = 0;
+    uint32_t current = 0;
+    if (!host->frame->describe(action, user_id, task_id_now, current)) return NTX_E_STATE;
     if (request->param_count && !request->params) return NTX_E_INVALID;
     return guarded([&]() -> ntx_status_t {
         const auto& script = host->frame->script();
@@ -108,10 +112,8 @@ ntx_status_t host_request_task(ntx_host_t* host, ntx_action_t* action, const ntx
             if (!kv.key.ptr || !kv.key.len) return NTX_E_INVALID;
             overrides.emplace_back(std::string(view(kv.key)), std::string(view(kv.value)));
         }
-        scheduler::User& u = *action->user;
-        // Only from the action's own loop: the scheduler's state is that loop's alone.
-        if (!u.shard.loop().on_loop_thread()) return NTX_E_STATE;
-        return u.shard.request_task(u, found, std::move(overrides), *task_id);
+        // NTX_E_STATE unless the action is live and the call comes from its own loop.
+        return host->frame->request_task(action, found, std::move(overrides), *task_id);
     });
 }
 

@@ -1,19 +1,14 @@
 #include "frame/protocol_frame.hpp"
 
-#include <boost/json.hpp>
-#include <fmt/format.h>
-
-#include <algorithm>
 #include <fmt/format.h>
 
 #include "ntx/diagnostics.hpp"
-#include "scheduler/scheduler.hpp"
-#include "scheduler/shard.hpp"
 
 namespace ntx::frame {
 
-using scheduler::Outcome;
-using scheduler::User;
+// A token is a number, never an address: generation (32 bits) | loop (8 bits) | slot (24 bits).
+constexpr uint32_t kSlotBits = 24;
+constexpr uint32_t kMaxLoops = 256;
 
 ProtocolFrame::ProtocolFrame(const dsl::Script& script, std::shared_ptr<spdlog::logger> log)
     : script_(script), log_(std::move(log)), masker_(script.config.log_mask), api_(make_host_api()) {
@@ -55,200 +50,23 @@ void ProtocolFrame::release_all() {
     }
 }
 
-void ProtocolFrame::attach_loops(std::vector<net::Loop*> loops, std::chrono::steady_clock::time_point started) {
+void ProtocolFrame::attach_loops(std::vector<net::Loop*> loops, std::vector<ActionSink*> sinks,
+                                 std::chrono::steady_clock::time_point started) {
+    if (loops.size() > kMaxLoops) throw RuntimeFailure(fmt::format("at most {} event loops, not {}", kMaxLoops, loops.size()));
     loops_ = std::move(loops);
+    tables_ = std::vector<LoopSlots>(loops_.size());  // made in place: a slot is never moved
+    for (size_t i = 0; i < tables_.size() && i < sinks.size(); ++i) tables_[i].sink = sinks[i];
     started_ = started;
+}
+
+void ProtocolFrame::detach_loops() {
+    loops_.clear();
+    tables_.clear();  // the slots' timers go before their loops do
 }
 
 net::Loop* ProtocolFrame::loop_of_socket(ntx_socket_t id) const {
     uint32_t i = net::Loop::id_loop(id);
     return i < loops_.size() ? loops_[i] : nullptr;
-}
-
-void ProtocolFrame::dispatch(User& u, uint32_t action_index) {
-    const dsl::ActionSpec& a = script_.actions[action_index];
-    Component& c = components_[a.component];
-    net::Loop& loop = u.shard.loop();
-
-    u.current ^= 1;
-    ntx_action& handle = u.handle();
-    handle.live = true;
-    const auto now = std::chrono::steady_clock::now();
-    u.action_started = u.intended_start ? *u.intended_start : now;
-    u.intended_start.reset();
-
-    // Render `with` into buffers the user keeps: no allocation once they have grown.
-    size_t n = a.with.size();
-    if (u.param_values.size() < n) u.param_values.resize(n);
-    u.params.resize(n);
-    std::string error;
-    for (size_t i = 0; i < n; ++i) {
-        std::string& value = u.param_values[i];
-        value.clear();
-        if (!u.overrides.empty()) {
-            // A dynamic task: the plugin's values replace the template's.
-            auto o = std::find_if(u.overrides.begin(), u.overrides.end(), [&](const auto& kv) { return kv.first == a.with[i].first; });
-            if (o != u.overrides.end()) {
-                u.params[i] = ntx_kv_t{{o->first.data(), o->first.size()}, {o->second.data(), o->second.size()}};
-                continue;
-            }
-        }
-        if (!a.with[i].second.render(u, value, error)) {
-            end(handle, Outcome::error, NTX_E_INVALID, error, nullptr);
-            return;
-        }
-        u.params[i] = ntx_kv_t{{a.with[i].first.data(), a.with[i].first.size()}, {value.data(), value.size()}};
-    }
-    if (u.dynamic) {
-        ++u.shard.action_stats(u.scenario, action_index).dynamic;
-        // Overrides the template does not name are added (an ad-hoc task's whole `with`).
-        for (const auto& [key, value] : u.overrides)
-            if (std::none_of(a.with.begin(), a.with.end(), [&](const auto& w) { return w.first == key; }))
-                u.params.push_back(ntx_kv_t{{key.data(), key.size()}, {value.data(), value.size()}});
-        n = u.params.size();
-    }
-
-    uint64_t timeout = a.timeout_ms ? a.timeout_ms : script_.config.action_timeout_ms;
-    if (timeout) {
-        u.action_deadline = now + std::chrono::milliseconds(timeout);
-        // Usually the timer is already armed for an earlier deadline (a previous action's): it
-        // re-arms itself for this one when it fires. Only a sooner deadline re-arms it now.
-        if (!u.action_timer_armed || u.action_deadline < u.action_timer_expiry) arm_action_timer(u);
-    } else {
-        u.action_deadline = std::chrono::steady_clock::time_point::max();
-    }
-
-    ntx_action_ctx_t ctx{};
-    ctx.size = sizeof(ctx);
-    ctx.task_id = u.task_id;
-    ctx.user_id = u.user_id;
-    ctx.action_id = action_index;
-    ctx.action_name = {a.name.data(), a.name.size()};
-    ctx.call = {a.call.data(), a.call.size()};
-    ctx.params = u.params.data();
-    ctx.param_count = n;
-    ctx.timeout_ms = static_cast<uint32_t>(timeout);
-    ctx.loop = loop.handle();
-    ctx.loop_index = loop.index();
-    ctx.user_data = &u.plugin_slots[a.component];
-    ctx.flags = a.save_slot ? NTX_ACTION_WANTS_RESULT : 0u;
-    ntx_status_t rc = c.plugin->api.run_action(c.state, &handle, &ctx);
-    if (rc != NTX_OK && handle.live)
-        end(handle, Outcome::error, rc < 0 ? rc : NTX_E_INTERNAL, "run_action refused the action", nullptr);
-}
-
-void ProtocolFrame::arm_action_timer(User& u) {
-    u.action_timer_armed = true;
-    u.action_timer_expiry = u.action_deadline;
-    u.action_timer.expires_at(u.action_deadline);  // a wait still pending completes as cancelled
-    u.action_timer.async_wait([this, &u](const boost::system::error_code& ec) {
-        if (ec) return;  // re-armed, or the user left (Shard::finish): `u` may be gone, never touched
-        if (!u.in_action() || u.action_deadline == std::chrono::steady_clock::time_point::max()) {
-            u.action_timer_armed = false;  // nothing to watch: the next dispatch arms it again
-            return;
-        }
-        if (std::chrono::steady_clock::now() < u.action_deadline) return arm_action_timer(u);  // a later action's
-        u.action_timer_armed = false;
-        cancel(u, Outcome::timeout, NTX_E_TIMEOUT, "action timeout");
-    });
-}
-
-ntx_status_t ProtocolFrame::end(ntx_action& handle, Outcome outcome, ntx_status_t code, std::string_view reason,
-                                const ntx_result_t* result) {
-    if (!handle.live) return NTX_E_STATE;
-    handle.live = false;
-    User& u = *handle.user;
-    auto elapsed = std::chrono::steady_clock::now() - u.action_started;
-    const dsl::ActionSpec& a = script_.actions[u.action];
-    scheduler::ActionStats& st = u.shard.action_stats(u.scenario, u.action);
-    switch (outcome) {
-    case Outcome::ok:
-        ++st.ok;
-        st.latency.record(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()));
-        break;
-    case Outcome::error:
-        st.count_error(code, now_ms(), u.user_id, u.task_id, [&] {
-            std::string r = masker_.empty() ? std::string(reason) : masker_.mask(reason);
-            return r.empty() ? std::string(status_kind(code)) : r;
-        });
-        break;
-    case Outcome::timeout: ++st.timeouts; break;
-    case Outcome::cancelled: ++st.cancelled; break;
-    }
-    // A plugin's result is read only as far as its size says, and fields only when they exist.
-    if (result && NTX_HAS_MEMBER(result, ntx_result_t, field_count)) {
-        if (NTX_HAS_MEMBER(result, ntx_result_t, bytes_received)) {
-            st.bytes_sent += result->bytes_sent;
-            st.bytes_received += result->bytes_received;
-        }
-        if (NTX_HAS_MEMBER(result, ntx_result_t, status)) st.count_status(result->status);
-        // save-as keeps what the plugin reported on failures too (an HTTP 503's status and body).
-        if ((outcome == Outcome::ok || outcome == Outcome::error) && a.save_slot && result->field_count && result->fields) {
-            save_result(u, a, *result);
-        }
-    }
-    if (outcome != Outcome::ok && log_->should_log(spdlog::level::debug))
-        log_->debug("[user={} task={} action={}] {}: {}", u.user_id, u.task_id, a.name, status_kind(code), reason);
-    // Continue on the next turn of the loop, never inside the plugin's call.
-    u.shard.continue_later(u, outcome);
-    return NTX_OK;
-}
-
-void ProtocolFrame::save_result(User& u, const dsl::ActionSpec& a, const ntx_result_t& result) {
-    const uint32_t slot = *a.save_slot;
-    auto copy_into = [&](dsl::Fields& fields) {  // reuses the strings' capacity
-        fields.resize(result.field_count);
-        for (size_t i = 0; i < result.field_count; ++i) {
-            const ntx_kv_t& kv = result.fields[i];
-            fields[i].first.assign(kv.key.ptr ? kv.key.ptr : "", kv.key.len);
-            fields[i].second.assign(kv.value.ptr ? kv.value.ptr : "", kv.value.len);
-        }
-    };
-    auto& sched = u.shard.scheduler();
-    const dsl::Fields* saved;
-    if (script_.variable_scopes[slot] == dsl::VarScope::global) {
-        dsl::Fields fields;
-        copy_into(fields);
-        sched.globals().store(slot, std::move(fields));
-        saved = u.variable(slot);
-    } else {
-        copy_into(u.variables[slot]);
-        u.variable_set[slot] = true;
-        if (!u.branch_written.empty()) u.branch_written[slot] = true;  // a parallel branch hands it back
-        saved = &u.variables[slot];
-        // scope workbook: the body is also the entry's registers.<name>.
-        const auto& wb_fields = script_.variable_workbook_field;
-        if (slot < wb_fields.size() && wb_fields[slot] != UINT32_MAX) {
-            std::string_view body;
-            for (const auto& [k, v] : *saved)
-                if (k == "body") body = v;
-            u.shard.workbook_set(u, wb_fields[slot], body);
-        }
-    }
-    if (!a.persist || !saved) return;
-    // persist: the saved fields as one JSON object, in a file named by the user's context.
-    std::string name, error;
-    if (!a.persist->filename.render(u, name, error)) {
-        sched.persister().fail(fmt::format("action '{}': persist filename: {}", a.name, error));
-        return;
-    }
-    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos || name.find('\0') != std::string::npos) {
-        sched.persister().fail(fmt::format("action '{}': persist filename '{}' is not a bare file name", a.name, name));
-        return;
-    }
-    boost::json::object o;
-    for (const auto& [k, v] : *saved) o[k] = masker_.masks(k) && !v.empty() ? std::string_view("***") : std::string_view(v);
-    std::filesystem::path dir = a.persist->dir.is_absolute() ? a.persist->dir : sched.persist_base() / a.persist->dir;
-    sched.persister().write(dir / name, boost::json::serialize(o));
-}
-
-void ProtocolFrame::cancel(User& u, Outcome outcome, ntx_status_t code, std::string_view reason) {
-    ntx_action& handle = u.handle();
-    if (!handle.live) return;
-    end(handle, outcome, code, reason, nullptr);
-    uint32_t component = script_.actions[u.action].component;
-    Component& c = components_[component];
-    c.plugin->api.on_error(c.state, &handle, &u.plugin_slots[component], code, {reason.data(), reason.size()});
 }
 
 bool ProtocolFrame::owns_loop(const ntx_loop_t* loop) const {
@@ -257,16 +75,197 @@ bool ProtocolFrame::owns_loop(const ntx_loop_t* loop) const {
     return false;
 }
 
-void ProtocolFrame::detach_loops() { loops_.clear(); }
+// ---- slots and tokens ------------------------------------------------------------------------------------
+// The generation is never 0, so no token is null.
 
-void ProtocolFrame::release_user(User& u) {
-    for (uint32_t i = 0; i < u.plugin_slots.size(); ++i) {
-        void*& slot = u.plugin_slots[i];
+ntx_action_t* ProtocolFrame::token(SlotId id, uint32_t generation) {
+    uint64_t v = (uint64_t{generation} << 32) | (uint64_t{id.loop} << kSlotBits) | id.index;
+    return reinterpret_cast<ntx_action_t*>(static_cast<uintptr_t>(v));
+}
+
+ProtocolFrame::Slot* ProtocolFrame::live_slot(const ntx_action_t* t, SlotId& id, bool live) {
+    const auto v = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(t));
+    id.index = static_cast<uint32_t>(v & ((1u << kSlotBits) - 1));
+    id.loop = static_cast<uint32_t>((v >> kSlotBits) & (kMaxLoops - 1));
+    const auto generation = static_cast<uint32_t>(v >> 32);
+    if (id.loop >= tables_.size() || id.index >= tables_[id.loop].slots.size()) return nullptr;
+    Slot& s = tables_[id.loop].slots[id.index];
+    return (s.live || !live) && s.open && s.generation == generation ? &s : nullptr;
+}
+
+SlotId ProtocolFrame::open_slot(uint32_t loop, void* owner, uint64_t user_id) {
+    if (loop >= tables_.size() || loop >= kMaxLoops) return {};
+    LoopSlots& t = tables_[loop];
+    SlotId id{loop, 0};
+    if (!t.free.empty()) {
+        id.index = t.free.back();
+        t.free.pop_back();
+    } else {
+        if (t.slots.size() >= (1u << kSlotBits)) throw RuntimeFailure("more than 16M users on one loop");
+        id.index = static_cast<uint32_t>(t.slots.size());
+        t.slots.emplace_back(loops_[loop]->io());
+    }
+    Slot& s = t.slots[id.index];
+    s.owner = owner;
+    s.user_id = user_id;
+    s.task_id = 0;
+    s.live = false;
+    s.open = true;
+    s.plugin_slots.assign(components_.size(), nullptr);
+    s.deadline = std::chrono::steady_clock::time_point::max();
+    return id;
+}
+
+void ProtocolFrame::close_slot(SlotId& id) {
+    if (!id.valid() || id.loop >= tables_.size() || id.index >= tables_[id.loop].slots.size()) {
+        id = {};
+        return;
+    }
+    Slot& s = slot_at(id);
+    if (s.timer_armed) {
+        s.timer.cancel();  // its handler returns on the cancel
+        s.timer_armed = false;
+    }
+    for (uint32_t i = 0; i < s.plugin_slots.size(); ++i) {
+        void*& slot = s.plugin_slots[i];
         if (!slot) continue;
         Component& c = components_[i];
-        if (c.plugin && c.plugin->api.user_release) c.plugin->api.user_release(c.state, u.user_id, slot);
+        if (c.plugin && c.plugin->api.user_release) c.plugin->api.user_release(c.state, s.user_id, slot);
         slot = nullptr;
     }
+    s.live = false;
+    s.open = false;
+    s.owner = nullptr;
+    ++s.generation;  // whatever token is still out there is stale now
+    if (s.generation == 0) s.generation = 1;
+    tables_[id.loop].free.push_back(id.index);
+    id = {};
+}
+
+// ---- actions -----------------------------------------------------------------------------------------------
+
+ntx_action_t* ProtocolFrame::begin(SlotId id, Slot& s, const DispatchRequest& rq, uint64_t timeout_ms) {
+    if (++s.generation == 0) s.generation = 1;
+    s.live = true;
+    s.action = rq.action;
+    s.task_id = rq.task_id;
+    s.started = rq.started;
+    if (timeout_ms) {
+        s.deadline = net::RunClock::now() + std::chrono::milliseconds(timeout_ms);
+        // Usually the timer is already armed for an earlier deadline (a previous action's): it
+        // re-arms itself for this one when it fires. Only a sooner deadline re-arms it now.
+        if (!s.timer_armed || s.deadline < s.timer_expiry) arm_action_timer(id, s);
+    } else {
+        s.deadline = std::chrono::steady_clock::time_point::max();
+    }
+    return token(id, s.generation);
+}
+
+void ProtocolFrame::dispatch(SlotId id, const DispatchRequest& rq) {
+    const dsl::ActionSpec& a = script_.actions[rq.action];
+    Component& c = components_[a.component];
+    net::Loop& loop = *loops_[id.loop];
+    Slot& s = slot_at(id);
+    const uint64_t timeout = a.timeout_ms ? a.timeout_ms : script_.config.action_timeout_ms;
+    ntx_action_t* t = begin(id, s, rq, timeout);
+
+    ntx_action_ctx_t ctx{};
+    ctx.size = sizeof(ctx);
+    ctx.task_id = rq.task_id;
+    ctx.user_id = s.user_id;
+    ctx.action_id = rq.action;
+    ctx.action_name = {a.name.data(), a.name.size()};
+    ctx.call = {a.call.data(), a.call.size()};
+    ctx.params = rq.params;
+    ctx.param_count = rq.param_count;
+    ctx.timeout_ms = static_cast<uint32_t>(timeout);
+    ctx.loop = loop.handle();
+    ctx.loop_index = loop.index();
+    ctx.user_data = &s.plugin_slots[a.component];
+    ctx.flags = a.save_slot ? NTX_ACTION_WANTS_RESULT : 0u;
+    ntx_status_t rc = c.plugin->api.run_action(c.state, t, &ctx);
+    if (rc != NTX_OK && s.live && s.generation == static_cast<uint32_t>(reinterpret_cast<uintptr_t>(t) >> 32))
+        end(t, Outcome::error, rc < 0 ? rc : NTX_E_INTERNAL, "run_action refused the action", nullptr);
+}
+
+void ProtocolFrame::fail(SlotId id, const DispatchRequest& rq, ntx_status_t code, std::string_view reason) {
+    Slot& s = slot_at(id);
+    end(begin(id, s, rq, 0), Outcome::error, code, reason, nullptr);
+}
+
+void ProtocolFrame::arm_action_timer(SlotId id, Slot& s) {
+    s.timer_armed = true;
+    s.timer_expiry = s.deadline;
+    s.timer.expires_at(s.deadline);  // a wait still pending completes as cancelled
+    s.timer.async_wait([this, id, &s](const boost::system::error_code& ec) {
+        if (ec) return;  // re-armed, or the slot closed (its user left): never touched
+        if (!s.live || s.deadline == std::chrono::steady_clock::time_point::max()) {
+            s.timer_armed = false;  // nothing to watch: the next dispatch arms it again
+            return;
+        }
+        if (net::RunClock::now() < s.deadline) return arm_action_timer(id, s);  // a later action's
+        s.timer_armed = false;
+        cancel(id, Outcome::timeout, NTX_E_TIMEOUT, "action timeout");
+    });
+}
+
+ntx_status_t ProtocolFrame::end(const ntx_action_t* t, Outcome outcome, ntx_status_t code, std::string_view reason,
+                                const ntx_result_t* result) {
+    SlotId id;
+    Slot* s = live_slot(t, id);
+    if (!s) return NTX_E_STATE;
+    s->live = false;
+    ActionEnd e;
+    e.owner = s->owner;
+    e.action = s->action;
+    e.outcome = outcome;
+    e.code = code;
+    e.reason = reason;
+    e.result = result;
+    e.elapsed = net::RunClock::now() - s->started;
+    if (outcome != Outcome::ok && log_->should_log(spdlog::level::debug))
+        log_->debug("[user={} task={} action={}] {}: {}", s->user_id, s->task_id, script_.actions[s->action].name,
+                    status_kind(code), reason);
+    // The sink counts it and lets its owner go on on the loop's next turn, never inside the plugin's call.
+    tables_[id.loop].sink->action_ended(e);
+    return NTX_OK;
+}
+
+void ProtocolFrame::cancel(SlotId id, Outcome outcome, ntx_status_t code, std::string_view reason) {
+    if (!in_action(id)) return;
+    Slot& s = slot_at(id);
+    ntx_action_t* t = token(id, s.generation);
+    end(t, outcome, code, reason, nullptr);
+    uint32_t component = script_.actions[s.action].component;
+    Component& c = components_[component];
+    c.plugin->api.on_error(c.state, t, &s.plugin_slots[component], code, {reason.data(), reason.size()});
+}
+
+ntx_status_t ProtocolFrame::request_task(const ntx_action_t* t, uint32_t action,
+                                         std::vector<std::pair<std::string, std::string>> overrides, uint64_t& task_id) {
+    SlotId id;
+    Slot* s = live_slot(t, id);
+    if (!s) return NTX_E_STATE;
+    // Only from the action's own loop: the scheduler's state is that loop's alone.
+    if (!loops_[id.loop]->on_loop_thread()) return NTX_E_STATE;
+    return tables_[id.loop].sink->request_task(s->owner, action, std::move(overrides), task_id);
+}
+
+void ProtocolFrame::plugin_progress(const ntx_action_t* t, uint32_t component, const ntx_progress_t& p) {
+    SlotId id;
+    Slot* s = live_slot(t, id);
+    if (!s || !loops_[id.loop]->on_loop_thread()) return;
+    tables_[id.loop].sink->plugin_progress(s->owner, component, p);
+}
+
+bool ProtocolFrame::describe(const ntx_action_t* t, uint64_t& user_id, uint64_t& task_id, uint32_t& action) const {
+    SlotId id;
+    const Slot* s = const_cast<ProtocolFrame*>(this)->live_slot(t, id, false);
+    if (!s) return false;
+    user_id = s->user_id;
+    task_id = s->task_id;
+    action = s->action;
+    return true;
 }
 
 }  // namespace ntx::frame

@@ -1,5 +1,6 @@
 #include "net/loop.hpp"
 
+#include "net/run_clock.hpp"
 #include "net/tls.hpp"
 
 #include <algorithm>
@@ -417,7 +418,7 @@ void Loop::notify_sent(std::shared_ptr<HostSocket> socket) {
 
 struct HostTimer {
     explicit HostTimer(asio::io_context& io) : timer(io) {}
-    asio::steady_timer timer;
+    RunTimer timer;  // the run's clock (tests drive it by hand)
     ntx_timer_t id = 0;
     uint32_t gen = 0;
     bool armed = false;

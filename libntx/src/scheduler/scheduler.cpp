@@ -21,7 +21,8 @@ Scheduler::Scheduler(const dsl::Script& script, std::vector<std::unique_ptr<reso
     for (unsigned i = 0; i < loops; ++i) shards_.push_back(std::make_unique<Shard>(*this, i));
 }
 
-Scheduler::~Scheduler() = default;
+// The frame's action slots (their timers) go before the loops they wait on.
+Scheduler::~Scheduler() { frame_.detach_loops(); }
 
 workbook::Names Scheduler::names_of(const dsl::Script& script) {
     workbook::Names names;
@@ -53,10 +54,14 @@ std::string Scheduler::stop_reason() const {
 
 void Scheduler::run(std::atomic<int>& stop) {
     stop_ = &stop;
-    started_ = std::chrono::steady_clock::now();
+    started_ = net::RunClock::now();
     std::vector<net::Loop*> all;
-    for (auto& s : shards_) all.push_back(&s->loop());
-    frame_.attach_loops(std::move(all), started_);
+    std::vector<frame::ActionSink*> sinks;
+    for (auto& s : shards_) {
+        all.push_back(&s->loop());
+        sinks.push_back(s.get());
+    }
+    frame_.attach_loops(std::move(all), std::move(sinks), started_);
     shards_running_ = static_cast<unsigned>(shards_.size());
     // Each loop starts its shard itself and stops itself when the shard is done: no thread but the
     // loop's own ever touches its io_context while it runs.
@@ -69,6 +74,40 @@ void Scheduler::run(std::atomic<int>& stop) {
     // Loops are stopped: close what plugins left open (idle keep-alive sockets are released with
     // their users; this catches the rest) before the plugins are released.
     for (auto& s : shards_) s->loop().close_all();
+}
+
+void Scheduler::begin_manual(std::atomic<int>& stop) {
+    stop_ = &stop;
+    started_ = net::RunClock::now();
+    std::vector<net::Loop*> all;
+    std::vector<frame::ActionSink*> sinks;
+    for (auto& s : shards_) {
+        all.push_back(&s->loop());
+        sinks.push_back(s.get());
+    }
+    frame_.attach_loops(std::move(all), std::move(sinks), started_);
+    shards_running_ = static_cast<unsigned>(shards_.size());
+    for (auto& s : shards_) s->begin();
+}
+
+void Scheduler::poll() {
+    for (auto& s : shards_) {
+        auto& io = s->loop().io();
+        // Asio's reactor looks at its timers when its timerfd fires (real time): a timer that expires
+        // before every other one re-arms that fd to fire at once, so what is due on the run's clock
+        // runs in this poll. Again while handlers ran: they may have made more timers due.
+        for (int round = 0; round < 8 && !io.stopped(); ++round) {
+            net::RunTimer poke(io);
+            poke.expires_at(net::RunClock::now() - std::chrono::hours(24));
+            poke.async_wait([](const boost::system::error_code&) {});
+            if (io.poll() <= 1) break;  // only the poke itself ran
+        }
+    }
+}
+
+bool Scheduler::finished() {
+    std::lock_guard lock(mutex_);
+    return shards_running_ == 0;
 }
 
 void Scheduler::shard_done() {

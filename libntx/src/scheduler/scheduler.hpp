@@ -57,6 +57,13 @@ public:
     // Runs every scenario to the end. `stop` may be set from any thread (signal) to enter closing early.
     void run(std::atomic<int>& stop);
 
+    // Tests: starts the run as run() does, but on the caller's thread and without the loops' threads.
+    // The caller drives the loops (poll()) and the clock (net::RunClock in manual mode) until
+    // finished(); no other thread may touch the run meanwhile.
+    void begin_manual(std::atomic<int>& stop);
+    void poll();      // runs every handler that is ready on every loop (timers due on the run's clock)
+    bool finished();  // every shard is done
+
     // Stops the run from inside (a scenario's exit `fatal`), as one Ctrl-C would; the first reason is
     // kept for the report. Any thread.
     void request_stop(std::string reason);
@@ -74,7 +81,7 @@ public:
     // Milliseconds since the run started.
     uint64_t now_ms() const {
         return static_cast<uint64_t>(
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count());
+            std::chrono::duration_cast<std::chrono::milliseconds>(net::RunClock::now() - started_).count());
     }
     std::chrono::steady_clock::time_point started() const { return started_; }
 
@@ -114,7 +121,7 @@ private:
     frame::ProtocolFrame& frame_;
     std::vector<std::unique_ptr<Shard>> shards_;
     std::unique_ptr<ScenarioShared[]> shared_;
-    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point started_ = net::RunClock::now();
     std::atomic<int>* stop_ = nullptr;
     mutable std::mutex stop_reason_mutex_;
     std::string stop_reason_;

@@ -8,64 +8,10 @@
 
 #include "frame/protocol_frame.hpp"
 #include "progress/bus.hpp"
-#include "workbook/archive.hpp"
 #include "scheduler/live_stats.hpp"
 #include "scheduler/scheduler.hpp"
 
 namespace ntx::scheduler {
-
-User::User(Shard& s, uint64_t id, uint32_t scen, size_t variable_count, size_t components)
-    : shard(s), user_id(id), scenario(scen), wait_timer(s.loop().io()), variables(variable_count),
-      variable_set(variable_count, false), plugin_slots(components, nullptr), action_timer(s.loop().io()) {
-    handles[0].user = handles[1].user = this;
-}
-
-std::optional<std::string_view> User::resource_field(std::string_view field) const {
-    for (const auto& lease : leases) {
-        auto& pool = shard.scheduler().pool(lease.pool);
-        int f = pool.field_index(field);
-        if (f >= 0) return pool.value(lease.item, f);
-    }
-    return std::nullopt;
-}
-
-const dsl::Fields* User::variable(uint32_t slot) const {
-    if (slot < variables.size() && variable_set[slot]) return &variables[slot];
-    auto& sched = shard.scheduler();
-    const auto& script = sched.script();
-    if (slot < script.variable_scopes.size() && script.variable_scopes[slot] == dsl::VarScope::global) {
-        if (global_pins.size() <= slot) global_pins.resize(script.variables.size());
-        global_pins[slot] = sched.globals().load(slot);
-        return global_pins[slot].get();
-    }
-    const auto& constants = script.constants;  // file_blobs, shared by every user
-    return slot < constants.size() ? constants[slot].get() : nullptr;
-}
-
-void User::clear_task_variables() {
-    const auto& task_scoped = shard.scheduler().task_scoped();
-    for (size_t i = 0; i < variable_set.size(); ++i)
-        if (task_scoped[i]) variable_set[i] = false;
-}
-
-bool User::workbook_field(uint32_t id, std::string& out) const {
-    if (wb == UINT32_MAX) return false;
-    auto& sched = shard.scheduler();
-    workbook::append_value(sched.script().workbook, sched.workbook_names(), shard.ledger().at(wb), id, out);
-    return true;
-}
-
-std::string User::env(dsl::EnvVar var) const {
-    auto& sched = shard.scheduler();
-    switch (var) {
-    case dsl::EnvVar::user_id: return std::to_string(user_id);
-    case dsl::EnvVar::task_id: return std::to_string(task_id);
-    case dsl::EnvVar::tick: return std::to_string(sched.now_ms() / sched.script().config.tick_ms);
-    case dsl::EnvVar::scenario: return sched.script().scenarios[scenario].name;
-    case dsl::EnvVar::phase: return "executing";
-    }
-    return {};
-}
 
 Shard::Shard(Scheduler& scheduler, uint32_t index)
     : scheduler_(scheduler), index_(index), loop_(index), tick_timer_(loop_.io()),
@@ -86,7 +32,7 @@ Shard::Shard(Scheduler& scheduler, uint32_t index)
 }
 
 void Shard::begin() {
-    next_tick_ = std::chrono::steady_clock::now();
+    next_tick_ = net::RunClock::now();
     const auto& script = scheduler_.script();
     for (uint32_t s = 0; s < runs_.size(); ++s)
         if (script.scenarios[s].model == dsl::Model::open) schedule_arrival(s);
@@ -95,7 +41,7 @@ void Shard::begin() {
 
 void Shard::schedule_tick() {
     next_tick_ += std::chrono::milliseconds(scheduler_.script().config.tick_ms);
-    auto now = std::chrono::steady_clock::now();
+    auto now = net::RunClock::now();
     if (next_tick_ < now) next_tick_ = now;  // never try to catch up on missed ticks in a burst
     tick_timer_.expires_at(next_tick_);
     tick_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -110,18 +56,7 @@ void Shard::tick() {
     const uint64_t now = scheduler_.now_ms();
     const uint64_t shards = scheduler_.shard_count();
 
-    // Stop requests: the first stops starting users and lets in-flight actions finish within the
-    // grace period; a second (or the end of the grace period) cancels them.
-    int level = scheduler_.stop_flag() ? scheduler_.stop_flag()->load(std::memory_order_relaxed) : 0;
-    if (level > stop_level_) {
-        if (stop_level_ == 0) grace_end_ms_ = now + script.config.grace_ms;
-        stop_level_ = level;
-        for (uint32_t s = 0; s < runs_.size(); ++s) stop_scenario(s, level >= 2, false);
-    }
-    if (stop_level_ == 1 && now >= grace_end_ms_) {
-        stop_level_ = 2;
-        for (uint32_t s = 0; s < runs_.size(); ++s) stop_scenario(s, true, false);
-    }
+    check_stop(now);
 
     for (uint32_t s = 0; s < runs_.size(); ++s) {
         ScenarioRun& run = runs_[s];
@@ -147,7 +82,7 @@ void Shard::tick() {
                     dry = true;
                     end_lease_wait(*u, true);
                     ++scenario_stats_[s].resource_wait_timeouts;
-                    u->gave_up_waiting = true;
+                    u->end_reason = EndReason::gave_up_waiting;
                     finish(*u);
                 } else {
                     dry = true;
@@ -163,7 +98,7 @@ void Shard::tick() {
         }
         // Spawn: user ordinal k of the scenario is due at k / spawn-rate seconds; this shard owns the
         // ordinals k = index, index + shards, ...
-        while (run.next_ordinal < spec.user_count) {
+        while (run.next_ordinal < spec.user_count && !run.stopped && stop_flag_level() == 0) {
             double due_ms = spec.spawn_rate > 0 ? static_cast<double>(run.next_ordinal) * 1000.0 / spec.spawn_rate : 0.0;
             if (due_ms > static_cast<double>(now)) break;
             spawn(s, run.next_ordinal);
@@ -188,6 +123,43 @@ void Shard::tick() {
     schedule_tick();
 }
 
+// Stop requests: the first stops starting users and lets in-flight actions finish within the grace
+// period; a second (or the end of the grace period) cancels them.
+void Shard::check_stop(uint64_t now) {
+    int level = stop_flag_level();
+    if (level > stop_level_) {
+        if (stop_level_ == 0) grace_end_ms_ = now + scheduler_.script().config.grace_ms;
+        stop_level_ = level;
+        for (uint32_t s = 0; s < runs_.size(); ++s) stop_scenario(s, level >= 2, false);
+    }
+    if (stop_level_ == 1 && now >= grace_end_ms_) {
+        stop_level_ = 2;
+        for (uint32_t s = 0; s < runs_.size(); ++s) stop_scenario(s, true, false);
+    }
+}
+
+int Shard::stop_flag_level() const {
+    const std::atomic<int>* flag = scheduler_.stop_flag();
+    return flag ? flag->load(std::memory_order_relaxed) : 0;
+}
+
+// A stop request (a fatal exit on any loop, a signal) is seen by a user at its next task or step, not
+// only at this shard's next tick: one relaxed load of a flag that is written once. The user leaves (as
+// the tick's stop would make it), and the tick's stop handling runs on the loop's next turn for the rest.
+bool Shard::stop_seen(User& u) {
+    if (u.leaving()) return true;
+    if (stop_level_ != 0 || stop_flag_level() == 0) return false;
+    u.mark_stopped();
+    request_leave(u);
+    if (!stop_posted_) {
+        stop_posted_ = true;
+        boost::asio::post(loop_.io(), [this] {
+            if (!done_) check_stop(scheduler_.now_ms());
+        });
+    }
+    return true;
+}
+
 // Closed model with a profile: move this shard's online users towards its share of the target,
 // starting users no faster than spawn-rate and asking the surplus to leave after their action.
 void Shard::follow_profile(uint32_t s, uint64_t now) {
@@ -210,7 +182,7 @@ void Shard::follow_profile(uint32_t s, uint64_t now) {
                                     std::max(1.0, per_shard));  // at most one second of burst
     }
     run.last_tick_ms = now;
-    while (online < mine) {
+    while (online < mine && stop_flag_level() == 0) {
         if (spec.spawn_rate > 0) {
             if (run.spawn_tokens < 1.0) break;
             run.spawn_tokens -= 1.0;
@@ -222,7 +194,7 @@ void Shard::follow_profile(uint32_t s, uint64_t now) {
     // The newest users leave first.
     for (auto it = users_.rbegin(); online > mine && it != users_.rend(); ++it) {
         User& u = **it;
-        if (u.scenario != s || u.state == UserState::offline || u.stop_requested || u.outside_call_model()) continue;
+        if (u.scenario != s || u.state == UserState::offline || u.leaving() || u.outside_call_model()) continue;
         request_leave(u);
         --online;
     }
@@ -238,7 +210,7 @@ void Shard::schedule_arrival(uint32_t s) {
         run.spawning_done = true;
         return;
     }
-    if (!run.arrival_timer) run.arrival_timer = std::make_unique<boost::asio::steady_timer>(loop_.io());
+    if (!run.arrival_timer) run.arrival_timer = std::make_unique<net::RunTimer>(loop_.io());
     run.arrival_timer->expires_at(scheduler_.started() + std::chrono::microseconds(static_cast<int64_t>(due * 1000.0)));
     run.arrival_timer->async_wait([this, s](const boost::system::error_code& ec) {
         if (!ec) on_arrivals(s);
@@ -248,11 +220,12 @@ void Shard::schedule_arrival(uint32_t s) {
 void Shard::on_arrivals(uint32_t s) {
     ScenarioRun& run = runs_[s];
     if (run.stopped || done_) return;
+    if (stop_flag_level() != 0) return check_stop(scheduler_.now_ms());
     const dsl::ScenarioSpec& spec = scheduler_.script().scenarios[s];
     const uint64_t shards = scheduler_.shard_count();
     auto& stats = scenario_stats_[s];
     auto& shared = scheduler_.shared(s);
-    const double now = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - scheduler_.started()).count();
+    const double now = std::chrono::duration<double, std::milli>(net::RunClock::now() - scheduler_.started()).count();
     // Every arrival that is due (several only when the loop fell behind).
     while (true) {
         double due = spec.arrival_time_ms(run.next_ordinal);
@@ -324,112 +297,10 @@ User& Shard::spawn(uint32_t scenario, uint64_t ordinal) {
     return u;
 }
 
-// All or nothing: a user holds an item of every pool its scenario inherits, or none (a user holding
-// one pool's item while waiting for another's could wait for ever on a user doing the opposite).
-bool Shard::try_lease(User& u) {
-    const auto& spec = scheduler_.script().scenarios[u.scenario];
-    for (uint32_t pool : spec.inherit) {
-        auto grant = scheduler_.pool(pool).acquire(u.user_id);
-        if (!grant) {
-            release_leases(u, resource::ReleaseReason::requeue);
-            u.wait_pool = pool;
-            return false;
-        }
-        u.leases.push_back({pool, grant->item, grant->expires_ms});
-    }
-    return true;
-}
-
-void Shard::release_leases(User& u, resource::ReleaseReason why) {
-    for (const auto& lease : u.leases) scheduler_.pool(lease.pool).release(lease.item, u.user_id, why);
-    u.leases.clear();
-}
-
-// The wait's limit: the smallest leasing.wait-timeout of the scenario's pools, else the workflow's
-// timeout, else none (max-duration or a stop still ends the wait).
-void Shard::wait_for_lease(User& u) {
-    const auto& script = scheduler_.script();
-    u.state = UserState::waiting_resource;
-    u.wait_since_ms = scheduler_.now_ms();
-    uint64_t limit = 0;
-    for (uint32_t pool : script.scenarios[u.scenario].inherit) {
-        uint64_t t = script.pools[pool].wait_timeout_ms;
-        if (t && (!limit || t < limit)) limit = t;
-    }
-    if (!limit) limit = u.workflow->timeout_ms;
-    u.wait_deadline_ms = limit ? u.wait_since_ms + limit : 0;
-    scheduler_.pool(u.wait_pool).count_wait();
-    scheduler_.shared(u.scenario).waiting_resource.fetch_add(1, std::memory_order_relaxed);
-    runs_[u.scenario].waiting.push_back(&u);
-}
-
-void Shard::end_lease_wait(User& u, bool timed_out) {
-    scheduler_.pool(u.wait_pool).end_wait(scheduler_.now_ms() - u.wait_since_ms, timed_out);
-    scheduler_.shared(u.scenario).waiting_resource.fetch_sub(1, std::memory_order_relaxed);
-}
-
-bool Shard::refresh_leases(User& u) {
-    // Dynamic tasks of this user still run with its items: they stay as they are until those end.
-    if (auto it = borrowed_.find(u.user_id); it != borrowed_.end() && it->second.children) return true;
-    bool lost = false;
-    for (auto& lease : u.leases)
-        if (!scheduler_.pool(lease.pool).refresh(lease.item, u.user_id, lease.expires_ms)) {
-            lease.pool = UINT32_MAX;  // given back by the pool
-            lost = true;
-        }
-    if (!lost) return true;
-    uint32_t lost_pool = 0;
-    for (size_t i = 0; i < u.leases.size(); ++i)
-        if (u.leases[i].pool == UINT32_MAX) lost_pool = scheduler_.script().scenarios[u.scenario].inherit[i];
-    std::erase_if(u.leases, [](const Lease& l) { return l.pool == UINT32_MAX; });
-    release_leases(u, resource::ReleaseReason::requeue);
-    // Users already waiting go first: this one queues behind them rather than take the item back.
-    if (scheduler_.shared(u.scenario).waiting_resource.load(std::memory_order_relaxed) == 0) {
-        if (try_lease(u)) return true;  // else try_lease named the dry pool
-    } else {
-        u.wait_pool = lost_pool;
-    }
-    wait_for_lease(u);
-    return false;
-}
-
-void Shard::on_item_down(uint32_t pool, uint32_t item) {
-    for (auto& up : users_) {
-        User& u = *up;
-        if (u.state != UserState::running || u.outside_call_model() || u.rollback_requested) continue;
-        bool holds = false;
-        for (const auto& l : u.leases) holds |= l.pool == pool && l.item == item;
-        if (!holds) continue;
-        u.rollback_requested = true;
-        // Whatever it is doing ends now: an action in flight is cancelled (counted as cancelled), a
-        // wait wakes; either path sees the request and rolls the task back. A user parked on a
-        // parallel step ends its branches the same way, and rolls back when the last has ended.
-        if (u.in_action()) scheduler_.frame().cancel(u, Outcome::cancelled, NTX_E_CANCELLED, "its resource item went down");
-        else if (u.waiting) u.wait_timer.cancel();
-        for (User* b : std::vector<User*>(u.branch_children)) {
-            request_leave(*b);
-            if (b->in_action()) scheduler_.frame().cancel(*b, Outcome::cancelled, NTX_E_CANCELLED, "its resource item went down");
-        }
-    }
-}
-
-// The seeds' progress.rollback -> last-stable-point: what the task saved is discarded and it ends
-// rolled back; the user's next task (if any) leases a healthy item at its boundary.
-void Shard::rollback_now(User& u) {
-    u.rollback_requested = false;
-    u.handler = nullptr;
-    if (!u.leases.empty()) {
-        uint32_t pool = u.leases.front().pool;  // the pool whose item went down (else the first)
-        for (const auto& l : u.leases)
-            if (!scheduler_.pool(l.pool).healthy(l.item)) pool = l.pool;
-        scheduler_.pool(pool).count_rollback();
-    }
-    follow_route(u, dsl::Route::rollback, false);
-}
-
 void Shard::start_task(User& u, bool restart) {
     const auto& wf = *u.workflow;
-    u.state = UserState::running;
+    u.enter(UserState::running);  // from pending, waiting_resource, or running (its next task)
+    if (stop_seen(u)) return finish(u);  // it leaves at its task boundary: no new task is counted
     if (!restart) {
         if (u.preset_task_id) {
             u.task_id = u.preset_task_id;
@@ -511,9 +382,9 @@ void Shard::expire_deadlines(uint64_t now) {
                 // The task's time is over: an action in flight is cancelled as a timeout (on_action_end
                 // runs the on-timeout handler); a parked user wakes and run_step does the same. A handler
                 // already running (compensations) finishes under its actions' own timeouts.
-                if (u->state == UserState::running && !u->handler) {
-                    if (u->in_action()) scheduler_.frame().cancel(*u, Outcome::timeout, NTX_E_TIMEOUT, "workflow timeout");
-                    else if (u->waiting) u->wait_timer.cancel();
+                if (u->in_task() && !u->handler) {
+                    if (u->in_action()) scheduler_.frame().cancel(u->slot, Outcome::timeout, NTX_E_TIMEOUT, "workflow timeout");
+                    else if (u->parked()) u->wait_timer.cancel();
                 }
             }
             u = next;
@@ -522,387 +393,20 @@ void Shard::expire_deadlines(uint64_t now) {
     deadline_tick_done_ = current + 1;
 }
 
-void Shard::run_step(User& u) {
-    const auto& script = scheduler_.script();
-    const auto& wf = *u.workflow;
-    if (u.stop_requested) return finish(u);
-    const uint64_t now = scheduler_.now_ms();
-    if (u.task_deadline_ms && now >= u.task_deadline_ms) {
-        if (u.task_timed_out) return end_task(u, dsl::Exit::timeout_out, true);  // its handler said goto: next
-        u.task_timed_out = true;
-        return start_handler(u, wf.on_timeout, true);
-    }
-    // Control steps (branches, jumps, loops, log lines) run here in a row until a step that waits
-    // (an action, a think); a run of them that long without one is a workflow that spins in place.
-    for (uint32_t spins = 0;; ++spins) {
-        if (u.step >= wf.steps.size()) return end_task(u, dsl::Exit::closing, false);
-        if (spins == 100'000) {
-            count_condition_error(u, fmt::format("workflow '{}' ran 100000 steps without an action or think; "
-                                                 "the task ends through error_out", wf.name));
-            return end_task(u, dsl::Exit::error_out, true);
-        }
-        const dsl::Step& step = wf.steps[u.step];
-        switch (step.kind) {
-        case dsl::Step::Kind::think:
-            ++u.step;  // parked: no action in flight, the user leaves at once if asked to stop
-            ledger_.set_state(u.wb, workbook::State::executing_thinking);
-            return wait_then(u, step.think_ms, User::Resume::step);
-        case dsl::Step::Kind::update_workbook:
-            wb_apply(u, step);
-            ++u.step;
-            continue;
-        case dsl::Step::Kind::log: {
-            std::string line, error;
-            if (!step.message.render(u, line, error)) line = "(log step: " + error + ")";
-            scheduler_.frame().log().log(spdlog::level::from_str(step.level), "[user={} task={}] {}", u.user_id, u.task_id, line);
-            ++u.step;
-            continue;
-        }
-        case dsl::Step::Kind::branch: {
-            bool holds = false;
-            if (!test(u, *step.cond, holds)) return end_task(u, dsl::Exit::error_out, true);
-            u.step = holds ? u.step + 1 : step.target;
-            continue;
-        }
-        case dsl::Step::Kind::jump: u.step = step.target; continue;
-        case dsl::Step::Kind::exit: return end_task(u, step.exit, true);
-        case dsl::Step::Kind::loop_init:
-            u.loop_counters[step.loop] = 0;
-            ++u.step;
-            continue;
-        case dsl::Step::Kind::loop_check: {
-            uint64_t n = u.loop_counters[step.loop];
-            bool more = n < step.count;
-            if (more && step.cond && !test(u, *step.cond, more)) return end_task(u, dsl::Exit::error_out, true);
-            if (more && !step.items.empty()) {
-                if (n >= step.items.size()) more = false;
-                else if (step.item_slot) {
-                    // The item is a variable of the loop's body: {{<as>}}.
-                    dsl::Fields& f = u.variables[*step.item_slot];
-                    f.resize(1);
-                    f[0].first = "body";
-                    f[0].second = step.items[n];
-                    u.variable_set[*step.item_slot] = true;
-                    if (!u.branch_written.empty()) u.branch_written[*step.item_slot] = true;
-                }
-            }
-            u.step = more ? u.step + 1 : step.target;
-            continue;
-        }
-        case dsl::Step::Kind::loop_next:
-            ++u.loop_counters[step.loop];
-            u.step = step.target;
-            continue;
-        case dsl::Step::Kind::parallel: return start_branches(u, step);
-        case dsl::Step::Kind::route: return follow_route(u, step.route, false);
-        case dsl::Step::Kind::action: break;
-        }
-        break;
-    }
-    const dsl::Step& step = wf.steps[u.step];
-    u.action = step.action;
-    const dsl::ActionSpec& a = script.actions[u.action];
-    if (a.rate_per_user > 0) {
-        // Core enforces the per-user rate: the user waits (throttled), the plugin never sees the excess.
-        if (u.next_start_ms.empty()) u.next_start_ms.assign(script.actions.size(), 0);
-        uint64_t& next = u.next_start_ms[u.action];
-        if (now < next) {
-            ++action_stats(u.scenario, u.action).throttled;
-            ledger_.set_state(u.wb, workbook::State::executing_throttled);
-            return wait_then(u, next - now, User::Resume::step);
-        }
-        next = std::max(next, now) + static_cast<uint64_t>(1000.0 / a.rate_per_user);
-    }
-    ledger_.set_action(u.wb, u.action, workbook::State::executing_running_action);
-    wb_retry_left(u);
-    scheduler_.frame().dispatch(u, u.action);
-}
-
-void Shard::count_condition_error(User& u, std::string message) {
-    auto& st = scenario_stats_[u.scenario];
-    if (st.condition_errors++ == 0) {
-        const auto& masker = scheduler_.frame().masker();
-        st.condition_error_first = fmt::format("[user={} task={}] {}", u.user_id, u.task_id,
-                                               masker.empty() ? message : masker.mask(message));
-        st.condition_error_first_at_ms = scheduler_.now_ms();
-    }
-    scheduler_.frame().log().warn("[user={} task={}] {}", u.user_id, u.task_id, message);
-}
-
-// Evaluates a condition for `u`. A condition that cannot be evaluated (a missing value, a type
-// mismatch) is counted and logged; the caller ends the task through error_out.
-bool Shard::test(User& u, const dsl::Expression& cond, bool& holds) {
-    dsl::Value v;
-    std::string error;
-    if (!cond.eval(u, v, error)) {
-        count_condition_error(u, fmt::format("condition failed: {}; the task ends through error_out", error));
-        return false;
-    }
-    holds = v.truthy();
-    return true;
-}
-
-void Shard::wait_then(User& u, uint64_t delay_ms, User::Resume resume) {
-    u.waiting = true;
-    u.resume = resume;
-    u.wait_timer.expires_after(std::chrono::milliseconds(delay_ms));
-    u.wait_timer.async_wait([this, &u](const boost::system::error_code&) {
-        // Also on cancel: a stop request (or the task deadline) cancels the wait, and what resumes
-        // lets the user leave (or run its on-timeout handler).
-        u.waiting = false;
-        if (u.state == UserState::offline) return;
-        if (u.rollback_requested && !u.stop_requested) return rollback_now(u);
-        switch (u.resume) {
-        case User::Resume::step: return run_step(u);
-        case User::Resume::handler: return run_handler(u);
-        case User::Resume::task_restart:
-            if (u.stop_requested) return finish(u);
-            return start_task(u, true);
-        }
-    });
-}
-
-void Shard::continue_later(User& u, Outcome outcome) {
-    ready_.emplace_back(&u, outcome);
-    if (ready_.size() > 1) return;  // the drain is posted already
-    boost::asio::post(loop_.io(), [this] {
-        // Users that end an action while these continue go to the next drain (ready_ is empty now).
-        ready_running_.swap(ready_);
-        for (auto [u, outcome] : ready_running_) on_action_end(*u, outcome);
-        ready_running_.clear();  // both vectors keep their capacity
-    });
-}
-
-void Shard::on_action_end(User& u, Outcome outcome) {
-    {
-        static constexpr workbook::LastEvent events[] = {workbook::LastEvent::ok, workbook::LastEvent::error,
-                                                         workbook::LastEvent::timeout, workbook::LastEvent::cancelled};
-        auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - u.action_started).count();
-        ledger_.set_evidence(u.wb, events[static_cast<size_t>(outcome)],
-                             static_cast<uint32_t>(std::clamp<int64_t>(us, 0, UINT32_MAX)));
-    }
-    if (u.rollback_requested && !u.stop_requested) return rollback_now(u);
-    if (u.handler) {
-        // A compensating action of a handler ended: its outcome is counted (ProtocolFrame did), never
-        // handled again; the handler goes on.
-        if (outcome == Outcome::cancelled) {
-            u.ended_by_stop = true;
-            if (u.timeout_on_cancel) {
-                ++scenario_stats_[u.scenario].exit_timeout;
-                wb_close(u, workbook::State::closing_timeout);
-            }
-            u.handler = nullptr;
-            return finish(u);
-        }
-        return run_handler(u);
-    }
-    switch (outcome) {
-    case Outcome::ok:
-        if (u.stop_requested) return finish(u);
-        ++u.step;
-        u.attempts = 0;
-        return run_step(u);
-    case Outcome::error: return on_failure(u, false);
-    case Outcome::timeout: return on_failure(u, true);
-    case Outcome::cancelled:
-        u.ended_by_stop = true;
-        if (u.branch_parent) {
-            u.branch_parent->timeout_on_cancel |= u.timeout_on_cancel;  // its parent counts it
-        } else if (u.timeout_on_cancel) {
-            ++scenario_stats_[u.scenario].exit_timeout;
-            wb_close(u, workbook::State::closing_timeout);
-        }
-        return finish(u);
-    }
-}
-
-void Shard::on_failure(User& u, bool timeout) {
-    const auto& script = scheduler_.script();
-    const auto& wf = *u.workflow;
-    // The failed step: an action, or a parallel step (one of its branches failed), which has no
-    // action's own handlers or retry.
-    const bool parallel = u.step < wf.steps.size() && wf.steps[u.step].kind == dsl::Step::Kind::parallel;
-    static const dsl::ActionSpec no_action;
-    const dsl::ActionSpec& a = parallel ? no_action : script.actions[u.action];
-    const uint64_t now = scheduler_.now_ms();
-    if (u.task_deadline_ms && now >= u.task_deadline_ms) {
-        // The task's time is over (the tick cancelled the action, or it failed just then): the
-        // workflow's on-timeout decides, and retrying the step is pointless.
-        if (u.task_timed_out) return end_task(u, dsl::Exit::timeout_out, true);
-        u.task_timed_out = true;
-        return start_handler(u, wf.on_timeout, true);
-    }
-    const dsl::Handler& h = timeout ? (a.on_timeout ? *a.on_timeout : wf.on_timeout)
-                                    : (a.on_error ? *a.on_error : wf.on_error);
-    // The action's own retry (errors only) comes first; otherwise the handler's retry entry.
-    uint32_t max = h.retry_max;
-    uint64_t backoff = h.retry_backoff_ms, backoff_cap = h.retry_backoff_max_ms;
-    if (!timeout && a.retry_max) {
-        max = a.retry_max;
-        backoff = a.retry_backoff_ms;
-        backoff_cap = a.retry_backoff_max_ms;
-    }
-    if (!u.stop_requested && u.attempts < max) {
-        // Exponential backoff with jitter: the n-th wait is drawn from [d/2, d], d = initial * 2^(n-1).
-        ++u.attempts;
-        if (!parallel) ++action_stats(u.scenario, u.action).retries;
-        uint64_t cap = backoff_cap ? backoff_cap : 30'000;
-        uint64_t d = std::min(cap, backoff << std::min<uint32_t>(u.attempts - 1, 20));
-        std::uniform_int_distribution<uint64_t> jitter(d / 2, d);
-        ledger_.set_state(u.wb, workbook::State::monitoring_retry);
-        ledger_.set_retry_left(u.wb, static_cast<uint16_t>(std::min<uint32_t>(max - u.attempts, UINT16_MAX)));
-        return wait_then(u, jitter(rng_), User::Resume::step);
-    }
-    start_handler(u, h, timeout);
-}
-
-void Shard::start_handler(User& u, const dsl::Handler& h, bool timeout) {
-    u.handler = &h;
-    u.handler_pos = 0;
-    u.handler_timeout = timeout;
-    u.attempts = 0;
-    run_handler(u);
-}
-
-void Shard::run_handler(User& u) {
-    const dsl::Handler& h = *u.handler;
-    if (u.stop_requested) {
-        // A leaving user runs no more steps; its task still ends through an exit and is counted there
-        // (a route that would keep the user working falls back to the handler's default exit).
-        u.handler = nullptr;
-        dsl::Route route = handler_route(u, h);
-        if (route == dsl::Route::task_retry || route == dsl::Route::next)
-            route = u.handler_timeout ? dsl::Route::timeout_out : dsl::Route::error_out;
-        return follow_route(u, route, u.handler_timeout);
-    }
-    while (u.handler_pos < h.steps.size()) {
-        const dsl::Step& step = h.steps[u.handler_pos++];
-        switch (step.kind) {
-        case dsl::Step::Kind::log: {
-            std::string line, error;
-            if (!step.message.render(u, line, error)) line = "(log step: " + error + ")";
-            scheduler_.frame().log().log(spdlog::level::from_str(step.level), "[user={} task={}] {}", u.user_id,
-                                         u.task_id, line);
-            continue;
-        }
-        case dsl::Step::Kind::think:
-            ledger_.set_state(u.wb, workbook::State::executing_thinking);
-            return wait_then(u, step.think_ms, User::Resume::handler);
-        case dsl::Step::Kind::update_workbook: wb_apply(u, step); continue;
-        case dsl::Step::Kind::action:
-            // A compensating action: no per-user rate wait, no retry; its outcome is counted.
-            u.action = step.action;
-            ledger_.set_action(u.wb, u.action, workbook::State::executing_running_action);
-            return scheduler_.frame().dispatch(u, u.action);
-        default: continue;  // a handler holds only action, think and log steps (the parser's rule)
-        }
-    }
-    u.handler = nullptr;
-    follow_route(u, handler_route(u, h), u.handler_timeout);
-}
-
-// Where a handler sends its task: its own goto / stop, else the scenario's exits (a parallel branch
-// keeps the handler's default: its parent's handler decides where the task goes).
-dsl::Route Shard::handler_route(const User& u, const dsl::Handler& h) const {
-    if (h.routed || u.branch_parent) return h.route;
-    const auto& sc = scheduler_.script().scenarios[u.scenario];
-    return u.handler_timeout ? sc.exit_timeout : sc.exit_error;
-}
-
-void Shard::follow_route(User& u, dsl::Route route, bool timeout) {
-    auto& st = scenario_stats_[u.scenario];
-    switch (route) {
-    case dsl::Route::error_out: return end_task(u, dsl::Exit::error_out, true);
-    case dsl::Route::timeout_out: return end_task(u, dsl::Exit::timeout_out, true);
-    case dsl::Route::closing: return end_task(u, dsl::Exit::closing, true);
-    case dsl::Route::fatal:
-        // The first such task stops the run (as one Ctrl-C: the other users finish their action).
-        scheduler_.request_stop(fmt::format("scenario '{}': task {} of user {} {} and its exit is fatal",
-                                            scheduler_.script().scenarios[u.scenario].name, u.task_id, u.user_id,
-                                            timeout ? "timed out" : "failed"));
-        return end_task(u, timeout ? dsl::Exit::timeout_out : dsl::Exit::error_out, true);
-    case dsl::Route::next:
-        ++u.step;
-        u.attempts = 0;
-        return run_step(u);
-    case dsl::Route::task_retry: {
-        const dsl::TaskRetryPolicy& p = scheduler_.script().task_retry;
-        if (u.task_retries >= p.max) return end_task(u, timeout ? dsl::Exit::timeout_out : dsl::Exit::error_out, true);
-        ++u.task_retries;
-        ++st.task_retries;
-        unlink_deadline(u);  // the restarted task gets a new deadline
-        uint64_t cap = p.backoff_max_ms ? p.backoff_max_ms : 30'000;
-        uint64_t d = std::min(cap, p.backoff_ms << std::min<uint32_t>(u.task_retries - 1, 20));
-        std::uniform_int_distribution<uint64_t> jitter(d / 2, d);
-        ledger_.set_state(u.wb, workbook::State::monitoring_retry);
-        ledger_.set_retry_left(u.wb, static_cast<uint16_t>(std::min<uint32_t>(p.max - u.task_retries, UINT16_MAX)));
-        return wait_then(u, jitter(rng_), User::Resume::task_restart);
-    }
-    case dsl::Route::rollback:
-        // What the task saved (task-local) is discarded; the task counts as rolled back, and the user
-        // goes on as after any task (its next task, or leaving).
-        u.clear_task_variables();
-        ++st.exit_rollback;
-        wb_close(u, workbook::State::closing_rollback);
-        return end_task(u, dsl::Exit::closing, false);
-    case dsl::Route::stop_user:
-        ++st.exit_stop_user;
-        wb_close(u, workbook::State::closing_stopped);
-        u.ended_by_stop = true;
-        return finish(u);
-    }
-}
-
-void Shard::end_task(User& u, dsl::Exit exit, bool by_exit) {
-    auto& st = scenario_stats_[u.scenario];
-    if (u.branch_parent) {
-        // A branch's exit is its parent's business: error_out or timeout_out fail the parallel step.
-        if (by_exit && exit != dsl::Exit::closing) {
-            u.branch_parent->branch_failed = true;
-            if (exit == dsl::Exit::timeout_out) u.branch_parent->branch_timed_out = true;
-        }
-        return finish(u);
-    }
-    wb_close(u, exit == dsl::Exit::error_out     ? workbook::State::closing_error
-                : exit == dsl::Exit::timeout_out ? workbook::State::closing_timeout
-                                                 : workbook::State::closing_done);
-    if (u.dynamic) return finish(u);  // a dynamic task's outcome is its action's; the scenario's exits are its users'
-    if (by_exit) {
-        switch (exit) {
-        case dsl::Exit::error_out: ++st.exit_error; break;
-        case dsl::Exit::timeout_out: ++st.exit_timeout; break;
-        case dsl::Exit::closing: ++st.exit_closing; return finish(u);  // goto closing ends the user
-        }
-    }
-    if (!u.stop_requested && !u.single_task) {
-        const auto& spec = scheduler_.script().scenarios[u.scenario];
-        // With a profile a user repeats its workflow while it stays online; with task-duration until then.
-        if (spec.profile || (u.user_deadline_ms && scheduler_.now_ms() < u.user_deadline_ms)) {
-            if (!refresh_leases(u)) return;  // a lease expired or its item is down: it waits for another
-            return start_task(u);
-        }
-    }
-    finish(u);
-}
-
 void Shard::finish(User& u) {
     if (u.state == UserState::offline) return;
     // A task still open ends here: the user was stopped (or simply ended).
-    wb_close(u, u.ended_by_stop ? workbook::State::closing_stopped : workbook::State::closing_done);
+    wb_close(u, u.stopped() ? workbook::State::closing_stopped : workbook::State::closing_done);
     unlink_deadline(u);
     u.handler = nullptr;
-    if (u.action_timer_armed) {
-        u.action_timer.cancel();  // its handler returns on the cancel without touching the user
-        u.action_timer_armed = false;
-    }
     if (u.branch_parent) return branch_ended(u);
     if (u.dynamic) {
         // Outside the call model: no online count, no leases of its own (they are its requester's).
         u.leases.clear();
         end_borrow(u.parent_id);
-        scheduler_.frame().release_user(u);
+        scheduler_.frame().close_slot(u.slot);
         ++scenario_stats_[u.scenario].dynamic_ended;
-        u.state = UserState::offline;
+        u.enter(UserState::offline);
         u.offline_tick = tick_count_;
         ++offline_users_;
         --dynamic_active_;
@@ -918,17 +422,18 @@ void Shard::finish(User& u) {
         release_leases(u, resource::ReleaseReason::end);
     }
     u.rollback_requested = false;
-    scheduler_.frame().release_user(u);
+    scheduler_.frame().close_slot(u.slot);
     auto& st = scenario_stats_[u.scenario];
-    if (u.gave_up_waiting) {
+    if (u.end_reason == EndReason::gave_up_waiting) {
         // counted in resource_wait_timeouts
-    } else if (u.ended_by_stop) ++st.stopped;
+    } else if (u.stopped()) ++st.stopped;
     else ++st.completed;
-    u.state = UserState::offline;
+    const bool was_leaving = u.leaving();
+    u.enter(UserState::offline);
     u.offline_tick = tick_count_;
     ++offline_users_;
     --runs_[u.scenario].active;
-    if (u.stop_requested) {
+    if (was_leaving) {
         --runs_[u.scenario].leaving;
         scheduler_.shared(u.scenario).stopping.fetch_sub(1, std::memory_order_relaxed);
     }
@@ -941,15 +446,16 @@ void Shard::finish(User& u) {
 }
 
 void Shard::request_leave(User& u) {
-    if (u.stop_requested) return;
-    u.stop_requested = true;
+    if (u.leaving() || u.state == UserState::offline) return;
+    const bool was_waiting_resource = u.state == UserState::waiting_resource;
+    u.enter(UserState::leaving);
     if (!u.outside_call_model()) {
         ++runs_[u.scenario].leaving;
         scheduler_.shared(u.scenario).stopping.fetch_add(1, std::memory_order_relaxed);
     }
     for (User* branch : u.branch_children) request_leave(*branch);  // parked on a parallel step
-    if (u.waiting) u.wait_timer.cancel();  // a user parked in a backoff or rate wait leaves now
-    if (u.state == UserState::waiting_resource) {
+    if (u.parked()) u.wait_timer.cancel();  // a user parked in a backoff or rate wait leaves now
+    if (was_waiting_resource) {
         auto& waiting = runs_[u.scenario].waiting;
         waiting.erase(std::remove(waiting.begin(), waiting.end(), &u), waiting.end());
         scheduler_.shared(u.scenario).waiting_resource.fetch_sub(1, std::memory_order_relaxed);
@@ -966,286 +472,15 @@ void Shard::stop_scenario(uint32_t scenario, bool cancel_in_flight, bool as_time
     for (auto& up : users_) {
         User& u = *up;
         if (u.scenario != scenario || u.state == UserState::offline) continue;
-        if (counts_as_stop) u.ended_by_stop = true;
+        if (counts_as_stop) u.mark_stopped();
         request_leave(u);
         if (cancel_in_flight && u.in_action()) {
-            u.timeout_on_cancel = as_timeout;
-            scheduler_.frame().cancel(u, Outcome::cancelled, NTX_E_CANCELLED,
+            if (as_timeout) u.end_reason = EndReason::stopped_in_timeout;
+            else if (u.end_reason == EndReason::stopped_in_timeout) u.end_reason = EndReason::stopped;
+            scheduler_.frame().cancel(u.slot, Outcome::cancelled, NTX_E_CANCELLED,
                                       as_timeout ? "max-duration reached" : "run stopped");
         }
     }
-}
-
-// ---- parallel steps ------------------------------------------------------------------------------------
-
-void Shard::start_branches(User& u, const dsl::Step& step) {
-    u.branch_failed = u.branch_timed_out = false;
-    // One more than the branches while they start: a branch that ends at once (a log step, a goto)
-    // must not wake the parent before its siblings exist.
-    u.branches_pending = static_cast<uint32_t>(step.branches.size()) + 1;
-    for (uint32_t b : step.branches) spawn_branch(u, b);
-    if (--u.branches_pending == 0) branches_done(u);
-}
-
-void Shard::spawn_branch(User& parent, uint32_t branch) {
-    const auto& script = scheduler_.script();
-    users_.push_back(std::make_unique<User>(*this, parent.user_id, parent.scenario, script.variables.size(),
-                                            script.components.size()));
-    User& b = *users_.back();
-    b.branch_parent = &parent;
-    b.single_task = true;
-    b.workflow = &script.branches[branch];
-    b.preset_task_id = parent.task_id;
-    b.leases = parent.leases;  // borrowed: released by the parent only
-    b.variables = parent.variables;
-    b.variable_set = parent.variable_set;
-    b.branch_written.assign(script.variables.size(), false);
-    b.wb = parent.wb;  // the same user x task: its actions show in the parent's workbook entry
-    parent.branch_children.push_back(&b);
-    start_task(b);
-}
-
-void Shard::branch_ended(User& b) {
-    User& p = *b.branch_parent;
-    // What the branch saved is its parent's now; of two branches saving one name, the later wins.
-    for (size_t slot = 0; slot < b.branch_written.size(); ++slot)
-        if (b.branch_written[slot]) {
-            p.variables[slot] = std::move(b.variables[slot]);
-            p.variable_set[slot] = true;
-        }
-    b.leases.clear();
-    scheduler_.frame().release_user(b);
-    b.state = UserState::offline;
-    b.offline_tick = tick_count_;
-    ++offline_users_;
-    p.branch_children.erase(std::remove(p.branch_children.begin(), p.branch_children.end(), &b), p.branch_children.end());
-    // The parent goes on from the loop, not from inside its branch's ending.
-    if (--p.branches_pending == 0) boost::asio::post(loop_.io(), [this, &p] { branches_done(p); });
-}
-
-void Shard::branches_done(User& u) {
-    if (u.state == UserState::offline) return;
-    if (u.rollback_requested && !u.stop_requested) return rollback_now(u);
-    if (u.stop_requested) {
-        if (u.timeout_on_cancel) ++scenario_stats_[u.scenario].exit_timeout;  // max-duration cancelled a branch
-        return finish(u);
-    }
-    if (u.branch_failed) return on_failure(u, u.branch_timed_out);
-    ++u.step;
-    u.attempts = 0;
-    run_step(u);
-}
-
-// ---- dynamic tasks -------------------------------------------------------------------------------------
-
-ntx_status_t Shard::request_task(User& parent, uint32_t action, std::vector<std::pair<std::string, std::string>> overrides,
-                                 uint64_t& task_id) {
-    const auto& config = scheduler_.script().config;
-    auto& st = scenario_stats_[parent.scenario];
-    ++st.dynamic_requested;
-    if (done_ || stop_level_ > 0 || runs_[parent.scenario].stopped || parent.stop_requested) {
-        ++st.dynamic_refused;
-        return NTX_E_CANCELLED;
-    }
-    if (config.dynamic_rate > 0) {
-        // A token bucket per shard: this shard's share of the rate, at most one second of burst.
-        const uint64_t now = scheduler_.now_ms();
-        const double per_shard = config.dynamic_rate / scheduler_.shard_count();
-        if (!dynamic_tokens_started_) {
-            dynamic_tokens_started_ = true;
-            dynamic_tokens_ = std::max(1.0, per_shard);
-        } else if (now > dynamic_tokens_ms_) {
-            dynamic_tokens_ = std::min(dynamic_tokens_ + per_shard * static_cast<double>(now - dynamic_tokens_ms_) / 1000.0,
-                                       std::max(1.0, per_shard));
-        }
-        dynamic_tokens_ms_ = std::max(now, dynamic_tokens_ms_);
-        if (dynamic_tokens_ < 1.0) {
-            ++st.dynamic_refused;
-            return NTX_E_LIMIT;
-        }
-        dynamic_tokens_ -= 1.0;
-    }
-    auto& running = scheduler_.dynamic_running();
-    if (running.fetch_add(1, std::memory_order_relaxed) >= config.dynamic_max_concurrent) {
-        running.fetch_sub(1, std::memory_order_relaxed);
-        ++st.dynamic_refused;
-        return NTX_E_LIMIT;
-    }
-    task_id = ++task_counter_ * scheduler_.shard_count() + index_;
-    ++dynamic_pending_;
-    // A dynamic task's own dynamic tasks borrow from the same (static) user.
-    const uint64_t owner = parent.dynamic ? parent.parent_id : parent.user_id;
-    ++borrowed_[owner].children;
-    // Started on the loop's next turn, never inside the plugin's call. It reads its requester's
-    // resource fields and a copy of the variables saved so far.
-    boost::asio::post(loop_.io(), [this, scenario = parent.scenario, parent_id = owner, action, id = task_id,
-                                   overrides = std::move(overrides), leases = parent.leases,
-                                   variables = parent.variables, set = parent.variable_set]() mutable {
-        spawn_dynamic(scenario, parent_id, action, id, std::move(overrides), std::move(leases), std::move(variables),
-                      std::move(set));
-    });
-    return NTX_OK;
-}
-
-void Shard::end_borrow(uint64_t parent_id) {
-    auto it = borrowed_.find(parent_id);
-    if (it == borrowed_.end() || --it->second.children > 0) return;
-    if (it->second.parent_done)
-        for (const auto& lease : it->second.leases)
-            scheduler_.pool(lease.pool).release(lease.item, parent_id, resource::ReleaseReason::end);
-    borrowed_.erase(it);
-}
-
-void Shard::spawn_dynamic(uint32_t scenario, uint64_t parent_id, uint32_t action, uint64_t task_id,
-                          std::vector<std::pair<std::string, std::string>> overrides, std::vector<Lease> leases,
-                          std::vector<dsl::Fields> variables, std::vector<bool> variable_set) {
-    --dynamic_pending_;
-    auto& st = scenario_stats_[scenario];
-    if (done_ || stop_level_ > 0 || runs_[scenario].stopped) {
-        // The run ended between the request and now: the task never starts (counted as refused).
-        ++st.dynamic_refused;
-        scheduler_.dynamic_running().fetch_sub(1, std::memory_order_relaxed);
-        end_borrow(parent_id);
-        return;
-    }
-    const auto& script = scheduler_.script();
-    // Dynamic user ids: the top bit set, then the scenario, then a per-shard sequence.
-    uint64_t id = (uint64_t{1} << 63) | (static_cast<uint64_t>(scenario) << 40) |
-                  ((++dynamic_seq_ * scheduler_.shard_count() + index_) & ((uint64_t{1} << 40) - 1));
-    users_.push_back(std::make_unique<User>(*this, id, scenario, script.variables.size(), script.components.size()));
-    User& u = *users_.back();
-    u.dynamic = true;
-    u.parent_id = parent_id;
-    u.single_task = true;
-    u.workflow = &scheduler_.dynamic_workflow(action);
-    u.preset_task_id = task_id;
-    u.overrides = std::move(overrides);
-    u.leases = std::move(leases);
-    u.variables = std::move(variables);
-    u.variable_set = std::move(variable_set);
-    ++dynamic_active_;
-    ++st.dynamic_started;
-    if (scheduler_.frame().log().should_log(spdlog::level::debug))
-        scheduler_.frame().log().debug("[user={} task={}] dynamic task of user {} starts {}", id, task_id, parent_id,
-                                       scheduler_.script().actions[action].name);
-    start_task(u);
-}
-
-}  // namespace ntx::scheduler
-
-namespace ntx::scheduler {
-
-// ---- the workbook ----------------------------------------------------------------------------------------
-
-void Shard::wb_close(User& u, workbook::State final_state) {
-    if (u.wb == workbook::kNoEntry || u.branch_parent) return;  // a branch writes to its parent's entry, never closes it
-    // The first exit decides (a rollback before its end_task): the user lets go of the entry, which the
-    // next flush sends out and releases; its next task opens an entry of its own.
-    ledger_.close(u.wb, final_state);
-    u.wb = workbook::kNoEntry;
-}
-
-void Shard::wb_apply(User& u, const dsl::Step& step) {
-    if (u.wb == UINT32_MAX) return;
-    const auto& schema = scheduler_.script().workbook;
-    std::string value, error;
-    for (const auto& [id, t] : step.updates) {
-        value.clear();
-        if (!t.render(u, value, error)) {
-            // A value that cannot be rendered is counted and logged; the field keeps its value.
-            count_condition_error(u, fmt::format("update-workbook {}: {}", schema.field(id).path, error));
-            continue;
-        }
-        ledger_.set_field(u.wb, id, value, schema);
-    }
-}
-
-void Shard::workbook_set(User& u, uint32_t field, std::string_view value) {
-    const auto& schema = scheduler_.script().workbook;
-    if (u.wb == UINT32_MAX || field < workbook::kBuiltins || field >= schema.size()) return;
-    ledger_.set_field(u.wb, field, value, schema);
-}
-
-// The current action's retries left: its own retry.max (or its on-error's retry) less the attempts made.
-void Shard::wb_retry_left(User& u) {
-    const auto& a = scheduler_.script().actions[u.action];
-    uint32_t max = a.retry_max ? a.retry_max : a.on_error ? a.on_error->retry_max : u.workflow->on_error.retry_max;
-    auto left = static_cast<uint16_t>(std::min<uint32_t>(max - std::min(max, u.attempts), UINT16_MAX));
-    if (ledger_.at(u.wb).retry_left != left || u.attempts == 0) ledger_.set_retry_left(u.wb, left);
-}
-
-void Shard::flush_workbook() {
-    const auto& schema = scheduler_.script().workbook;
-    progress::Bus* bus = scheduler_.progress_bus();
-    if (bus && bus->active() && !ledger_.dirty().empty()) {
-        progress::Ring& ring = bus->ring(index_);
-        const uint64_t now = scheduler_.now_ms();
-        for (uint32_t i : ledger_.dirty()) {
-            const workbook::Entry& e = ledger_.at(i);
-            progress::Record* r = ring.claim();
-            if (!r) continue;  // the ring is full: dropped (the ring counts each)
-            r->kind = progress::Record::Kind::entry;
-            r->user_id = e.user_id;
-            r->task_id = e.task_id;
-            r->t_ms = now;
-            r->scenario = e.scenario;
-            r->action = e.current_action;
-            r->timeout_at_ms = e.timeout_at_ms;
-            r->response_us = e.response_us;
-            r->retry_left = e.retry_left;
-            r->dirty = e.dirty;
-            r->state = e.state;
-            r->last_event = e.last_event;
-            r->dynamic = e.dynamic;
-            r->field_count = 0;
-            if (e.dirty & workbook::d_fields)
-                for (const auto& f : e.fields) {
-                    if (!f.dirty) continue;
-                    if (r->fields.size() <= r->field_count) r->fields.emplace_back();
-                    auto& slot = r->fields[r->field_count++];
-                    slot.first = f.id;
-                    slot.second.assign(f.value);
-                }
-            ring.commit();
-        }
-    }
-    ledger_.clear_dirty(schema);
-    // The tasks that ended since the last flush: their entries go to the archive (which keeps what the
-    // retention asks for) and their slots to the next tasks. The ledger holds only running tasks.
-    workbook::Archive* archive = scheduler_.workbook_archive();
-    if (archive && archive->active()) {
-        ledger_.release_closed([&](const workbook::Entry& e) { archive->keep(index_, e, kept_entries_); });
-        archive->submit(kept_entries_);
-    } else {
-        ledger_.release_closed([](const workbook::Entry&) {});
-    }
-}
-
-void Shard::push_plugin_progress(User& u, uint32_t component, const ntx_progress_t& p) {
-    progress::Bus* bus = scheduler_.progress_bus();
-    if (!bus || !bus->active()) return;
-    progress::Ring& ring = bus->ring(index_);
-    progress::Record* r = ring.claim();
-    if (!r) return;  // counted as dropped
-    r->kind = progress::Record::Kind::plugin;
-    r->user_id = u.user_id;
-    r->task_id = u.task_id;
-    r->t_ms = scheduler_.now_ms();
-    r->scenario = u.scenario;
-    r->action = u.action;
-    r->dynamic = u.dynamic;
-    r->scope = static_cast<uint8_t>(std::clamp<int32_t>(p.scope, 0, 4));
-    r->progress = p.progress;
-    r->component = component;
-    r->kv_count = 0;
-    if (NTX_HAS_MEMBER(&p, ntx_progress_t, field_count) && p.fields)
-        for (size_t i = 0; i < p.field_count; ++i) {
-            if (r->kv.size() <= r->kv_count) r->kv.emplace_back();
-            auto& kv = r->kv[r->kv_count++];
-            kv.first.assign(p.fields[i].key.ptr ? p.fields[i].key.ptr : "", p.fields[i].key.len);
-            kv.second.assign(p.fields[i].value.ptr ? p.fields[i].value.ptr : "", p.fields[i].value.len);
-        }
-    ring.commit();
 }
 
 }  // namespace ntx::scheduler

@@ -1,5 +1,9 @@
 // A shard: one event loop and the users pinned to it. Runs the call model each tick (spawn, stop,
 // task deadlines) and each user's workflow, and keeps its own counters (merged at closing).
+// Its parts, one file each: shard.cpp (the call model, ticks, stop, task starts and ends of users,
+// the deadline wheel), workflow.cpp (the workflow interpreter: steps, waits, handlers, routes, exits,
+// pacing), leases.cpp, branches.cpp (parallel steps), dynamic_tasks.cpp, actions.cpp (dispatch and
+// the frame's ActionSink: counting, save-as), shard_workbook.cpp (the ledger and its flush).
 #pragma once
 
 #include <atomic>
@@ -24,7 +28,7 @@ namespace ntx::scheduler {
 
 class Scheduler;
 
-class Shard {
+class Shard final : public frame::ActionSink {
 public:
     Shard(Scheduler& scheduler, uint32_t index);
 
@@ -38,19 +42,25 @@ public:
 
     // The first tick; runs on the loop's thread before the loop's io_context runs.
     void begin();
-    // Called by ProtocolFrame (posted, never inside a plugin call) when the user's action ended.
+    // Runs the user's continuation after its action ended (posted by continue_later, never inside a plugin call).
     void on_action_end(User& u, Outcome outcome);
+    // frame::ActionSink (actions.cpp): an action's end counted and its result saved; a plugin's
+    // request_task and progress from a user's live action.
+    void action_ended(const frame::ActionEnd& e) override;
+    ntx_status_t request_task(void* owner, uint32_t action, std::vector<std::pair<std::string, std::string>> overrides,
+                              uint64_t& task_id) override;
+    void plugin_progress(void* owner, uint32_t component, const ntx_progress_t& p) override;
     // An item went down and its pool's on-failure is rollback (posted by the resource monitor): the
     // users of this shard holding it end their task rolled back.
     void on_item_down(uint32_t pool, uint32_t item);
-    // ProtocolFrame::end: runs on_action_end(u, outcome) on the loop's next turn. The users whose
+    // action_ended: runs on_action_end(u, outcome) on the loop's next turn. The users whose
     // actions ended in one turn continue from one posted handler (a ready list), not one post each.
     void continue_later(User& u, Outcome outcome);
 
     // A plugin's request_task from `parent`'s live action (on this shard's loop): checks the limits,
     // hands out the task id and starts the task on the loop's next turn. NTX_OK or the refusal's code.
-    ntx_status_t request_task(User& parent, uint32_t action, std::vector<std::pair<std::string, std::string>> overrides,
-                              uint64_t& task_id);
+    ntx_status_t request_dynamic_task(User& parent, uint32_t action,
+                                      std::vector<std::pair<std::string, std::string>> overrides, uint64_t& task_id);
 
     // This shard's part of the workbook (its loop's thread is the only writer; read it after the loop stopped).
     workbook::Ledger& ledger() { return ledger_; }
@@ -75,7 +85,7 @@ private:
         bool spawning_done = false;
         bool stopped = false;
         std::vector<User*> waiting;  // waiting for a resource lease
-        std::unique_ptr<boost::asio::steady_timer> arrival_timer;  // open model
+        std::unique_ptr<net::RunTimer> arrival_timer;  // open model
     };
 
     void tick();
@@ -84,6 +94,7 @@ private:
     void schedule_arrival(uint32_t scenario);
     void on_arrivals(uint32_t scenario);
     User& spawn(uint32_t scenario, uint64_t ordinal);
+    // ---- leases.cpp
     bool try_lease(User& u);
     void wait_for_lease(User& u);            // parks the user in waiting_resource
     void end_lease_wait(User& u, bool timed_out);
@@ -92,8 +103,15 @@ private:
     bool refresh_leases(User& u);
     void release_leases(User& u, resource::ReleaseReason why);
     void rollback_now(User& u);
+    // ---- shard.cpp: a task's start
     // Starts the user's next task, or (`restart`, by monitoring.retry) its current task again.
     void start_task(User& u, bool restart = false);
+    // Renders the action's parameters (the user's templates and variables) and hands it to the frame.
+    void dispatch(User& u, uint32_t action);
+    // save-as: the result's fields into the user's variable (or the run-wide one of a global), the
+    // workbook, then the persist file, if any.
+    void save_result(User& u, const dsl::ActionSpec& a, const ntx_result_t& result);
+    // ---- workflow.cpp
     void run_step(User& u);
     bool test(User& u, const dsl::Expression& cond, bool& holds);
     // A condition, workbook update or workflow that could not go on for `u`: counted in its
@@ -101,7 +119,16 @@ private:
     void count_condition_error(User& u, std::string message);
     dsl::Route handler_route(const User& u, const dsl::Handler& h) const;
     // Parks the user for `delay_ms`, then resumes what `resume` says (a stop request ends the wait early).
-    void wait_then(User& u, uint64_t delay_ms, User::Resume resume);
+    void wait_then(User& u, Activity why, uint64_t delay_ms, User::Resume resume);
+    void wait_until(User& u, Activity why, std::chrono::steady_clock::time_point at, User::Resume resume);
+    // After a task: the user's next task (a new lease check first), or it leaves.
+    void next_task(User& u);
+    bool repeats(const User& u) const;  // whether the call model gives the user another task
+    // Stop requests: the tick's handling, and the cheap check a user makes at each task and step.
+    void check_stop(uint64_t now);
+    int stop_flag_level() const;
+    bool stop_seen(User& u);
+    bool stop_posted_ = false;
     // An action failed (after its own retries) or timed out: retry, run the handler, follow its route.
     void on_failure(User& u, bool timeout);
     void start_handler(User& u, const dsl::Handler& h, bool timeout);
@@ -118,17 +145,18 @@ private:
     void stop_scenario(uint32_t scenario, bool cancel_in_flight, bool as_timeout, bool counts_as_stop = true);
     void request_leave(User& u);
     bool all_done() const;
-    // parallel: starts one branch user per branch of `step`; the user waits until all have ended.
+    // ---- branches.cpp. parallel: starts one branch user per branch of `step`; the user waits until all have ended.
     void start_branches(User& u, const dsl::Step& step);
     void spawn_branch(User& parent, uint32_t branch);
     void branch_ended(User& branch);  // from finish(): merges its variables, wakes the parent after the last
     void branches_done(User& u);
-    // Workbook bookkeeping (cheap: a few stores into the user's entry).
+    // ---- shard_workbook.cpp. Workbook bookkeeping (cheap: a few stores into the user's entry).
     void wb_close(User& u, workbook::State final_state);
     void wb_apply(User& u, const dsl::Step& step);  // an update-workbook step
     void wb_retry_left(User& u);
     workbook::Ledger ledger_;
     std::vector<workbook::Entry> kept_entries_;  // released entries the archive keeps, handed over each flush
+    // ---- dynamic_tasks.cpp
     void spawn_dynamic(uint32_t scenario, uint64_t parent_id, uint32_t action, uint64_t task_id,
                        std::vector<std::pair<std::string, std::string>> overrides, std::vector<Lease> leases,
                        std::vector<dsl::Fields> variables, std::vector<bool> variable_set);
@@ -152,7 +180,7 @@ private:
     Scheduler& scheduler_;
     uint32_t index_;
     net::Loop loop_;
-    boost::asio::steady_timer tick_timer_;
+    net::RunTimer tick_timer_;
     std::chrono::steady_clock::time_point next_tick_;
     size_t action_count_;
     std::vector<ActionStats> action_stats_;

@@ -4,11 +4,12 @@
 
 #include <cstdint>
 
+#include "frame/action_sink.hpp"
 #include "metrics/stats.hpp"
 
 namespace ntx::scheduler {
 
-enum class Outcome : uint8_t { ok, error, timeout, cancelled };
+using Outcome = frame::Outcome;  // frame/action_sink.hpp: ok, error, timeout, cancelled
 
 using metrics::ActionStats;
 using metrics::ErrorKind;

@@ -2,7 +2,7 @@
 // its saved variables, the plugins' per-user slots and the buffers its actions render into.
 #pragma once
 
-#include <boost/asio/steady_timer.hpp>
+#include "net/run_clock.hpp"
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -11,24 +11,42 @@
 
 #include "dsl/script.hpp"
 #include "dsl/template.hpp"
+#include "frame/action_sink.hpp"
 #include "ntx/plugin_abi.h"
 
 namespace ntx::scheduler {
+
 class Shard;
-struct User;
-}  // namespace ntx::scheduler
 
-// The opaque action handle of the C ABI. A user runs one action at a time and alternates between two
-// handles, so a late completion of the previous action (a plugin that missed on_error) lands on a
-// dead handle and is refused instead of ending the current one.
-struct ntx_action {
-    ntx::scheduler::User* user = nullptr;
-    bool live = false;  // an action is in flight on this handle and not ended yet
-};
+// A user's life, one state at a time, changed only through User::enter (checked against the table
+// in user.cpp):
+//
+//   pending --> waiting_resource <--> running --> leaving --> offline
+//      |              |                  |                      ^
+//      +--------------+------------------+----------------------+
+//
+// pending: made, no task yet. waiting_resource: parked until a lease is free. running: in a task (what
+// it is doing right now is its Activity). leaving: asked to leave (a stop, a profile's surplus, a
+// fatal exit): it ends at its current action's end, never starts another step. offline: gone; its
+// memory is reclaimed a few ticks later.
+enum class UserState : uint8_t { pending, waiting_resource, running, leaving, offline };
+const char* to_string(UserState s);
+// The transitions a user may make (staying in a state is none: running -> running starts its next
+// task); User::enter refuses every other one.
+bool can_enter(UserState from, UserState to);
 
-namespace ntx::scheduler {
+// What a running (or leaving) user is doing: an action in flight, parked on its wait timer (which
+// wait), or waiting for its parallel step's branches; `none` while it runs control steps in between.
+enum class Activity : uint8_t { none, action, think, backoff, throttle, paced, branches };
 
-enum class UserState : uint8_t { pending, waiting_resource, running, offline };
+// Why a user ended, as its counters and its workbook entry say: it ran its course (completed), it
+// was stopped (a stop request, a profile's end is not one, stop: user), it was stopped by
+// max-duration while an action was in flight (its task ends through timeout_out), or it gave up
+// waiting for a lease.
+enum class EndReason : uint8_t { completed, stopped, stopped_in_timeout, gave_up_waiting };
+
+// How a parallel step's branches ended so far (the parent's side).
+enum class BranchOutcome : uint8_t { ok, failed, timed_out };
 
 struct Lease {
     uint32_t pool;
@@ -42,11 +60,20 @@ struct User final : dsl::RenderContext {
     Shard& shard;
     uint64_t user_id;
     uint32_t scenario;
+    // The state machine: read freely, changed only through enter() (an invalid transition is logged,
+    // and asserts in debug builds).
     UserState state = UserState::pending;
+    Activity activity = Activity::none;
+    EndReason end_reason = EndReason::completed;
+    void enter(UserState next);
+    bool leaving() const { return state == UserState::leaving; }       // asked to leave after its action
+    bool in_task() const { return state == UserState::running || state == UserState::leaving; }
+    bool parked() const { return activity >= Activity::think && activity <= Activity::paced; }  // on wait_timer
+    bool stopped() const { return end_reason == EndReason::stopped || end_reason == EndReason::stopped_in_timeout; }
+    void mark_stopped() {
+        if (end_reason == EndReason::completed) end_reason = EndReason::stopped;
+    }
     uint64_t offline_tick = 0;  // the shard tick it went offline (its memory is reclaimed a few ticks later)
-    bool stop_requested = false;  // leave after the current action
-    bool ended_by_stop = false;
-    bool timeout_on_cancel = false;  // a cancel by max-duration ends the task through timeout_out
     bool single_task = false;        // an open-model arrival: one task, then leave
     // A dynamic task's user (a plugin's request_task): one action, outside the call model's counts;
     // its resource fields are its requester's (`leases` are borrowed, never released by it), and
@@ -64,7 +91,7 @@ struct User final : dsl::RenderContext {
     // The parent's side: the branches still running, and how they ended so far.
     std::vector<User*> branch_children;
     uint32_t branches_pending = 0;
-    bool branch_failed = false, branch_timed_out = false;
+    BranchOutcome branches_outcome = BranchOutcome::ok;
     bool outside_call_model() const { return dynamic || branch_parent; }
     const dsl::WorkflowSpec* workflow = nullptr;  // what its tasks run
     // Open model: the arrival's intended start; its first action's latency is measured from here
@@ -92,40 +119,30 @@ struct User final : dsl::RenderContext {
     uint32_t handler_pos = 0;
     bool handler_timeout = false;   // the handler handles a timeout (its fallback route is timeout_out)
     // What a finished wait resumes: the workflow's current step, the handler, or the task from the start.
-    enum class Resume : uint8_t { step, handler, task_restart } resume = Resume::step;
-    bool waiting = false;           // parked on wait_timer (think, retry backoff, rate limit)
+    // next_task: a failed task's pacing (pacing.after-failure) ended.
+    enum class Resume : uint8_t { step, handler, task_restart, next_task } resume = Resume::step;
     std::vector<uint64_t> next_start_ms;  // per action with a per-user rate limit: earliest next start
-    boost::asio::steady_timer wait_timer;
+    net::RunTimer wait_timer;
 
     std::vector<Lease> leases;
     // Waiting for a lease (state waiting_resource): since when, until when (0 = no limit), and the
     // pool that was dry (its wait statistics).
     uint64_t wait_since_ms = 0, wait_deadline_ms = 0;
     uint32_t wait_pool = 0;
-    bool gave_up_waiting = false;     // ended because its wait for a lease timed out
     bool rollback_requested = false;  // an item it holds went down (on-failure: rollback)
     std::vector<dsl::Fields> variables;
     std::vector<bool> variable_set;
-    std::vector<void*> plugin_slots;  // per component, handed to plugins as user_data
     // Global variables this user read last (per slot, filled on first read): the value a render
     // reads stays alive while another user publishes a newer one.
     mutable std::vector<std::shared_ptr<const dsl::Fields>> global_pins;
     // Clears the task-local variables (a new task, or a rolled-back one); user-local ones stay.
     void clear_task_variables();
 
-    ntx_action handles[2];
-    uint8_t current = 0;      // the handle of the action in flight (or the last one)
-
-    ntx_action& handle() { return handles[current]; }
-    bool in_action() const { return handles[current].live; }
-    // The action deadline, armed lazily: dispatch only records `action_deadline`; the timer waits for
-    // the earliest deadline it was armed with and, when it fires early (for an action that ended
-    // since), re-arms for the current one. No timer operation per action (ProtocolFrame).
-    boost::asio::steady_timer action_timer;
-    bool action_timer_armed = false;
-    std::chrono::steady_clock::time_point action_timer_expiry;  // what the armed timer waits for
-    std::chrono::steady_clock::time_point action_deadline = std::chrono::steady_clock::time_point::max();
-    std::chrono::steady_clock::time_point action_started;
+    // Its action slot in the frame (the token plugins hold, its deadline timer, the plugins' per-user
+    // slots): opened with the user, closed when it leaves (Shard::finish).
+    frame::SlotId slot;
+    bool in_action() const;
+    uint32_t last_elapsed_us = 0;  // the last action's duration (its workbook evidence)
 
     // Reused per action: rendered params (values) and the kv views handed to the plugin.
     std::vector<std::string> param_values;
