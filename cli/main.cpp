@@ -55,6 +55,7 @@ boost::json::object to_json(const ntx::PluginInfo& p) {
                           {"version_is_semver", p.version_is_semver},
                           {"abi", std::to_string(p.abi_major) + "." + std::to_string(p.abi_minor)},
                           {"capabilities", std::move(caps)},
+                          {"backend", p.backend},
                           {"shadowed", p.shadowed}};
     if (!p.loaded) o["error"] = p.error;
     return o;
@@ -117,6 +118,7 @@ int plugins_info(const std::string& what, const std::vector<std::string>& paths,
     if (p.abi_major)
         std::printf("abi:           %u.%u (this host: %d.%d)\n", p.abi_major, p.abi_minor, NTX_ABI_MAJOR, NTX_ABI_MINOR);
     if (!p.capabilities.empty()) std::printf("capabilities:  %s\n", join(p.capabilities, ", ").c_str());
+    if (!p.backend.empty()) std::printf("backend:       %s\n", p.backend.c_str());
     return rc;
 }
 

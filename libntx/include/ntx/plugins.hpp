@@ -23,6 +23,7 @@ struct PluginInfo {
     uint32_t abi_major = 0;
     uint32_t abi_minor = 0;
     std::vector<std::string> capabilities;
+    std::string backend;       // "native" (a .so), or "wasm (wabt interpreter)" for a .wasm file
 };
 
 // The directories searched for `entry: <name>`, in order: `extra_paths` (--plugin-path), then

@@ -388,8 +388,10 @@ private:
             }
             if (spec.kind == "builtin") {
                 spec.builtin = true;
-            } else if (spec.kind == "wasm" || spec.kind == "wasi-component") {
-                f.error(c["kind"], fmt::format("component '{}': the wasm loader is not part of this build", spec.name));
+            } else if (spec.kind == "wasi-component") {
+                // A component-model binary (wasip2) has no runtime here; a core module behind ntx/wasm_guest.h does.
+                f.error(c["kind"], fmt::format("component '{}': wasi components (wasip2) cannot run here", spec.name),
+                        "build a core module (--target=wasm32-wasi, ntx/wasm_guest.h) and declare `kind: wasm`");
             } else if (spec.kind == "service-adapter") {
                 f.error(c["kind"], "kind 'service-adapter' is reserved and cannot be loaded");
             } else if (spec.kind != "native") {

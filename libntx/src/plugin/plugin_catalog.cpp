@@ -40,6 +40,7 @@ PluginInfo inspect_path(plugin::PluginLoader& loader, const fs::path& path) {
     ntx_plugin_api_t seen{};
     auto loaded = loader.load(path, listing_host_api(), info.error, &seen);
     info.loaded = loaded != nullptr;
+    info.backend = loaded ? loaded->backend : path.extension() == ".wasm" ? "wasm" : "native";
     copy_declaration(seen, info);
     return info;
 }
