@@ -394,7 +394,7 @@ private:
                         "build a core module (--target=wasm32-wasi, ntx/wasm_guest.h) and declare `kind: wasm`");
             } else if (spec.kind == "service-adapter") {
                 f.error(c["kind"], "kind 'service-adapter' is reserved and cannot be loaded");
-            } else if (spec.kind != "native") {
+            } else if (spec.kind != "native" && spec.kind != "wasm") {  // wasm: a .wasm entry, through the wasm loader
                 f.error(c["kind"], fmt::format("unknown component kind '{}'", spec.kind),
                         "one of native, wasm, wasi-component, builtin");
             }

@@ -1,0 +1,43 @@
+;; A wasm plugin that breaks the contract on purpose, one capability per misdeed (tests/e2e/test_wasm_plugins.py):
+;;   ok      completes                          trap    hits `unreachable`
+;;   loop    never returns (the budget ends it) badptr  passes a result pointer outside its memory
+;;   twice   completes its action twice         late    keeps its action; the host times it out (on_error),
+;;                                                      and the next action completes the dead handle first
+(module
+  (import "ntx" "action_complete" (func $complete (param i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  (global $next (mut i32) (i32.const 0))
+  ;; ntx_wasm_plugin_t at 0x100: size, abi 1.2, name, version, capabilities, count
+  (data (i32.const 0x100) "\1c\00\00\00\01\00\00\00\02\00\00\00\00\02\00\00\10\02\00\00\20\02\00\00\06\00\00\00")
+  (data (i32.const 0x200) "misbehave\00")
+  (data (i32.const 0x210) "1.0.0\00")
+  (data (i32.const 0x220) "\00\03\00\00\08\03\00\00\10\03\00\00\18\03\00\00\20\03\00\00\28\03\00\00")
+  (data (i32.const 0x300) "ok\00\00\00\00\00\00trap\00\00\00\00loop\00\00\00\00badptr\00\00twice\00\00\00late\00")
+  (func (export "ntx_abi_version") (result i32) (i32.const 0x10000))
+  (func (export "ntx_describe") (result i32) (i32.const 0x100))
+  ;; a ring of 16 blocks of 4 KiB from 0x8000: enough for the host's short-lived blocks
+  (func (export "ntx_alloc") (param $size i32) (result i32)
+    (if (i32.gt_u (local.get $size) (i32.const 0x1000)) (then (unreachable)))
+    (global.set $next (i32.and (i32.add (global.get $next) (i32.const 1)) (i32.const 15)))
+    (i32.add (i32.const 0x8000) (i32.shl (global.get $next) (i32.const 12))))
+  (func (export "ntx_free") (param i32))
+  (func (export "ntx_init") (param i32) (result i32) (i32.const 0))
+  (func (export "ntx_release"))
+  (func (export "ntx_on_error") (param i32 i32 i32 i32 i32))
+  (func (export "ntx_run_action") (param $h i32) (param $ctx i32) (result i32)
+    (local $call i32)
+    ;; the first two letters of ctx->call (ntx_str_t at offset 36)
+    (local.set $call (i32.load16_u (i32.load offset=36 (local.get $ctx))))
+    (if (i32.eq (local.get $call) (i32.const 0x616c))  ;; "la": keep the handle, never end it
+      (then (i32.store (i32.const 0x400) (local.get $h)) (return (i32.const 0))))
+    (if (i32.load (i32.const 0x400))  ;; a kept handle the host has ended since: completing it is refused
+      (then (drop (call $complete (i32.load (i32.const 0x400)) (i32.const 0)))
+            (i32.store (i32.const 0x400) (i32.const 0))))
+    (if (i32.eq (local.get $call) (i32.const 0x7274)) (then (unreachable)))  ;; "tr"
+    (if (i32.eq (local.get $call) (i32.const 0x6f6c)) (then (loop $forever (br $forever))))  ;; "lo"
+    (if (i32.eq (local.get $call) (i32.const 0x6162))  ;; "ba"
+      (then (drop (call $complete (local.get $h) (i32.const 0x7ffffff0))) (return (i32.const 0))))
+    (if (i32.eq (local.get $call) (i32.const 0x7774))  ;; "tw"
+      (then (drop (call $complete (local.get $h) (i32.const 0)))))
+    (drop (call $complete (local.get $h) (i32.const 0)))
+    (i32.const 0)))
