@@ -1,0 +1,142 @@
+"""Wasm plugins (kind: wasm) through the wasm loader (libntx_wasm.so, wabt's interpreter): the echo
+protocol compiled to wasm runs a scenario against a real echo server with zero errors; bad modules are
+refused at load with a precise message; a module that traps, loops, passes a bad pointer, completes
+twice or after on_error fails only that action (a counted error) and the run goes on."""
+import os
+import shutil
+import tempfile
+
+from echo_server import EchoServer
+from harness import BUILD, SOURCE, action, check, main, run_ntx, run_script, scenario
+
+WASM = os.path.join(BUILD, "wasm")
+ECHO = os.path.join(WASM, "ntx_echo.wasm")
+
+
+def test_plugins_info_shows_the_backend():
+    rc, out, err = run_ntx("plugins", "info", ECHO)
+    check(rc == 0, f"exit {rc}: {out}{err}")
+    for line in ("name:          echo", "version:       1.0.0", "abi:           1.2",
+                 "capabilities:  connect, send, close", "backend:       wasm (wabt interpreter)"):
+        check(line in out, out)
+
+
+def test_the_wasm_echo_example_runs_with_zero_errors():
+    res_dir = os.path.join(SOURCE, "examples", "wasm-echo", "res_dir")
+    with EchoServer() as echo, tempfile.TemporaryDirectory() as tmp:
+        files = {}
+        for rel in ("config.yaml", "resource/config.yaml"):
+            with open(os.path.join(res_dir, rel)) as f:
+                files[rel] = f.read()
+        files["echo-server.csv"] = f"ip,port\n127.0.0.1,{echo.port}\n"
+        with open(ECHO, "rb") as f:
+            files["ntx_echo.wasm"] = f.read()
+        with open(os.path.join(res_dir, "script.yaml")) as f:
+            script = f.read()
+        _, report = run_script(tmp, script, files=files)
+    scen = scenario(report, "echo-lines")
+    for name, count in (("open", 50), ("say", 150), ("bye", 50)):
+        a = action(scen, name)
+        check(a["count"] == count and a["ok"] == count and a["errors"] == 0 and a["timeouts"] == 0, f"{name}: {a}")
+    check(echo.bytes > 0, "the echo server saw no bytes")
+
+
+def load_error(path):
+    rc, out, err = run_ntx("plugins", "info", path)
+    check(rc == 3, f"{path}: exit {rc}: {out}{err}")
+    return out
+
+
+def test_bad_modules_are_refused_at_load():
+    with tempfile.TemporaryDirectory() as tmp:
+        def write(name, data):
+            p = os.path.join(tmp, name)
+            with open(p, "wb") as f:
+                f.write(data)
+            return p
+        with open(ECHO, "rb") as f:
+            echo = f.read()
+        cases = [
+            (write("text.wasm", b"hello, not wasm\n"), "not a WebAssembly module (the file does not start with the \\0asm magic)"),
+            (write("elf.wasm", b"\x7fELF\x02\x01\x01" + bytes(64)), "an ELF file: a native plugin is named *.so"),
+            (write("short.wasm", echo[:6]), "truncated WebAssembly module: 6 bytes"),
+            (write("cut.wasm", echo[: len(echo) // 2]), "invalid WebAssembly module at offset 0x"),
+            (write("component.wasm", b"\x00asm\x0d\x00\x01\x00"), "a WebAssembly component (component model, wasip2)"),
+            (os.path.join(WASM, "bad_import.wasm"),
+             "imports ntx.fd_watch (func (param i32 i32 i32 i32 i32) (result i32)), which this host does not provide"),
+            (os.path.join(WASM, "missing_export.wasm"), "missing export 'ntx_run_action' (func (param i32 i32) (result i32))"),
+            (os.path.join(WASM, "bad_describe.wasm"), "ntx_describe returned a pointer outside the module's memory"),
+        ]
+        for path, message in cases:
+            out = load_error(path)
+            check(message in out, f"{path}: expected {message!r} in:\n{out}")
+
+
+def test_a_script_with_a_bad_module_does_not_start():
+    with tempfile.TemporaryDirectory() as tmp:
+        script = ("version: \"1.0\"\ncomponents:\n  - name: bad\n    version: \"1.0.0\"\n    kind: wasm\n"
+                  "    entry: bad_import.wasm\nactions:\n  a: {component: bad, call: x}\n"
+                  "workflows:\n  w: {steps: [{ref: a}]}\nload:\n  scenarios:\n    - {name: s, workflow: w, user-count: 1}\n")
+        res = os.path.join(tmp, "res")
+        os.makedirs(res)
+        with open(os.path.join(res, "script.yaml"), "w") as f:
+            f.write(script)
+        shutil.copy(os.path.join(WASM, "bad_import.wasm"), res)
+        rc, out, err = run_ntx("run", res, "--out", os.path.join(tmp, "out"))
+    check(rc != 0 and "imports ntx.fd_watch" in err, f"exit {rc}: {err}")
+
+
+MISDEEDS = """version: "1.0"
+components:
+  - name: bad
+    version: "1.0.0"
+    kind: wasm
+    entry: misbehave.wasm
+workflows:
+  all:
+    steps: [{ref: ok}, {ref: trap}, {ref: ok}, {ref: loop}, {ref: ok}, {ref: badptr}, {ref: ok},
+            {ref: twice}, {ref: late}, {ref: ok}]
+    on-error: [{goto: next}]
+    on-timeout: [{goto: next}]
+actions:
+  ok: {component: bad, call: ok}
+  trap: {component: bad, call: trap}
+  loop: {component: bad, call: loop}
+  badptr: {component: bad, call: badptr}
+  twice: {component: bad, call: twice}
+  late: {component: bad, call: late, timeout: 200ms}
+load:
+  scenarios:
+    - {name: misdeeds, workflow: all, user-count: 1}
+"""
+
+
+def test_misbehaving_actions_are_counted_and_the_run_goes_on():
+    os.environ["NTX_WASM_FUEL"] = "2000000"  # the budget per call: `loop` ends in a few ms
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(os.path.join(WASM, "misbehave.wasm"), "rb") as f:
+                run, report = run_script(tmp, MISDEEDS, files={"misbehave.wasm": f.read()})
+    finally:
+        del os.environ["NTX_WASM_FUEL"]
+    scen = scenario(report, "misdeeds")
+    ok = action(scen, "ok")
+    check(ok["count"] == 5 and ok["ok"] == 5, f"every ok after a misdeed runs on a fresh instance: {ok}")
+    for name, kind, reason in (("trap", "internal", "wasm trap in ntx_run_action: unreachable"),
+                               ("loop", "limit", "wasm budget exhausted in ntx_run_action"),
+                               ("badptr", "internal", "result pointer 0x7ffffff0 is outside the module's memory")):
+        a = action(scen, name)
+        check(a["errors"] == 1 and a["errors_by_kind"] == {kind: 1}, f"{name}: {a}")
+        check(reason in a["error_examples"][kind]["reason"], f"{name}: {a}")
+    twice = action(scen, "twice")
+    check(twice["ok"] == 1 and twice["errors"] == 0, f"twice: the first outcome stands: {twice}")
+    late = action(scen, "late")
+    check(late["timeouts"] == 1, f"late: {late}")
+    check("which is not live (ended already: completed twice, or after on_error)" in run.stderr, run.stderr[-2000:])
+    check(run.stderr.count("the instance is re-created") == 3, run.stderr[-2000:])
+
+
+if __name__ == "__main__":
+    main([test_plugins_info_shows_the_backend, test_the_wasm_echo_example_runs_with_zero_errors,
+          test_bad_modules_are_refused_at_load, test_a_script_with_a_bad_module_does_not_start,
+          test_misbehaving_actions_are_counted_and_the_run_goes_on])
