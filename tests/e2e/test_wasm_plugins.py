@@ -4,6 +4,7 @@ refused at load with a precise message; a module that traps, loops, passes a bad
 twice or after on_error fails only that action (a counted error) and the run goes on."""
 import os
 import shutil
+import subprocess
 import tempfile
 
 from echo_server import EchoServer
@@ -39,6 +40,18 @@ def test_the_wasm_echo_example_runs_with_zero_errors():
         a = action(scen, name)
         check(a["count"] == count and a["ok"] == count and a["errors"] == 0 and a["timeouts"] == 0, f"{name}: {a}")
     check(echo.bytes > 0, "the echo server saw no bytes")
+
+
+def test_the_wasm_echo_conforms():
+    kit = os.path.join(os.path.dirname(os.environ["NTX_BIN"]), "ntx-conformance")
+    with EchoServer(lines=True) as echo:
+        p = subprocess.run([kit, ECHO, "--with", "connect.host=127.0.0.1", "--with", f"connect.port={echo.port}",
+                            "--with", "send.line=hi", "--with", "send.host=127.0.0.1", "--with", f"send.port={echo.port}"],
+                           capture_output=True, text=True, timeout=240)
+    out = p.stdout
+    check(p.returncode == 0 and "FAIL" not in out and out.strip().splitlines()[-1].startswith("CONFORMS"), f"{out}{p.stderr}")
+    check("PASS  send: with your parameters" in out and "action 1 completed; action 2 completed" in out, out)
+    check("WARN" not in out, out)
 
 
 def load_error(path):
@@ -138,5 +151,6 @@ def test_misbehaving_actions_are_counted_and_the_run_goes_on():
 
 if __name__ == "__main__":
     main([test_plugins_info_shows_the_backend, test_the_wasm_echo_example_runs_with_zero_errors,
+          test_the_wasm_echo_conforms,
           test_bad_modules_are_refused_at_load, test_a_script_with_a_bad_module_does_not_start,
           test_misbehaving_actions_are_counted_and_the_run_goes_on])
