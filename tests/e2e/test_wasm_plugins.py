@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 
 from echo_server import EchoServer
-from harness import BUILD, SOURCE, action, check, main, run_ntx, run_script, scenario
+from harness import BUILD, SOURCE, action, check, main, run_ntx, run_script, scenario, validate_script
 
 WASM = os.path.join(BUILD, "wasm")
 ECHO = os.path.join(WASM, "ntx_echo.wasm")
@@ -52,6 +52,19 @@ def test_the_wasm_echo_conforms():
     check(p.returncode == 0 and "FAIL" not in out and out.strip().splitlines()[-1].startswith("CONFORMS"), f"{out}{p.stderr}")
     check("PASS  send: with your parameters" in out and "action 1 completed; action 2 completed" in out, out)
     check("WARN" not in out, out)
+
+
+def test_validate_reports_the_wasm_plugins_param_problems():
+    # validate_action runs inside the module, on a probe instance, at planning.
+    res_dir = os.path.join(SOURCE, "examples", "wasm-echo", "res_dir")
+    with open(os.path.join(res_dir, "script.yaml")) as f:
+        script = f.read()
+    script = script.replace('port: "{{resource.port}}"', 'port: "99999"').replace(
+        'line: "hello from user {{env.user_id}}"', 'line: "hi"\n      lines: "typo"')
+    with open(ECHO, "rb") as f:
+        stderr = validate_script(script, files={"ntx_echo.wasm": f.read(), "echo-server.csv": "ip,port\n127.0.0.1,7\n"})
+    check("error: action 'open': port must be a number in 1..65535" in stderr, stderr)
+    check("error: action 'say': unknown param (send takes line, host, port)" in stderr, stderr)
 
 
 def load_error(path):
@@ -108,7 +121,7 @@ components:
 workflows:
   all:
     steps: [{ref: ok}, {ref: trap}, {ref: ok}, {ref: loop}, {ref: ok}, {ref: badptr}, {ref: ok},
-            {ref: twice}, {ref: late}, {ref: ok}]
+            {ref: twice}, {ref: late}, {ref: ok}, {ref: print}, {ref: exit}, {ref: grow}, {ref: ok}]
     on-error: [{goto: next}]
     on-timeout: [{goto: next}]
 actions:
@@ -118,6 +131,9 @@ actions:
   badptr: {component: bad, call: badptr}
   twice: {component: bad, call: twice}
   late: {component: bad, call: late, timeout: 200ms}
+  print: {component: bad, call: print}
+  exit: {component: bad, call: exit}
+  grow: {component: bad, call: grow}
 load:
   scenarios:
     - {name: misdeeds, workflow: all, user-count: 1}
@@ -134,10 +150,12 @@ def test_misbehaving_actions_are_counted_and_the_run_goes_on():
         del os.environ["NTX_WASM_FUEL"]
     scen = scenario(report, "misdeeds")
     ok = action(scen, "ok")
-    check(ok["count"] == 5 and ok["ok"] == 5, f"every ok after a misdeed runs on a fresh instance: {ok}")
+    check(ok["count"] == 6 and ok["ok"] == 6, f"every ok after a misdeed runs on a fresh instance: {ok}")
     for name, kind, reason in (("trap", "internal", "wasm trap in ntx_run_action: unreachable"),
                                ("loop", "limit", "wasm budget exhausted in ntx_run_action"),
-                               ("badptr", "internal", "result pointer 0x7ffffff0 is outside the module's memory")):
+                               ("badptr", "internal", "result pointer 0x7ffffff0 is outside the module's memory"),
+                               ("exit", "internal", "wasm trap in ntx_run_action: proc_exit(3)"),
+                               ("grow", "nomem", "memory.grow refused")):
         a = action(scen, name)
         check(a["errors"] == 1 and a["errors_by_kind"] == {kind: 1}, f"{name}: {a}")
         check(reason in a["error_examples"][kind]["reason"], f"{name}: {a}")
@@ -146,11 +164,14 @@ def test_misbehaving_actions_are_counted_and_the_run_goes_on():
     late = action(scen, "late")
     check(late["timeouts"] == 1, f"late: {late}")
     check("which is not live (ended already: completed twice, or after on_error)" in run.stderr, run.stderr[-2000:])
-    check(run.stderr.count("the instance is re-created") == 3, run.stderr[-2000:])
+    check(run.stderr.count("the instance is re-created") == 4, run.stderr[-2000:])
+    printed = action(scen, "print")
+    check(printed["ok"] == 1, f"print: WASI fd_write and an ENOSYS answer: {printed}")
+    check("hello from wasi" in run.stdout + run.stderr, "fd_write(2) did not reach the log")
 
 
 if __name__ == "__main__":
     main([test_plugins_info_shows_the_backend, test_the_wasm_echo_example_runs_with_zero_errors,
-          test_the_wasm_echo_conforms,
+          test_the_wasm_echo_conforms, test_validate_reports_the_wasm_plugins_param_problems,
           test_bad_modules_are_refused_at_load, test_a_script_with_a_bad_module_does_not_start,
           test_misbehaving_actions_are_counted_and_the_run_goes_on])

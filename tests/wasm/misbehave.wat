@@ -3,16 +3,26 @@
 ;;   loop    never returns (the budget ends it) badptr  passes a result pointer outside its memory
 ;;   twice   completes its action twice         late    keeps its action; the host times it out (on_error),
 ;;                                                      and the next action completes the dead handle first
+;;   print   writes to stderr through WASI fd_write (the log, warn); fd_close answers ENOSYS
+;;   exit    calls WASI proc_exit (a trap)      grow    asks memory.grow for 4 GiB: refused, fails NTX_E_NOMEM
 (module
   (import "ntx" "action_complete" (func $complete (param i32 i32) (result i32)))
+  (import "ntx" "action_fail" (func $fail (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_close" (func $fd_close (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
   (memory (export "memory") 2)
   (global $next (mut i32) (i32.const 0))
   ;; ntx_wasm_plugin_t at 0x100: size, abi 1.2, name, version, capabilities, count
-  (data (i32.const 0x100) "\1c\00\00\00\01\00\00\00\02\00\00\00\00\02\00\00\10\02\00\00\20\02\00\00\06\00\00\00")
+  (data (i32.const 0x100) "\1c\00\00\00\01\00\00\00\02\00\00\00\00\02\00\00\10\02\00\00\20\02\00\00\09\00\00\00")
   (data (i32.const 0x200) "misbehave\00")
   (data (i32.const 0x210) "1.0.0\00")
-  (data (i32.const 0x220) "\00\03\00\00\08\03\00\00\10\03\00\00\18\03\00\00\20\03\00\00\28\03\00\00")
-  (data (i32.const 0x300) "ok\00\00\00\00\00\00trap\00\00\00\00loop\00\00\00\00badptr\00\00twice\00\00\00late\00")
+  (data (i32.const 0x220) "\00\03\00\00\08\03\00\00\10\03\00\00\18\03\00\00\20\03\00\00\28\03\00\00\30\03\00\00\38\03\00\00\40\03\00\00")
+  (data (i32.const 0x300) "ok\00\00\00\00\00\00trap\00\00\00\00loop\00\00\00\00badptr\00\00twice\00\00\00late\00\00\00\00print\00\00\00exit\00\00\00\00grow\00")
+  ;; print's iovec {0x520, 16} and text; grow's reason
+  (data (i32.const 0x500) "\20\05\00\00\10\00\00\00")
+  (data (i32.const 0x520) "hello from wasi\n")
+  (data (i32.const 0x540) "memory.grow refused")
   (func (export "ntx_abi_version") (result i32) (i32.const 0x10000))
   (func (export "ntx_describe") (result i32) (i32.const 0x100))
   ;; a ring of 16 blocks of 4 KiB from 0x8000: enough for the host's short-lived blocks
@@ -37,6 +47,13 @@
     (if (i32.eq (local.get $call) (i32.const 0x6f6c)) (then (loop $forever (br $forever))))  ;; "lo"
     (if (i32.eq (local.get $call) (i32.const 0x6162))  ;; "ba"
       (then (drop (call $complete (local.get $h) (i32.const 0x7ffffff0))) (return (i32.const 0))))
+    (if (i32.eq (local.get $call) (i32.const 0x7270))  ;; "pr"
+      (then (drop (call $fd_write (i32.const 2) (i32.const 0x500) (i32.const 1) (i32.const 0x510)))
+            (if (i32.ne (call $fd_close (i32.const 3)) (i32.const 52)) (then (unreachable)))))
+    (if (i32.eq (local.get $call) (i32.const 0x7865)) (then (call $proc_exit (i32.const 3))))  ;; "ex"
+    (if (i32.eq (local.get $call) (i32.const 0x7267))  ;; "gr"
+      (then (if (i32.eq (memory.grow (i32.const 65536)) (i32.const -1))
+              (then (return (call $fail (local.get $h) (i32.const -2) (i32.const 0x540) (i32.const 19) (i32.const 0)))))))
     (if (i32.eq (local.get $call) (i32.const 0x7774))  ;; "tw"
       (then (drop (call $complete (local.get $h) (i32.const 0)))))
     (drop (call $complete (local.get $h) (i32.const 0)))
