@@ -90,6 +90,8 @@ def test_bad_modules_are_refused_at_load():
             (write("component.wasm", b"\x00asm\x0d\x00\x01\x00"), "a WebAssembly component (component model, wasip2)"),
             (os.path.join(WASM, "bad_import.wasm"),
              "imports ntx.fd_watch (func (param i32 i32 i32 i32 i32) (result i32)), which this host does not provide"),
+            (os.path.join(WASM, "bad_signature.wasm"),
+             "imports ntx.log (func (param i32) (result i32)), but the host provides (func (param i32 i32 i32 i32))"),
             (os.path.join(WASM, "missing_export.wasm"), "missing export 'ntx_run_action' (func (param i32 i32) (result i32))"),
             (os.path.join(WASM, "bad_describe.wasm"), "ntx_describe returned a pointer outside the module's memory"),
         ]
@@ -121,7 +123,7 @@ components:
 workflows:
   all:
     steps: [{ref: ok}, {ref: trap}, {ref: ok}, {ref: loop}, {ref: ok}, {ref: badptr}, {ref: ok},
-            {ref: twice}, {ref: late}, {ref: ok}, {ref: print}, {ref: exit}, {ref: grow}, {ref: ok}]
+            {ref: twice}, {ref: late}, {ref: ok}, {ref: print}, {ref: exit}, {ref: grow}, {ref: ok}, {ref: deep}, {ref: ok}]
     on-error: [{goto: next}]
     on-timeout: [{goto: next}]
 actions:
@@ -134,6 +136,7 @@ actions:
   print: {component: bad, call: print}
   exit: {component: bad, call: exit}
   grow: {component: bad, call: grow}
+  deep: {component: bad, call: deep}
 load:
   scenarios:
     - {name: misdeeds, workflow: all, user-count: 1}
@@ -150,12 +153,13 @@ def test_misbehaving_actions_are_counted_and_the_run_goes_on():
         del os.environ["NTX_WASM_FUEL"]
     scen = scenario(report, "misdeeds")
     ok = action(scen, "ok")
-    check(ok["count"] == 6 and ok["ok"] == 6, f"every ok after a misdeed runs on a fresh instance: {ok}")
+    check(ok["count"] == 7 and ok["ok"] == 7, f"every ok after a misdeed runs on a fresh instance: {ok}")
     for name, kind, reason in (("trap", "internal", "wasm trap in ntx_run_action: unreachable"),
                                ("loop", "limit", "wasm budget exhausted in ntx_run_action"),
                                ("badptr", "internal", "result pointer 0x7ffffff0 is outside the module's memory"),
                                ("exit", "internal", "wasm trap in ntx_run_action: proc_exit(3)"),
-                               ("grow", "nomem", "memory.grow refused")):
+                               ("grow", "nomem", "memory.grow refused"),
+                               ("deep", "internal", "wasm trap in ntx_run_action: call stack exhausted")):
         a = action(scen, name)
         check(a["errors"] == 1 and a["errors_by_kind"] == {kind: 1}, f"{name}: {a}")
         check(reason in a["error_examples"][kind]["reason"], f"{name}: {a}")
@@ -164,7 +168,7 @@ def test_misbehaving_actions_are_counted_and_the_run_goes_on():
     late = action(scen, "late")
     check(late["timeouts"] == 1, f"late: {late}")
     check("which is not live (ended already: completed twice, or after on_error)" in run.stderr, run.stderr[-2000:])
-    check(run.stderr.count("the instance is re-created") == 4, run.stderr[-2000:])
+    check(run.stderr.count("the instance is re-created") == 5, run.stderr[-2000:])
     printed = action(scen, "print")
     check(printed["ok"] == 1, f"print: WASI fd_write and an ENOSYS answer: {printed}")
     check("hello from wasi" in run.stdout + run.stderr, "fd_write(2) did not reach the log")

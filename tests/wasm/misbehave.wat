@@ -5,6 +5,7 @@
 ;;                                                      and the next action completes the dead handle first
 ;;   print   writes to stderr through WASI fd_write (the log, warn); fd_close answers ENOSYS
 ;;   exit    calls WASI proc_exit (a trap)      grow    asks memory.grow for 4 GiB: refused, fails NTX_E_NOMEM
+;;   deep    recurses without end (call stack exhaustion, a trap)
 (module
   (import "ntx" "action_complete" (func $complete (param i32 i32) (result i32)))
   (import "ntx" "action_fail" (func $fail (param i32 i32 i32 i32 i32) (result i32)))
@@ -14,11 +15,11 @@
   (memory (export "memory") 2)
   (global $next (mut i32) (i32.const 0))
   ;; ntx_wasm_plugin_t at 0x100: size, abi 1.2, name, version, capabilities, count
-  (data (i32.const 0x100) "\1c\00\00\00\01\00\00\00\02\00\00\00\00\02\00\00\10\02\00\00\20\02\00\00\09\00\00\00")
+  (data (i32.const 0x100) "\1c\00\00\00\01\00\00\00\02\00\00\00\00\02\00\00\10\02\00\00\20\02\00\00\0a\00\00\00")
   (data (i32.const 0x200) "misbehave\00")
   (data (i32.const 0x210) "1.0.0\00")
-  (data (i32.const 0x220) "\00\03\00\00\08\03\00\00\10\03\00\00\18\03\00\00\20\03\00\00\28\03\00\00\30\03\00\00\38\03\00\00\40\03\00\00")
-  (data (i32.const 0x300) "ok\00\00\00\00\00\00trap\00\00\00\00loop\00\00\00\00badptr\00\00twice\00\00\00late\00\00\00\00print\00\00\00exit\00\00\00\00grow\00")
+  (data (i32.const 0x220) "\00\03\00\00\08\03\00\00\10\03\00\00\18\03\00\00\20\03\00\00\28\03\00\00\30\03\00\00\38\03\00\00\40\03\00\00\48\03\00\00")
+  (data (i32.const 0x300) "ok\00\00\00\00\00\00trap\00\00\00\00loop\00\00\00\00badptr\00\00twice\00\00\00late\00\00\00\00print\00\00\00exit\00\00\00\00grow\00\00\00\00deep\00")
   ;; print's iovec {0x520, 16} and text; grow's reason
   (data (i32.const 0x500) "\20\05\00\00\10\00\00\00")
   (data (i32.const 0x520) "hello from wasi\n")
@@ -34,6 +35,7 @@
   (func (export "ntx_init") (param i32) (result i32) (i32.const 0))
   (func (export "ntx_release"))
   (func (export "ntx_on_error") (param i32 i32 i32 i32 i32))
+  (func $deep (param i32) (result i32) (i32.add (call $deep (i32.add (local.get 0) (i32.const 1))) (i32.const 1)))
   (func (export "ntx_run_action") (param $h i32) (param $ctx i32) (result i32)
     (local $call i32)
     ;; the first two letters of ctx->call (ntx_str_t at offset 36)
@@ -54,6 +56,7 @@
     (if (i32.eq (local.get $call) (i32.const 0x7267))  ;; "gr"
       (then (if (i32.eq (memory.grow (i32.const 65536)) (i32.const -1))
               (then (return (call $fail (local.get $h) (i32.const -2) (i32.const 0x540) (i32.const 19) (i32.const 0)))))))
+    (if (i32.eq (local.get $call) (i32.const 0x6564)) (then (drop (call $deep (i32.const 0)))))  ;; "de"
     (if (i32.eq (local.get $call) (i32.const 0x7774))  ;; "tw"
       (then (drop (call $complete (local.get $h) (i32.const 0)))))
     (drop (call $complete (local.get $h) (i32.const 0)))
