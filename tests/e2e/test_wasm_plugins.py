@@ -143,6 +143,16 @@ load:
 """
 
 
+def test_kind_wasm_needs_a_wasm_entry_and_wasi_component_is_refused():
+    head = "version: \"1.0\"\ncomponents:\n  - name: c\n    version: \"1.0.0\"\n    kind: {kind}\n    entry: {entry}\n"
+    tail = ("actions:\n  a: {component: c, call: x}\nworkflows:\n  w: {steps: [{ref: a}]}\n"
+            "load:\n  scenarios:\n    - {name: s, workflow: w, user-count: 1}\n")
+    err = validate_script(head.format(kind="wasm", entry="echo") + tail)
+    check("script.yaml:6:12: error: component 'c': a wasm component's entry is its .wasm file" in err, err)
+    err = validate_script(head.format(kind="wasi-component", entry="c.wasm") + tail)
+    check("error: component 'c': wasi components (wasip2) cannot run here" in err and "declare `kind: wasm`" in err, err)
+
+
 def test_misbehaving_actions_are_counted_and_the_run_goes_on():
     os.environ["NTX_WASM_FUEL"] = "2000000"  # the budget per call: `loop` ends in a few ms
     try:
@@ -178,4 +188,5 @@ if __name__ == "__main__":
     main([test_plugins_info_shows_the_backend, test_the_wasm_echo_example_runs_with_zero_errors,
           test_the_wasm_echo_conforms, test_validate_reports_the_wasm_plugins_param_problems,
           test_bad_modules_are_refused_at_load, test_a_script_with_a_bad_module_does_not_start,
+          test_kind_wasm_needs_a_wasm_entry_and_wasi_component_is_refused,
           test_misbehaving_actions_are_counted_and_the_run_goes_on])

@@ -407,6 +407,9 @@ private:
             if (c["entry"]) {
                 spec.entry_loc = f.loc(c["entry"]);
                 if (auto v = scalar(f, c["entry"], "entry")) spec.entry = *v;
+                if (spec.kind == "wasm" && !spec.entry.ends_with(".wasm"))
+                    f.error(c["entry"], fmt::format("component '{}': a wasm component's entry is its .wasm file", spec.name),
+                            "a path relative to the res_dir, e.g. entry: plugins/echo.wasm");
             } else if (!spec.builtin) {
                 f.error(c, fmt::format("component '{}' has no 'entry' (a plugin path or bare name)", spec.name));
             }
