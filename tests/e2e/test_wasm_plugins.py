@@ -123,7 +123,7 @@ components:
 workflows:
   all:
     steps: [{ref: ok}, {ref: trap}, {ref: ok}, {ref: loop}, {ref: ok}, {ref: badptr}, {ref: ok},
-            {ref: twice}, {ref: late}, {ref: ok}, {ref: print}, {ref: exit}, {ref: grow}, {ref: ok}, {ref: deep}, {ref: ok}]
+            {ref: twice}, {ref: late}, {ref: ok}, {ref: print}, {ref: exit}, {ref: grow}, {ref: ok}, {ref: deep}, {ref: ok}, {ref: wait}]
     on-error: [{goto: next}]
     on-timeout: [{goto: next}]
 actions:
@@ -137,6 +137,7 @@ actions:
   exit: {component: bad, call: exit}
   grow: {component: bad, call: grow}
   deep: {component: bad, call: deep}
+  wait: {component: bad, call: wait, timeout: 2s}
 load:
   scenarios:
     - {name: misdeeds, workflow: all, user-count: 1}
@@ -179,6 +180,8 @@ def test_misbehaving_actions_are_counted_and_the_run_goes_on():
     check(late["timeouts"] == 1, f"late: {late}")
     check("which is not live (ended already: completed twice, or after on_error)" in run.stderr, run.stderr[-2000:])
     check(run.stderr.count("the instance is re-created") == 5, run.stderr[-2000:])
+    wait = action(scen, "wait")
+    check(wait["ok"] == 1 and wait["latency_ms"]["min"] >= 45, f"wait: completed by a host timer: {wait}")
     printed = action(scen, "print")
     check(printed["ok"] == 1, f"print: WASI fd_write and an ENOSYS answer: {printed}")
     check("hello from wasi" in run.stdout + run.stderr, "fd_write(2) did not reach the log")

@@ -6,20 +6,22 @@
 ;;   print   writes to stderr through WASI fd_write (the log, warn); fd_close answers ENOSYS
 ;;   exit    calls WASI proc_exit (a trap)      grow    asks memory.grow for 4 GiB: refused, fails NTX_E_NOMEM
 ;;   deep    recurses without end (call stack exhaustion, a trap)
+;;   wait    (well-behaved) completes 50 ms later, from a host timer (timer_schedule, ntx_on_timer)
 (module
   (import "ntx" "action_complete" (func $complete (param i32 i32) (result i32)))
   (import "ntx" "action_fail" (func $fail (param i32 i32 i32 i32 i32) (result i32)))
+  (import "ntx" "timer_schedule" (func $timer (param i32 i64 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_close" (func $fd_close (param i32) (result i32)))
   (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
   (memory (export "memory") 2)
   (global $next (mut i32) (i32.const 0))
   ;; ntx_wasm_plugin_t at 0x100: size, abi 1.2, name, version, capabilities, count
-  (data (i32.const 0x100) "\1c\00\00\00\01\00\00\00\02\00\00\00\00\02\00\00\10\02\00\00\20\02\00\00\0a\00\00\00")
+  (data (i32.const 0x100) "\1c\00\00\00\01\00\00\00\02\00\00\00\00\02\00\00\10\02\00\00\20\02\00\00\0b\00\00\00")
   (data (i32.const 0x200) "misbehave\00")
   (data (i32.const 0x210) "1.0.0\00")
-  (data (i32.const 0x220) "\00\03\00\00\08\03\00\00\10\03\00\00\18\03\00\00\20\03\00\00\28\03\00\00\30\03\00\00\38\03\00\00\40\03\00\00\48\03\00\00")
-  (data (i32.const 0x300) "ok\00\00\00\00\00\00trap\00\00\00\00loop\00\00\00\00badptr\00\00twice\00\00\00late\00\00\00\00print\00\00\00exit\00\00\00\00grow\00\00\00\00deep\00")
+  (data (i32.const 0x220) "\00\03\00\00\08\03\00\00\10\03\00\00\18\03\00\00\20\03\00\00\28\03\00\00\30\03\00\00\38\03\00\00\40\03\00\00\48\03\00\00\50\03\00\00")
+  (data (i32.const 0x300) "ok\00\00\00\00\00\00trap\00\00\00\00loop\00\00\00\00badptr\00\00twice\00\00\00late\00\00\00\00print\00\00\00exit\00\00\00\00grow\00\00\00\00deep\00\00\00\00wait\00")
   ;; print's iovec {0x520, 16} and text; grow's reason
   (data (i32.const 0x500) "\20\05\00\00\10\00\00\00")
   (data (i32.const 0x520) "hello from wasi\n")
@@ -35,6 +37,9 @@
   (func (export "ntx_init") (param i32) (result i32) (i32.const 0))
   (func (export "ntx_release"))
   (func (export "ntx_on_error") (param i32 i32 i32 i32 i32))
+  ;; the timer's userdata is the action's handle
+  (func (export "ntx_on_timer") (param $cb i32) (param $userdata i32) (param $timer i64)
+    (drop (call $complete (local.get $userdata) (i32.const 0))))
   (func $deep (param i32) (result i32) (i32.add (call $deep (i32.add (local.get 0) (i32.const 1))) (i32.const 1)))
   (func (export "ntx_run_action") (param $h i32) (param $ctx i32) (result i32)
     (local $call i32)
@@ -56,6 +61,8 @@
     (if (i32.eq (local.get $call) (i32.const 0x7267))  ;; "gr"
       (then (if (i32.eq (memory.grow (i32.const 65536)) (i32.const -1))
               (then (return (call $fail (local.get $h) (i32.const -2) (i32.const 0x540) (i32.const 19) (i32.const 0)))))))
+    (if (i32.eq (local.get $call) (i32.const 0x6177))  ;; "wa": the timer completes it
+      (then (return (call $timer (i32.load offset=56 (local.get $ctx)) (i64.const 50) (i32.const 0) (local.get $h) (i32.const 0x410)))))
     (if (i32.eq (local.get $call) (i32.const 0x6564)) (then (drop (call $deep (i32.const 0)))))  ;; "de"
     (if (i32.eq (local.get $call) (i32.const 0x7774))  ;; "tw"
       (then (drop (call $complete (local.get $h) (i32.const 0)))))
