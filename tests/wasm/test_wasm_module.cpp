@@ -74,7 +74,8 @@ TEST_CASE("wasm: a guest's calls return, trap, or run out of budget; its memory 
     std::string component = "unit";
     binding.component = &component;
 
-    Guest g(*m);
+    auto gp = m->instantiate();
+    Guest& g = *gp;
     g.user = &binding;
     REQUIRE(g.start(error));
     Guest::Call c = g.call("ntx_abi_version", {});
@@ -88,21 +89,24 @@ TEST_CASE("wasm: a guest's calls return, trap, or run out of budget; its memory 
     // The thread is gone after a trap: every later call says so instead of running on broken state.
     CHECK(g.call("ntx_abi_version", {}).message == "the instance is unusable after an earlier trap");
 
-    Guest g2(*m);
+    auto g2p = m->instantiate();
+    Guest& g2 = *g2p;
     g2.user = &binding;
     REQUIRE(g2.start(error));
     Guest::Call loop = run(g2, "loop");
     CHECK(loop.outcome == Guest::Outcome::fuel);
     CHECK(loop.message == "ran past its budget of 100000 instructions");
 
-    Guest g3(*m);
+    auto g3p = m->instantiate();
+    Guest& g3 = *g3p;
     g3.user = &binding;
     REQUIRE(g3.start(error));
     Guest::Call bad = run(g3, "badptr");
     CHECK(bad.outcome == Guest::Outcome::trap);
     CHECK(bad.message == "ntx.action_complete: result pointer 0x7ffffff0 is outside the module's memory");
 
-    Guest g4(*m);
+    auto g4p = m->instantiate();
+    Guest& g4 = *g4p;
     g4.user = &binding;
     REQUIRE(g4.start(error));
     CHECK(g4.span(0, 2 * 65536) != nullptr);  // the module's 2 pages
@@ -122,7 +126,8 @@ TEST_CASE("wasm: cost of one interpreted action", "[.][bench]") {
     Binding binding;
     std::string component = "bench";
     binding.component = &component;
-    Guest g(*m);
+    auto gp = m->instantiate();
+    Guest& g = *gp;
     g.user = &binding;
     REQUIRE(g.start(error));
     const int n = 200000;

@@ -41,7 +41,7 @@ void LoopInstance::log(int32_t level, const std::string& message) {
 
 bool LoopInstance::start(std::string& error, ntx_status_t& refused) {
     refused = NTX_OK;
-    auto g = std::make_unique<Guest>(*run.module);
+    auto g = run.module->instantiate();
     g->user = &binding;
     if (!g->start(error)) return false;
     Guest::Call c = call_init(*g, run, refused);

@@ -200,17 +200,35 @@ std::unique_ptr<Module> Module::load(const std::string& path, const ImportResolv
     return m;
 }
 
-Guest::Guest(const Module& module) : module_(module) {}
+// The interpreter's instance: a store of its own, one thread reused call after call.
+class InterpGuest final : public Guest {
+public:
+    explicit InterpGuest(const Module& module) : module_(module) {}
+    ~InterpGuest() override {
+        // The store owns every object; dropping the references first lets it free them in order.
+        exports_.clear();
+        memory_.reset();
+        instance_.reset();
+        thread_.reset();
+    }
+    bool start(std::string& error) override;
+    Call call(std::string_view name, const wi::Values& args) override;
+    bool has(std::string_view name) const override;
+    uint8_t* span(uint64_t ptr, uint64_t len) override;
+    uint64_t memory_size() override { return memory_ ? memory_->ByteSize() : 0; }
 
-Guest::~Guest() {
-    // The store owns every object; dropping the references first lets it free them in order.
-    exports_.clear();
-    memory_.reset();
-    instance_.reset();
-    thread_.reset();
-}
+private:
+    const Module& module_;
+    wi::Store store_;
+    std::unique_ptr<wi::Thread> thread_;
+    wi::Instance::Ptr instance_;
+    wi::Memory::Ptr memory_;
+    std::vector<std::pair<std::string, wi::Func::Ptr>> exports_;
+};
 
-bool Guest::start(std::string& error) {
+std::unique_ptr<Guest> Module::instantiate() const { return std::make_unique<InterpGuest>(*this); }
+
+bool InterpGuest::start(std::string& error) {
     wi::Module::Ptr mod = wi::Module::New(store_, wi::ModuleDesc(module_.desc()));
     wi::RefVec imports;
     for (const auto& imp : mod->import_types()) {
@@ -256,11 +274,11 @@ bool Guest::start(std::string& error) {
     return true;
 }
 
-bool Guest::has(std::string_view name) const {
+bool InterpGuest::has(std::string_view name) const {
     return std::any_of(exports_.begin(), exports_.end(), [&](const auto& e) { return e.first == name; });
 }
 
-Guest::Call Guest::call(std::string_view name, const wi::Values& args) {
+Guest::Call InterpGuest::call(std::string_view name, const wi::Values& args) {
     Call out;
     auto it = std::find_if(exports_.begin(), exports_.end(), [&](const auto& e) { return e.first == name; });
     if (it == exports_.end() || !thread_) {
@@ -305,7 +323,7 @@ Guest::Call Guest::call(std::string_view name, const wi::Values& args) {
     return out;
 }
 
-uint8_t* Guest::span(uint64_t ptr, uint64_t len) {
+uint8_t* InterpGuest::span(uint64_t ptr, uint64_t len) {
     if (!memory_) return nullptr;
     uint64_t size = memory_->ByteSize();
     if (ptr > size || len > size - ptr) return nullptr;
@@ -320,9 +338,11 @@ std::optional<std::string_view> Guest::str(uint32_t ptr, uint32_t len) {
 }
 
 std::optional<std::string> Guest::c_str(uint32_t ptr, size_t max) {
-    if (!memory_ || ptr >= memory_->ByteSize()) return std::nullopt;
-    uint64_t avail = std::min<uint64_t>(memory_->ByteSize() - ptr, max);
-    const char* p = reinterpret_cast<const char*>(memory_->UnsafeData() + ptr);
+    const uint64_t size = memory_size();
+    if (ptr >= size) return std::nullopt;
+    uint64_t avail = std::min<uint64_t>(size - ptr, max);
+    const char* p = reinterpret_cast<const char*>(span(ptr, avail));
+    if (!p) return std::nullopt;
     const void* nul = std::memchr(p, 0, avail);
     if (!nul) return std::nullopt;
     return std::string(p, static_cast<const char*>(nul));

@@ -45,6 +45,8 @@ public:
     const ImportResolver& resolver() const { return resolver_; }
     bool exports(std::string_view name) const;
     uint64_t fuel() const { return fuel_; }
+    // A new, not yet started instance.
+    std::unique_ptr<Guest> instantiate() const;
 
     Declared declared;
 
@@ -55,9 +57,12 @@ private:
     uint64_t fuel_ = 0;
 };
 
+class Guest;
+
 // Signature text as the wat format writes it: "(func (param i32 i32) (result i32))".
 std::string signature(const wi::FuncType& type);
 
+// One instance of a module: the interpreter's (Module::load), or a wasm2c-compiled plugin's (aot_guest).
 class Guest {
 public:
     enum class Outcome { ok, trap, fuel };
@@ -68,20 +73,18 @@ public:
         bool ok() const { return outcome == Outcome::ok; }
     };
 
-    explicit Guest(const Module& module);
-    ~Guest();
-    Guest(const Guest&) = delete;
-    Guest& operator=(const Guest&) = delete;
+    virtual ~Guest() = default;
 
     // Instantiates (imports bound through the module's resolver) and runs _initialize when exported.
-    bool start(std::string& error);
+    virtual bool start(std::string& error) = 0;
+    // Calls an export with the module's budget; a missing export is a trap with that message. After a
+    // trap or an exhausted budget the instance is unusable: every later call says so.
+    virtual Call call(std::string_view name, const wi::Values& args) = 0;
+    virtual bool has(std::string_view name) const = 0;
+    // Linear memory, checked: nullptr when [ptr, ptr+len) is outside it.
+    virtual uint8_t* span(uint64_t ptr, uint64_t len) = 0;
+    virtual uint64_t memory_size() = 0;
 
-    // Calls an export with the module's budget; a missing export is a trap with that message.
-    Call call(std::string_view name, const wi::Values& args);
-    bool has(std::string_view name) const;
-
-    // Linear memory, checked: nullptr / false when [ptr, ptr+len) is outside it.
-    uint8_t* span(uint64_t ptr, uint64_t len);
     std::optional<std::string_view> str(uint32_t ptr, uint32_t len);
     std::optional<std::string> c_str(uint32_t ptr, size_t max = 4096);  // NUL-terminated
     template <typename T>
@@ -101,15 +104,7 @@ public:
     uint32_t alloc(uint32_t size, Call& trap);
     void free(uint32_t ptr);
 
-    void* user = nullptr;  // the binding the host functions serve (see host_imports.hpp)
-
-private:
-    const Module& module_;
-    wi::Store store_;
-    std::unique_ptr<wi::Thread> thread_;
-    wi::Instance::Ptr instance_;
-    wi::Memory::Ptr memory_;
-    std::vector<std::pair<std::string, wi::Func::Ptr>> exports_;
+    void* user = nullptr;  // the binding the host functions serve (see loop_instance.hpp)
 };
 
 }  // namespace ntx::wasm

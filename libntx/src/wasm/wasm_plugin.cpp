@@ -35,7 +35,7 @@ std::array<Loaded*, kSlots> g_slots{};
 
 // Reads what ntx_describe declares, on a probe instance that never sees the host.
 bool describe(Loaded& l, std::string& error) {
-    l.probe = std::make_unique<Guest>(*l.module);
+    l.probe = l.module->instantiate();
     l.probe->user = &l.probe_binding;
     if (!l.probe->start(error)) return false;
     Guest& g = *l.probe;
@@ -116,7 +116,7 @@ ntx_status_t validate_slot(const ntx_validate_ctx_t* ctx) {
     std::lock_guard lock(l->probe_lock);
     if (!l->probe) {
         std::string error;
-        l->probe = std::make_unique<Guest>(*l->module);
+        l->probe = l->module->instantiate();
         l->probe->user = &l->probe_binding;
         if (!l->probe->start(error)) {
             l->probe.reset();
