@@ -1,5 +1,7 @@
 #include "wasm/wasm_module.hpp"
 
+#include "wasm/aot_guest.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -83,10 +85,6 @@ const wi::FuncType* func_type(const wi::ExternType* t) {
     return t && t->kind == wi::ExternKind::Func ? static_cast<const wi::FuncType*>(t) : nullptr;
 }
 
-bool imports_name(const wi::ModuleDesc& desc, const char* module, const char* name) {
-    return std::any_of(desc.imports.begin(), desc.imports.end(),
-                       [&](const wi::ImportDesc& d) { return d.type.module == module && d.type.name == name; });
-}
 
 }  // namespace
 
@@ -106,7 +104,57 @@ std::string signature(const wi::FuncType& type) {
 }
 
 bool Module::exports(std::string_view name) const {
-    return std::any_of(desc_.exports.begin(), desc_.exports.end(), [&](const wi::ExportDesc& e) { return e.type.name == name; });
+    return std::any_of(exports_.begin(), exports_.end(), [&](const Export& e) { return e.name == name; });
+}
+
+bool Module::check(std::string& error) const {
+    // Every import must be one the host provides, with the host's signature: none starts unresolved.
+    for (const auto& imp : imports_) {
+        const std::string what = imp.module + "." + imp.name;
+        if (!imp.type) {
+            error = "imports " + what + ", which is not a function: the host provides functions only (the module "
+                    "must define its own memory and table)";
+            return false;
+        }
+        std::string mismatch;
+        if (!resolver_.find(imp.module, imp.name, *imp.type, mismatch)) {
+            error = mismatch.empty() ? "imports " + what + " " + signature(*imp.type) + ", which this host does not provide"
+                                     : "imports " + what + " " + signature(*imp.type) + ", but the host provides " + mismatch;
+            return false;
+        }
+    }
+    // The contract's exports, with their signatures, and the memory.
+    auto find = [&](std::string_view name) {
+        return std::find_if(exports_.begin(), exports_.end(), [&](const Export& e) { return e.name == name; });
+    };
+    auto imported = [&](const char* name) {
+        return std::any_of(imports_.begin(), imports_.end(), [&](const Import& i) { return i.module == "ntx" && i.name == name; });
+    };
+    auto memory = find("memory");
+    if (memory == exports_.end() || memory->kind != wi::ExternKind::Memory) {
+        error = "does not export its memory as 'memory'";
+        return false;
+    }
+    for (const auto& spec : contract_exports()) {
+        auto it = find(spec.name);
+        bool needed = spec.required || (std::string_view(spec.name) == "ntx_on_socket" && imported("socket_open")) ||
+                      (std::string_view(spec.name) == "ntx_on_timer" && imported("timer_schedule"));
+        wi::FuncType want(spec.params, spec.results);
+        if (it == exports_.end()) {
+            if (needed) {
+                error = "missing export '" + std::string(spec.name) + "' " + signature(want) +
+                        " (see ntx/wasm_guest.h; define NTX_WASM_GUEST_IMPLEMENTATION in one file)";
+                return false;
+            }
+            continue;
+        }
+        if (!it->type || it->type->params != spec.params || it->type->results != spec.results) {
+            error = "export '" + std::string(spec.name) + "' is " + (it->type ? signature(*it->type) : "not a function") +
+                    ", the contract's is " + signature(want);
+            return false;
+        }
+    }
+    return true;
 }
 
 std::unique_ptr<Module> Module::load(const std::string& path, const ImportResolver& resolver, std::string& error) {
@@ -155,48 +203,15 @@ std::unique_ptr<Module> Module::load(const std::string& path, const ImportResolv
         return nullptr;
     }
 
-    // Every import must be one the host provides, with the host's signature: none starts unresolved.
     for (const auto& imp : m->desc_.imports) {
         const auto* type = func_type(imp.type.type.get());
-        const std::string what = imp.type.module + "." + imp.type.name;
-        if (!type) {
-            error = "imports " + what + ", which is not a function: the host provides functions only (the module "
-                    "must define its own memory and table)";
-            return nullptr;
-        }
-        std::string mismatch;
-        if (!resolver.find(imp.type.module, imp.type.name, *type, mismatch)) {
-            error = mismatch.empty() ? "imports " + what + " " + signature(*type) + ", which this host does not provide"
-                                     : "imports " + what + " " + signature(*type) + ", but the host provides " + mismatch;
-            return nullptr;
-        }
+        m->imports_.push_back({imp.type.module, imp.type.name, type ? std::optional<wi::FuncType>(*type) : std::nullopt});
     }
-    // The contract's exports, with their signatures, and the memory.
-    if (!m->exports("memory")) {
-        error = "does not export its memory as 'memory'";
-        return nullptr;
+    for (const auto& exp : m->desc_.exports) {
+        const auto* type = func_type(exp.type.type.get());
+        m->exports_.push_back({exp.type.name, exp.type.type->kind, type ? std::optional<wi::FuncType>(*type) : std::nullopt});
     }
-    for (const auto& spec : contract_exports()) {
-        auto it = std::find_if(m->desc_.exports.begin(), m->desc_.exports.end(),
-                               [&](const wi::ExportDesc& e) { return e.type.name == spec.name; });
-        bool needed = spec.required || (std::string_view(spec.name) == "ntx_on_socket" && imports_name(m->desc_, "ntx", "socket_open")) ||
-                      (std::string_view(spec.name) == "ntx_on_timer" && imports_name(m->desc_, "ntx", "timer_schedule"));
-        wi::FuncType want(spec.params, spec.results);
-        if (it == m->desc_.exports.end()) {
-            if (needed) {
-                error = "missing export '" + std::string(spec.name) + "' " + signature(want) +
-                        " (see ntx/wasm_guest.h; define NTX_WASM_GUEST_IMPLEMENTATION in one file)";
-                return nullptr;
-            }
-            continue;
-        }
-        const auto* type = func_type(it->type.type.get());
-        if (!type || type->params != spec.params || type->results != spec.results) {
-            error = "export '" + std::string(spec.name) + "' is " + (type ? signature(*type) : "not a function") +
-                    ", the contract's is " + signature(want);
-            return nullptr;
-        }
-    }
+    if (!m->check(error)) return nullptr;
     return m;
 }
 
@@ -226,7 +241,10 @@ private:
     std::vector<std::pair<std::string, wi::Func::Ptr>> exports_;
 };
 
-std::unique_ptr<Guest> Module::instantiate() const { return std::make_unique<InterpGuest>(*this); }
+std::unique_ptr<Guest> Module::instantiate() const {
+    if (aot_) return make_aot_guest(*this);
+    return std::make_unique<InterpGuest>(*this);
+}
 
 bool InterpGuest::start(std::string& error) {
     wi::Module::Ptr mod = wi::Module::New(store_, wi::ModuleDesc(module_.desc()));

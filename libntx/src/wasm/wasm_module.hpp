@@ -35,10 +35,15 @@ struct Declared {  // what ntx_describe returned, copied out of the probe instan
     std::vector<std::string> capabilities;
 };
 
+struct AotTable;  // a wasm2c-compiled module's glue (aot_guest.hpp)
+
 class Module {
 public:
     // Reads, validates and checks `path`; nullptr and `error` (one line) when refused.
     static std::unique_ptr<Module> load(const std::string& path, const ImportResolver& resolver, std::string& error);
+    // A module compiled ahead of time (ntx wasm compile): the same checks on the imports and exports
+    // its glue lists. `aot` must outlive the module.
+    static std::unique_ptr<Module> from_aot(const AotTable& aot, const ImportResolver& resolver, std::string& error);
 
     const std::string& path() const { return path_; }
     const wi::ModuleDesc& desc() const { return desc_; }
@@ -50,9 +55,29 @@ public:
 
     Declared declared;
 
+    struct Import {
+        std::string module, name;
+        std::optional<wi::FuncType> type;  // empty: not a function
+    };
+    struct Export {
+        std::string name;
+        wi::ExternKind kind;
+        std::optional<wi::FuncType> type;
+    };
+    const std::vector<Import>& imports() const { return imports_; }
+    const std::vector<Export>& export_list() const { return exports_; }
+    const AotTable* aot() const { return aot_; }
+
 private:
+    // The contract's checks on imports_ and exports_ (the host provides every import, with its
+    // signature; the required exports are there, with theirs).
+    bool check(std::string& error) const;
+
     std::string path_;
     wi::ModuleDesc desc_;
+    std::vector<Import> imports_;
+    std::vector<Export> exports_;
+    const AotTable* aot_ = nullptr;
     ImportResolver resolver_;
     uint64_t fuel_ = 0;
 };

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <utility>
 
+#include "wasm/aot_guest.hpp"
 #include "wasm/guest_block.hpp"
 #include "wasm/host_imports.hpp"
 #include "wasm/loop_instance.hpp"
@@ -284,6 +285,56 @@ void release(void* state) {
 }  // namespace
 }  // namespace ntx::wasm
 
+namespace ntx::wasm {
+namespace {
+
+// Checks and describes `module`, takes a slot for it and fills the plugin table: what both entries
+// (a .wasm file, a compiled .so) end with.
+ntx_status_t adopt(std::unique_ptr<Module> module, ntx_plugin_api_t* api, std::string& why) {
+    auto loaded = std::make_unique<Loaded>();
+    loaded->module = std::move(module);
+    if (!describe(*loaded, why)) return NTX_E_INVALID;
+    size_t slot = kSlots;
+    {
+        std::lock_guard lock(g_slots_lock);
+        for (size_t i = 0; i < kSlots && slot == kSlots; ++i)
+            if (!g_slots[i]) slot = i;
+        if (slot == kSlots) {
+            why = "too many wasm modules loaded in this process (64)";
+            return NTX_E_LIMIT;
+        }
+        g_slots[slot] = loaded.get();
+    }
+    Loaded& l = *loaded.release();  // never unloaded, like a dlopen'd plugin
+    const Declared& d = l.module->declared;
+    api->abi_major = d.abi_major;
+    api->abi_minor = d.abi_minor;
+    api->name = d.name.c_str();
+    api->version = d.version.c_str();
+    api->capabilities = l.capabilities.data();
+    api->capability_count = l.capabilities.size();
+    api->init = kInit[slot];
+    api->run_action = run_action;
+    api->on_error = on_error;
+    api->user_release = user_release;
+    api->release = release;
+    if (NTX_HAS_MEMBER(api, ntx_plugin_api_t, validate_action) && l.module->exports("ntx_validate_action"))
+        api->validate_action = kValidate[slot];
+    return NTX_OK;
+}
+
+}  // namespace
+
+bool check_module(const std::string& path, std::string& error) {
+    auto module = Module::load(path, make_resolver(), error);
+    if (!module) return false;
+    Loaded probe;
+    probe.module = std::move(module);
+    return describe(probe, error);
+}
+
+}  // namespace ntx::wasm
+
 extern "C" __attribute__((visibility("default"))) ntx_status_t ntx_wasm_loader_open(
     const char* path, const ntx_host_api_t* host_api, ntx_plugin_api_t* api, const char** backend, char* error,
     size_t error_len) {
@@ -295,35 +346,44 @@ extern "C" __attribute__((visibility("default"))) ntx_status_t ntx_wasm_loader_o
     if (!path || !host_api || !api || !NTX_HAS_MEMBER(api, ntx_plugin_api_t, release)) return fail(NTX_E_INVALID, "bad arguments");
     if (backend) *backend = "wabt interpreter";
     try {
-        auto loaded = std::make_unique<Loaded>();
         std::string why;
-        loaded->module = Module::load(path, make_resolver(), why);
-        if (!loaded->module) return fail(NTX_E_INVALID, why);
-        if (!describe(*loaded, why)) return fail(NTX_E_INVALID, why);
-        size_t slot = kSlots;
-        {
-            std::lock_guard lock(g_slots_lock);
-            for (size_t i = 0; i < kSlots && slot == kSlots; ++i)
-                if (!g_slots[i]) slot = i;
-            if (slot == kSlots) return fail(NTX_E_LIMIT, "too many wasm modules loaded in this process (64)");
-            g_slots[slot] = loaded.get();
-        }
-        Loaded& l = *loaded.release();  // never unloaded, like a dlopen'd plugin
-        const Declared& d = l.module->declared;
-        api->abi_major = d.abi_major;
-        api->abi_minor = d.abi_minor;
-        api->name = d.name.c_str();
-        api->version = d.version.c_str();
-        api->capabilities = l.capabilities.data();
-        api->capability_count = l.capabilities.size();
-        api->init = kInit[slot];
-        api->run_action = run_action;
-        api->on_error = on_error;
-        api->user_release = user_release;
-        api->release = release;
-        if (NTX_HAS_MEMBER(api, ntx_plugin_api_t, validate_action) && l.module->exports("ntx_validate_action"))
-            api->validate_action = kValidate[slot];
-        return NTX_OK;
+        auto module = Module::load(path, make_resolver(), why);
+        if (!module) return fail(NTX_E_INVALID, why);
+        ntx_status_t rc = adopt(std::move(module), api, why);
+        return rc == NTX_OK ? rc : fail(rc, why);
+    } catch (const std::exception& e) {
+        return fail(NTX_E_INTERNAL, std::string("the wasm loader failed: ") + e.what());
+    }
+}
+
+// The entry of a plugin compiled by `ntx wasm compile`: its glue (see aot_guest.hpp) served by the
+// same adapter. A refusal is written to stderr: the host only sees the status.
+extern "C" __attribute__((visibility("default"))) ntx_status_t ntx_wasm_loader_open_aot(
+    void* const* slots, size_t slot_count, const char* self, const ntx_host_api_t* host_api, ntx_plugin_api_t* api) {
+    using namespace ntx::wasm;
+    auto fail = [&](ntx_status_t rc, const std::string& why) {
+        std::fprintf(stderr, "ntx: '%s' (wasm2c): %s\n", self ? self : "?", why.c_str());
+        return rc;
+    };
+    if (!host_api || !api || !NTX_HAS_MEMBER(api, ntx_plugin_api_t, release)) return NTX_E_ABI;  // not a 1.x host
+    if (!slots || slot_count < kAotSlotCount)
+        return fail(NTX_E_ABI, "its glue does not match this wasm loader; compile it again with this ntx");
+    try {
+        auto* aot = new AotTable();  // kept for the life of the process, as the module
+        aot->import_handler = static_cast<AotImportFn*>(slots[kAotImportHandler]);
+        aot->new_instance = reinterpret_cast<int (*)(void*, void**)>(slots[kAotNewInstance]);
+        aot->free_instance = reinterpret_cast<void (*)(void*)>(slots[kAotFreeInstance]);
+        aot->memory = reinterpret_cast<void (*)(void*, uint8_t**, uint64_t*)>(slots[kAotMemory]);
+        aot->call_export = reinterpret_cast<int (*)(void*, uint32_t, const uint64_t*, uint64_t*)>(slots[kAotCallExport]);
+        aot->imports = static_cast<const char* const*>(slots[kAotImports]);
+        aot->import_count = *static_cast<const uint32_t*>(slots[kAotImportCount]);
+        aot->exports = static_cast<const char* const*>(slots[kAotExports]);
+        aot->export_count = *static_cast<const uint32_t*>(slots[kAotExportCount]);
+        std::string why;
+        auto module = Module::from_aot(*aot, make_resolver(), why);
+        if (!module) return fail(NTX_E_INVALID, why);
+        ntx_status_t rc = adopt(std::move(module), api, why);
+        return rc == NTX_OK ? rc : fail(rc, why);
     } catch (const std::exception& e) {
         return fail(NTX_E_INTERNAL, std::string("the wasm loader failed: ") + e.what());
     }
