@@ -104,6 +104,16 @@ ntx_status_t load_plugin(const std::string& path, const ntx_host_api_t* host_api
     return loaded ? NTX_OK : seen.abi_major ? NTX_E_ABI : NTX_E_INVALID;
 }
 
+bool compile_wasm_plugin(const std::string& wasm, const std::string& out, std::string& error) {
+    using compile_fn = int (*)(const char*, const char*, char*, size_t);
+    auto compile = reinterpret_cast<compile_fn>(plugin::PluginLoader::wasm_loader_symbol("ntx_wasm_compile", error));
+    if (!compile) return false;
+    char why[4096] = {0};
+    if (compile(wasm.c_str(), out.c_str(), why, sizeof why) == 0) return true;
+    error = why;
+    return false;
+}
+
 bool is_semver(const std::string& version) { return plugin::parse_semver(version).has_value(); }
 
 NTX_END_NAMESPACE

@@ -120,26 +120,35 @@ fs::path PluginLoader::resolve(const std::string& entry, const fs::path& res_dir
 namespace {
 
 // The wasm loader, opened once on first use (never closed): libntx carries no interpreter itself.
-ntx_wasm_loader_open_fn wasm_loader(std::string& error) {
-    static ntx_wasm_loader_open_fn open = nullptr;
+void* wasm_loader_handle(std::string& error) {
+    static void* handle = nullptr;
     static std::string why;
     static std::once_flag once;
     std::call_once(once, [] {
         fs::path file = library_dir() / NTX_WASM_LOADER_FILE;
-        void* handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+        handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
         if (!handle) {
             const char* e = dlerror();
             why = fmt::format("the wasm loader is not part of this build ({})", e ? e : file.string());
-            return;
         }
-        open = reinterpret_cast<ntx_wasm_loader_open_fn>(dlsym(handle, NTX_WASM_LOADER_SYMBOL));
-        if (!open) why = fmt::format("'{}' does not export {}", file.string(), NTX_WASM_LOADER_SYMBOL);
     });
-    if (!open) error = why;
-    return open;
+    if (!handle) error = why;
+    return handle;
+}
+
+ntx_wasm_loader_open_fn wasm_loader(std::string& error) {
+    return reinterpret_cast<ntx_wasm_loader_open_fn>(PluginLoader::wasm_loader_symbol(NTX_WASM_LOADER_SYMBOL, error));
 }
 
 }  // namespace
+
+void* PluginLoader::wasm_loader_symbol(const char* name, std::string& error) {
+    void* handle = wasm_loader_handle(error);
+    if (!handle) return nullptr;
+    void* symbol = dlsym(handle, name);
+    if (!symbol) error = fmt::format("the wasm loader ({}) does not export {}", NTX_WASM_LOADER_FILE, name);
+    return symbol;
+}
 
 std::shared_ptr<LoadedPlugin> PluginLoader::load_wasm(const fs::path& path, const ntx_host_api_t* host_api,
                                                       std::string& error, ntx_plugin_api_t* seen) {
@@ -184,6 +193,7 @@ std::shared_ptr<LoadedPlugin> PluginLoader::load(const fs::path& path, const ntx
     auto plugin = std::make_shared<LoadedPlugin>();
     plugin->path = path;
     plugin->handle = handle;
+    if (dlsym(handle, "ntx_wasm_backend")) plugin->backend = "wasm (wasm2c, ahead of time)";  // ntx wasm compile's
     plugin->api.size = sizeof(ntx_plugin_api_t);
     ntx_status_t rc = entry(host_api, &plugin->api);
     if (seen) *seen = plugin->api;

@@ -46,6 +46,10 @@ public:
 
     const std::vector<std::filesystem::path>& search_path() const { return search_; }
 
+    // A symbol of the wasm loader (libntx_wasm.so next to libntx), opened on first use; nullptr and
+    // `error` when the loader is not part of this build.
+    static void* wasm_loader_symbol(const char* name, std::string& error);
+
 private:
     std::shared_ptr<LoadedPlugin> load_wasm(const std::filesystem::path& path, const ntx_host_api_t* host_api,
                                             std::string& error, ntx_plugin_api_t* seen);

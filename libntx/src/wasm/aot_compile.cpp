@@ -187,6 +187,8 @@ bool generate_glue(const std::string& header, const std::string& loader, const s
          "static const char *const exports[] = {\n" << exports.str() << "  NULL};\n"
          "static const uint32_t export_count = " << export_count << ";\n\n"
          "typedef int32_t (*ntx_open_aot_fn)(void *const *, size_t, const char *, const void *, void *);\n\n"
+         "/* The host's loader reports this backend for the .so. */\n"
+         "__attribute__((visibility(\"default\"))) const char ntx_wasm_backend[] = \"wasm2c\";\n\n"
          "__attribute__((visibility(\"default\"))) int32_t ntx_plugin_entry(const void *host_api, void *plugin_api) {\n"
          "  static int initialized;\n  void *slots[" << kAotSlotCount << "];\n  void *loader;\n  ntx_open_aot_fn open;\n"
          "  if (!initialized) {\n    wasm_rt_init();\n    Z_guest_init_module();\n    initialized = 1;\n  }\n"
