@@ -1,7 +1,8 @@
-"""Wasm plugins (kind: wasm) through the wasm loader (libntx_wasm.so, wabt's interpreter): the echo
-protocol compiled to wasm runs a scenario against a real echo server with zero errors; bad modules are
-refused at load with a precise message; a module that traps, loops, passes a bad pointer, completes
-twice or after on_error fails only that action (a counted error) and the run goes on."""
+"""Wasm plugins on both backends: `kind: wasm` through the wasm loader (libntx_wasm.so, wabt's
+interpreter) and `ntx wasm compile` (wasm2c, an ordinary .so). The echo protocol compiled to wasm runs a
+scenario against a real echo server with zero errors and conforms; bad modules are refused at load (or
+at compile) with a precise message; a module that traps, loops, passes a bad pointer, completes twice or
+after on_error fails only that action (a counted error) and the run goes on."""
 import os
 import shutil
 import subprocess
@@ -12,17 +13,32 @@ from harness import BUILD, SOURCE, action, check, main, run_ntx, run_script, sce
 
 WASM = os.path.join(BUILD, "wasm")
 ECHO = os.path.join(WASM, "ntx_echo.wasm")
+ECHO_AOT = os.path.join(WASM, "aot", "ntx_echo.so")
+MISBEHAVE_AOT = os.path.join(WASM, "aot", "ntx_misbehave.so")
+
+
+def compiled(script, wasm_entry, so):
+    """The script with its wasm component replaced by the compiled plugin `so` (a native entry)."""
+    old = f"    kind: wasm\n    entry: {wasm_entry}"
+    check(old in script, script)
+    return script.replace(old, f"    entry: ./{so}")
 
 
 def test_plugins_info_shows_the_backend():
-    rc, out, err = run_ntx("plugins", "info", ECHO)
-    check(rc == 0, f"exit {rc}: {out}{err}")
-    for line in ("name:          echo", "version:       1.0.0", "abi:           1.2",
-                 "capabilities:  connect, send, close", "backend:       wasm (wabt interpreter)"):
-        check(line in out, out)
+    for path, backend in ((ECHO, "wasm (wabt interpreter)"), (ECHO_AOT, "wasm (wasm2c, ahead of time)")):
+        rc, out, err = run_ntx("plugins", "info", path)
+        check(rc == 0, f"exit {rc}: {out}{err}")
+        for line in ("name:          echo", "version:       1.0.0", "abi:           1.2",
+                     "capabilities:  connect, send, close", "backend:       " + backend):
+            check(line in out, out)
 
 
 def test_the_wasm_echo_example_runs_with_zero_errors():
+    for aot in (False, True):
+        echo_scenario(aot)
+
+
+def echo_scenario(aot):
     res_dir = os.path.join(SOURCE, "examples", "wasm-echo", "res_dir")
     with EchoServer() as echo, tempfile.TemporaryDirectory() as tmp:
         files = {}
@@ -34,24 +50,35 @@ def test_the_wasm_echo_example_runs_with_zero_errors():
             files["ntx_echo.wasm"] = f.read()
         with open(os.path.join(res_dir, "script.yaml")) as f:
             script = f.read()
+        if aot:
+            with open(ECHO_AOT, "rb") as f:
+                files["ntx_echo.so"] = f.read()
+            script = compiled(script, "ntx_echo.wasm     # relative to this res_dir", "ntx_echo.so")
         _, report = run_script(tmp, script, files=files)
     scen = scenario(report, "echo-lines")
     for name, count in (("open", 50), ("say", 150), ("bye", 50)):
         a = action(scen, name)
-        check(a["count"] == count and a["ok"] == count and a["errors"] == 0 and a["timeouts"] == 0, f"{name}: {a}")
+        check(a["count"] == count and a["ok"] == count and a["errors"] == 0 and a["timeouts"] == 0, f"aot={aot} {name}: {a}")
     check(echo.bytes > 0, "the echo server saw no bytes")
 
 
 def test_the_wasm_echo_conforms():
+    for path in (ECHO, ECHO_AOT):
+        conforms(path)
+
+
+def conforms(path):
     kit = os.path.join(os.path.dirname(os.environ["NTX_BIN"]), "ntx-conformance")
     with EchoServer(lines=True) as echo:
-        p = subprocess.run([kit, ECHO, "--with", "connect.host=127.0.0.1", "--with", f"connect.port={echo.port}",
+        p = subprocess.run([kit, path, "--with", "connect.host=127.0.0.1", "--with", f"connect.port={echo.port}",
                             "--with", "send.line=hi", "--with", "send.host=127.0.0.1", "--with", f"send.port={echo.port}"],
                            capture_output=True, text=True, timeout=240)
     out = p.stdout
     check(p.returncode == 0 and "FAIL" not in out and out.strip().splitlines()[-1].startswith("CONFORMS"), f"{out}{p.stderr}")
     check("PASS  send: with your parameters" in out and "action 1 completed; action 2 completed" in out, out)
     check("WARN" not in out, out)
+    if path.endswith(".so"):  # a compiled plugin's entry is checked as any .so's
+        check("PASS  entry: honours the plugin table's size" in out, out)
 
 
 def test_validate_reports_the_wasm_plugins_param_problems():
@@ -98,6 +125,9 @@ def test_bad_modules_are_refused_at_load():
         for path, message in cases:
             out = load_error(path)
             check(message in out, f"{path}: expected {message!r} in:\n{out}")
+            # `ntx wasm compile` makes the same checks before it translates anything.
+            rc, out, err = run_ntx("wasm", "compile", path, "-o", os.path.join(tmp, "out.so"))
+            check(rc == 2 and message in err and not os.path.exists(os.path.join(tmp, "out.so")), f"{path}: {rc} {err}")
 
 
 def test_a_script_with_a_bad_module_does_not_start():
@@ -155,11 +185,23 @@ def test_kind_wasm_needs_a_wasm_entry_and_wasi_component_is_refused():
 
 
 def test_misbehaving_actions_are_counted_and_the_run_goes_on():
+    for aot in (False, True):
+        misdeeds(aot)
+
+
+def misdeeds(aot):
     os.environ["NTX_WASM_FUEL"] = "2000000"  # the budget per call: `loop` ends in a few ms
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            with open(os.path.join(WASM, "misbehave.wasm"), "rb") as f:
-                run, report = run_script(tmp, MISDEEDS, files={"misbehave.wasm": f.read()})
+            if aot:
+                with open(MISBEHAVE_AOT, "rb") as f:
+                    files = {"ntx_misbehave.so": f.read()}
+                script = compiled(MISDEEDS, "misbehave.wasm", "ntx_misbehave.so")
+            else:
+                with open(os.path.join(WASM, "misbehave.wasm"), "rb") as f:
+                    files = {"misbehave.wasm": f.read()}
+                script = MISDEEDS
+            run, report = run_script(tmp, script, files=files)
     finally:
         del os.environ["NTX_WASM_FUEL"]
     scen = scenario(report, "misdeeds")
@@ -172,8 +214,8 @@ def test_misbehaving_actions_are_counted_and_the_run_goes_on():
                                ("grow", "nomem", "memory.grow refused"),
                                ("deep", "internal", "wasm trap in ntx_run_action: call stack exhausted")):
         a = action(scen, name)
-        check(a["errors"] == 1 and a["errors_by_kind"] == {kind: 1}, f"{name}: {a}")
-        check(reason in a["error_examples"][kind]["reason"], f"{name}: {a}")
+        check(a["errors"] == 1 and a["errors_by_kind"] == {kind: 1}, f"aot={aot} {name}: {a}")
+        check(reason in a["error_examples"][kind]["reason"], f"aot={aot} {name}: {a}")
     twice = action(scen, "twice")
     check(twice["ok"] == 1 and twice["errors"] == 0, f"twice: the first outcome stands: {twice}")
     late = action(scen, "late")

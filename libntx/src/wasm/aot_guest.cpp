@@ -27,6 +27,8 @@ std::optional<wi::FuncType> parse_signature(std::string_view sig) {
     return wi::FuncType(params, results);
 }
 
+constexpr int kUnreachable = 5;  // WASM_RT_TRAP_UNREACHABLE
+
 const char* trap_text(int code) {
     switch (code) {  // wasm_rt_trap_t (wasm-rt.h, explicit bounds checks)
         case 1: return "out of bounds memory access";
@@ -88,11 +90,17 @@ public:
         for (size_t i = 0; i < args.size() && i < 16; ++i)
             a[i] = type.params[i] == wabt::Type::I64 ? args[i].Get<uint64_t>() : args[i].Get<uint32_t>();
         pending_trap_.clear();
+        uint64_t* fuel = aot_.fuel ? aot_.fuel(instance_) : nullptr;
+        if (fuel) *fuel = module_.fuel();
         int code = aot_.call_export(instance_, static_cast<uint32_t>(it - exports.begin()), a, &r);
         if (code != 0) {
             broken_ = true;
             out.outcome = Outcome::trap;
             out.message = !pending_trap_.empty() ? pending_trap_ : trap_text(code);
+            if (code == kUnreachable && fuel && *fuel == 0 && pending_trap_.empty()) {
+                out.outcome = Outcome::fuel;
+                out.message = "ran past its budget of " + std::to_string(module_.fuel()) + " calls and loop iterations";
+            }
             return out;
         }
         for (auto t : type.results)
@@ -154,7 +162,7 @@ std::unique_ptr<Module> Module::from_aot(const AotTable& aot, const ImportResolv
     auto m = std::unique_ptr<Module>(new Module());
     m->aot_ = &aot;
     m->resolver_ = resolver;
-    m->fuel_ = 0;
+    m->fuel_ = budget_from_env();
     for (uint32_t i = 0; i < aot.import_count; ++i)
         m->imports_.push_back({aot.imports[3 * i], aot.imports[3 * i + 1], parse_signature(aot.imports[3 * i + 2])});
     for (uint32_t i = 0; i < aot.export_count; ++i) {

@@ -22,6 +22,7 @@ enum AotSlot : size_t {
     kAotImportCount,        // const uint32_t*
     kAotExports,            // const char* const*: name, signature for each export
     kAotExportCount,        // const uint32_t*
+    kAotFuel,               // uint64_t* (void* instance): the budget counter (aot_fuel.cpp), or NULL
     kAotSlotCount
 };
 
@@ -37,6 +38,7 @@ struct AotTable {
     uint32_t import_count = 0;
     const char* const* exports = nullptr;
     uint32_t export_count = 0;
+    uint64_t* (*fuel)(void*) = nullptr;
 };
 
 }  // namespace ntx::wasm

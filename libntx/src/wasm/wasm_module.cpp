@@ -40,7 +40,9 @@ template struct Reach<PushCallTag, &wi::Thread::PushCall>;
 constexpr uint64_t kDefaultFuel = 50'000'000;  // instructions per call: ~0.1-0.5 s of interpretation
 constexpr int kFuelChunk = 1 << 16;
 
-uint64_t fuel_from_env() {
+}  // namespace
+
+uint64_t budget_from_env() {
     if (const char* env = std::getenv("NTX_WASM_FUEL")) {
         char* end = nullptr;
         unsigned long long v = std::strtoull(env, &end, 10);
@@ -48,6 +50,8 @@ uint64_t fuel_from_env() {
     }
     return kDefaultFuel;
 }
+
+namespace {
 
 std::string hex(uint64_t v) {
     char buf[24];
@@ -189,7 +193,7 @@ std::unique_ptr<Module> Module::load(const std::string& path, const ImportResolv
     auto m = std::unique_ptr<Module>(new Module());
     m->path_ = path;
     m->resolver_ = resolver;
-    m->fuel_ = fuel_from_env();
+    m->fuel_ = budget_from_env();
     wabt::Errors errors;
     wabt::Features features;  // the defaults: what clang 14 emits (mutable globals, sign-ext, bulk memory...)
     wabt::ReadBinaryOptions options(features, nullptr, false, true, false);

@@ -84,6 +84,10 @@ private:
 
 class Guest;
 
+// The instruction budget per call (interpreter) or calls and loop iterations (compiled): 50,000,000,
+// or $NTX_WASM_FUEL.
+uint64_t budget_from_env();
+
 // Signature text as the wat format writes it: "(func (param i32 i32) (result i32))".
 std::string signature(const wi::FuncType& type);
 

@@ -344,6 +344,7 @@ extern "C" __attribute__((visibility("default"))) ntx_status_t ntx_wasm_loader_o
         return rc;
     };
     if (!path || !host_api || !api || !NTX_HAS_MEMBER(api, ntx_plugin_api_t, release)) return fail(NTX_E_INVALID, "bad arguments");
+    if (host_api->abi_major != NTX_ABI_MAJOR) return fail(NTX_E_ABI, "the host speaks another plugin ABI major");
     if (backend) *backend = "wabt interpreter";
     try {
         std::string why;
@@ -365,7 +366,10 @@ extern "C" __attribute__((visibility("default"))) ntx_status_t ntx_wasm_loader_o
         std::fprintf(stderr, "ntx: '%s' (wasm2c): %s\n", self ? self : "?", why.c_str());
         return rc;
     };
-    if (!host_api || !api || !NTX_HAS_MEMBER(api, ntx_plugin_api_t, release)) return NTX_E_ABI;  // not a 1.x host
+    // A host of another major, or whose tables are smaller than 1.0's, is not one this adapter speaks to.
+    if (!host_api || !api || host_api->abi_major != NTX_ABI_MAJOR || !NTX_HAS_MEMBER(host_api, ntx_host_api_t, strerror) ||
+        !NTX_HAS_MEMBER(api, ntx_plugin_api_t, release))
+        return NTX_E_ABI;
     if (!slots || slot_count < kAotSlotCount)
         return fail(NTX_E_ABI, "its glue does not match this wasm loader; compile it again with this ntx");
     try {
@@ -379,6 +383,7 @@ extern "C" __attribute__((visibility("default"))) ntx_status_t ntx_wasm_loader_o
         aot->import_count = *static_cast<const uint32_t*>(slots[kAotImportCount]);
         aot->exports = static_cast<const char* const*>(slots[kAotExports]);
         aot->export_count = *static_cast<const uint32_t*>(slots[kAotExportCount]);
+        aot->fuel = reinterpret_cast<uint64_t* (*)(void*)>(slots[kAotFuel]);
         std::string why;
         auto module = Module::from_aot(*aot, make_resolver(), why);
         if (!module) return fail(NTX_E_INVALID, why);
