@@ -125,8 +125,16 @@ void* wasm_loader_handle(std::string& error) {
     static std::string why;
     static std::once_flag once;
     std::call_once(once, [] {
-        fs::path file = library_dir() / NTX_WASM_LOADER_FILE;
+        const fs::path lib = library_dir();
+        fs::path file = lib / NTX_WASM_LOADER_FILE;
         handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+#if defined(NTX_BUILD_LIB_DIR)
+        // A program of the build tree linked with the engine's objects (tests, benchmarks) lives in
+        // bin/, beside the build's lib/.
+        std::error_code ec;
+        if (!handle && fs::equivalent(lib.parent_path(), fs::path(NTX_BUILD_LIB_DIR).parent_path(), ec))
+            handle = dlopen((fs::path(NTX_BUILD_LIB_DIR) / NTX_WASM_LOADER_FILE).c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+#endif
         if (!handle) {
             const char* e = dlerror();
             why = fmt::format("the wasm loader is not part of this build ({})", e ? e : file.string());
