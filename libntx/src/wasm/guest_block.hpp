@@ -13,6 +13,12 @@ namespace ntx::wasm {
 
 class Block {
 public:
+    // An action's ctx with a few params fits without growing (one allocation each).
+    Block() {
+        bytes_.reserve(512);
+        relocs_.reserve(16);
+    }
+
     // Room for `size` zeroed bytes aligned to `align`; returns its offset in the block.
     uint32_t reserve(size_t size, size_t align = 8) {
         size_t at = (bytes_.size() + align - 1) / align * align;
