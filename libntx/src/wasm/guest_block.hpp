@@ -41,9 +41,10 @@ public:
         set_ptr(at, data);
         set<uint32_t>(at + 4, static_cast<uint32_t>(s.size()));
     }
-    // Allocates the block in the guest and copies it there; 0 with `trap` set on failure.
+    // Places the block in the guest (Guest::borrow; the caller gives it back) and copies it there; 0
+    // with `trap` set on failure.
     uint32_t place(Guest& guest, Guest::Call& trap) {
-        uint32_t base = guest.alloc(static_cast<uint32_t>(bytes_.size()), trap);
+        uint32_t base = guest.borrow(static_cast<uint32_t>(bytes_.size()), trap);
         if (!base) return 0;
         for (uint32_t at : relocs_) {
             uint32_t off;

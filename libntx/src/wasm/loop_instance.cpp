@@ -22,7 +22,7 @@ Guest::Call call_init(Guest& guest, const RunState& run, ntx_status_t& rc) {
     c = guest.call("ntx_init", {u32v(at + ctx)});
     if (!c.ok()) return c;
     rc = c.results.at(0).Get<int32_t>();
-    guest.free(at);
+    guest.give_back(at);
     return c;
 }
 
@@ -193,7 +193,7 @@ void LoopInstance::on_socket(void* userdata, const ntx_socket_event_t* ev) {
         li.reset(c, "ntx_on_socket");
         return;
     }
-    g.free(base);
+    g.give_back(base);
 }
 
 void LoopInstance::on_timer(void* userdata, ntx_timer_t timer) {

@@ -390,4 +390,14 @@ void Guest::free(uint32_t ptr) {
     if (ptr) call("ntx_free", {wi::Value::Make(ptr)});
 }
 
+uint32_t Guest::borrow(uint32_t size, Call& trap) {
+    if (size > kScratch) return alloc(size, trap);
+    if (!scratch_) scratch_ = alloc(kScratch, trap);
+    return scratch_;
+}
+
+void Guest::give_back(uint32_t ptr) {
+    if (ptr != scratch_) free(ptr);
+}
+
 }  // namespace ntx::wasm

@@ -132,8 +132,18 @@ public:
     // Guest allocation through ntx_alloc / ntx_free; 0 with `trap` set when it failed or trapped.
     uint32_t alloc(uint32_t size, Call& trap);
     void free(uint32_t ptr);
+    // Room for a block the host places for one call (an action's ctx, an event): a scratch area
+    // allocated once per instance, reused call after call (the host never places a block while another
+    // is in use: it never calls into a guest from inside a call of it), or a fresh allocation when the
+    // block is larger. give_back frees only the latter.
+    uint32_t borrow(uint32_t size, Call& trap);
+    void give_back(uint32_t ptr);
 
     void* user = nullptr;  // the binding the host functions serve (see loop_instance.hpp)
+
+private:
+    static constexpr uint32_t kScratch = 4096;
+    uint32_t scratch_ = 0;
 };
 
 }  // namespace ntx::wasm

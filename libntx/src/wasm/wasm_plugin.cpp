@@ -150,7 +150,7 @@ ntx_status_t validate_slot(const ntx_validate_ctx_t* ctx) {
         l->probe.reset();
         return NTX_E_INTERNAL;
     }
-    g.free(base);
+    g.give_back(base);
     return c.results.at(0).Get<int32_t>();
 }
 
@@ -218,7 +218,7 @@ ntx_status_t run_action(void* state, ntx_action_t* action, const ntx_action_ctx_
     uint32_t kept = 0;
     g->load(base + slot, kept);
     *ctx->user_data = UserSlot::encode(li.index, li.generation, kept);
-    g->free(base);
+    g->give_back(base);
     ntx_status_t rc = c.results.at(0).Get<int32_t>();
     if (rc == NTX_OK) return NTX_OK;
     if (li.holds(action)) {
@@ -260,7 +260,7 @@ void on_error(void* state, ntx_action_t* action, void** user_data, ntx_status_t 
     uint32_t kept = 0;
     g.load(base + slot, kept);
     *user_data = UserSlot::encode(li->index, li->generation, kept);
-    g.free(base);
+    g.give_back(base);
 }
 
 void user_release(void* state, uint64_t user_id, void* user_data) {
