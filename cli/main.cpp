@@ -33,6 +33,7 @@ void usage(std::FILE* out, const po::options_description& opts) {
                  "       ntx compare BASELINE RUN [--archive DIR]   (report.json, its folder, or an archived run id)\n"
                  "       ntx plugins list [--plugin-path DIR]... [--json]\n"
                  "       ntx plugins info PATH|NAME [--plugin-path DIR]... [--json]\n"
+                 "       ntx wasm compile PLUGIN.wasm -o ntx_NAME.so   (ahead of time, with wasm2c and cc)\n"
                  "       ntx --version\n\n");
     std::ostringstream s;
     s << opts;
@@ -55,6 +56,7 @@ boost::json::object to_json(const ntx::PluginInfo& p) {
                           {"version_is_semver", p.version_is_semver},
                           {"abi", std::to_string(p.abi_major) + "." + std::to_string(p.abi_minor)},
                           {"capabilities", std::move(caps)},
+                          {"backend", p.backend},
                           {"shadowed", p.shadowed}};
     if (!p.loaded) o["error"] = p.error;
     return o;
@@ -117,6 +119,7 @@ int plugins_info(const std::string& what, const std::vector<std::string>& paths,
     if (p.abi_major)
         std::printf("abi:           %u.%u (this host: %d.%d)\n", p.abi_major, p.abi_minor, NTX_ABI_MAJOR, NTX_ABI_MINOR);
     if (!p.capabilities.empty()) std::printf("capabilities:  %s\n", join(p.capabilities, ", ").c_str());
+    if (!p.backend.empty()) std::printf("backend:       %s\n", p.backend.c_str());
     return rc;
 }
 
@@ -241,6 +244,19 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "ntx: error: expected `plugins list` or `plugins info PATH|NAME`\n");
         usage(stderr, opts);
         return kExitInvalid;
+    }
+    if (vm.count("command") && vm["command"].as<std::string>() == "wasm") {
+        if (args.size() != 2 || args[0] != "compile" || !vm.count("out")) {
+            std::fprintf(stderr, "ntx: error: expected `wasm compile PLUGIN.wasm -o ntx_NAME.so`\n");
+            return kExitInvalid;
+        }
+        std::string error;
+        if (!ntx::compile_wasm_plugin(args[1], vm["out"].as<std::string>(), error)) {
+            std::fprintf(stderr, "ntx: error: %s\n", error.c_str());
+            return kExitInvalid;
+        }
+        std::printf("compiled %s -> %s (wasm2c)\n", args[1].c_str(), vm["out"].as<std::string>().c_str());
+        return kExitPassed;
     }
     const std::string archive_dir = vm.count("archive") ? vm["archive"].as<std::string>() : std::string();
     if (vm.count("command") && vm["command"].as<std::string>() == "compare") {

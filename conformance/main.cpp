@@ -253,7 +253,8 @@ void declare(const Options& opt, Out& out) {
         out.line('F', "declare: name '" + name + "'");
         out.line('D', "a name is lowercase letters, digits, '_' and '-' (scripts find it as ntx_<name>.so)");
     }
-    if (fs::path(opt.plugin).filename() != "ntx_" + name + ".so")
+    // A .wasm module is named by its path (`kind: wasm`, `entry: file.wasm`), never found by name.
+    if (fs::path(opt.plugin).extension() != ".wasm" && fs::path(opt.plugin).filename() != "ntx_" + name + ".so")
         out.line('W', "declare: the file is " + fs::path(opt.plugin).filename().string() + ", not ntx_" + name +
                           ".so: `entry: " + name + "` will not find it on the search path");
     if (ntx::is_semver(api.version))

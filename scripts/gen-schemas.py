@@ -337,8 +337,8 @@ defs["component"] = {
         "name": d(ref("name"), "The name actions use."),
         "version": d(ref("scalar"), "The semver the script needs; the plugin's must be compatible (caret rule)."),
         "kind": strenum(["native", "builtin", "wasm", "wasi-component"],
-                        "native (default, a .so plugin) | builtin | wasm / wasi-component (the wasm loader, when "
-                        "built)."),
+                        "native (default, a .so plugin) | builtin | wasm (a core wasm module, `entry` its .wasm "
+                        "file; see docs/plugins-wasm.md) | wasi-component (refused: no component-model runtime)."),
         "entry": d(ref("scalar"),
                    "A bare plugin name (found on the plugin search path) or a path relative to res_dir."),
         "metadata": {"type": "object", "description": "Free-form metadata; `capabilities` lists the calls the script "

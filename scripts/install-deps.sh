@@ -15,6 +15,9 @@ packages=(
   python3-jsonschema python3-yaml
   # the DSL loader's fuzz target (libFuzzer): clang and its sanitizer runtimes
   clang libclang-rt-14-dev
+  # wasm plugins: the loader's interpreter (libwabt.a, wat2wasm), and the toolchain examples/wasm-echo
+  # builds with (clang --target=wasm32-wasi against wasi-libc)
+  wabt lld wasi-libc libclang-rt-14-dev-wasm32
   # real servers the suite starts on 127.0.0.1 with throw-away configs
   nginx-light vsftpd openssl
   # report checks: promtool and a Prometheus server scraping --metrics-listen; headless chromium loading report.html

@@ -69,7 +69,7 @@ struct Rig {
     std::unique_ptr<scheduler::Scheduler> sched;
     std::string error;
 
-    explicit Rig(const std::string& script_yaml) {
+    explicit Rig(const std::string& script_yaml, const char* plugin = NTX_BENCH_NOOP_PLUGIN) {
         dir.write("script.yaml", script_yaml);
         dir.write("config.yaml", "tick: 20ms\nthreads: 1\nlog:\n  level: warn\n");
         std::vector<Diagnostic> diagnostics;
@@ -83,7 +83,7 @@ struct Rig {
         plugin::PluginLoader loader({});
         for (size_t i = 0; i < script.components.size(); ++i) {
             if (script.components[i].builtin) continue;
-            auto p = loader.load(NTX_BENCH_NOOP_PLUGIN, frame->host_api(), error);
+            auto p = loader.load(plugin, frame->host_api(), error);
             if (!p) return;
             frame->components()[i].plugin = std::move(p);
         }
@@ -136,8 +136,8 @@ load:
       task-duration: 1h
 )";
 
-void BM_DispatchAcrossAbi(benchmark::State& state) {
-    Rig rig(kNoopScript);
+void BM_DispatchAcrossAbi(benchmark::State& state, const char* plugin) {
+    Rig rig(kNoopScript, plugin);
     if (!rig.ready(state)) return;
     scheduler::Shard& shard = rig.shard();
     scheduler::User u(shard, 1, 0, rig.script.variables.size(), rig.script.components.size());
@@ -165,7 +165,12 @@ void BM_DispatchAcrossAbi(benchmark::State& state) {
     rig.frame->close_slot(u.slot);  // its deadline timer stops
     io.poll();
 }
-BENCHMARK(BM_DispatchAcrossAbi);
+BENCHMARK_CAPTURE(BM_DispatchAcrossAbi, native, NTX_BENCH_NOOP_PLUGIN);
+#if defined(NTX_BENCH_NOOP_WASM)
+// The same protocol as a wasm guest (bench_noop_plugin.wat): interpreted, and compiled by wasm2c.
+BENCHMARK_CAPTURE(BM_DispatchAcrossAbi, wasm_interp, NTX_BENCH_NOOP_WASM);
+BENCHMARK_CAPTURE(BM_DispatchAcrossAbi, wasm_aot, NTX_BENCH_NOOP_WASM_AOT);
+#endif
 
 const std::string kIdleScript = kNoopComponent + R"(workflows:
   park:

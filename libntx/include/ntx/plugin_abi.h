@@ -2,8 +2,8 @@
  * ntx plugin ABI, version 1.2.
  *
  * The one header a protocol plugin includes. Plain C99, standard headers only, so a plugin can be
- * written in C, C++, Rust, or compiled to wasm and loaded through a loader that implements this
- * contract.
+ * written in C, C++, Rust, or compiled to wasm (ntx/wasm_guest.h, docs/plugins-wasm.md) and loaded
+ * through the wasm loader, which adapts a module to this contract.
  *
  * NAMES
  *   ntx_*_t          types

@@ -23,6 +23,7 @@ struct PluginInfo {
     uint32_t abi_major = 0;
     uint32_t abi_minor = 0;
     std::vector<std::string> capabilities;
+    std::string backend;       // "native" (a .so), or "wasm (wabt interpreter)" for a .wasm file
 };
 
 // The directories searched for `entry: <name>`, in order: `extra_paths` (--plugin-path), then
@@ -43,6 +44,12 @@ NTX_API PluginInfo inspect_plugin(const std::string& path_or_name, const std::ve
 // Returns NTX_OK, or a negative status with `error` set (`*plugin_api` then holds what the plugin filled).
 NTX_API ntx_status_t load_plugin(const std::string& path, const ntx_host_api_t* host_api, ntx_plugin_api_t* plugin_api,
                                  std::string& error);
+
+// `ntx wasm compile`: checks the module at `wasm` as the wasm loader does, translates it with wasm2c
+// and compiles it with the system's C compiler ($CC, else cc) into `out`, an ordinary native plugin.
+// False with `error` set when the module is refused, a tool is missing or fails, or the wasm loader is
+// not part of this build.
+NTX_API bool compile_wasm_plugin(const std::string& wasm, const std::string& out, std::string& error);
 
 // True when `version` is a semantic version (MAJOR.MINOR.PATCH[-pre][+build]) by the host's rule.
 NTX_API bool is_semver(const std::string& version);

@@ -26,11 +26,13 @@ void parse_components(Compilation& cx, FileCtx& f, const YAML::Node& n) {
         }
         if (spec.kind == "builtin") {
             spec.builtin = true;
-        } else if (spec.kind == "wasm" || spec.kind == "wasi-component") {
-            f.error(c["kind"], fmt::format("component '{}': the wasm loader is not part of this build", spec.name));
+        } else if (spec.kind == "wasi-component") {
+            // A component-model binary (wasip2) has no runtime here; a core module behind ntx/wasm_guest.h does.
+            f.error(c["kind"], fmt::format("component '{}': wasi components (wasip2) cannot run here", spec.name),
+                    "build a core module (--target=wasm32-wasi, ntx/wasm_guest.h) and declare `kind: wasm`");
         } else if (spec.kind == "service-adapter") {
             f.error(c["kind"], "kind 'service-adapter' is reserved and cannot be loaded");
-        } else if (spec.kind != "native") {
+        } else if (spec.kind != "native" && spec.kind != "wasm") {  // wasm: a .wasm entry, through the wasm loader
             f.error(c["kind"], fmt::format("unknown component kind '{}'", spec.kind),
                     "one of native, wasm, wasi-component, builtin");
         }
@@ -43,6 +45,9 @@ void parse_components(Compilation& cx, FileCtx& f, const YAML::Node& n) {
         if (c["entry"]) {
             spec.entry_loc = f.loc(c["entry"]);
             if (auto v = scalar(f, c["entry"], "entry")) spec.entry = *v;
+            if (spec.kind == "wasm" && !spec.entry.ends_with(".wasm"))
+                f.error(c["entry"], fmt::format("component '{}': a wasm component's entry is its .wasm file", spec.name),
+                        "a path relative to the res_dir, e.g. entry: plugins/echo.wasm");
         } else if (!spec.builtin) {
             f.error(c, fmt::format("component '{}' has no 'entry' (a plugin path or bare name)", spec.name));
         }

@@ -40,6 +40,7 @@ PluginInfo inspect_path(plugin::PluginLoader& loader, const fs::path& path) {
     ntx_plugin_api_t seen{};
     auto loaded = loader.load(path, listing_host_api(), info.error, &seen);
     info.loaded = loaded != nullptr;
+    info.backend = loaded ? loaded->backend : path.extension() == ".wasm" ? "wasm" : "native";
     copy_declaration(seen, info);
     return info;
 }
@@ -101,6 +102,16 @@ ntx_status_t load_plugin(const std::string& path, const ntx_host_api_t* host_api
     auto loaded = loader.load(path, host_api, error, &seen);
     *plugin_api = seen;
     return loaded ? NTX_OK : seen.abi_major ? NTX_E_ABI : NTX_E_INVALID;
+}
+
+bool compile_wasm_plugin(const std::string& wasm, const std::string& out, std::string& error) {
+    using compile_fn = int (*)(const char*, const char*, char*, size_t);
+    auto compile = reinterpret_cast<compile_fn>(plugin::PluginLoader::wasm_loader_symbol("ntx_wasm_compile", error));
+    if (!compile) return false;
+    char why[4096] = {0};
+    if (compile(wasm.c_str(), out.c_str(), why, sizeof why) == 0) return true;
+    error = why;
+    return false;
 }
 
 bool is_semver(const std::string& version) { return plugin::parse_semver(version).has_value(); }

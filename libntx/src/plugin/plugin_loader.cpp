@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <mutex>
 #include <fmt/format.h>
+
+#include "wasm/wasm_loader_api.h"
 
 namespace ntx::plugin {
 namespace fs = std::filesystem;
@@ -89,7 +92,8 @@ bool check_table(LoadedPlugin& plugin, ntx_status_t rc, const ntx_host_api_t* ho
 
 fs::path PluginLoader::resolve(const std::string& entry, const fs::path& res_dir, std::string& error) const {
     std::error_code ec;
-    bool is_path = entry.find('/') != std::string::npos || (entry.size() > 3 && entry.ends_with(".so"));
+    bool is_path = entry.find('/') != std::string::npos || (entry.size() > 3 && entry.ends_with(".so")) ||
+                   (entry.size() > 5 && entry.ends_with(".wasm"));
     if (is_path) {
         fs::path p = fs::path(entry).is_absolute() ? fs::path(entry) : res_dir / entry;
         if (fs::is_regular_file(p, ec)) return p.lexically_normal();
@@ -113,8 +117,73 @@ fs::path PluginLoader::resolve(const std::string& entry, const fs::path& res_dir
     return {};
 }
 
+namespace {
+
+// The wasm loader, opened once on first use (never closed): libntx carries no interpreter itself.
+void* wasm_loader_handle(std::string& error) {
+    static void* handle = nullptr;
+    static std::string why;
+    static std::once_flag once;
+    std::call_once(once, [] {
+        const fs::path lib = library_dir();
+        fs::path file = lib / NTX_WASM_LOADER_FILE;
+        handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+#if defined(NTX_BUILD_LIB_DIR)
+        // A program of the build tree linked with the engine's objects (tests, benchmarks) lives in
+        // bin/, beside the build's lib/.
+        std::error_code ec;
+        if (!handle && fs::equivalent(lib.parent_path(), fs::path(NTX_BUILD_LIB_DIR).parent_path(), ec))
+            handle = dlopen((fs::path(NTX_BUILD_LIB_DIR) / NTX_WASM_LOADER_FILE).c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+#endif
+        if (!handle) {
+            const char* e = dlerror();
+            why = fmt::format("the wasm loader is not part of this build ({})", e ? e : file.string());
+        }
+    });
+    if (!handle) error = why;
+    return handle;
+}
+
+ntx_wasm_loader_open_fn wasm_loader(std::string& error) {
+    return reinterpret_cast<ntx_wasm_loader_open_fn>(PluginLoader::wasm_loader_symbol(NTX_WASM_LOADER_SYMBOL, error));
+}
+
+}  // namespace
+
+void* PluginLoader::wasm_loader_symbol(const char* name, std::string& error) {
+    void* handle = wasm_loader_handle(error);
+    if (!handle) return nullptr;
+    void* symbol = dlsym(handle, name);
+    if (!symbol) error = fmt::format("the wasm loader ({}) does not export {}", NTX_WASM_LOADER_FILE, name);
+    return symbol;
+}
+
+std::shared_ptr<LoadedPlugin> PluginLoader::load_wasm(const fs::path& path, const ntx_host_api_t* host_api,
+                                                      std::string& error, ntx_plugin_api_t* seen) {
+    ntx_wasm_loader_open_fn open = wasm_loader(error);
+    if (!open) {
+        error = fmt::format("'{}': {}", path.string(), error);
+        return nullptr;
+    }
+    auto plugin = std::make_shared<LoadedPlugin>();
+    plugin->path = path;
+    plugin->api.size = sizeof(ntx_plugin_api_t);
+    const char* backend = nullptr;
+    char why[1024] = {0};
+    ntx_status_t rc = open(path.c_str(), host_api, &plugin->api, &backend, why, sizeof why);
+    if (seen) *seen = plugin->api;
+    if (rc != NTX_OK) {
+        error = why[0] ? why : fmt::format("'{}' was refused by the wasm loader ({})", path.string(), rc);
+        return nullptr;
+    }
+    plugin->backend = fmt::format("wasm ({})", backend ? backend : "?");
+    if (!check_table(*plugin, rc, host_api, error)) return nullptr;
+    return plugin;
+}
+
 std::shared_ptr<LoadedPlugin> PluginLoader::load(const fs::path& path, const ntx_host_api_t* host_api,
                                                  std::string& error, ntx_plugin_api_t* seen) {
+    if (path.extension() == ".wasm") return load_wasm(path, host_api, error, seen);
     // RTLD_NODELETE: the code stays mapped even if a handle is closed, so a late callback can't jump
     // into unmapped memory.
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
@@ -132,6 +201,7 @@ std::shared_ptr<LoadedPlugin> PluginLoader::load(const fs::path& path, const ntx
     auto plugin = std::make_shared<LoadedPlugin>();
     plugin->path = path;
     plugin->handle = handle;
+    if (dlsym(handle, "ntx_wasm_backend")) plugin->backend = "wasm (wasm2c, ahead of time)";  // ntx wasm compile's
     plugin->api.size = sizeof(ntx_plugin_api_t);
     ntx_status_t rc = entry(host_api, &plugin->api);
     if (seen) *seen = plugin->api;

@@ -18,6 +18,7 @@ struct LoadedPlugin {
     void* initial_state = nullptr;  // what init finds in *plugin_state (in-process protocols only)
     ntx_plugin_api_t api{};
     std::vector<std::string> capabilities;
+    std::string backend = "native";  // or the wasm loader's backend for a .wasm file
 
     bool has_capability(std::string_view call) const;
 };
@@ -28,11 +29,11 @@ public:
     // shipped plugins (installed next to libntx, or in the build tree).
     explicit PluginLoader(std::vector<std::string> extra_paths);
 
-    // Resolves `entry` (a path relative to res_dir when it contains '/' or ends in .so, else a bare
+    // Resolves `entry` (a path relative to res_dir when it contains '/' or ends in .so or .wasm, else a bare
     // name found as ntx_<name>.so on the search path). Returns an empty path and sets `error` if not found.
     std::filesystem::path resolve(const std::string& entry, const std::filesystem::path& res_dir, std::string& error) const;
 
-    // Loads and checks the ABI. `host_api` must outlive the plugin. Returns nullptr and sets `error` on failure.
+    // Loads and checks the ABI. A .wasm file goes through the wasm loader (libntx_wasm.so, next to libntx). `host_api` must outlive the plugin. Returns nullptr and sets `error` on failure.
     // `seen`, when given, receives the plugin's table as the entry filled it, refused or not.
     std::shared_ptr<LoadedPlugin> load(const std::filesystem::path& path, const ntx_host_api_t* host_api,
                                        std::string& error, ntx_plugin_api_t* seen = nullptr);
@@ -45,7 +46,14 @@ public:
 
     const std::vector<std::filesystem::path>& search_path() const { return search_; }
 
+    // A symbol of the wasm loader (libntx_wasm.so next to libntx), opened on first use; nullptr and
+    // `error` when the loader is not part of this build.
+    static void* wasm_loader_symbol(const char* name, std::string& error);
+
 private:
+    std::shared_ptr<LoadedPlugin> load_wasm(const std::filesystem::path& path, const ntx_host_api_t* host_api,
+                                            std::string& error, ntx_plugin_api_t* seen);
+
     std::vector<std::filesystem::path> search_;
 };
 
