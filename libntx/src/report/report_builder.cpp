@@ -129,7 +129,7 @@ Report build_report(const dsl::Script& script, const metrics::RunSnapshot& snap)
             sr.timeline_bucket_ms = started.bucket_ms;
         }
         auto scenario_latency = std::make_unique<metrics::LatencyHistogram>();
-        const metrics::ActionStats* actions = &snap.actions[s * n_actions];
+        const metrics::ActionStats* actions = snap.actions.data() + s * n_actions;  // a script may have no action
         for (uint32_t a : action_order(script, script.scenarios[s], actions)) {
             const auto& st = actions[a];
             ActionReport ar = action_report(script, a, st);
