@@ -18,8 +18,10 @@ function(ntx_set_target_options target)
   endif()
   target_compile_options(${target} PRIVATE -Wall -Wextra)
   if(NTX_STRICT_WARNINGS)
-    # What the code holds today; -Wconversion is not among them (see CMakePresets.json's `ci`).
-    target_compile_options(${target} PRIVATE -Wshadow -Wpedantic)
+    # Reported, not yet errors under NTX_WERROR: a sample of the engine's files shows a few -Wshadow (net/
+    # loop.cpp) and no -Wpedantic; they become errors once a full `ci` build is clean. -Wconversion
+    # stays off until it has been measured over the whole tree.
+    target_compile_options(${target} PRIVATE -Wshadow -Wpedantic -Wno-error=shadow -Wno-error=pedantic)
   endif()
   if(NTX_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
