@@ -18,10 +18,10 @@ function(ntx_set_target_options target)
   endif()
   target_compile_options(${target} PRIVATE -Wall -Wextra)
   if(NTX_STRICT_WARNINGS)
-    # Reported, not yet errors under NTX_WERROR: a sample of the engine's files shows a few -Wshadow (net/
-    # loop.cpp) and no -Wpedantic; they become errors once a full `ci` build is clean. -Wconversion
-    # stays off until it has been measured over the whole tree.
-    target_compile_options(${target} PRIVATE -Wshadow -Wpedantic -Wno-error=shadow -Wno-error=pedantic)
+    # The whole tree builds clean with -Wpedantic. -Wshadow is reported but not yet an error: five remain
+    # (dsl/flow_checks.cpp, net/loop.cpp, scheduler/shard.cpp, files being reworked now); drop
+    # -Wno-error=shadow once they are fixed. -Wconversion stays off until measured over the tree.
+    target_compile_options(${target} PRIVATE -Wshadow -Wpedantic -Wno-error=shadow)
   endif()
   if(NTX_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
