@@ -7,8 +7,12 @@
  *
  * NAMES
  *   ntx_*_t          types
- *   ntx_plugin_*     what the plugin implements (filled into ntx_plugin_api_t)
- *   ntx_host_*       what the host lends (ntx_host_api_t)
+ *   ntx_plugin_*_fn  the hooks the plugin implements, e.g. ntx_plugin_run_action_fn (the members of
+ *                    ntx_plugin_api_t: run_action...), and ntx_plugin_entry_fn, its one exported symbol
+ *   ntx_host_*_fn    the functions the host lends, e.g. ntx_host_action_complete_fn (the members of
+ *                    ntx_host_api_t: action_complete...)
+ *   ntx_*_cb         callbacks the plugin hands to the host (sockets, timers, fd-watch, problems)
+ *   NTX_*            macros: status codes, bits, versions
  *
  * ENTRY
  *   A plugin exports exactly one symbol, NTX_PLUGIN_ENTRY_SYMBOL ("ntx_plugin_entry"), of type
@@ -39,6 +43,9 @@
  *        is a `file:line:col: error:` of `ntx validate` instead of an error of every run of the
  *        action. Optional: a 1.0 / 1.1 plugin's table is too small to hold it, and the host then
  *        checks nothing more than before.
+ *   Since 1.2, source only (no table, member or value changed): each hook has a named type
+ *        (ntx_plugin_*_fn, ntx_host_*_fn), the status codes are parenthesised, every struct passed by
+ *        pointer says who owns it. A plugin built against the 1.0 header still loads (tests/plugins/abi_1_0).
  *
  * OWNERSHIP (applies everywhere unless a member says otherwise)
  *   - ntx_str_t / ntx_bytes_t are borrowed views, valid only for the duration of the call that
@@ -96,24 +103,24 @@ extern "C" {
 typedef int32_t ntx_status_t;
 
 #define NTX_OK 0
-#define NTX_E_INVALID -1      /* bad argument or parameter */
-#define NTX_E_NOMEM -2        /* allocation failed */
-#define NTX_E_UNSUPPORTED -3  /* call/capability/feature not supported */
-#define NTX_E_ABI -4          /* ABI major/minor mismatch */
-#define NTX_E_VERSION -5      /* semver-incompatible plugin version */
-#define NTX_E_RESOLVE -6      /* host name could not be resolved */
-#define NTX_E_CONNECT -7      /* connection refused or failed */
-#define NTX_E_IO -8           /* read/write failed, connection reset */
-#define NTX_E_CLOSED -9       /* peer closed the connection */
-#define NTX_E_TIMEOUT -10     /* a deadline passed */
-#define NTX_E_CANCELLED -11   /* ended by the host (user stopped, run closing) */
-#define NTX_E_PROTOCOL -12    /* the peer spoke the protocol wrongly (unparsable response...) */
-#define NTX_E_LIMIT -13       /* a configured limit was exceeded (header/body size...) */
-#define NTX_E_DENIED -14      /* refused by policy (address not allowed...) */
-#define NTX_E_STATE -15       /* call not valid in the current state (dead handle...) */
-#define NTX_E_STATUS -16      /* the server answered, with a failure status (HTTP 5xx...) */
-#define NTX_E_INTERNAL -17    /* a bug or an exception inside the plugin */
-#define NTX_E_TLS -18         /* 1.1: TLS handshake failed, certificate not trusted, name mismatch, TLS alert */
+#define NTX_E_INVALID (-1)      /* bad argument or parameter */
+#define NTX_E_NOMEM (-2)        /* allocation failed */
+#define NTX_E_UNSUPPORTED (-3)  /* call/capability/feature not supported */
+#define NTX_E_ABI (-4)          /* ABI major/minor mismatch */
+#define NTX_E_VERSION (-5)      /* semver-incompatible plugin version */
+#define NTX_E_RESOLVE (-6)      /* host name could not be resolved */
+#define NTX_E_CONNECT (-7)      /* connection refused or failed */
+#define NTX_E_IO (-8)           /* read/write failed, connection reset */
+#define NTX_E_CLOSED (-9)       /* peer closed the connection */
+#define NTX_E_TIMEOUT (-10)     /* a deadline passed */
+#define NTX_E_CANCELLED (-11)   /* ended by the host (user stopped, run closing) */
+#define NTX_E_PROTOCOL (-12)    /* the peer spoke the protocol wrongly (unparsable response...) */
+#define NTX_E_LIMIT (-13)       /* a configured limit was exceeded (header/body size...) */
+#define NTX_E_DENIED (-14)      /* refused by policy (address not allowed...) */
+#define NTX_E_STATE (-15)       /* call not valid in the current state (dead handle...) */
+#define NTX_E_STATUS (-16)      /* the server answered, with a failure status (HTTP 5xx...) */
+#define NTX_E_INTERNAL (-17)    /* a bug or an exception inside the plugin */
+#define NTX_E_TLS (-18)         /* 1.1: TLS handshake failed, certificate not trusted, name mismatch, TLS alert */
 
 /* ---- basic views -------------------------------------------------------------------------------- */
 /* OWNERSHIP: borrowed; valid for the call that passes it. Not NUL-terminated unless stated. */
@@ -153,6 +160,7 @@ typedef enum ntx_log_level_t {
 typedef struct ntx_host_api_t ntx_host_api_t;
 
 /* ---- what the host hands to init ------------------------------------------------------------------ */
+/* OWNERSHIP: host; borrowed for the init call, every view in it too (copy config_json to keep it). */
 typedef struct ntx_init_ctx_t {
     uint32_t size;
     ntx_str_t component;   /* the component's name in the script */
@@ -163,6 +171,8 @@ typedef struct ntx_init_ctx_t {
 } ntx_init_ctx_t;
 
 /* ---- what the host hands to run_action ------------------------------------------------------------ */
+/* OWNERSHIP: host; borrowed for the run_action call (views and params alike), except the user_data
+ * slot, which stays valid for the user's life. */
 typedef struct ntx_action_ctx_t {
     uint32_t size;
     uint64_t task_id;
@@ -187,6 +197,7 @@ typedef struct ntx_action_ctx_t {
 #define NTX_ACTION_WANTS_RESULT 1u
 
 /* ---- what a plugin reports when an action ends ---------------------------------------------------- */
+/* OWNERSHIP: plugin; borrowed by the host for the action_complete / action_fail call, which copies it. */
 typedef struct ntx_result_t {
     uint32_t size;
     /* Fields of the result, readable in the script through save-as (e.g. status, body, headers.x).
@@ -210,6 +221,7 @@ typedef enum ntx_scope_t {
     NTX_SCOPE_ACTION = 4
 } ntx_scope_t;
 
+/* OWNERSHIP: plugin; borrowed by the host for the progress call, which copies it. */
 typedef struct ntx_progress_t {
     uint32_t size;
     int32_t scope;        /* ntx_scope_t */
@@ -226,6 +238,7 @@ typedef struct ntx_progress_t {
  *   ad hoc (ABI 1.1): `template_action` empty and `call` one of the requesting plugin's capabilities;
  *            `params` are the whole `with`.
  * Values are copied by the host during the call. */
+/* OWNERSHIP: plugin; borrowed by the host for the request_task call. */
 typedef struct ntx_task_request_t {
     uint32_t size;
     ntx_str_t template_action; /* name of an action in the script to run as the new task */
@@ -254,6 +267,7 @@ typedef enum ntx_socket_event_kind_t {
     NTX_SOCKET_ERROR = 5      /* `status` says why; the socket is dead after the callback */
 } ntx_socket_event_kind_t;
 
+/* OWNERSHIP: host; borrowed for the on_event callback (data and reason included). */
 typedef struct ntx_socket_event_t {
     uint32_t size;
     int32_t kind;         /* ntx_socket_event_kind_t */
@@ -267,6 +281,8 @@ typedef struct ntx_socket_event_t {
 
 typedef void (*ntx_socket_cb)(void *userdata, const ntx_socket_event_t *event);
 
+/* OWNERSHIP: plugin; borrowed by the host for the socket_open call, which copies what it keeps (userdata
+ * is handed back as it is). */
 typedef struct ntx_socket_opts_t {
     uint32_t size;
     int32_t transport;     /* ntx_transport_t */
@@ -293,6 +309,7 @@ typedef struct ntx_socket_opts_t {
 
 /* Rate limits enforced by the host on one socket: at most `bytes` per `per_ms` milliseconds in each
  * direction (0 = unlimited). Sends are queued and written as the budget allows; reads pause. */
+/* OWNERSHIP: plugin; borrowed by the host for the socket_set_rate call, which copies it. */
 typedef struct ntx_rate_t {
     uint32_t size;
     uint64_t send_bytes;
@@ -309,6 +326,29 @@ typedef void (*ntx_timer_cb)(void *userdata, ntx_timer_t timer);
  * fd_unwatch (level-triggered, like poll). */
 typedef void (*ntx_fd_cb)(void *userdata, int fd, uint32_t events);
 
+/* The functions the host lends, one type each (what each does: at its member below). */
+typedef void (*ntx_host_log_fn)(ntx_host_t *host, const ntx_action_t *action, int32_t level, ntx_str_t message);
+typedef ntx_status_t (*ntx_host_action_complete_fn)(ntx_host_t *host, ntx_action_t *action, const ntx_result_t *result);
+typedef ntx_status_t (*ntx_host_action_fail_fn)(ntx_host_t *host, ntx_action_t *action, ntx_status_t code,
+                                                ntx_str_t reason, const ntx_result_t *result);
+typedef ntx_status_t (*ntx_host_progress_fn)(ntx_host_t *host, const ntx_action_t *action,
+                                             const ntx_progress_t *progress);
+typedef ntx_status_t (*ntx_host_request_task_fn)(ntx_host_t *host, ntx_action_t *action,
+                                                 const ntx_task_request_t *request, uint64_t *task_id);
+typedef ntx_status_t (*ntx_host_timer_schedule_fn)(ntx_host_t *host, ntx_loop_t *loop, uint64_t delay_ms,
+                                                   ntx_timer_cb cb, void *userdata, ntx_timer_t *timer);
+typedef ntx_status_t (*ntx_host_timer_cancel_fn)(ntx_host_t *host, ntx_loop_t *loop, ntx_timer_t timer);
+typedef ntx_status_t (*ntx_host_socket_open_fn)(ntx_host_t *host, ntx_loop_t *loop, const ntx_socket_opts_t *opts,
+                                                ntx_socket_t *socket);
+typedef ntx_status_t (*ntx_host_socket_send_fn)(ntx_host_t *host, ntx_socket_t socket, ntx_bytes_t data);
+typedef ntx_status_t (*ntx_host_socket_close_fn)(ntx_host_t *host, ntx_socket_t socket);
+typedef ntx_status_t (*ntx_host_socket_set_rate_fn)(ntx_host_t *host, ntx_socket_t socket, const ntx_rate_t *rate);
+typedef ntx_status_t (*ntx_host_fd_watch_fn)(ntx_host_t *host, ntx_loop_t *loop, int fd, uint32_t events, ntx_fd_cb cb,
+                                             void *userdata);
+typedef ntx_status_t (*ntx_host_fd_unwatch_fn)(ntx_host_t *host, ntx_loop_t *loop, int fd);
+typedef uint64_t (*ntx_host_now_ms_fn)(ntx_host_t *host);
+typedef const char *(*ntx_host_strerror_fn)(ntx_status_t status);
+
 /* ---- the table the host lends -------------------------------------------------------------------------
  * OWNERSHIP: host; valid from the entry call until after release returns. */
 struct ntx_host_api_t {
@@ -317,55 +357,50 @@ struct ntx_host_api_t {
     uint32_t abi_minor;
 
     /* Message with task/user/action tags taken from `action` (may be NULL). */
-    void (*log)(ntx_host_t *host, const ntx_action_t *action, int32_t level, ntx_str_t message);
+    ntx_host_log_fn log;
 
     /* Ends an action with success. `result` may be NULL. */
-    ntx_status_t (*action_complete)(ntx_host_t *host, ntx_action_t *action, const ntx_result_t *result);
+    ntx_host_action_complete_fn action_complete;
     /* Ends an action with an error `code` (< 0) and a short reason. `result` may be NULL. */
-    ntx_status_t (*action_fail)(ntx_host_t *host, ntx_action_t *action, ntx_status_t code,
-                                ntx_str_t reason, const ntx_result_t *result);
+    ntx_host_action_fail_fn action_fail;
 
     /* Progress emission for the run's progress bus. */
-    ntx_status_t (*progress)(ntx_host_t *host, const ntx_action_t *action, const ntx_progress_t *progress);
+    ntx_host_progress_fn progress;
 
     /* Asks the scheduler for a new task (see ntx_task_request_t). `action` must be live (called from
      * run_action or while the action runs, on its loop). Validated against config.yaml's dynamic-tasks
      * limits (max-concurrent, rate). NTX_OK: *task_id holds the new task's id and the task starts
      * on the loop's next turn. NTX_E_LIMIT: refused by a limit (counted); NTX_E_INVALID: no such
      * action or capability; NTX_E_STATE: `action` is not live; NTX_E_CANCELLED: the run is ending. */
-    ntx_status_t (*request_task)(ntx_host_t *host, ntx_action_t *action, const ntx_task_request_t *request,
-                                 uint64_t *task_id);
+    ntx_host_request_task_fn request_task;
 
     /* One-shot timer on `loop`; the callback runs once unless cancelled first. */
-    ntx_status_t (*timer_schedule)(ntx_host_t *host, ntx_loop_t *loop, uint64_t delay_ms, ntx_timer_cb cb,
-                                   void *userdata, ntx_timer_t *timer);
+    ntx_host_timer_schedule_fn timer_schedule;
     /* Cancelling a timer that already fired or was cancelled is a no-op returning NTX_OK. */
-    ntx_status_t (*timer_cancel)(ntx_host_t *host, ntx_loop_t *loop, ntx_timer_t timer);
+    ntx_host_timer_cancel_fn timer_cancel;
 
     /* Opens a socket on `loop`; connecting is asynchronous (NTX_SOCKET_CONNECTED or NTX_SOCKET_ERROR
      * follows, never inside this call; for NTX_TRANSPORT_TLS, CONNECTED comes after the handshake and
      * the certificate checks, and connect_timeout_ms covers both). The host reads continuously and
      * delivers NTX_SOCKET_DATA. Bytes sent before CONNECTED are queued. */
-    ntx_status_t (*socket_open)(ntx_host_t *host, ntx_loop_t *loop, const ntx_socket_opts_t *opts,
-                                ntx_socket_t *socket);
+    ntx_host_socket_open_fn socket_open;
     /* Queues bytes (copied by the host) for sending. */
-    ntx_status_t (*socket_send)(ntx_host_t *host, ntx_socket_t socket, ntx_bytes_t data);
+    ntx_host_socket_send_fn socket_send;
     /* Closes the socket; no callback follows, the socket id is dead. */
-    ntx_status_t (*socket_close)(ntx_host_t *host, ntx_socket_t socket);
+    ntx_host_socket_close_fn socket_close;
     /* Sets the socket's rate limit (see ntx_rate_t). */
-    ntx_status_t (*socket_set_rate)(ntx_host_t *host, ntx_socket_t socket, const ntx_rate_t *rate);
+    ntx_host_socket_set_rate_fn socket_set_rate;
 
     /* Watches a descriptor the plugin (or a library it wraps) owns; `events` as NTX_FD_*.
      * Calling it again for the same fd replaces the events and callback. */
-    ntx_status_t (*fd_watch)(ntx_host_t *host, ntx_loop_t *loop, int fd, uint32_t events, ntx_fd_cb cb,
-                             void *userdata);
-    ntx_status_t (*fd_unwatch)(ntx_host_t *host, ntx_loop_t *loop, int fd);
+    ntx_host_fd_watch_fn fd_watch;
+    ntx_host_fd_unwatch_fn fd_unwatch;
 
     /* Milliseconds on the host's monotonic clock. */
-    uint64_t (*now_ms)(ntx_host_t *host);
+    ntx_host_now_ms_fn now_ms;
 
     /* Static English text for a status code; never NULL. */
-    const char *(*strerror)(ntx_status_t status);
+    ntx_host_strerror_fn strerror;
 };
 
 /* ---- 1.2: checking an action's params at planning (validate_action) ---------------------------------- */
@@ -403,10 +438,20 @@ typedef struct ntx_validate_ctx_t {
     void *report_ctx;        /* pass back to report as it is */
 } ntx_validate_ctx_t;
 
+/* The hooks the plugin implements, one type each (what each does: at its member below). */
+typedef ntx_status_t (*ntx_plugin_init_fn)(ntx_host_t *host, const ntx_init_ctx_t *ctx, void **plugin_state);
+typedef ntx_status_t (*ntx_plugin_run_action_fn)(void *plugin_state, ntx_action_t *action, const ntx_action_ctx_t *ctx);
+typedef void (*ntx_plugin_on_error_fn)(void *plugin_state, ntx_action_t *action, void **user_data, ntx_status_t code,
+                                       ntx_str_t reason);
+typedef void (*ntx_plugin_user_release_fn)(void *plugin_state, uint64_t user_id, void *user_data);
+typedef void (*ntx_plugin_release_fn)(void *plugin_state);
+typedef ntx_status_t (*ntx_plugin_validate_action_fn)(const ntx_validate_ctx_t *ctx);
+
 /* ---- the table the plugin fills ---------------------------------------------------------------------
  * The host zeroes it and sets `size`; the plugin sets abi_major/abi_minor to the NTX_ABI_* it was
  * built with and fills the members that fit. Strings it points to must stay valid while the plugin
- * is loaded (string literals are the usual choice). */
+ * is loaded (string literals are the usual choice).
+ * OWNERSHIP: host (the table); plugin (the strings and the capabilities array it points to). */
 typedef struct ntx_plugin_api_t {
     uint32_t size;
     uint32_t abi_major;
@@ -417,23 +462,22 @@ typedef struct ntx_plugin_api_t {
     size_t capability_count;
 
     /* Once per run, before any action. *plugin_state is the plugin's (NULL allowed). */
-    ntx_status_t (*init)(ntx_host_t *host, const ntx_init_ctx_t *ctx, void **plugin_state);
+    ntx_plugin_init_fn init;
 
     /* Starts an action (see ACTIONS ARE ASYNCHRONOUS). NTX_OK: the outcome comes later through the
      * host table. Negative: the action ended here as that error, and the host must not be told again. */
-    ntx_status_t (*run_action)(void *plugin_state, ntx_action_t *action, const ntx_action_ctx_t *ctx);
+    ntx_plugin_run_action_fn run_action;
 
     /* Required. The host ended `action` first (code NTX_E_TIMEOUT or NTX_E_CANCELLED). The plugin
      * stops the work (cancels timers, closes or parks sockets) and forgets the handle. `user_data` is
      * the same per-user slot run_action got (ntx_action_ctx_t.user_data), so the plugin finds its state. */
-    void (*on_error)(void *plugin_state, ntx_action_t *action, void **user_data, ntx_status_t code,
-                     ntx_str_t reason);
+    ntx_plugin_on_error_fn on_error;
 
     /* Optional. A user ended; free what user_data points at. Not called for users whose slot stayed NULL. */
-    void (*user_release)(void *plugin_state, uint64_t user_id, void *user_data);
+    ntx_plugin_user_release_fn user_release;
 
     /* Once, after every loop stopped and every user was released. */
-    void (*release)(void *plugin_state);
+    ntx_plugin_release_fn release;
 
     /* 1.2, optional (NULL: the host checks nothing of the params). Checks one action's params before
      * anything runs, so that `ntx validate` reports a bad param where the script writes it. The host
@@ -447,7 +491,7 @@ typedef struct ntx_plugin_api_t {
      * Another status (NTX_E_NOMEM, NTX_E_INTERNAL...) says it could not check: the host reports it
      * as a planning error naming the plugin. Each is an error (exit 2): a run does not start. A
      * templated value (NTX_PARAM_TEMPLATED) is checked only as far as its literal parts decide. */
-    ntx_status_t (*validate_action)(const ntx_validate_ctx_t *ctx);
+    ntx_plugin_validate_action_fn validate_action;
 } ntx_plugin_api_t;
 
 typedef ntx_status_t (*ntx_plugin_entry_fn)(const ntx_host_api_t *host_api, ntx_plugin_api_t *plugin_api);

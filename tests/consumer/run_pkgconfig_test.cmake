@@ -1,0 +1,18 @@
+# Installs the build tree into a fresh prefix and builds tests/consumer/pkgconfig with make and pkg-config
+# alone, then runs it. -DBUILD_DIR= -DWORK_DIR= -DCONSUMER_DIR= -DEXAMPLE_DIR=
+file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR})
+function(step)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}")
+  endif()
+endfunction()
+step(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_DIR}/prefix)
+file(GLOB pc ${WORK_DIR}/prefix/lib*/pkgconfig/ntx.pc ${WORK_DIR}/prefix/lib/*/pkgconfig/ntx.pc)
+if(NOT pc)
+  message(FATAL_ERROR "no ntx.pc installed")
+endif()
+get_filename_component(pc_dir ${pc} DIRECTORY)
+step(${CMAKE_COMMAND} -E env PKG_CONFIG_PATH=${pc_dir} make -f ${CONSUMER_DIR}/pkgconfig/Makefile OUT=${WORK_DIR})
+step(${WORK_DIR}/pc_app ${EXAMPLE_DIR})
