@@ -12,6 +12,11 @@ function(step)
 endfunction()
 set(launcher)
 if(LAUNCHER)
+  # Keyed by paths relative to the source tree (as the main build's launcher): a fresh clone reuses
+  # what another tree compiled, instead of building ntx cold a second time.
+  set(ENV{CCACHE_BASEDIR} ${NTX_SOURCE_DIR})
+  set(ENV{CCACHE_NOHASHDIR} true)
+  set(ENV{CCACHE_SLOPPINESS} pch_defines,time_macros,include_file_mtime,include_file_ctime)
   set(launcher -DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER} -DCMAKE_C_COMPILER_LAUNCHER=${LAUNCHER})
 endif()
 step(${CMAKE_COMMAND} -S ${CONSUMER_DIR}/guest -B ${WORK_DIR}/guest-build -G Ninja -DNTX_SOURCE_DIR=${NTX_SOURCE_DIR}
