@@ -52,7 +52,8 @@ std::string Scheduler::stop_reason() const {
     return stop_reason_;
 }
 
-void Scheduler::run(std::atomic<int>& stop) {
+// What run() and begin_manual() share: the run's clock starts, the frame gets the loops and sinks.
+void Scheduler::attach(std::atomic<int>& stop) {
     stop_ = &stop;
     started_ = net::RunClock::now();
     std::vector<net::Loop*> all;
@@ -63,6 +64,10 @@ void Scheduler::run(std::atomic<int>& stop) {
     }
     frame_.attach_loops(std::move(all), std::move(sinks), started_);
     shards_running_ = static_cast<unsigned>(shards_.size());
+}
+
+void Scheduler::run(std::atomic<int>& stop) {
+    attach(stop);
     // Each loop starts its shard itself and stops itself when the shard is done: no thread but the
     // loop's own ever touches its io_context while it runs.
     for (auto& s : shards_) s->loop().start([shard = s.get()] { shard->begin(); });
@@ -77,16 +82,7 @@ void Scheduler::run(std::atomic<int>& stop) {
 }
 
 void Scheduler::begin_manual(std::atomic<int>& stop) {
-    stop_ = &stop;
-    started_ = net::RunClock::now();
-    std::vector<net::Loop*> all;
-    std::vector<frame::ActionSink*> sinks;
-    for (auto& s : shards_) {
-        all.push_back(&s->loop());
-        sinks.push_back(s.get());
-    }
-    frame_.attach_loops(std::move(all), std::move(sinks), started_);
-    shards_running_ = static_cast<unsigned>(shards_.size());
+    attach(stop);
     for (auto& s : shards_) s->begin();
 }
 

@@ -116,6 +116,7 @@ public:
     workbook::Archive* workbook_archive() const { return services_.archive; }
 
 private:
+    void attach(std::atomic<int>& stop);
     const dsl::Script& script_;
     std::vector<std::unique_ptr<resource::PairPool>>& pools_;
     frame::ProtocolFrame& frame_;
