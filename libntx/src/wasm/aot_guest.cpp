@@ -1,6 +1,7 @@
 #include "wasm/aot_guest.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 
 #include "wasm/wasm_module.hpp"
@@ -76,10 +77,10 @@ public:
         return true;
     }
 
-    Call call(std::string_view name, const wi::Values& args) override {
+    Call call(std::string_view name, Args args) override {
         Call out;
         const auto& exports = module_.export_list();
-        auto it = std::find_if(exports.begin(), exports.end(), [&](const Module::Export& e) { return e.name == name; });
+        auto it = find_export(name);
         if (it == exports.end() || !it->type || broken_) {
             out.outcome = Outcome::trap;
             out.message = broken_ ? "the instance is unusable after an earlier trap" : "no export '" + std::string(name) + "'";
@@ -87,8 +88,9 @@ public:
         }
         const wi::FuncType& type = *it->type;
         uint64_t a[16] = {0}, r = 0;
-        for (size_t i = 0; i < args.size() && i < 16; ++i)
-            a[i] = type.params[i] == wabt::Type::I64 ? args[i].Get<uint64_t>() : args[i].Get<uint32_t>();
+        size_t i = 0;
+        for (auto it2 = args.begin(); it2 != args.end() && i < 16 && i < type.params.size(); ++it2, ++i)
+            a[i] = type.params[i] == wabt::Type::I64 ? it2->Get<uint64_t>() : it2->Get<uint32_t>();
         pending_trap_.clear();
         uint64_t* fuel = aot_.fuel ? aot_.fuel(instance_) : nullptr;
         if (fuel) *fuel = module_.fuel();
@@ -130,13 +132,21 @@ public:
     static int on_import(void* ctx, uint32_t index, const uint64_t* args, uint64_t* result) {
         auto* g = static_cast<AotGuest*>(ctx);
         const auto& imp = g->module_.imports().at(index);
-        wi::Values params, results;
+        // The outermost import call reuses the instance's vectors (no allocation once grown); a nested
+        // one (an import that calls back into the guest, which calls an import) gets its own.
+        wi::Values own_params, own_results;
+        const bool outer = g->import_depth_++ == 0;
+        wi::Values& params = outer ? g->params_ : own_params;
+        wi::Values& results = outer ? g->results_ : own_results;
+        params.clear();
         for (size_t i = 0; i < imp.type->params.size(); ++i)
             params.push_back(imp.type->params[i] == wabt::Type::I64 ? wi::Value::Make(args[i])
                                                                     : wi::Value::Make(static_cast<uint32_t>(args[i])));
-        results.resize(imp.type->results.size());
+        results.assign(imp.type->results.size(), wi::Value{});
         std::string trap;
-        if (wabt::Failed(g->imports_[index](*g, params, results, trap))) {
+        const bool failed = wabt::Failed(g->imports_[index](*g, params, results, trap));
+        --g->import_depth_;
+        if (failed) {
             g->pending_trap_ = trap;
             return 1;
         }
@@ -146,12 +156,31 @@ public:
     }
 
 private:
+    // The export named `name`: the adapter calls a handful of exports by literal names, so the last
+    // few lookups are remembered by the name's address (no string comparison per call).
+    std::vector<Module::Export>::const_iterator find_export(std::string_view name) {
+        const auto& exports = module_.export_list();
+        for (const auto& [key, index] : recent_)
+            if (key == name.data() && index < exports.size() && exports[index].name.size() == name.size())
+                return exports.begin() + index;
+        auto it = std::find_if(exports.begin(), exports.end(), [&](const Module::Export& e) { return e.name == name; });
+        if (it != exports.end()) {
+            recent_[next_recent_] = {name.data(), static_cast<size_t>(it - exports.begin())};
+            next_recent_ = (next_recent_ + 1) % recent_.size();
+        }
+        return it;
+    }
+
     const Module& module_;
     const AotTable& aot_;
+    std::array<std::pair<const char*, size_t>, 8> recent_{};
+    size_t next_recent_ = 0;
     void* instance_ = nullptr;
     std::vector<ImportFn> imports_;
     std::string pending_trap_;
     bool broken_ = false;
+    wi::Values params_, results_;
+    uint32_t import_depth_ = 0;
 };
 
 }  // namespace

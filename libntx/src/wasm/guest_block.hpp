@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -17,6 +18,12 @@ public:
     Block() {
         bytes_.reserve(512);
         relocs_.reserve(16);
+    }
+
+    // Empty again, keeping the capacity (a Block reused call after call allocates once).
+    void clear() {
+        bytes_.clear();
+        relocs_.clear();
     }
 
     // Room for `size` zeroed bytes aligned to `align`; returns its offset in the block.
@@ -59,6 +66,33 @@ public:
 private:
     std::vector<uint8_t> bytes_;
     std::vector<uint32_t> relocs_;
+};
+
+// The Block of one call into a guest: the owner's reusable one, cleared, when it is free; a fresh one
+// when it is in use (the host calls a plugin hook from inside a host function of the same instance).
+class BlockLease {
+public:
+    BlockLease(Block& shared, bool& busy) : busy_(busy ? nullptr : &busy) {
+        if (busy_) {
+            *busy_ = true;
+            shared.clear();
+            block_ = &shared;
+        } else {
+            block_ = &own_.emplace();
+        }
+    }
+    ~BlockLease() {
+        if (busy_) *busy_ = false;
+    }
+    BlockLease(const BlockLease&) = delete;
+    BlockLease& operator=(const BlockLease&) = delete;
+    Block& operator*() { return *block_; }
+    Block* operator->() { return block_; }
+
+private:
+    bool* busy_;
+    std::optional<Block> own_;
+    Block* block_ = nullptr;
 };
 
 }  // namespace ntx::wasm

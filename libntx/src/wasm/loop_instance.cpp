@@ -176,7 +176,8 @@ void LoopInstance::on_socket(void* userdata, const ntx_socket_event_t* ev) {
     }
     if (!li.guest) return;
     Guest& g = *li.guest;
-    Block b;
+    BlockLease lease(li.block, li.block_busy);
+    Block& b = *lease;
     uint32_t at = b.reserve(40);
     b.set<uint32_t>(at, 40);
     b.set<int32_t>(at + 4, ev->kind);

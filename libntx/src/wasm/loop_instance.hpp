@@ -9,7 +9,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/unordered/unordered_flat_map.hpp>
+
 #include "ntx/plugin_abi.h"
+#include "wasm/guest_block.hpp"
 #include "wasm/wasm_module.hpp"
 
 namespace ntx::wasm {
@@ -105,14 +108,19 @@ public:
 
     void log(int32_t level, const std::string& message);
 
+    // The block an action's ctx or an event is built in, reused call after call (BlockLease).
+    Block block;
+    bool block_busy = false;
+
 private:
     static void on_socket(void* userdata, const ntx_socket_event_t* event);
     static void on_timer(void* userdata, ntx_timer_t timer);
     void close_all();
 
     uint32_t next_handle_ = 1;
-    std::unordered_map<uint32_t, ntx_action_t*> actions_;
-    std::unordered_map<ntx_action_t*, uint32_t> handles_;
+    // Open addressing (no allocation per entry once grown): one insert and one erase per action.
+    boost::unordered_flat_map<uint32_t, ntx_action_t*> actions_;
+    boost::unordered_flat_map<ntx_action_t*, uint32_t> handles_;
     std::unordered_map<ntx_socket_t, std::unique_ptr<SocketBinding>> sockets_;
     std::unordered_map<ntx_timer_t, std::unique_ptr<TimerBinding>> timers_;
 };

@@ -231,7 +231,7 @@ public:
         thread_.reset();
     }
     bool start(std::string& error) override;
-    Call call(std::string_view name, const wi::Values& args) override;
+    Call call(std::string_view name, Args args) override;
     bool has(std::string_view name) const override;
     uint8_t* span(uint64_t ptr, uint64_t len) override;
     uint64_t memory_size() override { return memory_ ? memory_->ByteSize() : 0; }
@@ -243,6 +243,9 @@ private:
     wi::Instance::Ptr instance_;
     wi::Memory::Ptr memory_;
     std::vector<std::pair<std::string, wi::Func::Ptr>> exports_;
+    // Reused by every call (a nested call, from a host function, consumes args_ before it runs and
+    // fills results_ after, so nesting cannot mix them): no allocation once they have grown.
+    wi::Values args_, results_;
 };
 
 std::unique_ptr<Guest> Module::instantiate() const {
@@ -300,8 +303,10 @@ bool InterpGuest::has(std::string_view name) const {
     return std::any_of(exports_.begin(), exports_.end(), [&](const auto& e) { return e.first == name; });
 }
 
-Guest::Call InterpGuest::call(std::string_view name, const wi::Values& args) {
+Guest::Call InterpGuest::call(std::string_view name, Args args) {
     Call out;
+    args_.assign(args.begin(), args.end());
+    results_.clear();
     auto it = std::find_if(exports_.begin(), exports_.end(), [&](const auto& e) { return e.first == name; });
     if (it == exports_.end() || !thread_) {
         out.outcome = Outcome::trap;
@@ -312,14 +317,16 @@ Guest::Call InterpGuest::call(std::string_view name, const wi::Values& args) {
     const auto& type = static_cast<const wi::FuncType&>(func->extern_type());
     wi::Trap::Ptr trap;
     if (!store_.Is<wi::DefinedFunc>(func.ref())) {  // a re-exported host function: it cannot loop
-        if (wabt::Failed(func->Call(*thread_, args, out.results, &trap))) {
+        if (wabt::Failed(func->Call(*thread_, args_, results_, &trap))) {
             out.outcome = Outcome::trap;
             out.message = trap ? trap->message() : "trap";
+            return out;
         }
+        for (const auto& v : results_) out.results.push_back(v);
         return out;
     }
     wi::Thread& t = *thread_;
-    (t.*get(PushValuesTag{}))(type.params, args);
+    (t.*get(PushValuesTag{}))(type.params, args_);
     wi::RunResult r = (t.*get(PushCallTag{}))(*store_.UnsafeGet<wi::DefinedFunc>(func.ref()), &trap);
     uint64_t left = module_.fuel();
     while (r == wi::RunResult::Ok) {
@@ -336,7 +343,8 @@ Guest::Call InterpGuest::call(std::string_view name, const wi::Values& args) {
         left -= static_cast<uint64_t>(chunk);
     }
     if (r == wi::RunResult::Return) {
-        (t.*get(PopValuesTag{}))(type.results, &out.results);
+        (t.*get(PopValuesTag{}))(type.results, &results_);
+        for (const auto& v : results_) out.results.push_back(v);
         return out;
     }
     out.outcome = Outcome::trap;

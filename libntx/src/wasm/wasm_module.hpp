@@ -5,8 +5,11 @@
 
 #include <cstdint>
 #include <cstring>
+#include <array>
 #include <functional>
+#include <initializer_list>
 #include <memory>
+#include <stdexcept>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -95,12 +98,33 @@ std::string signature(const wi::FuncType& type);
 class Guest {
 public:
     enum class Outcome { ok, trap, fuel };
+    // A call's results, held in place: the contract's exports return one value or none, so a call
+    // allocates nothing for them (wi::Values is a std::vector).
+    class Results {
+    public:
+        static constexpr size_t kMax = 2;
+        const wi::Value& at(size_t i) const {
+            if (i >= n_) throw std::out_of_range("wasm call: no result " + std::to_string(i));
+            return v_[i];
+        }
+        size_t size() const { return n_; }
+        bool empty() const { return n_ == 0; }
+        void push_back(const wi::Value& v) {
+            if (n_ == kMax) throw std::length_error("wasm call: more than two results");
+            v_[n_++] = v;
+        }
+
+    private:
+        std::array<wi::Value, kMax> v_{};
+        size_t n_ = 0;
+    };
     struct Call {
         Outcome outcome = Outcome::ok;
         std::string message;  // the trap's message
-        wi::Values results;
+        Results results;
         bool ok() const { return outcome == Outcome::ok; }
     };
+    using Args = std::initializer_list<wi::Value>;
 
     virtual ~Guest() = default;
 
@@ -108,7 +132,8 @@ public:
     virtual bool start(std::string& error) = 0;
     // Calls an export with the module's budget; a missing export is a trap with that message. After a
     // trap or an exhausted budget the instance is unusable: every later call says so.
-    virtual Call call(std::string_view name, const wi::Values& args) = 0;
+    // Neither the arguments nor the results allocate.
+    virtual Call call(std::string_view name, Args args) = 0;
     virtual bool has(std::string_view name) const = 0;
     // Linear memory, checked: nullptr when [ptr, ptr+len) is outside it.
     virtual uint8_t* span(uint64_t ptr, uint64_t len) = 0;

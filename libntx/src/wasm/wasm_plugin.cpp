@@ -186,7 +186,8 @@ ntx_status_t run_action(void* state, ntx_action_t* action, const ntx_action_ctx_
     const uint32_t user = guest_user(li, *ctx->user_data);
     *ctx->user_data = UserSlot::encode(li.index, li.generation, user);  // on_error finds the loop by it
 
-    Block b;
+    BlockLease lease(li.block, li.block_busy);
+    Block& b = *lease;
     uint32_t at = b.reserve(72), slot = b.reserve(4, 4), kvs = b.reserve(16 * ctx->param_count);
     b.set<uint32_t>(at, 72);
     b.set<uint64_t>(at + 8, ctx->task_id);
@@ -241,7 +242,8 @@ void on_error(void* state, ntx_action_t* action, void** user_data, ntx_status_t 
     li->forget(action);  // dead for the guest from now on: a later action_complete is refused
     Guest& g = *li->guest;
     const uint32_t user = guest_user(*li, *user_data);
-    Block b;
+    BlockLease lease(li->block, li->block_busy);
+    Block& b = *lease;
     uint32_t slot = b.reserve(4, 4), text = b.reserve(8);
     b.set<uint32_t>(slot, user);
     b.set_str(text, {reason.ptr, reason.len});
