@@ -3,6 +3,7 @@ interpreter) and `ntx wasm compile` (wasm2c, an ordinary .so). The echo protocol
 scenario against a real echo server with zero errors and conforms; bad modules are refused at load (or
 at compile) with a precise message; a module that traps, loops, passes a bad pointer, completes twice or
 after on_error fails only that action (a counted error) and the run goes on."""
+import json
 import os
 import shutil
 import subprocess
@@ -31,6 +32,46 @@ def test_plugins_info_shows_the_backend():
         for line in ("name:          echo", "version:       1.0.0", "abi:           1.2",
                      "capabilities:  connect, send, close", "backend:       " + backend):
             check(line in out, out)
+
+
+def test_a_wasm_module_on_the_plugin_path_is_listed_and_found_by_name():
+    """ntx_NAME.wasm on the search path is a plugin like ntx_NAME.so: listed with its backend, found by
+    `plugins info NAME` and by a script's `entry: NAME`, and shadowed by an ntx_NAME.so in the same
+    directory (the loader tries .so first)."""
+    with tempfile.TemporaryDirectory() as plugins, tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(ECHO, os.path.join(plugins, "ntx_wecho.wasm"))
+        rc, out, err = run_ntx("plugins", "list", "--json", "--plugin-path", plugins)
+        check(rc == 0, f"exit {rc}: {err}")
+        listed = {os.path.basename(p["path"]): p for p in json.loads(out)["plugins"] if p["path"].startswith(plugins)}
+        wecho = listed.get("ntx_wecho.wasm")
+        check(wecho is not None and wecho["loaded"] and wecho["name"] == "echo", f"{listed}")
+        check(wecho["backend"] == "wasm (wabt interpreter)" and not wecho["shadowed"], f"{wecho}")
+        rc, out, err = run_ntx("plugins", "info", "wecho", "--plugin-path", plugins)
+        check(rc == 0 and "backend:       wasm (wabt interpreter)" in out and "ntx_wecho.wasm" in out, f"exit {rc}: {out}{err}")
+        # A native plugin of the same file name in the same directory comes first.
+        shutil.copy(ECHO_AOT, os.path.join(plugins, "ntx_wecho.so"))
+        rc, out, err = run_ntx("plugins", "list", "--json", "--plugin-path", plugins)
+        listed = {os.path.basename(p["path"]): p for p in json.loads(out)["plugins"] if p["path"].startswith(plugins)}
+        check(not listed["ntx_wecho.so"]["shadowed"] and listed["ntx_wecho.wasm"]["shadowed"], f"{listed}")
+        rc, out, err = run_ntx("plugins", "info", "wecho", "--plugin-path", plugins)
+        check(rc == 0 and "ntx_wecho.so" in out and "wasm2c" in out, f"exit {rc}: {out}{err}")
+        os.remove(os.path.join(plugins, "ntx_wecho.so"))
+        # A script names it by its file name, as it would a native plugin (no `kind`: the loader knows
+        # a module by its file).
+        res_dir = os.path.join(SOURCE, "examples", "wasm-echo", "res_dir")
+        with open(os.path.join(res_dir, "script.yaml")) as f:
+            script = f.read()
+        old = "    kind: wasm\n    entry: ntx_echo.wasm     # relative to this res_dir"
+        check(old in script, script)
+        with EchoServer() as echo:
+            files = {"echo-server.csv": f"ip,port\n127.0.0.1,{echo.port}\n"}
+            for rel in ("config.yaml", "resource/config.yaml"):
+                with open(os.path.join(res_dir, rel)) as f:
+                    files[rel] = f.read()
+            _, report = run_script(tmp, script.replace(old, "    entry: wecho"), "--plugin-path", plugins,
+                                   files=files)
+        say = action(scenario(report, "echo-lines"), "say")
+        check(say["ok"] == 150 and say["errors"] == 0, f"{say}")
 
 
 def test_the_wasm_echo_example_runs_with_zero_errors():
@@ -230,7 +271,8 @@ def misdeeds(aot):
 
 
 if __name__ == "__main__":
-    main([test_plugins_info_shows_the_backend, test_the_wasm_echo_example_runs_with_zero_errors,
+    main([test_plugins_info_shows_the_backend, test_a_wasm_module_on_the_plugin_path_is_listed_and_found_by_name,
+          test_the_wasm_echo_example_runs_with_zero_errors,
           test_the_wasm_echo_conforms, test_validate_reports_the_wasm_plugins_param_problems,
           test_bad_modules_are_refused_at_load, test_a_script_with_a_bad_module_does_not_start,
           test_kind_wasm_needs_a_wasm_entry_and_wasi_component_is_refused,

@@ -66,12 +66,16 @@ std::vector<PluginInfo> list_plugins(const std::vector<std::string>& extra_paths
         std::vector<fs::path> files;
         for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
             const std::string file = it->path().filename().string();
-            if (file.starts_with("ntx_") && file.ends_with(".so") && it->is_regular_file(ec)) files.push_back(it->path());
+            if (file.starts_with("ntx_") && (file.ends_with(".so") || file.ends_with(".wasm")) && it->is_regular_file(ec))
+                files.push_back(it->path());
         }
-        std::sort(files.begin(), files.end());
+        // ntx_NAME.so before ntx_NAME.wasm, as the loader resolves a name.
+        std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) {
+            return std::pair(a.stem().string(), a.extension() != ".so") < std::pair(b.stem().string(), b.extension() != ".so");
+        });
         for (const auto& path : files) {
             PluginInfo info = inspect_path(loader, path);
-            info.shadowed = !names_seen.insert(path.filename().string()).second;
+            info.shadowed = !names_seen.insert(path.stem().string()).second;
             out.push_back(std::move(info));
         }
     }

@@ -100,13 +100,18 @@ fs::path PluginLoader::resolve(const std::string& entry, const fs::path& res_dir
         error = fmt::format("plugin file '{}' not found", p.string());
         return {};
     }
-    std::string file = "ntx_" + entry + ".so";
+    // By name: ntx_NAME.so, then ntx_NAME.wasm (a wasm module dropped on the path), directory by
+    // directory: the first directory that holds either wins.
+    std::string file = "ntx_" + entry + ".so", wasm_file = "ntx_" + entry + ".wasm";
     std::string tried;
     for (const auto& dir : search_) {
-        fs::path p = dir / file;
-        if (fs::is_regular_file(p, ec)) return p;
+        for (const auto& f : {file, wasm_file}) {
+            fs::path p = dir / f;
+            if (fs::is_regular_file(p, ec)) return p;
+        }
         tried += (tried.empty() ? "" : ", ") + dir.string();
     }
+    file += " or " + wasm_file;
     if (entry == "resource-manager" || entry == "resource_manager") {
         // The seeds' resource-manager is part of ntx itself.
         error = "the resource manager is built in: declare it with `kind: builtin` (no entry)";
