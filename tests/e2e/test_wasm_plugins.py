@@ -74,6 +74,51 @@ def test_a_wasm_module_on_the_plugin_path_is_listed_and_found_by_name():
         check(say["ok"] == 150 and say["errors"] == 0, f"{say}")
 
 
+SPAWNER = """
+components:
+  - name: spawner
+    version: "1.0.0"
+    {kind}
+    entry: {entry}
+progress:
+  batching: {{max-batch-size: 5, flush-interval: 50ms}}
+workflows:
+  w: {{steps: [{{ref: spawn}}]}}
+actions:
+  spawn: {{component: spawner, call: spawn}}
+load:
+  scenarios:
+    - {{name: s, workflow: w, user-count: 6}}
+"""
+
+
+def test_progress_and_request_task_through_the_adapter():
+    """A guest's ntx.request_task starts an ad hoc task (a dynamic user running its `report` call) and
+    its ntx.progress becomes a `plugin` event of the change stream, with its scope, value and fields,
+    on both backends."""
+    for aot in (False, True):
+        with tempfile.TemporaryDirectory() as tmp:
+            if aot:
+                src, file, kind = os.path.join(WASM, "aot", "ntx_spawner.so"), "ntx_spawner.so", ""
+            else:
+                src, file, kind = os.path.join(WASM, "spawner.wasm"), "spawner.wasm", "kind: wasm"
+            with open(src, "rb") as f:
+                files = {file: f.read()}
+            run, report = run_script(tmp, SPAWNER.format(kind=kind, entry=file), "--workbook-stream", files=files)
+            s = scenario(report, "s")
+            spawn = action(s, "spawn")
+            check(spawn["ok"] == 6 and spawn["errors"] == 0, f"aot={aot} spawn: {spawn}")
+            adhoc = action(s, "spawner.report (ad hoc)")
+            check(adhoc["ok"] == 6 and adhoc["errors"] == 0 and adhoc["origin"] == "dynamic", f"aot={aot} {adhoc}")
+            check(s["dynamic_tasks"]["requested"] == 6 and s["dynamic_tasks"]["ended"] == 6, f"{s['dynamic_tasks']}")
+            with open(os.path.join(tmp, "out", "workbook-stream.jsonl")) as f:
+                events = [json.loads(line) for line in f]
+            plugin = [ev for ev in events if ev["kind"] == "plugin"]
+            check(len(plugin) == 6, f"aot={aot}: {len(plugin)} progress events, want one per ad hoc task")
+            for ev in plugin:
+                check(ev["scope"] == "action" and ev["progress"] == 0.5 and ev["fields"] == {"stage": "wasm"}, ev)
+
+
 def test_the_wasm_echo_example_runs_with_zero_errors():
     for aot in (False, True):
         echo_scenario(aot)
@@ -272,7 +317,7 @@ def misdeeds(aot):
 
 if __name__ == "__main__":
     main([test_plugins_info_shows_the_backend, test_a_wasm_module_on_the_plugin_path_is_listed_and_found_by_name,
-          test_the_wasm_echo_example_runs_with_zero_errors,
+          test_the_wasm_echo_example_runs_with_zero_errors, test_progress_and_request_task_through_the_adapter,
           test_the_wasm_echo_conforms, test_validate_reports_the_wasm_plugins_param_problems,
           test_bad_modules_are_refused_at_load, test_a_script_with_a_bad_module_does_not_start,
           test_kind_wasm_needs_a_wasm_entry_and_wasi_component_is_refused,
