@@ -46,6 +46,7 @@ typedef struct echo_conn {
     uint64_t bytes_sent, bytes_received; /* for the current action's result */
     char peer_host[256];  /* where the last connection went: `send` reconnects there after the server */
     uint16_t peer_port;   /* closed an idle connection (params are borrowed: we keep a copy) */
+    char ca_file[512];    /* connect's ca-file: TLS to the peer, trusting this PEM file ("" = plain TCP) */
 } echo_conn;
 
 static const char *const echo_capabilities[] = {"connect", "send", "close"};
@@ -198,6 +199,7 @@ static void on_socket(void *userdata, const ntx_socket_event_t *ev) {
 static ntx_status_t open_connection(echo_conn *c, ntx_loop_t *loop, const ntx_action_ctx_t *ctx) {
     const ntx_str_t *host = param(ctx, "host");
     const ntx_str_t *port = param(ctx, "port");
+    const ntx_str_t *ca_file = param(ctx, "ca-file");
     ntx_socket_opts_t opts;
     if (host || port) {
         char digits[8];
@@ -214,9 +216,17 @@ static ntx_status_t open_connection(echo_conn *c, ntx_loop_t *loop, const ntx_ac
         c->peer_port = (uint16_t)port_number;
     }
     if (!c->peer_port) return NTX_E_INVALID; /* neither given now nor ever before */
+    if (ca_file) { /* connect with a ca-file: TLS from now on (send's reconnects too) */
+        if (!ca_file->len || ca_file->len >= sizeof c->ca_file) return NTX_E_INVALID;
+        memcpy(c->ca_file, ca_file->ptr, ca_file->len);
+        c->ca_file[ca_file->len] = '\0';
+    }
     memset(&opts, 0, sizeof opts);
     opts.size = sizeof opts;
-    opts.transport = NTX_TRANSPORT_TCP;
+    opts.transport = c->ca_file[0] ? NTX_TRANSPORT_TLS : NTX_TRANSPORT_TCP;
+    /* The host verifies the chain against the CA file and the name against `host` (an IP address is
+     * matched against the certificate's IP SANs); the handshake runs in the host, not in the guest. */
+    if (c->ca_file[0]) opts.tls_ca_file = str_of(c->ca_file);
     opts.host = str_of(c->peer_host); /* the host copies it during socket_open */
     opts.port = c->peer_port;
     opts.on_event = on_socket;
@@ -354,14 +364,15 @@ static void report(const ntx_validate_ctx_t *ctx, int32_t index, const char *mes
 
 NTX_WASM_EXPORT(ntx_validate_action) ntx_status_t echo_validate_action(const ntx_validate_ctx_t *ctx) {
     const int is_close = str_is(ctx->call, "close"), is_send = str_is(ctx->call, "send");
-    const char *takes = is_close ? "close takes no params" : is_send ? "send takes line, host, port" : "connect takes host, port";
+    const char *takes = is_close ? "close takes no params" : is_send ? "send takes line, host, port" : "connect takes host, port, ca-file";
     int problems = 0, have_line = 0;
     size_t i;
     for (i = 0; ctx->params && i < ctx->param_count; ++i) {
         const ntx_kv_t *kv = &ctx->params[i];
         const int templated = ctx->param_flags && (ctx->param_flags[i] & NTX_PARAM_TEMPLATED);
         have_line |= str_is(kv->key, "line");
-        if (is_close || !(str_is(kv->key, "host") || str_is(kv->key, "port") || (is_send && str_is(kv->key, "line")))) {
+        if (is_close || !(str_is(kv->key, "host") || str_is(kv->key, "port") || (is_send && str_is(kv->key, "line")) ||
+                          (!is_send && str_is(kv->key, "ca-file")))) {
             report(ctx, (int32_t)i, "unknown param", takes);
             ++problems;
         } else if (str_is(kv->key, "port") && !templated) {

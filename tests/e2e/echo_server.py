@@ -3,6 +3,7 @@
 It needs nothing from harness.py, so a test outside tests/e2e (tests/consumer) can import it too.
 """
 import asyncio
+import ssl
 import threading
 
 
@@ -10,13 +11,18 @@ class EchoServer:
     """Echoes back what it reads: each line (lines=True) or each chunk of up to 4096 bytes as it
     comes. Counts connections, lines (lines=True) and bytes echoed. Started by `with`, stopped at its end."""
 
-    def __init__(self, lines=False):
+    def __init__(self, lines=False, tls=None):
+        """tls: (cert.pem, key.pem) to speak TLS (every connection must complete a handshake)."""
         self.by_line = lines
+        self.tls = tls
+        self.handshakes = 0
         self.connections = self.lines = self.bytes = 0
         self.loop = asyncio.new_event_loop()
 
     async def handle(self, reader, writer):
         self.connections += 1
+        if self.tls and writer.get_extra_info("ssl_object") is not None:
+            self.handshakes += 1
         try:
             while data := await (reader.readline() if self.by_line else reader.read(4096)):
                 if self.by_line:
@@ -33,7 +39,11 @@ class EchoServer:
         ready = threading.Event()
 
         async def start():
-            self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
+            ctx = None
+            if self.tls:
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                ctx.load_cert_chain(*self.tls)
+            self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0, ssl=ctx)
             self.port = self.server.sockets[0].getsockname()[1]
             ready.set()
 

@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 
 from echo_server import EchoServer
+from nginx_server import make_certificate
 from harness import BUILD, SOURCE, action, check, main, run_ntx, run_script, scenario, validate_script
 
 WASM = os.path.join(BUILD, "wasm")
@@ -124,9 +125,19 @@ def test_the_wasm_echo_example_runs_with_zero_errors():
         echo_scenario(aot)
 
 
-def echo_scenario(aot):
+def test_the_wasm_echo_over_tls():
+    """The guest asks for TLS (connect's ca-file): the host's handshake, verification against the CA
+    file and the IP SAN, then the same echo, on both backends; every connection the server saw was TLS."""
+    with tempfile.TemporaryDirectory() as certs:
+        make_certificate(certs)
+        for aot in (False, True):
+            echo_scenario(aot, tls=certs)
+
+
+def echo_scenario(aot, tls=None):
     res_dir = os.path.join(SOURCE, "examples", "wasm-echo", "res_dir")
-    with EchoServer() as echo, tempfile.TemporaryDirectory() as tmp:
+    pems = (os.path.join(tls, "cert.pem"), os.path.join(tls, "key.pem")) if tls else None
+    with EchoServer(tls=pems) as echo, tempfile.TemporaryDirectory() as tmp:
         files = {}
         for rel in ("config.yaml", "resource/config.yaml"):
             with open(os.path.join(res_dir, rel)) as f:
@@ -140,12 +151,18 @@ def echo_scenario(aot):
             with open(ECHO_AOT, "rb") as f:
                 files["ntx_echo.so"] = f.read()
             script = compiled(script, "ntx_echo.wasm     # relative to this res_dir", "ntx_echo.so")
+        if tls:
+            port = '      port: "{{resource.port}}"\n'
+            check(script.count(port) == 1, script)
+            script = script.replace(port, port + f'      ca-file: "{pems[0]}"\n')
         _, report = run_script(tmp, script, files=files)
     scen = scenario(report, "echo-lines")
     for name, count in (("open", 50), ("say", 150), ("bye", 50)):
         a = action(scen, name)
         check(a["count"] == count and a["ok"] == count and a["errors"] == 0 and a["timeouts"] == 0, f"aot={aot} {name}: {a}")
     check(echo.bytes > 0, "the echo server saw no bytes")
+    if tls:
+        check(echo.connections >= 50 and echo.handshakes == echo.connections, f"{echo.handshakes} TLS of {echo.connections}")
 
 
 def test_the_wasm_echo_conforms():
@@ -317,7 +334,7 @@ def misdeeds(aot):
 
 if __name__ == "__main__":
     main([test_plugins_info_shows_the_backend, test_a_wasm_module_on_the_plugin_path_is_listed_and_found_by_name,
-          test_the_wasm_echo_example_runs_with_zero_errors, test_progress_and_request_task_through_the_adapter,
+          test_the_wasm_echo_example_runs_with_zero_errors, test_the_wasm_echo_over_tls, test_progress_and_request_task_through_the_adapter,
           test_the_wasm_echo_conforms, test_validate_reports_the_wasm_plugins_param_problems,
           test_bad_modules_are_refused_at_load, test_a_script_with_a_bad_module_does_not_start,
           test_kind_wasm_needs_a_wasm_entry_and_wasi_component_is_refused,
