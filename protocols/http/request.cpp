@@ -1,5 +1,7 @@
 #include "request.hpp"
 
+#include "cookie_jar.hpp"
+
 #include <ntx/sdk/validate.hpp>
 
 #include <charconv>
@@ -40,6 +42,7 @@ std::string_view view(ntx_str_t s) noexcept { return s.ptr ? std::string_view(s.
 
 constexpr std::string_view kHeaderPrefix = "headers.";
 constexpr std::string_view kQueryPrefix = "query.";
+constexpr std::string_view kCookiePrefix = "cookies.";
 
 // RFC 3986 unreserved characters go as they are; everything else as %XX.
 void append_encoded(std::string &out, std::string_view text) {
@@ -66,7 +69,8 @@ Error bad_bool(std::string_view key) {
 bool is_request_param(std::string_view key) noexcept {
     return key == "url" || key == "body" || key == "keep-alive" || key.starts_with(kHeaderPrefix) ||
            key.starts_with(kQueryPrefix) || key == "tls-verify" || key == "ca-file" || key == "tls-server-name" ||
-           key == "follow-redirects" || key == "max-redirects";
+           key == "follow-redirects" || key == "max-redirects" || key == "cookies" || key.starts_with(kCookiePrefix) ||
+           key == "keep-cookies" || key == "compression";
 }
 
 bool method_for_call(std::string_view call, Method &out) {
@@ -129,6 +133,22 @@ Error parse_param(std::string_view key, std::string_view value, RequestSpec &out
                                             "' is set by the plugin (use body / keep-alive)"};
         }
         out.headers.emplace_back(name, value);
+        if (iequals(name, "cookie")) out.has_cookie_header = true;
+    } else if (key == "cookies") {
+        if (!parse_bool(value, out.cookies)) return bad_bool(key);
+    } else if (key == "keep-cookies") {
+        if (!parse_bool(value, out.keep_cookies)) return bad_bool(key);
+    } else if (key == "compression") {
+        if (!parse_bool(value, out.compression)) return bad_bool(key);
+    } else if (key.starts_with(kCookiePrefix)) {
+        const std::string_view name = key.substr(kCookiePrefix.size());
+        if (!CookieJar::valid_name(name)) return Error{NTX_E_INVALID, "http: invalid cookie name '" + std::string(name) + "'"};
+        if (!CookieJar::valid_value(value)) {
+            return Error{NTX_E_INVALID, "http: cookie '" + std::string(name) +
+                                            "' has a character a cookie value cannot hold (space, quote, comma, "
+                                            "semicolon, backslash or a control character)"};
+        }
+        out.set_cookies.emplace_back(name, value);
     } else if (key.starts_with(kQueryPrefix)) {
         const std::string_view name = key.substr(kQueryPrefix.size());
         if (name.empty()) return Error{NTX_E_INVALID, "http: empty query parameter name"};
@@ -152,6 +172,11 @@ Error parse_request(std::string_view call, const ntx_kv_t *params, std::size_t c
     out.tls_server_name = {};
     out.follow_redirects = defaults.follow_redirects;
     out.max_redirects = defaults.max_redirects;
+    out.cookies = defaults.cookies;
+    out.keep_cookies = defaults.keep_cookies;
+    out.compression = defaults.compression;
+    out.set_cookies.clear();
+    out.has_cookie_header = false;
 
     if (!method_for_call(call, out.method)) {
         return Error{NTX_E_UNSUPPORTED, "http: unknown call '" + std::string(call) + "'"};
@@ -183,17 +208,19 @@ void check_params(sdk::ParamCheck &check) {
         have_url = have_url || key == "url";
         if (!is_request_param(key)) {
             std::vector<std::string> known{"url", "body", "keep-alive", "tls-verify", "ca-file", "tls-server-name",
-                                           "follow-redirects", "max-redirects"};
+                                           "follow-redirects", "max-redirects", "cookies", "keep-cookies", "compression"};
             // A typo'd map (`heders: {Accept: ...}`) arrives as "heders.Accept".
             const std::size_t dot = key.find('.');
             const std::string inner(dot == std::string_view::npos ? std::string_view("<Name>") : key.substr(dot + 1));
             known.push_back(std::string(kHeaderPrefix) + inner);
             known.push_back(std::string(kQueryPrefix) + inner);
+            known.push_back(std::string(kCookiePrefix) + inner);
             const std::string guess = sdk::nearest_word(key, known);
             check.report_param(i, "http " + std::string(check.call()) + " has no parameter '" + std::string(key) + "'",
                                guess.empty() ? std::string("it takes url, body, headers.<Name>, query.<name>, keep-alive, "
                                                            "tls-verify, ca-file, tls-server-name, follow-redirects, "
-                                                           "max-redirects")
+                                                           "max-redirects, cookies, cookies.<name>, keep-cookies, "
+                                                           "compression")
                                              : "did you mean '" + guess + "'?");
             continue;
         }
@@ -204,6 +231,8 @@ void check_params(sdk::ParamCheck &check) {
                    key == "url" && !sdk::may_start_with(start, {"http://", "https://"})) {
             Url url;
             e = parse_url(start, url);  // fails on the scheme, with the run-time reason
+        } else if (key.starts_with(kCookiePrefix)) {
+            e = parse_param(key, "x", spec);  // the name is known; the value is not
         } else if (key.starts_with(kHeaderPrefix) || key.starts_with(kQueryPrefix) || key == "body") {
             e = parse_param(key, {}, spec);  // the name (and a head's body) is known; the value is not
         }
@@ -222,7 +251,7 @@ void check_params(sdk::ParamCheck &check) {
     if (!have_url) check.report(NTX_PROBLEM_ACTION, "http: missing parameter 'url'");
 }
 
-void serialize_request(const RequestSpec &req, std::string_view user_agent, std::string &out) {
+std::size_t serialize_request(const RequestSpec &req, std::string_view user_agent, std::string &out) {
     out.clear();
     const auto line = [&out](std::string_view name, std::string_view value) {
         out.append(name).append(": ").append(value).append("\r\n");
@@ -261,9 +290,12 @@ void serialize_request(const RequestSpec &req, std::string_view user_agent, std:
         const auto r = std::to_chars(digits, digits + sizeof digits, req.body.size());
         line("Content-Length", std::string_view(digits, static_cast<std::size_t>(r.ptr - digits)));
     }
+    if (req.compression && !user_header("accept-encoding")) line("Accept-Encoding", kAcceptEncoding);
     line("Connection", req.keep_alive ? "keep-alive" : "close");
+    const std::size_t head_end = out.size();
     out.append("\r\n");
     out.append(req.body);
+    return head_end;
 }
 
 bool PreparedRequest::matches(const ntx_action_ctx_t &ctx) const noexcept {
@@ -306,7 +338,7 @@ Error PreparedRequest::prepare(const ntx_action_ctx_t &ctx, const Config &config
         views_.push_back(ntx_kv_t{{p.key.data(), p.key.size()}, {p.value.data(), p.value.size()}});
     }
     if (Error e = parse_request(call_, views_.data(), views_.size(), config, spec_)) return e;
-    serialize_request(spec_, config.user_agent, bytes_);
+    head_end_ = serialize_request(spec_, config.user_agent, bytes_);
     if (spec_.ca_file_set) {
         ca_file_ = resolve_path(spec_.ca_file, res_dir);
     } else {
@@ -343,7 +375,10 @@ Error PreparedRequest::follow(std::string_view location, unsigned status, std::s
         if (to_get && iequals(h.first, "content-type")) continue;  // no body any more
         redirect_.headers.push_back(h);
     }
-    serialize_request(redirect_, user_agent, redirect_bytes_);
+    redirect_.compression = spec_.compression;
+    redirect_.cookies = spec_.cookies;
+    redirect_.has_cookie_header = spec_.has_cookie_header && !cross_origin;
+    redirect_head_end_ = serialize_request(redirect_, user_agent, redirect_bytes_);
     in_redirect_ = true;
     return {};
 }

@@ -49,6 +49,12 @@ struct RequestSpec {
     std::string_view tls_server_name;  // empty: the URL's host
     bool follow_redirects = false;
     std::uint32_t max_redirects = 5;
+    // Cookies and compression; the component config gives the defaults.
+    bool cookies = true;               // use the user's jar (send its cookies, keep what the server sets)
+    bool keep_cookies = false;         // the jar outlives a task
+    bool compression = true;           // Accept-Encoding: gzip, deflate, br; the body is decoded
+    std::vector<std::pair<std::string_view, std::string_view>> set_cookies;  // from cookies.<name>
+    bool has_cookie_header = false;    // headers.Cookie given: the jar adds none
 };
 
 // The params parse_request reads: url, body, keep-alive, headers.<Name>, query.<name>, tls-verify,
@@ -70,9 +76,13 @@ Error parse_request(std::string_view call, const ntx_kv_t *params, std::size_t c
 // literal parts go), unknown keys with a did-you-mean, a missing url.
 void check_params(sdk::ParamCheck &check);
 
+// The Accept-Encoding the plugin sends when compression is on.
+inline constexpr std::string_view kAcceptEncoding = "gzip, deflate, br";
+
 // Writes the request (head and body) into `out`, which is cleared first (its capacity is kept). The
-// query params are percent-encoded and appended to the URL's own query.
-void serialize_request(const RequestSpec &req, std::string_view user_agent, std::string &out);
+// query params are percent-encoded and appended to the URL's own query. Returns the offset of the
+// head's final empty line, where per-request headers (Cookie) go in.
+std::size_t serialize_request(const RequestSpec &req, std::string_view user_agent, std::string &out);
 
 // One connection's request, prepared once and reused while the action's call and params repeat.
 //
@@ -100,6 +110,10 @@ public:
     const Url &url() const noexcept { return in_redirect_ ? redirect_.url : spec_.url; }
     bool head() const noexcept { return in_redirect_ ? redirect_.method.head : spec_.method.head; }
     std::string_view bytes() const noexcept { return in_redirect_ ? redirect_bytes_ : bytes_; }
+    // Whether the current hop carries the script's own Cookie header (the jar then adds none).
+    bool cookie_header_set() const noexcept { return in_redirect_ ? redirect_.has_cookie_header : spec_.has_cookie_header; }
+    // Where in bytes() the head's final empty line starts.
+    std::size_t head_end() const noexcept { return in_redirect_ ? redirect_head_end_ : head_end_; }
 
     // Back to the prepared request (a new action starts at its first hop).
     void restart() noexcept { in_redirect_ = false; }
@@ -124,12 +138,14 @@ private:
     std::vector<ntx_kv_t> views_;  // views of params_ handed to parse_request
     RequestSpec spec_;         // views into call_ and params_
     std::string bytes_;        // the serialized request
+    std::size_t head_end_ = 0;
     std::string ca_file_;      // spec_'s (or the config's) ca-file, absolute
 
     bool in_redirect_ = false;
     RequestSpec redirect_;     // the current redirect hop (views into params_ too)
     Url next_;                 // where the latest Location points
     std::string redirect_bytes_;
+    std::size_t redirect_head_end_ = 0;
 };
 
 }  // namespace ntx::http
