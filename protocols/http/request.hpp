@@ -2,6 +2,7 @@
 #pragma once
 
 #include "config.hpp"
+#include "request_body.hpp"
 #include <ntx/sdk/error.hpp>
 #include "url.hpp"
 
@@ -55,7 +56,21 @@ struct RequestSpec {
     bool compression = true;           // Accept-Encoding: gzip, deflate, br; the body is decoded
     std::vector<std::pair<std::string_view, std::string_view>> set_cookies;  // from cookies.<name>
     bool has_cookie_header = false;    // headers.Cookie given: the jar adds none
+    // The body's params (at most one family) and basic auth.
+    BodyKind body_kind = BodyKind::none;
+    ParamPairs form;                   // form.<name>
+    std::vector<Part> parts;           // multipart.<name>[.file|.filename|.content-type]
+    ParamPairs json_fields;            // json.<path>
+    std::string_view json_text;        // json
+    bool has_content_type = false;     // headers.Content-Type given
+    bool has_authorization = false;    // headers.Authorization given
+    bool auth_user_set = false, auth_password_set = false;
+    std::string_view auth_user, auth_password;
 };
+
+// The checks that need every param: one body family, a file in each file part, auth with both user
+// and password and not with headers.Authorization, json keys that build one object.
+Error check_request(const RequestSpec &req);
 
 // The params parse_request reads: url, body, keep-alive, headers.<Name>, query.<name>, tls-verify,
 // ca-file, tls-server-name, follow-redirects, max-redirects.
@@ -129,6 +144,7 @@ private:
         std::string value;
     };
     bool matches(const ntx_action_ctx_t &ctx) const noexcept;
+    Error build_body();
     void remember(const ntx_action_ctx_t &ctx);
 
     bool valid_ = false;       // spec_, bytes_ and the remembered params describe one good request
@@ -140,6 +156,9 @@ private:
     std::string bytes_;        // the serialized request
     std::size_t head_end_ = 0;
     std::string ca_file_;      // spec_'s (or the config's) ca-file, absolute
+    std::string built_body_;   // the body form / multipart / json built
+    std::string content_type_; // its Content-Type
+    std::string auth_value_;   // the Authorization header of `auth`
 
     bool in_redirect_ = false;
     RequestSpec redirect_;     // the current redirect hop (views into params_ too)
