@@ -48,10 +48,10 @@ void plugin_release(void *plugin_state) noexcept {
         const std::uint64_t refused = n(c.cookies_malformed) + n(c.cookies_foreign) + n(c.cookies_oversized);
         if (refused + n(c.cookies_evicted) > 0) {
             state->log(nullptr, NTX_LOG_WARN,
-                       "http: cookies: " + std::to_string(refused) + " Set-Cookie ignored (" +
+                       "http: " + std::to_string(refused) + " Set-Cookie headers ignored (" +
                            std::to_string(n(c.cookies_malformed)) + " malformed, " + std::to_string(n(c.cookies_foreign)) +
                            " for another domain, " + std::to_string(n(c.cookies_oversized)) + " over max-cookie-bytes), " +
-                           std::to_string(n(c.cookies_evicted)) + " dropped over max-cookies / max-cookie-jar-bytes");
+                           std::to_string(n(c.cookies_evicted)) + " cookies dropped over max-cookies / max-cookie-jar-bytes");
         }
         if (n(c.bodies_decoded) > 0) {
             state->log(nullptr, NTX_LOG_INFO,
