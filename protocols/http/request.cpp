@@ -324,9 +324,8 @@ void check_params(sdk::ParamCheck &check) {
         }
     }
     if (!have_url) check.report(NTX_PROBLEM_ACTION, "http: missing parameter 'url'");
-    if (check.reported() == 0) {
-        if (Error e = check_request(spec)) check.report(NTX_PROBLEM_ACTION, e.reason);
-    }
+    // The checks across params, on what the params that parsed gave.
+    if (Error e = check_request(spec)) check.report(NTX_PROBLEM_ACTION, e.reason);
 }
 
 std::size_t serialize_request(const RequestSpec &req, std::string_view user_agent, std::string &out) {

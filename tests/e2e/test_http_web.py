@@ -14,7 +14,7 @@ import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import action, check, main, run_script, scenario
+from harness import action, check, main, run_script, scenario, validate_script
 from nginx_server import Nginx
 
 USERS = 4
@@ -229,5 +229,32 @@ def test_web_flow_and_bad_servers():
         nginx.stop()
 
 
+BAD_KEYS = """components:
+  - {name: http, version: "0.2.2", entry: http}
+workflows:
+  w: {steps: [{ref: a}, {ref: b}, {ref: c}]}
+actions:
+  a: {component: http, call: post, with: {url: "http://127.0.0.1:1/", body: x, form: {k: v}, cookies: maybe}}
+  b: {component: http, call: post, with: {url: "http://127.0.0.1:1/", json: "{nope", cookies: {"bad name": x}}}
+  c: {component: http, call: get, with: {url: "http://127.0.0.1:1/", auth: {user: u}, compresion: "false"}}
+load:
+  scenarios:
+    - {name: s, workflow: w, user-count: 1}
+"""
+
+
+def test_validate_reports_the_new_keys():
+    err = validate_script(BAD_KEYS)
+    for expected in (
+        "script.yaml:6:90: error: action 'a': body, form, multipart and json cannot be combined: give one",
+        "script.yaml:6:103: error: action 'a': cookies must be \"true\" or \"false\"",
+        "script.yaml:7:77: error: action 'b': json is not valid JSON",
+        "script.yaml:7:108: error: action 'b': invalid cookie name 'bad name'",
+        "script.yaml:8:99: error: action 'c': http get has no parameter 'compresion' (did you mean 'compression'?)",
+        "script.yaml:8:30: error: action 'c': auth needs both user and password",
+    ):
+        check(expected in err, f"missing {expected!r} in:\n{err}")
+
+
 if __name__ == "__main__":
-    main([test_web_flow_and_bad_servers])
+    main([test_web_flow_and_bad_servers, test_validate_reports_the_new_keys])
