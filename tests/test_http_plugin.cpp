@@ -97,7 +97,7 @@ TEST_CASE("entry fills name, version, capabilities and hooks", "[http][abi]") {
     REQUIRE(p.name != nullptr);
     CHECK(std::string(p.name) == "http");
     REQUIRE(p.version != nullptr);
-    CHECK(std::string(p.version) == "0.2.2");
+    CHECK(std::string(p.version) == "0.2.3");
     REQUIRE(p.capability_count == 6);
     std::vector<std::string> caps(p.capabilities, p.capabilities + p.capability_count);
     CHECK(caps == std::vector<std::string>{"get", "post", "put", "patch", "delete", "head"});
