@@ -10,6 +10,8 @@ packages=(
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev catch2
   libcurl4-openssl-dev libssl-dev zlib1g-dev libbenchmark-dev
+  # the http plugin: br response bodies (libbrotlidec; the unit tests encode with libbrotlienc)
+  libbrotli-dev
   curl python3
   # tests/e2e/test_schema.py: docs/ntx-script.schema.json checked against the examples and docs/dsl.md
   python3-jsonschema python3-yaml

@@ -59,6 +59,9 @@ TEST_CASE("ftp: a bad component config refuses init and names the key", "[ftp]")
         {R"({"max-body-bytes": -1})", R"("max-body-bytes" must be a non-negative integer)"},
         {R"({"epsv": "yes"})", R"("epsv" must be true or false)"},
         {R"({"conect-timeout-ms": 5})", R"(unknown key "conect-timeout-ms")"},
+        {R"({"send-rate": "fast"})", R"("send-rate" must be a byte rate)"},
+        {R"({"recv-rate": "1MiB/tick"})", R"("recv-rate" must be a byte rate)"},
+        {R"({"recv-rate": -5})", R"("recv-rate" must be a byte rate)"},
         {R"([1, 2])", "expected a JSON object"},
     };
     for (const Case &c : cases) {
@@ -70,7 +73,8 @@ TEST_CASE("ftp: a bad component config refuses init and names the key", "[ftp]")
     }
     FakeHost ok{kPluginPath};
     REQUIRE(ok.load() == NTX_OK);
-    CHECK(ok.init(R"({"mode": "active", "active-address": "127.0.0.1", "epsv": false, "response-timeout-ms": 1500})") == NTX_OK);
+    CHECK(ok.init(R"({"mode": "active", "active-address": "127.0.0.1", "epsv": false, "response-timeout-ms": 1500,
+                      "send-rate": "512KiB/s", "recv-rate": 1000000})") == NTX_OK);
 }
 
 TEST_CASE("ftp: params a call does not take, or takes wrongly, end the action as invalid", "[ftp]") {

@@ -82,7 +82,7 @@ struct Harness : ntx::test::PluginHarness {
 };
 
 std::string expected_get(const std::string &target, const std::string &host_header, const std::string &connection) {
-    return "GET " + target + " HTTP/1.1\r\nHost: " + host_header + "\r\nUser-Agent: ntx/0.1\r\nConnection: " +
+    return "GET " + target + " HTTP/1.1\r\nHost: " + host_header + "\r\nUser-Agent: ntx/0.1\r\nAccept-Encoding: gzip, deflate, br\r\nConnection: " +
            connection + "\r\n\r\n";
 }
 
@@ -97,7 +97,7 @@ TEST_CASE("entry fills name, version, capabilities and hooks", "[http][abi]") {
     REQUIRE(p.name != nullptr);
     CHECK(std::string(p.name) == "http");
     REQUIRE(p.version != nullptr);
-    CHECK(std::string(p.version) == "0.2.2");
+    CHECK(std::string(p.version) == "0.2.3");
     REQUIRE(p.capability_count == 6);
     std::vector<std::string> caps(p.capabilities, p.capabilities + p.capability_count);
     CHECK(caps == std::vector<std::string>{"get", "post", "put", "patch", "delete", "head"});
@@ -179,7 +179,7 @@ TEST_CASE("request headers, bodies, user agent and Connection: close", "[http][r
                                       {"headers.Content-Type", "application/json"}});
         CHECK(h.host.last_socket().sent ==
               "POST /submit HTTP/1.1\r\nHost: h:81\r\nUser-Agent: ntx/0.1\r\nContent-Type: application/json\r\n"
-              "Content-Length: 7\r\nConnection: keep-alive\r\n\r\n{\"a\":1}");
+              "Content-Length: 7\r\nAccept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\n\r\n{\"a\":1}");
     }
     SECTION("PUT and PATCH without body send Content-Length: 0") {
         Harness h;
@@ -198,7 +198,7 @@ TEST_CASE("request headers, bodies, user agent and Connection: close", "[http][r
         h.start_connected(1, "get", {{"url", "http://[::1]:9000/"}, {"keep-alive", "false"}});
         CHECK(h.host.last_socket().host == "::1");
         CHECK(h.host.last_socket().sent ==
-              "GET / HTTP/1.1\r\nHost: [::1]:9000\r\nUser-Agent: probe/2\r\nConnection: close\r\n\r\n");
+              "GET / HTTP/1.1\r\nHost: [::1]:9000\r\nUser-Agent: probe/2\r\nAccept-Encoding: gzip, deflate, br\r\nConnection: close\r\n\r\n");
     }
     SECTION("a Host header from the script replaces the default one") {
         Harness h;
@@ -571,7 +571,7 @@ TEST_CASE("bytes_sent and bytes_received count the wire bytes", "[http][result]"
     CHECK(h.host.outcome(id).bytes_sent == request.size());
     CHECK(h.host.outcome(id).bytes_received == kChunkedResponse.size());
     CHECK(request.size() == std::string("POST /p HTTP/1.1\r\nHost: h\r\nUser-Agent: ntx/0.1\r\n"
-                                        "Content-Length: 10\r\nConnection: keep-alive\r\n\r\n0123456789")
+                                        "Content-Length: 10\r\nAccept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\n\r\n0123456789")
                                 .size());
 }
 
@@ -808,10 +808,10 @@ TEST_CASE("a connection that alternates actions keeps each action's prepared req
         run("delete", {{"url", "http://h:8080/items/1"}});
     }
     CHECK(prepared_count(h.host) == 3);
-    const std::string get = "GET /item HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nConnection: keep-alive\r\n\r\n";
+    const std::string get = "GET /item HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nAccept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\n\r\n";
     const std::string post = "POST /items HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nContent-Length: 5\r\n"
-                             "Connection: keep-alive\r\n\r\nhello";
-    const std::string del = "DELETE /items/1 HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nConnection: keep-alive\r\n\r\n";
+                             "Accept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\n\r\nhello";
+    const std::string del = "DELETE /items/1 HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nAccept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\n\r\n";
     CHECK(h.host.socket(0).sent == get + post + del + get + post + del + get + post + del);
     // A changed body is prepared again, in its action's slot only.
     run("post", {{"url", "http://h:8080/items"}, {"body", "other"}});
@@ -825,7 +825,7 @@ TEST_CASE("a repeated request reuses its prepared bytes; a changed one is prepar
     const ntx_socket_t sock = h.host.socket(0).id;
     CHECK(prepared_count(h.host) == 1);
     std::string expected = "GET /same HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nX-A: 1\r\n"
-                           "Connection: keep-alive\r\n\r\n";
+                           "Accept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\n\r\n";
     std::string wire = expected;
 
     const auto run = [&](const std::string &call, Params params) { h.ok_on(sock, call, std::move(params)); };
@@ -841,7 +841,7 @@ TEST_CASE("a repeated request reuses its prepared bytes; a changed one is prepar
     SECTION("a changed url") {
         run("get", {{"url", "http://h:8080/other?q=1"}, {"headers.X-A", "1"}});
         wire += "GET /other?q=1 HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nX-A: 1\r\n"
-                "Connection: keep-alive\r\n\r\n";
+                "Accept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\n\r\n";
         CHECK(prepared_count(h.host) == 2);
         run("get", {{"url", "http://h:8080/same"}, {"headers.X-A", "1"}});
         wire += expected;
@@ -850,24 +850,24 @@ TEST_CASE("a repeated request reuses its prepared bytes; a changed one is prepar
     SECTION("a changed header value, a header less, a header more") {
         run("get", {{"url", "http://h:8080/same"}, {"headers.X-A", "2"}});
         wire += "GET /same HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nX-A: 2\r\n"
-                "Connection: keep-alive\r\n\r\n";
+                "Accept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\n\r\n";
         run("get", {{"url", "http://h:8080/same"}});
-        wire += "GET /same HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nConnection: keep-alive\r\n\r\n";
+        wire += "GET /same HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nAccept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\n\r\n";
         run("get", {{"url", "http://h:8080/same"}, {"headers.X-A", "1"}, {"headers.X-B", "b"}});
         wire += "GET /same HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nX-A: 1\r\nX-B: b\r\n"
-                "Connection: keep-alive\r\n\r\n";
+                "Accept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\n\r\n";
         CHECK(prepared_count(h.host) == 4);
     }
     SECTION("a changed call and body") {
         run("post", {{"url", "http://h:8080/same"}, {"headers.X-A", "1"}, {"body", "abc"}});
         wire += "POST /same HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nX-A: 1\r\nContent-Length: 3\r\n"
-                "Connection: keep-alive\r\n\r\nabc";
+                "Accept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\n\r\nabc";
         run("post", {{"url", "http://h:8080/same"}, {"headers.X-A", "1"}, {"body", "abd"}});
         wire += "POST /same HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nX-A: 1\r\nContent-Length: 3\r\n"
-                "Connection: keep-alive\r\n\r\nabd";
+                "Accept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\n\r\nabd";
         run("put", {{"url", "http://h:8080/same"}, {"headers.X-A", "1"}, {"body", "abd"}});
         wire += "PUT /same HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nX-A: 1\r\nContent-Length: 3\r\n"
-                "Connection: keep-alive\r\n\r\nabd";
+                "Accept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\n\r\nabd";
         CHECK(prepared_count(h.host) == 4);
     }
     SECTION("an invalid request in between is refused and the next one is prepared again") {
@@ -892,7 +892,7 @@ TEST_CASE("a repeated request reuses its prepared bytes; a changed one is prepar
         REQUIRE(h.host.socket_count() == 2);
         REQUIRE(h.host.connect(h.host.socket(1).id));
         CHECK(h.host.socket(1).sent ==
-              "GET /same HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nX-A: 1\r\nConnection: close\r\n\r\n");
+              "GET /same HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: ntx/0.1\r\nX-A: 1\r\nAccept-Encoding: gzip, deflate, br\r\nConnection: close\r\n\r\n");
         REQUIRE(h.host.deliver(h.host.socket(1).id, kOkResponse));
         CHECK(h.host.outcome(id).ok);
         CHECK(prepared_count(h.host) == 2);

@@ -6,6 +6,7 @@
 #include <ntx/sdk/json_config.hpp>
 
 #include <limits>
+#include <utility>
 
 namespace ntx::ftp {
 namespace {
@@ -22,6 +23,48 @@ bool has_ctl(std::string_view s) noexcept {
 }
 
 }  // namespace
+
+bool parse_byte_rate(std::string_view text, std::uint64_t &bytes_per_s) noexcept {
+    std::size_t i = 0;
+    double value = 0;
+    bool digits = false;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+        value = value * 10 + (text[i++] - '0');
+        digits = true;
+    }
+    if (i < text.size() && text[i] == '.') {
+        double scale = 0.1;
+        for (++i; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, scale /= 10) {
+            value += (text[i] - '0') * scale;
+            digits = true;
+        }
+    }
+    if (!digits) return false;
+    std::string_view rest = text.substr(i);
+    while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+    const std::size_t slash = rest.find('/');
+    const std::string_view unit = rest.substr(0, slash);
+    const std::string_view per = slash == std::string_view::npos ? std::string_view("s") : rest.substr(slash + 1);
+    static constexpr std::pair<std::string_view, double> kUnits[] = {
+        {"", 1}, {"B", 1}, {"KB", 1e3}, {"KiB", 1024.0}, {"MB", 1e6}, {"MiB", 1048576.0}, {"GB", 1e9}, {"GiB", 1073741824.0}};
+    double factor = 0;
+    for (const auto &[name, f] : kUnits) {
+        if (unit == name) factor = f;
+    }
+    double seconds = 0;
+    if (per == "s") {
+        seconds = 1;
+    } else if (per == "ms") {
+        seconds = 0.001;
+    } else if (per == "m") {
+        seconds = 60;
+    }
+    if (factor == 0 || seconds == 0) return false;
+    const double rate = value * factor / seconds;
+    if (!(rate >= 0) || rate > 1e18) return false;
+    bytes_per_s = static_cast<std::uint64_t>(rate);
+    return true;
+}
 
 bool parse_mode(std::string_view text, Mode &out) noexcept {
     if (text == "passive") {
@@ -68,10 +111,17 @@ Error parse_config(std::string_view json, Config &out) {
         } else if (key == "epsv") {
             if (!v.is_bool()) return bad(key, "must be true or false");
             cfg.epsv = v.get_bool();
+        } else if (key == "send-rate" || key == "recv-rate") {
+            std::uint64_t rate = 0;
+            const boost::json::string *s = v.if_string();
+            const bool ok = s ? parse_byte_rate(std::string_view(s->data(), s->size()), rate)
+                              : read_uint(v, std::numeric_limits<std::int64_t>::max(), rate);
+            if (!ok) return bad(key, "must be a byte rate such as 512KiB/s or 1MB/s, or bytes per second (0: unlimited)");
+            (key == "send-rate" ? cfg.send_rate : cfg.recv_rate) = rate;
         } else {
             return Error{NTX_E_INVALID, "ftp config: unknown key \"" + std::string(key) +
                                             "\" (known: connect-timeout-ms, response-timeout-ms, max-body-bytes, "
-                                            "mode, active-address, epsv)"};
+                                            "mode, active-address, epsv, send-rate, recv-rate)"};
         }
     }
     out = std::move(cfg);

@@ -20,7 +20,16 @@ struct Config {
     Mode mode = Mode::passive;                        // "mode": passive | active (an action's `mode` overrides)
     std::string active_address = "-";                 // "active-address": CURLOPT_FTPPORT ("-": the control connection's address)
     bool epsv = true;                                 // "epsv": try EPSV before PASV
+    // "send-rate" / "recv-rate": bytes per second of each user's transfers (0 = unlimited), applied by
+    // libcurl (CURLOPT_MAX_SEND_SPEED_LARGE / _RECV_). The host's network.send-rate / recv-rate
+    // throttle the sockets it lends; libcurl's sockets are the plugin's, so they take their own.
+    std::uint64_t send_rate = 0;
+    std::uint64_t recv_rate = 0;
 };
+
+// "512KiB/s", "1MB/s", "64KB/ms", "10MiB/m", or a plain number of bytes per second, into bytes per
+// second (the units of config.yaml's network rates; "tick" has no meaning here). False if malformed.
+bool parse_byte_rate(std::string_view text, std::uint64_t &bytes_per_s) noexcept;
 
 // Parses the JSON object `json` into `out` (keys left out keep their defaults). An unknown key is an
 // error (a typo must not silently fall back to a default). An empty string means "{}".

@@ -62,6 +62,10 @@ Error Session::init() {
     set(CURLOPT_SERVER_RESPONSE_TIMEOUT, response_s);
     set(CURLOPT_FTP_USE_EPSV, cfg.epsv ? 1L : 0L);
     set(CURLOPT_TRANSFERTEXT, 0L);  // binary: TYPE I
+    // libcurl's sockets are not the host's, so the host's network rates cannot throttle them: the
+    // component's own rates are applied per transfer by libcurl (0: unlimited).
+    set(CURLOPT_MAX_SEND_SPEED_LARGE, static_cast<curl_off_t>(cfg.send_rate));
+    set(CURLOPT_MAX_RECV_SPEED_LARGE, static_cast<curl_off_t>(cfg.recv_rate));
     if (rc != CURLE_OK) return Error{NTX_E_UNSUPPORTED, std::string("ftp: libcurl option refused: ") + curl_easy_strerror(rc)};
     return {};
 }

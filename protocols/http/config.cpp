@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <limits>
+#include <utility>
 
 namespace ntx::http {
 namespace {
@@ -96,6 +97,26 @@ Error parse_config(std::string_view json, std::string_view res_dir, Config &out)
     if (const auto *v = obj->if_contains("max-redirects")) {
         if (!read_uint(*v, 100, n)) return bad("max-redirects", "must be an integer in 0..100");
         cfg.max_redirects = static_cast<std::uint32_t>(n);
+    }
+    for (auto [key, field] : {std::pair{"cookies", &cfg.cookies}, std::pair{"keep-cookies", &cfg.keep_cookies},
+                              std::pair{"compression", &cfg.compression}}) {
+        if (const auto *v = obj->if_contains(key)) {
+            if (!read_bool(*v, flag)) return bad(key, "must be true or false");
+            *field = flag;
+        }
+    }
+    for (auto [key, field] : {std::pair{"max-cookies", &cfg.max_cookies}, std::pair{"max-cookie-bytes", &cfg.max_cookie_bytes},
+                              std::pair{"max-cookie-jar-bytes", &cfg.max_cookie_jar_bytes}}) {
+        if (const auto *v = obj->if_contains(key)) {
+            if (!read_uint(*v, 1u << 20, n) || n == 0) return bad(key, "must be an integer in 1..1048576");
+            *field = static_cast<std::uint32_t>(n);
+        }
+    }
+    if (const auto *v = obj->if_contains("max-decoded-bytes")) {
+        if (!read_uint(*v, std::numeric_limits<std::uint64_t>::max(), n)) {
+            return bad("max-decoded-bytes", "must be a non-negative integer");
+        }
+        cfg.max_decoded_bytes = n;
     }
     if (const auto *v = obj->if_contains("ca-file")) {
         const boost::json::string *s = v->if_string();

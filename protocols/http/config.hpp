@@ -23,6 +23,13 @@ struct Config {
     std::string ca_file;                               // "ca-file": PEM trust store (absolute once parsed); "" = system's
     bool follow_redirects = false;                     // "follow-redirects"
     std::uint32_t max_redirects = 5;                   // "max-redirects": hops followed before the action fails
+    bool cookies = true;                               // "cookies": the per-user cookie jar
+    bool keep_cookies = false;                         // "keep-cookies": the jar outlives a task (else cleared per task)
+    std::uint32_t max_cookies = 50;                    // "max-cookies": per user
+    std::uint32_t max_cookie_bytes = 4096;             // "max-cookie-bytes": one Set-Cookie header
+    std::uint32_t max_cookie_jar_bytes = 16384;        // "max-cookie-jar-bytes": names, values, domains, paths of a jar
+    bool compression = true;                           // "compression": Accept-Encoding gzip, deflate, br; bodies decoded
+    std::uint64_t max_decoded_bytes = 16 * 1024 * 1024;  // "max-decoded-bytes": a decoded body larger is a `limit` error
 };
 
 // Parses the JSON object `json` into `out` (keys left out keep their defaults; unknown keys are

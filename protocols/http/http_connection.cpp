@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <ctime>
 #include <utility>
 
 namespace ntx::http {
@@ -30,10 +31,16 @@ ntx_status_t status_for(const boost::beast::error_code &ec) noexcept {
     return NTX_E_PROTOCOL;
 }
 
+CookieLimits cookie_limits(const Config &c) noexcept {
+    return CookieLimits{c.max_cookies, c.max_cookie_bytes, c.max_cookie_jar_bytes};
+}
+
+std::int64_t wall_seconds() noexcept { return static_cast<std::int64_t>(std::time(nullptr)); }
+
 }  // namespace
 
 HttpConnection::HttpConnection(const PluginState &plugin, ntx_loop_t *loop, std::uint32_t loop_index)
-    : plugin_(plugin), loop_(loop), loop_index_(loop_index) {
+    : plugin_(plugin), loop_(loop), loop_index_(loop_index), jar_(cookie_limits(plugin.config)) {
     prepared_.push_back(std::make_unique<PreparedRequest>());
     request_ = prepared_.front().get();
     rbuf_.reserve(4096);
@@ -73,9 +80,25 @@ ntx_status_t HttpConnection::start(ntx_action_t *action, const ntx_action_ctx_t 
     }
     if (!reused) plugin_.log(action, NTX_LOG_TRACE, "http: request prepared");
 
+    // The jar belongs to one task unless the script keeps it: a new task starts with no cookies.
+    const RequestSpec &spec = request_->spec();
+    if (ctx.task_id != jar_task_) {
+        if (!spec.keep_cookies) jar_.clear();
+        jar_task_ = ctx.task_id;
+    }
+    cookies_on_ = spec.cookies;
+    if (cookies_on_ && !spec.set_cookies.empty()) {
+        JarStats stats;
+        for (const auto &[name, value] : spec.set_cookies) jar_.put(name, value, spec.url, stats);
+        count(stats);
+    }
+    decode_on_ = spec.compression && want_result_;
+
     take_action(action);
     response_.want_result = want_result_;
     response_.want_location = request_->follow_redirects();
+    response_.want_cookies = cookies_on_;
+    if (decoded_.capacity() > kRetainedBodyCapacity) std::string().swap(decoded_);
     // The body buffer keeps its capacity for the next response, unless an unusually large body grew
     // it: that memory goes back rather than staying with every user that once saw such a body.
     if (response_.body.capacity() > kRetainedBodyCapacity) std::string().swap(response_.body);
@@ -177,7 +200,18 @@ ntx_status_t HttpConnection::open_socket() {
 }
 
 ntx_status_t HttpConnection::send_request() {
-    const std::string_view request = request_->bytes();
+    std::string_view request = request_->bytes();
+    if (cookies_on_ && !jar_.empty() && !request_->cookie_header_set()) {
+        // The prepared bytes with a Cookie header put in before the head's end; send_buf_ keeps its
+        // capacity, so this allocates nothing once it has grown.
+        const std::size_t head_end = request_->head_end();
+        send_buf_.assign(request.substr(0, head_end));
+        send_buf_.append("Cookie: ");
+        if (jar_.cookie_header(request_->url(), wall_seconds(), send_buf_)) {
+            send_buf_.append("\r\n").append(request.substr(head_end));
+            request = send_buf_;
+        }
+    }
     const ntx_bytes_t bytes{reinterpret_cast<const std::uint8_t *>(request.data()), request.size()};
     const ntx_status_t st = plugin_.api->socket_send(plugin_.host, socket_, bytes);
     if (st == NTX_OK) bytes_sent_ += request.size();
@@ -428,8 +462,55 @@ void HttpConnection::follow_redirect(bool reusable) {
     }
 }
 
+void HttpConnection::count(const JarStats &stats) const noexcept {
+    PluginCounters &c = plugin_.counters;
+    if (stats.malformed) c.cookies_malformed.fetch_add(stats.malformed, std::memory_order_relaxed);
+    if (stats.foreign) c.cookies_foreign.fetch_add(stats.foreign, std::memory_order_relaxed);
+    if (stats.oversized) c.cookies_oversized.fetch_add(stats.oversized, std::memory_order_relaxed);
+    if (stats.evicted) c.cookies_evicted.fetch_add(stats.evicted, std::memory_order_relaxed);
+}
+
+void HttpConnection::take_cookies() {
+    JarStats stats;
+    const std::int64_t now = wall_seconds();
+    for (std::size_t i = 0; i < response_.set_cookie_count; ++i) {
+        const CookieRefusal r = jar_.set_cookie(response_.set_cookies[i], request_->url(), now, stats);
+        if (r == CookieRefusal::none) continue;
+        // The cookie's text stays out of the log (it may be a session); what was wrong with it goes in.
+        plugin_.log(action_, NTX_LOG_DEBUG,
+                    r == CookieRefusal::malformed ? "http: Set-Cookie ignored: malformed"
+                    : r == CookieRefusal::foreign ? "http: Set-Cookie ignored: its Domain is not the request's host's"
+                                                  : "http: Set-Cookie ignored: over max-cookie-bytes");
+    }
+    count(stats);
+}
+
+void HttpConnection::add_cookie_fields() {
+    // One field per cookie name: the one the final URL would get when there is one, else the first.
+    static constexpr std::string_view kPrefix = "cookies.";
+    const std::int64_t now = wall_seconds();
+    for (int pass = 0; pass < 2; ++pass) {
+        for (std::size_t i = 0; i < jar_.size(); ++i) {
+            const Cookie &c = jar_.at(i);
+            if ((pass == 0) != jar_.applies(i, request_->url(), now)) continue;
+            if (pass == 1 && c.expires >= 0 && c.expires <= now) continue;
+            bool seen = false;
+            for (std::size_t j = 0; j < i && !seen; ++j) {
+                seen = jar_.at(j).name == c.name && (pass == 1 || jar_.applies(j, request_->url(), now));
+            }
+            if (pass == 1) {
+                for (std::size_t j = 0; j < jar_.size() && !seen; ++j) {
+                    seen = jar_.at(j).name == c.name && jar_.applies(j, request_->url(), now);
+                }
+            }
+            if (!seen) fields_.add_prefixed(kPrefix, c.name, c.value);
+        }
+    }
+}
+
 void HttpConnection::complete(bool trailing_bytes) {
     const unsigned status = response_.status;
+    if (cookies_on_ && response_.set_cookie_count > 0) take_cookies();  // every hop's, redirects included
     // Keep the connection only if both sides want it and nothing trails the response.
     const bool reusable =
         request_->keep_alive() && parser_->keep_alive() && !trailing_bytes && socket_ != 0 && status != 101;
@@ -443,7 +524,23 @@ void HttpConnection::complete(bool trailing_bytes) {
     ntx_result_t counts{};
     const ntx_result_t *result = &counts;
     if (want_result_) {
-        fields_.add_borrowed("body", response_.body);
+        std::string_view body = response_.body;
+        const Coding coding = decode_on_ && !body.empty() ? coding_of(response_.content_encoding) : Coding::identity;
+        if (coding != Coding::identity && coding != Coding::unknown) {
+            if (Error e = decoder_.decode(coding, body, plugin_.config.max_decoded_bytes, decoded_)) {
+                if (!reusable) close_socket();
+                fail(e.code, e.reason);
+                return;
+            }
+            PluginCounters &c = plugin_.counters;
+            c.bodies_decoded.fetch_add(1, std::memory_order_relaxed);
+            c.encoded_bytes.fetch_add(body.size(), std::memory_order_relaxed);
+            c.decoded_bytes.fetch_add(decoded_.size(), std::memory_order_relaxed);
+            fields_.add_uint("wire_body_bytes", body.size());
+            body = decoded_;
+        }
+        fields_.add_borrowed("body", body);
+        if (cookies_on_) add_cookie_fields();
         fields_.add_uint("redirects", redirects_);
         request_->url().write_to(url_text_);
         fields_.add_borrowed("url", url_text_);

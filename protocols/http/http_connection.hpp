@@ -20,6 +20,8 @@
 #pragma once
 
 #include <ntx/sdk/error.hpp>
+#include "body_decoder.hpp"
+#include "cookie_jar.hpp"
 #include "plugin_state.hpp"
 #include "request.hpp"
 #include "response_parser.hpp"
@@ -88,6 +90,9 @@ private:
     void fail(ntx_status_t code, std::string_view reason);
     void fail_internal() noexcept;
     void add_timings(Clock::time_point end);
+    void take_cookies();                 // the response's Set-Cookie headers into the jar
+    void add_cookie_fields();            // cookies.<name> result fields
+    void count(const JarStats &stats) const noexcept;
 
     const PluginState &plugin_;
     ntx_loop_t *loop_;
@@ -132,6 +137,16 @@ private:
     Clock::time_point t_connect_start_{};
     double connect_ms_ = 0.0;
     std::optional<double> first_byte_ms_;
+
+    // Cookies: the user's jar, the task it belongs to, and the request with its Cookie header.
+    CookieJar jar_;
+    std::uint64_t jar_task_ = 0;
+    bool cookies_on_ = false;   // the current action uses the jar
+    std::string send_buf_;      // a prepared request with the jar's Cookie header put in
+    // Compression: the current action decodes bodies; the decoder and its output, kept across actions.
+    bool decode_on_ = false;
+    BodyDecoder decoder_;
+    std::string decoded_;
 
     // A failure found inside start(), reported from a zero-delay timer.
     ntx_timer_t fail_timer_ = 0;

@@ -8,6 +8,8 @@
 #include <ntx/sdk/abi_glue.hpp>
 #include <ntx/sdk/validate.hpp>
 
+#include <atomic>
+#include <string>
 #include <string_view>
 
 namespace ntx::http {
@@ -35,14 +37,41 @@ ntx_status_t plugin_run_action(void *plugin_state, ntx_action_t *action, const n
         });
 }
 
+// release: what the users' jars and decoders refused or did, summed (the ABI has no plugin counters,
+// so the log carries them), then the state goes.
+void plugin_release(void *plugin_state) noexcept {
+    auto *state = static_cast<PluginState *>(plugin_state);
+    if (!state) return;
+    try {
+        const PluginCounters &c = state->counters;
+        const auto n = [](const std::atomic<std::uint64_t> &a) { return a.load(std::memory_order_relaxed); };
+        const std::uint64_t refused = n(c.cookies_malformed) + n(c.cookies_foreign) + n(c.cookies_oversized);
+        if (refused + n(c.cookies_evicted) > 0) {
+            state->log(nullptr, NTX_LOG_WARN,
+                       "http: " + std::to_string(refused) + " Set-Cookie headers ignored (" +
+                           std::to_string(n(c.cookies_malformed)) + " malformed, " + std::to_string(n(c.cookies_foreign)) +
+                           " for another domain, " + std::to_string(n(c.cookies_oversized)) + " over max-cookie-bytes), " +
+                           std::to_string(n(c.cookies_evicted)) + " cookies dropped over max-cookies / max-cookie-jar-bytes");
+        }
+        if (n(c.bodies_decoded) > 0) {
+            state->log(nullptr, NTX_LOG_INFO,
+                       "http: compression: " + std::to_string(n(c.bodies_decoded)) + " bodies decoded, " +
+                           std::to_string(n(c.encoded_bytes)) + " bytes received -> " + std::to_string(n(c.decoded_bytes)) +
+                           " bytes decoded");
+        }
+    } catch (...) {
+    }
+    sdk::delete_state<PluginState>(plugin_state);
+}
+
 }  // namespace
 
 constexpr sdk::PluginTable kTable{
-    .name = "http", .version = "0.2.2",  // 0.2.2: https, redirects, query params, status classes
+    .name = "http", .version = "0.2.3",  // 0.2.3: cookies, compression, form/multipart/json/auth bodies
     .capabilities = kCapabilities,
     .init = &sdk::init_hook<PluginState, &set_up>, .run_action = &plugin_run_action,
     .on_error = &sdk::abandon_on_error<HttpConnection>,  // the user's slot holds its connection
-    .user_release = &sdk::delete_user_object<HttpConnection>, .release = &sdk::delete_state<PluginState>,
+    .user_release = &sdk::delete_user_object<HttpConnection>, .release = &plugin_release,
     .validate_action = &sdk::validate_hook<&check_params>};
 
 }  // namespace ntx::http

@@ -1,5 +1,7 @@
 #include "request.hpp"
 
+#include "cookie_jar.hpp"
+
 #include <ntx/sdk/validate.hpp>
 
 #include <charconv>
@@ -40,6 +42,19 @@ std::string_view view(ntx_str_t s) noexcept { return s.ptr ? std::string_view(s.
 
 constexpr std::string_view kHeaderPrefix = "headers.";
 constexpr std::string_view kQueryPrefix = "query.";
+constexpr std::string_view kCookiePrefix = "cookies.";
+constexpr std::string_view kFormPrefix = "form.";
+constexpr std::string_view kMultipartPrefix = "multipart.";
+constexpr std::string_view kJsonPrefix = "json.";
+
+Error set_body_kind(RequestSpec &out, BodyKind kind) {
+    if (out.method.head) return Error{NTX_E_INVALID, "http: a head request has no body"};
+    if (out.body_kind != BodyKind::none && out.body_kind != kind) {
+        return Error{NTX_E_INVALID, "http: body, form, multipart and json cannot be combined: give one"};
+    }
+    out.body_kind = kind;
+    return {};
+}
 
 // RFC 3986 unreserved characters go as they are; everything else as %XX.
 void append_encoded(std::string &out, std::string_view text) {
@@ -66,7 +81,10 @@ Error bad_bool(std::string_view key) {
 bool is_request_param(std::string_view key) noexcept {
     return key == "url" || key == "body" || key == "keep-alive" || key.starts_with(kHeaderPrefix) ||
            key.starts_with(kQueryPrefix) || key == "tls-verify" || key == "ca-file" || key == "tls-server-name" ||
-           key == "follow-redirects" || key == "max-redirects";
+           key == "follow-redirects" || key == "max-redirects" || key == "cookies" || key.starts_with(kCookiePrefix) ||
+           key == "keep-cookies" || key == "compression" || key.starts_with(kFormPrefix) ||
+           key.starts_with(kMultipartPrefix) || key == "json" || key.starts_with(kJsonPrefix) || key == "auth.user" ||
+           key == "auth.password";
 }
 
 bool method_for_call(std::string_view call, Method &out) {
@@ -87,9 +105,32 @@ Error parse_param(std::string_view key, std::string_view value, RequestSpec &out
     if (key == "url") {
         if (Error e = parse_url(value, out.url)) return e;
     } else if (key == "body") {
-        if (out.method.head) return Error{NTX_E_INVALID, "http: a head request has no body"};
+        if (Error e = set_body_kind(out, BodyKind::raw)) return e;
         out.has_body = true;
         out.body = value;
+    } else if (key.starts_with(kFormPrefix)) {
+        if (Error e = set_body_kind(out, BodyKind::form)) return e;
+        const std::string_view name = key.substr(kFormPrefix.size());
+        if (name.empty()) return Error{NTX_E_INVALID, "http: empty form field name"};
+        out.form.emplace_back(name, value);
+    } else if (key.starts_with(kMultipartPrefix)) {
+        if (Error e = set_body_kind(out, BodyKind::multipart)) return e;
+        if (Error e = add_part(key.substr(kMultipartPrefix.size()), value, out.parts)) return e;
+    } else if (key == "json") {
+        if (Error e = set_body_kind(out, BodyKind::json_text)) return e;
+        if (Error e = check_json(value)) return e;
+        out.json_text = value;
+    } else if (key.starts_with(kJsonPrefix)) {
+        if (Error e = set_body_kind(out, BodyKind::json_fields)) return e;
+        out.json_fields.emplace_back(key.substr(kJsonPrefix.size()), value);
+    } else if (key == "auth.user") {
+        if (value.find(':') != std::string_view::npos) return Error{NTX_E_INVALID, "http: auth.user must not contain ':'"};
+        if (!valid_value(value)) return Error{NTX_E_INVALID, "http: auth.user contains CR, LF or NUL"};
+        out.auth_user_set = true;
+        out.auth_user = value;
+    } else if (key == "auth.password") {
+        out.auth_password_set = true;
+        out.auth_password = value;
     } else if (key == "keep-alive") {
         if (!parse_bool(value, out.keep_alive)) return bad_bool(key);
     } else if (key == "tls-verify") {
@@ -129,6 +170,24 @@ Error parse_param(std::string_view key, std::string_view value, RequestSpec &out
                                             "' is set by the plugin (use body / keep-alive)"};
         }
         out.headers.emplace_back(name, value);
+        if (iequals(name, "cookie")) out.has_cookie_header = true;
+        if (iequals(name, "content-type")) out.has_content_type = true;
+        if (iequals(name, "authorization")) out.has_authorization = true;
+    } else if (key == "cookies") {
+        if (!parse_bool(value, out.cookies)) return bad_bool(key);
+    } else if (key == "keep-cookies") {
+        if (!parse_bool(value, out.keep_cookies)) return bad_bool(key);
+    } else if (key == "compression") {
+        if (!parse_bool(value, out.compression)) return bad_bool(key);
+    } else if (key.starts_with(kCookiePrefix)) {
+        const std::string_view name = key.substr(kCookiePrefix.size());
+        if (!CookieJar::valid_name(name)) return Error{NTX_E_INVALID, "http: invalid cookie name '" + std::string(name) + "'"};
+        if (!CookieJar::valid_value(value)) {
+            return Error{NTX_E_INVALID, "http: cookie '" + std::string(name) +
+                                            "' has a character a cookie value cannot hold (space, quote, comma, "
+                                            "semicolon, backslash or a control character)"};
+        }
+        out.set_cookies.emplace_back(name, value);
     } else if (key.starts_with(kQueryPrefix)) {
         const std::string_view name = key.substr(kQueryPrefix.size());
         if (name.empty()) return Error{NTX_E_INVALID, "http: empty query parameter name"};
@@ -152,6 +211,20 @@ Error parse_request(std::string_view call, const ntx_kv_t *params, std::size_t c
     out.tls_server_name = {};
     out.follow_redirects = defaults.follow_redirects;
     out.max_redirects = defaults.max_redirects;
+    out.cookies = defaults.cookies;
+    out.keep_cookies = defaults.keep_cookies;
+    out.compression = defaults.compression;
+    out.set_cookies.clear();
+    out.has_cookie_header = false;
+    out.body_kind = BodyKind::none;
+    out.form.clear();
+    out.parts.clear();
+    out.json_fields.clear();
+    out.json_text = {};
+    out.has_content_type = false;
+    out.has_authorization = false;
+    out.auth_user_set = out.auth_password_set = false;
+    out.auth_user = out.auth_password = {};
 
     if (!method_for_call(call, out.method)) {
         return Error{NTX_E_UNSUPPORTED, "http: unknown call '" + std::string(call) + "'"};
@@ -166,6 +239,23 @@ Error parse_request(std::string_view call, const ntx_kv_t *params, std::size_t c
         have_url = have_url || key == "url";
     }
     if (!have_url) return Error{NTX_E_INVALID, "http: missing parameter 'url'"};
+    return check_request(out);
+}
+
+Error check_request(const RequestSpec &req) {
+    if (req.body_kind == BodyKind::multipart) {
+        if (Error e = check_parts(req.parts)) return e;
+    }
+    if (req.body_kind == BodyKind::json_fields) {
+        std::string scratch;
+        if (Error e = build_json(req.json_fields, scratch)) return e;
+    }
+    if (req.auth_user_set != req.auth_password_set) {
+        return Error{NTX_E_INVALID, "http: auth needs both user and password"};
+    }
+    if (req.auth_user_set && req.has_authorization) {
+        return Error{NTX_E_INVALID, "http: auth and headers.Authorization cannot both be given"};
+    }
     return {};
 }
 
@@ -183,17 +273,24 @@ void check_params(sdk::ParamCheck &check) {
         have_url = have_url || key == "url";
         if (!is_request_param(key)) {
             std::vector<std::string> known{"url", "body", "keep-alive", "tls-verify", "ca-file", "tls-server-name",
-                                           "follow-redirects", "max-redirects"};
+                                           "follow-redirects", "max-redirects", "cookies", "keep-cookies", "compression",
+                                           "json", "auth.user", "auth.password"};
             // A typo'd map (`heders: {Accept: ...}`) arrives as "heders.Accept".
             const std::size_t dot = key.find('.');
             const std::string inner(dot == std::string_view::npos ? std::string_view("<Name>") : key.substr(dot + 1));
             known.push_back(std::string(kHeaderPrefix) + inner);
             known.push_back(std::string(kQueryPrefix) + inner);
+            known.push_back(std::string(kCookiePrefix) + inner);
+            known.push_back(std::string(kFormPrefix) + inner);
+            known.push_back(std::string(kMultipartPrefix) + inner);
+            known.push_back(std::string(kJsonPrefix) + inner);
             const std::string guess = sdk::nearest_word(key, known);
             check.report_param(i, "http " + std::string(check.call()) + " has no parameter '" + std::string(key) + "'",
                                guess.empty() ? std::string("it takes url, body, headers.<Name>, query.<name>, keep-alive, "
                                                            "tls-verify, ca-file, tls-server-name, follow-redirects, "
-                                                           "max-redirects")
+                                                           "max-redirects, cookies, cookies.<name>, keep-cookies, "
+                                                           "compression, form.<name>, multipart.<name>, json, "
+                                                           "json.<key>, auth.user, auth.password")
                                              : "did you mean '" + guess + "'?");
             continue;
         }
@@ -204,6 +301,13 @@ void check_params(sdk::ParamCheck &check) {
                    key == "url" && !sdk::may_start_with(start, {"http://", "https://"})) {
             Url url;
             e = parse_url(start, url);  // fails on the scheme, with the run-time reason
+        } else if (key.starts_with(kCookiePrefix)) {
+            e = parse_param(key, "x", spec);  // the name is known; the value is not
+        } else if (key == "json") {
+            e = parse_param(key, "{}", spec);  // a JSON text only the rendering knows
+        } else if (key.starts_with(kFormPrefix) || key.starts_with(kMultipartPrefix) || key.starts_with(kJsonPrefix) ||
+                   key == "auth.user" || key == "auth.password") {
+            e = parse_param(key, {}, spec);
         } else if (key.starts_with(kHeaderPrefix) || key.starts_with(kQueryPrefix) || key == "body") {
             e = parse_param(key, {}, spec);  // the name (and a head's body) is known; the value is not
         }
@@ -220,9 +324,11 @@ void check_params(sdk::ParamCheck &check) {
         }
     }
     if (!have_url) check.report(NTX_PROBLEM_ACTION, "http: missing parameter 'url'");
+    // The checks across params, on what the params that parsed gave.
+    if (Error e = check_request(spec)) check.report(NTX_PROBLEM_ACTION, e.reason);
 }
 
-void serialize_request(const RequestSpec &req, std::string_view user_agent, std::string &out) {
+std::size_t serialize_request(const RequestSpec &req, std::string_view user_agent, std::string &out) {
     out.clear();
     const auto line = [&out](std::string_view name, std::string_view value) {
         out.append(name).append(": ").append(value).append("\r\n");
@@ -261,9 +367,12 @@ void serialize_request(const RequestSpec &req, std::string_view user_agent, std:
         const auto r = std::to_chars(digits, digits + sizeof digits, req.body.size());
         line("Content-Length", std::string_view(digits, static_cast<std::size_t>(r.ptr - digits)));
     }
+    if (req.compression && !user_header("accept-encoding")) line("Accept-Encoding", kAcceptEncoding);
     line("Connection", req.keep_alive ? "keep-alive" : "close");
+    const std::size_t head_end = out.size();
     out.append("\r\n");
     out.append(req.body);
+    return head_end;
 }
 
 bool PreparedRequest::matches(const ntx_action_ctx_t &ctx) const noexcept {
@@ -306,13 +415,47 @@ Error PreparedRequest::prepare(const ntx_action_ctx_t &ctx, const Config &config
         views_.push_back(ntx_kv_t{{p.key.data(), p.key.size()}, {p.value.data(), p.value.size()}});
     }
     if (Error e = parse_request(call_, views_.data(), views_.size(), config, spec_)) return e;
-    serialize_request(spec_, config.user_agent, bytes_);
+    if (Error e = build_body()) return e;
+    head_end_ = serialize_request(spec_, config.user_agent, bytes_);
     if (spec_.ca_file_set) {
         ca_file_ = resolve_path(spec_.ca_file, res_dir);
     } else {
         ca_file_ = config.ca_file;
     }
     valid_ = true;
+    return {};
+}
+
+Error PreparedRequest::build_body() {
+    // Built into this object's strings (capacity kept), then seen through the spec's views.
+    switch (spec_.body_kind) {
+    case BodyKind::form:
+        build_form(spec_.form, built_body_);
+        content_type_.assign("application/x-www-form-urlencoded");
+        break;
+    case BodyKind::multipart:
+        build_multipart(spec_.parts, built_body_, content_type_);
+        break;
+    case BodyKind::json_fields:
+        if (Error e = build_json(spec_.json_fields, built_body_)) return e;
+        content_type_.assign("application/json");
+        break;
+    case BodyKind::json_text:
+        built_body_.assign(spec_.json_text);
+        content_type_.assign("application/json");
+        break;
+    default:
+        break;
+    }
+    if (spec_.body_kind != BodyKind::none && spec_.body_kind != BodyKind::raw) {
+        spec_.has_body = true;
+        spec_.body = built_body_;
+        if (!spec_.has_content_type) spec_.headers.emplace_back("Content-Type", content_type_);
+    }
+    if (spec_.auth_user_set) {
+        basic_auth(spec_.auth_user, spec_.auth_password, auth_value_);
+        spec_.headers.emplace_back("Authorization", auth_value_);
+    }
     return {};
 }
 
@@ -343,7 +486,10 @@ Error PreparedRequest::follow(std::string_view location, unsigned status, std::s
         if (to_get && iequals(h.first, "content-type")) continue;  // no body any more
         redirect_.headers.push_back(h);
     }
-    serialize_request(redirect_, user_agent, redirect_bytes_);
+    redirect_.compression = spec_.compression;
+    redirect_.cookies = spec_.cookies;
+    redirect_.has_cookie_header = spec_.has_cookie_header && !cross_origin;
+    redirect_head_end_ = serialize_request(redirect_, user_agent, redirect_bytes_);
     in_redirect_ = true;
     return {};
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "config.hpp"
+#include "request_body.hpp"
 #include <ntx/sdk/error.hpp>
 #include "url.hpp"
 
@@ -49,7 +50,27 @@ struct RequestSpec {
     std::string_view tls_server_name;  // empty: the URL's host
     bool follow_redirects = false;
     std::uint32_t max_redirects = 5;
+    // Cookies and compression; the component config gives the defaults.
+    bool cookies = true;               // use the user's jar (send its cookies, keep what the server sets)
+    bool keep_cookies = false;         // the jar outlives a task
+    bool compression = true;           // Accept-Encoding: gzip, deflate, br; the body is decoded
+    std::vector<std::pair<std::string_view, std::string_view>> set_cookies;  // from cookies.<name>
+    bool has_cookie_header = false;    // headers.Cookie given: the jar adds none
+    // The body's params (at most one family) and basic auth.
+    BodyKind body_kind = BodyKind::none;
+    ParamPairs form;                   // form.<name>
+    std::vector<Part> parts;           // multipart.<name>[.file|.filename|.content-type]
+    ParamPairs json_fields;            // json.<path>
+    std::string_view json_text;        // json
+    bool has_content_type = false;     // headers.Content-Type given
+    bool has_authorization = false;    // headers.Authorization given
+    bool auth_user_set = false, auth_password_set = false;
+    std::string_view auth_user, auth_password;
 };
+
+// The checks that need every param: one body family, a file in each file part, auth with both user
+// and password and not with headers.Authorization, json keys that build one object.
+Error check_request(const RequestSpec &req);
 
 // The params parse_request reads: url, body, keep-alive, headers.<Name>, query.<name>, tls-verify,
 // ca-file, tls-server-name, follow-redirects, max-redirects.
@@ -70,9 +91,13 @@ Error parse_request(std::string_view call, const ntx_kv_t *params, std::size_t c
 // literal parts go), unknown keys with a did-you-mean, a missing url.
 void check_params(sdk::ParamCheck &check);
 
+// The Accept-Encoding the plugin sends when compression is on.
+inline constexpr std::string_view kAcceptEncoding = "gzip, deflate, br";
+
 // Writes the request (head and body) into `out`, which is cleared first (its capacity is kept). The
-// query params are percent-encoded and appended to the URL's own query.
-void serialize_request(const RequestSpec &req, std::string_view user_agent, std::string &out);
+// query params are percent-encoded and appended to the URL's own query. Returns the offset of the
+// head's final empty line, where per-request headers (Cookie) go in.
+std::size_t serialize_request(const RequestSpec &req, std::string_view user_agent, std::string &out);
 
 // One connection's request, prepared once and reused while the action's call and params repeat.
 //
@@ -100,6 +125,10 @@ public:
     const Url &url() const noexcept { return in_redirect_ ? redirect_.url : spec_.url; }
     bool head() const noexcept { return in_redirect_ ? redirect_.method.head : spec_.method.head; }
     std::string_view bytes() const noexcept { return in_redirect_ ? redirect_bytes_ : bytes_; }
+    // Whether the current hop carries the script's own Cookie header (the jar then adds none).
+    bool cookie_header_set() const noexcept { return in_redirect_ ? redirect_.has_cookie_header : spec_.has_cookie_header; }
+    // Where in bytes() the head's final empty line starts.
+    std::size_t head_end() const noexcept { return in_redirect_ ? redirect_head_end_ : head_end_; }
 
     // Back to the prepared request (a new action starts at its first hop).
     void restart() noexcept { in_redirect_ = false; }
@@ -115,6 +144,7 @@ private:
         std::string value;
     };
     bool matches(const ntx_action_ctx_t &ctx) const noexcept;
+    Error build_body();
     void remember(const ntx_action_ctx_t &ctx);
 
     bool valid_ = false;       // spec_, bytes_ and the remembered params describe one good request
@@ -124,12 +154,17 @@ private:
     std::vector<ntx_kv_t> views_;  // views of params_ handed to parse_request
     RequestSpec spec_;         // views into call_ and params_
     std::string bytes_;        // the serialized request
+    std::size_t head_end_ = 0;
     std::string ca_file_;      // spec_'s (or the config's) ca-file, absolute
+    std::string built_body_;   // the body form / multipart / json built
+    std::string content_type_; // its Content-Type
+    std::string auth_value_;   // the Authorization header of `auth`
 
     bool in_redirect_ = false;
     RequestSpec redirect_;     // the current redirect hop (views into params_ too)
     Url next_;                 // where the latest Location points
     std::string redirect_bytes_;
+    std::size_t redirect_head_end_ = 0;
 };
 
 }  // namespace ntx::http

@@ -26,6 +26,8 @@ void ResponseParser::on_response_impl(int code, string_view reason, int /*versio
     sink_.status = static_cast<unsigned>(code);
     sink_.body.clear();
     sink_.location.clear();
+    sink_.set_cookie_count = 0;
+    sink_.content_encoding.clear();
     if (!sink_.want_result) return;
     // A new status-line starts over (an interim 1xx's fields are not the final response's).
     sink_.fields->clear();
@@ -36,6 +38,14 @@ void ResponseParser::on_response_impl(int code, string_view reason, int /*versio
 void ResponseParser::on_field_impl(boost::beast::http::field f, string_view name, string_view value,
                                    error_code & /*ec*/) {
     if (sink_.want_location && f == boost::beast::http::field::location) sink_.location.assign(sv(value));
+    if (sink_.want_cookies && f == boost::beast::http::field::set_cookie) {
+        if (sink_.set_cookie_count == sink_.set_cookies.size()) sink_.set_cookies.emplace_back();
+        sink_.set_cookies[sink_.set_cookie_count++].assign(sv(value));
+    }
+    if (sink_.want_result && f == boost::beast::http::field::content_encoding) {
+        if (!sink_.content_encoding.empty()) sink_.content_encoding.append(", ");
+        sink_.content_encoding.append(sv(value));
+    }
     if (sink_.want_result) sink_.fields->add_header(sv(name), sv(value));
 }
 

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace ntx::http {
 
@@ -25,6 +26,10 @@ struct ResponseSink {
     std::string body;
     bool want_location = false;  // keep the Location header (redirects are followed), results or not
     std::string location;
+    bool want_cookies = false;   // keep the Set-Cookie headers (the jar is on), results or not
+    std::vector<std::string> set_cookies;  // [0, set_cookie_count): this response's; the rest are spare
+    std::size_t set_cookie_count = 0;
+    std::string content_encoding;  // kept when want_result (the body is decoded)
 };
 
 class ResponseParser final : public boost::beast::http::basic_parser<false> {

@@ -29,6 +29,12 @@ void ResultFields::add_borrowed(std::string_view key, std::string_view value) {
     f.is_borrowed = true;
 }
 
+void ResultFields::add_prefixed(std::string_view prefix, std::string_view name, std::string_view value) {
+    Field &f = next();
+    f.key.append(prefix).append(name);
+    f.value.append(value);
+}
+
 void ResultFields::add_uint(std::string_view key, std::uint64_t value) { add(key, sdk::NumberText().uint(value)); }
 
 void ResultFields::add_ms(std::string_view key, double ms) { add(key, sdk::NumberText().ms(ms)); }

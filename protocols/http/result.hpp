@@ -22,6 +22,8 @@ public:
     void add(std::string_view key, std::string_view value);
     // A field whose value is not copied: `value` must stay valid until the result was handed over.
     void add_borrowed(std::string_view key, std::string_view value);
+    // "<prefix><name>" = value (cookies.<name>).
+    void add_prefixed(std::string_view prefix, std::string_view name, std::string_view value);
     void add_uint(std::string_view key, std::uint64_t value);
     // Milliseconds with three decimals; a negative or NaN duration reads 0.000.
     void add_ms(std::string_view key, double ms);

@@ -21,6 +21,9 @@ Locations (the same on http and https):
     /loop/a, /loop/b         302 to each other
     /hop/<n>                 302 to /hop/<n>x: an endless chain of new URLs
     /gzip/...                files under root/static, gzip-encoded: a chunked response
+    /json/...                files under root/static as application/json, gzip-encoded when asked
+    /login                   302 to /account with Set-Cookie: sid=<connection serial>-<msec> (Path=/, HttpOnly)
+    /account                 200 JSON naming the sid cookie it got; 401 without one
 """
 import argparse
 import os
@@ -52,7 +55,7 @@ error_log {dir}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
     default_type application/octet-stream;
-    types {{ text/plain txt; }}
+    types {{ text/plain txt; application/json json; }}
     log_format ntx '$request_method $uri $status $scheme $ssl_server_name $body_bytes_sent $connection $ssl_session_reused $ssl_protocol $args';
     access_log {dir}/access.log ntx;
     client_body_temp_path {dir}/tmp/body;
@@ -99,6 +102,21 @@ location /gzip/ {{
     gzip on;
     gzip_min_length 0;
     gzip_types text/plain application/octet-stream;
+}}
+location /json/ {{
+    alias {dir}/www/static/;
+    gzip on;
+    gzip_min_length 0;
+    gzip_types application/json;
+}}
+location = /login {{
+    add_header Set-Cookie "sid=$connection-$msec; Path=/; HttpOnly; SameSite=Lax";
+    return 302 /account;
+}}
+location = /account {{
+    if ($cookie_sid = "") {{ return 401; }}
+    default_type application/json;
+    return 200 '{{"sid":"$cookie_sid"}}';
 }}
 """
 

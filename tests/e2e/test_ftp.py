@@ -7,6 +7,7 @@ agree."""
 import contextlib
 import os
 import random
+import re
 import shutil
 import socket
 import tempfile
@@ -400,6 +401,49 @@ def test_max_duration_cancels_transfers_in_flight():
         check(server.count(r"OK DOWNLOAD") == 0, "no download completed")
 
 
+def test_send_and_recv_rates_throttle_each_transfer():
+    # The component's recv-rate / send-rate reach libcurl: a 3 MB download at 1 MiB/s takes more than
+    # 2 s (it would take milliseconds on loopback), a 2 MB upload at 1 MiB/s more than 1.5 s, for every
+    # user at once (the limit is per transfer). Without them the same transfers are quick.
+    users = 2
+    big = SEED * 15
+    with FtpServer() as server, tempfile.TemporaryDirectory() as tmp:
+        server.put("big.bin", big)
+        script = COMPONENT + f"""
+workflows:
+  w:
+    steps:
+      - ref: get
+      - log: "RATE down={{{{got.duration_ms}}}} bytes={{{{got.bytes}}}}"
+        level: warn
+      - ref: put
+      - log: "RATE up={{{{sent.duration_ms}}}} bytes={{{{sent.bytes}}}}"
+        level: warn
+actions:
+  get: {{component: ftp, call: download, with: {{url: "{server.url('big.bin')}", {account(server)}}}, save-as: got, timeout: 20s}}
+  put: {{component: ftp, call: upload, with: {{url: "{server.url('up/{{env.user_id}}.bin')}", {account(server)}, file: up.bin, create-dirs: "true"}}, save-as: sent, timeout: 20s}}
+load:
+  scenarios:
+    - {{name: s, workflow: w, user-count: {users}}}
+"""
+        files = {"up.bin": SEED * 10}
+        for rates, slow in (("ftp:\n  recv-rate: 1MiB/s\n  send-rate: 1048576\n", True), ("", False)):
+            res = write_res(os.path.join(tmp, str(slow)), script, config="log:\n  level: warn\n",
+                            component_config=rates, files=files)
+            report, _, stderr = run(res, os.path.join(tmp, str(slow)))
+            s = scenario(report, "s")
+            check_all_ok(s, users, ["get", "put"], stderr)
+            down = [float(x) for x in re.findall(r"RATE down=([\d.]+) bytes=3000000", stderr)]
+            up = [float(x) for x in re.findall(r"RATE up=([\d.]+) bytes=2000000", stderr)]
+            check(len(down) == users and len(up) == users, f"rate lines: {stderr[-2000:]}")
+            if slow:
+                check(min(down) > 1200 and min(up) > 1500, f"throttled: down {down} ms, up {up} ms")
+                print(f"throttled: down {down} ms, up {up} ms")
+            else:
+                check(max(down) < 1000 and max(up) < 1000, f"unthrottled: down {down} ms, up {up} ms")
+                print(f"unthrottled: down {down} ms, up {up} ms")
+
+
 def test_bad_input_is_refused_clearly():
     with tempfile.TemporaryDirectory() as tmp:
         # A call the plugin does not declare: refused at validation, at its line and column.
@@ -489,6 +533,6 @@ if __name__ == "__main__":
         test_a_server_that_never_answers_times_out_cleanly,
         test_a_transfer_cut_by_its_timeout_is_abandoned_and_the_user_reconnects,
         test_max_duration_cancels_transfers_in_flight,
-        test_bad_input_is_refused_clearly,
+        test_send_and_recv_rates_throttle_each_transfer, test_bad_input_is_refused_clearly,
         test_the_example_runs_against_vsftpd,
     ])

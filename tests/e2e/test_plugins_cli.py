@@ -81,7 +81,7 @@ def test_list_text_and_environment_path():
     rc, out, err = run_ntx("plugins", "list", "--plugin-path", TEST_PLUGINS)
     check(rc == 0, f"exit {rc}: {err}")
     lines = out.splitlines()
-    check(any(l.split()[:3] == ["http", "0.2.2", ABI] and "get,post,put,patch,delete,head" in l and l.endswith(HTTP)
+    check(any(l.split()[:3] == ["http", "0.2.3", ABI] and "get,post,put,patch,delete,head" in l and l.endswith(HTTP)
               for l in lines), out)
     check(any(l.split()[:3] == ["probe", "1.2.0", ABI] for l in lines), out)
     check(any("(refused)" in l and l.endswith("ntx_probe_abi2.so") for l in lines), out)
@@ -91,7 +91,7 @@ def test_list_text_and_environment_path():
 def test_info_by_name_and_path_with_exit_codes():
     rc, out, err = run_ntx("plugins", "info", "http")
     check(rc == 0, f"exit {rc}: {err}")
-    check(f"path:          {HTTP}" in out and "name:          http" in out and "version:       0.2.2" in out, out)
+    check(f"path:          {HTTP}" in out and "name:          http" in out and "version:       0.2.3" in out, out)
     check(f"abi:           {ABI} (this host: {ABI})" in out and "capabilities:  get, post, put, patch, delete, head" in out, out)
     rc, out, _ = run_ntx("plugins", "info", os.path.join(TEST_PLUGINS, "ntx_probe.so"), "--json")
     info = json.loads(out)

@@ -79,7 +79,7 @@ def test_wrong_plugin_version_and_capability():
         _, script, err = validate_edited(tmp, "script.yaml", ('version: "0.2.1"', 'version: "0.3.0"'),
                                          ("call: delete", "call: remove"))
         check_script_error(script, '"0.3.0"',
-                           "component 'http' requires version 0.3.0 but plugin ntx_http.so is version 0.2.2", err)
+                           "component 'http' requires version 0.3.0 but plugin ntx_http.so is version 0.2.3", err)
         check_script_error(script, "remove",
                            "action 'purge-delete' calls 'remove', which plugin 'http' does not declare", err)
 

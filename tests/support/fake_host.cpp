@@ -142,7 +142,7 @@ FakeHost::ActionId FakeHost::run(uint64_t user, std::string call, Params params,
     void *&slot = users_[user];
     ntx_action_ctx_t ctx{};
     ctx.size = sizeof ctx;
-    ctx.task_id = a.id + 1;
+    ctx.task_id = task_id != 0 ? task_id : a.id + 1;
     ctx.user_id = user;
     auto script_action = std::find(script_actions_.begin(), script_actions_.end(), a.call);
     if (script_action == script_actions_.end()) script_action = script_actions_.insert(script_actions_.end(), a.call);

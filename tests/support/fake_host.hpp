@@ -110,6 +110,8 @@ public:
     // ctx.flags is action_flags (the script reads every result unless a test clears the bit).
     ActionId run(uint64_t user, std::string call, Params params, uint32_t timeout_ms = 0);
     uint32_t action_flags = NTX_ACTION_WANTS_RESULT;
+    // ctx.task_id: each action a task of its own (0), or this task for every action.
+    uint64_t task_id = 0;
     ntx_status_t run_status(ActionId id) const { return actions_.at(id)->run_status; }
     const Outcome &outcome(ActionId id) const { return actions_.at(id)->outcome; }
     bool ended(ActionId id) const { return actions_.at(id)->outcome.ended; }
