@@ -3,6 +3,7 @@
 // abort-on-fail threshold, a scenario's exit `fatal`), 2 invalid input (script, manifest, arguments),
 // 3 internal or plugin failure, 4 interrupted (SIGINT/SIGTERM) before it completed.
 #include "compare.hpp"
+#include "new_res_dir.hpp"
 #include "run_overrides.hpp"
 
 #include <boost/json.hpp>
@@ -278,6 +279,13 @@ int main(int argc, char** argv) {
             return kExitInvalid;
         }
         return ntx::cli::compare_runs(args[0], args[1], archive_dir, stdout);
+    }
+    if (vm.count("command") && vm["command"].as<std::string>() == "new") {
+        if (args.size() != 1) {
+            std::fprintf(stderr, "ntx: error: expected `new NAME` (the folder to create)\n");
+            return kExitInvalid;
+        }
+        return ntx::cli::new_res_dir(args[0], stdout, stderr) ? kExitPassed : kExitInvalid;
     }
     if (!vm.count("command") || args.size() != 1) {
         usage(stderr, opts);
