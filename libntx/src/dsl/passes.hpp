@@ -14,6 +14,7 @@
 //   workbook_pass.cpp       workbook schema, update-workbook
 //   flow_checks.cpp         the variable graph (data flow) of `steps` workflows and handlers
 //   thresholds_pass.cpp     thresholds, progress
+//   foreign_words.cpp       hints for k6 / Locust / Artillery words in unknown keys
 //   overrides_pass.cpp      --users/--rate/--duration/--scenario, and env.<KEY> values (-e, environment)
 // Unknown keys are errors (a typo must never be silently ignored); keys the DSL defines but this
 // version does not implement yet are errors too, saying so. No pass opens a file: what they read
@@ -120,6 +121,11 @@ std::optional<uint32_t> find_named(FileCtx& f, const YAML::Node& node, const std
             guess.empty() ? std::string(otherwise) : fmt::format("did you mean '{}'?", guess));
     return std::nullopt;
 }
+
+// foreign_words.cpp
+// The hint for a key another load tool uses (k6 `vus`, Locust `users`, Artillery `phases`) where ntx
+// says something else, in check_keys' context `where` ("a scenario", "an action", "script.yaml").
+std::optional<std::string> foreign_word_hint(std::string_view key, std::string_view where);
 
 // config_pass.cpp
 void parse_config(Compilation& cx);
