@@ -1,7 +1,10 @@
-// The ntx command: `ntx run RES_DIR`, `ntx validate RES_DIR`, `ntx plugins list|info`.
-// Exit codes: 0 run completed and passed, 1 run completed but failed its criteria or was interrupted,
-// 2 invalid input (script, manifest, arguments), 3 internal or plugin failure.
+// The ntx command: `ntx run RES_DIR|SCRIPT.yaml|-`, `ntx validate ...`, `ntx new NAME`, `ntx plugins list|info`.
+// Exit codes: 0 run completed and passed, 1 run completed but failed its criteria (a threshold, an
+// abort-on-fail threshold, a scenario's exit `fatal`), 2 invalid input (script, manifest, arguments),
+// 3 internal or plugin failure, 4 interrupted (SIGINT/SIGTERM) before it completed.
 #include "compare.hpp"
+#include "new_res_dir.hpp"
+#include "run_overrides.hpp"
 
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
@@ -9,6 +12,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <iterator>
 #include <ntx/ntx.hpp>
 
 namespace po = boost::program_options;
@@ -19,22 +23,29 @@ constexpr int kExitPassed = 0;
 constexpr int kExitFailed = 1;
 constexpr int kExitInvalid = 2;
 constexpr int kExitInternal = 3;
+constexpr int kExitInterrupted = 4;
 
 ntx::Host* g_host = nullptr;
+volatile std::sig_atomic_t g_signalled = 0;
 
 extern "C" void on_signal(int) {
+    g_signalled = 1;
     if (g_host) g_host->stop();  // an atomic store: async-signal-safe
 }
 
 void usage(std::FILE* out, const po::options_description& opts) {
     std::fprintf(out,
-                 "usage: ntx run RES_DIR [--out DIR] [options]\n"
-                 "       ntx validate RES_DIR [options]\n"
+                 "usage: ntx run RES_DIR|SCRIPT.yaml|- [--out DIR] [--users N] [--rate R/s] [--duration D]\n"
+                 "               [--scenario NAME]... [-e KEY=VALUE]... [options]\n"
+                 "       ntx validate RES_DIR|SCRIPT.yaml|- [the same overrides]\n"
+                 "       ntx new NAME   (writes a starter res_dir NAME/ against ntx-target)\n"
                  "       ntx compare BASELINE RUN [--archive DIR]   (report.json, its folder, or an archived run id)\n"
                  "       ntx plugins list [--plugin-path DIR]... [--json]\n"
                  "       ntx plugins info PATH|NAME [--plugin-path DIR]... [--json]\n"
                  "       ntx wasm compile PLUGIN.wasm -o ntx_NAME.so   (ahead of time, with wasm2c and cc)\n"
-                 "       ntx --version\n\n");
+                 "       ntx --version\n"
+                 "exit codes: 0 passed, 1 failed its thresholds (or a fatal exit), 2 invalid input, 3 internal or plugin\n"
+                 "            failure, 4 interrupted (SIGINT/SIGTERM; the report covers what ran)\n\n");
     std::ostringstream s;
     s << opts;
     std::fputs(s.str().c_str(), out);
@@ -204,6 +215,7 @@ int main(int argc, char** argv) {
         "baseline", po::value<std::string>(),
         "run: after the run, compare it with this run (a run id in --archive DIR, a report.json or its folder)")(
         "json", "plugins list|info: print JSON");
+    ntx::cli::add_override_options(opts);
     po::options_description hidden;
     hidden.add_options()("command", po::value<std::string>())("args", po::value<std::vector<std::string>>());
     po::options_description all;
@@ -213,7 +225,9 @@ int main(int argc, char** argv) {
 
     po::variables_map vm;
     try {
-        po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
+        std::vector<std::string> words = ntx::cli::join_dash_values(argc, argv);
+        words.erase(words.begin());  // the program's name
+        po::store(po::command_line_parser(words).options(all).positional(pos).run(), vm);
         po::notify(vm);
     } catch (const po::error& e) {
         std::fprintf(stderr, "ntx: error: %s\n", e.what());
@@ -266,12 +280,26 @@ int main(int argc, char** argv) {
         }
         return ntx::cli::compare_runs(args[0], args[1], archive_dir, stdout);
     }
+    if (vm.count("command") && vm["command"].as<std::string>() == "new") {
+        if (args.size() != 1) {
+            std::fprintf(stderr, "ntx: error: expected `new NAME` (the folder to create)\n");
+            return kExitInvalid;
+        }
+        return ntx::cli::new_res_dir(args[0], stdout, stderr) ? kExitPassed : kExitInvalid;
+    }
     if (!vm.count("command") || args.size() != 1) {
         usage(stderr, opts);
         return kExitInvalid;
     }
     std::string command = vm["command"].as<std::string>();
     std::string res_dir = args[0];
+    if (!ntx::cli::read_overrides(vm, options.overrides)) return kExitInvalid;
+    if (res_dir == "-") {
+        // The script on stdin; the current directory is the res_dir (config.yaml, resource/, manifests).
+        options.script_text = std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+        options.script_name = "<stdin>";
+        res_dir = ".";
+    }
     if (vm.count("threads")) options.threads = vm["threads"].as<unsigned>();
     if (vm.count("out")) options.out_dir = vm["out"].as<std::string>();
     options.quiet = vm.count("quiet") > 0;
@@ -295,11 +323,12 @@ int main(int argc, char** argv) {
     try {
         if (command == "validate") {
             host.validate(res_dir, options);
-            std::printf("%s: ok\n", res_dir.c_str());
+            std::printf("%s: ok\n", options.script_text ? "<stdin>" : res_dir.c_str());
             return kExitPassed;
         }
         if (command != "run") {
-            std::fprintf(stderr, "ntx: error: unknown command '%s' (run, validate, compare or plugins)\n", command.c_str());
+            std::fprintf(stderr, "ntx: error: unknown command '%s' (run, validate, new, compare or plugins)\n",
+                         command.c_str());
             return kExitInvalid;
         }
         g_host = &host;
@@ -318,13 +347,15 @@ int main(int argc, char** argv) {
             // A baseline that cannot be read is reported; the run's own verdict still decides the exit code.
             ntx::cli::compare_runs(vm["baseline"].as<std::string>(), options.out_dir, archive_dir, stdout);
         }
-        // An interrupted run did not complete: it cannot pass. A completed run passes when every
-        // threshold of the script holds.
+        // An interrupted run did not complete: it cannot pass, and says so with a code of its own. A
+        // completed run passes when every threshold of the script holds (an abort-on-fail threshold or a
+        // fatal exit that stopped it early is a failure: 1).
+        if (g_signalled) return kExitInterrupted;
         return report.interrupted || !report.thresholds_passed() ? kExitFailed : kExitPassed;
     } catch (const ntx::InvalidInput& e) {
         for (const auto& d : e.diagnostics()) std::fprintf(stderr, "%s\n", d.to_string().c_str());
         std::fprintf(stderr, "ntx: %zu error%s in %s\n", e.diagnostics().size(), e.diagnostics().size() == 1 ? "" : "s",
-                     res_dir.c_str());
+                     options.script_text ? "<stdin>" : res_dir.c_str());
         return kExitInvalid;
     } catch (const ntx::RuntimeFailure& e) {
         std::fprintf(stderr, "ntx: failure: %s\n", e.what());

@@ -145,10 +145,13 @@ STEP_NAME = {"name": d(ref("name"), "Makes the step a goto target.")}
 ACTION_TARGET = {"type": "string", "pattern": r"^[^.]+\..+$", "description": "component.call, e.g. http.get."}
 
 defs["action"] = obj({
-    "component": d(ref("name"), "The component (from `components`) that runs the call."),
-    "call": d(ref("name"), "The call, one of the capabilities the component's plugin declares."),
+    "component": d(ref("name"), "The component (from `components`, or a shipped protocol: http, ftp) that runs the "
+                                "call."),
+    "call": d(ref("name"), "The call, one of the capabilities the component's plugin declares; without `component`, "
+                           "component.call (e.g. http.get)."),
     **ACTION_BODY,
-}, required=["component", "call"], desc="A named action.")
+}, required=["call"], desc="A named action.",
+    extra={"if": {"not": {"required": ["component"]}}, "then": {"properties": {"call": ACTION_TARGET}}})
 
 # --- steps -------------------------------------------------------------------------------------------
 REF = {"ref": d(ref("name"), "A named action (from `actions`).")}
@@ -335,18 +338,21 @@ defs["resource"] = {
 defs["component"] = {
     **obj({
         "name": d(ref("name"), "The name actions use."),
-        "version": d(ref("scalar"), "The semver the script needs; the plugin's must be compatible (caret rule)."),
+        "version": d(ref("scalar"), "The semver the script needs; the plugin's must be compatible (caret rule). A "
+                                    "prefix (0.2, 1) is any version it starts; omitted, any version."),
         "kind": strenum(["native", "builtin", "wasm", "wasi-component"],
                         "native (default, a .so plugin) | builtin | wasm (a core wasm module, `entry` its .wasm "
                         "file; see docs/plugins-wasm.md) | wasi-component (refused: no component-model runtime)."),
         "entry": d(ref("scalar"),
-                   "A bare plugin name (found on the plugin search path) or a path relative to res_dir."),
+                   "A bare plugin name (found on the plugin search path) or a path relative to res_dir; omitted for "
+                   "the shipped protocols (http, ftp): the plugin of that name."),
         "metadata": {"type": "object", "description": "Free-form metadata; `capabilities` lists the calls the script "
                                                       "may use.",
                      "properties": {"capabilities": arr(ref("name"), "Calls the plugin must provide.")}},
     }, required=["name"], desc="A component (plugin) the script uses."),
-    "if": {"properties": {"kind": {"const": "builtin"}}, "required": ["kind"]},
-    "else": {"required": ["version", "entry"]},
+    "if": {"anyOf": [{"properties": {"kind": {"const": "builtin"}}, "required": ["kind"]},
+                     {"properties": {"name": {"enum": ["http", "ftp"]}}}]},
+    "else": {"required": ["entry"]},
 }
 
 # --- load --------------------------------------------------------------------------------------------

@@ -11,6 +11,23 @@ namespace po = boost::program_options;
 namespace ntx_target {
 namespace {
 
+// The routes, for --help (docs/tools/ntx-target.md says the same at length).
+constexpr const char* routes_help = R"(Routes (every port):
+  GET|HEAD /asset              the port's asset (--body-size bytes of JSON at start)
+  POST|PUT|PATCH /asset        store the body as the port's asset -> {"stored":N} (201 for POST)
+  DELETE /asset                back to the default asset -> 204
+  ANY /status/CODE             answer CODE (200..599) with {"status":CODE}
+  GET /slow?ms=N               answer "slow" after N ms (0..3600000)
+  GET /chunked?n=N             a chunked body of N lines "chunk-<i>"
+  GET /close                   close the connection without answering
+  POST /login                  {"user":"..","password":".."} -> {"token":".."}; 400 {"error":..} on bad JSON
+  GET /api/me                  needs Authorization: Bearer <token> -> {"user":".."}; 401 without
+  POST /api/orders             needs the bearer token -> 201 {"order":N,"user":".."}; 401 without
+  GET /_stats                  request counts as JSON (not counted itself)
+  POST /_stats/reset           zero the counts and reset every asset -> 204
+  anything else                404 "not found"
+)";
+
 constexpr std::size_t max_body_size = 16 * 1024 * 1024;  // the request body limit too
 
 bool parse_port(std::string_view s, std::uint16_t& out) {
@@ -65,7 +82,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
         return std::nullopt;
     }
     if (vm.count("help")) {
-        std::cout << desc << "\n";
+        std::cout << desc << "\n" << routes_help;
         exit_code = 0;
         return std::nullopt;
     }

@@ -4,6 +4,9 @@
 #include "asset_store.hpp"
 #include "stats.hpp"
 
+#include <atomic>
+#include <cstdint>
+
 namespace ntx_target {
 
 struct ServerContext {
@@ -12,6 +15,7 @@ struct ServerContext {
 
     Stats stats;
     AssetStore assets;
+    std::atomic<std::uint64_t> orders{0};  // POST /api/orders numbers its orders from 1
 };
 
 }  // namespace ntx_target

@@ -1,5 +1,7 @@
 #include "session.hpp"
 
+#include "auth.hpp"
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
@@ -168,6 +170,9 @@ void Session::handle_request() {
     ctx_.stats.on_request(method, path);
 
     if (path == "/asset") return handle_asset(method);
+    if (path == "/login" && method == http::verb::post) return handle_login();
+    if (path == "/api/me" && method == http::verb::get) return handle_api(false);
+    if (path == "/api/orders" && method == http::verb::post) return handle_api(true);
     constexpr std::string_view status_prefix = "/status/";
     if (path.starts_with(status_prefix))
         return handle_status(method, path.substr(status_prefix.size()));
@@ -209,6 +214,36 @@ void Session::handle_asset(http::verb method) {
         default:
             append_response(out_, 404, conn_, text_type, "not found\n");
             break;
+    }
+    send();
+}
+
+void Session::handle_login() {
+    std::string error;
+    auto user = login_user(parser_->get().body(), error);
+    if (!user) {
+        append_response(out_, 400, conn_, json_type, "{\"error\":" + json_string(error) + "}");
+        return send();
+    }
+    append_response(out_, 200, conn_, json_type, "{\"token\":" + json_string(issue_token(*user)) + "}");
+    send();
+}
+
+void Session::handle_api(bool order) {
+    const auto& req = parser_->get();
+    auto auth = req.find(http::field::authorization);
+    auto user = auth == req.end() ? std::nullopt : bearer_user(auth->value());
+    if (!user) {
+        append_response(out_, 401, conn_, json_type,
+                        "{\"error\":\"send Authorization: Bearer <the token POST /login returned>\"}");
+        return send();
+    }
+    if (order) {
+        const auto n = ctx_.orders.fetch_add(1, std::memory_order_relaxed) + 1;
+        append_response(out_, 201, conn_, json_type,
+                        "{\"order\":" + std::to_string(n) + ",\"user\":" + json_string(*user) + "}");
+    } else {
+        append_response(out_, 200, conn_, json_type, "{\"user\":" + json_string(*user) + "}");
     }
     send();
 }

@@ -46,6 +46,8 @@ private:
     void handle_status(boost::beast::http::verb method, std::string_view code);
     void handle_chunked(std::string_view query);
     void handle_stats(boost::beast::http::verb method, std::string_view path);
+    void handle_login();           // POST /login
+    void handle_api(bool order);   // GET /api/me, POST /api/orders (bearer token)
 
     void send();                 // out_ (+ hold_ as a second buffer when set)
     void on_write(boost::beast::error_code ec);

@@ -165,7 +165,7 @@ def test_sigint_still_writes_a_complete_report():
         finally:
             if proc.poll() is None:
                 proc.kill()
-        check(proc.returncode == 1, f"an interrupted run exits 1, got {proc.returncode}: {stderr}")
+        check(proc.returncode == 4, f"an interrupted run exits 4, got {proc.returncode}: {stderr}")
         r = read_report(out)
         check(r["interrupted"] is True, "report says interrupted")
         s = scenario(r, "raw-long")

@@ -108,7 +108,7 @@ scrape_configs:
             if prom is not None:
                 stop_process(prom, timeout=30)
             stop_process(ntx, signal.SIGINT, timeout=60)
-        check(ntx.returncode == 1, f"an interrupted run exits 1, got {ntx.returncode}: {ntx.stderr.read()}")
+        check(ntx.returncode == 4, f"an interrupted run exits 4, got {ntx.returncode}: {ntx.stderr.read()}")
         r = read_report(out)
         check(r["actions"][0]["ok"] >= scraped, f"the final count {r['actions'][0]['ok']} < scraped {scraped}")
         # The endpoint closed with the run.
@@ -143,7 +143,7 @@ load:
             if ntx.poll() is None:
                 ntx.kill()
                 ntx.wait()
-        check(ntx.returncode == 1, f"an interrupted run exits 1, got {ntx.returncode}")
+        check(ntx.returncode == 4, f"an interrupted run exits 4, got {ntx.returncode}")
 
 
 def test_metrics_listen_refuses_a_non_loopback_address():

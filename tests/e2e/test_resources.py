@@ -435,7 +435,7 @@ load:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        check(proc.returncode == 1, f"interrupted run exited {proc.returncode}: {stderr}")
+        check(proc.returncode == 4, f"interrupted run exited {proc.returncode}: {stderr}")
         report = read_report(out2)
         check(report["interrupted"], "interrupted")
         pool = [p for p in report["resources"]["pools"] if p["name"] == "d"][0]

@@ -12,11 +12,13 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ntx/diagnostics.hpp"
 #include "ntx/export.hpp"
+#include "ntx/overrides.hpp"
 #include "ntx/plugin_abi.h"
 #include "ntx/progress.hpp"
 #include "ntx/report.hpp"
@@ -71,6 +73,15 @@ struct RunOptions {
     // Report::workbook.rows_dropped). For every entry of a run, set workbook_retention.keep = all.
     bool keep_workbook = false;
     size_t keep_workbook_max = 100'000;
+    // The script's text instead of res_dir/script.yaml (`ntx run -` reads it from stdin); res_dir
+    // stays the folder everything else is read from. Diagnostics name it `script_name`.
+    // (A res_dir argument that names a file, not a folder, is read as the script and its folder is
+    // the res_dir: `ntx run path/to/login.yaml`.)
+    std::optional<std::string> script_text;
+    std::string script_name = "<stdin>";
+    // Users, rate, duration, scenarios and env values given outside the script (ntx/overrides.hpp),
+    // applied at planning; the report lists the ones used (Report::overrides).
+    Overrides overrides;
 };
 
 // The entry function of a protocol, exactly as a plugin .so exports it (ntx_plugin_entry_fn of

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ntx/export.hpp"
+#include "ntx/overrides.hpp"
 
 NTX_BEGIN_NAMESPACE
 
@@ -232,6 +233,7 @@ struct Report {
     PersistReport persist;
     ResourcesReport resources;
     WorkbookSummary workbook;
+    std::vector<AppliedOverride> overrides;  // what RunOptions::overrides changed (ntx/overrides.hpp)
 
     bool thresholds_passed() const {
         for (const auto& t : thresholds)

@@ -101,7 +101,22 @@ void Core::emit_phase(RunPhase phase) {
 void Core::plan(const fs::path& res_dir, const dsl::SourceTexts* texts) {
     emit_phase(RunPhase::initiating);
     std::vector<Diagnostic> diagnostics;
-    script_ = dsl::load_res_dir(res_dir, resource::file_reader(), diagnostics, texts);
+    // One file instead of a res_dir: the script on stdin (script_text), or a path that names a file
+    // (its folder is the res_dir: config.yaml, resource/ and manifests are read there).
+    dsl::SourceTexts one_file;
+    fs::path dir = res_dir;
+    if (!texts && options_.script_text) {
+        one_file.script_yaml = *options_.script_text;
+        one_file.script_name = options_.script_name;
+        texts = &one_file;
+    } else if (!texts && resource::file_reader().exists(res_dir) && !resource::file_reader().is_directory(res_dir)) {
+        one_file.script_yaml = resource::file_reader().read_text(res_dir);
+        if (!one_file.script_yaml) throw InvalidInput({{res_dir.string(), 0, 0, "cannot read this script file", {}}});
+        one_file.script_name = res_dir.string();
+        dir = res_dir.has_parent_path() ? res_dir.parent_path() : fs::path(".");
+        texts = &one_file;
+    }
+    script_ = dsl::load_res_dir(dir, resource::file_reader(), diagnostics, texts, &options_.overrides);
     emit_phase(RunPhase::planning);
     log_->set_level(spdlog::level::from_str(script_.config.log_level));
     if (!script_.config.log_mask.empty())
@@ -117,9 +132,10 @@ void Core::load_plugins(std::vector<Diagnostic>& diagnostics) {
     auto& components = frame_->components();
     for (size_t i = 0; i < script_.components.size(); ++i) {
         const dsl::ComponentSpec& spec = script_.components[i];
-        if (spec.builtin) continue;
+        if (spec.builtin || spec.entry.empty()) continue;  // no entry: reported at the component already
         auto at = [&](const dsl::SourceLoc& loc, std::string msg, std::string hint = {}) {
-            diagnostics.push_back({loc.file, loc.line, loc.column, std::move(msg), std::move(hint)});
+            const dsl::SourceLoc& where = loc.file.empty() ? spec.loc : loc;  // never an error without a place
+            diagnostics.push_back({where.file, where.line, where.column, std::move(msg), std::move(hint)});
         };
         std::string error;
         std::shared_ptr<plugin::LoadedPlugin> plugin;
@@ -141,10 +157,14 @@ void Core::load_plugins(std::vector<Diagnostic>& diagnostics) {
             at(spec.entry_loc, fmt::format("component '{}': {}", spec.name, error));
             continue;
         }
-        auto required = plugin::parse_semver(spec.version);
+        // No version: any will do. "0.2" or "1" name a prefix: 0.2.x, 1.x.y (as "0.2.0", "1.0.0" by the caret rule).
+        auto required = spec.version.empty() ? std::nullopt : plugin::parse_semver_prefix(spec.version);
         auto provided = plugin::parse_semver(plugin->api.version);
-        if (!required) {
-            at(spec.version_loc, fmt::format("component '{}': version '{}' is not a semantic version (MAJOR.MINOR.PATCH)",
+        if (spec.version.empty()) {
+            // any version of the plugin
+        } else if (!required) {
+            at(spec.version_loc, fmt::format("component '{}': version '{}' is not a semantic version (MAJOR.MINOR.PATCH, "
+                                             "or a prefix such as 0.2)",
                                              spec.name, spec.version));
         } else if (!provided) {
             at(spec.entry_loc, fmt::format("component '{}': plugin {} declares version '{}', not a semantic version",
@@ -386,6 +406,12 @@ Report Core::final_report(scheduler::Scheduler& sched, live::RunMonitor& monitor
     report.interval_ms = monitor.interval_ms();
     report.aborted_by_threshold = monitor.aborted();
     report.stopped_by_exit = sched.stop_reason();
+    // The overrides used; a value log.mask covers (env.PASSWORD) is not written out.
+    const Masker masker(script_.config.log_mask);
+    for (auto o : script_.overrides_used) {
+        if (masker.masks(o.name)) o.value = "***";
+        report.overrides.push_back(std::move(o));
+    }
     report.workbook = close_workbook(sched, archive);
     auto bs = bus.stats();
     report.workbook.stream_events = bs.events;

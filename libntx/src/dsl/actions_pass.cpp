@@ -42,15 +42,27 @@ std::optional<ActionSpec> parse_action_body(Compilation& cx, FileCtx& f, const Y
     } else {
         check_keys(f, a, "an action",
                    {"component", "call", "with", "save-as", "timeout", "rate-limit", "retry", "on-error", "on-timeout"});
-        if (!a["component"]) f.error(name_node, fmt::format("action '{}' has no 'component'", name));
-        else component_name = scalar(f, a["component"], "component").value_or("");
+        if (a["component"]) component_name = scalar(f, a["component"], "component").value_or("");
         if (!a["call"]) f.error(name_node, fmt::format("action '{}' has no 'call'", name));
         else {
             spec.call = scalar(f, a["call"], "call").value_or("");
             spec.call_loc = f.loc(a["call"]);
         }
+        // `call: http.get` without `component`: the component is the part before the dot.
+        if (!a["component"] && a["call"]) {
+            auto dot = spec.call.find('.');
+            if (dot == std::string::npos || dot == 0 || dot + 1 == spec.call.size()) {
+                f.error(name_node, fmt::format("action '{}' has no 'component'", name),
+                        fmt::format("write `component: http` and `call: {}`, or `call: http.{}`", spec.call, spec.call));
+            } else {
+                component_name = spec.call.substr(0, dot);
+                spec.call = spec.call.substr(dot + 1);
+            }
+        }
     }
-    const YAML::Node& comp_node = inline_step ? a["action"] : a["component"];
+    const YAML::Node& comp_node = inline_step ? a["action"] : a["component"] ? a["component"] : a["call"];
+    // A shipped protocol (http, ftp) needs no component block: the first use declares it.
+    implicit_component(cx, f, component_name, comp_node);
     auto comp = std::find_if(cx.script.components.begin(), cx.script.components.end(),
                              [&](const ComponentSpec& c) { return c.name == component_name; });
     if (comp == cx.script.components.end()) {

@@ -5,6 +5,23 @@
 
 namespace ntx::dsl::passes {
 
+bool shipped_protocol(std::string_view name) {
+    static constexpr std::string_view shipped[] = {"http", "ftp"};
+    return std::find(std::begin(shipped), std::end(shipped), name) != std::end(shipped);
+}
+
+void implicit_component(Compilation& cx, FileCtx& f, const std::string& name, const YAML::Node& at) {
+    if (!shipped_protocol(name)) return;
+    for (const auto& c : cx.script.components)
+        if (c.name == name) return;
+    ComponentSpec spec;
+    spec.name = name;
+    spec.kind = "native";
+    spec.entry = name;
+    spec.loc = spec.entry_loc = spec.version_loc = f.loc(at);
+    cx.script.components.push_back(std::move(spec));
+}
+
 void parse_components(Compilation& cx, FileCtx& f, const YAML::Node& n) {
     if (!expect_seq(f, n, "components")) return;
     for (const auto& c : n) {
@@ -36,11 +53,11 @@ void parse_components(Compilation& cx, FileCtx& f, const YAML::Node& n) {
             f.error(c["kind"], fmt::format("unknown component kind '{}'", spec.kind),
                     "one of native, wasm, wasi-component, builtin");
         }
+        // No version: any version of the plugin will do (the loaded one is reported).
+        spec.version_loc = f.loc(c);
         if (c["version"]) {
             spec.version_loc = f.loc(c["version"]);
             if (auto v = scalar(f, c["version"], "version")) spec.version = *v;
-        } else if (!spec.builtin) {
-            f.error(c, fmt::format("component '{}' has no 'version' (the semver the script needs)", spec.name));
         }
         if (c["entry"]) {
             spec.entry_loc = f.loc(c["entry"]);
@@ -48,8 +65,12 @@ void parse_components(Compilation& cx, FileCtx& f, const YAML::Node& n) {
             if (spec.kind == "wasm" && !spec.entry.ends_with(".wasm"))
                 f.error(c["entry"], fmt::format("component '{}': a wasm component's entry is its .wasm file", spec.name),
                         "a path relative to the res_dir, e.g. entry: plugins/echo.wasm");
+        } else if (!spec.builtin && shipped_protocol(spec.name)) {
+            spec.entry = spec.name;  // the shipped plugin of that name
+            spec.entry_loc = spec.loc;
         } else if (!spec.builtin) {
-            f.error(c, fmt::format("component '{}' has no 'entry' (a plugin path or bare name)", spec.name));
+            f.error(c, fmt::format("component '{}' has no 'entry' (a plugin path or bare name)", spec.name),
+                    "only the shipped protocols (http, ftp) are found by their name alone");
         }
         if (c["metadata"]) {
             const auto& m = c["metadata"];
@@ -69,6 +90,7 @@ void parse_component_configs(Compilation& cx) {
     if (!expect_map(f, *root, "resource/config.yaml")) return;
     for (auto it = root->begin(); it != root->end(); ++it) {
         const std::string name = it->first.Scalar();
+        implicit_component(cx, f, name, it->first);  // `http:` configures the shipped http without a block
         auto comp = std::find_if(cx.script.components.begin(), cx.script.components.end(),
                                  [&](const ComponentSpec& c) { return c.name == name; });
         if (comp == cx.script.components.end()) {

@@ -5,6 +5,7 @@
 #include "dsl/path.hpp"
 
 #include <charconv>
+#include <utility>
 #include <cmath>
 #include <fmt/format.h>
 
@@ -22,6 +23,7 @@ struct ExprNode {
     Fn fn = Fn::length;
     std::vector<std::unique_ptr<ExprNode>> kids;
     std::string source;     // the text of a path, for messages
+    bool undefined_env = false;  // an env.<KEY> nothing defines, read through default()/exists()
 };
 
 namespace {
@@ -212,6 +214,7 @@ private:
     }
 
     std::unique_ptr<ExprNode> prefix() {
+        const bool guarded = std::exchange(guard_next_path_, false);  // only the argument's first token
         auto n = std::make_unique<ExprNode>();
         switch (tok_.kind) {
         case Token::Kind::number:
@@ -241,14 +244,14 @@ private:
                 return n;
             }
             break;
-        case Token::Kind::ident: return ident();
+        case Token::Kind::ident: return ident(guarded);
         default: break;
         }
         error_ = tok_.kind == Token::Kind::end ? "the expression ends too early" : fmt::format("unexpected '{}'", tok_text());
         return nullptr;
     }
 
-    std::unique_ptr<ExprNode> ident() {
+    std::unique_ptr<ExprNode> ident(bool guarded) {
         std::string name = tok_.text;
         size_t at = tok_.offset;
         if (!advance()) return nullptr;
@@ -261,6 +264,13 @@ private:
         if (name == "null") return n;
         n->source = name;
         auto path = resolve_path(name, resolve_, error_);
+        if (!path && guarded && name.starts_with("env.") && name.size() > 4 &&
+            (tok_.kind == Token::Kind::comma || tok_.kind == Token::Kind::rparen)) {
+            // default(env.KEY, x) / exists(env.KEY) with KEY defined nowhere: folded by call().
+            error_.clear();
+            n->undefined_env = true;
+            return n;
+        }
         if (!path) {
             tok_.offset = at;
             return nullptr;
@@ -299,7 +309,10 @@ private:
         n->fn = def->fn;
         if (!advance()) return nullptr;  // '('
         while (tok_.kind != Token::Kind::rparen) {
+            // The first argument of default()/exists() may name an env.<KEY> nothing defines.
+            guard_next_path_ = n->kids.empty() && (def->fn == Fn::default_ || def->fn == Fn::exists);
             auto arg = expr(0);
+            guard_next_path_ = false;
             if (!arg) return nullptr;
             n->kids.push_back(std::move(arg));
             if (tok_.kind == Token::Kind::comma) {
@@ -314,6 +327,19 @@ private:
                                  n->kids.size());
             return nullptr;
         }
+        if (n->kids[0]->undefined_env) {
+            // Known at planning: default() is its fallback, exists() is false.
+            if (!advance()) return nullptr;
+            if (def->fn == Fn::default_) return std::move(n->kids[1]);
+            if (def->fn == Fn::exists) {
+                auto f = std::make_unique<ExprNode>();
+                f->value = Value::of(false);
+                return f;
+            }
+            error_ = fmt::format("'{}' is not defined (-e or the environment); only default() and exists() may read it",
+                                 n->kids[0]->source);
+            return nullptr;
+        }
         if (def->fn == Fn::exists && n->kids[0]->kind != ExprNode::Kind::variable &&
             n->kids[0]->kind != ExprNode::Kind::resource) {
             error_ = "exists() takes a path such as asset.status or resource.ip";
@@ -326,6 +352,7 @@ private:
     const Template::VariableResolver& resolve_;
     Token tok_;
     std::string error_;
+    bool guard_next_path_ = false;  // the next path is the first argument of default()/exists()
 };
 
 bool as_number(const Value& v, double& out, std::string& error, const char* what) {

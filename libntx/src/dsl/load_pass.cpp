@@ -207,8 +207,13 @@ void parse_model(Compilation& cx, FileCtx& f, const YAML::Node& s, ScenarioSpec&
         if (s["user-count"]) f.error(s["user-count"], "user-count and profile exclude each other (the profile sets the users)");
     }
     if (!s["arrival-rate"]) {
-        for (const char* key : {"duration", "max-users"})
-            if (s[key]) f.error(s[key], fmt::format("'{}' belongs to the open model (with arrival-rate)", key));
+        if (s["duration"])
+            f.error(s["duration"], "'duration' belongs to the open model (with arrival-rate)",
+                    "on a closed model, task-duration: each user repeats its workflow this long (k6's and Locust's "
+                    "duration); max-duration ends the scenario");
+        if (s["max-users"])
+            f.error(s["max-users"], "'max-users' belongs to the open model (with arrival-rate)",
+                    "on a closed model, user-count is the number of users");
         return;
     }
     sc.model = Model::open;

@@ -70,6 +70,10 @@ void check_keys(FileCtx& f, const YAML::Node& map, std::string_view where, std::
             f.error(key, fmt::format("'{}' in {} is part of the ntx DSL but not supported by this version yet", k, where));
             continue;
         }
+        if (auto hint = foreign_word_hint(k, where)) {  // k6 / Locust / Artillery habits
+            f.error(key, fmt::format("unknown key '{}' in {}", k, where), std::move(*hint));
+            continue;
+        }
         std::vector<std::string_view> all = allowed;
         all.insert(all.end(), later.begin(), later.end());
         auto guess = closest_match(k, all);

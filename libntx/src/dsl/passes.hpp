@@ -14,6 +14,8 @@
 //   workbook_pass.cpp       workbook schema, update-workbook
 //   flow_checks.cpp         the variable graph (data flow) of `steps` workflows and handlers
 //   thresholds_pass.cpp     thresholds, progress
+//   foreign_words.cpp       hints for k6 / Locust / Artillery words in unknown keys
+//   overrides_pass.cpp      --users/--rate/--duration/--scenario, and env.<KEY> values (-e, environment)
 // Unknown keys are errors (a typo must never be silently ignored); keys the DSL defines but this
 // version does not implement yet are errors too, saying so. No pass opens a file: what they read
 // comes through the SourceReader.
@@ -70,6 +72,7 @@ struct Compilation {
     std::vector<std::vector<std::string>> workflow_titles, branch_titles;
     const std::vector<std::string> no_titles;
     std::vector<std::optional<std::set<uint32_t>>> branch_saves_cache;  // branch_saves(), by branch
+    const Overrides* overrides = nullptr;  // never null once compiling (load_res_dir)
 };
 
 // Step names and gotos of one `steps` list, resolved once the list is compiled.
@@ -119,10 +122,20 @@ std::optional<uint32_t> find_named(FileCtx& f, const YAML::Node& node, const std
     return std::nullopt;
 }
 
+// foreign_words.cpp
+// The hint for a key another load tool uses (k6 `vus`, Locust `users`, Artillery `phases`) where ntx
+// says something else, in check_keys' context `where` ("a scenario", "an action", "script.yaml").
+std::optional<std::string> foreign_word_hint(std::string_view key, std::string_view where);
+
 // config_pass.cpp
 void parse_config(Compilation& cx);
 
 // components_pass.cpp
+// The protocols that ship with ntx (http, ftp): found by their name alone, no `components` entry needed.
+bool shipped_protocol(std::string_view name);
+// Declares `name` as a component (entry: the shipped plugin, any version) when it is a shipped
+// protocol that no component of the script declares yet; `at` is where the script first uses it.
+void implicit_component(Compilation& cx, FileCtx& f, const std::string& name, const YAML::Node& at);
 void parse_components(Compilation& cx, FileCtx& f, const YAML::Node& n);
 void parse_component_configs(Compilation& cx);
 
@@ -195,5 +208,11 @@ std::string path_to(Compilation& cx, const WorkflowSpec& wf, const std::vector<s
 std::vector<Threshold> compile_thresholds(const YAML::Node& node, const std::string& file, const Script& script,
                                           std::vector<Diagnostic>& diagnostics);
 void parse_progress(Compilation& cx, FileCtx& f, const YAML::Node& n);
+
+// overrides_pass.cpp
+// The variable slot of `env.<key>` (a constant: an Overrides::env value, else the process
+// environment's); nullopt when neither defines it.
+std::optional<uint32_t> env_slot(Compilation& cx, std::string_view key);
+void apply_overrides(Compilation& cx, FileCtx& f, const YAML::Node& root);
 
 }  // namespace ntx::dsl::passes

@@ -40,13 +40,20 @@ std::optional<ResolvedPath> resolve_path(std::string_view path, const Template::
         out.kind = ResolvedPath::Kind::resource;
         out.field = std::string(rest);
     } else if (root == "env") {
-        auto var = env_var(rest);
-        if (!var) {
-            error = fmt::format("'{}': unknown env variable (user_id, task_id, tick, scenario, phase)", path);
+        // ntx's own names first, then -e KEY=VALUE, then the process environment (a constant).
+        if (auto var = env_var(rest)) {
+            out.kind = ResolvedPath::Kind::env;
+            out.slot = static_cast<uint32_t>(*var);
+        } else if (auto slot = rest.empty() ? std::nullopt : resolve(path)) {
+            out.slot = *slot;
+            out.field = "body";
+        } else {
+            error = fmt::format("'{}': '{}' is not defined (ntx defines user_id, task_id, tick, scenario and phase; "
+                                "give -e {}=VALUE, set {} in the environment, or read it through "
+                                "default({}, \"...\"))",
+                                path, rest, rest, rest, path);
             return std::nullopt;
         }
-        out.kind = ResolvedPath::Kind::env;
-        out.slot = static_cast<uint32_t>(*var);
     } else if (root == "blob") {
         // blob.<name>[.field]: a file_blob's body (or sha256 / size), a constant variable.
         auto slot = resolve(fmt::format("blob.{}", name));

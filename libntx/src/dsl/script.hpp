@@ -13,6 +13,7 @@
 #include "dsl/progress_model.hpp"
 #include "dsl/template.hpp"
 #include "dsl/thresholds_model.hpp"
+#include "ntx/overrides.hpp"
 #include "ntx/diagnostics.hpp"
 #include "workbook/workbook.hpp"
 
@@ -341,6 +342,9 @@ struct Script {
     // The workbook's fields (the scheduler's own, the script's `workbook:` sections) and aliases.
     workbook::Schema workbook;
     ProgressConfig progress;  // the script's `progress:` section
+    // The overrides planning applied (Overrides: --users, -e, ...) and the env values the script
+    // reads, in the order they were found: what the summary and report.json list.
+    std::vector<AppliedOverride> overrides_used;
 };
 
 // Appends to `out` the actions `steps` run, in order and each once, those of parallel branches in
@@ -360,8 +364,10 @@ class SourceReader;  // dsl/source_reader.hpp
 // problem found goes to `diagnostics`; the result is usable only when no diagnostic was added. With
 // `texts`, the documents it holds replace the res_dir's files; everything else (resource/config.yaml,
 // manifests, blobs) is still read relative to res_dir.
+// With `overrides`, they are applied to the compiled script (docs/dsl.md#overrides) and `{{env.KEY}}`
+// reads their env values; without, `{{env.KEY}}` reads the process environment.
 Script load_res_dir(const std::filesystem::path& res_dir, const SourceReader& reader, std::vector<Diagnostic>& diagnostics,
-                    const SourceTexts* texts = nullptr);
+                    const SourceTexts* texts = nullptr, const Overrides* overrides = nullptr);
 
 // Diagnostics [first, end) in reading order: the files in the order their first problem was found
 // (script.yaml, then what it names), each file's problems by line and column. Stable: problems at one

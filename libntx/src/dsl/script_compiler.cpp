@@ -46,6 +46,7 @@ Script compile(Compilation& cx) {
     if (r["thresholds"]) cx.script.thresholds = compile_thresholds(r["thresholds"], f.file, cx.script, cx.out);
     check_variable_graph(cx);
     check_resource_reads(cx);
+    apply_overrides(cx, f, r);  // last: scenario selection drops what the checks above still read
     cx.script.workbook.mask_fields(cx.script.config.log_mask);  // log.mask covers the ledger's outputs too
     cx.script.constants.resize(cx.script.variables.size());
     return std::move(cx.script);
@@ -55,7 +56,7 @@ Script compile(Compilation& cx) {
 }  // namespace passes
 
 Script load_res_dir(const std::filesystem::path& res_dir, const SourceReader& reader, std::vector<Diagnostic>& diagnostics,
-                    const SourceTexts* texts) {
+                    const SourceTexts* texts, const Overrides* overrides) {
     namespace fs = std::filesystem;
     std::error_code ec;
     fs::path abs = fs::absolute(res_dir, ec).lexically_normal();
@@ -69,6 +70,8 @@ Script load_res_dir(const std::filesystem::path& res_dir, const SourceReader& re
     }
     const size_t first = diagnostics.size();
     passes::Compilation cx{abs, reader, diagnostics, texts, {}, {}, {}, {}, {}, {}, {}};
+    const Overrides none;
+    cx.overrides = overrides ? overrides : &none;
     Script script = passes::compile(cx);
     sort_diagnostics(diagnostics, first);
     return script;

@@ -104,6 +104,7 @@ Template::VariableResolver resolver(Compilation& cx) {
             return id;
         }
         if (name.rfind("resource.", 0) == 0) return kv_slot(cx, name);
+        if (name.starts_with("env.")) return env_slot(cx, name.substr(4));
         bool global = name.starts_with("global.");
         if (global) name.remove_prefix(7);
         auto it = std::find(cx.script.variables.begin(), cx.script.variables.end(), name);

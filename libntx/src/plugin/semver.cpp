@@ -1,6 +1,8 @@
 #include "plugin/semver.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <string>
 #include <tuple>
 
 namespace ntx::plugin {
@@ -24,6 +26,15 @@ std::optional<Semver> parse_semver(std::string_view text) {
         v.prerelease = *p == '-';
     }
     return v;
+}
+
+std::optional<Semver> parse_semver_prefix(std::string_view text) {
+    if (auto v = parse_semver(text)) return v;
+    const size_t dots = static_cast<size_t>(std::count(text.begin(), text.end(), '.'));
+    if (dots >= 2) return std::nullopt;
+    std::string padded(text);
+    for (size_t i = dots; i < 2; ++i) padded += ".0";
+    return parse_semver(padded);
 }
 
 bool semver_compatible(const Semver& required, const Semver& provided) {

@@ -13,6 +13,12 @@ namespace {
 
 double round3(double v) { return static_cast<double>(static_cast<int64_t>(v * 1000.0 + (v >= 0 ? 0.5 : -0.5))) / 1000.0; }
 
+json::array overrides_json(const std::vector<AppliedOverride>& overrides) {
+    json::array out;
+    for (const auto& o : overrides) out.push_back(json::object{{"name", o.name}, {"value", o.value}, {"source", o.source}});
+    return out;
+}
+
 json::object latency_json(const LatencySummary& l) {
     return {{"min", round3(l.min_ms)}, {"mean", round3(l.mean_ms)}, {"p50", round3(l.p50_ms)},
             {"p90", round3(l.p90_ms)},  {"p95", round3(l.p95_ms)},   {"p99", round3(l.p99_ms)},
@@ -167,6 +173,7 @@ std::string to_json(const Report& r) {
                       {"thresholds_passed", r.thresholds_passed()},
                       {"aborted_by_threshold", r.aborted_by_threshold},
                       {"stopped_by_exit", r.stopped_by_exit},
+                      {"overrides", overrides_json(r.overrides)},
                       {"persist", json::object{{"files", r.persist.files},
                                                {"bytes", r.persist.bytes},
                                                {"errors", r.persist.errors},
@@ -205,6 +212,12 @@ void write_json(const Report& report, const std::filesystem::path& file) {
 
 void print_summary(const Report& r, std::FILE* out) {
     fmt::print(out, "\nntx {} — {} ({:.2f} s{})\n", r.ntx_version, r.res_dir, r.duration_s, r.interrupted ? ", interrupted" : "");
+    if (!r.overrides.empty()) {
+        std::string list;
+        for (const auto& o : r.overrides)
+            list += fmt::format("{}{}={} ({})", list.empty() ? "" : ", ", o.name, o.value, o.source);
+        fmt::print(out, "overrides: {}\n", list);
+    }
     for (const auto& s : r.scenarios) {
         fmt::print(out, "\nscenario {} (workflow {}, {} model): {} users spawned, peak {} online, {} completed, {} stopped; "
                         "{} tasks; exits: timeout_out {}, error_out {}\n",
