@@ -151,6 +151,7 @@ void HttpConnection::reset_parser() noexcept {
 bool HttpConnection::connection_fits() const noexcept {
     const Url &url = request_->url();
     if (socket_ == 0 || conn_ != Conn::open || !request_->keep_alive()) return false;
+    if (conn_h2_ != request_->http2() || (conn_h2_ && (!h2_ || !h2_->usable()))) return false;
     if (conn_port_ != url.port || conn_tls_ != url.tls || conn_host_ != url.host) return false;
     // A TLS connection was verified under its settings: another action's must match them.
     return !url.tls || (conn_verify_ == request_->tls_verify() && conn_ca_file_ == request_->ca_file() &&
@@ -186,6 +187,8 @@ ntx_status_t HttpConnection::open_socket() {
     if (sock == 0) return NTX_E_INTERNAL;
     socket_ = sock;
     conn_ = Conn::connecting;
+    conn_h2_ = request_->http2();
+    h2_.reset();
     conn_host_.assign(url.host);
     conn_port_ = url.port;
     conn_tls_ = url.tls;
@@ -211,6 +214,13 @@ ntx_status_t HttpConnection::send_request() {
             send_buf_.append("\r\n").append(request.substr(head_end));
             request = send_buf_;
         }
+    }
+    if (conn_h2_) {
+        // The same request as HTTP/2 frames (the body views the request bytes, which outlive the stream).
+        if (!h2_) h2_ = std::make_unique<H2Session>(plugin_.config.max_header_bytes);
+        h2_out_.clear();
+        if (Error e = h2_->submit(request, request_->url().host_header, h2_out_)) return e.code;
+        request = h2_out_;
     }
     const ntx_bytes_t bytes{reinterpret_cast<const std::uint8_t *>(request.data()), request.size()};
     const ntx_status_t st = plugin_.api->socket_send(plugin_.host, socket_, bytes);
@@ -277,7 +287,32 @@ void HttpConnection::on_connected() {
     }
 }
 
+bool HttpConnection::h2_receive(const std::uint8_t *data, std::size_t len) {
+    h2_in_.clear();
+    h2_out_.clear();
+    Error e = h2_->receive(data, len, h2_in_, h2_out_);
+    if (!h2_out_.empty() && socket_ != 0) {
+        const ntx_bytes_t out{reinterpret_cast<const std::uint8_t *>(h2_out_.data()), h2_out_.size()};
+        if (plugin_.api->socket_send(plugin_.host, socket_, out) == NTX_OK && action_) bytes_sent_ += h2_out_.size();
+    }
+    if (!action_) {
+        // An idle connection's frames (SETTINGS, PING, GOAWAY): answered above; a response, an error or
+        // a GOAWAY ends the connection's use.
+        if (e || !h2_in_.empty() || !h2_->usable()) close_socket();
+        return false;
+    }
+    if (e) {
+        fail(e.code, e.reason);
+        return false;
+    }
+    return true;
+}
+
 void HttpConnection::on_data(const std::uint8_t *data, std::size_t len) {
+    if (conn_h2_ && h2_ && !action_) {
+        if (len > 0 && data) h2_receive(data, len);
+        return;
+    }
     if (!action_) {
         // Bytes on an idle kept-alive connection (a 408 before the server closes, or garbage): the
         // connection can no longer carry a clean response.
@@ -289,6 +324,11 @@ void HttpConnection::on_data(const std::uint8_t *data, std::size_t len) {
     if (!got_bytes_) {
         got_bytes_ = true;
         if (want_result_ && !first_byte_ms_) first_byte_ms_ = ms_between(t_start_, Clock::now());
+    }
+    if (conn_h2_ && h2_) {
+        if (!h2_receive(data, len)) return;
+        if (!h2_in_.empty()) parse(h2_in_.data(), h2_in_.size());
+        return;
     }
     parse(reinterpret_cast<const char *>(data), len);
 }
@@ -385,6 +425,7 @@ void HttpConnection::close_socket() noexcept {
         socket_ = 0;
     }
     conn_ = Conn::none;
+    h2_.reset();
 }
 
 void HttpConnection::cancel_timer() noexcept {
@@ -512,8 +553,8 @@ void HttpConnection::complete(bool trailing_bytes) {
     const unsigned status = response_.status;
     if (cookies_on_ && response_.set_cookie_count > 0) take_cookies();  // every hop's, redirects included
     // Keep the connection only if both sides want it and nothing trails the response.
-    const bool reusable =
-        request_->keep_alive() && parser_->keep_alive() && !trailing_bytes && socket_ != 0 && status != 101;
+    const bool reusable = request_->keep_alive() && parser_->keep_alive() && !trailing_bytes && socket_ != 0 &&
+                          status != 101 && (!conn_h2_ || (h2_ && h2_->usable()));
     if (request_->follow_redirects() && !response_.location.empty() &&
         (status == 301 || status == 302 || status == 303 || status == 307 || status == 308)) {
         follow_redirect(reusable);
@@ -544,6 +585,7 @@ void HttpConnection::complete(bool trailing_bytes) {
         fields_.add_uint("redirects", redirects_);
         request_->url().write_to(url_text_);
         fields_.add_borrowed("url", url_text_);
+        fields_.add_borrowed("protocol", conn_h2_ ? std::string_view("h2c") : std::string_view("http/1.1"));
         add_timings(Clock::now());
         result = fields_.finish(bytes_sent_, bytes_received_, status);
     } else {

@@ -22,6 +22,7 @@
 #include <ntx/sdk/error.hpp>
 #include "body_decoder.hpp"
 #include "cookie_jar.hpp"
+#include "h2_session.hpp"
 #include "plugin_state.hpp"
 #include "request.hpp"
 #include "response_parser.hpp"
@@ -66,6 +67,7 @@ private:
     void handle_event(const ntx_socket_event_t &event);
     void on_connected();
     void on_data(const std::uint8_t *data, std::size_t len);
+    bool h2_receive(const std::uint8_t *data, std::size_t len);  // false: the action ended
     void on_peer_closed();
     void on_socket_failure(ntx_status_t status, std::string_view reason);
     void parse(const char *data, std::size_t len);
@@ -108,6 +110,10 @@ private:
     std::string conn_ca_file_;
     std::string conn_server_name_;
     bool conn_reused_ = false;  // the current attempt runs on a connection that served an earlier response
+    bool conn_h2_ = false;      // the connection speaks h2c
+    std::unique_ptr<H2Session> h2_;  // its session, made with the connection's first request
+    std::string h2_out_;        // frames to send, reused
+    std::string h2_in_;         // the stream's response as HTTP/1.1 bytes, reused
 
     // The live action, if any.
     ntx_action_t *action_ = nullptr;

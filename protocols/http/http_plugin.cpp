@@ -67,7 +67,7 @@ void plugin_release(void *plugin_state) noexcept {
 }  // namespace
 
 constexpr sdk::PluginTable kTable{
-    .name = "http", .version = "0.2.3",  // 0.2.3: cookies, compression, form/multipart/json/auth bodies
+    .name = "http", .version = "0.2.3",  // 0.2.3: cookies, compression, form/multipart/json/auth bodies, h2c
     .capabilities = kCapabilities,
     .init = &sdk::init_hook<PluginState, &set_up>, .run_action = &plugin_run_action,
     .on_error = &sdk::abandon_on_error<HttpConnection>,  // the user's slot holds its connection
