@@ -90,7 +90,7 @@ struct H2Session::Callbacks {
         return 0;
     }
 
-    static int on_data_chunk(nghttp2_session *session, std::uint8_t, std::int32_t stream_id, const std::uint8_t *data,
+    static int on_data_chunk(nghttp2_session *, std::uint8_t, std::int32_t stream_id, const std::uint8_t *data,
                              std::size_t len, void *user_data) {
         H2Session &s = self(user_data);
         if (stream_id != s.stream_ || !s.response_ || !s.head_done_ || len == 0) return 0;
@@ -99,8 +99,7 @@ struct H2Session::Callbacks {
         for (std::size_t v = len; v > 0; v >>= 4) size[n++] = kHex[v & 15];
         for (std::size_t i = 0; i < n; ++i) s.response_->push_back(size[n - 1 - i]);
         s.response_->append("\r\n").append(reinterpret_cast<const char *>(data), len).append("\r\n");
-        // The parser applies max-body-bytes; the window is given back at once (the body is kept).
-        nghttp2_session_consume(session, stream_id, len);
+        // The parser applies max-body-bytes; nghttp2 gives the window back (automatic WINDOW_UPDATE).
         return 0;
     }
 
@@ -247,6 +246,13 @@ Error H2Session::receive(const std::uint8_t *data, std::size_t len, std::string 
         failed_ = true;
         if (stream_error_) return std::move(stream_error_);
         return Error{NTX_E_PROTOCOL, std::string("http: h2: ") + nghttp2_strerror(static_cast<int>(n))};
+    }
+    if (stream_done_ && stream_ != -1) {
+        // The response ended while our side of the stream is still open (a server that answers before
+        // the whole body arrived): cancel it, so no DATA of this request is read after the action.
+        nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream_, NGHTTP2_CANCEL);
+        stream_ = -1;
+        body_ = {};
     }
     Error flushed = flush(out);
     if (stream_error_) return std::move(stream_error_);

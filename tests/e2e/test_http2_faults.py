@@ -1,7 +1,7 @@
 """HTTP/2 (h2c) against misbehaving servers written frame by frame: RST_STREAM, a GOAWAY that refuses
 the stream, a GOAWAY mid-stream followed by a close, a SETTINGS flood, a header block over
 max-header-bytes, an h2 server answering an HTTP/1.1 request and an HTTP/1.1 server answering an h2
-one. Each is a counted outcome of its kind, the run goes on (a healthy action after each completes)
+one; and a server that answers before reading a request's body. Each is a counted outcome of its kind, the run goes on (a healthy action after each completes)
 and the report is written."""
 import socket
 import struct
@@ -22,28 +22,36 @@ SETTINGS, SETTINGS_ACK = frame(4, 0, 0), frame(4, 1, 0)
 STATUS_200 = b"\x88"  # HPACK: indexed :status 200
 
 
-def read_request(conn):
-    """Reads the client preface and frames until a HEADERS frame; returns its stream id (None at EOF)."""
-    buf = b""
-    while True:
-        while len(buf) < 24 + 9 if buf.startswith(PREFACE[:len(buf)]) and len(buf) < 24 else len(buf) < 9:
-            data = conn.recv(65536)
+class FrameReader:
+    """Reads the client preface once, then frames; keeps what it read past a frame for the next call."""
+
+    def __init__(self, conn):
+        self.conn, self.buf, self.preface = conn, b"", True
+
+    def need(self, n):
+        while len(self.buf) < n:
+            data = self.conn.recv(65536)
             if not data:
+                return False
+            self.buf += data
+        return True
+
+    def next_request(self):
+        """Frames until a HEADERS frame; returns its stream id (None at EOF)."""
+        if self.preface:
+            if not self.need(24):
                 return None
-            buf += data
-        if buf.startswith(PREFACE):
-            buf = buf[24:]
-            continue
-        length = int.from_bytes(buf[:3], "big")
-        while len(buf) < 9 + length:
-            data = conn.recv(65536)
-            if not data:
+            self.buf, self.preface = self.buf[24:], False
+        while True:
+            if not self.need(9):
                 return None
-            buf += data
-        kind, stream = buf[3], int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
-        buf = buf[9 + length:]
-        if kind == 1:
-            return stream
+            length = int.from_bytes(self.buf[:3], "big")
+            if not self.need(9 + length):
+                return None
+            kind, stream = self.buf[3], int.from_bytes(self.buf[5:9], "big") & 0x7FFFFFFF
+            self.buf = self.buf[9 + length:]
+            if kind == 1:
+                return stream
 
 
 def hpack_literal(name, value):
@@ -69,6 +77,7 @@ class H2BadServer:
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
+        self.connections = 0
         threading.Thread(target=self.accept, daemon=True).start()
 
     def accept(self):
@@ -77,6 +86,7 @@ class H2BadServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
+            self.connections += 1
             threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
 
     def serve(self, conn):
@@ -92,10 +102,17 @@ class H2BadServer:
                     conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                     return
                 conn.sendall(SETTINGS)
-                stream = read_request(conn)
+                reader = FrameReader(conn)
+                stream = reader.next_request()
                 if stream is None:
                     return
                 conn.sendall(SETTINGS_ACK)
+                if self.mode == "early":
+                    # Answers each request at once, without reading its body (bigger than the window).
+                    while stream is not None:
+                        conn.sendall(frame(1, 5, stream, STATUS_200))
+                        stream = reader.next_request()
+                    return
                 if self.mode == "ok":
                     conn.sendall(frame(1, 4, stream, STATUS_200) + frame(0, 1, stream, b"fine"))
                 elif self.mode == "rst":
@@ -105,7 +122,12 @@ class H2BadServer:
                 elif self.mode == "goaway-mid":
                     conn.sendall(frame(1, 4, stream, STATUS_200) + frame(0, 0, stream, b"partial ")
                                  + frame(7, 0, 0, struct.pack(">II", stream, 0)))
-                    return  # and close: the stream never ends
+                    # Close our side (FIN, not a reset: read what the client sends until it closes too).
+                    conn.shutdown(socket.SHUT_WR)
+                    conn.settimeout(10)
+                    while conn.recv(65536):
+                        pass
+                    return
                 elif self.mode == "settings-flood":
                     conn.sendall(SETTINGS * 20000)
                 elif self.mode == "big-header":
@@ -122,9 +144,9 @@ MODES = ["rst", "goaway-refuse", "goaway-mid", "settings-flood", "big-header", "
 
 
 def test_bad_h2_servers_are_counted_by_kind():
-    servers = {m: H2BadServer(m) for m in MODES + ["ok"]}
+    servers = {m: H2BadServer(m) for m in MODES + ["ok", "early"]}
     try:
-        steps = "\n".join(f"      - ref: {m}" for m in MODES) + "\n      - ref: ok"
+        steps = "\n".join(f"      - ref: {m}" for m in MODES) + "\n      - ref: ok\n      - ref: early\n      - ref: early-again"
         actions = "\n".join(
             f'  {m}: {{component: http, call: get, timeout: 5s, with: {{url: "http://127.0.0.1:{servers[m].port}/x", '
             f'http-version: "{"1.1" if m == "h2-to-h1" else "2"}"}}, save-as: r{i}}}'
@@ -139,13 +161,19 @@ workflows:
 actions:
 {actions}
   ok: {{component: http, call: get, timeout: 5s, with: {{url: "http://127.0.0.1:{servers['ok'].port}/x", http-version: "2"}}, save-as: fine}}
+  early: {{component: http, call: post, timeout: 5s, with: {{url: "http://127.0.0.1:{servers['early'].port}/up", http-version: "2", body: "{{{{blob.big}}}}"}}}}
+  early-again: {{component: http, call: get, timeout: 5s, with: {{url: "http://127.0.0.1:{servers['early'].port}/x", http-version: "2"}}}}
+resources:
+  big:
+    type: file_blob
+    config: {{file: ./big.bin}}
 load:
   scenarios:
     - {{name: s, workflow: w, user-count: {USERS}}}
 """
         with tempfile.TemporaryDirectory() as tmp:
             run, r = run_script(tmp, script, files={"resource/config.yaml": "http:\n  max-header-bytes: 1024\n",
-                                                    "config.yaml": "log:\n  level: warn\n"})
+                                                    "config.yaml": "log:\n  level: warn\n", "big.bin": b"x" * 300_000})
             s = scenario(r, "s")
             expected = {"rst": "protocol", "goaway-refuse": "closed", "goaway-mid": "closed",
                         "settings-flood": "protocol", "big-header": "limit", "h2-to-h1": "protocol",
@@ -154,6 +182,10 @@ load:
                 a = action(s, m)
                 check(a.get("errors_by_kind") == {kind: USERS} and a["count"] == USERS, f"{m}: {a}")
             check(action(s, "ok")["ok"] == USERS, f"ok {action(s, 'ok')}")
+            # A response before the whole body was sent: the stream is cancelled, the connection serves on.
+            for name in ("early", "early-again"):
+                check(action(s, name)["ok"] == USERS, f"{name} {action(s, name)}")
+            check(servers["early"].connections == USERS, f"{servers['early'].connections} connections")
     finally:
         for srv in servers.values():
             srv.close()
