@@ -2,17 +2,17 @@
 // machinery.
 //
 // nghttp2 works on buffers, so it fits the host-owned socket: bytes the host delivers go in through
-// receive(), frames to send come out in a string the connection hands to socket_send. The session is
-// an adapter at the connection's edges: a request goes in as the HTTP/1.1 bytes the plugin prepared
-// (request line, headers, body: cookies and all), and the stream's response comes out as an HTTP/1.1
+// receive(), frames to send come out in a string the owner hands to socket_send. The session is an
+// adapter at the connection's edges: a request goes in as the HTTP/1.1 bytes the plugin prepared
+// (request line, headers, body: cookies and all), and each stream's response comes out as an HTTP/1.1
 // response in chunked coding that the same incremental parser reads. So redirects, limits, result
 // fields, cookies and decoding are one code path for both versions; the cost is re-reading our own
 // request head per request (no allocation once the buffers have grown).
 //
-// One stream at a time: a user runs one action at a time, so a user's connection carries one stream,
-// kept open across actions (SETTINGS once per connection). GOAWAY makes the session unusable for the
-// next request; RST_STREAM, a malformed frame, a flood (nghttp2's own limits) and a header block over
-// the limit end the stream as an error of their kind.
+// A session carries several streams (H2Stream, owned by whoever submitted them: a user's connection,
+// or the per-loop pool's users). GOAWAY makes the session unusable for new streams; RST_STREAM, a
+// malformed frame, a flood (nghttp2's own limits) and a header block over the limit end a stream as
+// an error of their kind.
 #pragma once
 
 #include <ntx/sdk/error.hpp>
@@ -29,6 +29,23 @@ namespace ntx::http {
 
 using sdk::Error;
 
+// One request/response exchange on a session. Its owner keeps it (at a stable address) from submit
+// until it is closed or cancelled, and reads what receive() left in it.
+struct H2Stream {
+    std::int32_t id = -1;        // -1: not on a session
+    std::string response;        // the response so far as HTTP/1.1 bytes, not yet taken by the owner
+    Error error;                 // the stream failed (RST_STREAM, a refused stream, a header block over the limit)
+    bool done = false;           // the response is complete
+    std::uint64_t wire_in = 0;   // frame bytes received for this stream (headers and data, with frame heads)
+
+    // The session's bookkeeping.
+    bool head_done = false;      // the response head was written
+    bool interim = false;        // the head being written is a 1xx
+    std::size_t head_bytes = 0;
+    std::string_view body;       // the request's body still to send
+    void reset() noexcept;       // ready for another submit (buffers keep their capacity)
+};
+
 class H2Session {
 public:
     explicit H2Session(std::uint32_t max_header_bytes);
@@ -36,40 +53,42 @@ public:
     H2Session(const H2Session &) = delete;
     H2Session &operator=(const H2Session &) = delete;
 
-    // Starts a stream for `request` (HTTP/1.1 bytes: head and body) on `authority`; the frames to send
+    // Starts `stream` for `request` (HTTP/1.1 bytes: head and body) on `authority`; the frames to send
     // (the connection preface and SETTINGS first, on a new session) are appended to `out`. The body
-    // must stay valid until the stream ends (it is sent as flow control allows).
-    Error submit(std::string_view request, std::string_view authority, std::string &out);
+    // must stay valid until the stream is done (it is sent as flow control allows).
+    Error submit(H2Stream &stream, std::string_view request, std::string_view authority, std::string &out);
 
-    // Bytes from the socket. The stream's response, as HTTP/1.1, is appended to `response`; frames to
-    // send (acknowledgements, WINDOW_UPDATE, the rest of a body) to `out`. An error ends the stream:
-    // NTX_E_PROTOCOL (a malformed or flooding peer, RST_STREAM), NTX_E_LIMIT (a header block over the
-    // limit), NTX_E_CLOSED (a GOAWAY that excludes the stream).
-    Error receive(const std::uint8_t *data, std::size_t len, std::string &response, std::string &out);
+    // Bytes from the socket. Each stream's response, as HTTP/1.1, is appended to its `response`, a
+    // stream's failure set in its `error`; frames to send (acknowledgements, WINDOW_UPDATE, the rest of
+    // a body) go to `out`. An error returned is the whole session's (NTX_E_PROTOCOL: a malformed or
+    // flooding peer): every stream on it fails.
+    Error receive(const std::uint8_t *data, std::size_t len, std::string &out);
 
-    // False once the peer sent GOAWAY or the session failed: the next request needs a new connection.
+    // Takes `stream` off the session (RST_STREAM(CANCEL) into `out` if it is still open); its owner may
+    // reuse or free it afterwards.
+    void cancel(H2Stream &stream, std::string &out);
+
+    // False once the peer sent GOAWAY or the session failed: new streams need a new connection.
     bool usable() const noexcept;
-    bool got_goaway() const noexcept { return goaway_; }
+    std::size_t streams() const noexcept { return streams_.size(); }
+    // The server's SETTINGS_MAX_CONCURRENT_STREAMS (unbounded until it says).
+    std::uint32_t peer_max_streams() const noexcept;
 
     struct Callbacks;  // nghttp2's callbacks (h2_session.cpp)
 
 private:
     Error flush(std::string &out);
+    H2Stream *find(std::int32_t id) const noexcept;
+    void forget(H2Stream &stream) noexcept;
 
     nghttp2_session *session_ = nullptr;
     std::uint32_t max_header_bytes_;
-    std::int32_t stream_ = -1;       // the live stream, -1 when none
     bool goaway_ = false;
     bool failed_ = false;
-    Error stream_error_;             // set by a callback, returned by receive
-    std::string *response_ = nullptr;  // receive's output while it runs
-    bool head_done_ = false;         // the live stream's response head was written
-    bool interim_ = false;           // the head being written is a 1xx
-    std::size_t head_bytes_ = 0;
-    bool stream_done_ = false;
-    std::string_view body_;          // the live request's body still to send
-    std::string lower_;              // lowercased header names of the live request (nv points into it)
-    std::vector<nghttp2_nv> nv_;     // the request's name/value pairs, reused
+    Error session_error_;             // a connection error nghttp2 reported, for the streams it ends
+    std::vector<H2Stream *> streams_;  // the streams on this session (owned by their submitters)
+    std::string lower_;               // lowercased header names of the request being submitted
+    std::vector<nghttp2_nv> nv_;      // its name/value pairs, reused
 };
 
 }  // namespace ntx::http

@@ -219,7 +219,7 @@ ntx_status_t HttpConnection::send_request() {
         // The same request as HTTP/2 frames (the body views the request bytes, which outlive the stream).
         if (!h2_) h2_ = std::make_unique<H2Session>(plugin_.config.max_header_bytes);
         h2_out_.clear();
-        if (Error e = h2_->submit(request, request_->url().host_header, h2_out_)) return e.code;
+        if (Error e = h2_->submit(h2_stream_, request, request_->url().host_header, h2_out_)) return e.code;
         request = h2_out_;
     }
     const ntx_bytes_t bytes{reinterpret_cast<const std::uint8_t *>(request.data()), request.size()};
@@ -288,17 +288,24 @@ void HttpConnection::on_connected() {
 }
 
 bool HttpConnection::h2_receive(const std::uint8_t *data, std::size_t len) {
-    h2_in_.clear();
     h2_out_.clear();
-    Error e = h2_->receive(data, len, h2_in_, h2_out_);
+    Error e = h2_->receive(data, len, h2_out_);
     if (!h2_out_.empty() && socket_ != 0) {
         const ntx_bytes_t out{reinterpret_cast<const std::uint8_t *>(h2_out_.data()), h2_out_.size()};
         if (plugin_.api->socket_send(plugin_.host, socket_, out) == NTX_OK && action_) bytes_sent_ += h2_out_.size();
     }
+    // The stream's response so far, taken out of the stream (a redirect may start it again).
+    h2_in_.clear();
+    h2_in_.swap(h2_stream_.response);
     if (!action_) {
         // An idle connection's frames (SETTINGS, PING, GOAWAY): answered above; a response, an error or
         // a GOAWAY ends the connection's use.
         if (e || !h2_in_.empty() || !h2_->usable()) close_socket();
+        return false;
+    }
+    if (h2_stream_.error) {
+        const Error failed = std::move(h2_stream_.error);
+        fail(failed.code, failed.reason);
         return false;
     }
     if (e) {

@@ -112,6 +112,7 @@ private:
     bool conn_reused_ = false;  // the current attempt runs on a connection that served an earlier response
     bool conn_h2_ = false;      // the connection speaks h2c
     std::unique_ptr<H2Session> h2_;  // its session, made with the connection's first request
+    H2Stream h2_stream_;        // the action's stream on it
     std::string h2_out_;        // frames to send, reused
     std::string h2_in_;         // the stream's response as HTTP/1.1 bytes, reused
 
