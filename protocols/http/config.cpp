@@ -133,6 +133,10 @@ Error parse_config(std::string_view json, std::string_view res_dir, Config &out)
             return bad("http-version", "must be \"1.1\", \"2\" or \"auto\"");
         }
     }
+    if (const auto *v = obj->if_contains("max-streams")) {
+        if (!read_uint(*v, 1000, n) || n == 0) return bad("max-streams", "must be an integer in 1..1000");
+        cfg.max_streams = static_cast<std::uint32_t>(n);
+    }
     if (const auto *v = obj->if_contains("max-decoded-bytes")) {
         if (!read_uint(*v, std::numeric_limits<std::uint64_t>::max(), n)) {
             return bad("max-decoded-bytes", "must be a non-negative integer");

@@ -31,6 +31,7 @@ struct Config {
     bool compression = true;                           // "compression": Accept-Encoding gzip, deflate, br; bodies decoded
     std::uint64_t max_decoded_bytes = 16 * 1024 * 1024;  // "max-decoded-bytes": a decoded body larger is a `limit` error
     bool http2 = false;                                // "http-version": "2" speaks h2c (prior knowledge); "1.1" / "auto" HTTP/1.1
+    std::uint32_t max_streams = 1;                     // "max-streams": 1 = a user's own h2 connection; more = shared per loop
 };
 
 // Parses the JSON object `json` into `out` (keys left out keep their defaults; unknown keys are

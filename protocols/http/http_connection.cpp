@@ -49,6 +49,7 @@ HttpConnection::HttpConnection(const PluginState &plugin, ntx_loop_t *loop, std:
 
 HttpConnection::~HttpConnection() {
     cancel_timer();
+    release_stream();
     close_socket();
 }
 
@@ -107,6 +108,14 @@ ntx_status_t HttpConnection::start(ntx_action_t *action, const ntx_action_ctx_t 
     rbuf_.clear();
 
     const Url &url = request_->url();
+    pooled_ = request_->http2() && plugin_.config.max_streams > 1;
+    if (pooled_) {
+        if (const ntx_status_t st = submit_pooled(); st < 0) {
+            release_action();
+            return defer_failure(action, Error{st, "http: cannot start an h2 stream to " + url.host_header});
+        }
+        return NTX_OK;
+    }
     if (connection_fits()) {
         conn_reused_ = true;
         if (send_request() == NTX_OK) return NTX_OK;
@@ -202,7 +211,7 @@ ntx_status_t HttpConnection::open_socket() {
     return NTX_OK;
 }
 
-ntx_status_t HttpConnection::send_request() {
+std::string_view HttpConnection::request_view() {
     std::string_view request = request_->bytes();
     if (cookies_on_ && !jar_.empty() && !request_->cookie_header_set()) {
         // The prepared bytes with a Cookie header put in before the head's end; send_buf_ keeps its
@@ -215,6 +224,52 @@ ntx_status_t HttpConnection::send_request() {
             request = send_buf_;
         }
     }
+    return request;
+}
+
+ntx_status_t HttpConnection::submit_pooled() {
+    std::unique_ptr<H2Pool> &pool = plugin_.h2_pools.at(loop_index_);
+    if (!pool) {
+        pool = std::make_unique<H2Pool>(plugin_, loop_, plugin_.config.connect_timeout_ms,
+                                        plugin_.config.max_header_bytes, plugin_.config.max_streams);
+    }
+    const std::string_view request = request_view();
+    h2_counted_in_ = 0;
+    const ntx_status_t st = pool->submit(*this, h2_stream_, request_->url(), request);
+    if (st == NTX_OK) bytes_sent_ += request.size();  // the request as prepared (frames are shared)
+    return st;
+}
+
+void HttpConnection::release_stream() noexcept {
+    if (!pooled_ || loop_index_ >= plugin_.h2_pools.size()) return;
+    if (H2Pool *pool = plugin_.h2_pools[loop_index_].get()) pool->cancel(h2_stream_);
+}
+
+void HttpConnection::h2_progress() noexcept {
+    if (!action_ || !pooled_) return;
+    try {
+        bytes_received_ += h2_stream_.wire_in - h2_counted_in_;
+        h2_counted_in_ = h2_stream_.wire_in;
+        if (h2_stream_.error) {
+            const Error failed = std::move(h2_stream_.error);
+            fail(failed.code, failed.reason);
+            return;
+        }
+        h2_in_.clear();
+        h2_in_.swap(h2_stream_.response);
+        if (h2_in_.empty()) return;
+        if (!got_bytes_) {
+            got_bytes_ = true;
+            if (want_result_ && !first_byte_ms_) first_byte_ms_ = ms_between(t_start_, Clock::now());
+        }
+        parse(h2_in_.data(), h2_in_.size());
+    } catch (...) {
+        fail_internal();
+    }
+}
+
+ntx_status_t HttpConnection::send_request() {
+    std::string_view request = request_view();
     if (conn_h2_) {
         // The same request as HTTP/2 frames (the body views the request bytes, which outlive the stream).
         if (!h2_) h2_ = std::make_unique<H2Session>(plugin_.config.max_header_bytes);
@@ -460,6 +515,7 @@ void HttpConnection::timer_fired(void *userdata, ntx_timer_t timer) noexcept {
 void HttpConnection::abandon(ntx_action_t *action) noexcept {
     if (action != action_) return;  // not ours (already ended): nothing to forget
     cancel_timer();
+    release_stream();
     close_socket();
     parser_.reset();
     rbuf_.clear();
@@ -494,6 +550,17 @@ void HttpConnection::follow_redirect(bool reusable) {
         }
     }
     ++redirects_;
+    if (pooled_) {
+        got_bytes_ = false;
+        rbuf_.clear();
+        fields_.clear();
+        reset_parser();
+        if (const ntx_status_t st = submit_pooled(); st < 0) {
+            reason_.assign("http: cannot start an h2 stream to ").append(request_->url().host_header);
+            fail(st, reason_);
+        }
+        return;
+    }
     if (!reusable) close_socket();
     got_bytes_ = false;
     rbuf_.clear();
@@ -592,14 +659,18 @@ void HttpConnection::complete(bool trailing_bytes) {
         fields_.add_uint("redirects", redirects_);
         request_->url().write_to(url_text_);
         fields_.add_borrowed("url", url_text_);
-        fields_.add_borrowed("protocol", conn_h2_ ? std::string_view("h2c") : std::string_view("http/1.1"));
+        fields_.add_borrowed("protocol", pooled_ || conn_h2_ ? std::string_view("h2c") : std::string_view("http/1.1"));
         add_timings(Clock::now());
         result = fields_.finish(bytes_sent_, bytes_received_, status);
     } else {
         counts = ResultFields::counts_only(bytes_sent_, bytes_received_, status);
     }
 
-    if (!reusable) close_socket();
+    if (pooled_) {
+        release_stream();  // already off the pool when its response ended
+    } else if (!reusable) {
+        close_socket();
+    }
     parser_.reset();
     rbuf_.clear();
 
@@ -627,7 +698,11 @@ void HttpConnection::fail(ntx_status_t code, std::string_view reason) {
         counts = ResultFields::counts_only(bytes_sent_, bytes_received_, 0);
     }
     cancel_timer();
-    close_socket();
+    if (pooled_) {
+        release_stream();  // the user's own connection (if any) stays as it is
+    } else {
+        close_socket();
+    }
     parser_.reset();
     rbuf_.clear();
 
@@ -640,6 +715,7 @@ void HttpConnection::fail(ntx_status_t code, std::string_view reason) {
 
 void HttpConnection::fail_internal() noexcept {
     cancel_timer();
+    release_stream();
     close_socket();
     parser_.reset();
     rbuf_.clear();

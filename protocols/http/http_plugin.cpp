@@ -16,8 +16,10 @@ namespace ntx::http {
 namespace {
 
 // Nothing here is global: several hosts may load this plugin in one process.
-Error set_up(PluginState &state, std::string_view config_json, const ntx_init_ctx_t & /*ctx*/) {
-    return parse_config(config_json, state.res_dir, state.config);
+Error set_up(PluginState &state, std::string_view config_json, const ntx_init_ctx_t &ctx) {
+    if (Error e = parse_config(config_json, state.res_dir, state.config)) return e;
+    state.h2_pools.resize(ctx.loop_count);
+    return {};
 }
 
 ntx_status_t plugin_run_action(void *plugin_state, ntx_action_t *action, const ntx_action_ctx_t *ctx) noexcept {

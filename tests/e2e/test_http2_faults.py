@@ -1,7 +1,8 @@
 """HTTP/2 (h2c) against misbehaving servers written frame by frame: RST_STREAM, a GOAWAY that refuses
 the stream, a GOAWAY mid-stream followed by a close, a SETTINGS flood, a header block over
 max-header-bytes, an h2 server answering an HTTP/1.1 request and an HTTP/1.1 server answering an h2
-one; and a server that answers before reading a request's body. Each is a counted outcome of its kind, the run goes on (a healthy action after each completes)
+one; a server that answers before reading a request's body, and one that never answers. All of it
+with a connection per user and with connections shared by the users of a loop (max-streams). Each is a counted outcome of its kind, the run goes on (a healthy action after each completes)
 and the report is written."""
 import socket
 import struct
@@ -100,6 +101,10 @@ class H2BadServer:
                 if self.mode == "h1-to-h2":
                     conn.recv(65536)
                     conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    conn.shutdown(socket.SHUT_WR)  # FIN after reading all the client sends, never a reset
+                    conn.settimeout(10)
+                    while conn.recv(65536):
+                        pass
                     return
                 conn.sendall(SETTINGS)
                 reader = FrameReader(conn)
@@ -107,32 +112,35 @@ class H2BadServer:
                 if stream is None:
                     return
                 conn.sendall(SETTINGS_ACK)
-                if self.mode == "early":
-                    # Answers each request at once, without reading its body (bigger than the window).
+                if self.mode == "silent":
+                    while reader.next_request() is not None:  # never answers
+                        pass
+                    return
+                if self.mode in ("ok", "rst", "big-header", "early"):
+                    # Each request of the connection (several users' streams when it is shared).
                     while stream is not None:
-                        conn.sendall(frame(1, 5, stream, STATUS_200))
+                        if self.mode == "ok":
+                            conn.sendall(frame(1, 4, stream, STATUS_200) + frame(0, 1, stream, b"fine"))
+                        elif self.mode == "rst":
+                            conn.sendall(frame(3, 0, stream, struct.pack(">I", 2)))  # INTERNAL_ERROR
+                        elif self.mode == "big-header":
+                            conn.sendall(frame(1, 5, stream, STATUS_200 + hpack_literal(b"x-big", b"v" * 3000)))
+                        else:  # early: answered at once, without reading its body (bigger than the window)
+                            conn.sendall(frame(1, 5, stream, STATUS_200))
                         stream = reader.next_request()
                     return
-                if self.mode == "ok":
-                    conn.sendall(frame(1, 4, stream, STATUS_200) + frame(0, 1, stream, b"fine"))
-                elif self.mode == "rst":
-                    conn.sendall(frame(3, 0, stream, struct.pack(">I", 2)))  # INTERNAL_ERROR
-                elif self.mode == "goaway-refuse":
-                    conn.sendall(frame(7, 0, 0, struct.pack(">II", 0, 0)))  # last stream 0: ours refused
+                if self.mode == "goaway-refuse":
+                    conn.sendall(frame(7, 0, 0, struct.pack(">II", 0, 0)))  # last stream 0: every stream refused
                 elif self.mode == "goaway-mid":
                     conn.sendall(frame(1, 4, stream, STATUS_200) + frame(0, 0, stream, b"partial ")
                                  + frame(7, 0, 0, struct.pack(">II", stream, 0)))
                     # Close our side (FIN, not a reset: read what the client sends until it closes too).
                     conn.shutdown(socket.SHUT_WR)
-                    conn.settimeout(10)
-                    while conn.recv(65536):
-                        pass
-                    return
                 elif self.mode == "settings-flood":
                     conn.sendall(SETTINGS * 20000)
-                elif self.mode == "big-header":
-                    conn.sendall(frame(1, 5, stream, STATUS_200 + hpack_literal(b"x-big", b"v" * 3000)))
-                conn.recv(65536)  # until the client closes
+                conn.settimeout(10)
+                while conn.recv(65536):  # until the client closes
+                    pass
         except OSError:
             pass
 
@@ -143,10 +151,10 @@ class H2BadServer:
 MODES = ["rst", "goaway-refuse", "goaway-mid", "settings-flood", "big-header", "h2-to-h1", "h1-to-h2"]
 
 
-def test_bad_h2_servers_are_counted_by_kind():
-    servers = {m: H2BadServer(m) for m in MODES + ["ok", "early"]}
+def bad_h2_servers(max_streams):
+    servers = {m: H2BadServer(m) for m in MODES + ["ok", "early", "silent"]}
     try:
-        steps = "\n".join(f"      - ref: {m}" for m in MODES) + "\n      - ref: ok\n      - ref: early\n      - ref: early-again"
+        steps = "\n".join(f"      - ref: {m}" for m in MODES) + "\n      - ref: silent\n      - ref: ok\n      - ref: early\n      - ref: early-again"
         actions = "\n".join(
             f'  {m}: {{component: http, call: get, timeout: 5s, with: {{url: "http://127.0.0.1:{servers[m].port}/x", '
             f'http-version: "{"1.1" if m == "h2-to-h1" else "2"}"}}, save-as: r{i}}}'
@@ -158,9 +166,11 @@ workflows:
     steps:
 {steps}
     on-error: [{{goto: next}}]
+    on-timeout: [{{goto: next}}]
 actions:
 {actions}
   ok: {{component: http, call: get, timeout: 5s, with: {{url: "http://127.0.0.1:{servers['ok'].port}/x", http-version: "2"}}, save-as: fine}}
+  silent: {{component: http, call: get, timeout: 300ms, with: {{url: "http://127.0.0.1:{servers['silent'].port}/x", http-version: "2"}}}}
   early: {{component: http, call: post, timeout: 5s, with: {{url: "http://127.0.0.1:{servers['early'].port}/up", http-version: "2", body: "{{{{blob.big}}}}"}}}}
   early-again: {{component: http, call: get, timeout: 5s, with: {{url: "http://127.0.0.1:{servers['early'].port}/x", http-version: "2"}}}}
 resources:
@@ -172,8 +182,9 @@ load:
     - {{name: s, workflow: w, user-count: {USERS}}}
 """
         with tempfile.TemporaryDirectory() as tmp:
-            run, r = run_script(tmp, script, files={"resource/config.yaml": "http:\n  max-header-bytes: 1024\n",
-                                                    "config.yaml": "log:\n  level: warn\n", "big.bin": b"x" * 300_000})
+            component = f"http:\n  max-header-bytes: 1024\n  max-streams: {max_streams}\n"
+            run, r = run_script(tmp, script, files={"resource/config.yaml": component,
+                                                    "config.yaml": "threads: 1\nlog:\n  level: warn\n", "big.bin": b"x" * 300_000})
             s = scenario(r, "s")
             expected = {"rst": "protocol", "goaway-refuse": "closed", "goaway-mid": "closed",
                         "settings-flood": "protocol", "big-header": "limit", "h2-to-h1": "protocol",
@@ -181,15 +192,27 @@ load:
             for m, kind in expected.items():
                 a = action(s, m)
                 check(a.get("errors_by_kind") == {kind: USERS} and a["count"] == USERS, f"{m}: {a}")
+            # A server that never answers: each action times out (its stream cancelled), the users go on.
+            check(action(s, "silent")["timeouts"] == USERS, f"silent {action(s, 'silent')}")
             check(action(s, "ok")["ok"] == USERS, f"ok {action(s, 'ok')}")
             # A response before the whole body was sent: the stream is cancelled, the connection serves on.
             for name in ("early", "early-again"):
                 check(action(s, name)["ok"] == USERS, f"{name} {action(s, name)}")
-            check(servers["early"].connections == USERS, f"{servers['early'].connections} connections")
+            # A connection per user, or one shared by all (max-streams above the user count; one loop).
+            want = USERS if max_streams == 1 else 1
+            check(servers["early"].connections == want, f"{servers['early'].connections} connections, not {want}")
     finally:
         for srv in servers.values():
             srv.close()
 
 
+def test_bad_h2_servers_are_counted_by_kind():
+    bad_h2_servers(1)
+
+
+def test_the_same_through_shared_connections():
+    bad_h2_servers(4)
+
+
 if __name__ == "__main__":
-    main([test_bad_h2_servers_are_counted_by_kind])
+    main([test_bad_h2_servers_are_counted_by_kind, test_the_same_through_shared_connections])

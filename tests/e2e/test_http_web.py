@@ -266,6 +266,52 @@ def test_web_flow_and_bad_servers():
         nginx.stop()
 
 
+def test_users_share_h2_connections_with_max_streams():
+    # max-streams 8, one loop: the 8 users' streams share one h2c connection to nginx, each user with
+    # its own cookie jar (its login's session reaches its /account), gzip JSON decoded, a HEAD.
+    users = 8
+    nginx = Nginx(static_files={"items.json": ITEMS})
+    try:
+        n2 = f"http://127.0.0.1:{nginx.h2c_port}"
+        script_text = f"""components:
+  - {{name: http, version: "0.2.3", entry: http}}
+workflows:
+  w:
+    steps:
+      - ref: login
+      - log: "SHARED sid={{{{login.cookies.sid}}}} body={{{{login.body}}}} protocol={{{{login.protocol}}}}"
+        level: warn
+      - ref: items
+      - if: "length(items.body) == {len(ITEMS)}"
+        then: [{{log: "SHAREDITEMS ok", level: warn}}]
+        else: [{{goto: error_out}}]
+      - ref: head
+actions:
+  login: {{component: http, call: get, timeout: 5s, with: {{url: "{n2}/login", follow-redirects: "true", http-version: "2"}}, save-as: login}}
+  items: {{component: http, call: get, timeout: 5s, with: {{url: "{n2}/json/items.json", http-version: "2"}}, save-as: items}}
+  head: {{component: http, call: head, timeout: 5s, with: {{url: "{n2}/static/hello.txt", http-version: "2"}}}}
+load:
+  scenarios:
+    - {{name: s, workflow: w, user-count: {users}}}
+"""
+        with tempfile.TemporaryDirectory() as tmp:
+            run, r = run_script(tmp, script_text, files={"config.yaml": "threads: 1\nlog:\n  level: warn\n",
+                                                         "resource/config.yaml": "http:\n  max-streams: 8\n"})
+            s = scenario(r, "s")
+            for name in ("login", "items", "head"):
+                check(action(s, name)["ok"] == users, f"{name} {action(s, name)}")
+            check(s["exits"]["error_out"] == 0, f"exits {s['exits']}")
+            h2 = [q for q in nginx.requests() if q["http"] == "HTTP/2.0"]
+            check(len(h2) == 4 * users, f"{len(h2)} h2 requests")
+            check(len({q["connection"] for q in h2}) == 1, f"one shared connection: {sorted({q['connection'] for q in h2})}")
+            check(nginx.count(uri="/account", status=200) == users, "each user's session reached /account")
+            logins = re.findall(r"SHARED sid=(\S+) body=\{\"sid\":\"(\S+)\"\} protocol=h2c", run.stderr)
+            check(len(logins) == users and all(a == b for a, b in logins), f"logins {logins}")
+            check(run.stderr.count("SHAREDITEMS ok") == users, "gzip JSON decoded on the shared connection")
+    finally:
+        nginx.stop()
+
+
 BAD_KEYS = """components:
   - {name: http, version: "0.2.2", entry: http}
 workflows:
@@ -294,4 +340,5 @@ def test_validate_reports_the_new_keys():
 
 
 if __name__ == "__main__":
-    main([test_web_flow_and_bad_servers, test_validate_reports_the_new_keys])
+    main([test_web_flow_and_bad_servers, test_users_share_h2_connections_with_max_streams,
+          test_validate_reports_the_new_keys])
