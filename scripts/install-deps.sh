@@ -12,6 +12,8 @@ packages=(
   libcurl4-openssl-dev libssl-dev zlib1g-dev libbenchmark-dev
   # the http plugin: br response bodies (libbrotlidec; the unit tests encode with libbrotlienc)
   libbrotli-dev
+  # the http plugin: HTTP/2 (h2c) on libnghttp2
+  libnghttp2-dev
   curl python3
   # tests/e2e/test_schema.py: docs/ntx-script.schema.json checked against the examples and docs/dsl.md
   python3-jsonschema python3-yaml

@@ -779,7 +779,8 @@ TEST_CASE("the result flag may change between actions on one connection", "[http
     CHECK(o.field("headers.x-one") == "uno");
     CHECK_FALSE(o.has("headers.x-two"));
     CHECK(o.field("body").empty());
-    CHECK(o.fields.size() == 10);  // status, reason, 2 headers, body, redirects, url, 3 timings
+    CHECK(o.field("protocol") == "http/1.1");
+    CHECK(o.fields.size() == 11);  // status, reason, 2 headers, body, redirects, url, protocol, 3 timings
     CHECK(h.host.socket_count() == 1);
 }
 

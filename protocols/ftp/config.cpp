@@ -24,7 +24,9 @@ bool has_ctl(std::string_view s) noexcept {
 
 }  // namespace
 
-bool parse_byte_rate(std::string_view text, std::uint64_t &bytes_per_s) noexcept {
+bool parse_byte_rate(std::string_view text, std::uint64_t &bytes_per_s, std::uint64_t tick_ms) noexcept {
+    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+    while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
     std::size_t i = 0;
     double value = 0;
     bool digits = false;
@@ -43,8 +45,11 @@ bool parse_byte_rate(std::string_view text, std::uint64_t &bytes_per_s) noexcept
     std::string_view rest = text.substr(i);
     while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
     const std::size_t slash = rest.find('/');
-    const std::string_view unit = rest.substr(0, slash);
-    const std::string_view per = slash == std::string_view::npos ? std::string_view("s") : rest.substr(slash + 1);
+    std::string_view unit = rest.substr(0, slash);
+    while (!unit.empty() && unit.back() == ' ') unit.remove_suffix(1);
+    if (unit == "kB") unit = "KB";
+    std::string_view per = slash == std::string_view::npos ? std::string_view("s") : rest.substr(slash + 1);
+    while (!per.empty() && per.front() == ' ') per.remove_prefix(1);
     static constexpr std::pair<std::string_view, double> kUnits[] = {
         {"", 1}, {"B", 1}, {"KB", 1e3}, {"KiB", 1024.0}, {"MB", 1e6}, {"MiB", 1048576.0}, {"GB", 1e9}, {"GiB", 1073741824.0}};
     double factor = 0;
@@ -52,12 +57,14 @@ bool parse_byte_rate(std::string_view text, std::uint64_t &bytes_per_s) noexcept
         if (unit == name) factor = f;
     }
     double seconds = 0;
-    if (per == "s") {
+    if (per == "s" || per == "sec") {
         seconds = 1;
     } else if (per == "ms") {
         seconds = 0.001;
-    } else if (per == "m") {
+    } else if (per == "m" || per == "min") {
         seconds = 60;
+    } else if (per == "tick" && tick_ms > 0) {
+        seconds = static_cast<double>(tick_ms) / 1000.0;
     }
     if (factor == 0 || seconds == 0) return false;
     const double rate = value * factor / seconds;
@@ -118,6 +125,7 @@ Error parse_config(std::string_view json, Config &out) {
                               : read_uint(v, std::numeric_limits<std::int64_t>::max(), rate);
             if (!ok) return bad(key, "must be a byte rate such as 512KiB/s or 1MB/s, or bytes per second (0: unlimited)");
             (key == "send-rate" ? cfg.send_rate : cfg.recv_rate) = rate;
+            (key == "send-rate" ? cfg.send_rate_set : cfg.recv_rate_set) = true;
         } else {
             return Error{NTX_E_INVALID, "ftp config: unknown key \"" + std::string(key) +
                                             "\" (known: connect-timeout-ms, response-timeout-ms, max-body-bytes, "

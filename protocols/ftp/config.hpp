@@ -25,11 +25,14 @@ struct Config {
     // throttle the sockets it lends; libcurl's sockets are the plugin's, so they take their own.
     std::uint64_t send_rate = 0;
     std::uint64_t recv_rate = 0;
+    bool send_rate_set = false;  // given in the component config (else config.yaml's network rate applies)
+    bool recv_rate_set = false;
 };
 
 // "512KiB/s", "1MB/s", "64KB/ms", "10MiB/m", or a plain number of bytes per second, into bytes per
-// second (the units of config.yaml's network rates; "tick" has no meaning here). False if malformed.
-bool parse_byte_rate(std::string_view text, std::uint64_t &bytes_per_s) noexcept;
+// second (the units of config.yaml's network rates). "/tick" needs `tick_ms` (0: refused). False if
+// malformed.
+bool parse_byte_rate(std::string_view text, std::uint64_t &bytes_per_s, std::uint64_t tick_ms = 0) noexcept;
 
 // Parses the JSON object `json` into `out` (keys left out keep their defaults). An unknown key is an
 // error (a typo must not silently fall back to a default). An empty string means "{}".

@@ -1,5 +1,6 @@
 // The ABI glue of the ftp plugin: ntx_plugin_entry and the hooks it hands to the host.
 #include "config.hpp"
+#include "network_rates.hpp"
 #include "curl_loop.hpp"
 #include "ftp_params.hpp"
 #include "ftp_session.hpp"
@@ -28,6 +29,22 @@ namespace {
 // Several hosts may load this plugin in one process: nothing here is global but curl's own init.
 Error set_up(PluginState &state, std::string_view config_json, const ntx_init_ctx_t &ctx) {
     if (Error e = parse_config(config_json, state.config)) return e;
+    // config.yaml's network rates reach libcurl's sockets through the plugin (see network_rates.hpp);
+    // the component's own send-rate / recv-rate win.
+    const NetworkRates net = read_network_rates(state.res_dir);
+    if (!net.problem.empty()) {
+        return Error{NTX_E_INVALID, "ftp: " + net.problem + ": set ftp.send-rate / recv-rate in resource/config.yaml"};
+    }
+    Config &cfg = state.config;
+    if (!cfg.send_rate_set) cfg.send_rate = net.send;
+    if (!cfg.recv_rate_set) cfg.recv_rate = net.recv;
+    if (cfg.send_rate || cfg.recv_rate) {
+        state.log(nullptr, NTX_LOG_INFO,
+                  "ftp: each transfer throttled by libcurl: send " +
+                      (cfg.send_rate ? std::to_string(cfg.send_rate) + " B/s" : std::string("unlimited")) + ", recv " +
+                      (cfg.recv_rate ? std::to_string(cfg.recv_rate) + " B/s" : std::string("unlimited")) +
+                      (cfg.send_rate_set || cfg.recv_rate_set ? " (component config)" : " (config.yaml network)"));
+    }
     const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
     if (!info || !(info->features & CURL_VERSION_THREADSAFE)) {
         // curl_global_init must then run before any other thread exists, which a plugin cannot promise.

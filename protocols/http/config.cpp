@@ -40,6 +40,17 @@ bool parse_bool(std::string_view text, bool &out) {
     return false;
 }
 
+bool parse_http_version(std::string_view text, bool &http2) {
+    if (text == "1.1" || text == "auto") {
+        http2 = false;
+    } else if (text == "2") {
+        http2 = true;
+    } else {
+        return false;
+    }
+    return true;
+}
+
 std::string resolve_path(std::string_view path, std::string_view res_dir) {
     if (path.empty() || path.front() == '/' || res_dir.empty()) return std::string(path);
     std::string out(res_dir);
@@ -111,6 +122,20 @@ Error parse_config(std::string_view json, std::string_view res_dir, Config &out)
             if (!read_uint(*v, 1u << 20, n) || n == 0) return bad(key, "must be an integer in 1..1048576");
             *field = static_cast<std::uint32_t>(n);
         }
+    }
+    if (const auto *v = obj->if_contains("http-version")) {
+        const boost::json::string *s = v->if_string();
+        const bool number_two = v->is_int64() && v->get_int64() == 2;
+        const bool number_11 = v->is_double() && v->get_double() == 1.1;
+        if (number_two || number_11) {
+            cfg.http2 = number_two;
+        } else if (!s || !parse_http_version(std::string_view(s->data(), s->size()), cfg.http2)) {
+            return bad("http-version", "must be \"1.1\", \"2\" or \"auto\"");
+        }
+    }
+    if (const auto *v = obj->if_contains("max-streams")) {
+        if (!read_uint(*v, 1000, n) || n == 0) return bad("max-streams", "must be an integer in 1..1000");
+        cfg.max_streams = static_cast<std::uint32_t>(n);
     }
     if (const auto *v = obj->if_contains("max-decoded-bytes")) {
         if (!read_uint(*v, std::numeric_limits<std::uint64_t>::max(), n)) {

@@ -30,6 +30,8 @@ struct Config {
     std::uint32_t max_cookie_jar_bytes = 16384;        // "max-cookie-jar-bytes": names, values, domains, paths of a jar
     bool compression = true;                           // "compression": Accept-Encoding gzip, deflate, br; bodies decoded
     std::uint64_t max_decoded_bytes = 16 * 1024 * 1024;  // "max-decoded-bytes": a decoded body larger is a `limit` error
+    bool http2 = false;                                // "http-version": "2" speaks h2c (prior knowledge); "1.1" / "auto" HTTP/1.1
+    std::uint32_t max_streams = 1;                     // "max-streams": 1 = a user's own h2 connection; more = shared per loop
 };
 
 // Parses the JSON object `json` into `out` (keys left out keep their defaults; unknown keys are
@@ -37,6 +39,8 @@ struct Config {
 // readable. Returns NTX_E_INVALID with a reason on malformed input.
 Error parse_config(std::string_view json, std::string_view res_dir, Config &out);
 
+// "1.1", "2" or "auto" (HTTP/1.1 until ALPN reaches host TLS sockets); false when it is none of them.
+bool parse_http_version(std::string_view text, bool &http2);
 // "true" / "false" of an action parameter; false when it is neither.
 bool parse_bool(std::string_view text, bool &out);
 // `path` made absolute against `res_dir` (unchanged when already absolute or empty).

@@ -49,6 +49,7 @@ HttpConnection::HttpConnection(const PluginState &plugin, ntx_loop_t *loop, std:
 
 HttpConnection::~HttpConnection() {
     cancel_timer();
+    release_stream();
     close_socket();
 }
 
@@ -107,6 +108,14 @@ ntx_status_t HttpConnection::start(ntx_action_t *action, const ntx_action_ctx_t 
     rbuf_.clear();
 
     const Url &url = request_->url();
+    pooled_ = request_->http2() && plugin_.config.max_streams > 1;
+    if (pooled_) {
+        if (const ntx_status_t st = submit_pooled(); st < 0) {
+            release_action();
+            return defer_failure(action, Error{st, "http: cannot start an h2 stream to " + url.host_header});
+        }
+        return NTX_OK;
+    }
     if (connection_fits()) {
         conn_reused_ = true;
         if (send_request() == NTX_OK) return NTX_OK;
@@ -151,6 +160,7 @@ void HttpConnection::reset_parser() noexcept {
 bool HttpConnection::connection_fits() const noexcept {
     const Url &url = request_->url();
     if (socket_ == 0 || conn_ != Conn::open || !request_->keep_alive()) return false;
+    if (conn_h2_ != request_->http2() || (conn_h2_ && (!h2_ || !h2_->usable()))) return false;
     if (conn_port_ != url.port || conn_tls_ != url.tls || conn_host_ != url.host) return false;
     // A TLS connection was verified under its settings: another action's must match them.
     return !url.tls || (conn_verify_ == request_->tls_verify() && conn_ca_file_ == request_->ca_file() &&
@@ -186,6 +196,8 @@ ntx_status_t HttpConnection::open_socket() {
     if (sock == 0) return NTX_E_INTERNAL;
     socket_ = sock;
     conn_ = Conn::connecting;
+    conn_h2_ = request_->http2();
+    h2_.reset();
     conn_host_.assign(url.host);
     conn_port_ = url.port;
     conn_tls_ = url.tls;
@@ -199,7 +211,7 @@ ntx_status_t HttpConnection::open_socket() {
     return NTX_OK;
 }
 
-ntx_status_t HttpConnection::send_request() {
+std::string_view HttpConnection::request_view() {
     std::string_view request = request_->bytes();
     if (cookies_on_ && !jar_.empty() && !request_->cookie_header_set()) {
         // The prepared bytes with a Cookie header put in before the head's end; send_buf_ keeps its
@@ -211,6 +223,18 @@ ntx_status_t HttpConnection::send_request() {
             send_buf_.append("\r\n").append(request.substr(head_end));
             request = send_buf_;
         }
+    }
+    return request;
+}
+
+ntx_status_t HttpConnection::send_request() {
+    std::string_view request = request_view();
+    if (conn_h2_) {
+        // The same request as HTTP/2 frames (the body views the request bytes, which outlive the stream).
+        if (!h2_) h2_ = std::make_unique<H2Session>(plugin_.config.max_header_bytes);
+        h2_out_.clear();
+        if (Error e = h2_->submit(h2_stream_, request, request_->url().host_header, h2_out_)) return e.code;
+        request = h2_out_;
     }
     const ntx_bytes_t bytes{reinterpret_cast<const std::uint8_t *>(request.data()), request.size()};
     const ntx_status_t st = plugin_.api->socket_send(plugin_.host, socket_, bytes);
@@ -278,6 +302,10 @@ void HttpConnection::on_connected() {
 }
 
 void HttpConnection::on_data(const std::uint8_t *data, std::size_t len) {
+    if (conn_h2_ && h2_ && !action_) {
+        if (len > 0 && data) h2_receive(data, len);
+        return;
+    }
     if (!action_) {
         // Bytes on an idle kept-alive connection (a 408 before the server closes, or garbage): the
         // connection can no longer carry a clean response.
@@ -289,6 +317,11 @@ void HttpConnection::on_data(const std::uint8_t *data, std::size_t len) {
     if (!got_bytes_) {
         got_bytes_ = true;
         if (want_result_ && !first_byte_ms_) first_byte_ms_ = ms_between(t_start_, Clock::now());
+    }
+    if (conn_h2_ && h2_) {
+        if (!h2_receive(data, len)) return;
+        if (!h2_in_.empty()) parse(h2_in_.data(), h2_in_.size());
+        return;
     }
     parse(reinterpret_cast<const char *>(data), len);
 }
@@ -385,6 +418,7 @@ void HttpConnection::close_socket() noexcept {
         socket_ = 0;
     }
     conn_ = Conn::none;
+    h2_.reset();
 }
 
 void HttpConnection::cancel_timer() noexcept {
@@ -412,6 +446,7 @@ void HttpConnection::timer_fired(void *userdata, ntx_timer_t timer) noexcept {
 void HttpConnection::abandon(ntx_action_t *action) noexcept {
     if (action != action_) return;  // not ours (already ended): nothing to forget
     cancel_timer();
+    release_stream();
     close_socket();
     parser_.reset();
     rbuf_.clear();
@@ -446,6 +481,17 @@ void HttpConnection::follow_redirect(bool reusable) {
         }
     }
     ++redirects_;
+    if (pooled_) {
+        got_bytes_ = false;
+        rbuf_.clear();
+        fields_.clear();
+        reset_parser();
+        if (const ntx_status_t st = submit_pooled(); st < 0) {
+            reason_.assign("http: cannot start an h2 stream to ").append(request_->url().host_header);
+            fail(st, reason_);
+        }
+        return;
+    }
     if (!reusable) close_socket();
     got_bytes_ = false;
     rbuf_.clear();
@@ -512,8 +558,8 @@ void HttpConnection::complete(bool trailing_bytes) {
     const unsigned status = response_.status;
     if (cookies_on_ && response_.set_cookie_count > 0) take_cookies();  // every hop's, redirects included
     // Keep the connection only if both sides want it and nothing trails the response.
-    const bool reusable =
-        request_->keep_alive() && parser_->keep_alive() && !trailing_bytes && socket_ != 0 && status != 101;
+    const bool reusable = request_->keep_alive() && parser_->keep_alive() && !trailing_bytes && socket_ != 0 &&
+                          status != 101 && (!conn_h2_ || (h2_ && h2_->usable()));
     if (request_->follow_redirects() && !response_.location.empty() &&
         (status == 301 || status == 302 || status == 303 || status == 307 || status == 308)) {
         follow_redirect(reusable);
@@ -544,13 +590,18 @@ void HttpConnection::complete(bool trailing_bytes) {
         fields_.add_uint("redirects", redirects_);
         request_->url().write_to(url_text_);
         fields_.add_borrowed("url", url_text_);
+        fields_.add_borrowed("protocol", pooled_ || conn_h2_ ? std::string_view("h2c") : std::string_view("http/1.1"));
         add_timings(Clock::now());
         result = fields_.finish(bytes_sent_, bytes_received_, status);
     } else {
         counts = ResultFields::counts_only(bytes_sent_, bytes_received_, status);
     }
 
-    if (!reusable) close_socket();
+    if (pooled_) {
+        release_stream();  // already off the pool when its response ended
+    } else if (!reusable) {
+        close_socket();
+    }
     parser_.reset();
     rbuf_.clear();
 
@@ -578,7 +629,11 @@ void HttpConnection::fail(ntx_status_t code, std::string_view reason) {
         counts = ResultFields::counts_only(bytes_sent_, bytes_received_, 0);
     }
     cancel_timer();
-    close_socket();
+    if (pooled_) {
+        release_stream();  // the user's own connection (if any) stays as it is
+    } else {
+        close_socket();
+    }
     parser_.reset();
     rbuf_.clear();
 
@@ -591,6 +646,7 @@ void HttpConnection::fail(ntx_status_t code, std::string_view reason) {
 
 void HttpConnection::fail_internal() noexcept {
     cancel_timer();
+    release_stream();
     close_socket();
     parser_.reset();
     rbuf_.clear();

@@ -22,6 +22,8 @@
 #include <ntx/sdk/error.hpp>
 #include "body_decoder.hpp"
 #include "cookie_jar.hpp"
+#include "h2_pool.hpp"
+#include "h2_session.hpp"
 #include "plugin_state.hpp"
 #include "request.hpp"
 #include "response_parser.hpp"
@@ -41,10 +43,11 @@ namespace ntx::http {
 
 using sdk::Error;
 
-class HttpConnection {
+class HttpConnection final : public H2Client {
 public:
     HttpConnection(const PluginState &plugin, ntx_loop_t *loop, std::uint32_t loop_index);
     ~HttpConnection();  // closes the socket and cancels the timer; never calls the host about an action
+    void h2_progress() noexcept override;  // the pooled stream has news (H2Pool)
     HttpConnection(const HttpConnection &) = delete;
     HttpConnection &operator=(const HttpConnection &) = delete;
 
@@ -66,6 +69,7 @@ private:
     void handle_event(const ntx_socket_event_t &event);
     void on_connected();
     void on_data(const std::uint8_t *data, std::size_t len);
+    bool h2_receive(const std::uint8_t *data, std::size_t len);  // false: the action ended
     void on_peer_closed();
     void on_socket_failure(ntx_status_t status, std::string_view reason);
     void parse(const char *data, std::size_t len);
@@ -73,6 +77,9 @@ private:
     void reset_parser() noexcept;
     ntx_status_t open_socket();
     ntx_status_t send_request();
+    std::string_view request_view();   // the current hop's bytes, with the jar's Cookie header put in
+    ntx_status_t submit_pooled();      // the current hop as a stream on the loop's shared h2 connections
+    void release_stream() noexcept;    // the pooled stream off the pool
     bool connection_fits() const noexcept;      // the open connection can carry the current hop
     std::string_view server_name() const noexcept;  // the TLS name of the current hop
     void follow_redirect(bool reusable);
@@ -108,6 +115,13 @@ private:
     std::string conn_ca_file_;
     std::string conn_server_name_;
     bool conn_reused_ = false;  // the current attempt runs on a connection that served an earlier response
+    bool conn_h2_ = false;      // the connection speaks h2c
+    std::unique_ptr<H2Session> h2_;  // its session, made with the connection's first request
+    H2Stream h2_stream_;        // the action's stream on it (or on the loop's pool)
+    bool pooled_ = false;       // the action runs on the loop's shared h2 connections (max-streams > 1)
+    std::uint64_t h2_counted_in_ = 0;  // of h2_stream_.wire_in, what bytes_received_ has
+    std::string h2_out_;        // frames to send, reused
+    std::string h2_in_;         // the stream's response as HTTP/1.1 bytes, reused
 
     // The live action, if any.
     ntx_action_t *action_ = nullptr;

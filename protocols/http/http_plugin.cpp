@@ -16,8 +16,10 @@ namespace ntx::http {
 namespace {
 
 // Nothing here is global: several hosts may load this plugin in one process.
-Error set_up(PluginState &state, std::string_view config_json, const ntx_init_ctx_t & /*ctx*/) {
-    return parse_config(config_json, state.res_dir, state.config);
+Error set_up(PluginState &state, std::string_view config_json, const ntx_init_ctx_t &ctx) {
+    if (Error e = parse_config(config_json, state.res_dir, state.config)) return e;
+    state.h2_pools.resize(ctx.loop_count);
+    return {};
 }
 
 ntx_status_t plugin_run_action(void *plugin_state, ntx_action_t *action, const ntx_action_ctx_t *ctx) noexcept {
@@ -67,7 +69,7 @@ void plugin_release(void *plugin_state) noexcept {
 }  // namespace
 
 constexpr sdk::PluginTable kTable{
-    .name = "http", .version = "0.2.3",  // 0.2.3: cookies, compression, form/multipart/json/auth bodies
+    .name = "http", .version = "0.2.3",  // 0.2.3: cookies, compression, form/multipart/json/auth bodies, h2c
     .capabilities = kCapabilities,
     .init = &sdk::init_hook<PluginState, &set_up>, .run_action = &plugin_run_action,
     .on_error = &sdk::abandon_on_error<HttpConnection>,  // the user's slot holds its connection

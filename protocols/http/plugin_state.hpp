@@ -5,11 +5,14 @@
 #pragma once
 
 #include "config.hpp"
+#include "h2_pool.hpp"
 
 #include <ntx/sdk/host_link.hpp>
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 namespace ntx::http {
 
@@ -27,6 +30,9 @@ struct PluginCounters {
 struct PluginState : sdk::HostLink {
     Config config;
     mutable PluginCounters counters;
+    // Shared h2c connections (max-streams > 1), one pool per loop: made on the loop's first such action
+    // and used only on that loop's thread; the vector is sized at init and never resized.
+    mutable std::vector<std::unique_ptr<H2Pool>> h2_pools;
 };
 
 }  // namespace ntx::http

@@ -84,7 +84,7 @@ bool is_request_param(std::string_view key) noexcept {
            key == "follow-redirects" || key == "max-redirects" || key == "cookies" || key.starts_with(kCookiePrefix) ||
            key == "keep-cookies" || key == "compression" || key.starts_with(kFormPrefix) ||
            key.starts_with(kMultipartPrefix) || key == "json" || key.starts_with(kJsonPrefix) || key == "auth.user" ||
-           key == "auth.password";
+           key == "auth.password" || key == "http-version";
 }
 
 bool method_for_call(std::string_view call, Method &out) {
@@ -175,6 +175,10 @@ Error parse_param(std::string_view key, std::string_view value, RequestSpec &out
         if (iequals(name, "authorization")) out.has_authorization = true;
     } else if (key == "cookies") {
         if (!parse_bool(value, out.cookies)) return bad_bool(key);
+    } else if (key == "http-version") {
+        if (!parse_http_version(value, out.http2)) {
+            return Error{NTX_E_INVALID, "http: http-version must be \"1.1\", \"2\" or \"auto\""};
+        }
     } else if (key == "keep-cookies") {
         if (!parse_bool(value, out.keep_cookies)) return bad_bool(key);
     } else if (key == "compression") {
@@ -214,6 +218,7 @@ Error parse_request(std::string_view call, const ntx_kv_t *params, std::size_t c
     out.cookies = defaults.cookies;
     out.keep_cookies = defaults.keep_cookies;
     out.compression = defaults.compression;
+    out.http2 = defaults.http2;
     out.set_cookies.clear();
     out.has_cookie_header = false;
     out.body_kind = BodyKind::none;
@@ -250,6 +255,10 @@ Error check_request(const RequestSpec &req) {
         std::string scratch;
         if (Error e = build_json(req.json_fields, scratch)) return e;
     }
+    if (req.http2 && req.url.tls) {
+        return Error{NTX_E_INVALID, "http: http-version 2 over https needs ALPN, which the host's TLS sockets do not "
+                                    "offer yet: use http:// (h2c) or http-version 1.1"};
+    }
     if (req.auth_user_set != req.auth_password_set) {
         return Error{NTX_E_INVALID, "http: auth needs both user and password"};
     }
@@ -274,7 +283,7 @@ void check_params(sdk::ParamCheck &check) {
         if (!is_request_param(key)) {
             std::vector<std::string> known{"url", "body", "keep-alive", "tls-verify", "ca-file", "tls-server-name",
                                            "follow-redirects", "max-redirects", "cookies", "keep-cookies", "compression",
-                                           "json", "auth.user", "auth.password"};
+                                           "json", "auth.user", "auth.password", "http-version"};
             // A typo'd map (`heders: {Accept: ...}`) arrives as "heders.Accept".
             const std::size_t dot = key.find('.');
             const std::string inner(dot == std::string_view::npos ? std::string_view("<Name>") : key.substr(dot + 1));
@@ -290,7 +299,7 @@ void check_params(sdk::ParamCheck &check) {
                                                            "tls-verify, ca-file, tls-server-name, follow-redirects, "
                                                            "max-redirects, cookies, cookies.<name>, keep-cookies, "
                                                            "compression, form.<name>, multipart.<name>, json, "
-                                                           "json.<key>, auth.user, auth.password")
+                                                           "json.<key>, auth.user, auth.password, http-version")
                                              : "did you mean '" + guess + "'?");
             continue;
         }

@@ -6,11 +6,12 @@ nginx.conf (pid, logs and temp paths all inside the temp dir), starts nginx in t
 both its ports accept connections. stop() (or leaving the `with` block) ends it and removes the dir.
 
     http_port / https_port   where it listens on 127.0.0.1
+    h2c_port                 HTTP/2 with prior knowledge (h2c), the same locations
     cert_file                the certificate (PEM), usable as a CA file: it is its own issuer
     root                     the document root (www/); files put there are served under /
     requests()               the access log so far: a list of dicts (method, uri, status, scheme, sni, bytes,
                              connection: nginx's serial number of the connection, resumed: a TLS session
-                             was resumed, tls: the TLS version or "-", args: the query or "-")
+                             was resumed, tls: the TLS version or "-", args: the query or "-", http: HTTP/1.1 or HTTP/2.0)
 
 Locations (the same on http and https):
     /static/...              files under root/static
@@ -56,7 +57,7 @@ events {{ worker_connections 1024; }}
 http {{
     default_type application/octet-stream;
     types {{ text/plain txt; application/json json; }}
-    log_format ntx '$request_method $uri $status $scheme $ssl_server_name $body_bytes_sent $connection $ssl_session_reused $ssl_protocol $args';
+    log_format ntx '$request_method $uri $status $scheme $ssl_server_name $body_bytes_sent $connection $ssl_session_reused $ssl_protocol $args $server_protocol';
     access_log {dir}/access.log ntx;
     client_body_temp_path {dir}/tmp/body;
     proxy_temp_path {dir}/tmp/proxy;
@@ -66,6 +67,11 @@ http {{
     keepalive_requests 100000;
     server {{
         listen 127.0.0.1:{http_port};
+        server_name localhost;
+        include {dir}/locations.conf;
+    }}
+    server {{
+        listen 127.0.0.1:{h2c_port} http2;
         server_name localhost;
         include {dir}/locations.conf;
     }}
@@ -167,16 +173,19 @@ class Nginx:
         self.http_port = self.http_port or free_port()
         while not self.https_port or self.https_port == self.http_port:
             self.https_port = free_port()
+        self.h2c_port = free_port()
+        while self.h2c_port in (self.http_port, self.https_port):
+            self.h2c_port = free_port()
         with open(os.path.join(d, "locations.conf"), "w") as f:
             f.write(LOCATIONS.format(dir=d))
         conf = os.path.join(d, "nginx.conf")
         with open(conf, "w") as f:
-            f.write(CONF.format(dir=d, http_port=self.http_port, https_port=self.https_port,
+            f.write(CONF.format(dir=d, http_port=self.http_port, https_port=self.https_port, h2c_port=self.h2c_port,
                                 ssl_protocols=self.ssl_protocols))
         self.proc = subprocess.Popen([NGINX, "-p", d, "-c", conf, "-e", os.path.join(d, "error.log")],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 20
-        while not (_accepts(self.http_port) and _accepts(self.https_port)):
+        while not (_accepts(self.http_port) and _accepts(self.https_port) and _accepts(self.h2c_port)):
             if self.proc.poll() is not None:
                 raise AssertionError(f"nginx exited {self.proc.returncode}: {self.proc.stderr.read()} "
                                      f"{self._error_log()}")
@@ -201,10 +210,10 @@ class Nginx:
         try:
             with open(os.path.join(self.dir, "access.log")) as f:
                 for line in f:
-                    method, uri, status, scheme, sni, sent, connection, reused, protocol, args = line.split()
+                    method, uri, status, scheme, sni, sent, connection, reused, protocol, args, http = line.split()
                     out.append({"method": method, "uri": uri, "status": int(status), "scheme": scheme,
                                 "sni": sni, "bytes": int(sent), "connection": int(connection),
-                                "resumed": reused == "r", "tls": protocol, "args": args})
+                                "resumed": reused == "r", "tls": protocol, "args": args, "http": http})
         except FileNotFoundError:
             pass
         return out

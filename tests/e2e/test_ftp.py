@@ -402,9 +402,10 @@ def test_max_duration_cancels_transfers_in_flight():
 
 
 def test_send_and_recv_rates_throttle_each_transfer():
-    # The component's recv-rate / send-rate reach libcurl: a 3 MB download at 1 MiB/s takes more than
-    # 2 s (it would take milliseconds on loopback), a 2 MB upload at 1 MiB/s more than 1.5 s, for every
-    # user at once (the limit is per transfer). Without them the same transfers are quick.
+    # The component's recv-rate / send-rate, or else config.yaml's network rates, reach libcurl: a 3 MB
+    # download at 1 MiB/s takes more than 1.2 s (libcurl reads ~1.6 MB before its first pause; it takes
+    # milliseconds unthrottled), a 2 MB upload more than 1.5 s, for every user at once (the limit is
+    # per transfer). Without rates the same transfers are quick.
     users = 2
     big = SEED * 15
     with FtpServer() as server, tempfile.TemporaryDirectory() as tmp:
@@ -427,10 +428,16 @@ load:
     - {{name: s, workflow: w, user-count: {users}}}
 """
         files = {"up.bin": SEED * 10}
-        for rates, slow in (("ftp:\n  recv-rate: 1MiB/s\n  send-rate: 1048576\n", True), ("", False)):
-            res = write_res(os.path.join(tmp, str(slow)), script, config="log:\n  level: warn\n",
-                            component_config=rates, files=files)
-            report, _, stderr = run(res, os.path.join(tmp, str(slow)))
+        cases = (("log:\n  level: info\n", "ftp:\n  recv-rate: 1MiB/s\n  send-rate: 1048576\n", True, "component config"),
+                 # config.yaml's network rates, read by the plugin (libcurl's sockets are not the host's)
+                 ("tick: 20ms\nlog:\n  level: info\nnetwork:\n  send-rate: 1MiB/s\n  recv-rate: 20KiB/tick\n", "", True,
+                  "config.yaml network"),
+                 ("log:\n  level: info\n", "", False, None))
+        for i, (config, rates, slow, source) in enumerate(cases):
+            res = write_res(os.path.join(tmp, str(i)), script, config=config, component_config=rates, files=files)
+            report, _, stderr = run(res, os.path.join(tmp, str(i)))
+            check(source is None or f"ftp: each transfer throttled by libcurl" in stderr and f"({source})" in stderr,
+                  f"the plugin says which rates apply: {stderr[-1500:]}")
             s = scenario(report, "s")
             check_all_ok(s, users, ["get", "put"], stderr)
             down = [float(x) for x in re.findall(r"RATE down=([\d.]+) bytes=3000000", stderr)]

@@ -99,6 +99,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def script(nginx, up):
     n = f"http://127.0.0.1:{nginx.http_port}"
+    n2 = f"http://127.0.0.1:{nginx.h2c_port}"
     u = f"http://127.0.0.1:{up.port}"
     return f"""components:
   - {{name: http, version: "0.2.2", entry: http}}
@@ -120,6 +121,17 @@ workflows:
       - ref: form
       - ref: json
       - ref: basic
+  web2:
+    steps:
+      - ref: login2
+      - log: "LOGIN2 status={{{{login2.status}}}} protocol={{{{login2.protocol}}}} sid={{{{login2.cookies.sid}}}} body={{{{login2.body}}}}"
+        level: warn
+      - ref: items2
+      - if: "length(items2.body) == {len(ITEMS)}"
+        then: [{{log: "ITEMS2 protocol={{{{items2.protocol}}}} wire={{{{items2.wire_body_bytes}}}}", level: warn}}]
+        else: [{{goto: error_out}}]
+      - ref: upload2
+      - ref: head2
   bad:
     steps:
       - ref: bad-cookies
@@ -147,6 +159,17 @@ actions:
   form: {{component: http, call: post, timeout: 5s, with: {{url: "{u}/form", form: {{user: "ann lee", q: "a&b=c"}}}}}}
   json: {{component: http, call: post, timeout: 5s, with: {{url: "{u}/json", json: {{name: widget, price: 9.5, n: 3, live: true, tags: {{color: red}}}}}}}}
   basic: {{component: http, call: get, timeout: 5s, with: {{url: "{u}/basic", auth: {{user: admin, password: "hunter2-secret"}}}}}}
+  login2: {{component: http, call: get, timeout: 5s, with: {{url: "{n2}/login", follow-redirects: "true", http-version: "2"}}, save-as: login2}}
+  items2: {{component: http, call: get, timeout: 5s, with: {{url: "{n2}/json/items.json", http-version: "2"}}, save-as: items2}}
+  upload2:
+    component: http
+    call: post
+    timeout: 5s
+    with:
+      url: "{n2}/post"
+      http-version: "2"
+      multipart: {{report: {{file: "{{{{blob.report}}}}", filename: report.bin}}}}
+  head2: {{component: http, call: head, timeout: 5s, with: {{url: "{n2}/static/hello.txt", http-version: "2"}}}}
   bad-cookies: {{component: http, call: get, timeout: 5s, with: {{url: "{u}/bad-cookies"}}}}
   echo-cookie: {{component: http, call: get, timeout: 5s, with: {{url: "{u}/echo-cookie"}}, save-as: echo}}
   truncated: {{component: http, call: get, timeout: 5s, with: {{url: "{u}/truncated"}}, save-as: t}}
@@ -156,6 +179,7 @@ actions:
 load:
   scenarios:
     - {{name: web, workflow: web, user-count: {USERS}}}
+    - {{name: web2, workflow: web2, user-count: {USERS}}}
     - {{name: bad, workflow: bad, user-count: {USERS}}}
 """
 
@@ -173,7 +197,7 @@ def test_web_flow_and_bad_servers():
 
             # The login: a 302 that sets the cookie, followed to /account, which answers 200 only with it.
             check(action(web, "login")["ok"] == USERS, f"login {action(web, 'login')}")
-            check(nginx.count(uri="/account", status=200) == USERS and nginx.count(uri="/account", status=401) == 0,
+            check(nginx.count(uri="/account", status=200, http="HTTP/1.1") == USERS and nginx.count(uri="/account", status=401) == 0,
                   f"nginx: {nginx.requests()}")
             sids = re.findall(r"LOGIN status=200 redirects=1 sid=(\S+) body=\{\"sid\":\"(\S+)\"\}", err)
             check(len(sids) == USERS, f"login lines: {err[-3000:]}")
@@ -215,6 +239,19 @@ def test_web_flow_and_bad_servers():
             with open(os.path.join(run.out, "report.json")) as f:
                 check("hunter2-secret" not in f.read(), "password not in report.json")
 
+            # The same flow over HTTP/2 (h2c): nginx logged HTTP/2.0, each user's requests on one connection.
+            web2 = scenario(r, "web2")
+            for name in ("login2", "items2", "upload2", "head2"):
+                check(action(web2, name)["ok"] == USERS, f"{name} {action(web2, name)}")
+            check(web2["exits"]["error_out"] == 0, f"web2 exits {web2['exits']}")
+            h2 = [q for q in nginx.requests() if q["http"] == "HTTP/2.0"]
+            check(len(h2) == 5 * USERS, f"{len(h2)} h2 requests: {h2[:3]}")
+            check(len({q["connection"] for q in h2}) == USERS, f"one connection per user: {h2}")
+            check(sum(1 for q in h2 if q["uri"] == "/account" and q["status"] == 200) == USERS, "h2 session cookie")
+            sids2 = re.findall(r"LOGIN2 status=200 protocol=h2c sid=(\S+) body=\{\"sid\":\"(\S+)\"\}", err)
+            check(len(sids2) == USERS and all(a == b for a, b in sids2), f"h2 logins: {sids2}")
+            check(len(re.findall(r"ITEMS2 protocol=h2c wire=\d+", err)) == USERS, "h2 gzip JSON decoded")
+
             # Bad servers: cookies ignored and counted, the action ok; bodies counted by kind.
             check(action(bad, "bad-cookies")["ok"] == USERS, f"{action(bad, 'bad-cookies')}")
             check(err.count("ECHO good=yes") == USERS, f"only the good cookie came back: {err[-2000:]}")
@@ -226,6 +263,52 @@ def test_web_flow_and_bad_servers():
             check(action(bad, "after")["ok"] == USERS, f"the users went on: {action(bad, 'after')}")
     finally:
         up.close()
+        nginx.stop()
+
+
+def test_users_share_h2_connections_with_max_streams():
+    # max-streams 8, one loop: the 8 users' streams share one h2c connection to nginx, each user with
+    # its own cookie jar (its login's session reaches its /account), gzip JSON decoded, a HEAD.
+    users = 8
+    nginx = Nginx(static_files={"items.json": ITEMS})
+    try:
+        n2 = f"http://127.0.0.1:{nginx.h2c_port}"
+        script_text = f"""components:
+  - {{name: http, version: "0.2.3", entry: http}}
+workflows:
+  w:
+    steps:
+      - ref: login
+      - log: "SHARED sid={{{{login.cookies.sid}}}} body={{{{login.body}}}} protocol={{{{login.protocol}}}}"
+        level: warn
+      - ref: items
+      - if: "length(items.body) == {len(ITEMS)}"
+        then: [{{log: "SHAREDITEMS ok", level: warn}}]
+        else: [{{goto: error_out}}]
+      - ref: head
+actions:
+  login: {{component: http, call: get, timeout: 5s, with: {{url: "{n2}/login", follow-redirects: "true", http-version: "2"}}, save-as: login}}
+  items: {{component: http, call: get, timeout: 5s, with: {{url: "{n2}/json/items.json", http-version: "2"}}, save-as: items}}
+  head: {{component: http, call: head, timeout: 5s, with: {{url: "{n2}/static/hello.txt", http-version: "2"}}}}
+load:
+  scenarios:
+    - {{name: s, workflow: w, user-count: {users}}}
+"""
+        with tempfile.TemporaryDirectory() as tmp:
+            run, r = run_script(tmp, script_text, files={"config.yaml": "threads: 1\nlog:\n  level: warn\n",
+                                                         "resource/config.yaml": "http:\n  max-streams: 8\n"})
+            s = scenario(r, "s")
+            for name in ("login", "items", "head"):
+                check(action(s, name)["ok"] == users, f"{name} {action(s, name)}")
+            check(s["exits"]["error_out"] == 0, f"exits {s['exits']}")
+            h2 = [q for q in nginx.requests() if q["http"] == "HTTP/2.0"]
+            check(len(h2) == 4 * users, f"{len(h2)} h2 requests")
+            check(len({q["connection"] for q in h2}) == 1, f"one shared connection: {sorted({q['connection'] for q in h2})}")
+            check(nginx.count(uri="/account", status=200) == users, "each user's session reached /account")
+            logins = re.findall(r"SHARED sid=(\S+) body=\{\"sid\":\"(\S+)\"\} protocol=h2c", run.stderr)
+            check(len(logins) == users and all(a == b for a, b in logins), f"logins {logins}")
+            check(run.stderr.count("SHAREDITEMS ok") == users, "gzip JSON decoded on the shared connection")
+    finally:
         nginx.stop()
 
 
@@ -257,4 +340,5 @@ def test_validate_reports_the_new_keys():
 
 
 if __name__ == "__main__":
-    main([test_web_flow_and_bad_servers, test_validate_reports_the_new_keys])
+    main([test_web_flow_and_bad_servers, test_users_share_h2_connections_with_max_streams,
+          test_validate_reports_the_new_keys])

@@ -2,7 +2,8 @@
 // actions with the jar and decoding on cost the same number of allocations as with both off (the fake
 // host's own bookkeeping is the same in both), whether the jar is empty and the bodies identity, or
 // the jar holds cookies and the bodies are gzip. Counted with a replaced global operator new, which
-// the dlopen'ed plugin's allocations resolve to as well.
+// the dlopen'ed plugin's allocations resolve to as well. A binary of its own (ntx_alloc_tests): the
+// replacement applies to everything in it.
 #include "support/plugin_harness.hpp"
 
 #include <catch2/catch.hpp>
@@ -79,6 +80,12 @@ TEST_CASE("cookies and decoding add no allocation per request", "[http][alloc]")
                                     std::to_string(gz.size()) + "\r\n\r\n" + gz;
     const std::string off = R"({"cookies": false, "compression": false})";
     const int n = 200;
+    // Under valgrind (which puts its own operator new in place of this file's for the plugin and the
+    // fake host) nothing is counted: say so rather than compare zeros.
+    if (allocations(off, plain, true, 10) == 0) {
+        WARN("operator new is not this test's (valgrind?): allocations cannot be counted");
+        return;
+    }
     for (const bool want_result : {false, true}) {
         CAPTURE(want_result);
         const std::uint64_t baseline = allocations(off, plain, want_result, n);
