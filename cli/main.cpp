@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
+#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -203,7 +204,11 @@ int main(int argc, char** argv) {
         "run: copy report.json and workbook.jsonl into DIR/<run id>/ (needs --out); compare: where run ids are found")(
         "baseline", po::value<std::string>(),
         "run: after the run, compare it with this run (a run id in --archive DIR, a report.json or its folder)")(
-        "json", "plugins list|info: print JSON");
+        "json", "plugins list|info: print JSON")(
+        "segment", po::value<std::string>(),
+        "run, validate: run only segment I of a test split among N instances (I/N, 0 <= I < N; docs/distributed.md)")(
+        "start-at", po::value<std::string>(),
+        "run: plan and load, then connect nothing until TIME (RFC 3339 or Unix seconds; at most 24 h ahead)");
     po::options_description hidden;
     hidden.add_options()("command", po::value<std::string>())("args", po::value<std::vector<std::string>>());
     po::options_description all;
@@ -278,6 +283,22 @@ int main(int argc, char** argv) {
     if (vm.count("metrics-listen")) options.metrics_listen = vm["metrics-listen"].as<std::string>();
     options.workbook_stream = vm.count("workbook-stream") > 0;
     if (!parse_retention(vm, options.workbook_retention)) return kExitInvalid;
+    if (vm.count("segment")) {
+        std::string error;
+        if (!ntx::parse_segment(vm["segment"].as<std::string>(), options.segment_index, options.segment_count, error)) {
+            std::fprintf(stderr, "ntx: error: %s\n", error.c_str());
+            return kExitInvalid;
+        }
+    }
+    if (vm.count("start-at")) {
+        std::string error;
+        const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch()).count();
+        if (!ntx::parse_start_at(vm["start-at"].as<std::string>(), now, options.start_at_unix_ms, error)) {
+            std::fprintf(stderr, "ntx: error: %s\n", error.c_str());
+            return kExitInvalid;
+        }
+    }
     if (!archive_dir.empty() && options.out_dir.empty()) {
         std::fprintf(stderr, "ntx: error: --archive copies the run's --out folder: give --out DIR\n");
         return kExitInvalid;
@@ -295,7 +316,10 @@ int main(int argc, char** argv) {
     try {
         if (command == "validate") {
             host.validate(res_dir, options);
-            std::printf("%s: ok\n", res_dir.c_str());
+            if (options.segment_count > 1)
+                std::printf("%s: ok (segment %u/%u)\n", res_dir.c_str(), options.segment_index, options.segment_count);
+            else
+                std::printf("%s: ok\n", res_dir.c_str());
             return kExitPassed;
         }
         if (command != "run") {

@@ -212,10 +212,24 @@ struct WorkbookSummary {
     }
 };
 
+// A plugin a run loaded: `ntx merge` refuses reports of instances that ran different versions.
+struct PluginVersion {
+    std::string component;  // the script's component name
+    std::string name;       // the plugin's own name
+    std::string version;
+};
+
 struct Report {
     std::string ntx_version;
     std::string res_dir;
+    // The run's slice of a distributed test (--segment I/N; 0/1 for a whole test), the hash of the
+    // script it planned (the same for every instance of one test) and the plugins it loaded.
+    uint32_t segment_index = 0, segment_count = 1;
+    std::string script_hash;
+    std::vector<PluginVersion> plugins;
     std::string started_at;       // ISO 8601 UTC
+    int64_t started_at_unix_ms = 0;  // when the run's clock started (t = 0 of timelines and intervals)
+    int64_t start_at_unix_ms = 0;    // the --start-at barrier it waited for (0: none)
     double duration_s = 0;
     bool interrupted = false;     // SIGINT/SIGTERM or Host::stop() ended the run early
     std::vector<ScenarioReport> scenarios;

@@ -188,6 +188,15 @@ std::string to_json(const Report& r) {
                                                             {"batches", r.workbook.stream_batches},
                                                             {"max_batch", r.workbook.stream_max_batch},
                                                             {"dropped", r.workbook.stream_dropped}}}};
+    // What `ntx merge` checks before it adds reports up (docs/distributed.md).
+    root["segment"] = json::object{{"index", r.segment_index}, {"count", r.segment_count}};
+    root["script_hash"] = r.script_hash;
+    root["started_at_unix_ms"] = r.started_at_unix_ms;
+    if (r.start_at_unix_ms) root["start_at_unix_ms"] = r.start_at_unix_ms;
+    json::array plugins;
+    for (const auto& p : r.plugins)
+        plugins.push_back(json::object{{"component", p.component}, {"name", p.name}, {"version", p.version}});
+    root["plugins"] = std::move(plugins);
     return json::serialize(root);
 }
 
