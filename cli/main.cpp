@@ -31,6 +31,7 @@ void usage(std::FILE* out, const po::options_description& opts) {
     std::fprintf(out,
                  "usage: ntx run RES_DIR [--out DIR] [options]\n"
                  "       ntx validate RES_DIR [options]\n"
+                 "       ntx merge DIR... --out DIR   (the report folders of the segments of one test)\n"
                  "       ntx compare BASELINE RUN [--archive DIR]   (report.json, its folder, or an archived run id)\n"
                  "       ntx plugins list [--plugin-path DIR]... [--json]\n"
                  "       ntx plugins info PATH|NAME [--plugin-path DIR]... [--json]\n"
@@ -178,6 +179,35 @@ bool parse_retention(const po::variables_map& vm, ntx::WorkbookRetention& r) {
     return true;
 }
 
+// `ntx merge DIR... --out DIR`: 2 when the reports are not the segments of one test (each problem
+// named), else as a run: 0 when the merged result passes every threshold, 1 when not or when an
+// instance was interrupted.
+int merge(const std::vector<std::string>& dirs, const po::variables_map& vm) {
+    if (dirs.empty() || !vm.count("out")) {
+        std::fprintf(stderr, "ntx: error: expected `merge DIR... --out DIR`\n");
+        return kExitInvalid;
+    }
+    try {
+        ntx::Report report = ntx::merge_runs(dirs, vm["out"].as<std::string>());
+        if (!vm.count("quiet")) {
+            std::printf("merged %zu segments: %llu actions, %llu ok, %llu errors, %llu timeouts; p50 %.3f ms, p99 %.3f ms\n",
+                        dirs.size(), static_cast<unsigned long long>(report.total_actions),
+                        static_cast<unsigned long long>(report.total_ok), static_cast<unsigned long long>(report.total_errors),
+                        static_cast<unsigned long long>(report.total_timeouts), report.latency.p50_ms, report.latency.p99_ms);
+            for (const auto& t : report.thresholds)
+                std::printf("  %s %s (actual %g %s)\n", t.passed ? "PASS" : "FAIL", t.expression.c_str(), t.actual, t.unit.c_str());
+        }
+        return report.interrupted || !report.thresholds_passed() ? kExitFailed : kExitPassed;
+    } catch (const ntx::InvalidInput& e) {
+        for (const auto& d : e.diagnostics()) std::fprintf(stderr, "%s\n", d.to_string().c_str());
+        std::fprintf(stderr, "ntx: merge refused: %zu problem%s\n", e.diagnostics().size(), e.diagnostics().size() == 1 ? "" : "s");
+        return kExitInvalid;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "ntx: failure: %s\n", e.what());
+        return kExitInternal;
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -271,6 +301,7 @@ int main(int argc, char** argv) {
         }
         return ntx::cli::compare_runs(args[0], args[1], archive_dir, stdout);
     }
+    if (vm.count("command") && vm["command"].as<std::string>() == "merge") return merge(args, vm);
     if (!vm.count("command") || args.size() != 1) {
         usage(stderr, opts);
         return kExitInvalid;

@@ -5,15 +5,25 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ntx/export.hpp"
 
 NTX_BEGIN_NAMESPACE
 
+// The latency histogram behind a LatencySummary, compact: report.json `latency_histogram`, what
+// `ntx merge` adds up so that merged percentiles are those of the union (docs/report-format.md).
+struct LatencyBuckets {
+    uint64_t count = 0, sum_us = 0, min_us = 0, max_us = 0;
+    // (bucket index, values in it): the log-linear buckets that hold any value, ascending.
+    std::vector<std::pair<uint32_t, uint64_t>> buckets;
+};
+
 struct LatencySummary {
     double min_ms = 0, mean_ms = 0, p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0;
     double p95_ms = 0, p999_ms = 0;
+    LatencyBuckets histogram;  // filled in a run's final report (empty in live summaries)
 };
 
 // One interval of a scenario's run (report.json `intervals`, the HTML report's charts): what ended in

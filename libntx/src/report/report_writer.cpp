@@ -19,6 +19,15 @@ json::object latency_json(const LatencySummary& l) {
             {"p999", round3(l.p999_ms)}, {"max", round3(l.max_ms)}};
 }
 
+// The compact histogram behind a latency summary: what `ntx merge` adds up (exact percentiles of the union).
+json::object histogram_json(const LatencyBuckets& h) {
+    json::array buckets;
+    buckets.reserve(h.buckets.size());
+    for (const auto& [i, n] : h.buckets) buckets.push_back(json::array{i, n});
+    return {{"count", h.count}, {"sum_us", h.sum_us}, {"min_us", h.min_us}, {"max_us", h.max_us},
+            {"buckets", std::move(buckets)}};
+}
+
 json::object action_json(const ActionReport& a, double duration_s) {
     json::object by_kind;
     for (const auto& [k, n] : a.errors_by_kind) by_kind[k] = n;
@@ -45,7 +54,8 @@ json::object action_json(const ActionReport& a, double duration_s) {
                         {"bytes_sent", a.bytes_sent},
                         {"bytes_received", a.bytes_received},
                         {"throughput_per_s", round3(duration_s > 0 ? static_cast<double>(a.count) / duration_s : 0)},
-                        {"latency_ms", latency_json(a.latency)}};
+                        {"latency_ms", latency_json(a.latency)},
+                        {"latency_histogram", histogram_json(a.latency.histogram)}};
 }
 
 std::string format_value(double v, const std::string& unit) {
@@ -90,6 +100,7 @@ std::string to_json(const Report& r) {
                                    {"stop_user", s.exit_stop_user}}},
             {"actions", std::move(actions)},
             {"latency_ms", latency_json(s.latency)},
+            {"latency_histogram", histogram_json(s.latency.histogram)},
             {"intervals", std::move(intervals)},
             {"timeline", json::object{{"bucket_ms", s.timeline_bucket_ms},
                                       {"started", json::value_from(s.started_per_100ms)},
@@ -160,7 +171,8 @@ std::string to_json(const Report& r) {
                                               {"socket_bytes_received", r.socket_bytes_received},
                                               {"sockets_opened", r.sockets_opened},
                                               {"duration_s", round3(r.duration_s)},
-                                              {"latency_ms", latency_json(r.latency)}}},
+                                              {"latency_ms", latency_json(r.latency)},
+                                              {"latency_histogram", histogram_json(r.latency.histogram)}}},
                       {"actions", std::move(actions)},
                       {"interval_ms", r.interval_ms},
                       {"thresholds", std::move(thresholds)},
