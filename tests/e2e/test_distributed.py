@@ -55,21 +55,30 @@ def quantile_ms(h, q):
         return 0.0
     rank = max(1, math.ceil(q * h["count"]))
     seen = 0
-    for i, n in h["buckets"]:
+    for i, n in h["buckets"]:  # (index, count) pairs, ascending (add_histograms)
         seen += n
         if seen >= rank:
             return min(max(upper_edge(i), h["min_us"]), h["max_us"]) / 1000.0
     return h["max_us"] / 1000.0
 
 
+def buckets_of(h):
+    """report.json's runs of adjacent buckets, [first, count, count, ...], as {index: count}."""
+    out = {}
+    for run in h["buckets"]:
+        for k, n in enumerate(run[1:]):
+            out[run[0] + k] = n
+    return out
+
+
 def add_histograms(hs):
     buckets = {}
     for h in hs:
-        for i, n in h["buckets"]:
+        for i, n in buckets_of(h).items():
             buckets[i] = buckets.get(i, 0) + n
     return {"count": sum(h["count"] for h in hs), "sum_us": sum(h["sum_us"] for h in hs),
             "min_us": min((h["min_us"] for h in hs if h["count"]), default=0),
-            "max_us": max((h["max_us"] for h in hs), default=0), "buckets": sorted([i, n] for i, n in buckets.items())}
+            "max_us": max((h["max_us"] for h in hs), default=0), "buckets": sorted(buckets.items())}
 
 
 def by_name(actions):
@@ -156,18 +165,26 @@ def test_segments_merge_to_the_single_run():
               f"arrivals {scenario(merged, 'open')['arrivals']} vs {scenario(single, 'open')['arrivals']}")
         check(scenario(single, "open")["arrivals"]["planned"] == RATE * DURATION_S, scenario(single, "open")["arrivals"])
 
-        # Percentiles: those of the combined histograms, at every level.
-        combined = add_histograms([s["totals"]["latency_histogram"] for s in segs])
-        check(merged["totals"]["latency_histogram"] == combined, "merged totals histogram is not the sum")
+        # Percentiles: those of the combined histograms (report.json keeps each scenario action's), at
+        # every level: per action, per scenario, the run.
+        def hist(report, scen, act):
+            return by_name(scenario(report, scen)["actions"])[act]["latency_histogram"]
+
+        every = []
+        for scen, act in (("closed", "get"), ("open", "arrive")):
+            parts = [hist(s, scen, act) for s in segs]
+            every += parts
+            h = add_histograms(parts)
+            got = by_name(scenario(merged, scen)["actions"])[act]
+            check(add_histograms([got["latency_histogram"]]) == h, f"{act}: the merged histogram is not the sum")
+            check(h["count"] == got["ok"], f"{act}: the histogram holds every ok action")
+            for where in (got, by_name(merged["actions"])[act], scenario(merged, scen)):
+                check(where["latency_ms"]["p99"] == round(quantile_ms(h, 0.99), 3), f"{act} p99 {where['latency_ms']}")
+        combined = add_histograms(every)
         for q, key in ((0.5, "p50"), (0.9, "p90"), (0.95, "p95"), (0.99, "p99"), (0.999, "p999")):
             want = round(quantile_ms(combined, q), 3)
             check(merged["totals"]["latency_ms"][key] == want, f"totals {key}: {merged['totals']['latency_ms'][key]} vs {want}")
-        for name in ("get", "arrive"):
-            h = add_histograms([by_name(s["actions"])[name]["latency_histogram"] for s in segs])
-            got = by_name(merged["actions"])[name]
-            check(got["latency_histogram"] == h, f"{name} histogram")
-            check(got["latency_ms"]["p99"] == round(quantile_ms(h, 0.99), 3), f"{name} p99")
-            check(h["count"] == got["ok"], f"{name}: the histogram holds every ok action")
+        check(merged["totals"]["latency_ms"]["max"] == combined["max_us"] / 1000, "totals max")
 
         # The union's arrivals per second after the barrier: the rate, within 1%.
         started = scenario(merged, "open")["timeline"]["started"]

@@ -310,7 +310,6 @@ Report merge(const std::vector<Input>& inputs, std::vector<Diagnostic>& problems
         sr.dynamic_requested = sr.dynamic_started = sr.dynamic_refused = sr.dynamic_ended = 0;
         sr.arrivals_planned = sr.arrivals_started = sr.arrivals_dropped = 0;
         std::vector<std::pair<const std::vector<ActionReport>*, double>> actions;
-        std::vector<const LatencySummary*> latencies;
         uint64_t peak = 0;
         for (const auto* in : by_segment) {
             const ScenarioReport& x = in->report.scenarios[s];
@@ -340,7 +339,6 @@ Report merge(const std::vector<Input>& inputs, std::vector<Diagnostic>& problems
             sr.arrivals_dropped += x.arrivals_dropped;
             peak = std::max(peak, x.peak_online);
             actions.emplace_back(&x.actions, off / 1000.0);
-            latencies.push_back(&x.latency);
             // Timelines: at the widest bucket of all, shifted by the instance's start on the wall clock.
             std::vector<uint32_t> started = x.started_per_100ms, online = x.online_per_100ms;
             for (uint64_t b = x.timeline_bucket_ms ? x.timeline_bucket_ms : 100; b < sr.timeline_bucket_ms; b *= 2) {
@@ -375,14 +373,19 @@ Report merge(const std::vector<Input>& inputs, std::vector<Diagnostic>& problems
         for (uint32_t v : sr.online_per_100ms) peak = std::max<uint64_t>(peak, v);
         sr.peak_online = peak;
         sr.actions = merge_actions(actions);
+        // report.json keeps the actions' histograms only: the scenario's is their sum, as in a run.
+        std::vector<const LatencySummary*> latencies;
+        for (const auto& a : sr.actions) latencies.push_back(&a.latency);
         sr.latency = combine(latencies);
         out.scenarios.push_back(std::move(sr));
     }
+    // The run's actions and latency: the merged scenarios' actions added up (their times are already
+    // on the merged clock).
     std::vector<std::pair<const std::vector<ActionReport>*, double>> actions;
     std::vector<const LatencySummary*> latencies;
-    for (const auto* in : by_segment) {
-        actions.emplace_back(&in->report.actions, offset_ms(in->report) / 1000.0);
-        latencies.push_back(&in->report.latency);
+    for (const auto& sr : out.scenarios) {
+        actions.emplace_back(&sr.actions, 0.0);
+        for (const auto& a : sr.actions) latencies.push_back(&a.latency);
     }
     out.actions = merge_actions(actions);
     out.latency = combine(latencies);

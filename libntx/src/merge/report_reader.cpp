@@ -83,9 +83,13 @@ LatencySummary latency(const json::object& parent, bool& has_histogram) {
     l.histogram.sum_us = u64(h, "sum_us");
     l.histogram.min_us = u64(h, "min_us");
     l.histogram.max_us = u64(h, "max_us");
-    for (const auto& b : arr(h, "buckets"))
-        if (b.is_array() && b.get_array().size() == 2)
-            l.histogram.buckets.emplace_back(static_cast<uint32_t>(u64(b.get_array()[0])), u64(b.get_array()[1]));
+    // Runs of adjacent buckets: [first index, count, count, ...] (report_writer.cpp).
+    for (const auto& run : arr(h, "buckets")) {
+        if (!run.is_array() || run.get_array().size() < 2) continue;
+        const auto& r = run.get_array();
+        auto index = static_cast<uint32_t>(u64(r[0]));
+        for (size_t k = 1; k < r.size(); ++k) l.histogram.buckets.emplace_back(index++, u64(r[k]));
+    }
     return l;
 }
 
@@ -184,7 +188,8 @@ Report parse_report(const std::string& text, const std::string& name) {
         sr.arrivals_dropped = u64(arrivals, "dropped");
         for (const auto& av : arr(s, "actions"))
             if (av.is_object()) sr.actions.push_back(action(av.get_object(), has_histogram));
-        sr.latency = latency(s, has_histogram);
+        bool scenario_histogram = true;  // not written: the sum of its actions' (merge.cpp)
+        sr.latency = latency(s, scenario_histogram);
         for (const auto& iv : arr(s, "intervals")) {
             if (!iv.is_object()) continue;
             const auto& i = iv.get_object();
@@ -207,9 +212,10 @@ Report parse_report(const std::string& text, const std::string& name) {
     out.socket_bytes_received = u64(totals, "socket_bytes_received");
     out.sockets_opened = u64(totals, "sockets_opened");
     out.duration_s = num(totals, "duration_s");
-    out.latency = latency(totals, has_histogram);
+    bool derived = true;  // the run's and the top-level actions' histograms are sums of the scenarios' actions'
+    out.latency = latency(totals, derived);
     for (const auto& av : arr(r, "actions"))
-        if (av.is_object()) out.actions.push_back(action(av.get_object(), has_histogram));
+        if (av.is_object()) out.actions.push_back(action(av.get_object(), derived));
     out.interval_ms = r.contains("interval_ms") ? u64(r, "interval_ms") : 1000;
     for (const auto& tv : arr(r, "thresholds")) {
         if (!tv.is_object()) continue;

@@ -19,16 +19,29 @@ json::object latency_json(const LatencySummary& l) {
             {"p999", round3(l.p999_ms)}, {"max", round3(l.max_ms)}};
 }
 
-// The compact histogram behind a latency summary: what `ntx merge` adds up (exact percentiles of the union).
+// The compact histogram behind an action's latency: what `ntx merge` adds up (exact percentiles of the
+// union). Runs of adjacent non-empty buckets, each [first index, count, count, ...]: latencies fill
+// neighbouring buckets, so a run costs one index for many counts.
 json::object histogram_json(const LatencyBuckets& h) {
-    json::array buckets;
-    buckets.reserve(h.buckets.size());
-    for (const auto& [i, n] : h.buckets) buckets.push_back(json::array{i, n});
+    json::array runs;
+    json::array run;
+    uint32_t next = 0;
+    for (const auto& [i, n] : h.buckets) {
+        if (run.empty() || i != next) {
+            if (!run.empty()) runs.push_back(std::move(run));
+            run = json::array{i};
+        }
+        run.push_back(n);
+        next = i + 1;
+    }
+    if (!run.empty()) runs.push_back(std::move(run));
     return {{"count", h.count}, {"sum_us", h.sum_us}, {"min_us", h.min_us}, {"max_us", h.max_us},
-            {"buckets", std::move(buckets)}};
+            {"buckets", std::move(runs)}};
 }
 
-json::object action_json(const ActionReport& a, double duration_s) {
+// `with_histogram`: a scenario's actions carry theirs; the scenario's, the run's and the top-level
+// actions' are sums of those (ntx merge sums them again), so they are not written twice.
+json::object action_json(const ActionReport& a, double duration_s, bool with_histogram) {
     json::object by_kind;
     for (const auto& [k, n] : a.errors_by_kind) by_kind[k] = n;
     json::object by_class;
@@ -36,7 +49,7 @@ json::object action_json(const ActionReport& a, double duration_s) {
     json::object examples;
     for (const auto& e : a.error_examples)
         examples[e.kind] = json::object{{"reason", e.reason}, {"user", e.user}, {"task", e.task}, {"at_s", round3(e.at_s)}};
-    return json::object{{"name", a.name},
+    json::object o{{"name", a.name},
                         {"component", a.component},
                         {"call", a.call},
                         {"count", a.count},
@@ -54,8 +67,9 @@ json::object action_json(const ActionReport& a, double duration_s) {
                         {"bytes_sent", a.bytes_sent},
                         {"bytes_received", a.bytes_received},
                         {"throughput_per_s", round3(duration_s > 0 ? static_cast<double>(a.count) / duration_s : 0)},
-                        {"latency_ms", latency_json(a.latency)},
-                        {"latency_histogram", histogram_json(a.latency.histogram)}};
+                        {"latency_ms", latency_json(a.latency)}};
+    if (with_histogram) o["latency_histogram"] = histogram_json(a.latency.histogram);
+    return o;
 }
 
 std::string format_value(double v, const std::string& unit) {
@@ -71,7 +85,7 @@ std::string to_json(const Report& r) {
     json::array scenarios;
     for (const auto& s : r.scenarios) {
         json::array actions;
-        for (const auto& a : s.actions) actions.push_back(action_json(a, s.duration_s));
+        for (const auto& a : s.actions) actions.push_back(action_json(a, s.duration_s, true));
         json::array intervals;
         for (const auto& iv : s.intervals)
             intervals.push_back(json::object{{"t_s", round3(iv.t_s)},  {"ok", iv.ok},
@@ -100,7 +114,6 @@ std::string to_json(const Report& r) {
                                    {"stop_user", s.exit_stop_user}}},
             {"actions", std::move(actions)},
             {"latency_ms", latency_json(s.latency)},
-            {"latency_histogram", histogram_json(s.latency.histogram)},
             {"intervals", std::move(intervals)},
             {"timeline", json::object{{"bucket_ms", s.timeline_bucket_ms},
                                       {"started", json::value_from(s.started_per_100ms)},
@@ -111,7 +124,7 @@ std::string to_json(const Report& r) {
         scenarios.push_back(std::move(scenario));
     }
     json::array actions;
-    for (const auto& a : r.actions) actions.push_back(action_json(a, r.duration_s));
+    for (const auto& a : r.actions) actions.push_back(action_json(a, r.duration_s, false));
     json::array thresholds;
     for (const auto& t : r.thresholds)
         thresholds.push_back(json::object{{"expression", t.expression}, {"metric", t.metric},   {"op", t.op},
@@ -171,8 +184,7 @@ std::string to_json(const Report& r) {
                                               {"socket_bytes_received", r.socket_bytes_received},
                                               {"sockets_opened", r.sockets_opened},
                                               {"duration_s", round3(r.duration_s)},
-                                              {"latency_ms", latency_json(r.latency)},
-                                              {"latency_histogram", histogram_json(r.latency.histogram)}}},
+                                              {"latency_ms", latency_json(r.latency)}}},
                       {"actions", std::move(actions)},
                       {"interval_ms", r.interval_ms},
                       {"thresholds", std::move(thresholds)},
