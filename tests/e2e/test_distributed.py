@@ -149,6 +149,15 @@ def test_segments_merge_to_the_single_run():
             check(os.path.getsize(os.path.join(merged_out, f)) > 0, f"merged {f}")
         check(merged["thresholds_passed"] and all(t["passed"] for t in merged["thresholds"]), merged["thresholds"])
         check(merged["segment"] == {"index": 0, "count": 1}, merged["segment"])
+        # The segments' workbook snapshots, as one, each entry with its segment.
+        with open(os.path.join(merged_out, "workbook.jsonl")) as f:
+            entries = [json.loads(line) for line in f]
+        check(merged["workbook"]["snapshot"] == "workbook.jsonl", merged["workbook"])
+        check(len(entries) == len(ids) == merged["workbook"]["entries"], (len(entries), len(ids), merged["workbook"]))
+        check(sorted((e["user_id"], e["task_id"]) for e in entries) == sorted(ids), "the merged workbook's entries")
+        for i, o in enumerate(outs):
+            want = sorted(workbook_ids(o))
+            check(sorted((e["user_id"], e["task_id"]) for e in entries if e["segment"] == i) == want, f"segment {i}'s entries")
 
         # Counts: equal to the single process's, exactly.
         for key in ("actions", "ok", "errors", "timeouts", "cancelled"):
@@ -323,8 +332,10 @@ def test_merge_refuses_what_does_not_belong_together():
         rc, _, stderr = merge(outs[0], changed)
         check(rc == 2 and "other plugin versions" in stderr and "0.2.99" in stderr, f"plugin versions: {rc} {stderr}")
 
-        rc, _, stderr = merge(outs[0], outs[1])
-        check(rc in (0, 1) and os.path.isfile(os.path.join(tmp, "m", "report.json")), f"the right pair merges: {rc} {stderr}")
+        # The right pair merges; its 12 gets fail the script's get.count >= 180: exit 1, not 2.
+        rc, stdout, stderr = merge(outs[0], outs[1])
+        check(rc == 1 and os.path.isfile(os.path.join(tmp, "m", "report.json")), f"the right pair merges: {rc} {stderr}")
+        check("FAIL get.count >= 180 (actual 12" in stdout, stdout)
 
 
 if __name__ == "__main__":
