@@ -8,6 +8,7 @@
 
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
+#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -39,6 +40,7 @@ void usage(std::FILE* out, const po::options_description& opts) {
                  "               [--scenario NAME]... [-e KEY=VALUE]... [options]\n"
                  "       ntx validate RES_DIR|SCRIPT.yaml|- [the same overrides]\n"
                  "       ntx new NAME   (writes a starter res_dir NAME/ against ntx-target)\n"
+                 "       ntx merge DIR... --out DIR   (the report folders of the segments of one test)\n"
                  "       ntx compare BASELINE RUN [--archive DIR]   (report.json, its folder, or an archived run id)\n"
                  "       ntx plugins list [--plugin-path DIR]... [--json]\n"
                  "       ntx plugins info PATH|NAME [--plugin-path DIR]... [--json]\n"
@@ -188,6 +190,35 @@ bool parse_retention(const po::variables_map& vm, ntx::WorkbookRetention& r) {
     return true;
 }
 
+// `ntx merge DIR... --out DIR`: 2 when the reports are not the segments of one test (each problem
+// named), else as a run: 0 when the merged result passes every threshold, 1 when not or when an
+// instance was interrupted.
+int merge(const std::vector<std::string>& dirs, const po::variables_map& vm) {
+    if (dirs.empty() || !vm.count("out")) {
+        std::fprintf(stderr, "ntx: error: expected `merge DIR... --out DIR`\n");
+        return kExitInvalid;
+    }
+    try {
+        ntx::Report report = ntx::merge_runs(dirs, vm["out"].as<std::string>());
+        if (!vm.count("quiet")) {
+            std::printf("merged %zu segments: %llu actions, %llu ok, %llu errors, %llu timeouts; p50 %.3f ms, p99 %.3f ms\n",
+                        dirs.size(), static_cast<unsigned long long>(report.total_actions),
+                        static_cast<unsigned long long>(report.total_ok), static_cast<unsigned long long>(report.total_errors),
+                        static_cast<unsigned long long>(report.total_timeouts), report.latency.p50_ms, report.latency.p99_ms);
+            for (const auto& t : report.thresholds)
+                std::printf("  %s %s (actual %g %s)\n", t.passed ? "PASS" : "FAIL", t.expression.c_str(), t.actual, t.unit.c_str());
+        }
+        return report.interrupted || !report.thresholds_passed() ? kExitFailed : kExitPassed;
+    } catch (const ntx::InvalidInput& e) {
+        for (const auto& d : e.diagnostics()) std::fprintf(stderr, "%s\n", d.to_string().c_str());
+        std::fprintf(stderr, "ntx: merge refused: %zu problem%s\n", e.diagnostics().size(), e.diagnostics().size() == 1 ? "" : "s");
+        return kExitInvalid;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "ntx: failure: %s\n", e.what());
+        return kExitInternal;
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -214,7 +245,11 @@ int main(int argc, char** argv) {
         "run: copy report.json and workbook.jsonl into DIR/<run id>/ (needs --out); compare: where run ids are found")(
         "baseline", po::value<std::string>(),
         "run: after the run, compare it with this run (a run id in --archive DIR, a report.json or its folder)")(
-        "json", "plugins list|info: print JSON");
+        "json", "plugins list|info: print JSON")(
+        "segment", po::value<std::string>(),
+        "run, validate: run only segment I of a test split among N instances (I/N, 0 <= I < N; docs/distributed.md)")(
+        "start-at", po::value<std::string>(),
+        "run: plan and load, then connect nothing until TIME (RFC 3339 or Unix seconds; at most 24 h ahead)");
     ntx::cli::add_override_options(opts);
     po::options_description hidden;
     hidden.add_options()("command", po::value<std::string>())("args", po::value<std::vector<std::string>>());
@@ -287,6 +322,7 @@ int main(int argc, char** argv) {
         }
         return ntx::cli::new_res_dir(args[0], stdout, stderr) ? kExitPassed : kExitInvalid;
     }
+    if (vm.count("command") && vm["command"].as<std::string>() == "merge") return merge(args, vm);
     if (!vm.count("command") || args.size() != 1) {
         usage(stderr, opts);
         return kExitInvalid;
@@ -306,6 +342,22 @@ int main(int argc, char** argv) {
     if (vm.count("metrics-listen")) options.metrics_listen = vm["metrics-listen"].as<std::string>();
     options.workbook_stream = vm.count("workbook-stream") > 0;
     if (!parse_retention(vm, options.workbook_retention)) return kExitInvalid;
+    if (vm.count("segment")) {
+        std::string error;
+        if (!ntx::parse_segment(vm["segment"].as<std::string>(), options.segment_index, options.segment_count, error)) {
+            std::fprintf(stderr, "ntx: error: %s\n", error.c_str());
+            return kExitInvalid;
+        }
+    }
+    if (vm.count("start-at")) {
+        std::string error;
+        const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch()).count();
+        if (!ntx::parse_start_at(vm["start-at"].as<std::string>(), now, options.start_at_unix_ms, error)) {
+            std::fprintf(stderr, "ntx: error: %s\n", error.c_str());
+            return kExitInvalid;
+        }
+    }
     if (!archive_dir.empty() && options.out_dir.empty()) {
         std::fprintf(stderr, "ntx: error: --archive copies the run's --out folder: give --out DIR\n");
         return kExitInvalid;
@@ -323,7 +375,11 @@ int main(int argc, char** argv) {
     try {
         if (command == "validate") {
             host.validate(res_dir, options);
-            std::printf("%s: ok\n", options.script_text ? "<stdin>" : res_dir.c_str());
+            const char* shown = options.script_text ? "<stdin>" : res_dir.c_str();
+            if (options.segment_count > 1)
+                std::printf("%s: ok (segment %u/%u)\n", shown, options.segment_index, options.segment_count);
+            else
+                std::printf("%s: ok\n", shown);
             return kExitPassed;
         }
         if (command != "run") {

@@ -26,6 +26,8 @@ packages=(
   nginx-light vsftpd openssl
   # report checks: promtool and a Prometheus server scraping --metrics-listen; headless chromium loading report.html
   prometheus chromium fonts-dejavu-core
+  # tests/e2e/test_slurm.py: a single-node Slurm (slurmctld + slurmd, munge) runs a segmented test as a job array
+  slurm-wlm munge
 )
 if [ "${1:-}" = "--bench" ]; then
   # wrk; h2load (nghttp2-client); Locust (FastHttpUser); GNU time for CPU-seconds and peak RSS;

@@ -82,6 +82,15 @@ struct RunOptions {
     // Users, rate, duration, scenarios and env values given outside the script (ntx/overrides.hpp),
     // applied at planning; the report lists the ones used (Report::overrides).
     Overrides overrides;
+    // This instance's slice of a test split among segment_count instances (`ntx run --segment I/N`,
+    // docs/distributed.md): it starts users, arrivals and pool items k with k mod N == I, and divides
+    // max-users and the dynamic-task limits. 0/1 is the whole test.
+    uint32_t segment_index = 0;
+    uint32_t segment_count = 1;
+    // The start barrier of a distributed run (`--start-at`): plan and load, then connect nothing and
+    // start no user until this wall-clock time (Unix milliseconds; 0 = at once). A time that passed
+    // starts at once, with a warning; one more than kMaxStartDelay ahead is invalid input.
+    int64_t start_at_unix_ms = 0;
 };
 
 // The entry function of a protocol, exactly as a plugin .so exports it (ntx_plugin_entry_fn of

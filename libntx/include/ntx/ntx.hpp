@@ -2,6 +2,7 @@
 #pragma once
 
 #include "ntx/diagnostics.hpp"
+#include "ntx/distributed.hpp"
 #include "ntx/host.hpp"
 #include "ntx/plugins.hpp"
 #include "ntx/progress.hpp"

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ntx/export.hpp"
@@ -12,9 +13,18 @@
 
 NTX_BEGIN_NAMESPACE
 
+// The latency histogram behind a LatencySummary, compact: report.json `latency_histogram`, what
+// `ntx merge` adds up so that merged percentiles are those of the union (docs/report-format.md).
+struct LatencyBuckets {
+    uint64_t count = 0, sum_us = 0, min_us = 0, max_us = 0;
+    // (bucket index, values in it): the log-linear buckets that hold any value, ascending.
+    std::vector<std::pair<uint32_t, uint64_t>> buckets;
+};
+
 struct LatencySummary {
     double min_ms = 0, mean_ms = 0, p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0;
     double p95_ms = 0, p999_ms = 0;
+    LatencyBuckets histogram;  // filled in a run's final report (empty in live summaries)
 };
 
 // One interval of a scenario's run (report.json `intervals`, the HTML report's charts): what ended in
@@ -213,10 +223,24 @@ struct WorkbookSummary {
     }
 };
 
+// A plugin a run loaded: `ntx merge` refuses reports of instances that ran different versions.
+struct PluginVersion {
+    std::string component;  // the script's component name
+    std::string name;       // the plugin's own name
+    std::string version;
+};
+
 struct Report {
     std::string ntx_version;
     std::string res_dir;
+    // The run's slice of a distributed test (--segment I/N; 0/1 for a whole test), the hash of the
+    // script it planned (the same for every instance of one test) and the plugins it loaded.
+    uint32_t segment_index = 0, segment_count = 1;
+    std::string script_hash;
+    std::vector<PluginVersion> plugins;
     std::string started_at;       // ISO 8601 UTC
+    int64_t started_at_unix_ms = 0;  // when the run's clock started (t = 0 of timelines and intervals)
+    int64_t start_at_unix_ms = 0;    // the --start-at barrier it waited for (0: none)
     double duration_s = 0;
     bool interrupted = false;     // SIGINT/SIGTERM or Host::stop() ended the run early
     std::vector<ScenarioReport> scenarios;

@@ -14,11 +14,13 @@
 #include <unistd.h>
 
 #include "core/log_mask.hpp"
+#include "core/script_hash.hpp"
 #include "frame/protocol_frame.hpp"
 #include "live/metrics_server.hpp"
 #include "live/prometheus.hpp"
 #include "live/run_monitor.hpp"
 #include "metrics/snapshot.hpp"
+#include "ntx/distributed.hpp"
 #include "ntx/version.hpp"
 #include "plugin/param_check.hpp"
 #include "plugin/plugin_loader.hpp"
@@ -30,6 +32,7 @@
 #include "resource/source_files.hpp"
 #include "scheduler/live_stats.hpp"
 #include "scheduler/scheduler.hpp"
+#include "segment/segment.hpp"
 #include "workbook/archive.hpp"
 
 namespace ntx::core {
@@ -116,8 +119,20 @@ void Core::plan(const fs::path& res_dir, const dsl::SourceTexts* texts) {
         dir = res_dir.has_parent_path() ? res_dir.parent_path() : fs::path(".");
         texts = &one_file;
     }
-    script_ = dsl::load_res_dir(dir, resource::file_reader(), diagnostics, texts, &options_.overrides);
+    HashingSourceReader reader(resource::file_reader(), fs::absolute(dir));
+    if (texts && texts->script_yaml) reader.add_text(texts->script_name, *texts->script_yaml);
+    if (texts && texts->config_yaml) reader.add_text(texts->config_name, *texts->config_yaml);
+    script_ = dsl::load_res_dir(dir, reader, diagnostics, texts, &options_.overrides);
     emit_phase(RunPhase::planning);
+    // The planned load is final here (after any override): its hash is the test's, the same for every
+    // segment; then this instance's share of it is taken.
+    script_hash_ = reader.hash(script_);
+    const segment::Segment seg{options_.segment_index, options_.segment_count};
+    if (seg.count == 0 || seg.index >= seg.count)
+        diagnostics.push_back({"--segment", 0, 0,
+                               fmt::format("segment {}/{}: expected 0 <= I < N", seg.index, seg.count), {}});
+    else
+        script_ = segment::apply(std::move(script_), seg, diagnostics);
     log_->set_level(spdlog::level::from_str(script_.config.log_level));
     if (!script_.config.log_mask.empty())
         for (auto& sink : log_->sinks()) sink = masking_sink(sink, Masker(script_.config.log_mask));
@@ -273,19 +288,52 @@ std::unique_ptr<progress::Bus> Core::open_bus(const workbook::Names& names, unsi
     return std::make_unique<progress::Bus>(script_.progress, script_.workbook, names, shards, std::move(subscribers));
 }
 
+namespace {
+int64_t unix_ms_now() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+void Core::wait_for_start(std::atomic<int>& stop) {
+    const int64_t at = options_.start_at_unix_ms;
+    if (!at) return;
+    const int64_t now = unix_ms_now();
+    if (at <= now) {
+        log_->warn("--start-at {} passed {:.3f} s ago: starting now", format_unix_ms(at), static_cast<double>(now - at) / 1000.0);
+        return;
+    }
+    if (!options_.quiet) log_->warn("--start-at {}: waiting {:.3f} s", format_unix_ms(at), static_cast<double>(at - now) / 1000.0);
+    // The wall clock is what the instances share; in slices, so that a stop request ends the wait.
+    const auto target = std::chrono::system_clock::time_point(std::chrono::milliseconds(at));
+    while (stop.load() == 0) {
+        const auto now_tp = std::chrono::system_clock::now();
+        if (now_tp >= target) break;
+        std::this_thread::sleep_until(std::min(target, now_tp + std::chrono::milliseconds(50)));
+    }
+}
+
 Report Core::execute(std::atomic<int>& stop) {
     unsigned threads = options_.threads ? options_.threads : script_.config.threads;
     if (!threads) threads = std::max(1u, std::thread::hardware_concurrency());
+    if (options_.start_at_unix_ms && options_.start_at_unix_ms - unix_ms_now() > kMaxStartDelayMs)
+        throw InvalidInput({{"--start-at", 0, 0,
+                             fmt::format("{} is more than {} hours ahead", format_unix_ms(options_.start_at_unix_ms),
+                                         kMaxStartDelayMs / 3'600'000),
+                             {}}});
     auto metrics = open_metrics_endpoint();
+    // Plugins load and initialise before the barrier; nothing connects (health probes, users) until it.
+    frame_->init_all(threads);
+    wait_for_start(stop);
     std::string started_at = iso_now();
     Clock clock{std::chrono::steady_clock::now(), {}};
     fs::path trail;
     if (!options_.out_dir.empty() && !pools_.empty()) trail = fs::path(options_.out_dir) / "leases.jsonl";
     auto resources = open_resources(clock.t0, trail);
-    frame_->init_all(threads);
     Report report = run(threads, stop, *resources, *metrics, clock);
     if (!trail.empty()) report.resources.lease_trail = trail.string();
     report.started_at = started_at;
+    report.started_at_unix_ms = clock.run_started_unix_ms;
+    report.start_at_unix_ms = options_.start_at_unix_ms;
     return report;
 }
 
@@ -323,6 +371,7 @@ Report Core::run(unsigned threads, std::atomic<int>& stop, resource::ResourceMon
     // The live readers' clock: Scheduler::run() resets the scheduler's own as it starts, so other
     // threads must not read that one while the run starts.
     clock.run_started = std::chrono::steady_clock::now();
+    clock.run_started_unix_ms = unix_ms_now();
     const auto read = [&sched, started = clock.run_started](metrics::RunSnapshot& snap) {
         scheduler::read_snapshot(sched, snap);
         snap.elapsed_s = seconds_since(started);
@@ -398,6 +447,15 @@ Report Core::final_report(scheduler::Scheduler& sched, live::RunMonitor& monitor
     Report report = report::build_report(script_, snap);
     report.ntx_version = NTX_VERSION_STRING;
     report.res_dir = script_.res_dir.string();
+    report.segment_index = script_.segment.index;
+    report.segment_count = script_.segment.count;
+    report.script_hash = script_hash_;
+    for (size_t i = 0; i < script_.components.size(); ++i) {
+        const auto& plugin = frame_->components()[i].plugin;
+        if (plugin)
+            report.plugins.push_back({script_.components[i].name, plugin->api.name ? plugin->api.name : "",
+                                      plugin->api.version ? plugin->api.version : ""});
+    }
     report.interrupted = interrupted;
     report.resources = report::resources_report(script_, pools_, leaked_);
     auto ps = sched.persister().stats();

@@ -63,7 +63,10 @@ private:
     struct Clock {
         std::chrono::steady_clock::time_point t0;           // execute() began (the report's duration)
         std::chrono::steady_clock::time_point run_started;  // the live readers' origin
+        int64_t run_started_unix_ms = 0;                    // the same instant on the wall clock
     };
+    // --start-at: waits (connecting nothing) until the barrier's wall-clock time, or a stop request.
+    void wait_for_start(std::atomic<int>& stop);
 
     void load_plugins(std::vector<Diagnostic>& diagnostics);
     // Tells the progress subscribers that the run entered `phase`.
@@ -88,6 +91,7 @@ private:
     std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
     std::shared_ptr<spdlog::logger> log_;
     dsl::Script script_;
+    std::string script_hash_;  // report.json `script_hash` (core/script_hash.hpp)
     std::vector<std::unique_ptr<resource::PairPool>> pools_;
     std::vector<uint64_t> leaked_;  // per pool: leases still held when the run ended
     std::unique_ptr<frame::ProtocolFrame> frame_;

@@ -36,6 +36,14 @@ struct ComponentSpec {
     SourceLoc loc, version_loc, entry_loc;
 };
 
+// This instance's slice of a test split among `count` instances (ntx run --segment index/count; see
+// segment/segment.hpp). 0/1 is the whole test.
+struct SegmentSpec {
+    uint32_t index = 0;
+    uint32_t count = 1;
+    bool operator==(const SegmentSpec&) const = default;
+};
+
 enum class Guard : uint8_t { exclusive, shared };
 enum class LeaseStrategy : uint8_t { round_robin, least_used };
 // What a failed health-check probe does to the users holding the item (the item itself always leaves
@@ -63,6 +71,7 @@ struct PoolSpec {
     bool auto_renew = false;       // an expired lease is renewed (kept) instead of given back
     uint64_t wait_timeout_ms = 0;  // a user waiting for an item gives up after this (0 = see docs)
     HealthCheckSpec health;
+    SegmentSpec segment;  // --segment: the pool holds only the items i with i mod count == index
     SourceLoc loc, manifest_loc;
 };
 
@@ -345,6 +354,8 @@ struct Script {
     // The overrides planning applied (Overrides: --users, -e, ...) and the env values the script
     // reads, in the order they were found: what the summary and report.json list.
     std::vector<AppliedOverride> overrides_used;
+    // --segment: the scheduler starts only this instance's ordinals (segment::apply sets it).
+    SegmentSpec segment;
 };
 
 // Appends to `out` the actions `steps` run, in order and each once, those of parallel branches in

@@ -13,6 +13,34 @@ void LatencyHistogram::merge(const LatencyHistogram& other) {
     max_ = std::max(max_, other.max_);
 }
 
+LatencyBuckets LatencyHistogram::compact() const {
+    LatencyBuckets b;
+    b.count = count_;
+    b.sum_us = sum_;
+    b.min_us = min_us();
+    b.max_us = max_;
+    for (int i = 0; i < kBuckets; ++i)
+        if (counts_[i]) b.buckets.emplace_back(static_cast<uint32_t>(i), counts_[i]);
+    return b;
+}
+
+bool LatencyHistogram::add(const LatencyBuckets& b) {
+    uint64_t in_buckets = 0;
+    for (const auto& [i, n] : b.buckets) {
+        if (i >= static_cast<uint32_t>(kBuckets)) return false;
+        in_buckets += n;
+    }
+    if (in_buckets != b.count) return false;
+    for (const auto& [i, n] : b.buckets) counts_[i] += n;
+    count_ += b.count;
+    sum_ += b.sum_us;
+    if (b.count) {
+        min_ = std::min(min_, b.min_us);
+        max_ = std::max(max_, b.max_us);
+    }
+    return true;
+}
+
 uint64_t LatencyHistogram::quantile_us(double q) const {
     if (count_ == 0) return 0;
     q = std::clamp(q, 0.0, 1.0);
@@ -63,6 +91,12 @@ LatencySummary summarize(const LatencyHistogram& h) {
     l.p99_ms = ms(h.quantile_us(0.99));
     l.p999_ms = ms(h.quantile_us(0.999));
     l.max_ms = ms(h.max_us());
+    return l;
+}
+
+LatencySummary summarize_with_buckets(const LatencyHistogram& h) {
+    LatencySummary l = summarize(h);
+    l.histogram = h.compact();
     return l;
 }
 

@@ -26,6 +26,11 @@ public:
         if (us > max_) max_ = us;
     }
     void merge(const LatencyHistogram& other);
+    // The histogram in report.json's compact form, and back (adding to what this one holds): a
+    // merge of reports read from files is as exact as a merge of shards.
+    LatencyBuckets compact() const;
+    // False (nothing added) when a bucket index is out of range.
+    bool add(const LatencyBuckets& b);
 
     uint64_t count() const { return count_; }
     uint64_t min_us() const { return count_ ? min_ : 0; }
@@ -64,5 +69,7 @@ private:
 
 // min/mean/percentiles/max in milliseconds, as the reports show them.
 LatencySummary summarize(const LatencyHistogram& h);
+// The same, with the compact histogram (a final report's).
+LatencySummary summarize_with_buckets(const LatencyHistogram& h);
 
 }  // namespace ntx::metrics

@@ -133,6 +133,7 @@ Report build_report(const dsl::Script& script, const metrics::RunSnapshot& snap)
         for (uint32_t a : action_order(script, script.scenarios[s], actions)) {
             const auto& st = actions[a];
             ActionReport ar = action_report(script, a, st);
+            if (snap.final) ar.latency.histogram = st.latency.compact();  // report.json: mergeable (ntx merge)
             scenario_latency->merge(st.latency);
             by_action[a].merge(st);
             r.total_actions += ar.count;
@@ -143,12 +144,15 @@ Report build_report(const dsl::Script& script, const metrics::RunSnapshot& snap)
             sr.actions.push_back(std::move(ar));
             if (std::find(run_order.begin(), run_order.end(), a) == run_order.end()) run_order.push_back(a);
         }
-        sr.latency = metrics::summarize(*scenario_latency);
+        sr.latency = snap.final ? metrics::summarize_with_buckets(*scenario_latency) : metrics::summarize(*scenario_latency);
         run_latency->merge(*scenario_latency);
         r.scenarios.push_back(std::move(sr));
     }
-    for (uint32_t a : run_order) r.actions.push_back(action_report(script, a, by_action[a]));
-    r.latency = metrics::summarize(*run_latency);
+    for (uint32_t a : run_order) {
+        r.actions.push_back(action_report(script, a, by_action[a]));
+        if (snap.final) r.actions.back().latency.histogram = by_action[a].latency.compact();
+    }
+    r.latency = snap.final ? metrics::summarize_with_buckets(*run_latency) : metrics::summarize(*run_latency);
     return r;
 }
 

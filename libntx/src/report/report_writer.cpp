@@ -25,7 +25,29 @@ json::object latency_json(const LatencySummary& l) {
             {"p999", round3(l.p999_ms)}, {"max", round3(l.max_ms)}};
 }
 
-json::object action_json(const ActionReport& a, double duration_s) {
+// The compact histogram behind an action's latency: what `ntx merge` adds up (exact percentiles of the
+// union). Runs of adjacent non-empty buckets, each [first index, count, count, ...]: latencies fill
+// neighbouring buckets, so a run costs one index for many counts.
+json::object histogram_json(const LatencyBuckets& h) {
+    json::array runs;
+    json::array run;
+    uint32_t next = 0;
+    for (const auto& [i, n] : h.buckets) {
+        if (run.empty() || i != next) {
+            if (!run.empty()) runs.push_back(std::move(run));
+            run = json::array{i};
+        }
+        run.push_back(n);
+        next = i + 1;
+    }
+    if (!run.empty()) runs.push_back(std::move(run));
+    return {{"count", h.count}, {"sum_us", h.sum_us}, {"min_us", h.min_us}, {"max_us", h.max_us},
+            {"buckets", std::move(runs)}};
+}
+
+// `with_histogram`: a scenario's actions carry theirs; the scenario's, the run's and the top-level
+// actions' are sums of those (ntx merge sums them again), so they are not written twice.
+json::object action_json(const ActionReport& a, double duration_s, bool with_histogram) {
     json::object by_kind;
     for (const auto& [k, n] : a.errors_by_kind) by_kind[k] = n;
     json::object by_class;
@@ -33,7 +55,7 @@ json::object action_json(const ActionReport& a, double duration_s) {
     json::object examples;
     for (const auto& e : a.error_examples)
         examples[e.kind] = json::object{{"reason", e.reason}, {"user", e.user}, {"task", e.task}, {"at_s", round3(e.at_s)}};
-    return json::object{{"name", a.name},
+    json::object o{{"name", a.name},
                         {"component", a.component},
                         {"call", a.call},
                         {"count", a.count},
@@ -52,6 +74,8 @@ json::object action_json(const ActionReport& a, double duration_s) {
                         {"bytes_received", a.bytes_received},
                         {"throughput_per_s", round3(duration_s > 0 ? static_cast<double>(a.count) / duration_s : 0)},
                         {"latency_ms", latency_json(a.latency)}};
+    if (with_histogram) o["latency_histogram"] = histogram_json(a.latency.histogram);
+    return o;
 }
 
 std::string format_value(double v, const std::string& unit) {
@@ -67,7 +91,7 @@ std::string to_json(const Report& r) {
     json::array scenarios;
     for (const auto& s : r.scenarios) {
         json::array actions;
-        for (const auto& a : s.actions) actions.push_back(action_json(a, s.duration_s));
+        for (const auto& a : s.actions) actions.push_back(action_json(a, s.duration_s, true));
         json::array intervals;
         for (const auto& iv : s.intervals)
             intervals.push_back(json::object{{"t_s", round3(iv.t_s)},  {"ok", iv.ok},
@@ -106,7 +130,7 @@ std::string to_json(const Report& r) {
         scenarios.push_back(std::move(scenario));
     }
     json::array actions;
-    for (const auto& a : r.actions) actions.push_back(action_json(a, r.duration_s));
+    for (const auto& a : r.actions) actions.push_back(action_json(a, r.duration_s, false));
     json::array thresholds;
     for (const auto& t : r.thresholds)
         thresholds.push_back(json::object{{"expression", t.expression}, {"metric", t.metric},   {"op", t.op},
@@ -195,6 +219,15 @@ std::string to_json(const Report& r) {
                                                             {"batches", r.workbook.stream_batches},
                                                             {"max_batch", r.workbook.stream_max_batch},
                                                             {"dropped", r.workbook.stream_dropped}}}};
+    // What `ntx merge` checks before it adds reports up (docs/distributed.md).
+    root["segment"] = json::object{{"index", r.segment_index}, {"count", r.segment_count}};
+    root["script_hash"] = r.script_hash;
+    root["started_at_unix_ms"] = r.started_at_unix_ms;
+    if (r.start_at_unix_ms) root["start_at_unix_ms"] = r.start_at_unix_ms;
+    json::array plugins;
+    for (const auto& p : r.plugins)
+        plugins.push_back(json::object{{"component", p.component}, {"name", p.name}, {"version", p.version}});
+    root["plugins"] = std::move(plugins);
     return json::serialize(root);
 }
 

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "resource/manifest.hpp"
+#include "segment/segment.hpp"
 
 namespace ntx::resource {
 
@@ -53,6 +54,21 @@ std::unique_ptr<PairPool> PairPool::load(const dsl::PoolSpec& spec, std::vector<
             return of_items(spec, {});
         }
         rows.resize(*spec.capacity);  // capacity.size: the first N items are the pool
+    }
+    if (spec.segment.count > 1) {
+        // --segment: this instance leases only its items (i mod N == I), so an exclusive item is never
+        // leased on two machines at once.
+        if (rows.size() < spec.segment.count) {
+            diagnostics.push_back({spec.loc.file, spec.loc.line, spec.loc.column,
+                                   fmt::format("resource '{}': {} items cannot be partitioned among {} segments (--segment {}): "
+                                               "each instance needs at least 1",
+                                               spec.name, rows.size(), spec.segment.count, segment::to_string(spec.segment)),
+                                   "run at most as many segments as the pool has items"});
+            return of_items(spec, {});
+        }
+        std::vector<std::vector<std::string>> mine;
+        for (uint64_t i : segment::items(rows.size(), spec.segment)) mine.push_back(std::move(rows[i]));
+        rows = std::move(mine);
     }
     return of_items(spec, std::move(rows));
 }

@@ -9,6 +9,7 @@
 
 #include "frame/protocol_frame.hpp"
 #include "scheduler/scheduler.hpp"
+#include "segment/segment.hpp"
 
 namespace ntx::scheduler {
 
@@ -47,7 +48,7 @@ ntx_status_t Shard::request_dynamic_task(User& parent, uint32_t action,
         ++st.dynamic_refused;
         return NTX_E_LIMIT;
     }
-    task_id = ++task_counter_ * scheduler_.shard_count() + index_;
+    task_id = segment::global_id(++task_counter_ * scheduler_.shard_count() + index_, scheduler_.script().segment);
     ++dynamic_pending_;
     // A dynamic task's own dynamic tasks borrow from the same (static) user.
     const uint64_t owner = parent.dynamic ? parent.parent_id : parent.user_id;
@@ -87,7 +88,8 @@ void Shard::spawn_dynamic(uint32_t scenario, uint64_t parent_id, uint32_t action
     const auto& script = scheduler_.script();
     // Dynamic user ids: the top bit set, then the scenario, then a per-shard sequence.
     uint64_t id = (uint64_t{1} << 63) | (static_cast<uint64_t>(scenario) << 40) |
-                  ((++dynamic_seq_ * scheduler_.shard_count() + index_) & ((uint64_t{1} << 40) - 1));
+                  (segment::global_id(++dynamic_seq_ * scheduler_.shard_count() + index_, script.segment) &
+                   ((uint64_t{1} << 40) - 1));
     users_.push_back(std::make_unique<User>(*this, id, scenario, script.variables.size(), script.components.size()));
     User& u = *users_.back();
     u.dynamic = true;

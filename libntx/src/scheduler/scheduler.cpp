@@ -6,7 +6,7 @@ namespace ntx::scheduler {
 
 Scheduler::Scheduler(const dsl::Script& script, std::vector<std::unique_ptr<resource::PairPool>>& pools,
                      frame::ProtocolFrame& frame, unsigned loops, Services services)
-    : script_(script), pools_(pools), frame_(frame), shared_(new ScenarioShared[script.scenarios.size()]),
+    : script_(script), pools_(pools), frame_(frame), loops_(loops), shared_(new ScenarioShared[script.scenarios.size()]),
       globals_(script.variables.size()), names_(names_of(script)), services_(std::move(services)) {
     task_scoped_.resize(script.variables.size(), false);
     for (size_t i = 0; i < script.variable_scopes.size(); ++i)

@@ -73,7 +73,7 @@ public:
     frame::ProtocolFrame& frame() { return frame_; }
     resource::PairPool& pool(uint32_t i) { return *pools_[i]; }
     uint32_t pool_count() const { return static_cast<uint32_t>(pools_.size()); }
-    unsigned shard_count() const { return static_cast<unsigned>(shards_.size()); }
+    unsigned shard_count() const { return loops_; }  // known before the shards are made
     Shard& shard(unsigned i) { return *shards_[i]; }
     ScenarioShared& shared(uint32_t scenario) { return shared_[scenario]; }
     const std::atomic<int>* stop_flag() const { return stop_; }
@@ -120,6 +120,7 @@ private:
     const dsl::Script& script_;
     std::vector<std::unique_ptr<resource::PairPool>>& pools_;
     frame::ProtocolFrame& frame_;
+    unsigned loops_;
     std::vector<std::unique_ptr<Shard>> shards_;
     std::unique_ptr<ScenarioShared[]> shared_;
     std::chrono::steady_clock::time_point started_ = net::RunClock::now();

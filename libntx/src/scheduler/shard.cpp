@@ -10,17 +10,19 @@
 #include "progress/bus.hpp"
 #include "scheduler/live_stats.hpp"
 #include "scheduler/scheduler.hpp"
+#include "segment/segment.hpp"
 
 namespace ntx::scheduler {
 
 Shard::Shard(Scheduler& scheduler, uint32_t index)
-    : scheduler_(scheduler), index_(index), loop_(index), tick_timer_(loop_.io()),
-      action_count_(scheduler.script().actions.size()) {
+    : scheduler_(scheduler), index_(index),
+      stripe_(segment::stripe(scheduler.script().segment, index, scheduler.shard_count())), loop_(index),
+      tick_timer_(loop_.io()), action_count_(scheduler.script().actions.size()) {
     const auto& script = scheduler.script();
     action_stats_.resize(script.scenarios.size() * action_count_);
     scenario_stats_.resize(script.scenarios.size());
     runs_.resize(script.scenarios.size());
-    for (auto& run : runs_) run.next_ordinal = index_;
+    for (auto& run : runs_) run.next_ordinal = stripe_.first;
     if (script.config.send_bytes || script.config.recv_bytes) {
         ntx_rate_t rate{};
         rate.size = sizeof rate;
@@ -54,7 +56,6 @@ void Shard::tick() {
     ++tick_count_;
     const auto& script = scheduler_.script();
     const uint64_t now = scheduler_.now_ms();
-    const uint64_t shards = scheduler_.shard_count();
 
     check_stop(now);
 
@@ -97,12 +98,12 @@ void Shard::tick() {
             continue;
         }
         // Spawn: user ordinal k of the scenario is due at k / spawn-rate seconds; this shard owns the
-        // ordinals k = index, index + shards, ...
+        // ordinals of its stripe (k = index, index + shards, ... of this instance's segment).
         while (run.next_ordinal < spec.user_count && !run.stopped && stop_flag_level() == 0) {
             double due_ms = spec.spawn_rate > 0 ? static_cast<double>(run.next_ordinal) * 1000.0 / spec.spawn_rate : 0.0;
             if (due_ms > static_cast<double>(now)) break;
             spawn(s, run.next_ordinal);
-            run.next_ordinal += shards;
+            run.next_ordinal += stripe_.step;
         }
         if (run.next_ordinal >= spec.user_count) run.spawning_done = true;
     }
@@ -173,11 +174,12 @@ void Shard::follow_profile(uint32_t s, uint64_t now) {
         stop_scenario(s, false, false, false);  // the profile's end: users leave after their action
         return;
     }
-    auto total = static_cast<uint64_t>(profile.target_at(now));
+    // The profile's target is the whole test's: this instance's share of it (segment), then this shard's.
+    const uint64_t total = segment::share(static_cast<uint64_t>(profile.target_at(now)), script.segment);
     uint64_t mine = total / shards + (index_ < total % shards ? 1 : 0);
     uint64_t online = run.active - run.leaving;
     if (spec.spawn_rate > 0) {
-        double per_shard = spec.spawn_rate / static_cast<double>(shards);
+        double per_shard = segment::share(spec.spawn_rate, script.segment) / static_cast<double>(shards);
         run.spawn_tokens = std::min(run.spawn_tokens + per_shard * static_cast<double>(now - run.last_tick_ms) / 1000.0,
                                     std::max(1.0, per_shard));  // at most one second of burst
     }
@@ -188,7 +190,7 @@ void Shard::follow_profile(uint32_t s, uint64_t now) {
             run.spawn_tokens -= 1.0;
         }
         spawn(s, run.next_ordinal);
-        run.next_ordinal += shards;
+        run.next_ordinal += stripe_.step;
         ++online;
     }
     // The newest users leave first.
@@ -200,8 +202,9 @@ void Shard::follow_profile(uint32_t s, uint64_t now) {
     }
 }
 
-// Open model: arrival k (of the whole scenario) is due at arrival_time_ms(k); this shard owns
-// k = index, index + shards, ... so arrivals are spread evenly, never burst at a tick's start.
+// Open model: arrival k (of the whole scenario) is due at arrival_time_ms(k); this shard owns the
+// arrivals of its stripe (k = index, index + shards, ... of this instance's segment), so arrivals are
+// spread evenly, never burst at a tick's start, and the N segments together make the whole schedule.
 void Shard::schedule_arrival(uint32_t s) {
     ScenarioRun& run = runs_[s];
     const dsl::ScenarioSpec& spec = scheduler_.script().scenarios[s];
@@ -222,7 +225,6 @@ void Shard::on_arrivals(uint32_t s) {
     if (run.stopped || done_) return;
     if (stop_flag_level() != 0) return check_stop(scheduler_.now_ms());
     const dsl::ScenarioSpec& spec = scheduler_.script().scenarios[s];
-    const uint64_t shards = scheduler_.shard_count();
     auto& stats = scenario_stats_[s];
     auto& shared = scheduler_.shared(s);
     const double now = std::chrono::duration<double, std::milli>(net::RunClock::now() - scheduler_.started()).count();
@@ -231,7 +233,7 @@ void Shard::on_arrivals(uint32_t s) {
         double due = spec.arrival_time_ms(run.next_ordinal);
         if (due >= static_cast<double>(spec.duration_ms) || due > now) break;
         uint64_t k = run.next_ordinal;
-        run.next_ordinal += shards;
+        run.next_ordinal += stripe_.step;
         if (spec.max_users && static_cast<uint64_t>(shared.online.load(std::memory_order_relaxed)) >= spec.max_users) {
             ++stats.arrivals_dropped;  // counted and reported, never silently skipped
             continue;
@@ -306,7 +308,8 @@ void Shard::start_task(User& u, bool restart) {
             u.task_id = u.preset_task_id;
             u.preset_task_id = 0;
         } else {
-            u.task_id = ++task_counter_ * scheduler_.shard_count() + index_;
+            // unique in the run and, with --segment, across its instances
+            u.task_id = segment::global_id(++task_counter_ * scheduler_.shard_count() + index_, scheduler_.script().segment);
             ++scenario_stats_[u.scenario].tasks;
         }
         u.task_retries = 0;

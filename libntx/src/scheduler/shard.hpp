@@ -18,6 +18,7 @@
 #include "resource/pair_pool.hpp"
 #include "scheduler/stats.hpp"
 #include "scheduler/user.hpp"
+#include "segment/segment.hpp"
 #include "workbook/workbook.hpp"
 
 namespace ntx::frame {
@@ -179,6 +180,7 @@ private:
 
     Scheduler& scheduler_;
     uint32_t index_;
+    segment::Stripe stripe_;  // the user ordinals / arrivals this shard starts (its segment's, striped by shard)
     net::Loop loop_;
     net::RunTimer tick_timer_;
     std::chrono::steady_clock::time_point next_tick_;
