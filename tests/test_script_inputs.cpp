@@ -256,6 +256,14 @@ load: {scenarios: [{name: s, workflow: w, user: {inherit: [pool]}}]}
     REQUIRE_FALSE(bad.d.empty());
     CHECK(bad.d[0].message.find("field 2 is 'ip' again") != std::string::npos);
     CHECK(bad.d[0].line == 1);
+    // The DSL reads the header alone; the pool reads the rows once: each problem is reported once.
+    auto rows = load(script, {}, {{"pairs.csv", "ip,port\n1,2\n\"3\n"}});
+    REQUIRE(rows.script.pools.at(0).fields == std::vector<std::string>{"ip", "port"});
+    CHECK(rows.d.empty());  // the unterminated quote on line 3 is the pool's to find (at its load)
+    auto bad_utf8 = load(script, {}, {{"pairs.csv", "ip,po\xffrt\n1,2\n"}});
+    REQUIRE(bad_utf8.d.size() == 1);
+    CHECK(bad_utf8.d[0].message == "not valid UTF-8 text");
+    CHECK(bad_utf8.d[0].column == 6);
     auto empty = load(script, {}, {{"pairs.csv", "# nothing\n"}});
     REQUIRE_FALSE(empty.d.empty());
     CHECK(empty.d[0].message.find("has no rows, so no header names the fields") != std::string::npos);

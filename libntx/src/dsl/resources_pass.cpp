@@ -13,6 +13,7 @@ namespace ntx::dsl::passes {
 static std::vector<std::string> csv_header_fields(Compilation& cx, const std::string& resource,
                                                   const std::filesystem::path& manifest, const SourceLoc& loc) {
     ManifestSpec m{resource, manifest, "csv", {}, loc};
+    m.header_only = true;  // the pool reads the rows later, once
     const size_t before = cx.out.size();
     auto rows = cx.reader.read_manifest(m, cx.out);
     if (cx.out.size() != before) return {};
@@ -347,10 +348,13 @@ void check_resource_reads(Compilation& cx) {
         if (!cx.resolved_scenarios.count(i)) continue;  // its workflow is unknown: reported already
         std::vector<std::string_view> fields;
         std::vector<std::string> pools;
+        bool unknown_fields = false;  // a pool whose fields could not be named (reported there): no cascade
         for (uint32_t p : sc.inherit) {
             pools.push_back(cx.script.pools[p].name);
+            unknown_fields = unknown_fields || cx.script.pools[p].fields.empty();
             for (const auto& fld : cx.script.pools[p].fields) fields.push_back(fld);
         }
+        if (unknown_fields) continue;
         auto check = [&](const std::vector<std::string>& reads, const SourceLoc& at) {
             for (const auto& field : reads) {
                 if (std::find(fields.begin(), fields.end(), field) != fields.end()) continue;

@@ -10,7 +10,7 @@ bool blank(char c) { return c == ' ' || c == '\t'; }
 
 }  // namespace
 
-bool parse_csv(std::string_view s, std::vector<CsvRecord>& out, CsvError& error) {
+bool parse_csv(std::string_view s, std::vector<CsvRecord>& out, CsvError& error, size_t max_records) {
     enum class State : uint8_t {
         record_start,  // at the start of a line: a comment, a blank line or the first field
         field_start,   // after a comma (or at a record's first non-blank character)
@@ -39,7 +39,8 @@ bool parse_csv(std::string_view s, std::vector<CsvRecord>& out, CsvError& error)
         field.line = l;
         field.column = c;
     };
-    for (size_t i = 0; i < s.size(); ++i) {
+    const size_t first = out.size();
+    for (size_t i = 0; i < s.size() && out.size() - first < max_records; ++i) {
         const char c = s[i];
         const bool newline = c == '\n' || c == '\r';
         if (c == '\r' && i + 1 < s.size() && s[i + 1] == '\n' && state != State::quoted) {
@@ -118,6 +119,7 @@ bool parse_csv(std::string_view s, std::vector<CsvRecord>& out, CsvError& error)
             ++column;
         }
     }
+    if (out.size() - first >= max_records) return true;
     switch (state) {
     case State::record_start: break;
     case State::quoted:

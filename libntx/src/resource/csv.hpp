@@ -29,8 +29,10 @@ struct CsvError {
     int line = 0, column = 0;
 };
 
-// Appends `content`'s records to `out`. On a malformed field (an unterminated quote, text after a
-// closing quote) sets `error` and returns false; the records before it are kept.
-bool parse_csv(std::string_view content, std::vector<CsvRecord>& out, CsvError& error);
+// Appends `content`'s records to `out`, at most `max_records` of them. On a malformed field (an
+// unterminated quote, text after a closing quote) sets `error` and returns false; the records before
+// it are kept.
+bool parse_csv(std::string_view content, std::vector<CsvRecord>& out, CsvError& error,
+               size_t max_records = static_cast<size_t>(-1));
 
 }  // namespace ntx::resource

@@ -72,7 +72,7 @@ std::vector<std::vector<std::string>> read_manifest(const ManifestSpec& spec, st
     }
     // Bad UTF-8 is reported at its line and column (the byte's), one per line.
     bool bad_text = false;
-    {
+    if (!spec.header_only) {  // the header alone is checked below; the pool reads (and checks) the rest
         int line = 1;
         size_t start = 0;
         while (start <= content.size()) {
@@ -90,12 +90,16 @@ std::vector<std::vector<std::string>> read_manifest(const ManifestSpec& spec, st
     if (spec.format == "csv") {
         std::vector<CsvRecord> records;
         CsvError bad;
-        const bool parsed = parse_csv(content, records, bad);  // its error comes after the rows before it
+        // Its error comes after the rows before it. The header alone needs one record.
+        const bool parsed = parse_csv(content, records, bad, spec.header_only ? 1 : static_cast<size_t>(-1));
         for (auto& record : records) {
             std::vector<std::string> cells;
             bool readable = true;
             for (auto& f : record.fields) {
-                readable = readable && invalid_utf8_at(f.text) == std::string_view::npos;  // reported above
+                const size_t bad_at = invalid_utf8_at(f.text);
+                if (bad_at != std::string_view::npos && spec.header_only)
+                    error(f.line, f.column + static_cast<int>(bad_at), "not valid UTF-8 text");
+                readable = readable && bad_at == std::string_view::npos;  // else reported above
                 cells.push_back(std::move(f.text));
             }
             if (!readable) continue;
