@@ -287,7 +287,8 @@ health = obj({"interval": d(ref("duration"), "Time between probes" + NEW + "."),
               "on-failure": strenum(["evict", "rollback", "ignore"], "What a failed probe does" + NEW + ".")},
              desc="Probes the items of a pool" + NEW + ".")
 parser_ = obj({"format": strenum(["csv", "yaml"], "Manifest format."),
-               "fields": arr(ref("name"), "The fields of an item, in order.", min_items=1)},
+               "fields": arr(ref("name"), "The fields of an item, in order; for a CSV manifest, omitted: its "
+                                                    "first row names them.", min_items=1)},
               desc="How the manifest is read.")
 TYPES = ["pair_pool", "file_blob", "kv_store"]
 type_prop = strenum(TYPES, "pair_pool (leased items from a manifest), file_blob (one shared file), kv_store (shared "
@@ -304,7 +305,8 @@ defs["resource"] = {
          "then": obj({
              "type": type_prop, "provider": provider,
              "config": obj({"manifest": d(ref("name"), "The manifest file, relative to res_dir."),
-                            "parser": parser_}, required=["manifest", "parser"], desc="Where the items come from."),
+                            "parser": parser_}, required=["manifest"],
+                           desc="Where the items come from (without parser: a CSV whose first row names the fields)."),
              "capacity": obj({"size": d(ref("uint"), "Use the first N items."),
                               "guard": strenum(["exclusive", "shared"], "exclusive: one user per item at a time; "
                                                                         "shared: items handed round-robin.")},

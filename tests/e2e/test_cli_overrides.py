@@ -92,6 +92,8 @@ def test_undefined_env_is_a_planning_error():
     check("script.yaml:7:" in p.stderr and "'BASE_URL' is not defined" in p.stderr and "-e BASE_URL=VALUE" in p.stderr,
           p.stderr)
     check("SUFFIX" not in p.stderr, "default() guards SUFFIX")
+    # One error, at the template: no "missing parameter 'url'" from the plugin on top.
+    check(p.stderr.count(": error:") == 1 and "missing parameter" not in p.stderr, p.stderr)
 
 
 def test_refused_combinations():

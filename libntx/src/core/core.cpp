@@ -227,7 +227,9 @@ void Core::load_plugins(std::vector<Diagnostic>& diagnostics) {
     for (size_t k = 0; k < script_actions; ++k) {
         const auto& a = script_.actions[k];
         const auto& c = components[a.component];
-        if (c.plugin && c.plugin->has_capability(a.call))
+        // A `with` value that did not compile was reported at its place; the plugin would only add
+        // "missing parameter" for it.
+        if (c.plugin && c.plugin->has_capability(a.call) && !a.with_broken)
             plugin::check_action_params(*c.plugin, a, script_.components[a.component].name, diagnostics);
     }
 }

@@ -107,6 +107,7 @@ std::optional<ActionSpec> parse_action_body(Compilation& cx, FileCtx& f, const Y
                     int quote = node.Tag() == "!" ? 1 : 0;
                     if (!m.is_null() && node.Scalar().find('\n') == std::string::npos) m.column += static_cast<int>(offset) + quote;
                     f.error(m, err);
+                    spec.with_broken = true;
                     continue;
                 }
                 spec.with.emplace_back(key, std::move(*t));

@@ -64,6 +64,7 @@ void apply_overrides(Compilation& cx, FileCtx& f, const YAML::Node& root) {
     const YAML::Node load = root["load"] && root["load"].IsMap() && root["load"]["scenarios"] ? root["load"]["scenarios"] : root;
     if (!o.scenarios.empty()) {
         std::vector<std::string_view> names;
+        names.reserve(scenarios.size());
         for (const auto& s : scenarios) names.push_back(s.name);
         bool all_known = true;
         for (const auto& want : o.scenarios) {
@@ -85,10 +86,11 @@ void apply_overrides(Compilation& cx, FileCtx& f, const YAML::Node& root) {
                    std::none_of(scenarios.begin(), scenarios.end(), [&](const ScenarioSpec& s) { return s.name == t.target; });
         });
         std::vector<std::string> kept;
+        kept.reserve(scenarios.size());
         for (const auto& s : scenarios) kept.push_back(s.name);
         note(cx, "scenario", fmt::format("{}", fmt::join(kept, ",")), "--scenario");
     }
-    auto refuse = [&](const ScenarioSpec& s, std::string_view option, std::string_view what, std::string hint) {
+    auto refuse = [&](const ScenarioSpec& s, std::string_view option, std::string_view what, const std::string& hint) {
         cx.out.push_back({s.loc.file, s.loc.line, s.loc.column,
                           fmt::format("{} {}, but scenario '{}' is {}", option, what, s.name,
                                       s.model == Model::open ? "open (arrival-rate)"

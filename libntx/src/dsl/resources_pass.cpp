@@ -7,6 +7,39 @@
 
 namespace ntx::dsl::passes {
 
+// Without parser.fields, a CSV manifest's first row names the fields (ip,port). The header's
+// problems are the manifest's, at its line 1; an unreadable manifest is reported once, where the
+// script names it (and the pool reads it again only if planning succeeded).
+static std::vector<std::string> csv_header_fields(Compilation& cx, const std::string& resource,
+                                                  const std::filesystem::path& manifest, const SourceLoc& loc) {
+    ManifestSpec m{resource, manifest, "csv", {}, loc};
+    m.header_only = true;  // the pool reads the rows later, once
+    const size_t before = cx.out.size();
+    auto rows = cx.reader.read_manifest(m, cx.out);
+    if (cx.out.size() != before) return {};
+    const std::string file = cx.reader.display_name(manifest);
+    if (rows.empty()) {
+        cx.out.push_back({loc.file, loc.line, loc.column,
+                          fmt::format("resource '{}': manifest {} has no rows, so no header names the fields", resource, file),
+                          "give config.parser.fields, or a first row such as ip,port"});
+        return {};
+    }
+    std::vector<std::string> fields = rows.front();
+    bool ok = true;
+    for (size_t i = 0; i < fields.size(); ++i) {
+        const bool dup = std::find(fields.begin(), fields.begin() + static_cast<std::ptrdiff_t>(i), fields[i]) !=
+                         fields.begin() + static_cast<std::ptrdiff_t>(i);
+        if (fields[i].empty() || dup) {
+            cx.out.push_back({file, 1, 0,
+                              fmt::format("the header row names the fields of resource '{}', but field {} is {}", resource,
+                                          i + 1, fields[i].empty() ? "empty" : fmt::format("'{}' again", fields[i])),
+                              "or give config.parser.fields in script.yaml"});
+            ok = false;
+        }
+    }
+    return ok ? fields : std::vector<std::string>{};
+}
+
 void parse_resources(Compilation& cx, FileCtx& f, const YAML::Node& n) {
     if (!expect_map(f, n, "resources")) return;
     for (auto it = n.begin(); it != n.end(); ++it) {
@@ -56,7 +89,11 @@ void parse_resources(Compilation& cx, FileCtx& f, const YAML::Node& n) {
                 }
                 if (c["parser"]["fields"]) pool.fields = string_list(f, c["parser"]["fields"], "fields");
             }
-            if (pool.fields.empty()) f.error(c, fmt::format("resource '{}' needs config.parser.fields", pool.name));
+            if (pool.fields.empty() && pool.format == "csv" && !pool.manifest.empty())
+                pool.fields = csv_header_fields(cx, pool.name, pool.manifest, pool.manifest_loc);
+            else if (pool.fields.empty())
+                f.error(c, fmt::format("resource '{}' needs config.parser.fields", pool.name),
+                        "or a CSV manifest whose first row names the fields");
         } else if (!r["config"]) {
             f.error(it->first, fmt::format("resource '{}' has no 'config'", pool.name));
         }
@@ -311,10 +348,13 @@ void check_resource_reads(Compilation& cx) {
         if (!cx.resolved_scenarios.count(i)) continue;  // its workflow is unknown: reported already
         std::vector<std::string_view> fields;
         std::vector<std::string> pools;
+        bool unknown_fields = false;  // a pool whose fields could not be named (reported there): no cascade
         for (uint32_t p : sc.inherit) {
             pools.push_back(cx.script.pools[p].name);
+            unknown_fields = unknown_fields || cx.script.pools[p].fields.empty();
             for (const auto& fld : cx.script.pools[p].fields) fields.push_back(fld);
         }
+        if (unknown_fields) continue;
         auto check = [&](const std::vector<std::string>& reads, const SourceLoc& at) {
             for (const auto& field : reads) {
                 if (std::find(fields.begin(), fields.end(), field) != fields.end()) continue;

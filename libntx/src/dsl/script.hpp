@@ -107,6 +107,7 @@ struct ActionSpec {
     std::string call;
     std::vector<std::pair<std::string, Template>> with;  // flattened keys ("headers.X")
     std::vector<SourceLoc> with_locs;                     // where each `with` value is written
+    bool with_broken = false;  // a `with` value failed to compile (reported): no plugin check on top
     std::optional<uint32_t> save_slot;
     std::shared_ptr<const PersistSpec> persist;  // save-as persist (null: none)
     uint64_t timeout_ms = 0;  // 0 = config default

@@ -22,6 +22,7 @@ struct ManifestSpec {
     std::vector<std::string> fields;
     SourceLoc loc;                  // where script.yaml names the manifest
     bool map_of_scalars = false;    // yaml: also a plain `key: value` map (two fields; kv_store)
+    bool header_only = false;       // csv without fields: only the first record (the header naming them)
 };
 
 // A file_blob's file, read whole.

@@ -1,5 +1,7 @@
 #include "resource/manifest.hpp"
 
+#include "resource/csv.hpp"
+
 #include <yaml-cpp/yaml.h>
 
 #include <fmt/format.h>
@@ -8,52 +10,6 @@
 
 namespace ntx::resource {
 namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-    return s;
-}
-
-// Splits one CSV line on commas; quoted fields ("a,b") may contain commas and doubled quotes.
-// Returns false on an unterminated quote.
-bool split_csv(std::string_view line, std::vector<std::string>& out, std::vector<size_t>& columns) {
-    out.clear();
-    columns.clear();
-    size_t i = 0;
-    while (true) {
-        columns.push_back(i);
-        std::string field;
-        while (i < line.size() && line[i] == ' ') ++i;
-        if (i < line.size() && line[i] == '"') {
-            ++i;
-            bool closed = false;
-            while (i < line.size()) {
-                if (line[i] == '"') {
-                    if (i + 1 < line.size() && line[i + 1] == '"') {
-                        field += '"';
-                        i += 2;
-                        continue;
-                    }
-                    closed = true;
-                    ++i;
-                    break;
-                }
-                field += line[i++];
-            }
-            if (!closed) return false;
-            while (i < line.size() && line[i] != ',') ++i;
-        } else {
-            size_t start = i;
-            while (i < line.size() && line[i] != ',') ++i;
-            field = std::string(trim(line.substr(start, i - start)));
-        }
-        out.push_back(std::move(field));
-        if (i >= line.size()) break;
-        ++i;  // the comma
-    }
-    return true;
-}
 
 // The path as the user wrote it (relative to the working directory when it is below it).
 std::string display(const std::filesystem::path& p) {
@@ -116,7 +72,7 @@ std::vector<std::vector<std::string>> read_manifest(const ManifestSpec& spec, st
     }
     // Bad UTF-8 is reported at its line and column (the byte's), one per line.
     bool bad_text = false;
-    {
+    if (!spec.header_only) {  // the header alone is checked below; the pool reads (and checks) the rest
         int line = 1;
         size_t start = 0;
         while (start <= content.size()) {
@@ -132,23 +88,30 @@ std::vector<std::vector<std::string>> read_manifest(const ManifestSpec& spec, st
         }
     }
     if (spec.format == "csv") {
-        std::istringstream in(content);
-        std::string line;
-        std::vector<std::string> cells;
-        std::vector<size_t> columns;
-        int number = 0;
-        while (std::getline(in, line)) {
-            ++number;
-            std::string_view t = trim(line);
-            if (t.empty() || t.front() == '#') continue;
-            if (invalid_utf8_at(line) != std::string_view::npos) continue;  // reported above
-            if (!split_csv(line, cells, columns)) {
-                error(number, static_cast<int>(line.find('"') + 1), "unterminated quote");
+        std::vector<CsvRecord> records;
+        CsvError bad;
+        // Its error comes after the rows before it. The header alone needs one record.
+        const bool parsed = parse_csv(content, records, bad, spec.header_only ? 1 : static_cast<size_t>(-1));
+        for (auto& record : records) {
+            std::vector<std::string> cells;
+            bool readable = true;
+            for (auto& f : record.fields) {
+                const size_t bad_at = invalid_utf8_at(f.text);
+                if (bad_at != std::string_view::npos && spec.header_only)
+                    error(f.line, f.column + static_cast<int>(bad_at), "not valid UTF-8 text");
+                readable = readable && bad_at == std::string_view::npos;  // else reported above
+                cells.push_back(std::move(f.text));
+            }
+            if (!readable) continue;
+            // No fields given: every record, the header first (the DSL names the fields from it).
+            if (spec.fields.empty()) {
+                rows.push_back(std::move(cells));
                 continue;
             }
             if (rows.empty() && cells == spec.fields) continue;  // a header row naming the fields
             if (cells.size() != spec.fields.size()) {
-                error(number, static_cast<int>(columns.back() + 1),
+                const CsvField& last = record.fields.back();
+                error(last.line, last.column,
                       fmt::format("expected {} fields ({}), found {}", spec.fields.size(), fmt::join(spec.fields, ","),
                                   cells.size()));
                 continue;
@@ -156,11 +119,12 @@ std::vector<std::vector<std::string>> read_manifest(const ManifestSpec& spec, st
             bool ok = true;
             for (size_t c = 0; c < cells.size(); ++c)
                 if (cells[c].empty()) {
-                    error(number, static_cast<int>(columns[c] + 1), fmt::format("empty field '{}'", spec.fields[c]));
+                    error(record.fields[c].line, record.fields[c].column, fmt::format("empty field '{}'", spec.fields[c]));
                     ok = false;
                 }
-            if (ok) rows.push_back(cells);
+            if (ok) rows.push_back(std::move(cells));
         }
+        if (!parsed) error(bad.line, bad.column, bad.message);
         return rows;
     }
     if (bad_text) return rows;  // the YAML parser would only add noise
