@@ -12,6 +12,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,9 @@ struct RunOptions {
     // Report::workbook.rows_dropped). For every entry of a run, set workbook_retention.keep = all.
     bool keep_workbook = false;
     size_t keep_workbook_max = 100'000;
+    // Seeds every user's random draws (think distributions, random()); unset: a random seed, which
+    // report.json's `seed` records so that the run can be repeated (ntx run --seed).
+    std::optional<uint64_t> seed;
 };
 
 // The entry function of a protocol, exactly as a plugin .so exports it (ntx_plugin_entry_fn of

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <functional>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <unistd.h>
 
@@ -254,6 +255,8 @@ std::unique_ptr<progress::Bus> Core::open_bus(const workbook::Names& names, unsi
 }
 
 Report Core::execute(std::atomic<int>& stop) {
+    // The users' random draws: --seed's, else a fresh one (recorded in the report to repeat the run).
+    script_.config.seed = options_.seed ? *options_.seed : (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
     unsigned threads = options_.threads ? options_.threads : script_.config.threads;
     if (!threads) threads = std::max(1u, std::thread::hardware_concurrency());
     auto metrics = open_metrics_endpoint();
@@ -266,6 +269,7 @@ Report Core::execute(std::atomic<int>& stop) {
     Report report = run(threads, stop, *resources, *metrics, clock);
     if (!trail.empty()) report.resources.lease_trail = trail.string();
     report.started_at = started_at;
+    report.seed = script_.config.seed;
     return report;
 }
 

@@ -11,7 +11,7 @@
 namespace ntx::dsl {
 
 enum class Op : uint8_t { or_, and_, eq, ne, lt, le, gt, ge, add, sub, mul, div, mod, not_, neg };
-enum class Fn : uint8_t { length, contains, starts_with, ends_with, string, number, exists, default_ };
+enum class Fn : uint8_t { length, contains, starts_with, ends_with, string, number, exists, default_, random };
 
 struct ExprNode {
     enum class Kind : uint8_t { literal, resource, variable, env, unary, binary, call, workbook } kind = Kind::literal;
@@ -285,13 +285,14 @@ private:
         static const Def defs[] = {{"length", Fn::length, 1},       {"contains", Fn::contains, 2},
                                    {"starts_with", Fn::starts_with, 2}, {"ends_with", Fn::ends_with, 2},
                                    {"string", Fn::string, 1},       {"number", Fn::number, 1},
-                                   {"exists", Fn::exists, 1},       {"default", Fn::default_, 2}};
+                                   {"exists", Fn::exists, 1},       {"default", Fn::default_, 2},
+                                   {"random", Fn::random, 0}};
         const Def* def = nullptr;
         for (const auto& d : defs)
             if (name == d.name) def = &d;
         if (!def) {
             error_ = fmt::format("unknown function '{}' (length, contains, starts_with, ends_with, string, number, "
-                                 "exists, default)", name);
+                                 "exists, default, random)", name);
             return nullptr;
         }
         auto n = std::make_unique<ExprNode>();
@@ -481,6 +482,10 @@ bool eval_node(const ExprNode& n, const RenderContext& ctx, Value& out, std::str
             Value ignored;
             std::string why;
             out = Value::of(lookup(*n.kids[0], ctx, ignored, why));
+            return true;
+        }
+        if (n.fn == Fn::random) {  // [0, 1) from the user's generator (reproducible with --seed)
+            out = Value::of(ctx.random());
             return true;
         }
         if (n.fn == Fn::default_) {
