@@ -9,12 +9,14 @@ namespace ntx::scheduler {
 
 namespace json = boost::json;
 
-// The parser and its scratch: the parser's own stack and the parsed values both live in `buffer`
+// The parser and its scratch (and the regex's): the parser's own stack and the parsed values both live in `buffer`
 // (a monotonic resource over it, rewound per body); a larger body spills to the heap for that parse.
 struct Extractor::Json {
     std::unique_ptr<unsigned char[]> temp = std::make_unique<unsigned char[]>(4096);
     std::unique_ptr<unsigned char[]> values = std::make_unique<unsigned char[]>(kScratchBytes);
     json::parser parser{json::storage_ptr(), json::parse_options(), temp.get(), 4096};
+    // A regex search's sub-matches: reused, so a search allocates nothing once it has grown.
+    boost::match_results<std::string_view::const_iterator> match;
 };
 
 Extractor::Extractor() : json_(std::make_unique<Json>()) {}
@@ -32,8 +34,8 @@ std::optional<std::string_view> result_field(const ntx_result_t& result, std::st
 namespace {
 
 // The regex's group (or whole match) in `text`, into `out`; null, or why there is none.
-const char* search(const dsl::CompiledRegex& rx, std::string_view text, std::string& out, const char* no_match) {
-    boost::match_results<std::string_view::const_iterator> m;
+const char* search(const dsl::CompiledRegex& rx, std::string_view text, std::string& out, const char* no_match,
+                   boost::match_results<std::string_view::const_iterator>& m) {
     if (!boost::regex_search(text.begin(), text.end(), m, rx.re)) return no_match;
     const auto& g = m[rx.group];
     if (!g.matched) return "the regex matched, but its first group took no part";  // (x)?y
@@ -115,11 +117,11 @@ ExtractMiss Extractor::run(const dsl::ActionSpec& a, const ntx_result_t& result,
             auto h = result_field(result, x.header_field);
             if (!h) why = "no such header";
             else if (!x.regex) value.assign(*h);
-            else why = search(*x.regex, *h, value, "the regex does not match the header");
+            else why = search(*x.regex, *h, value, "the regex does not match the header", json_->match);
             break;
         }
         case dsl::ExtractSpec::Source::body:
-            why = search(*x.regex, get_body(), value, "the regex does not match the body");
+            why = search(*x.regex, get_body(), value, "the regex does not match the body", json_->match);
             break;
         }
         if (!why) continue;
