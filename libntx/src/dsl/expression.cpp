@@ -4,6 +4,7 @@
 #include "dsl/expression.hpp"
 #include "dsl/path.hpp"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <fmt/format.h>
@@ -493,7 +494,37 @@ bool eval_node(const ExprNode& n, const RenderContext& ctx, Value& out, std::str
             if (lookup(*n.kids[0], ctx, out, why)) return true;
             return eval_node(*n.kids[1], ctx, out, error);
         }
-        std::vector<Value> args(n.kids.size());
+        // The string functions over saved fields and literals read them in place: a check such as
+        // contains(body, "ok") runs per request and must not copy the body.
+        if (n.fn == Fn::length || n.fn == Fn::contains || n.fn == Fn::starts_with || n.fn == Fn::ends_with) {
+            std::string_view s[2];
+            bool direct = true;
+            for (size_t i = 0; i < n.kids.size() && direct; ++i) {
+                const ExprNode& k = *n.kids[i];
+                direct = false;
+                if (k.kind == ExprNode::Kind::literal && k.value.kind == Value::Kind::string) {
+                    s[i] = k.value.str;
+                    direct = true;
+                } else if (k.kind == ExprNode::Kind::variable) {
+                    if (const Fields* fields = ctx.variable(k.slot))
+                        for (const auto& [key, v] : *fields)
+                            if (key == k.field) {
+                                s[i] = v;
+                                direct = true;
+                                break;
+                            }
+                }
+            }
+            if (direct) {
+                switch (n.fn) {
+                case Fn::length: out = Value::of(static_cast<double>(s[0].size())); return true;
+                case Fn::contains: out = Value::of(s[0].find(s[1]) != std::string_view::npos); return true;
+                case Fn::starts_with: out = Value::of(s[0].starts_with(s[1])); return true;
+                default: out = Value::of(s[0].ends_with(s[1])); return true;
+                }
+            }
+        }
+        std::array<Value, 2> args;  // no function takes more (the parser checks the count)
         for (size_t i = 0; i < n.kids.size(); ++i)
             if (!eval_node(*n.kids[i], ctx, args[i], error)) return false;
         switch (n.fn) {
