@@ -229,6 +229,8 @@ int main(int argc, char** argv) {
         "a directory to search for plugins (repeatable; before NTX_PLUGIN_PATH and the shipped plugins)")(
         "threads,t", po::value<unsigned>(), "event loops to run (default: config.yaml's threads, else one per core)")(
         "quiet,q", "print no progress line and no end summary")(
+        "seed", po::value<uint64_t>(), "run: seed the users' random draws (think distributions, random()); "
+                                       "report.json's seed repeats a run")(
         "metrics-listen", po::value<std::string>(),
         "serve Prometheus metrics on ADDR:PORT during the run (loopback only, e.g. 127.0.0.1:9464)")(
         "workbook-stream", "run: also write the progress bus's events (the workbook change stream) to "
@@ -337,6 +339,7 @@ int main(int argc, char** argv) {
         res_dir = ".";
     }
     if (vm.count("threads")) options.threads = vm["threads"].as<unsigned>();
+    if (vm.count("seed")) options.seed = vm["seed"].as<uint64_t>();
     if (vm.count("out")) options.out_dir = vm["out"].as<std::string>();
     options.quiet = vm.count("quiet") > 0;
     if (vm.count("metrics-listen")) options.metrics_listen = vm["metrics-listen"].as<std::string>();

@@ -65,7 +65,7 @@ defs["condition"] = {"type": ["string", "boolean"],
                      "description": "An expression, bare or inside one {{...}}: paths, literals, "
                                     "== != < <= > >=, && || !, "
                                     "+ - * / %, length(), contains(), starts_with(), ends_with(), string(), number(), "
-                                    "exists(), default()."}
+                                    "exists(), default(), random()."}
 defs["duration"] = {
     "description": "A duration: 500ms, 5s, 2m (or 2min), 1h; a bare number is seconds.",
     "anyOf": [
@@ -112,7 +112,32 @@ defs["saveAs"] = {
                 "filename": d(ref("template"), "A template that renders to a bare file name, e.g. "
                                                "\"{{env.user_id}}-asset.json\"."),
             }, required=["dir", "filename"], desc="Each saved result is also written to a file (one JSON object)."),
+            "extract": {
+                "type": "object",
+                "description": "Values taken from the result, each a field of the variable ({{var.name}}); one "
+                               "that finds nothing is a counted error of kind extract unless it has a default.",
+                "additionalProperties": ref("extract"),
+            },
         }, required=["var"]),
+        obj({
+            "name": d(ref("name"), "The variable name (the same as var)."),
+            "scope": {"$ref": "#/definitions/saveAs/anyOf/1/properties/scope"},
+            "persist": {"$ref": "#/definitions/saveAs/anyOf/1/properties/persist"},
+            "extract": {"$ref": "#/definitions/saveAs/anyOf/1/properties/extract"},
+        }, required=["name"]),
+    ],
+}
+defs["extract"] = {
+    "description": "One value: {json: /pointer} (RFC 6901, or $.a.b[0]), {header: NAME[, regex: RE]} or "
+                   "{regex: RE} over the body (its first group, else the whole match); optional default.",
+    "anyOf": [
+        obj({"json": d({"type": "string"}, "A JSON Pointer (/user/id) or JSONPath ($.user.id, $.items[0])."),
+             "default": d(ref("scalar"), "The value when nothing is found.")}, required=["json"]),
+        obj({"header": d({"type": "string"}, "A response header, any case."),
+             "regex": d({"type": "string"}, "A Perl regex over the header's value."),
+             "default": d(ref("scalar"), "The value when nothing is found.")}, required=["header"]),
+        obj({"regex": d({"type": "string"}, "A Perl regex over the body."),
+             "default": d(ref("scalar"), "The value when nothing is found.")}, required=["regex"]),
     ],
 }
 defs["retryPolicy"] = obj({
@@ -139,6 +164,13 @@ defs["exec"] = obj(dict(EXEC), desc="A node's execution controls: timeout, rate-
 ACTION_BODY = {
     "with": with_map(),
     "save-as": ref("saveAs"),
+    "check": d({"anyOf": [ref("condition"), arr(ref("condition"))]},
+               "Conditions over the result (status, body, headers.<name>) and variables, each counted pass/fail; "
+               "a failed one does not fail the action unless check-fails-action."),
+    "check-fails-action": d({"type": "boolean"}, "A failed check fails the action (error kind check)."),
+    "expect-status": d({"anyOf": [{"type": "integer", "minimum": 100, "maximum": 599},
+                                  arr({"type": "integer", "minimum": 100, "maximum": 599})]},
+                       "The statuses that count as success (else the plugin decides: HTTP below 400)."),
     **EXEC,
 }
 STEP_NAME = {"name": d(ref("name"), "Makes the step a goto target.")}
@@ -155,7 +187,14 @@ defs["action"] = obj({
 
 # --- steps -------------------------------------------------------------------------------------------
 REF = {"ref": d(ref("name"), "A named action (from `actions`).")}
-THINK = {"think": d(ref("duration"), "A pause.")}
+THINK = {"think": {"description": "A pause: a duration, or drawn per pause from {uniform: [min, max]}, "
+                             "{normal: {mean, stddev}} or {exponential: {mean}} (reproducible with ntx run --seed).",
+                  "anyOf": [ref("duration"),
+                            obj({"uniform": arr(ref("duration"), min_items=2)}, required=["uniform"]),
+                            obj({"normal": obj({"mean": ref("duration"), "stddev": ref("duration")},
+                                               required=["mean", "stddev"])}, required=["normal"]),
+                            obj({"exponential": obj({"mean": ref("duration")}, required=["mean"])},
+                                required=["exponential"])]}}
 LOG = {"log": d(ref("template"), "A templated log line."),
        "level": strenum(["trace", "debug", "info", "warn", "error"], "Log level (default info).")}
 UPDATE_WB = {"update-workbook": {"type": "object", "description": "Writes workbook fields: {path-or-alias: template}; "

@@ -73,10 +73,13 @@ load: {scenarios: [{name: "a \"quoted\" \\ name", workflow: wf, user-count: 2}]}
     const std::string action = labels + R"(,action="get",component="http",phase="executing")";
     CHECK(text.find("ntx_actions_total{" + action + ",outcome=\"ok\"} 3\n") != std::string::npos);
     CHECK(text.find("ntx_actions_total{" + action + ",outcome=\"error\"} 2\n") != std::string::npos);
-    CHECK(text.find("ntx_action_duration_seconds_bucket{" + action + ",le=\"0.005\"} 2\n") != std::string::npos);
-    CHECK(text.find("ntx_action_duration_seconds_bucket{" + action + ",le=\"0.5\"} 3\n") != std::string::npos);
-    CHECK(text.find("ntx_action_duration_seconds_bucket{" + action + ",le=\"+Inf\"} 3\n") != std::string::npos);
-    CHECK(text.find("ntx_action_duration_seconds_sum{" + action + "} 0.405000\n") != std::string::npos);
+    const std::string ok = action + R"(,expected_response="true")";
+    CHECK(text.find("ntx_action_duration_seconds_bucket{" + ok + ",le=\"0.005\"} 2\n") != std::string::npos);
+    CHECK(text.find("ntx_action_duration_seconds_bucket{" + ok + ",le=\"0.5\"} 3\n") != std::string::npos);
+    CHECK(text.find("ntx_action_duration_seconds_bucket{" + ok + ",le=\"+Inf\"} 3\n") != std::string::npos);
+    CHECK(text.find("ntx_action_duration_seconds_sum{" + ok + "} 0.405000\n") != std::string::npos);
+    // The failed ones apart (none recorded here).
+    CHECK(text.find("ntx_action_duration_seconds_count{" + action + ",expected_response=\"false\"} 0\n") != std::string::npos);
     CHECK(text.find("# TYPE ntx_action_duration_seconds histogram\n") != std::string::npos);
     CHECK(text.find("ntx_run_phase{phase=\"executing\"} 1\n") != std::string::npos);
     // Every exit and the dynamic tasks, as the report has them.

@@ -65,11 +65,16 @@ def test_metrics_endpoint_promtool_and_a_real_prometheus():
             tasks, entries = sample(body, "ntx_tasks_total"), float(body.split("\nntx_workbook_entries ")[1].split()[0])
             check(entries >= 4 and entries >= tasks > 0, f"workbook entries {entries}, tasks {tasks}")
             check(sample(body, "ntx_actions_total", action="oops", outcome="error") > 0, "errors are counted")
-            check(sample(body, "ntx_action_duration_seconds_bucket", action="nap", le="0.01") == 0,
+            check(sample(body, "ntx_action_duration_seconds_bucket", action="nap", expected_response="true", le="0.01") == 0,
                   "no nap of 20 ms ended under 10 ms")
             ok = sample(body, "ntx_actions_total", action="nap", outcome="ok")
-            below_1s = sample(body, "ntx_action_duration_seconds_bucket", action="nap", le="1")
-            check(below_1s == sample(body, "ntx_action_duration_seconds_count", action="nap") == ok, body[:3000])
+            below_1s = sample(body, "ntx_action_duration_seconds_bucket", action="nap", expected_response="true", le="1")
+            check(below_1s == sample(body, "ntx_action_duration_seconds_count", action="nap", expected_response="true") == ok,
+                  body[:3000])
+            # Failed actions are timed too, apart from the ok ones.
+            errors = sample(body, "ntx_actions_total", action="oops", outcome="error")
+            failed_timed = sample(body, "ntx_action_duration_seconds_count", action="oops", expected_response="false")
+            check(failed_timed is not None and failed_timed == errors > 0, body[:3000])
             lint = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True, text=True, timeout=60)
             check(lint.returncode == 0, f"promtool: {lint.stdout} {lint.stderr}")
 

@@ -91,6 +91,9 @@ struct RunOptions {
     // start no user until this wall-clock time (Unix milliseconds; 0 = at once). A time that passed
     // starts at once, with a warning; one more than kMaxStartDelay ahead is invalid input.
     int64_t start_at_unix_ms = 0;
+    // Seeds every user's random draws (think distributions, random()); unset: a random seed, which
+    // report.json's `seed` records so that the run can be repeated (ntx run --seed).
+    std::optional<uint64_t> seed;
 };
 
 // The entry function of a protocol, exactly as a plugin .so exports it (ntx_plugin_entry_fn of

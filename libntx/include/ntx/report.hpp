@@ -80,7 +80,14 @@ struct ActionReport {
     // Ended actions by the class of the protocol status they ended with (HTTP 204 -> "2xx"), in class
     // order, classes with a zero count left out; actions that ended without a status are not in it.
     std::vector<std::pair<std::string, uint64_t>> status_classes;  // e.g. {"2xx", 97}, {"5xx", 3}
-    LatencySummary latency;
+    LatencySummary latency;         // of the ok actions
+    LatencySummary latency_failed;  // of the failed and timed-out ones (report.json latency_failed_ms)
+    // Each entry of the action's check list, as written, and how often it held (report.json `checks`).
+    struct Check {
+        std::string check;
+        uint64_t pass = 0, fail = 0;
+    };
+    std::vector<Check> checks;
 };
 
 // A pair_pool's leases over the run (report.json `resources.pools`).
@@ -160,6 +167,9 @@ struct ScenarioReport {
     uint64_t timeline_bucket_ms = 100;
     std::vector<ActionReport> actions;
     LatencySummary latency;               // of every ok action of the scenario
+    // Task durations (transaction time): of the tasks that ran to their end, of the failed ones.
+    uint64_t tasks_ended_ok = 0, tasks_ended_failed = 0;
+    LatencySummary task_duration, task_failed_duration;
     std::vector<IntervalStats> intervals;  // per Report::interval_ms, from the run's start
 };
 
@@ -230,6 +240,13 @@ struct PluginVersion {
     std::string version;
 };
 
+// A workflow's tasks over every scenario that runs it (report.json `workflows`; `<workflow>.task.p95`).
+struct WorkflowReport {
+    std::string name;
+    uint64_t tasks_ok = 0, tasks_failed = 0;
+    LatencySummary task_duration, task_failed_duration;
+};
+
 struct Report {
     std::string ntx_version;
     std::string res_dir;
@@ -243,6 +260,7 @@ struct Report {
     int64_t start_at_unix_ms = 0;    // the --start-at barrier it waited for (0: none)
     double duration_s = 0;
     bool interrupted = false;     // SIGINT/SIGTERM or Host::stop() ended the run early
+    uint64_t seed = 0;            // what seeded the users' random draws (ntx run --seed repeats them)
     std::vector<ScenarioReport> scenarios;
     uint64_t total_actions = 0, total_ok = 0, total_errors = 0, total_timeouts = 0, total_cancelled = 0;
     // Counted by the host on every socket it lent, whatever the plugins report.
@@ -250,6 +268,7 @@ struct Report {
     // Each action over every scenario that ran it (what `<action>.<metric>` thresholds read).
     std::vector<ActionReport> actions;
     LatencySummary latency;               // of every ok action of the run
+    std::vector<WorkflowReport> workflows;  // those some scenario runs, in script order
     uint64_t interval_ms = 1000;          // the width of ScenarioReport::intervals (doubles past 2,000 of them)
     std::vector<ThresholdResult> thresholds;
     bool aborted_by_threshold = false;    // an abort-on-fail threshold failed during the run and stopped it

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <functional>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <unistd.h>
 
@@ -315,6 +316,8 @@ void Core::wait_for_start(std::atomic<int>& stop) {
 }
 
 Report Core::execute(std::atomic<int>& stop) {
+    // The users' random draws: --seed's, else a fresh one (recorded in the report to repeat the run).
+    script_.config.seed = options_.seed ? *options_.seed : (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
     unsigned threads = options_.threads ? options_.threads : script_.config.threads;
     if (!threads) threads = std::max(1u, std::thread::hardware_concurrency());
     if (options_.start_at_unix_ms && options_.start_at_unix_ms - unix_ms_now() > kMaxStartDelayMs)
@@ -336,6 +339,7 @@ Report Core::execute(std::atomic<int>& stop) {
     report.started_at = started_at;
     report.started_at_unix_ms = clock.run_started_unix_ms;
     report.start_at_unix_ms = options_.start_at_unix_ms;
+    report.seed = script_.config.seed;
     return report;
 }
 

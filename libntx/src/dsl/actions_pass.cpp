@@ -29,7 +29,8 @@ std::optional<ActionSpec> parse_action_body(Compilation& cx, FileCtx& f, const Y
     std::string component_name;
     if (inline_step) {
         check_keys(f, a, "an inline action step",
-                   {"action", "with", "save-as", "timeout", "rate-limit", "retry", "on-error", "on-timeout", "name"});
+                   {"action", "with", "save-as", "timeout", "rate-limit", "retry", "on-error", "on-timeout", "name", "check",
+                    "check-fails-action", "expect-status"});
         auto target = scalar(f, a["action"], "action").value_or("");
         auto dot = target.find('.');
         if (dot == std::string::npos) {
@@ -41,7 +42,8 @@ std::optional<ActionSpec> parse_action_body(Compilation& cx, FileCtx& f, const Y
         spec.call_loc = f.loc(a["action"]);
     } else {
         check_keys(f, a, "an action",
-                   {"component", "call", "with", "save-as", "timeout", "rate-limit", "retry", "on-error", "on-timeout"});
+                   {"component", "call", "with", "save-as", "timeout", "rate-limit", "retry", "on-error", "on-timeout", "check",
+                    "check-fails-action", "expect-status"});
         if (a["component"]) component_name = scalar(f, a["component"], "component").value_or("");
         if (!a["call"]) f.error(name_node, fmt::format("action '{}' has no 'call'", name));
         else {
@@ -128,9 +130,68 @@ std::optional<ActionSpec> parse_action_body(Compilation& cx, FileCtx& f, const Y
                         "a variable has one scope: rename one of them");
         }
         if (sa.IsMap() && sa["persist"]) spec.persist = parse_persist(cx, f, sa["persist"]);
+        if (sa.IsMap() && sa["extract"]) parse_extracts(f, sa["extract"], spec.extracts);
     }
+    parse_checks(cx, f, a, spec);
     parse_exec(cx, f, a, spec, name);
     return spec;
+}
+
+// check: a list of conditions over the action's result and the variables; expect-status: the
+// statuses that count as success; check-fails-action: whether a failed check fails the action.
+void parse_checks(Compilation& cx, FileCtx& f, const YAML::Node& a, ActionSpec& spec) {
+    if (a["check"]) {
+        // A check reads the action's own result by its field names, and any variable as elsewhere.
+        auto base = resolver(cx);
+        Template::VariableResolver resolve = [base](std::string_view name) -> std::optional<uint32_t> {
+            if (name.starts_with("@result.")) {
+                static constexpr std::string_view roots[] = {"status", "reason", "body", "headers", "time"};
+                for (auto r : roots)
+                    if (name.substr(8) == r) return kResultSlot;
+                return std::nullopt;
+            }
+            return base(name);
+        };
+        const YAML::Node list = a["check"];
+        std::vector<YAML::Node> items;
+        if (list.IsScalar()) items.push_back(list);
+        else if (expect_seq(f, list, "check"))
+            for (const auto& c : list) items.push_back(c);
+        for (const auto& c : items) {
+            auto text = scalar(f, c, "a check");
+            if (!text) continue;
+            std::string err;
+            size_t offset = 0;
+            auto e = Expression::compile(*text, resolve, err, offset);
+            if (!e) {
+                auto m = c.Mark();
+                int quote = c.Tag() == "!" ? 1 : 0;
+                if (!m.is_null() && text->find('\n') == std::string::npos) m.column += static_cast<int>(offset) + quote;
+                f.error(m, fmt::format("check '{}': {}", *text, err),
+                        "a condition such as status == 200, contains(body, \"ok\") or login.token != \"\"");
+                continue;
+            }
+            spec.checks.push_back({std::move(*e), f.loc(c)});
+        }
+    }
+    if (a["check-fails-action"]) {
+        spec.check_fails_action = bool_value(f, a["check-fails-action"], "check-fails-action").value_or(false);
+        if (!a["check"]) f.error(a["check-fails-action"], "check-fails-action without a check list", "add check: [...]");
+    }
+    if (a["expect-status"]) {
+        const YAML::Node es = a["expect-status"];
+        std::vector<YAML::Node> items;
+        if (es.IsScalar()) items.push_back(es);
+        else if (expect_seq(f, es, "expect-status"))
+            for (const auto& c : es) items.push_back(c);
+        for (const auto& c : items) {
+            auto v = uint_value(f, c, "expect-status");
+            if (!v) continue;
+            if (*v < 100 || *v > 599) f.error(c, fmt::format("expect-status {} is not a status (100..599)", *v));
+            else spec.expect_status.push_back(static_cast<uint32_t>(*v));
+        }
+        if (items.empty()) f.error(es, "expect-status is empty", "e.g. expect-status: [200, 201, 404]");
+    }
 }
 
 // The execution controls of an action (its own keys, or a graph node's controls.exec).
@@ -153,6 +214,97 @@ void parse_exec(Compilation& cx, FileCtx& f, const YAML::Node& a, ActionSpec& sp
         auto h = std::make_shared<Handler>();
         parse_handler(cx, f, a[key], *h, key == std::string_view("on-timeout"), fmt::format("{}.{}", name, key));
         (key == std::string_view("on-error") ? spec.on_error : spec.on_timeout) = std::move(h);
+    }
+}
+
+// save-as extract: {name: {json: /ptr} | {header: NAME[, regex: RE]} | {regex: RE}, [default: V]}.
+// Every pointer and pattern is compiled here; each bad one is reported at its place.
+void parse_extracts(FileCtx& f, const YAML::Node& n, std::vector<ExtractSpec>& out) {
+    if (!expect_map(f, n, "save-as.extract")) return;
+    for (auto it = n.begin(); it != n.end(); ++it) {
+        const std::string name = it->first.Scalar();
+        const YAML::Node e = it->second;
+        const std::string where = fmt::format("save-as.extract.{}", name);
+        bool name_ok = !name.empty() && ((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z') || name[0] == '_');
+        for (char c : name)
+            name_ok = name_ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-');
+        if (!name_ok) f.error(it->first, fmt::format("'{}' is not a valid extract name", name), "letters, digits, '_' and '-', starting with a letter");
+        if (std::any_of(out.begin(), out.end(), [&](const ExtractSpec& x) { return x.name == name; }))
+            f.error(it->first, fmt::format("extract '{}' is given twice", name));
+        if (!expect_map(f, e, where)) continue;
+        check_keys(f, e, where, {"json", "header", "regex", "default"});
+        ExtractSpec x;
+        x.name = name;
+        auto loc = f.loc(e);
+        x.file = loc.file;
+        x.line = loc.line;
+        x.column = loc.column;
+        // Errors inside a one-line scalar point at the offending character (quoted scalars start one later).
+        auto error_in = [&](const YAML::Node& node, size_t offset, std::string message) {
+            auto m = node.Mark();
+            int quote = node.Tag() == "!" ? 1 : 0;
+            if (!m.is_null() && node.Scalar().find('\n') == std::string::npos) m.column += static_cast<int>(offset) + quote;
+            f.error(m, std::move(message));
+        };
+        bool ok = true;
+        if (e["json"]) {
+            if (e["header"] || e["regex"]) {
+                f.error(e, fmt::format("{}: json takes no header or regex", where), "one of {json: /ptr}, {header: NAME, regex: RE}, {regex: RE}");
+                ok = false;
+            }
+            x.source = ExtractSpec::Source::json;
+            if (auto text = scalar(f, e["json"], fmt::format("{}.json", where))) {
+                std::string err;
+                size_t at = 0;
+                if (auto p = compile_json_pointer(*text, err, at)) x.pointer = std::move(*p);
+                else {
+                    error_in(e["json"], at, err);
+                    ok = false;
+                }
+                x.written = fmt::format("{{json: {}}}", *text);
+            } else {
+                ok = false;
+            }
+        } else if (e["header"]) {
+            x.source = ExtractSpec::Source::header;
+            if (auto h = scalar(f, e["header"], fmt::format("{}.header", where))) {
+                if (h->empty()) {
+                    f.error(e["header"], fmt::format("{}.header is empty", where));
+                    ok = false;
+                }
+                x.header_field = "headers.";
+                for (char c : *h) x.header_field += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+                x.written = fmt::format("{{header: {}}}", *h);
+            } else {
+                ok = false;
+            }
+        } else if (e["regex"]) {
+            x.source = ExtractSpec::Source::body;
+            x.written = "{regex}";
+        } else {
+            f.error(e, fmt::format("{} says nothing to extract", where),
+                    "one of {json: /ptr}, {header: NAME, regex: RE}, {regex: RE}");
+            ok = false;
+        }
+        if (e["regex"] && x.source != ExtractSpec::Source::json) {  // (json with a regex is reported above)
+            if (auto pattern = scalar(f, e["regex"], fmt::format("{}.regex", where))) {
+                std::string err;
+                size_t at = 0;
+                x.regex = compile_regex(*pattern, err, at);
+                if (!x.regex) {
+                    error_in(e["regex"], at, err);
+                    ok = false;
+                }
+                if (x.source == ExtractSpec::Source::body) x.written = fmt::format("{{regex: {}}}", *pattern);
+                else x.written = fmt::format("{{header: {}, regex: {}}}", x.header_field.substr(8), *pattern);
+            } else {
+                ok = false;
+            }
+        }
+        if (e["default"]) {
+            if (auto d = scalar(f, e["default"], fmt::format("{}.default", where))) x.default_value = std::move(*d);
+        }
+        if (ok) out.push_back(std::move(x));
     }
 }
 
@@ -261,6 +413,43 @@ void parse_handler(Compilation& cx, FileCtx& f, const YAML::Node& n, Handler& h,
     }
 }
 
+// think: a duration, or {uniform: [min, max]} | {normal: {mean, stddev}} | {exponential: {mean}}.
+void parse_think(FileCtx& f, const YAML::Node& n, Step& st) {
+    using Think = Step::Think;
+    if (!n.IsMap()) {
+        st.think_ms = duration(f, n, "think").value_or(0);
+        return;
+    }
+    check_keys(f, n, "think", {"uniform", "normal", "exponential"});
+    if (n.size() != 1) {
+        f.error(n, "think takes one distribution", "{uniform: [1s, 3s]}, {normal: {mean: 2s, stddev: 500ms}} or {exponential: {mean: 2s}}");
+        return;
+    }
+    if (const YAML::Node u = n["uniform"]) {
+        st.think = Think::uniform;
+        if (!u.IsSequence() || u.size() != 2) {
+            f.error(u, "think.uniform takes [min, max], e.g. [1s, 3s]");
+            return;
+        }
+        st.think_ms = duration(f, u[0], "think.uniform min").value_or(0);
+        st.think_max_ms = duration(f, u[1], "think.uniform max").value_or(0);
+        if (st.think_max_ms < st.think_ms) f.error(u, "think.uniform: max is below min");
+    } else if (const YAML::Node m = n["normal"]) {
+        st.think = Think::normal;
+        if (!expect_map(f, m, "think.normal")) return;
+        check_keys(f, m, "think.normal", {"mean", "stddev"});
+        if (!m["mean"] || !m["stddev"]) f.error(m, "think.normal needs mean and stddev, e.g. {mean: 2s, stddev: 500ms}");
+        if (m["mean"]) st.think_ms = duration(f, m["mean"], "think.normal.mean").value_or(0);
+        if (m["stddev"]) st.think_stddev_ms = duration(f, m["stddev"], "think.normal.stddev").value_or(0);
+    } else if (const YAML::Node e = n["exponential"]) {
+        st.think = Think::exponential;
+        if (!expect_map(f, e, "think.exponential")) return;
+        check_keys(f, e, "think.exponential", {"mean"});
+        if (!e["mean"]) f.error(e, "think.exponential needs mean, e.g. {mean: 2s}");
+        else st.think_ms = duration(f, e["mean"], "think.exponential.mean").value_or(0);
+    }
+}
+
 // The step kinds a workflow and a handler share: ref, inline action, think, log. Appends to `out`
 // and returns true when `step` is one of them (problems are reported, nothing is appended then).
 bool parse_plain_step(Compilation& cx, FileCtx& f, const YAML::Node& step, const std::string& inline_name, std::vector<Step>& out) {
@@ -282,7 +471,10 @@ bool parse_plain_step(Compilation& cx, FileCtx& f, const YAML::Node& step, const
         return true;
     }
     if (step["action"]) {
-        if (auto spec = parse_action_body(cx, f, step, inline_name, step["action"], true)) {
+        // An inline step's `name` also names its row in the report (else its place: w[2]).
+        const std::string row = step["name"] && step["name"].IsScalar() && !step["name"].Scalar().empty()
+                                    ? step["name"].Scalar() : inline_name;
+        if (auto spec = parse_action_body(cx, f, step, row, step["action"], true)) {
             Step st = Step::of_action(static_cast<uint32_t>(cx.script.actions.size()));
             st.loc = f.loc(step["action"]);
             out.push_back(std::move(st));
@@ -304,7 +496,7 @@ bool parse_plain_step(Compilation& cx, FileCtx& f, const YAML::Node& step, const
         Step st;
         st.kind = Step::Kind::think;
         st.loc = f.loc(step["think"]);
-        st.think_ms = duration(f, step["think"], "think").value_or(0);
+        parse_think(f, step["think"], st);
         out.push_back(std::move(st));
         return true;
     }

@@ -4,6 +4,7 @@
 #include "dsl/expression.hpp"
 #include "dsl/path.hpp"
 
+#include <array>
 #include <charconv>
 #include <utility>
 #include <cmath>
@@ -12,7 +13,7 @@
 namespace ntx::dsl {
 
 enum class Op : uint8_t { or_, and_, eq, ne, lt, le, gt, ge, add, sub, mul, div, mod, not_, neg };
-enum class Fn : uint8_t { length, contains, starts_with, ends_with, string, number, exists, default_ };
+enum class Fn : uint8_t { length, contains, starts_with, ends_with, string, number, exists, default_, random };
 
 struct ExprNode {
     enum class Kind : uint8_t { literal, resource, variable, env, unary, binary, call, workbook } kind = Kind::literal;
@@ -295,13 +296,14 @@ private:
         static const Def defs[] = {{"length", Fn::length, 1},       {"contains", Fn::contains, 2},
                                    {"starts_with", Fn::starts_with, 2}, {"ends_with", Fn::ends_with, 2},
                                    {"string", Fn::string, 1},       {"number", Fn::number, 1},
-                                   {"exists", Fn::exists, 1},       {"default", Fn::default_, 2}};
+                                   {"exists", Fn::exists, 1},       {"default", Fn::default_, 2},
+                                   {"random", Fn::random, 0}};
         const Def* def = nullptr;
         for (const auto& d : defs)
             if (name == d.name) def = &d;
         if (!def) {
             error_ = fmt::format("unknown function '{}' (length, contains, starts_with, ends_with, string, number, "
-                                 "exists, default)", name);
+                                 "exists, default, random)", name);
             return nullptr;
         }
         auto n = std::make_unique<ExprNode>();
@@ -510,12 +512,46 @@ bool eval_node(const ExprNode& n, const RenderContext& ctx, Value& out, std::str
             out = Value::of(lookup(*n.kids[0], ctx, ignored, why));
             return true;
         }
+        if (n.fn == Fn::random) {  // [0, 1) from the user's generator (reproducible with --seed)
+            out = Value::of(ctx.random());
+            return true;
+        }
         if (n.fn == Fn::default_) {
             std::string why;
             if (lookup(*n.kids[0], ctx, out, why)) return true;
             return eval_node(*n.kids[1], ctx, out, error);
         }
-        std::vector<Value> args(n.kids.size());
+        // The string functions over saved fields and literals read them in place: a check such as
+        // contains(body, "ok") runs per request and must not copy the body.
+        if (n.fn == Fn::length || n.fn == Fn::contains || n.fn == Fn::starts_with || n.fn == Fn::ends_with) {
+            std::string_view s[2];
+            bool direct = true;
+            for (size_t i = 0; i < n.kids.size() && direct; ++i) {
+                const ExprNode& k = *n.kids[i];
+                direct = false;
+                if (k.kind == ExprNode::Kind::literal && k.value.kind == Value::Kind::string) {
+                    s[i] = k.value.str;
+                    direct = true;
+                } else if (k.kind == ExprNode::Kind::variable) {
+                    if (const Fields* fields = ctx.variable(k.slot))
+                        for (const auto& [key, v] : *fields)
+                            if (key == k.field) {
+                                s[i] = v;
+                                direct = true;
+                                break;
+                            }
+                }
+            }
+            if (direct) {
+                switch (n.fn) {
+                case Fn::length: out = Value::of(static_cast<double>(s[0].size())); return true;
+                case Fn::contains: out = Value::of(s[0].find(s[1]) != std::string_view::npos); return true;
+                case Fn::starts_with: out = Value::of(s[0].starts_with(s[1])); return true;
+                default: out = Value::of(s[0].ends_with(s[1])); return true;
+                }
+            }
+        }
+        std::array<Value, 2> args;  // no function takes more (the parser checks the count)
         for (size_t i = 0; i < n.kids.size(); ++i)
             if (!eval_node(*n.kids[i], ctx, args[i], error)) return false;
         switch (n.fn) {

@@ -151,6 +151,9 @@ void check_resource_reads(Compilation& cx);
 // variables_pass.cpp
 void add_variable(Compilation& cx, const std::string& name, VarScope scope = VarScope::task);
 std::optional<std::string> save_as_name(FileCtx& f, const YAML::Node& s);
+void parse_extracts(FileCtx& f, const YAML::Node& n, std::vector<ExtractSpec>& out);
+void parse_checks(Compilation& cx, FileCtx& f, const YAML::Node& a, ActionSpec& spec);
+void parse_think(FileCtx& f, const YAML::Node& n, Step& st);
 std::optional<VarScope> save_as_scope(FileCtx& f, const YAML::Node& s);
 const char* scope_name(VarScope s);
 void collect_variables(Compilation& cx, FileCtx& f, const YAML::Node& r);

@@ -82,6 +82,14 @@ std::optional<ResolvedPath> resolve_path(std::string_view path, const Template::
         out.field = field;
     } else {
         auto slot = resolve(root);
+        // In a check, the action's own result (status, body, headers.x): the whole path is its field.
+        if (!slot) {
+            if (auto r = resolve(fmt::format("@result.{}", root))) {
+                out.slot = *r;
+                out.field = std::string(path);
+                return out;
+            }
+        }
         if (!slot) {
             error = fmt::format("'{}': no action saves a variable named '{}' (save-as)", path, root);
             return std::nullopt;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dsl/expression.hpp"
+#include "dsl/extract.hpp"
 #include "dsl/progress_model.hpp"
 #include "dsl/template.hpp"
 #include "dsl/thresholds_model.hpp"
@@ -101,6 +102,13 @@ struct PersistSpec {
     SourceLoc loc;
 };
 
+// One entry of an action's `check:` list: a condition over its result (`status == 200`,
+// `contains(body, "ok")`) and its variables, counted pass / fail per action.
+struct CheckSpec {
+    Expression expr;
+    SourceLoc loc;
+};
+
 struct ActionSpec {
     std::string name;
     uint32_t component = 0;  // index into components
@@ -110,6 +118,14 @@ struct ActionSpec {
     bool with_broken = false;  // a `with` value failed to compile (reported): no plugin check on top
     std::optional<uint32_t> save_slot;
     std::shared_ptr<const PersistSpec> persist;  // save-as persist (null: none)
+    std::vector<ExtractSpec> extracts;           // save-as extract: fields taken from the result
+    std::vector<CheckSpec> checks;               // check: counted, and by default never failing the action
+    bool check_fails_action = false;             // check-fails-action: a failed check fails the action (kind check)
+    // expect-status: the protocol statuses that count as success (k6's expected-response); empty:
+    // the plugin decides (HTTP: below 400).
+    std::vector<uint32_t> expect_status;
+    // Whether the plugin must report its result's fields (save-as or checks read them).
+    bool wants_result() const { return save_slot.has_value() || !checks.empty(); }
     uint64_t timeout_ms = 0;  // 0 = config default
     double rate_per_user = 0;        // rate-limit.per-user: at most this many starts per second per user (0 = none)
     uint32_t retry_max = 0;          // retry.max: attempts after a failed one
@@ -173,7 +189,11 @@ struct Step {
         update_workbook,  // write `updates` into the user's workbook entry
     } kind = Kind::action;
     uint32_t action = 0;    // action: index into actions
-    uint64_t think_ms = 0;  // think: the pause
+    uint64_t think_ms = 0;  // think: the pause (fixed); the mean of `normal` and `exponential`
+    // think: {uniform: [a, b]} | {normal: {mean, stddev}} | {exponential: {mean}}: drawn per pause from
+    // the user's generator. uniform: think_ms..think_max_ms; normal: think_ms, think_stddev_ms (clamped at 0).
+    enum class Think : uint8_t { fixed, uniform, normal, exponential } think = Think::fixed;
+    uint64_t think_max_ms = 0, think_stddev_ms = 0;
     Template message;       // log: the line (templated)
     std::string level = "info";
     std::shared_ptr<const Expression> cond;  // branch; loop_check of a while loop
@@ -308,6 +328,9 @@ struct RunConfig {
     // recv_bytes per rate_window_ms in each direction.
     uint64_t send_bytes = 0, recv_bytes = 0;
     uint32_t rate_window_ms = 1000;
+    // Seeds each user's generator (think distributions, random()) with the user's id: ntx run --seed
+    // (RunOptions::seed) makes a run's draws reproducible, whatever the thread count; else random.
+    uint64_t seed = 0;
 };
 
 // A file_blob resource: a file read once at planning, checksummed, and shared read-only by every user

@@ -15,6 +15,10 @@ namespace ntx::dsl {
 // The fields of one saved result (save-as), e.g. {"status","200"}, {"body","..."}.
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
+// The variable slot that names the action's own result in its `check:` conditions (`status`, `body`,
+// `headers.<name>`, `reason`, `time.<name>`): the fields the plugin reported, read whole by path.
+inline constexpr uint32_t kResultSlot = UINT32_MAX - 1;
+
 enum class EnvVar : uint8_t { user_id, task_id, tick, scenario, phase };
 
 class Expression;
@@ -34,6 +38,8 @@ public:
     virtual std::optional<std::string_view> resource_field(std::string_view field) const = 0;
     virtual const Fields* variable(uint32_t slot) const = 0;  // nullptr when not saved yet
     virtual std::string env(EnvVar var) const = 0;
+    // A number in [0, 1) for random(): the user's own generator (seeded from --seed and the user id).
+    virtual double random() const { return 0.5; }
     // The current workbook entry's field `id` (workbook::Schema), appended to `out`; false when the
     // context has no workbook entry.
     virtual bool workbook_field(uint32_t id, std::string& out) const {

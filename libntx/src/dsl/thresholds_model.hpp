@@ -12,11 +12,11 @@
 namespace ntx::dsl {
 
 struct Threshold {
-    enum class Scope : uint8_t { action, scenario, total };
+    enum class Scope : uint8_t { action, scenario, total, workflow };  // workflow: <workflow>.task.<m>
     enum class Op : uint8_t { lt, le, gt, ge, eq, ne };
     std::string text;    // as written
     Scope scope = Scope::total;
-    std::string target;  // the action (scope action) or scenario (scope scenario) name
+    std::string target;  // the action (scope action), scenario (scope scenario) or workflow (scope workflow) name
     std::string metric;  // e.g. "p99", "error-rate", "count"
     Op op = Op::lt;
     double value = 0;    // in the metric's unit: ms, a fraction (1% = 0.01), per second, or a count

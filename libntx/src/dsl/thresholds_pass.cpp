@@ -31,6 +31,7 @@ constexpr MetricDef kActionMetrics[] = {
     {"bytes-received", Unit::count}, {"min", Unit::ms},       {"mean", Unit::ms},
     {"p50", Unit::ms},         {"p90", Unit::ms},            {"p95", Unit::ms},
     {"p99", Unit::ms},         {"p999", Unit::ms},           {"max", Unit::ms},
+    {"check-rate", Unit::ratio}, {"checks-passed", Unit::count}, {"checks-failed", Unit::count},
 };
 // And of a scenario's users and tasks.
 constexpr MetricDef kScenarioMetrics[] = {
@@ -39,7 +40,18 @@ constexpr MetricDef kScenarioMetrics[] = {
     {"error-out", Unit::count},   {"arrivals-dropped", Unit::count},
 };
 
+// And of a workflow's tasks (<workflow>.task.<m>): their durations, and how many ended each way.
+constexpr MetricDef kTaskMetrics[] = {
+    {"count", Unit::count}, {"failed", Unit::count}, {"min", Unit::ms},  {"mean", Unit::ms}, {"p50", Unit::ms},
+    {"p90", Unit::ms},      {"p95", Unit::ms},       {"p99", Unit::ms},  {"p999", Unit::ms}, {"max", Unit::ms},
+};
+
 std::optional<Unit> find_unit(Scope scope, std::string_view metric) {
+    if (scope == Scope::workflow) {
+        for (const auto& m : kTaskMetrics)
+            if (metric == m.name) return m.unit;
+        return std::nullopt;
+    }
     for (const auto& m : kActionMetrics)
         if (metric == m.name) return m.unit;
     if (scope == Scope::scenario)
@@ -63,7 +75,12 @@ const std::vector<std::string>& threshold_metrics(Threshold::Scope scope) {
         for (const auto& m : kScenarioMetrics) v.emplace_back(m.name);
         return v;
     }();
-    return scope == Threshold::Scope::scenario ? scenario : action;
+    static const std::vector<std::string> task = [] {
+        std::vector<std::string> v;
+        for (const auto& m : kTaskMetrics) v.emplace_back(m.name);
+        return v;
+    }();
+    return scope == Threshold::Scope::scenario ? scenario : scope == Threshold::Scope::workflow ? task : action;
 }
 
 namespace passes {
@@ -147,6 +164,36 @@ struct Compiler {
                 return false;
             }
             return true;
+        }
+        // checks.rate (every check of the run), <action>.checks.rate, scenario.<name>.checks.rate.
+        if (target == "checks" || target.ends_with(".checks")) {
+            if (metric == "rate") t.metric = "check-rate";
+            else if (metric == "passed" || metric == "failed") t.metric = fmt::format("checks-{}", metric);
+            else {
+                error(line, metric_column, fmt::format("unknown metric 'checks.{}'", metric),
+                      "checks.rate (the fraction of checks that held), checks.passed or checks.failed");
+                return false;
+            }
+            if (target == "checks") {
+                t.scope = Scope::total;
+                return true;
+            }
+            target.remove_suffix(7);
+        }
+        // <workflow>.task.<m>: the durations of its tasks.
+        if (target.ends_with(".task")) {
+            std::string_view wf = target.substr(0, target.size() - 5);
+            auto found = std::find_if(script.workflows.begin(), script.workflows.end(), [&](const auto& w) { return w.name == wf; });
+            if (found != script.workflows.end()) {
+                t.scope = Scope::workflow;
+                t.target = std::string(wf);
+                if (!threshold_unit(t.scope, t.metric)) {
+                    error(line, metric_column, fmt::format("unknown metric '{}' in threshold '{}'", metric, path),
+                          "a task metric: count, failed, min, mean, p50, p90, p95, p99, p999, max");
+                    return false;
+                }
+                return true;
+            }
         }
         if (target == "actions") t.scope = Scope::total;
         else if (target.substr(0, 9) == "scenario.") {

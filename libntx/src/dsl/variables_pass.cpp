@@ -19,9 +19,12 @@ void add_variable(Compilation& cx, const std::string& name, VarScope scope) {
 std::optional<std::string> save_as_name(FileCtx& f, const YAML::Node& s) {
     if (s.IsScalar()) return s.Scalar();
     if (s.IsMap()) {
-        check_keys(f, s, "save-as", {"var", "scope", "persist"});
+        check_keys(f, s, "save-as", {"var", "name", "scope", "persist", "extract"});
+        // `name` is accepted for `var` (k6 and Gatling users write it).
+        if (s["var"] && s["name"]) f.error(s["name"], "save-as has both 'var' and 'name': they say the same, keep one");
         if (s["var"]) return scalar(f, s["var"], "save-as.var");
-        f.error(s, "save-as needs 'var'");
+        if (s["name"]) return scalar(f, s["name"], "save-as.name");
+        f.error(s, "save-as needs 'var' (the variable's name)");
         return std::nullopt;
     }
     f.error(s, "save-as must be a name or a map with 'var'");

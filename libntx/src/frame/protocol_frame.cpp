@@ -182,7 +182,7 @@ void ProtocolFrame::dispatch(SlotId id, const DispatchRequest& rq) {
     ctx.loop = loop.handle();
     ctx.loop_index = loop.index();
     ctx.user_data = &s.plugin_slots[a.component];
-    ctx.flags = a.save_slot ? NTX_ACTION_WANTS_RESULT : 0u;
+    ctx.flags = a.wants_result() ? NTX_ACTION_WANTS_RESULT : 0u;
     ntx_status_t rc = c.plugin->api.run_action(c.state, t, &ctx);
     if (rc != NTX_OK && s.live && s.generation == static_cast<uint32_t>(reinterpret_cast<uintptr_t>(t) >> 32))
         end(t, Outcome::error, rc < 0 ? rc : NTX_E_INTERNAL, "run_action refused the action", nullptr);

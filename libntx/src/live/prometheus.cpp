@@ -129,16 +129,22 @@ std::string prometheus_text(const dsl::Script& script, const metrics::RunSnapsho
     for (const auto& r : rows) out += fmt::format("ntx_action_sent_bytes_total{{{}}} {}\n", r.labels, r.st->bytes_sent);
     family(out, "ntx_action_received_bytes_total", "counter", "Bytes the actions received.");
     for (const auto& r : rows) out += fmt::format("ntx_action_received_bytes_total{{{}}} {}\n", r.labels, r.st->bytes_received);
-    family(out, "ntx_action_duration_seconds", "histogram", "Latency of the actions that ended ok.");
-    for (const auto& r : rows) {
-        const auto& h = r.st->latency;
-        for (double le : kBuckets)
-            out += fmt::format("ntx_action_duration_seconds_bucket{{{},le=\"{}\"}} {}\n", r.labels, le,
-                               h.count_at_or_below(static_cast<uint64_t>(le * 1e6)));
-        out += fmt::format("ntx_action_duration_seconds_bucket{{{},le=\"+Inf\"}} {}\n", r.labels, h.count());
-        out += fmt::format("ntx_action_duration_seconds_sum{{{}}} {:.6f}\n", r.labels, static_cast<double>(h.sum_us()) / 1e6);
-        out += fmt::format("ntx_action_duration_seconds_count{{{}}} {}\n", r.labels, h.count());
-    }
+    // expected_response="true": the ok actions; "false": the failed and timed-out ones (as k6 tags them).
+    family(out, "ntx_action_duration_seconds", "histogram",
+           "Latency of the actions that ended, by expected_response (true: ok; false: failed or timed out).");
+    for (const auto& r : rows)
+        for (bool ok : {true, false}) {
+            const auto& h = ok ? r.st->latency : r.st->latency_failed;
+            const char* er = ok ? "true" : "false";
+            for (double le : kBuckets)
+                out += fmt::format("ntx_action_duration_seconds_bucket{{{},expected_response=\"{}\",le=\"{}\"}} {}\n", r.labels,
+                                   er, le, h.count_at_or_below(static_cast<uint64_t>(le * 1e6)));
+            out += fmt::format("ntx_action_duration_seconds_bucket{{{},expected_response=\"{}\",le=\"+Inf\"}} {}\n", r.labels, er,
+                               h.count());
+            out += fmt::format("ntx_action_duration_seconds_sum{{{},expected_response=\"{}\"}} {:.6f}\n", r.labels, er,
+                               static_cast<double>(h.sum_us()) / 1e6);
+            out += fmt::format("ntx_action_duration_seconds_count{{{},expected_response=\"{}\"}} {}\n", r.labels, er, h.count());
+        }
     return out;
 }
 

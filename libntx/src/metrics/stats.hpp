@@ -14,8 +14,21 @@
 #include "metrics/latency_histogram.hpp"
 #include "metrics/timeline.hpp"
 #include "ntx/plugin_abi.h"
+#include "ntx/status.hpp"
 
 namespace ntx::metrics {
+
+// Error kinds the host counts on its own, beside the plugins' status codes (below every ABI code,
+// which grow downwards from -1 by appending: these never meet them).
+inline constexpr ntx_status_t kErrorExtract = -1000;  // save-as extract found nothing (and had no default)
+inline constexpr ntx_status_t kErrorCheck = -1001;    // a check failed on an action with check-fails-action
+
+// The kind a report counts an error by: the host's own kinds, else the status code's (ntx/status.hpp).
+constexpr const char* error_kind(ntx_status_t code) noexcept {
+    if (code == kErrorExtract) return "extract";
+    if (code == kErrorCheck) return "check";
+    return ntx::status_kind(code);
+}
 
 // The errors of one kind (status code) an action ended with, and the first of them: its reason and
 // whose task it was, so that a summary can say why without a debug log. The reason is copied once per
@@ -40,7 +53,13 @@ struct ActionStats {
     // Ended actions whose result carried a protocol status (ntx_result_t.status, ABI 1.1), by class:
     // [0] 1xx ... [4] 5xx. Statuses outside 100..599 are not counted here.
     std::array<uint64_t, 5> status_classes{};
-    LatencyHistogram latency;  // of ok actions
+    LatencyHistogram latency;         // of ok actions
+    LatencyHistogram latency_failed;  // of failed and timed-out ones (kept apart: a fast 503 must not flatter p99)
+    // Per entry of the action's check list: how often it held and how often not (sized on first use).
+    struct CheckCount {
+        uint64_t pass = 0, fail = 0;
+    };
+    std::vector<CheckCount> checks;
 
     void count_status(uint32_t status) {
         if (status >= 100 && status < 600) ++status_classes[status / 100 - 1];
@@ -97,6 +116,12 @@ struct ActionStats {
             }
         }
         latency.merge(o.latency);
+        latency_failed.merge(o.latency_failed);
+        if (checks.size() < o.checks.size()) checks.resize(o.checks.size());
+        for (size_t i = 0; i < o.checks.size(); ++i) {
+            checks[i].pass += o.checks[i].pass;
+            checks[i].fail += o.checks[i].fail;
+        }
     }
 };
 
@@ -117,6 +142,9 @@ struct ScenarioStats {
     uint64_t arrivals_started = 0, arrivals_dropped = 0;  // open model
     Timeline started_per_bucket;  // users started per bucket (100 ms wide at first)
     Timeline online_per_bucket;   // peak online per bucket (sampled by shard 0)
+    // Task durations (a workflow's transaction time, from its start to its end; a restarted task from
+    // its first start): of the tasks that ran to their end (or goto: closing), and of the failed ones.
+    LatencyHistogram task_duration, task_failed_duration;
 
     static void bump(Timeline& t, uint64_t now_ms, uint32_t value, bool max) { t.add(now_ms, value, max); }
 
@@ -150,6 +178,8 @@ struct ScenarioStats {
         each_counter(*this, o, [](uint64_t& to, uint64_t from) { to = from; });
         if (condition_error_first != o.condition_error_first) condition_error_first = o.condition_error_first;
         condition_error_first_at_ms = o.condition_error_first_at_ms;
+        task_duration = o.task_duration;  // fixed size: a copy, no allocation
+        task_failed_duration = o.task_failed_duration;
     }
 
     // Adds another shard's counters: counts add, the earliest first condition error is kept (shards
@@ -161,6 +191,8 @@ struct ScenarioStats {
             condition_error_first = o.condition_error_first;
             condition_error_first_at_ms = o.condition_error_first_at_ms;
         }
+        task_duration.merge(o.task_duration);
+        task_failed_duration.merge(o.task_failed_duration);
         started_per_bucket.merge(o.started_per_bucket, false);
         online_per_bucket.merge(o.online_per_bucket, true);
     }

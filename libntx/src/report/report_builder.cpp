@@ -58,6 +58,10 @@ ScenarioReport scenario_counters(const dsl::Script& script, uint32_t s, const me
     sr.dynamic_refused = st.dynamic_refused;
     sr.dynamic_ended = st.dynamic_ended;
     sr.model = spec.model == dsl::Model::open ? "open" : "closed";
+    sr.tasks_ended_ok = st.task_duration.count();
+    sr.tasks_ended_failed = st.task_failed_duration.count();
+    sr.task_duration = metrics::summarize(st.task_duration);
+    sr.task_failed_duration = metrics::summarize(st.task_failed_duration);
     if (spec.model == dsl::Model::open) {
         sr.arrivals_started = st.arrivals_started;
         sr.arrivals_dropped = st.arrivals_dropped;
@@ -93,7 +97,7 @@ ActionReport action_report(const dsl::Script& script, uint32_t a, const metrics:
     ar.bytes_sent = st.bytes_sent;
     ar.bytes_received = st.bytes_received;
     for (const metrics::ErrorKind& k : st.errors_by_code) {
-        const char* kind = frame::status_kind(k.code);
+        const char* kind = metrics::error_kind(k.code);
         ar.errors_by_kind.emplace_back(kind, k.n);
         if (!k.first_reason.empty())
             ar.error_examples.push_back({kind, k.first_reason, k.first_user, k.first_task,
@@ -102,6 +106,15 @@ ActionReport action_report(const dsl::Script& script, uint32_t a, const metrics:
     for (size_t c = 0; c < st.status_classes.size(); ++c)
         if (st.status_classes[c]) ar.status_classes.emplace_back(std::to_string(c + 1) + "xx", st.status_classes[c]);
     ar.latency = metrics::summarize(st.latency);
+    ar.latency_failed = metrics::summarize(st.latency_failed);
+    for (size_t i = 0; i < spec.checks.size(); ++i) {
+        ActionReport::Check c{spec.checks[i].expr.source()};
+        if (i < st.checks.size()) {
+            c.pass = st.checks[i].pass;
+            c.fail = st.checks[i].fail;
+        }
+        ar.checks.push_back(std::move(c));
+    }
     return ar;
 }
 
@@ -151,6 +164,20 @@ Report build_report(const dsl::Script& script, const metrics::RunSnapshot& snap)
     for (uint32_t a : run_order) {
         r.actions.push_back(action_report(script, a, by_action[a]));
         if (snap.final) r.actions.back().latency.histogram = by_action[a].latency.compact();
+    }
+    // Each workflow's tasks over the scenarios that run it.
+    for (uint32_t w = 0; w < script.workflows.size(); ++w) {
+        auto ok = std::make_unique<metrics::LatencyHistogram>(), failed = std::make_unique<metrics::LatencyHistogram>();
+        bool ran = false;
+        for (uint32_t s = 0; s < script.scenarios.size(); ++s) {
+            if (script.scenarios[s].workflow != w) continue;
+            ran = true;
+            ok->merge(snap.scenarios[s].task_duration);
+            failed->merge(snap.scenarios[s].task_failed_duration);
+        }
+        if (!ran) continue;
+        r.workflows.push_back({script.workflows[w].name, ok->count(), failed->count(), metrics::summarize(*ok),
+                               metrics::summarize(*failed)});
     }
     r.latency = snap.final ? metrics::summarize_with_buckets(*run_latency) : metrics::summarize(*run_latency);
     return r;

@@ -55,7 +55,10 @@ json::object action_json(const ActionReport& a, double duration_s, bool with_his
     json::object examples;
     for (const auto& e : a.error_examples)
         examples[e.kind] = json::object{{"reason", e.reason}, {"user", e.user}, {"task", e.task}, {"at_s", round3(e.at_s)}};
+    json::array checks;
+    for (const auto& c : a.checks) checks.push_back(json::object{{"check", c.check}, {"pass", c.pass}, {"fail", c.fail}});
     json::object o{{"name", a.name},
+                        {"checks", std::move(checks)},
                         {"component", a.component},
                         {"call", a.call},
                         {"count", a.count},
@@ -73,7 +76,8 @@ json::object action_json(const ActionReport& a, double duration_s, bool with_his
                         {"bytes_sent", a.bytes_sent},
                         {"bytes_received", a.bytes_received},
                         {"throughput_per_s", round3(duration_s > 0 ? static_cast<double>(a.count) / duration_s : 0)},
-                        {"latency_ms", latency_json(a.latency)}};
+                        {"latency_ms", latency_json(a.latency)},
+                        {"latency_failed_ms", latency_json(a.latency_failed)}};
     if (with_histogram) o["latency_histogram"] = histogram_json(a.latency.histogram);
     return o;
 }
@@ -120,6 +124,9 @@ std::string to_json(const Report& r) {
                                    {"stop_user", s.exit_stop_user}}},
             {"actions", std::move(actions)},
             {"latency_ms", latency_json(s.latency)},
+            {"task_duration_ms", latency_json(s.task_duration)},
+            {"task_failed_duration_ms", latency_json(s.task_failed_duration)},
+            {"tasks_ended", json::object{{"ok", s.tasks_ended_ok}, {"failed", s.tasks_ended_failed}}},
             {"intervals", std::move(intervals)},
             {"timeline", json::object{{"bucket_ms", s.timeline_bucket_ms},
                                       {"started", json::value_from(s.started_per_100ms)},
@@ -180,7 +187,15 @@ std::string to_json(const Report& r) {
                       {"res_dir", r.res_dir},
                       {"started_at", r.started_at},
                       {"interrupted", r.interrupted},
+                      {"seed", r.seed},
                       {"scenarios", std::move(scenarios)},
+                      {"checks", [&] {
+                           uint64_t pass = 0, fail = 0;
+                           for (const auto& a : r.actions)
+                               for (const auto& c : a.checks) pass += c.pass, fail += c.fail;
+                           return json::object{{"pass", pass}, {"fail", fail},
+                                               {"rate", pass + fail ? round3(static_cast<double>(pass) / static_cast<double>(pass + fail)) : 1.0}};
+                       }()},
                       {"totals", json::object{{"actions", r.total_actions},
                                               {"ok", r.total_ok},
                                               {"errors", r.total_errors},
@@ -192,6 +207,15 @@ std::string to_json(const Report& r) {
                                               {"duration_s", round3(r.duration_s)},
                                               {"latency_ms", latency_json(r.latency)}}},
                       {"actions", std::move(actions)},
+                      {"workflows", [&] {
+                           json::array ws;
+                           for (const auto& w : r.workflows)
+                               ws.push_back(json::object{{"name", w.name},
+                                                         {"tasks", json::object{{"ok", w.tasks_ok}, {"failed", w.tasks_failed}}},
+                                                         {"task_duration_ms", latency_json(w.task_duration)},
+                                                         {"task_failed_duration_ms", latency_json(w.task_failed_duration)}});
+                           return ws;
+                       }()},
                       {"interval_ms", r.interval_ms},
                       {"thresholds", std::move(thresholds)},
                       {"thresholds_passed", r.thresholds_passed()},
@@ -267,6 +291,11 @@ void print_summary(const Report& r, std::FILE* out) {
                        s.condition_error_example);
         if (s.resource_wait_timeouts)
             fmt::print(out, "  {} users gave up waiting for a resource lease\n", s.resource_wait_timeouts);
+        if (s.tasks_ended_ok || s.tasks_ended_failed)
+            fmt::print(out, "  task duration: {} ran to their end (p50 {:.2f}, p95 {:.2f}, p99 {:.2f}, max {:.2f} ms), {} failed "
+                            "(p50 {:.2f}, max {:.2f} ms)\n",
+                       s.tasks_ended_ok, s.task_duration.p50_ms, s.task_duration.p95_ms, s.task_duration.p99_ms,
+                       s.task_duration.max_ms, s.tasks_ended_failed, s.task_failed_duration.p50_ms, s.task_failed_duration.max_ms);
         if (s.model == "open")
             fmt::print(out, "  arrivals: {} planned, {} started, {} dropped (max-users reached)\n", s.arrivals_planned,
                        s.arrivals_started, s.arrivals_dropped);
@@ -281,6 +310,10 @@ void print_summary(const Report& r, std::FILE* out) {
                        s.duration_s > 0 ? static_cast<double>(a.count) / s.duration_s : 0.0, a.latency.min_ms,
                        a.latency.mean_ms, a.latency.p50_ms, a.latency.p90_ms, a.latency.p95_ms, a.latency.p99_ms,
                        a.latency.p999_ms, a.latency.max_ms);
+            if (a.errors + a.timeouts)
+                fmt::print(out, "  {:<22}   failed and timed out: {} (min {:.2f}, p50 {:.2f}, p95 {:.2f}, p99 {:.2f}, max {:.2f} ms)\n", "",
+                           a.errors + a.timeouts, a.latency_failed.min_ms, a.latency_failed.p50_ms, a.latency_failed.p95_ms,
+                           a.latency_failed.p99_ms, a.latency_failed.max_ms);
             for (const auto& [kind, n] : a.errors_by_kind) {
                 auto e = std::find_if(a.error_examples.begin(), a.error_examples.end(),
                                       [&](const ErrorExample& x) { return x.kind == kind; });
@@ -288,6 +321,12 @@ void print_summary(const Report& r, std::FILE* out) {
                 else
                     fmt::print(out, "  {:<22}   error {}: {}, the first (user {}, task {}, at {:.2f} s): {}\n", "", kind, n,
                                e->user, e->task, e->at_s, e->reason);
+            }
+            for (const auto& c : a.checks) {
+                if (c.fail == 0)
+                    fmt::print(out, "  {:<22}   \u2713 {} ({} of {})\n", "", c.check, c.pass, c.pass);
+                else
+                    fmt::print(out, "  {:<22}   \u2717 {} ({} of {} failed)\n", "", c.check, c.fail, c.pass + c.fail);
             }
             if (!a.status_classes.empty()) {
                 std::string classes;

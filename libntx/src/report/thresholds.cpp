@@ -34,6 +34,7 @@ const char* op_text(Op op) {
 // The metrics of a set of actions.
 struct Totals {
     uint64_t count = 0, ok = 0, errors = 0, timeouts = 0, cancelled = 0, retries = 0, bytes_sent = 0, bytes_received = 0;
+    uint64_t checks_passed = 0, checks_failed = 0;
     double duration_s = 0;
     LatencySummary latency;
 
@@ -46,6 +47,10 @@ struct Totals {
         retries += a.retries;
         bytes_sent += a.bytes_sent;
         bytes_received += a.bytes_received;
+        for (const auto& c : a.checks) {
+            checks_passed += c.pass;
+            checks_failed += c.fail;
+        }
     }
     double value(std::string_view m) const {
         auto n = [](uint64_t v) { return static_cast<double>(v); };
@@ -68,6 +73,10 @@ struct Totals {
         if (m == "p99") return latency.p99_ms;
         if (m == "p999") return latency.p999_ms;
         if (m == "max") return latency.max_ms;
+        if (m == "checks-passed") return n(checks_passed);
+        if (m == "checks-failed") return n(checks_failed);
+        // No check ran: nothing failed (a rate threshold over an action without checks holds).
+        if (m == "check-rate") return checks_passed + checks_failed ? n(checks_passed) / n(checks_passed + checks_failed) : 1.0;
         return 0;
     }
 };
@@ -121,13 +130,26 @@ std::vector<ThresholdResult> evaluate_thresholds(const std::vector<Threshold>& t
             tot.duration_s = report.duration_s;
             tot.latency = report.latency;
             r.actual = tot.value(t.metric);
-            r.metric = t.metric == "error-rate" ? "errors.rate" : t.metric == "failed" ? "errors.count" : "actions." + t.metric;
+            r.metric = t.metric == "error-rate" ? "errors.rate" : t.metric == "failed" ? "errors.count"
+                       : t.metric.starts_with("check") ? "checks." + t.metric.substr(t.metric.find('-') + 1)
+                                                        : "actions." + t.metric;
             break;
         }
         case Threshold::Scope::scenario:
             r.metric = "scenario." + t.target + "." + t.metric;
             for (const auto& s : report.scenarios)
                 if (s.name == t.target) r.actual = scenario_value(s, t.metric);
+            break;
+        case Threshold::Scope::workflow:
+            r.metric = t.target + ".task." + t.metric;
+            for (const auto& w : report.workflows)
+                if (w.name == t.target) {
+                    const auto& l = w.task_duration;
+                    const std::string_view m = t.metric;
+                    r.actual = m == "count" ? static_cast<double>(w.tasks_ok) : m == "failed" ? static_cast<double>(w.tasks_failed)
+                               : m == "min" ? l.min_ms : m == "mean" ? l.mean_ms : m == "p50" ? l.p50_ms : m == "p90" ? l.p90_ms
+                               : m == "p95" ? l.p95_ms : m == "p99" ? l.p99_ms : m == "p999" ? l.p999_ms : l.max_ms;
+                }
             break;
         case Threshold::Scope::action: {
             r.metric = t.target + "." + t.metric;

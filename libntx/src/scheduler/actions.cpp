@@ -3,6 +3,7 @@
 // run-wide globals, the workbook, persist files), and its user continued on the loop's next turn.
 #include <boost/json.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 
@@ -59,22 +60,11 @@ void Shard::action_ended(const frame::ActionEnd& e) {
     ActionStats& st = action_stats(u.scenario, e.action);
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(e.elapsed).count();
     u.last_elapsed_us = static_cast<uint32_t>(std::clamp<int64_t>(us, 0, UINT32_MAX));
-    switch (e.outcome) {
-    case Outcome::ok:
-        ++st.ok;
-        st.latency.record(static_cast<uint64_t>(std::max<int64_t>(us, 0)));
-        break;
-    case Outcome::error: {
-        const auto& masker = scheduler_.frame().masker();
-        st.count_error(e.code, scheduler_.now_ms(), u.user_id, u.task_id, [&] {
-            std::string r = masker.empty() ? std::string(e.reason) : masker.mask(e.reason);
-            return r.empty() ? std::string(frame::status_kind(e.code)) : r;
-        });
-        break;
-    }
-    case Outcome::timeout: ++st.timeouts; break;
-    case Outcome::cancelled: ++st.cancelled; break;
-    }
+    // What the result says may turn an ok action into a failed one (an extract that found nothing).
+    Outcome outcome = e.outcome;
+    ntx_status_t code = e.code;
+    ExtractMiss miss;
+    uint32_t unexpected_status = 0;  // expect-status turned it into an error
     // A plugin's result is read only as far as its size says, and fields only when they exist.
     const ntx_result_t* result = e.result;
     if (result && NTX_HAS_MEMBER(result, ntx_result_t, field_count)) {
@@ -82,23 +72,113 @@ void Shard::action_ended(const frame::ActionEnd& e) {
             st.bytes_sent += result->bytes_sent;
             st.bytes_received += result->bytes_received;
         }
-        if (NTX_HAS_MEMBER(result, ntx_result_t, status)) st.count_status(result->status);
+        if (NTX_HAS_MEMBER(result, ntx_result_t, status)) {
+            st.count_status(result->status);
+            // expect-status decides which answers count as success, both ways (a 404 may be ok, a 200 not).
+            if (!a.expect_status.empty() && result->status &&
+                (outcome == Outcome::ok || (outcome == Outcome::error && code == NTX_E_STATUS))) {
+                bool expected = std::find(a.expect_status.begin(), a.expect_status.end(), result->status) != a.expect_status.end();
+                outcome = expected ? Outcome::ok : Outcome::error;
+                code = expected ? NTX_OK : NTX_E_STATUS;
+                unexpected_status = expected ? 0 : result->status;
+            }
+        }
         // save-as keeps what the plugin reported on failures too (an HTTP 503's status and body).
-        if ((e.outcome == Outcome::ok || e.outcome == Outcome::error) && a.save_slot && result->field_count && result->fields)
-            save_result(u, a, *result);
+        if ((outcome == Outcome::ok || outcome == Outcome::error) && a.save_slot && result->field_count && result->fields)
+            miss = save_result(u, a, *result);
+        if (miss && outcome == Outcome::ok) {
+            outcome = Outcome::error;
+            code = metrics::kErrorExtract;
+        }
     }
-    continue_later(u, e.outcome);
+    if (!a.checks.empty() && outcome != Outcome::cancelled && !run_checks(u, a, e.result, outcome == Outcome::timeout, st) &&
+        a.check_fails_action && outcome == Outcome::ok) {
+        outcome = Outcome::error;
+        code = metrics::kErrorCheck;
+    }
+    const uint64_t latency_us = static_cast<uint64_t>(std::max<int64_t>(us, 0));
+    switch (outcome) {
+    case Outcome::ok:
+        ++st.ok;
+        st.latency.record(latency_us);
+        break;
+    case Outcome::error: {
+        st.latency_failed.record(latency_us);
+        const auto& masker = scheduler_.frame().masker();
+        st.count_error(code, scheduler_.now_ms(), u.user_id, u.task_id, [&] {
+            std::string why = code == metrics::kErrorExtract ? miss.describe()
+                              : code == metrics::kErrorCheck ? fmt::format("check failed: {}", first_failed_check_->expr.source())
+                              : unexpected_status ? fmt::format("status {} is not among expect-status [{}]", unexpected_status,
+                                                                fmt::join(a.expect_status, ", "))
+                                                  : std::string(e.reason);
+            std::string r = masker.empty() ? why : masker.mask(why);
+            return r.empty() ? std::string(metrics::error_kind(code)) : r;
+        });
+        break;
+    }
+    case Outcome::timeout:
+        ++st.timeouts;
+        st.latency_failed.record(latency_us);
+        break;
+    case Outcome::cancelled: ++st.cancelled; break;
+    }
+    continue_later(u, outcome);
 }
 
-void Shard::save_result(User& u, const dsl::ActionSpec& a, const ntx_result_t& result) {
+// Each check of `a` over its result (`status`, `body`...) and the user's variables: counted pass or
+// fail. Without a result (a connection refused, a timeout) every check fails: what it asks never held.
+bool Shard::run_checks(User& u, const dsl::ActionSpec& a, const ntx_result_t* result, bool timed_out, ActionStats& st) {
+    if (st.checks.size() < a.checks.size()) st.checks.resize(a.checks.size());
+    const dsl::Fields* fields = nullptr;
+    if (!timed_out && result && NTX_HAS_MEMBER(result, ntx_result_t, field_count) && result->fields) {
+        if (a.save_slot && (fields = u.variable(*a.save_slot)) != nullptr) {
+            // save-as copied them already (after its extracted values, which a check may read too).
+        } else {
+            dsl::Fields& f = u.result_scratch;  // reuses the strings' capacity
+            f.resize(result->field_count);
+            for (size_t i = 0; i < result->field_count; ++i) {
+                const ntx_kv_t& kv = result->fields[i];
+                f[i].first.assign(kv.key.ptr ? kv.key.ptr : "", kv.key.len);
+                f[i].second.assign(kv.value.ptr ? kv.value.ptr : "", kv.value.len);
+            }
+            fields = &f;
+        }
+    }
+    bool all = true;
+    u.current_result = fields;
+    for (size_t i = 0; i < a.checks.size(); ++i) {
+        bool holds = false;
+        if (fields) {
+            dsl::Value v;
+            check_error_.clear();
+            holds = a.checks[i].expr.eval(u, v, check_error_) && v.truthy();
+        }
+        if (holds) {
+            ++st.checks[i].pass;
+            continue;
+        }
+        ++st.checks[i].fail;
+        if (all) first_failed_check_ = &a.checks[i];
+        all = false;
+    }
+    u.current_result = nullptr;
+    return all;
+}
+
+ExtractMiss Shard::save_result(User& u, const dsl::ActionSpec& a, const ntx_result_t& result) {
     const auto& script = scheduler_.script();
     const uint32_t slot = *a.save_slot;
-    auto copy_into = [&](dsl::Fields& fields) {  // reuses the strings' capacity
-        fields.resize(result.field_count);
+    ExtractMiss miss;
+    // The extracted values first (a name of the plugin's fields is hidden by an extract of that name),
+    // then the plugin's fields. Reuses the strings' capacity.
+    auto copy_into = [&](dsl::Fields& fields) {
+        const size_t x = a.extracts.size();
+        fields.resize(x + result.field_count);
+        if (x) miss = extractor_.run(a, result, fields);
         for (size_t i = 0; i < result.field_count; ++i) {
             const ntx_kv_t& kv = result.fields[i];
-            fields[i].first.assign(kv.key.ptr ? kv.key.ptr : "", kv.key.len);
-            fields[i].second.assign(kv.value.ptr ? kv.value.ptr : "", kv.value.len);
+            fields[x + i].first.assign(kv.key.ptr ? kv.key.ptr : "", kv.key.len);
+            fields[x + i].second.assign(kv.value.ptr ? kv.value.ptr : "", kv.value.len);
         }
     };
     const dsl::Fields* saved;
@@ -121,23 +201,24 @@ void Shard::save_result(User& u, const dsl::ActionSpec& a, const ntx_result_t& r
             workbook_set(u, wb_fields[slot], body);
         }
     }
-    if (!a.persist || !saved) return;
+    if (!a.persist || !saved) return miss;
     // persist: the saved fields as one JSON object, in a file named by the user's context.
     auto& persister = scheduler_.persister();
     std::string name, error;
     if (!a.persist->filename.render(u, name, error)) {
         persister.fail(fmt::format("action '{}': persist filename: {}", a.name, error));
-        return;
+        return miss;
     }
     if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos || name.find('\0') != std::string::npos) {
         persister.fail(fmt::format("action '{}': persist filename '{}' is not a bare file name", a.name, name));
-        return;
+        return miss;
     }
     const auto& masker = scheduler_.frame().masker();
     boost::json::object o;
     for (const auto& [k, v] : *saved) o[k] = masker.masks(k) && !v.empty() ? std::string_view("***") : std::string_view(v);
     std::filesystem::path dir = a.persist->dir.is_absolute() ? a.persist->dir : scheduler_.persist_base() / a.persist->dir;
     persister.write(dir / name, boost::json::serialize(o));
+    return miss;
 }
 
 ntx_status_t Shard::request_task(void* owner, uint32_t action, std::vector<std::pair<std::string, std::string>> overrides,

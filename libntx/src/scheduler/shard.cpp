@@ -313,6 +313,7 @@ void Shard::start_task(User& u, bool restart) {
             ++scenario_stats_[u.scenario].tasks;
         }
         u.task_retries = 0;
+        u.task_started = net::RunClock::now();
         const uint64_t now = scheduler_.now_ms();
         if (u.branch_parent) {
             // a branch keeps its parent's entry (spawn_branch)

@@ -16,6 +16,7 @@
 #include "dsl/script.hpp"
 #include "net/loop.hpp"
 #include "resource/pair_pool.hpp"
+#include "scheduler/extractor.hpp"
 #include "scheduler/stats.hpp"
 #include "scheduler/user.hpp"
 #include "segment/segment.hpp"
@@ -109,11 +110,18 @@ private:
     void start_task(User& u, bool restart = false);
     // Renders the action's parameters (the user's templates and variables) and hands it to the frame.
     void dispatch(User& u, uint32_t action);
-    // save-as: the result's fields into the user's variable (or the run-wide one of a global), the
-    // workbook, then the persist file, if any.
-    void save_result(User& u, const dsl::ActionSpec& a, const ntx_result_t& result);
+    // save-as: the extracted values and the result's fields into the user's variable (or the run-wide
+    // one of a global), the workbook, then the persist file, if any. The first extract that found
+    // nothing (and had no default), if any.
+    ExtractMiss save_result(User& u, const dsl::ActionSpec& a, const ntx_result_t& result);
+    Extractor extractor_;  // save-as extract's JSON scratch
+    // check: each of `a`'s checks counted in `st`; false when one failed (the first in first_failed_check_).
+    bool run_checks(User& u, const dsl::ActionSpec& a, const ntx_result_t* result, bool timed_out, ActionStats& st);
+    std::string check_error_;  // reused: no allocation per check once grown
+    const dsl::CheckSpec* first_failed_check_ = nullptr;  // of the last action whose checks failed
     // ---- workflow.cpp
     void run_step(User& u);
+    uint64_t think_time(User& u, const dsl::Step& step);  // a think step's pause for `u` (its distribution)
     bool test(User& u, const dsl::Expression& cond, bool& holds);
     // A condition, workbook update or workflow that could not go on for `u`: counted in its
     // scenario's condition_errors, logged as a warning, and the first one kept for the summary.

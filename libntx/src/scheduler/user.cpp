@@ -50,7 +50,17 @@ User::User(Shard& s, uint64_t id, uint32_t scen, size_t variable_count, size_t)
     : shard(s), user_id(id), scenario(scen), wait_timer(s.loop().io()), variables(variable_count),
       variable_set(variable_count, false) {
     slot = s.scheduler().frame().open_slot(s.index(), this, id);
+    rng_state = s.scheduler().script().config.seed ^ (id * 0x9E3779B97F4A7C15ull);
 }
+
+uint64_t User::next_random() const {
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);  // splitmix64: tiny state, good enough for pauses
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+double User::random() const { return static_cast<double>(next_random() >> 11) * 0x1.0p-53; }
 
 bool User::in_action() const { return shard.scheduler().frame().in_action(slot); }
 
@@ -64,6 +74,7 @@ std::optional<std::string_view> User::resource_field(std::string_view field) con
 }
 
 const dsl::Fields* User::variable(uint32_t slot) const {
+    if (slot == dsl::kResultSlot) return current_result;
     if (slot < variables.size() && variable_set[slot]) return &variables[slot];
     auto& sched = shard.scheduler();
     const auto& script = sched.script();

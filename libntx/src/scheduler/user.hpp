@@ -99,6 +99,7 @@ struct User final : dsl::RenderContext {
     std::optional<std::chrono::steady_clock::time_point> intended_start;
 
     uint64_t task_id = 0;
+    std::chrono::steady_clock::time_point task_started{};  // its task's start (a restart keeps it): task duration
     uint32_t step = 0;              // index into the workflow's steps
     uint32_t action = 0;            // action index of the step in flight
     uint64_t task_deadline_ms = 0;  // run clock; 0 = none
@@ -132,6 +133,9 @@ struct User final : dsl::RenderContext {
     bool rollback_requested = false;  // an item it holds went down (on-failure: rollback)
     std::vector<dsl::Fields> variables;
     std::vector<bool> variable_set;
+    // While an action's checks run: its result's fields (`status`, `body` in a check), else null.
+    const dsl::Fields* current_result = nullptr;
+    dsl::Fields result_scratch;  // the result's copy for checks of an action that saves nothing
     // Global variables this user read last (per slot, filled on first read): the value a render
     // reads stays alive while another user publishes a newer one.
     mutable std::vector<std::shared_ptr<const dsl::Fields>> global_pins;
@@ -156,6 +160,11 @@ struct User final : dsl::RenderContext {
     bool workbook_field(uint32_t id, std::string& out) const override;
     const dsl::Fields* variable(uint32_t slot) const override;
     std::string env(dsl::EnvVar var) const override;
+    double random() const override;
+    // Its own generator (splitmix64), seeded from the run's seed and its id: the same draws on every
+    // run with the same --seed, whatever the thread count. Mutable: random() is a read to templates.
+    mutable uint64_t rng_state = 0;
+    uint64_t next_random() const;
 };
 
 }  // namespace ntx::scheduler

@@ -1,6 +1,8 @@
 // The workflow interpreter: a user's steps (control steps in a row until one that waits), its waits,
 // the continuation after an action, retries, on-error / on-timeout handlers, routes and exits, and
 // what follows a task (pacing after a failure, the next task, or leaving).
+#include <cmath>
+
 #include "scheduler/shard.hpp"
 
 #include <algorithm>
@@ -37,7 +39,7 @@ void Shard::run_step(User& u) {
         case dsl::Step::Kind::think:
             ++u.step;  // parked: no action in flight, the user leaves at once if asked to stop
             ledger_.set_state(u.wb, workbook::State::executing_thinking);
-            return wait_then(u, Activity::think, step.think_ms, User::Resume::step);
+            return wait_then(u, Activity::think, think_time(u, step), User::Resume::step);
         case dsl::Step::Kind::update_workbook:
             wb_apply(u, step);
             ++u.step;
@@ -288,7 +290,7 @@ void Shard::run_handler(User& u) {
         }
         case dsl::Step::Kind::think:
             ledger_.set_state(u.wb, workbook::State::executing_thinking);
-            return wait_then(u, Activity::think, step.think_ms, User::Resume::handler);
+            return wait_then(u, Activity::think, think_time(u, step), User::Resume::handler);
         case dsl::Step::Kind::update_workbook: wb_apply(u, step); continue;
         case dsl::Step::Kind::action:
             // A compensating action: no per-user rate wait, no retry; its outcome is counted.
@@ -354,6 +356,30 @@ void Shard::follow_route(User& u, dsl::Route route, bool timeout) {
     }
 }
 
+// A think step's pause: fixed, or drawn from its distribution with the user's generator.
+uint64_t Shard::think_time(User& u, const dsl::Step& step) {
+    using Think = dsl::Step::Think;
+    switch (step.think) {
+    case Think::fixed: return step.think_ms;
+    case Think::uniform: {
+        const uint64_t span = step.think_max_ms - step.think_ms;
+        return step.think_ms + (span ? u.next_random() % (span + 1) : 0);
+    }
+    case Think::normal: {
+        // Box-Muller; 1 - u keeps the logarithm's argument in (0, 1].
+        const double u1 = 1.0 - u.random(), u2 = u.random();
+        const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * 3.141592653589793 * u2);
+        const double ms = static_cast<double>(step.think_ms) + z * static_cast<double>(step.think_stddev_ms);
+        return ms <= 0 ? 0 : static_cast<uint64_t>(ms + 0.5);
+    }
+    case Think::exponential: {
+        const double ms = -std::log(1.0 - u.random()) * static_cast<double>(step.think_ms);
+        return static_cast<uint64_t>(std::min(ms, 1e12) + 0.5);
+    }
+    }
+    return step.think_ms;
+}
+
 void Shard::end_task(User& u, dsl::Exit exit, bool by_exit) {
     auto& st = scenario_stats_[u.scenario];
     if (u.branch_parent) {
@@ -369,6 +395,10 @@ void Shard::end_task(User& u, dsl::Exit exit, bool by_exit) {
                 : exit == dsl::Exit::timeout_out ? workbook::State::closing_timeout
                                                  : workbook::State::closing_done);
     if (u.dynamic) return finish(u);  // a dynamic task's outcome is its action's; the scenario's exits are its users'
+    // The task's duration (transaction time): of the tasks that ran to their end, and apart, of the failed ones.
+    const auto task_us = std::chrono::duration_cast<std::chrono::microseconds>(net::RunClock::now() - u.task_started).count();
+    (by_exit && exit != dsl::Exit::closing ? st.task_failed_duration : st.task_duration)
+        .record(static_cast<uint64_t>(std::max<int64_t>(task_us, 0)));
     if (by_exit) {
         switch (exit) {
         case dsl::Exit::error_out: ++st.exit_error; break;
