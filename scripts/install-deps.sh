@@ -22,6 +22,10 @@ packages=(
   nginx-light vsftpd openssl
   # report checks: promtool and a Prometheus server scraping --metrics-listen; headless chromium loading report.html
   prometheus chromium fonts-dejavu-core
+  # report.html inlines Chart.js 3.9.1 (MIT, /usr/share/javascript/chart.js/chart.min.js) at build time
+  libjs-chart.js
+  # the live progress line and the summary's colour, checked in a real terminal
+  tmux
 )
 if [ "${1:-}" = "--bench" ]; then
   # wrk; h2load (nghttp2-client); Locust (FastHttpUser); GNU time for CPU-seconds and peak RSS;

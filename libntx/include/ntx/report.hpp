@@ -17,12 +17,15 @@ struct LatencySummary {
 };
 
 // One interval of a scenario's run (report.json `intervals`, the HTML report's charts): what ended in
-// [t_s, t_s + interval) over all its actions, and the users online at its end.
+// [t_s, t_s + interval) over all its actions, and the users online at its end. An action's intervals
+// (ActionReport::intervals) are the same for that action alone (online is 0 there).
 struct IntervalStats {
     double t_s = 0;
     uint64_t ok = 0, errors = 0, timeouts = 0;
     double p50_ms = 0, p99_ms = 0;  // latency of the ok actions that ended in the interval
     uint64_t online = 0;
+    double p95_ms = 0;
+    std::vector<std::pair<std::string, uint64_t>> errors_by_kind;  // of `errors`, by kind (actions only)
 };
 
 // One threshold of script.yaml, evaluated.
@@ -70,6 +73,11 @@ struct ActionReport {
     // order, classes with a zero count left out; actions that ended without a status are not in it.
     std::vector<std::pair<std::string, uint64_t>> status_classes;  // e.g. {"2xx", 97}, {"5xx", 3}
     LatencySummary latency;
+    // The latency distribution of the ok actions: (upper edge in ms, count) per bucket, 8 buckets per
+    // power of two, empty buckets left out (report.json `latency_histogram`).
+    std::vector<std::pair<double, uint64_t>> latency_buckets;
+    // Over time, Report::interval_ms wide (final report only; report.json `intervals` of the action).
+    std::vector<IntervalStats> intervals;
 };
 
 // A pair_pool's leases over the run (report.json `resources.pools`).

@@ -382,7 +382,13 @@ Report Core::final_report(scheduler::Scheduler& sched, live::RunMonitor& monitor
     report.resources = report::resources_report(script_, pools_, leaked_);
     auto ps = sched.persister().stats();
     report.persist = {ps.files, ps.bytes, ps.errors, ps.first_error};
-    for (size_t s = 0; s < report.scenarios.size(); ++s) report.scenarios[s].intervals = monitor.take_intervals(s);
+    for (size_t s = 0; s < report.scenarios.size(); ++s) {
+        report.scenarios[s].intervals = monitor.take_intervals(s);
+        // Each action's own series (the report lists a scenario's actions in its own order: by name).
+        for (auto& a : report.scenarios[s].actions)
+            for (size_t i = 0; i < script_.actions.size(); ++i)
+                if (script_.actions[i].name == a.name) a.intervals = monitor.take_action_intervals(s, i);
+    }
     report.interval_ms = monitor.interval_ms();
     report.aborted_by_threshold = monitor.aborted();
     report.stopped_by_exit = sched.stop_reason();

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "frame/protocol_frame.hpp"
 #include "report/report_builder.hpp"
 #include "report/thresholds.hpp"
 
@@ -36,6 +37,7 @@ RunMonitor::RunMonitor(const dsl::Script& script, metrics::SnapshotReader read, 
     prev_errors_.assign(n, 0);
     prev_timeouts_.assign(n, 0);
     progress_prev_count_.assign(n, 0);
+    action_tracks_.resize(n * script.actions.size());
     next_interval_ms_ = options_.interval_ms;
     for (const auto& t : script.thresholds) has_abort_ = has_abort_ || t.abort_on_fail;
 }
@@ -117,6 +119,7 @@ void RunMonitor::sample(uint64_t now_ms, bool last) {
             auto latency = std::make_unique<metrics::LatencyHistogram>();
             for (uint32_t a = 0; a < n_actions; ++a) {
                 const auto& st = snapshot_.actions[s * n_actions + a];
+                sample_action(s * n_actions + a, st, begin_ms);
                 ok += st.ok;
                 errors += st.errors;
                 timeouts += st.timeouts;
@@ -134,6 +137,29 @@ void RunMonitor::sample(uint64_t now_ms, bool last) {
         next_interval_ms_ += options_.interval_ms;
         if (last && next_interval_ms_ > now_ms) break;
     }
+}
+
+void RunMonitor::sample_action(size_t i, const metrics::ActionStats& st, uint64_t begin_ms) {
+    auto& track = action_tracks_[i];
+    if (!track) {
+        if (st.ok + st.errors + st.timeouts + st.cancelled == 0) return;
+        track = std::make_unique<ActionTrack>(options_.interval_ms);
+    }
+    std::vector<std::pair<std::string, uint64_t>> kinds;
+    for (const auto& k : st.errors_by_code) {
+        auto prev = std::find_if(track->prev_kinds.begin(), track->prev_kinds.end(), [&](const auto& p) { return p.first == k.code; });
+        const uint64_t before = prev == track->prev_kinds.end() ? 0 : prev->second;
+        if (k.n > before) kinds.emplace_back(frame::status_kind(k.code), k.n - before);
+        if (prev == track->prev_kinds.end()) track->prev_kinds.emplace_back(k.code, k.n);
+        else prev->second = k.n;
+    }
+    auto latency = std::make_unique<metrics::LatencyHistogram>(st.latency);
+    track->series.add(begin_ms, st.ok - std::min(st.ok, track->prev_ok), st.errors - std::min(st.errors, track->prev_errors),
+                      st.timeouts - std::min(st.timeouts, track->prev_timeouts), 0, *latency, *track->prev_latency, kinds);
+    track->prev_ok = st.ok;
+    track->prev_errors = st.errors;
+    track->prev_timeouts = st.timeouts;
+    track->prev_latency = std::move(latency);
 }
 
 void RunMonitor::check_abort() {

@@ -48,6 +48,11 @@ public:
     std::vector<IntervalStats> take_intervals(size_t s) {
         return s < intervals_.size() ? intervals_[s].take() : std::vector<IntervalStats>{};
     }
+    // Action `a` of scenario `s`: its intervals, as wide as the scenario's (empty when it never ran).
+    std::vector<IntervalStats> take_action_intervals(size_t s, size_t a) {
+        const size_t i = s * script_.actions.size() + a;
+        return i < action_tracks_.size() && action_tracks_[i] ? action_tracks_[i]->series.take() : std::vector<IntervalStats>{};
+    }
     uint64_t interval_ms() const { return intervals_.empty() ? options_.interval_ms : intervals_.front().width_ms(); }
     // An abort-on-fail threshold failed during the run and stopped it.
     bool aborted() const { return aborted_.load(); }
@@ -76,6 +81,17 @@ private:
     std::vector<std::unique_ptr<metrics::LatencyHistogram>> prev_latency_;  // per scenario, at the last interval
     std::vector<uint64_t> prev_ok_, prev_errors_, prev_timeouts_;
     std::vector<metrics::IntervalSeries> intervals_;  // per scenario
+    // Per scenario x action, made when the action first ended (an action that never runs costs nothing):
+    // its series, and its counters at the last interval.
+    struct ActionTrack {
+        explicit ActionTrack(uint64_t interval_ms) : series(interval_ms) {}
+        metrics::IntervalSeries series;
+        std::unique_ptr<metrics::LatencyHistogram> prev_latency = std::make_unique<metrics::LatencyHistogram>();
+        uint64_t prev_ok = 0, prev_errors = 0, prev_timeouts = 0;
+        std::vector<std::pair<ntx_status_t, uint64_t>> prev_kinds;
+    };
+    std::vector<std::unique_ptr<ActionTrack>> action_tracks_;
+    void sample_action(size_t i, const metrics::ActionStats& st, uint64_t begin_ms);
     uint64_t next_interval_ms_ = 0;
     std::vector<uint64_t> progress_prev_count_;
     uint64_t progress_prev_ms_ = 0;

@@ -102,6 +102,8 @@ ActionReport action_report(const dsl::Script& script, uint32_t a, const metrics:
     for (size_t c = 0; c < st.status_classes.size(); ++c)
         if (st.status_classes[c]) ar.status_classes.emplace_back(std::to_string(c + 1) + "xx", st.status_classes[c]);
     ar.latency = metrics::summarize(st.latency);
+    for (const auto& [edge_us, n] : st.latency.coarse_buckets())
+        ar.latency_buckets.emplace_back(static_cast<double>(edge_us + 1) / 1000.0, n);
     return ar;
 }
 

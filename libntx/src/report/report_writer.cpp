@@ -19,6 +19,34 @@ json::object latency_json(const LatencySummary& l) {
             {"p999", round3(l.p999_ms)}, {"max", round3(l.max_ms)}};
 }
 
+json::array histogram_json(const std::vector<std::pair<double, uint64_t>>& buckets) {
+    json::array out;
+    for (const auto& [le, n] : buckets) out.push_back(json::array{round3(le), n});
+    return out;
+}
+
+// One interval: an action's has no `online` (0) and its errors by kind when it had any.
+json::object interval_json(const IntervalStats& iv, bool action) {
+    json::object o{{"t_s", round3(iv.t_s)},           {"ok", iv.ok},
+                   {"errors", iv.errors},             {"timeouts", iv.timeouts},
+                   {"p50_ms", round3(iv.p50_ms)},     {"p95_ms", round3(iv.p95_ms)},
+                   {"p99_ms", round3(iv.p99_ms)}};
+    if (!action) o["online"] = iv.online;
+    if (!iv.errors_by_kind.empty()) {
+        json::object kinds;
+        for (const auto& [k, n] : iv.errors_by_kind) kinds[k] = n;
+        o["errors_by_kind"] = std::move(kinds);
+    }
+    return o;
+}
+
+json::array intervals_json(const std::vector<IntervalStats>& points, bool action) {
+    json::array out;
+    out.reserve(points.size());
+    for (const auto& iv : points) out.push_back(interval_json(iv, action));
+    return out;
+}
+
 json::object action_json(const ActionReport& a, double duration_s) {
     json::object by_kind;
     for (const auto& [k, n] : a.errors_by_kind) by_kind[k] = n;
@@ -45,7 +73,9 @@ json::object action_json(const ActionReport& a, double duration_s) {
                         {"bytes_sent", a.bytes_sent},
                         {"bytes_received", a.bytes_received},
                         {"throughput_per_s", round3(duration_s > 0 ? static_cast<double>(a.count) / duration_s : 0)},
-                        {"latency_ms", latency_json(a.latency)}};
+                        {"latency_ms", latency_json(a.latency)},
+                        {"latency_histogram", histogram_json(a.latency_buckets)},
+                        {"intervals", intervals_json(a.intervals, true)}};
 }
 
 std::string format_value(double v, const std::string& unit) {
@@ -62,12 +92,7 @@ std::string to_json(const Report& r) {
     for (const auto& s : r.scenarios) {
         json::array actions;
         for (const auto& a : s.actions) actions.push_back(action_json(a, s.duration_s));
-        json::array intervals;
-        for (const auto& iv : s.intervals)
-            intervals.push_back(json::object{{"t_s", round3(iv.t_s)},  {"ok", iv.ok},
-                                             {"errors", iv.errors},    {"timeouts", iv.timeouts},
-                                             {"p50_ms", round3(iv.p50_ms)}, {"p99_ms", round3(iv.p99_ms)},
-                                             {"online", iv.online}});
+        json::array intervals = intervals_json(s.intervals, false);
         json::object scenario{
             {"name", s.name},
             {"workflow", s.workflow},
@@ -300,6 +325,17 @@ std::string lease_leaks(const Report& r) {
         if (p.held_at_end) pools += fmt::format("{}'{}' ({})", pools.empty() ? "" : ", ", p.name, p.held_at_end);
     return fmt::format("{} resource lease{} still held at the end of the run: {}", r.resources.leases_leaked,
                        r.resources.leases_leaked == 1 ? "" : "s", pools);
+}
+
+std::string human_bytes(uint64_t bytes) {
+    static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    double v = static_cast<double>(bytes);
+    size_t u = 0;
+    while (v >= 1024 && u + 1 < std::size(kUnits)) {
+        v /= 1024;
+        ++u;
+    }
+    return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.{}f} {}", v, v < 10 ? 2 : v < 100 ? 1 : 0, kUnits[u]);
 }
 
 }  // namespace ntx::report

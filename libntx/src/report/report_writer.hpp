@@ -17,4 +17,7 @@ void print_summary(const Report& report, std::FILE* out);
 // fails with exit code 3).
 std::string lease_leaks(const Report& report);
 
+// 1536 -> "1.5 KiB" (bytes below 1 KiB as "512 B").
+std::string human_bytes(uint64_t bytes);
+
 }  // namespace ntx::report
