@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -123,8 +124,25 @@ TEST_CASE("report.json and the summary show each kind's first error", "[report]"
 
     const std::string text = summary_of(r);
     INFO(text);
-    CHECK(text.find("error invalid: 4, the first (user 3, task 2, at 0.25 s): invalid url \"x\": expected "
-                    "http://host[:port]/path") != std::string::npos);
+    // Long lines wrap at 100 columns onto indented continuation lines: read them joined.
+    std::string joined;
+    for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '\n' && i + 1 < text.size() && text.compare(i + 1, 8, "        ") == 0) {
+            joined += ' ';
+            while (i + 1 < text.size() && text[i + 1] == ' ') ++i;
+        } else {
+            joined += text[i];
+        }
+    }
+    CHECK(joined.find("error invalid: 4, the first (user 3, task 2, at 0.25 s): invalid url \"x\": expected "
+                      "http://host[:port]/path") != std::string::npos);
+    size_t widest = 0;
+    for (size_t at = 0, end; at < text.size(); at = end + 1) {
+        end = text.find('\n', at);
+        if (end == std::string::npos) end = text.size();
+        widest = std::max(widest, end - at);
+    }
+    CHECK(widest <= 100);  // the summary fits 100 columns
     CHECK(text.find("error connect: 1\n") != std::string::npos);  // a kind without an example: its count
     CHECK(text.find("2 conditions or workbook updates could not be evaluated; the first: [user=4 task=1]") !=
           std::string::npos);

@@ -71,6 +71,14 @@ struct RunOptions {
     // Report::workbook.rows_dropped). For every entry of a run, set workbook_retention.keep = all.
     bool keep_workbook = false;
     size_t keep_workbook_max = 100'000;
+    // The live view: a per-action table (count, per s, errors, p50, p99) instead of one line per
+    // scenario (`--live table`).
+    bool live_table = false;
+    // metrics_listen on an address other than loopback: refused unless this is set (a warning is printed).
+    bool metrics_public = false;
+    // How long the metrics endpoint stays up after the run (final counts), so that the last scrape of a
+    // short run is complete (`--metrics-grace`).
+    unsigned metrics_grace_ms = 0;
 };
 
 // The entry function of a protocol, exactly as a plugin .so exports it (ntx_plugin_entry_fn of

@@ -25,6 +25,7 @@
 #include "plugin/semver.hpp"
 #include "progress/bus.hpp"
 #include "report/report_builder.hpp"
+#include "report/report_writer.hpp"
 #include "report/thresholds.hpp"
 #include "resource/resource_monitor.hpp"
 #include "resource/source_files.hpp"
@@ -55,6 +56,8 @@ live::RunMonitor::Options monitor_options(const RunOptions& options) {
     if (!options.quiet && options.progress_ms) {
         mo.progress = stdout;
         mo.tty = isatty(fileno(stdout)) != 0;
+        mo.colour = report::wants_colour(stdout);
+        mo.table = options.live_table;
         mo.progress_ms = options.progress_ms;
     }
     return mo;

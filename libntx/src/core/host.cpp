@@ -57,7 +57,7 @@ void plan(core::Core& core, const Source& source) {
 // After the run: the end summary, then the report files.
 void finish(const Report& report, const RunOptions& options) {
     // The summary first: it reaches the terminal even if the report file cannot be written.
-    if (!options.quiet) report::print_summary(report, stdout);
+    if (!options.quiet) report::print_summary(report, stdout, report::wants_colour(stdout));
     if (!options.out_dir.empty()) {
         try {
             report::write_json(report, std::filesystem::path(options.out_dir) / "report.json");

@@ -26,11 +26,36 @@ namespace ntx::live {
 // unknown (users run their workflow once, for as long as it takes).
 uint64_t planned_ms(const dsl::Script& script);
 
+// The run's health, 0..100 (docs/reports.md, "The progress line"): 100 minus
+//   errors      min(40, 400 x (errors + timeouts) / actions ended)     1% failed costs 4, 10% costs 40
+//   latency     min(30, 15 x latency (ms) thresholds failing now)
+//   drops       min(20, 200 x dropped / planned arrivals)             open model: 1% dropped costs 2
+//   waits       min(10, 10 x users waiting for a resource / users online)
+// `r` is the live report (its thresholds evaluated: only the `ms` ones count, a count or rate
+// threshold is not decided before the end).
+struct Health {
+    int score = 100;
+    double errors = 0, latency = 0, drops = 0, waits = 0;  // the points each part took
+};
+Health health(const Report& r, const std::vector<ThresholdResult>& thresholds, uint64_t online, uint64_t waiting);
+
+// How far a run is, and when it should end: `fraction` of the plan done (0..1), `eta_s` (< 0 when
+// unknown). With a planned length (the call model's max-duration, profile, arrival window or
+// task-duration): elapsed over planned. Without one (users that run their workflow once): users that
+// ended over users planned, and the rate at which they ended so far for the ETA.
+struct Forecast {
+    bool known = false;
+    double fraction = 0, eta_s = -1;
+};
+Forecast forecast(const dsl::Script& script, uint64_t planned_ms, uint64_t now_ms, uint64_t users_ended);
+
 class RunMonitor {
 public:
     struct Options {
         std::FILE* progress = nullptr;  // where the progress line goes (none: no progress line)
         bool tty = false;               // redraw in place (else plain lines)
+        bool colour = false;            // ANSI colours (a terminal without NO_COLOR)
+        bool table = false;             // a per-action table instead of one line per scenario
         uint64_t progress_ms = 1000;
         uint64_t interval_ms = 1000;    // the report's intervals
     };
@@ -94,6 +119,7 @@ private:
     void sample_action(size_t i, const metrics::ActionStats& st, uint64_t begin_ms);
     uint64_t next_interval_ms_ = 0;
     std::vector<uint64_t> progress_prev_count_;
+    std::vector<uint64_t> progress_prev_action_;  // --live table: each row's count at the last drawing
     uint64_t progress_prev_ms_ = 0;
     size_t progress_lines_ = 0;  // lines drawn last time (tty)
     bool has_abort_ = false;
