@@ -194,6 +194,8 @@ int main(int argc, char** argv) {
                           "the run's metrics)")(
         "metrics-grace", po::value<std::string>(),
         "keep the metrics endpoint up this long after the run (e.g. 5s), so the last scrape sees the final counts")(
+        "run-id", po::value<std::string>(), "the run's id: the run_id label of its Prometheus series and report.json's "
+                                            "run_id (default: its UTC start time and a random suffix)")(
         "live", po::value<std::string>(), "the live view: line (one line per scenario, the default) or table (per action)")(
         "workbook-stream", "run: also write the progress bus's events (the workbook change stream) to "
                            "DIR/workbook-stream.jsonl (needs --out)")(
@@ -283,6 +285,7 @@ int main(int argc, char** argv) {
     options.quiet = vm.count("quiet") > 0;
     if (vm.count("metrics-listen")) options.metrics_listen = vm["metrics-listen"].as<std::string>();
     options.metrics_public = vm.count("metrics-public") > 0;
+    if (vm.count("run-id")) options.run_id = vm["run-id"].as<std::string>();
     if (vm.count("metrics-grace")) {
         const std::string v = vm["metrics-grace"].as<std::string>();
         char* end = nullptr;

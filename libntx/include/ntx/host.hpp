@@ -79,6 +79,9 @@ struct RunOptions {
     // How long the metrics endpoint stays up after the run (final counts), so that the last scrape of a
     // short run is complete (`--metrics-grace`).
     unsigned metrics_grace_ms = 0;
+    // The run's id: the `run_id` label of every Prometheus series and report.json's `run_id`; empty =
+    // made at the start ("20261207T184500Z-3fa2": UTC time and a random suffix).
+    std::string run_id;
 };
 
 // The entry function of a protocol, exactly as a plugin .so exports it (ntx_plugin_entry_fn of

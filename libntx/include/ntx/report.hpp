@@ -222,6 +222,7 @@ struct WorkbookSummary {
 
 struct Report {
     std::string ntx_version;
+    std::string run_id;   // RunOptions::run_id, or made at the start (UTC time and a random suffix)
     std::string res_dir;
     std::string started_at;       // ISO 8601 UTC
     double duration_s = 0;

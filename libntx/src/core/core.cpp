@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <functional>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <unistd.h>
 
@@ -63,6 +64,17 @@ live::RunMonitor::Options monitor_options(const RunOptions& options) {
     return mo;
 }
 
+// A run id: the UTC start time and 4 random hex digits ("20261207T184500Z-3fa2").
+std::string make_run_id() {
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+    std::random_device rd;
+    return fmt::format("{}-{:04x}", buf, rd() & 0xffff);
+}
+
 std::string iso_now() {
     std::time_t t = std::time(nullptr);
     std::tm tm{};
@@ -75,7 +87,7 @@ std::string iso_now() {
 }  // namespace
 
 Core::Core(RunOptions options, ProtocolRegistry protocols)
-    : options_(std::move(options)), protocols_(std::move(protocols)), log_(make_logger()) {}
+    : options_(std::move(options)), run_id_(options_.run_id), protocols_(std::move(protocols)), log_(make_logger()) {}
 
 Core::~Core() = default;
 
@@ -219,10 +231,20 @@ std::shared_ptr<Core::MetricsEndpoint> Core::open_metrics_endpoint() const {
     auto endpoint = std::make_shared<MetricsEndpoint>();
     if (options_.metrics_listen.empty()) return endpoint;
     try {
-        endpoint->server = std::make_unique<live::MetricsServer>(options_.metrics_listen, [e = endpoint.get()] {
-            std::lock_guard lock(e->mutex);
-            return e->body ? e->body() : std::string("# ntx: no run in progress\n");
-        });
+        endpoint->server = std::make_unique<live::MetricsServer>(
+            options_.metrics_listen,
+            [e = endpoint.get()] {
+                std::lock_guard lock(e->mutex);
+                return e->body ? e->body() : std::string("# ntx: no run in progress\n");
+            },
+            options_.metrics_public);
+        if (options_.metrics_public) {
+            const auto& l = options_.metrics_listen;
+            const bool loopback = l.rfind("127.", 0) == 0 || l.rfind("[::1]", 0) == 0;
+            if (!loopback)
+                std::fprintf(stderr, "ntx: warning: the metrics endpoint listens on %s (--metrics-public): whoever reaches "
+                                     "it can read the run's metrics\n", l.c_str());
+        }
     } catch (const std::exception& e) {
         throw InvalidInput({{"--metrics-listen", 0, 0, e.what(), {}}});
     }
@@ -259,8 +281,10 @@ std::unique_ptr<progress::Bus> Core::open_bus(const workbook::Names& names, unsi
 Report Core::execute(std::atomic<int>& stop) {
     unsigned threads = options_.threads ? options_.threads : script_.config.threads;
     if (!threads) threads = std::max(1u, std::thread::hardware_concurrency());
-    auto metrics = open_metrics_endpoint();
+    metrics_ = open_metrics_endpoint();
+    auto& metrics = metrics_;
     std::string started_at = iso_now();
+    if (run_id_.empty()) run_id_ = make_run_id();
     Clock clock{std::chrono::steady_clock::now(), {}};
     fs::path trail;
     if (!options_.out_dir.empty() && !pools_.empty()) trail = fs::path(options_.out_dir) / "leases.jsonl";
@@ -269,7 +293,18 @@ Report Core::execute(std::atomic<int>& stop) {
     Report report = run(threads, stop, *resources, *metrics, clock);
     if (!trail.empty()) report.resources.lease_trail = trail.string();
     report.started_at = started_at;
+    report.run_id = run_id_;
     return report;
+}
+
+void Core::linger_metrics(const std::atomic<int>& stop) {
+    if (!metrics_ || !metrics_->server) return;
+    // The endpoint keeps serving the final counts for the grace (a second Ctrl-C ends it at once).
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.metrics_grace_ms);
+    while (stop.load() < 2 && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(50),
+                                                                                   until - std::chrono::steady_clock::now()));
+    metrics_.reset();  // the endpoint closes
 }
 
 // Executing and monitoring, then closing: the scheduler and its services (live counters, progress
@@ -313,13 +348,19 @@ Report Core::run(unsigned threads, std::atomic<int>& stop, resource::ResourceMon
     // Whichever way this function ends, the endpoint stops reading `sched` and `live` before they go.
     struct Detach {
         MetricsEndpoint& m;
-        ~Detach() { m.detach(); }
+        bool keep = false;  // the final counts were attached: they stay for the grace
+        ~Detach() {
+            if (!keep) m.detach();
+        }
     } detach{metrics};
+    const double planned_s = static_cast<double>(live::planned_ms(script_)) / 1000.0;
     if (metrics.server)
-        metrics.attach([this, read] {
+        metrics.attach([this, read, planned_s, &bus] {
             metrics::RunSnapshot snap;
             read(snap);
-            return live::prometheus_text(script_, snap, static_cast<double>(live::planned_ms(script_)) / 1000.0);
+            const auto bs = bus->stats();
+            snap.bus = {bs.events, bs.dropped, bs.max_batch, bs.batches, bs.queued};
+            return live::prometheus_text(script_, snap, {run_id_, planned_s, "executing"});
         });
     live::RunMonitor monitor(script_, read, stop, monitor_options(options_));
     bus->start(clock.run_started);
@@ -332,7 +373,16 @@ Report Core::run(unsigned threads, std::atomic<int>& stop, resource::ResourceMon
     for (unsigned i = 0; i < sched.shard_count(); ++i) live.publish(sched.shard(i), sched.now_ms(), true, true);
     monitor.finish();
     Report report = final_report(sched, monitor, *bus, *archive, seconds_since(clock.t0), stop.load() > 0);
-    metrics.server.reset();  // the endpoint closes with the run
+    if (metrics.server) {
+        // The final counts, served as they are until the endpoint closes (after --metrics-grace).
+        metrics::RunSnapshot snap;
+        scheduler::read_snapshot(sched, snap, true);
+        snap.elapsed_s = report.duration_s;
+        const auto bs = bus->stats();
+        snap.bus = {bs.events, bs.dropped, bs.max_batch, bs.batches, bs.queued};
+        metrics.attach([text = live::prometheus_text(script_, snap, {run_id_, planned_s, "closing"})] { return text; });
+        detach.keep = true;
+    }
     // Every socket, timer and watch is closed and the loops stopped; the plugins release now,
     // and whatever loop they name from here on is refused.
     frame_->detach_loops();

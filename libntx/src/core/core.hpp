@@ -57,6 +57,9 @@ public:
     Report execute(std::atomic<int>& stop);
 
     const dsl::Script& script() const { return script_; }
+    // After the reports are written: keeps the metrics endpoint serving the final counts for
+    // RunOptions::metrics_grace_ms (unless `stop` reaches 2), then closes it.
+    void linger_metrics(const std::atomic<int>& stop);
 
 private:
     struct MetricsEndpoint;
@@ -84,6 +87,8 @@ private:
     static ProgressEvent phase_event(const workbook::Names& names, RunPhase phase, uint64_t t_ms);
 
     RunOptions options_;
+    std::string run_id_;                         // options_.run_id, or made when the run starts
+    std::shared_ptr<MetricsEndpoint> metrics_;   // --metrics-listen: open from execute() until linger_metrics()
     ProtocolRegistry protocols_;
     std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
     std::shared_ptr<spdlog::logger> log_;

@@ -98,6 +98,7 @@ struct Host::Impl {
         plan(core, source);
         Report report = core.execute(stop);
         finish(report, options);
+        core.linger_metrics(stop);
         return report;
     }
 };
@@ -160,6 +161,7 @@ void launch_into(const std::shared_ptr<Run::State>& state, core::ProtocolRegistr
         try {
             report = core->execute(state->stop);
             finish(*report, options);
+            core->linger_metrics(state->stop);
         } catch (const std::exception& e) {
             error = std::current_exception();
             text = e.what();

@@ -174,6 +174,7 @@ std::string to_json(const Report& r) {
                            {"leases_leaked", r.resources.leases_leaked}};
     if (!r.resources.lease_trail.empty()) resources["lease_trail"] = r.resources.lease_trail;
     json::object root{{"ntx_version", r.ntx_version},
+                      {"run_id", r.run_id},
                       {"res_dir", r.res_dir},
                       {"started_at", r.started_at},
                       {"interrupted", r.interrupted},
