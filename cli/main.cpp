@@ -196,6 +196,9 @@ int main(int argc, char** argv) {
         "keep the metrics endpoint up this long after the run (e.g. 5s), so the last scrape sees the final counts")(
         "run-id", po::value<std::string>(), "the run's id: the run_id label of its Prometheus series and report.json's "
                                             "run_id (default: its UTC start time and a random suffix)")(
+        "out-stream", po::value<std::vector<std::string>>()->composing(),
+        "run: write a result stream as the run goes, KIND=FILE (repeatable): csv=FILE and jsonl=FILE (every interval "
+        "of every scenario and action), tasks=FILE (every finished task, JSON lines)")(
         "live", po::value<std::string>(), "the live view: line (one line per scenario, the default) or table (per action)")(
         "workbook-stream", "run: also write the progress bus's events (the workbook change stream) to "
                            "DIR/workbook-stream.jsonl (needs --out)")(
@@ -286,6 +289,16 @@ int main(int argc, char** argv) {
     if (vm.count("metrics-listen")) options.metrics_listen = vm["metrics-listen"].as<std::string>();
     options.metrics_public = vm.count("metrics-public") > 0;
     if (vm.count("run-id")) options.run_id = vm["run-id"].as<std::string>();
+    if (vm.count("out-stream"))
+        for (const auto& spec : vm["out-stream"].as<std::vector<std::string>>()) {
+            const auto eq = spec.find('=');
+            const std::string kind = spec.substr(0, eq);
+            if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {  // the kind is checked by the run
+                std::fprintf(stderr, "ntx: error: --out-stream '%s': expected KIND=FILE (csv, jsonl or tasks)\n", spec.c_str());
+                return kExitInvalid;
+            }
+            options.out_streams.emplace_back(kind, spec.substr(eq + 1));
+        }
     if (vm.count("metrics-grace")) {
         const std::string v = vm["metrics-grace"].as<std::string>();
         char* end = nullptr;

@@ -82,6 +82,10 @@ struct RunOptions {
     // The run's id: the `run_id` label of every Prometheus series and report.json's `run_id`; empty =
     // made at the start ("20261207T184500Z-3fa2": UTC time and a random suffix).
     std::string run_id;
+    // Result streams written while the run goes on (`--out-stream KIND=TARGET`; with config.yaml's
+    // `outputs:`, a kind given here replaces the config's): "csv" and "jsonl" -> every interval of every
+    // scenario and action; "tasks" -> every finished task's workbook entry as a JSON line.
+    std::vector<std::pair<std::string, std::string>> out_streams;
 };
 
 // The entry function of a protocol, exactly as a plugin .so exports it (ntx_plugin_entry_fn of

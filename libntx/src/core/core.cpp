@@ -9,6 +9,8 @@
 #include <ctime>
 #include <fmt/format.h>
 #include <functional>
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -323,10 +325,13 @@ Report Core::run(unsigned threads, std::atomic<int>& stop, resource::ResourceMon
     } catch (const std::exception& e) {
         throw RuntimeFailure(e.what());
     }
+    // Result streams (--out-stream, config.yaml outputs): interval files for the monitor, and every
+    // finished task through a second archive that keeps all (its own writer thread and file).
+    Streams streams = open_streams(names, threads);
     // save-as persist: relative folders are under the run's output folder (else the current one).
     scheduler::Scheduler sched(script_, pools_, *frame_, threads,
                                {&live, bus.get(), options_.out_dir.empty() ? fs::current_path() : fs::absolute(options_.out_dir),
-                                archive.get()});
+                                archive.get(), streams.tasks.get()});
     // on-failure: rollback: the users holding an item that went down, on their own loops.
     resources.on_down([&sched](uint32_t pool, uint32_t item) {
         for (unsigned i = 0; i < sched.shard_count(); ++i)
@@ -362,12 +367,21 @@ Report Core::run(unsigned threads, std::atomic<int>& stop, resource::ResourceMon
             snap.bus = {bs.events, bs.dropped, bs.max_batch, bs.batches, bs.queued};
             return live::prometheus_text(script_, snap, {run_id_, planned_s, "executing"});
         });
-    live::RunMonitor monitor(script_, read, stop, monitor_options(options_));
+    auto mo = monitor_options(options_);
+    mo.csv = streams.csv.get();
+    mo.jsonl = streams.jsonl.get();
+    live::RunMonitor monitor(script_, read, stop, mo);
     bus->start(clock.run_started);
     bus->publish(phase_event(names, RunPhase::executing, 0));  // the run's clock starts with the run
     monitor.start(clock.run_started);
     sched.run(stop);
     close(sched, resources, *bus, *archive, names);
+    if (streams.tasks) {
+        streams.tasks->finish();
+        const auto st = streams.tasks->stats();
+        if (!st.error.empty() || st.dropped)
+            log_->error("--out-stream tasks: {} of {} tasks not written{}{}", st.dropped, st.kept, st.error.empty() ? "" : ": ", st.error);
+    }
     // The loops ended: each shard's final counters (with its timelines), so that the intervals add up
     // to the totals and the final snapshot holds everything.
     for (unsigned i = 0; i < sched.shard_count(); ++i) live.publish(sched.shard(i), sched.now_ms(), true, true);
@@ -453,6 +467,46 @@ Report Core::final_report(scheduler::Scheduler& sched, live::RunMonitor& monitor
     report.workbook.stream_max_batch = bs.max_batch;
     report.thresholds = report::evaluate_thresholds(script_.thresholds, report);
     return report;
+}
+
+// The result streams asked for: config.yaml's outputs (relative targets in --out, else the current
+// folder), replaced kind by kind by --out-stream (as given). A file that cannot be created is bad input.
+Core::Streams Core::open_streams(const workbook::Names& names, unsigned shards) const {
+    std::vector<std::pair<std::string, std::string>> wanted;
+    for (const auto& [kind, target] : script_.config.outputs) {
+        fs::path p(target);
+        if (p.is_relative() && !options_.out_dir.empty()) p = fs::path(options_.out_dir) / p;
+        wanted.emplace_back(kind, p.string());
+    }
+    for (const auto& [kind, target] : options_.out_streams) {
+        if (std::string error = dsl::output_kind_error(kind); !error.empty())
+            throw InvalidInput({{"--out-stream", 0, 0, error.substr(std::string_view("outputs: ").size()), {}}});
+        std::erase_if(wanted, [&](const auto& w) { return w.first == kind; });
+        wanted.emplace_back(kind, target);
+    }
+    Streams out;
+    for (const auto& [kind, target] : wanted) {
+        std::error_code ec;
+        if (fs::path(target).has_parent_path()) fs::create_directories(fs::path(target).parent_path(), ec);
+        if (kind == "tasks") {
+            workbook::Retention all;
+            all.keep = workbook::Retention::Keep::all;
+            all.limit = 0;
+            try {
+                out.tasks = std::make_unique<workbook::Archive>(script_.workbook, names, all, fs::path(target), 0, shards,
+                                                                script_.scenarios.size());
+            } catch (const std::exception& e) {
+                throw InvalidInput({{"--out-stream", 0, 0, fmt::format("tasks={}: {}", target, e.what()), {}}});
+            }
+            continue;
+        }
+        std::FILE* f = std::fopen(target.c_str(), "w");
+        if (!f)
+            throw InvalidInput({{"--out-stream", 0, 0, fmt::format("{}={}: cannot create the file: {}", kind, target,
+                                                                   std::strerror(errno)), {}}});
+        (kind == "csv" ? out.csv : out.jsonl).reset(f);
+    }
+    return out;
 }
 
 // The workbook archive of the run: retention from RunOptions, the snapshot file in --out (gzip when

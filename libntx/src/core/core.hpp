@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -63,6 +64,14 @@ public:
 
 private:
     struct MetricsEndpoint;
+    struct FileCloser {
+        void operator()(std::FILE* f) const { std::fclose(f); }
+    };
+    struct Streams {
+        std::unique_ptr<std::FILE, FileCloser> csv, jsonl;  // every interval
+        std::unique_ptr<workbook::Archive> tasks;           // every finished task
+    };
+    Streams open_streams(const workbook::Names& names, unsigned shards) const;
     struct Clock {
         std::chrono::steady_clock::time_point t0;           // execute() began (the report's duration)
         std::chrono::steady_clock::time_point run_started;  // the live readers' origin

@@ -127,6 +127,15 @@ void RunMonitor::sample(uint64_t now_ms, bool last) {
                 latency->merge(st.latency);
             }
             const int64_t online = s < snapshot_.gauges.size() ? snapshot_.gauges[s].online : 0;
+            if (options_.csv || options_.jsonl) {
+                IntervalStats iv;
+                iv.ok = ok - std::min(ok, prev_ok_[s]);
+                iv.errors = errors - std::min(errors, prev_errors_[s]);
+                iv.timeouts = timeouts - std::min(timeouts, prev_timeouts_[s]);
+                iv.online = static_cast<uint64_t>(std::max<int64_t>(0, online));
+                if (iv.ok) metrics::set_interval_percentiles(iv, *latency, *prev_latency_[s]);
+                stream_row(static_cast<double>(begin_ms) / 1000.0, script_.scenarios[s].name, nullptr, iv, true);
+            }
             intervals_[s].add(begin_ms, ok - std::min(ok, prev_ok_[s]), errors - std::min(errors, prev_errors_[s]),
                               timeouts - std::min(timeouts, prev_timeouts_[s]), static_cast<uint64_t>(std::max<int64_t>(0, online)),
                               *latency, *prev_latency_[s]);
@@ -138,6 +147,8 @@ void RunMonitor::sample(uint64_t now_ms, bool last) {
         next_interval_ms_ += options_.interval_ms;
         if (last && next_interval_ms_ > now_ms) break;
     }
+    if (options_.csv) std::fflush(options_.csv);
+    if (options_.jsonl) std::fflush(options_.jsonl);
 }
 
 void RunMonitor::sample_action(size_t i, const metrics::ActionStats& st, uint64_t begin_ms) {
@@ -155,12 +166,72 @@ void RunMonitor::sample_action(size_t i, const metrics::ActionStats& st, uint64_
         else prev->second = k.n;
     }
     auto latency = std::make_unique<metrics::LatencyHistogram>(st.latency);
-    track->series.add(begin_ms, st.ok - std::min(st.ok, track->prev_ok), st.errors - std::min(st.errors, track->prev_errors),
-                      st.timeouts - std::min(st.timeouts, track->prev_timeouts), 0, *latency, *track->prev_latency, kinds);
+    const uint64_t ok = st.ok - std::min(st.ok, track->prev_ok), errors = st.errors - std::min(st.errors, track->prev_errors),
+                   timeouts = st.timeouts - std::min(st.timeouts, track->prev_timeouts);
+    if (options_.csv || options_.jsonl) {
+        IntervalStats iv;
+        iv.ok = ok;
+        iv.errors = errors;
+        iv.timeouts = timeouts;
+        iv.errors_by_kind = kinds;
+        if (ok) metrics::set_interval_percentiles(iv, *latency, *track->prev_latency);
+        const size_t n = script_.actions.size();
+        stream_row(static_cast<double>(begin_ms) / 1000.0, script_.scenarios[i / n].name, &script_.actions[i % n].name, iv, false);
+    }
+    track->series.add(begin_ms, ok, errors, timeouts, 0, *latency, *track->prev_latency, kinds);
     track->prev_ok = st.ok;
     track->prev_errors = st.errors;
     track->prev_timeouts = st.timeouts;
     track->prev_latency = std::move(latency);
+}
+
+namespace {
+
+std::string csv_field(std::string_view v) {
+    if (v.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(v);
+    std::string out = "\"";
+    for (char c : v) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return out + "\"";
+}
+
+std::string json_string(std::string_view v) {
+    std::string out = "\"";
+    for (char c : v) {
+        if (c == '"' || c == '\\') out += '\\', out += c;
+        else if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+        else out += c;
+    }
+    return out + "\"";
+}
+
+}  // namespace
+
+void RunMonitor::stream_row(double t_s, const std::string& scenario, const std::string* action, const IntervalStats& iv,
+                            bool online) {
+    if (options_.csv) {
+        if (!csv_header_) {
+            std::fputs("t_s,scenario,action,ok,errors,timeouts,p50_ms,p95_ms,p99_ms,online\n", options_.csv);
+            csv_header_ = true;
+        }
+        fmt::print(options_.csv, "{:.3f},{},{},{},{},{},{:.3f},{:.3f},{:.3f},{}\n", t_s, csv_field(scenario),
+                   action ? csv_field(*action) : "", iv.ok, iv.errors, iv.timeouts, iv.p50_ms, iv.p95_ms, iv.p99_ms,
+                   online ? std::to_string(iv.online) : "");
+    }
+    if (options_.jsonl) {
+        std::string line = fmt::format("{{\"t_s\":{:.3f},\"scenario\":{}", t_s, json_string(scenario));
+        if (action) line += ",\"action\":" + json_string(*action);
+        line += fmt::format(",\"ok\":{},\"errors\":{},\"timeouts\":{},\"p50_ms\":{:.3f},\"p95_ms\":{:.3f},\"p99_ms\":{:.3f}", iv.ok,
+                            iv.errors, iv.timeouts, iv.p50_ms, iv.p95_ms, iv.p99_ms);
+        if (online) line += fmt::format(",\"online\":{}", iv.online);
+        if (!iv.errors_by_kind.empty()) {
+            line += ",\"errors_by_kind\":{";
+            for (size_t k = 0; k < iv.errors_by_kind.size(); ++k)
+                line += fmt::format("{}{}:{}", k ? "," : "", json_string(iv.errors_by_kind[k].first), iv.errors_by_kind[k].second);
+            line += "}";
+        }
+        line += "}\n";
+        std::fputs(line.c_str(), options_.jsonl);
+    }
 }
 
 void RunMonitor::check_abort() {

@@ -58,6 +58,9 @@ public:
         bool table = false;             // a per-action table instead of one line per scenario
         uint64_t progress_ms = 1000;
         uint64_t interval_ms = 1000;    // the report's intervals
+        // Result streams: each base interval of each scenario and action as it ends (--out-stream).
+        std::FILE* csv = nullptr;
+        std::FILE* jsonl = nullptr;
     };
     // `read` takes a snapshot (any thread; the monitor's own, and finish()'s).
     RunMonitor(const dsl::Script& script, metrics::SnapshotReader read, std::atomic<int>& stop, Options options);
@@ -117,12 +120,15 @@ private:
     };
     std::vector<std::unique_ptr<ActionTrack>> action_tracks_;
     void sample_action(size_t i, const metrics::ActionStats& st, uint64_t begin_ms);
+    // --out-stream csv / jsonl: one row (scenario's: action empty, online set; an action's: no online).
+    void stream_row(double t_s, const std::string& scenario, const std::string* action, const IntervalStats& iv, bool online);
     uint64_t next_interval_ms_ = 0;
     std::vector<uint64_t> progress_prev_count_;
     std::vector<uint64_t> progress_prev_action_;  // --live table: each row's count at the last drawing
     uint64_t progress_prev_ms_ = 0;
     size_t progress_lines_ = 0;  // lines drawn last time (tty)
     bool has_abort_ = false;
+    bool csv_header_ = false;
 };
 
 }  // namespace ntx::live

@@ -38,12 +38,20 @@ IntervalSeries& IntervalSeries::operator=(IntervalSeries&&) noexcept = default;
 
 namespace {
 
-void set_percentiles(IntervalStats& iv, const LatencyHistogram& cumulative, const LatencyHistogram& at_start) {
+}  // namespace
+
+void set_interval_percentiles(IntervalStats& iv, const LatencyHistogram& cumulative, const LatencyHistogram& at_start) {
     auto in_point = std::make_unique<LatencyHistogram>(cumulative);
     in_point->subtract(at_start);
     iv.p50_ms = static_cast<double>(in_point->quantile_us(0.50)) / 1000.0;
     iv.p95_ms = static_cast<double>(in_point->quantile_us(0.95)) / 1000.0;
     iv.p99_ms = static_cast<double>(in_point->quantile_us(0.99)) / 1000.0;
+}
+
+namespace {
+
+void set_percentiles(IntervalStats& iv, const LatencyHistogram& cumulative, const LatencyHistogram& at_start) {
+    set_interval_percentiles(iv, cumulative, at_start);
 }
 
 void add_kinds(std::vector<std::pair<std::string, uint64_t>>& to, const std::vector<std::pair<std::string, uint64_t>>& from) {

@@ -81,6 +81,9 @@ private:
     std::unique_ptr<LatencyHistogram> last_start_, before_last_start_;
 };
 
+// p50 / p95 / p99 of what `cumulative` recorded since `at_start` (the same histogram, read earlier).
+void set_interval_percentiles(IntervalStats& iv, const LatencyHistogram& cumulative, const LatencyHistogram& at_start);
+
 // Adds `b` (the point after `a`) into `a`: counts and errors by kind add, online is b's, p50 the
 // ok-weighted mean, p95 and p99 the larger (an estimate). What IntervalSeries does when it coarsens.
 void merge_point(IntervalStats& a, const IntervalStats& b);
