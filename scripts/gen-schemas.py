@@ -520,8 +520,8 @@ config = {
                     "description": "Result streams written while the run goes (docs/reports.md#result-streams): "
                                    "csv / jsonl (every interval), tasks (every finished task); a relative file is in --out.",
                     "items": {"type": "object", "minProperties": 1, "maxProperties": 1,
-                              "properties": {k: {"type": "string", "minLength": 1} for k in ("csv", "jsonl", "tasks")},
-                              "additionalProperties": False}},
+                              "propertyNames": {"enum": ["csv", "jsonl", "tasks"]},
+                              "additionalProperties": {"type": "string", "minLength": 1}}},
     },
     "additionalProperties": False,
     "not": {"required": ["log", "logging"]},
