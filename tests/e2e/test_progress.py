@@ -124,8 +124,11 @@ def test_quiet_prints_no_progress():
 class Tmux:
     """A tmux server of its own (its own socket), running one command in a 120-column pane."""
 
+    count = 0
+
     def __init__(self, tmp, command, env=""):
-        self.sock = os.path.join(tmp, "tmux.sock")
+        Tmux.count += 1  # a server of its own each time: a socket just killed may still be going away
+        self.sock = os.path.join(tmp, f"tmux-{Tmux.count}.sock")
         self.base = ["tmux", "-S", self.sock, "-f", "/dev/null"]
         shell = f"{env} {command}; echo ntx-exit=$?; exec sleep 120"
         subprocess.run(self.base + ["new-session", "-d", "-x", "120", "-y", "50", shell], check=True, timeout=30)
