@@ -1,6 +1,7 @@
 #include "live/prometheus.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fmt/format.h>
 
 #include "frame/protocol_frame.hpp"
@@ -30,6 +31,13 @@ constexpr double kBuckets[] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 
 
 void family(std::string& out, const char* name, const char* type, const char* help) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+// A sample value as the text format spells it (NaN, +Inf, -Inf).
+std::string value(double v) {
+    if (std::isnan(v)) return "NaN";
+    if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+    return fmt::format("{}", v);
 }
 
 const char* const kStatusClasses[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
@@ -159,11 +167,11 @@ std::string prometheus_text(const dsl::Script& script, const metrics::RunSnapsho
         family(out, "ntx_threshold_actual", "gauge", "A threshold's metric so far, in its unit (ms, ratio, per_s, count).");
         for (const auto& t : results)
             out += fmt::format("ntx_threshold_actual{{{},threshold=\"{}\",unit=\"{}\"}} {}\n", run, prometheus_escape(t.expression),
-                               t.unit, t.actual);
+                               t.unit, value(t.actual));
         family(out, "ntx_threshold_limit", "gauge", "A threshold's limit, in its unit.");
         for (const auto& t : results)
             out += fmt::format("ntx_threshold_limit{{{},threshold=\"{}\",unit=\"{}\"}} {}\n", run, prometheus_escape(t.expression),
-                               t.unit, t.limit);
+                               t.unit, value(t.limit));
     }
 
     // Per scenario x action: only the actions the scenario ran (or can run: its workflow's steps).
