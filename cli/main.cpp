@@ -232,7 +232,18 @@ int main(int argc, char** argv) {
         "seed", po::value<uint64_t>(), "run: seed the users' random draws (think distributions, random()); "
                                        "report.json's seed repeats a run")(
         "metrics-listen", po::value<std::string>(),
-        "serve Prometheus metrics on ADDR:PORT during the run (loopback only, e.g. 127.0.0.1:9464)")(
+        "serve Prometheus metrics on ADDR:PORT during the run (e.g. 127.0.0.1:9464; another address needs "
+        "--metrics-public)")(
+        "metrics-public", "allow --metrics-listen on an address other than loopback (anyone who reaches it can read "
+                          "the run's metrics)")(
+        "metrics-grace", po::value<std::string>(),
+        "keep the metrics endpoint up this long after the run (e.g. 5s), so the last scrape sees the final counts")(
+        "run-id", po::value<std::string>(), "the run's id: the run_id label of its Prometheus series and report.json's "
+                                            "run_id (default: its UTC start time and a random suffix)")(
+        "out-stream", po::value<std::vector<std::string>>()->composing(),
+        "run: write a result stream as the run goes, KIND=FILE (repeatable): csv=FILE and jsonl=FILE (every interval "
+        "of every scenario and action), tasks=FILE (every finished task, JSON lines)")(
+        "live", po::value<std::string>(), "the live view: line (one line per scenario, the default) or table (per action)")(
         "workbook-stream", "run: also write the progress bus's events (the workbook change stream) to "
                            "DIR/workbook-stream.jsonl (needs --out)")(
         "workbook-retain", po::value<std::string>(),
@@ -343,6 +354,39 @@ int main(int argc, char** argv) {
     if (vm.count("out")) options.out_dir = vm["out"].as<std::string>();
     options.quiet = vm.count("quiet") > 0;
     if (vm.count("metrics-listen")) options.metrics_listen = vm["metrics-listen"].as<std::string>();
+    options.metrics_public = vm.count("metrics-public") > 0;
+    if (vm.count("run-id")) options.run_id = vm["run-id"].as<std::string>();
+    if (vm.count("out-stream"))
+        for (const auto& spec : vm["out-stream"].as<std::vector<std::string>>()) {
+            const auto eq = spec.find('=');
+            const std::string kind = spec.substr(0, eq);
+            if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {  // the kind is checked by the run
+                std::fprintf(stderr, "ntx: error: --out-stream '%s': expected KIND=FILE (csv, jsonl or tasks)\n", spec.c_str());
+                return kExitInvalid;
+            }
+            options.out_streams.emplace_back(kind, spec.substr(eq + 1));
+        }
+    if (vm.count("metrics-grace")) {
+        const std::string v = vm["metrics-grace"].as<std::string>();
+        char* end = nullptr;
+        const double n = std::strtod(v.c_str(), &end);
+        const std::string unit = end ? end : "";
+        const double scale = unit == "ms" ? 1 : unit == "s" || unit.empty() ? 1000 : unit == "m" ? 60000 : -1;
+        if (v.empty() || end == v.c_str() || scale < 0 || !(n >= 0) || n * scale > 3600000) {
+            std::fprintf(stderr, "ntx: error: --metrics-grace '%s': expected a duration such as 500ms, 5s or 1m (at most 1h)\n",
+                         v.c_str());
+            return kExitInvalid;
+        }
+        options.metrics_grace_ms = static_cast<unsigned>(n * scale);
+    }
+    if (vm.count("live")) {
+        const std::string v = vm["live"].as<std::string>();
+        if (v != "line" && v != "table") {
+            std::fprintf(stderr, "ntx: error: --live '%s': expected line or table\n", v.c_str());
+            return kExitInvalid;
+        }
+        options.live_table = v == "table";
+    }
     options.workbook_stream = vm.count("workbook-stream") > 0;
     if (!parse_retention(vm, options.workbook_retention)) return kExitInvalid;
     if (vm.count("segment")) {

@@ -563,6 +563,12 @@ config = {
                               "rate": d(ref("rate"), "At most this many start per second.")},
                              desc="Tasks plugins request at run time."),
         "network": obj({"send-rate": byte_rate, "recv-rate": byte_rate}, desc="The host's throttle on every socket."),
+        "outputs": {"type": "array",
+                    "description": "Result streams written while the run goes (docs/reports.md#result-streams): "
+                                   "csv / jsonl (every interval), tasks (every finished task); a relative file is in --out.",
+                    "items": {"type": "object", "minProperties": 1, "maxProperties": 1,
+                              "propertyNames": {"enum": ["csv", "jsonl", "tasks"]},
+                              "additionalProperties": {"type": "string", "minLength": 1}}},
     },
     "additionalProperties": False,
     "not": {"required": ["log", "logging"]},

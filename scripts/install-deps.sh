@@ -28,6 +28,10 @@ packages=(
   prometheus chromium fonts-dejavu-core
   # tests/e2e/test_slurm.py: a single-node Slurm (slurmctld + slurmd, munge) runs a segmented test as a job array
   slurm-wlm munge
+  # report.html inlines Chart.js 3.9.1 (MIT, /usr/share/javascript/chart.js/chart.min.js) at build time
+  libjs-chart.js
+  # the live progress line and the summary's colour, checked in a real terminal
+  tmux
 )
 if [ "${1:-}" = "--bench" ]; then
   # wrk; h2load (nghttp2-client); Locust (FastHttpUser); GNU time for CPU-seconds and peak RSS;

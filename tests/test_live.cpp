@@ -65,12 +65,34 @@ load: {scenarios: [{name: "a \"quoted\" \\ name", workflow: wf, user-count: 2}]}
     c.gauges[0].online = 1;
     c.gauges[0].peak_online = 2;
     c.pools.push_back({"ip-port-pool", 10, 3});
-    std::string text = live::prometheus_text(script, c, 0);
+    c.actions[0].count_status(200);
+    c.actions[0].count_error(NTX_E_CONNECT, 10, 1, 1, [] { return std::string("refused"); });
+    c.actions[0].errors = 2;
+    std::string text = live::prometheus_text(script, c, {"r-1", 0, "executing"});
     INFO(text);
-    const std::string labels = R"(scenario="a \"quoted\" \\ name",workflow="wf")";
+    const std::string labels = R"(run_id="r-1",scenario="a \"quoted\" \\ name")";
     CHECK(text.find("ntx_users{" + labels + ",state=\"online\"} 1\n") != std::string::npos);
     CHECK(text.find("ntx_users{" + labels + ",state=\"offline\"} 1\n") != std::string::npos);
-    const std::string action = labels + R"(,action="get",component="http",phase="executing")";
+    const std::string action = labels + R"(,action="get")";
+    // No constant label on the series: phase only in ntx_run_phase, workflow only in ntx_scenario_info.
+    auto only_in = [&](const std::string& needle, const std::string& family) {
+        for (size_t at = 0, end; at < text.size(); at = end + 1) {
+            end = text.find('\n', at);
+            if (end == std::string::npos) end = text.size();
+            const std::string line = text.substr(at, end - at);
+            if (line.find(needle) != std::string::npos && line[0] != '#' && line.rfind(family + "{", 0) != 0) return false;
+        }
+        return true;
+    };
+    CHECK(only_in("phase=", "ntx_run_phase"));
+    CHECK(only_in("workflow=", "ntx_scenario_info"));
+    CHECK(only_in("component=", "ntx_action_info"));
+    CHECK(text.find("ntx_scenario_info{" + labels + ",workflow=\"wf\",model=\"closed\"} 1\n") != std::string::npos);
+    CHECK(text.find("ntx_action_info{" + action + R"(,component="http",call="get"} 1)") != std::string::npos);
+    CHECK(text.find("ntx_action_errors_total{" + action + ",error_kind=\"connect\"} 1\n") != std::string::npos);
+    CHECK(text.find("ntx_action_status_total{" + action + ",status_class=\"2xx\"} 1\n") != std::string::npos);
+    CHECK(text.find("ntx_build_info{run_id=\"r-1\",version=\"") != std::string::npos);
+    CHECK(text.find("ntx_action_duration_seconds_bucket{" + action + ",le=\"5e-05\"} 0\n") != std::string::npos);
     CHECK(text.find("ntx_actions_total{" + action + ",outcome=\"ok\"} 3\n") != std::string::npos);
     CHECK(text.find("ntx_actions_total{" + action + ",outcome=\"error\"} 2\n") != std::string::npos);
     const std::string ok = action + R"(,expected_response="true")";
@@ -81,11 +103,11 @@ load: {scenarios: [{name: "a \"quoted\" \\ name", workflow: wf, user-count: 2}]}
     // The failed ones apart (none recorded here).
     CHECK(text.find("ntx_action_duration_seconds_count{" + action + ",expected_response=\"false\"} 0\n") != std::string::npos);
     CHECK(text.find("# TYPE ntx_action_duration_seconds histogram\n") != std::string::npos);
-    CHECK(text.find("ntx_run_phase{phase=\"executing\"} 1\n") != std::string::npos);
+    CHECK(text.find("ntx_run_phase{run_id=\"r-1\",phase=\"executing\"} 1\n") != std::string::npos);
     // Every exit and the dynamic tasks, as the report has them.
     CHECK(text.find("ntx_task_exits_total{" + labels + ",exit=\"rollback\"} 4\n") != std::string::npos);
     CHECK(text.find("ntx_task_exits_total{" + labels + ",exit=\"closing\"} 0\n") != std::string::npos);
     CHECK(text.find("ntx_dynamic_tasks_total{" + labels + ",state=\"refused\"} 5\n") != std::string::npos);
-    CHECK(text.find("ntx_leases_held{pool=\"ip-port-pool\"} 3\n") != std::string::npos);
-    CHECK(text.find("ntx_pool_items{pool=\"ip-port-pool\"} 10\n") != std::string::npos);
+    CHECK(text.find("ntx_leases_held{run_id=\"r-1\",pool=\"ip-port-pool\"} 3\n") != std::string::npos);
+    CHECK(text.find("ntx_pool_items{run_id=\"r-1\",pool=\"ip-port-pool\"} 10\n") != std::string::npos);
 }

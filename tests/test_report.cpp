@@ -4,9 +4,11 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
+#include "report/html_report.hpp"
 #include "report/report_writer.hpp"
 #include "scheduler/stats.hpp"
 
@@ -123,9 +125,71 @@ TEST_CASE("report.json and the summary show each kind's first error", "[report]"
 
     const std::string text = summary_of(r);
     INFO(text);
-    CHECK(text.find("error invalid: 4, the first (user 3, task 2, at 0.25 s): invalid url \"x\": expected "
-                    "http://host[:port]/path") != std::string::npos);
+    // Long lines wrap at 100 columns onto indented continuation lines: read them joined.
+    std::string joined;
+    for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '\n' && i + 1 < text.size() && text.compare(i + 1, 8, "        ") == 0) {
+            joined += ' ';
+            while (i + 1 < text.size() && text[i + 1] == ' ') ++i;
+        } else {
+            joined += text[i];
+        }
+    }
+    CHECK(joined.find("error invalid: 4, the first (user 3, task 2, at 0.25 s): invalid url \"x\": expected "
+                      "http://host[:port]/path") != std::string::npos);
+    size_t widest = 0;
+    for (size_t at = 0, end; at < text.size(); at = end + 1) {
+        end = text.find('\n', at);
+        if (end == std::string::npos) end = text.size();
+        widest = std::max(widest, end - at);
+    }
+    CHECK(widest <= 100);  // the summary fits 100 columns
     CHECK(text.find("error connect: 1\n") != std::string::npos);  // a kind without an example: its count
     CHECK(text.find("2 conditions or workbook updates could not be evaluated; the first: [user=4 task=1]") !=
           std::string::npos);
+}
+
+TEST_CASE("report.html of a 24-hour run stays small: its series are merged to at most 600 points", "[report][html]") {
+    Report r;
+    r.interval_ms = 64'000;  // a 24-hour run: 1,350 intervals of 64 s
+    ScenarioReport s;
+    s.name = "soak";
+    for (size_t i = 0; i < 1'350; ++i) {
+        IntervalStats iv;
+        iv.t_s = static_cast<double>(i) * 64;
+        iv.ok = 6'400 + i % 7;
+        iv.errors = i % 3;
+        iv.p50_ms = 1.25;
+        iv.p95_ms = 3.5;
+        iv.p99_ms = 7.75;
+        iv.online = 100;
+        if (iv.errors) iv.errors_by_kind = {{"connect", iv.errors}};
+        s.intervals.push_back(iv);
+    }
+    for (int a = 0; a < 5; ++a) {
+        ActionReport ar;
+        ar.name = "action-" + std::to_string(a);
+        ar.intervals = s.intervals;
+        for (auto& iv : ar.intervals) iv.online = 0;
+        s.actions.push_back(ar);
+    }
+    r.scenarios.push_back(s);
+    const std::string full = report::to_json(r);
+    const std::string html = report::to_html(r);
+    // The embedded data: 6 series of at most 600 points (1,350 -> 675 at 2:1 is still over: 4:1, 338).
+    const auto at = html.find("id=\"ntx-data\">");
+    REQUIRE(at != std::string::npos);
+    const auto data = boost::json::parse(html.substr(at + 14, html.find("</script>", at) - at - 14));
+    CHECK(data.at("interval_ms").as_int64() == 256'000);
+    CHECK(data.at("scenarios").at(0).at("intervals").as_array().size() == 338);
+    CHECK(data.at("scenarios").at(0).at("actions").at(0).at("intervals").as_array().size() == 338);
+    uint64_t ok = 0;
+    for (const auto& iv : data.at("scenarios").at(0).at("intervals").as_array()) ok += iv.at("ok").as_int64();
+    uint64_t want = 0;
+    for (const auto& iv : s.intervals) want += iv.ok;
+    CHECK(ok == want);  // merged, not dropped
+    // Chart.js (~195 KiB) and the page, well under report.json's own size for this run.
+    CHECK(html.size() < 500'000);
+    CHECK(html.size() < full.size());
+    WARN("report.json " << full.size() << " bytes, report.html " << html.size() << " bytes");
 }

@@ -4,6 +4,7 @@ could not be evaluated is in `condition_error_example`. The user and task named 
 entry that ended in error."""
 import json
 import os
+import re
 import tempfile
 
 from harness import action, check, free_port, main, run_script, scenario
@@ -49,7 +50,9 @@ def test_first_error_of_each_kind():
     with tempfile.TemporaryDirectory() as tmp:
         # Errors are counted; without thresholds the run passes (exit 0).
         run, report = run_script(tmp, script(closed), files={"config.yaml": CONFIG})
-        out, err = run.stdout, run.stderr
+        # The summary wraps long lines at 100 columns onto lines indented by 4 (a scenario's) or 8 (an
+        # action's): read them joined.
+        out, err = re.sub(r"\n(?: {8}| {4})(?=\S)", " ", run.stdout), run.stderr
         with open(os.path.join(run.out, "report.json")) as f:
             raw = f.read()
         entries = {}

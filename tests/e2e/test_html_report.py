@@ -1,6 +1,7 @@
-"""report.html: self-contained (no network), loaded in headless Chromium (Debian's chromium): its
-charts render (SVG series drawn by the page's script; a screenshot that is not blank and shows the
-series' colours) and the numbers in its tables match report.json."""
+"""report.html: self-contained (no network), loaded in headless Chromium (Debian's chromium): no
+console error, every chart (Chart.js, inlined) rendered -- the run's, and per action its throughput,
+latency percentiles, errors by kind, latency distribution and status codes --, a screenshot that is
+not blank and shows the series' colours, and the numbers in its tables match report.json."""
 import os
 import shutil
 import struct
@@ -32,8 +33,11 @@ def chromium(args, tmp):
     base = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-extensions",
             "--host-resolver-rules=MAP * ~NOTFOUND", "--hide-scrollbars", "--virtual-time-budget=5000"]
-    p = subprocess.run(base + args, capture_output=True, text=True, timeout=120)
+    p = subprocess.run(base + ["--enable-logging=stderr", "--v=0"] + args, capture_output=True, text=True, timeout=120)
     check(p.returncode == 0, f"chromium exited {p.returncode}: {p.stderr[-2000:]}")
+    # The page's console: any message logged by the page (Chromium prints them as CONSOLE lines).
+    console = [line for line in p.stderr.splitlines() if ":CONSOLE(" in line or "Uncaught" in line]
+    check(not console, f"console messages: {console}")
     return p.stdout
 
 
@@ -41,7 +45,7 @@ class Dom(HTMLParser):
     def __init__(self):
         super().__init__()
         self.body = {}
-        self.paths = []
+        self.canvases = []
         self.cells = []   # (table attrs, row attrs, cell attrs, text)
         self.table = self.row = self.cell = None
         self.text = ""
@@ -50,8 +54,8 @@ class Dom(HTMLParser):
         a = dict(attrs)
         if tag == "body":
             self.body = a
-        elif tag == "path":
-            self.paths.append(a)
+        elif tag == "canvas":
+            self.canvases.append(a)
         elif tag == "table":
             self.table = a
         elif tag == "tr":
@@ -123,12 +127,28 @@ def test_html_report_renders_and_matches_report_json():
 
         dom = Dom()
         dom.feed(chromium(["--dump-dom", f"file://{page}"], tmp))
-        # napping: throughput, p50 + p99, online users, errors; failing (never ok, so no latency): 3.
-        check(dom.body.get("data-series-drawn") == "8", f"series drawn: {dom.body}")
-        series = [p for p in dom.paths if p.get("class") == "series"]
-        check(len(series) == 8, f"{len(series)} series paths")
-        points = max(p["d"].count("L") + 1 for p in series)
-        check(points >= 3, f"a 3 s run has at least 3 one-second points, got {points}")
+        check("data-js-error" not in dom.body, f"a script error: {dom.body.get('data-js-error')}")
+        # The run's 4 charts; nap: throughput, latency, distribution (no error, no status code); oops (never
+        # ok): throughput and errors by kind. Each canvas says it was drawn, and the body counts them.
+        names = [c.get("data-chart") for c in dom.canvases]
+        check(len(names) == 4 + 3 + 2, f"charts: {names}")
+        check(all(c.get("data-drawn") == "1" for c in dom.canvases), f"not every chart drawn: {dom.canvases}")
+        check(dom.body.get("data-charts-drawn") == str(len(names)) == dom.body.get("data-charts-expected"), dom.body)
+        for title in ("Latency of ok actions", "Latency distribution of ok actions", "Errors by kind (per s)",
+                      "Throughput by outcome (per s)"):
+            check(title in names, f"{title!r} among {names}")
+        # Per action: its own intervals add up to its counts; p95 sits between p50 and p99.
+        for s in r["scenarios"]:
+            for a in s["actions"]:
+                check(sum(iv["ok"] for iv in a["intervals"]) == a["ok"], f"{a['name']} ok over time")
+                check(sum(iv["errors"] for iv in a["intervals"]) == a["errors"], f"{a['name']} errors over time")
+                kinds = {}
+                for iv in a["intervals"]:
+                    for k, n in iv.get("errors_by_kind", {}).items():
+                        kinds[k] = kinds.get(k, 0) + n
+                check(kinds == a["errors_by_kind"], f"{a['name']} errors by kind over time {kinds}")
+                check(all(iv["p50_ms"] <= iv["p95_ms"] <= iv["p99_ms"] for iv in a["intervals"]), a["intervals"])
+                check(sum(n for _, n in a["latency_distribution"]) == a["ok"], f"{a['name']} distribution")
         vals = {}
         for table, row, cell, text in dom.cells:
             if "data-key" in cell:
@@ -140,7 +160,10 @@ def test_html_report_renders_and_matches_report_json():
             for a in s["actions"]:
                 for key in ("count", "ok", "errors", "timeouts"):
                     check(vals[(s["name"], a["name"], key)] == str(a[key]), f"{s['name']}/{a['name']} {key}")
-                check(float(vals[(s["name"], a["name"], "p99")]) == a["latency_ms"]["p99"], f"{a['name']} p99")
+                if a["ok"]:
+                    check(float(vals[(s["name"], a["name"], "p99")]) == a["latency_ms"]["p99"], f"{a['name']} p99")
+                else:  # no ok action, no latency: a dash rather than 0.000
+                    check(vals[(s["name"], a["name"], "p99")] == "–", f"{a['name']} p99 of no ok action")
         verdicts = [(row.get("data-passed"), text) for table, row, cell, text in dom.cells
                     if table.get("id") == "thresholds" and cell.get("class") in ("pass", "fail")]
         check(verdicts == [("true", "PASS"), ("false", "FAIL")], verdicts)

@@ -94,6 +94,21 @@ struct RunOptions {
     // Seeds every user's random draws (think distributions, random()); unset: a random seed, which
     // report.json's `seed` records so that the run can be repeated (ntx run --seed).
     std::optional<uint64_t> seed;
+    // The live view: a per-action table (count, per s, errors, p50, p99) instead of one line per
+    // scenario (`--live table`).
+    bool live_table = false;
+    // metrics_listen on an address other than loopback: refused unless this is set (a warning is printed).
+    bool metrics_public = false;
+    // How long the metrics endpoint stays up after the run (final counts), so that the last scrape of a
+    // short run is complete (`--metrics-grace`).
+    unsigned metrics_grace_ms = 0;
+    // The run's id: the `run_id` label of every Prometheus series and report.json's `run_id`; empty =
+    // made at the start ("20261207T184500Z-3fa2": UTC time and a random suffix).
+    std::string run_id;
+    // Result streams written while the run goes on (`--out-stream KIND=TARGET`; with config.yaml's
+    // `outputs:`, a kind given here replaces the config's): "csv" and "jsonl" -> every interval of every
+    // scenario and action; "tasks" -> every finished task's workbook entry as a JSON line.
+    std::vector<std::pair<std::string, std::string>> out_streams;
 };
 
 // The entry function of a protocol, exactly as a plugin .so exports it (ntx_plugin_entry_fn of

@@ -28,12 +28,15 @@ struct LatencySummary {
 };
 
 // One interval of a scenario's run (report.json `intervals`, the HTML report's charts): what ended in
-// [t_s, t_s + interval) over all its actions, and the users online at its end.
+// [t_s, t_s + interval) over all its actions, and the users online at its end. An action's intervals
+// (ActionReport::intervals) are the same for that action alone (online is 0 there).
 struct IntervalStats {
     double t_s = 0;
     uint64_t ok = 0, errors = 0, timeouts = 0;
     double p50_ms = 0, p99_ms = 0;  // latency of the ok actions that ended in the interval
     uint64_t online = 0;
+    double p95_ms = 0;
+    std::vector<std::pair<std::string, uint64_t>> errors_by_kind;  // of `errors`, by kind (actions only)
 };
 
 // One threshold of script.yaml, evaluated.
@@ -88,6 +91,11 @@ struct ActionReport {
         uint64_t pass = 0, fail = 0;
     };
     std::vector<Check> checks;
+    // The latency distribution of the ok actions: (upper edge in ms, count) per bucket, 8 buckets per
+    // power of two, empty buckets left out (report.json `latency_histogram`).
+    std::vector<std::pair<double, uint64_t>> latency_buckets;
+    // Over time, Report::interval_ms wide (final report only; report.json `intervals` of the action).
+    std::vector<IntervalStats> intervals;
 };
 
 // A pair_pool's leases over the run (report.json `resources.pools`).
@@ -249,6 +257,7 @@ struct WorkflowReport {
 
 struct Report {
     std::string ntx_version;
+    std::string run_id;   // RunOptions::run_id, or made at the start (UTC time and a random suffix)
     std::string res_dir;
     // The run's slice of a distributed test (--segment I/N; 0/1 for a whole test), the hash of the
     // script it planned (the same for every instance of one test) and the plugins it loaded.

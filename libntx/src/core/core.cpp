@@ -9,6 +9,8 @@
 #include <ctime>
 #include <fmt/format.h>
 #include <functional>
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -28,6 +30,7 @@
 #include "plugin/semver.hpp"
 #include "progress/bus.hpp"
 #include "report/report_builder.hpp"
+#include "report/report_writer.hpp"
 #include "report/thresholds.hpp"
 #include "resource/resource_monitor.hpp"
 #include "resource/source_files.hpp"
@@ -59,9 +62,22 @@ live::RunMonitor::Options monitor_options(const RunOptions& options) {
     if (!options.quiet && options.progress_ms) {
         mo.progress = stdout;
         mo.tty = isatty(fileno(stdout)) != 0;
+        mo.colour = report::wants_colour(stdout);
+        mo.table = options.live_table;
         mo.progress_ms = options.progress_ms;
     }
     return mo;
+}
+
+// A run id: the UTC start time and 4 random hex digits ("20261207T184500Z-3fa2").
+std::string make_run_id() {
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+    std::random_device rd;
+    return fmt::format("{}-{:04x}", buf, rd() & 0xffff);
 }
 
 std::string iso_now() {
@@ -76,7 +92,7 @@ std::string iso_now() {
 }  // namespace
 
 Core::Core(RunOptions options, ProtocolRegistry protocols)
-    : options_(std::move(options)), protocols_(std::move(protocols)), log_(make_logger()) {}
+    : options_(std::move(options)), run_id_(options_.run_id), protocols_(std::move(protocols)), log_(make_logger()) {}
 
 Core::~Core() = default;
 
@@ -254,10 +270,20 @@ std::shared_ptr<Core::MetricsEndpoint> Core::open_metrics_endpoint() const {
     auto endpoint = std::make_shared<MetricsEndpoint>();
     if (options_.metrics_listen.empty()) return endpoint;
     try {
-        endpoint->server = std::make_unique<live::MetricsServer>(options_.metrics_listen, [e = endpoint.get()] {
-            std::lock_guard lock(e->mutex);
-            return e->body ? e->body() : std::string("# ntx: no run in progress\n");
-        });
+        endpoint->server = std::make_unique<live::MetricsServer>(
+            options_.metrics_listen,
+            [e = endpoint.get()] {
+                std::lock_guard lock(e->mutex);
+                return e->body ? e->body() : std::string("# ntx: no run in progress\n");
+            },
+            options_.metrics_public);
+        if (options_.metrics_public) {
+            const auto& l = options_.metrics_listen;
+            const bool loopback = l.rfind("127.", 0) == 0 || l.rfind("[::1]", 0) == 0;
+            if (!loopback)
+                std::fprintf(stderr, "ntx: warning: the metrics endpoint listens on %s (--metrics-public): whoever reaches "
+                                     "it can read the run's metrics\n", l.c_str());
+        }
     } catch (const std::exception& e) {
         throw InvalidInput({{"--metrics-listen", 0, 0, e.what(), {}}});
     }
@@ -325,11 +351,13 @@ Report Core::execute(std::atomic<int>& stop) {
                              fmt::format("{} is more than {} hours ahead", format_unix_ms(options_.start_at_unix_ms),
                                          kMaxStartDelayMs / 3'600'000),
                              {}}});
-    auto metrics = open_metrics_endpoint();
+    metrics_ = open_metrics_endpoint();
+    auto& metrics = metrics_;
     // Plugins load and initialise before the barrier; nothing connects (health probes, users) until it.
     frame_->init_all(threads);
     wait_for_start(stop);
     std::string started_at = iso_now();
+    if (run_id_.empty()) run_id_ = make_run_id();
     Clock clock{std::chrono::steady_clock::now(), {}};
     fs::path trail;
     if (!options_.out_dir.empty() && !pools_.empty()) trail = fs::path(options_.out_dir) / "leases.jsonl";
@@ -340,7 +368,18 @@ Report Core::execute(std::atomic<int>& stop) {
     report.started_at_unix_ms = clock.run_started_unix_ms;
     report.start_at_unix_ms = options_.start_at_unix_ms;
     report.seed = script_.config.seed;
+    report.run_id = run_id_;
     return report;
+}
+
+void Core::linger_metrics(const std::atomic<int>& stop) {
+    if (!metrics_ || !metrics_->server) return;
+    // The endpoint keeps serving the final counts for the grace (a second Ctrl-C ends it at once).
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.metrics_grace_ms);
+    while (stop.load() < 2 && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(50),
+                                                                                   until - std::chrono::steady_clock::now()));
+    metrics_.reset();  // the endpoint closes
 }
 
 // Executing and monitoring, then closing: the scheduler and its services (live counters, progress
@@ -359,10 +398,13 @@ Report Core::run(unsigned threads, std::atomic<int>& stop, resource::ResourceMon
     } catch (const std::exception& e) {
         throw RuntimeFailure(e.what());
     }
+    // Result streams (--out-stream, config.yaml outputs): interval files for the monitor, and every
+    // finished task through a second archive that keeps all (its own writer thread and file).
+    Streams streams = open_streams(names, threads);
     // save-as persist: relative folders are under the run's output folder (else the current one).
     scheduler::Scheduler sched(script_, pools_, *frame_, threads,
                                {&live, bus.get(), options_.out_dir.empty() ? fs::current_path() : fs::absolute(options_.out_dir),
-                                archive.get()});
+                                archive.get(), streams.tasks.get()});
     // on-failure: rollback: the users holding an item that went down, on their own loops.
     resources.on_down([&sched](uint32_t pool, uint32_t item) {
         for (unsigned i = 0; i < sched.shard_count(); ++i)
@@ -385,26 +427,50 @@ Report Core::run(unsigned threads, std::atomic<int>& stop, resource::ResourceMon
     // Whichever way this function ends, the endpoint stops reading `sched` and `live` before they go.
     struct Detach {
         MetricsEndpoint& m;
-        ~Detach() { m.detach(); }
+        bool keep = false;  // the final counts were attached: they stay for the grace
+        ~Detach() {
+            if (!keep) m.detach();
+        }
     } detach{metrics};
+    const double planned_s = static_cast<double>(live::planned_ms(script_)) / 1000.0;
     if (metrics.server)
-        metrics.attach([this, read] {
+        metrics.attach([this, read, planned_s, &bus] {
             metrics::RunSnapshot snap;
             read(snap);
-            return live::prometheus_text(script_, snap, static_cast<double>(live::planned_ms(script_)) / 1000.0);
+            const auto bs = bus->stats();
+            snap.bus = {bs.events, bs.dropped, bs.max_batch, bs.batches, bs.queued};
+            return live::prometheus_text(script_, snap, {run_id_, planned_s, "executing"});
         });
-    live::RunMonitor monitor(script_, read, stop, monitor_options(options_));
+    auto mo = monitor_options(options_);
+    mo.csv = streams.csv.get();
+    mo.jsonl = streams.jsonl.get();
+    live::RunMonitor monitor(script_, read, stop, mo);
     bus->start(clock.run_started);
     bus->publish(phase_event(names, RunPhase::executing, 0));  // the run's clock starts with the run
     monitor.start(clock.run_started);
     sched.run(stop);
     close(sched, resources, *bus, *archive, names);
+    if (streams.tasks) {
+        streams.tasks->finish();
+        const auto st = streams.tasks->stats();
+        if (!st.error.empty() || st.dropped)
+            log_->error("--out-stream tasks: {} of {} tasks not written{}{}", st.dropped, st.kept, st.error.empty() ? "" : ": ", st.error);
+    }
     // The loops ended: each shard's final counters (with its timelines), so that the intervals add up
     // to the totals and the final snapshot holds everything.
     for (unsigned i = 0; i < sched.shard_count(); ++i) live.publish(sched.shard(i), sched.now_ms(), true, true);
     monitor.finish();
     Report report = final_report(sched, monitor, *bus, *archive, seconds_since(clock.t0), stop.load() > 0);
-    metrics.server.reset();  // the endpoint closes with the run
+    if (metrics.server) {
+        // The final counts, served as they are until the endpoint closes (after --metrics-grace).
+        metrics::RunSnapshot snap;
+        scheduler::read_snapshot(sched, snap, true);
+        snap.elapsed_s = report.duration_s;
+        const auto bs = bus->stats();
+        snap.bus = {bs.events, bs.dropped, bs.max_batch, bs.batches, bs.queued};
+        metrics.attach([text = live::prometheus_text(script_, snap, {run_id_, planned_s, "closing"})] { return text; });
+        detach.keep = true;
+    }
     // Every socket, timer and watch is closed and the loops stopped; the plugins release now,
     // and whatever loop they name from here on is refused.
     frame_->detach_loops();
@@ -466,7 +532,13 @@ Report Core::final_report(scheduler::Scheduler& sched, live::RunMonitor& monitor
     report.resources = report::resources_report(script_, pools_, leaked_);
     auto ps = sched.persister().stats();
     report.persist = {ps.files, ps.bytes, ps.errors, ps.first_error};
-    for (size_t s = 0; s < report.scenarios.size(); ++s) report.scenarios[s].intervals = monitor.take_intervals(s);
+    for (size_t s = 0; s < report.scenarios.size(); ++s) {
+        report.scenarios[s].intervals = monitor.take_intervals(s);
+        // Each action's own series (the report lists a scenario's actions in its own order: by name).
+        for (auto& a : report.scenarios[s].actions)
+            for (size_t i = 0; i < script_.actions.size(); ++i)
+                if (script_.actions[i].name == a.name) a.intervals = monitor.take_action_intervals(s, i);
+    }
     report.interval_ms = monitor.interval_ms();
     report.aborted_by_threshold = monitor.aborted();
     report.stopped_by_exit = sched.stop_reason();
@@ -484,6 +556,46 @@ Report Core::final_report(scheduler::Scheduler& sched, live::RunMonitor& monitor
     report.workbook.stream_max_batch = bs.max_batch;
     report.thresholds = report::evaluate_thresholds(script_.thresholds, report);
     return report;
+}
+
+// The result streams asked for: config.yaml's outputs (relative targets in --out, else the current
+// folder), replaced kind by kind by --out-stream (as given). A file that cannot be created is bad input.
+Core::Streams Core::open_streams(const workbook::Names& names, unsigned shards) const {
+    std::vector<std::pair<std::string, std::string>> wanted;
+    for (const auto& [kind, target] : script_.config.outputs) {
+        fs::path p(target);
+        if (p.is_relative() && !options_.out_dir.empty()) p = fs::path(options_.out_dir) / p;
+        wanted.emplace_back(kind, p.string());
+    }
+    for (const auto& [kind, target] : options_.out_streams) {
+        if (std::string error = dsl::output_kind_error(kind); !error.empty())
+            throw InvalidInput({{"--out-stream", 0, 0, error.substr(std::string_view("outputs: ").size()), {}}});
+        std::erase_if(wanted, [&](const auto& w) { return w.first == kind; });
+        wanted.emplace_back(kind, target);
+    }
+    Streams out;
+    for (const auto& [kind, target] : wanted) {
+        std::error_code ec;
+        if (fs::path(target).has_parent_path()) fs::create_directories(fs::path(target).parent_path(), ec);
+        if (kind == "tasks") {
+            workbook::Retention all;
+            all.keep = workbook::Retention::Keep::all;
+            all.limit = 0;
+            try {
+                out.tasks = std::make_unique<workbook::Archive>(script_.workbook, names, all, fs::path(target), 0, shards,
+                                                                script_.scenarios.size());
+            } catch (const std::exception& e) {
+                throw InvalidInput({{"--out-stream", 0, 0, fmt::format("tasks={}: {}", target, e.what()), {}}});
+            }
+            continue;
+        }
+        std::FILE* f = std::fopen(target.c_str(), "w");
+        if (!f)
+            throw InvalidInput({{"--out-stream", 0, 0, fmt::format("{}={}: cannot create the file: {}", kind, target,
+                                                                   std::strerror(errno)), {}}});
+        (kind == "csv" ? out.csv : out.jsonl).reset(f);
+    }
+    return out;
 }
 
 // The workbook archive of the run: retention from RunOptions, the snapshot file in --out (gzip when

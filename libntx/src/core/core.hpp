@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -57,9 +58,20 @@ public:
     Report execute(std::atomic<int>& stop);
 
     const dsl::Script& script() const { return script_; }
+    // After the reports are written: keeps the metrics endpoint serving the final counts for
+    // RunOptions::metrics_grace_ms (unless `stop` reaches 2), then closes it.
+    void linger_metrics(const std::atomic<int>& stop);
 
 private:
     struct MetricsEndpoint;
+    struct FileCloser {
+        void operator()(std::FILE* f) const { std::fclose(f); }
+    };
+    struct Streams {
+        std::unique_ptr<std::FILE, FileCloser> csv, jsonl;  // every interval
+        std::unique_ptr<workbook::Archive> tasks;           // every finished task
+    };
+    Streams open_streams(const workbook::Names& names, unsigned shards) const;
     struct Clock {
         std::chrono::steady_clock::time_point t0;           // execute() began (the report's duration)
         std::chrono::steady_clock::time_point run_started;  // the live readers' origin
@@ -87,6 +99,8 @@ private:
     static ProgressEvent phase_event(const workbook::Names& names, RunPhase phase, uint64_t t_ms);
 
     RunOptions options_;
+    std::string run_id_;                         // options_.run_id, or made when the run starts
+    std::shared_ptr<MetricsEndpoint> metrics_;   // --metrics-listen: open from execute() until linger_metrics()
     ProtocolRegistry protocols_;
     std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
     std::shared_ptr<spdlog::logger> log_;

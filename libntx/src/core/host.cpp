@@ -57,7 +57,7 @@ void plan(core::Core& core, const Source& source) {
 // After the run: the end summary, then the report files.
 void finish(const Report& report, const RunOptions& options) {
     // The summary first: it reaches the terminal even if the report file cannot be written.
-    if (!options.quiet) report::print_summary(report, stdout);
+    if (!options.quiet) report::print_summary(report, stdout, report::wants_colour(stdout));
     if (!options.out_dir.empty()) {
         try {
             report::write_json(report, std::filesystem::path(options.out_dir) / "report.json");
@@ -98,6 +98,7 @@ struct Host::Impl {
         plan(core, source);
         Report report = core.execute(stop);
         finish(report, options);
+        core.linger_metrics(stop);
         return report;
     }
 };
@@ -160,6 +161,7 @@ void launch_into(const std::shared_ptr<Run::State>& state, core::ProtocolRegistr
         try {
             report = core->execute(state->stop);
             finish(*report, options);
+            core->linger_metrics(state->stop);
         } catch (const std::exception& e) {
             error = std::current_exception();
             text = e.what();

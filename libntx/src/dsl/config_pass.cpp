@@ -4,6 +4,18 @@
 #include "dsl/passes.hpp"
 #include "dsl/units.hpp"
 
+namespace ntx::dsl {
+
+std::string output_kind_error(std::string_view kind) {
+    if (kind == "csv" || kind == "jsonl" || kind == "tasks") return {};
+    if (kind == "otlp" || kind == "opentelemetry")
+        return "outputs: OpenTelemetry (OTLP) is not available: Debian 12 has no OpenTelemetry C++ SDK package "
+               "(use the Prometheus endpoint, or csv / jsonl / tasks)";
+    return fmt::format("outputs: unknown kind '{}' (csv, jsonl or tasks)", kind);
+}
+
+}  // namespace ntx::dsl
+
 namespace ntx::dsl::passes {
 
 void parse_config(Compilation& cx) {
@@ -15,8 +27,8 @@ void parse_config(Compilation& cx) {
     if (!root || root->IsNull()) return;
     if (!expect_map(f, *root, "config.yaml")) return;
     check_keys(f, *root, "config.yaml",
-               {"tick", "threads", "action-timeout", "grace-period", "log", "logging", "dynamic-tasks", "network"},
-               {"outputs", "features", "masking"});
+               {"tick", "threads", "action-timeout", "grace-period", "log", "logging", "dynamic-tasks", "network", "outputs"},
+               {"features", "masking"});
     const YAML::Node& c = *root;
     if (c["tick"]) {
         if (auto v = duration(f, c["tick"], "tick")) {
@@ -56,6 +68,22 @@ void parse_config(Compilation& cx) {
             };
             if (send && send->bytes > 0) cx.script.config.send_bytes = per_window(*send);
             if (recv && recv->bytes > 0) cx.script.config.recv_bytes = per_window(*recv);
+        }
+    }
+    // outputs: [{csv: intervals.csv}, {jsonl: intervals.jsonl}, {tasks: tasks.jsonl}]
+    if (c["outputs"] && expect_seq(f, c["outputs"], "outputs")) {
+        for (const auto& item : c["outputs"]) {
+            if (!item.IsMap() || item.size() != 1) {
+                f.error(item, "each of outputs is one KIND: TARGET pair, e.g. {csv: intervals.csv}");
+                continue;
+            }
+            const auto kv = *item.begin();
+            auto kind = scalar(f, kv.first, "outputs kind");
+            auto target = scalar(f, kv.second, "outputs target");
+            if (!kind || !target) continue;
+            if (std::string error = output_kind_error(*kind); !error.empty()) f.error(kv.first, error);
+            else if (target->empty()) f.error(kv.second, "outputs: the target file is empty");
+            else cx.script.config.outputs.emplace_back(*kind, *target);
         }
     }
     if (c["dynamic-tasks"] && expect_map(f, c["dynamic-tasks"], "dynamic-tasks")) {

@@ -80,7 +80,7 @@ tcp::endpoint parse_listen(const std::string& listen, bool allow_any) {
         throw std::runtime_error("'" + listen.substr(colon + 1) + "' is not a port");
     }
     if (!allow_any && !address.is_loopback())
-        throw std::runtime_error("'" + host + "' is not a loopback address (the metrics endpoint listens on 127.0.0.1 or ::1)");
+        throw std::runtime_error("'" + host + "' is not a loopback address (the metrics endpoint listens on 127.0.0.1 or ::1 unless --metrics-public is given)");
     return {address, static_cast<unsigned short>(port)};
 }
 

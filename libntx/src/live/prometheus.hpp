@@ -9,11 +9,18 @@
 
 namespace ntx::live {
 
+// What the exposition needs besides the counters.
+struct Exposition {
+    std::string run_id;                 // on every series (label run_id)
+    double planned_s = 0;               // the run's planned length, 0 when unknown
+    std::string_view phase = "executing";  // the process group the run is in
+};
+
 // The exposition of one snapshot (the counters the report builder reads, every exit and the dynamic
-// tasks included, and the gauges), with `planned_s` (0 when unknown) and the process group the run
-// is in.
-std::string prometheus_text(const dsl::Script& script, const metrics::RunSnapshot& snapshot, double planned_s,
-                            std::string_view phase = "executing");
+// tasks included, and the gauges). Labels: run_id, scenario, action, and per family outcome,
+// error_kind, status_class, state, exit, pool; workflow, component and call are in ntx_scenario_info /
+// ntx_action_info (they never vary for a scenario or an action).
+std::string prometheus_text(const dsl::Script& script, const metrics::RunSnapshot& snapshot, const Exposition& x);
 
 // A label value with \, " and newlines escaped.
 std::string prometheus_escape(std::string_view value);

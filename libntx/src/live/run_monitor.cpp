@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
+#include "frame/protocol_frame.hpp"
 #include "report/report_builder.hpp"
 #include "report/thresholds.hpp"
 
@@ -36,6 +38,7 @@ RunMonitor::RunMonitor(const dsl::Script& script, metrics::SnapshotReader read, 
     prev_errors_.assign(n, 0);
     prev_timeouts_.assign(n, 0);
     progress_prev_count_.assign(n, 0);
+    action_tracks_.resize(n * script.actions.size());
     next_interval_ms_ = options_.interval_ms;
     for (const auto& t : script.thresholds) has_abort_ = has_abort_ || t.abort_on_fail;
 }
@@ -117,12 +120,22 @@ void RunMonitor::sample(uint64_t now_ms, bool last) {
             auto latency = std::make_unique<metrics::LatencyHistogram>();
             for (uint32_t a = 0; a < n_actions; ++a) {
                 const auto& st = snapshot_.actions[s * n_actions + a];
+                sample_action(s * n_actions + a, st, begin_ms);
                 ok += st.ok;
                 errors += st.errors;
                 timeouts += st.timeouts;
                 latency->merge(st.latency);
             }
             const int64_t online = s < snapshot_.gauges.size() ? snapshot_.gauges[s].online : 0;
+            if (options_.csv || options_.jsonl) {
+                IntervalStats iv;
+                iv.ok = ok - std::min(ok, prev_ok_[s]);
+                iv.errors = errors - std::min(errors, prev_errors_[s]);
+                iv.timeouts = timeouts - std::min(timeouts, prev_timeouts_[s]);
+                iv.online = static_cast<uint64_t>(std::max<int64_t>(0, online));
+                if (iv.ok) metrics::set_interval_percentiles(iv, *latency, *prev_latency_[s]);
+                stream_row(static_cast<double>(begin_ms) / 1000.0, script_.scenarios[s].name, nullptr, iv, true);
+            }
             intervals_[s].add(begin_ms, ok - std::min(ok, prev_ok_[s]), errors - std::min(errors, prev_errors_[s]),
                               timeouts - std::min(timeouts, prev_timeouts_[s]), static_cast<uint64_t>(std::max<int64_t>(0, online)),
                               *latency, *prev_latency_[s]);
@@ -133,6 +146,91 @@ void RunMonitor::sample(uint64_t now_ms, bool last) {
         }
         next_interval_ms_ += options_.interval_ms;
         if (last && next_interval_ms_ > now_ms) break;
+    }
+    if (options_.csv) std::fflush(options_.csv);
+    if (options_.jsonl) std::fflush(options_.jsonl);
+}
+
+void RunMonitor::sample_action(size_t i, const metrics::ActionStats& st, uint64_t begin_ms) {
+    auto& track = action_tracks_[i];
+    if (!track) {
+        if (st.ok + st.errors + st.timeouts + st.cancelled == 0) return;
+        track = std::make_unique<ActionTrack>(options_.interval_ms);
+    }
+    std::vector<std::pair<std::string, uint64_t>> kinds;
+    for (const auto& k : st.errors_by_code) {
+        auto prev = std::find_if(track->prev_kinds.begin(), track->prev_kinds.end(), [&](const auto& p) { return p.first == k.code; });
+        const uint64_t before = prev == track->prev_kinds.end() ? 0 : prev->second;
+        if (k.n > before) kinds.emplace_back(frame::status_kind(k.code), k.n - before);
+        if (prev == track->prev_kinds.end()) track->prev_kinds.emplace_back(k.code, k.n);
+        else prev->second = k.n;
+    }
+    auto latency = std::make_unique<metrics::LatencyHistogram>(st.latency);
+    const uint64_t ok = st.ok - std::min(st.ok, track->prev_ok), errors = st.errors - std::min(st.errors, track->prev_errors),
+                   timeouts = st.timeouts - std::min(st.timeouts, track->prev_timeouts);
+    if (options_.csv || options_.jsonl) {
+        IntervalStats iv;
+        iv.ok = ok;
+        iv.errors = errors;
+        iv.timeouts = timeouts;
+        iv.errors_by_kind = kinds;
+        if (ok) metrics::set_interval_percentiles(iv, *latency, *track->prev_latency);
+        const size_t n = script_.actions.size();
+        stream_row(static_cast<double>(begin_ms) / 1000.0, script_.scenarios[i / n].name, &script_.actions[i % n].name, iv, false);
+    }
+    track->series.add(begin_ms, ok, errors, timeouts, 0, *latency, *track->prev_latency, kinds);
+    track->prev_ok = st.ok;
+    track->prev_errors = st.errors;
+    track->prev_timeouts = st.timeouts;
+    track->prev_latency = std::move(latency);
+}
+
+namespace {
+
+std::string csv_field(std::string_view v) {
+    if (v.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(v);
+    std::string out = "\"";
+    for (char c : v) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return out + "\"";
+}
+
+std::string json_string(std::string_view v) {
+    std::string out = "\"";
+    for (char c : v) {
+        if (c == '"' || c == '\\') out += '\\', out += c;
+        else if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+        else out += c;
+    }
+    return out + "\"";
+}
+
+}  // namespace
+
+void RunMonitor::stream_row(double t_s, const std::string& scenario, const std::string* action, const IntervalStats& iv,
+                            bool online) {
+    if (options_.csv) {
+        if (!csv_header_) {
+            std::fputs("t_s,scenario,action,ok,errors,timeouts,p50_ms,p95_ms,p99_ms,online\n", options_.csv);
+            csv_header_ = true;
+        }
+        fmt::print(options_.csv, "{:.3f},{},{},{},{},{},{:.3f},{:.3f},{:.3f},{}\n", t_s, csv_field(scenario),
+                   action ? csv_field(*action) : "", iv.ok, iv.errors, iv.timeouts, iv.p50_ms, iv.p95_ms, iv.p99_ms,
+                   online ? std::to_string(iv.online) : "");
+    }
+    if (options_.jsonl) {
+        std::string line = fmt::format("{{\"t_s\":{:.3f},\"scenario\":{}", t_s, json_string(scenario));
+        if (action) line += ",\"action\":" + json_string(*action);
+        line += fmt::format(",\"ok\":{},\"errors\":{},\"timeouts\":{},\"p50_ms\":{:.3f},\"p95_ms\":{:.3f},\"p99_ms\":{:.3f}", iv.ok,
+                            iv.errors, iv.timeouts, iv.p50_ms, iv.p95_ms, iv.p99_ms);
+        if (online) line += fmt::format(",\"online\":{}", iv.online);
+        if (!iv.errors_by_kind.empty()) {
+            line += ",\"errors_by_kind\":{";
+            for (size_t k = 0; k < iv.errors_by_kind.size(); ++k)
+                line += fmt::format("{}{}:{}", k ? "," : "", json_string(iv.errors_by_kind[k].first), iv.errors_by_kind[k].second);
+            line += "}";
+        }
+        line += "}\n";
+        std::fputs(line.c_str(), options_.jsonl);
     }
 }
 
@@ -153,14 +251,102 @@ void RunMonitor::check_abort() {
     }
 }
 
+Health health(const Report& r, const std::vector<ThresholdResult>& thresholds, uint64_t online, uint64_t waiting) {
+    Health h;
+    const uint64_t failed = r.total_errors + r.total_timeouts;
+    if (r.total_actions) h.errors = std::min(40.0, 400.0 * static_cast<double>(failed) / static_cast<double>(r.total_actions));
+    for (const auto& t : thresholds)
+        if (t.unit == "ms" && !t.passed) h.latency = std::min(30.0, h.latency + 15.0);
+    uint64_t planned = 0, dropped = 0;
+    for (const auto& s : r.scenarios) {
+        planned += s.arrivals_planned;
+        dropped += s.arrivals_dropped;
+    }
+    if (planned) h.drops = std::min(20.0, 200.0 * static_cast<double>(dropped) / static_cast<double>(planned));
+    if (online) h.waits = std::min(10.0, 10.0 * static_cast<double>(waiting) / static_cast<double>(online));
+    h.score = static_cast<int>(std::lround(std::max(0.0, 100.0 - h.errors - h.latency - h.drops - h.waits)));
+    return h;
+}
+
+Forecast forecast(const dsl::Script& script, uint64_t planned_ms, uint64_t now_ms, uint64_t users_ended) {
+    Forecast f;
+    if (planned_ms) {
+        f.known = true;
+        f.fraction = std::min(1.0, static_cast<double>(now_ms) / static_cast<double>(planned_ms));
+        f.eta_s = now_ms >= planned_ms ? 0.0 : static_cast<double>(planned_ms - now_ms) / 1000.0;
+        return f;
+    }
+    uint64_t users = 0;
+    for (const auto& s : script.scenarios) users += s.user_count;
+    if (!users) return f;
+    f.known = true;
+    f.fraction = std::min(1.0, static_cast<double>(users_ended) / static_cast<double>(users));
+    if (users_ended && now_ms)
+        f.eta_s = static_cast<double>(users - std::min(users, users_ended)) * static_cast<double>(now_ms) /
+                  static_cast<double>(users_ended) / 1000.0;
+    return f;
+}
+
+namespace {
+
+std::string seconds(double s) {
+    if (s < 60) return fmt::format("{:.1f}s", s);
+    const auto total = static_cast<uint64_t>(s);
+    if (s < 3600) return fmt::format("{}m{:02}s", total / 60, total % 60);
+    return fmt::format("{}h{:02}m", total / 3600, total % 3600 / 60);
+}
+
+std::string paint(bool on, const char* code, std::string_view text) {
+    return on ? fmt::format("\x1b[{}m{}\x1b[0m", code, text) : std::string(text);
+}
+
+}  // namespace
+
 void RunMonitor::print_progress(uint64_t now_ms, bool last) {
     const uint64_t planned = planned_ms(script_);
     Report r = report::build_report(script_, snapshot_);
     const double dt = static_cast<double>(now_ms - std::min(now_ms, progress_prev_ms_)) / 1000.0;
-    std::string clock = planned ? fmt::format("{:.1f}s/{:.1f}s", static_cast<double>(now_ms) / 1000.0,
+    // Clamped at the plan: a run finishing its last actions past its planned end shows planned/planned.
+    const uint64_t shown_ms = planned ? std::min(now_ms, planned) : now_ms;
+    std::string clock = planned ? fmt::format("{:.1f}s/{:.1f}s", static_cast<double>(shown_ms) / 1000.0,
                                               static_cast<double>(planned) / 1000.0)
                                 : fmt::format("{:.1f}s/?", static_cast<double>(now_ms) / 1000.0);
+    const bool c = options_.colour;
     std::vector<std::string> lines;
+    // The run line: bar and percentage of the plan, ETA, health.
+    uint64_t online_all = 0, waiting_all = 0, ended_users = 0;
+    for (uint32_t s = 0; s < r.scenarios.size(); ++s) {
+        const auto* g = s < snapshot_.gauges.size() ? &snapshot_.gauges[s] : nullptr;
+        online_all += g ? static_cast<uint64_t>(std::max<int64_t>(0, g->online)) : 0;
+        waiting_all += g ? static_cast<uint64_t>(std::max<int64_t>(0, g->waiting_resource)) : 0;
+        ended_users += r.scenarios[s].completed + r.scenarios[s].stopped + r.scenarios[s].resource_wait_timeouts;
+    }
+    const Forecast f = forecast(script_, planned, now_ms, ended_users);
+    const Health h = health(r, report::evaluate_thresholds(script_.thresholds, r), online_all, waiting_all);
+    {
+        std::string line = "run ";
+        if (f.known) {
+            constexpr int kCells = 20;
+            const int full = static_cast<int>(f.fraction * kCells + 1e-9);
+            std::string bar;
+            for (int i = 0; i < kCells; ++i) bar += i < full ? (options_.tty ? "█" : "#") : (options_.tty ? "░" : ".");
+            line += fmt::format("[{}] {:>3.0f}%", paint(c, "36", bar), f.fraction * 100);
+        } else {
+            line += "[?]";
+        }
+        line += " " + clock;
+        if (last) line += ", done";
+        else if (f.eta_s >= 0) line += f.eta_s > 0 ? ", eta " + seconds(f.eta_s) : ", finishing";
+        else line += ", eta ?";
+        const std::string score = fmt::format("health {}", h.score);
+        line += ", " + paint(c, h.score >= 90 ? "32" : h.score >= 60 ? "33" : "31", score);
+        lines.push_back(std::move(line));
+    }
+    std::vector<std::string> table;
+    if (options_.table)
+        lines.push_back(paint(c, "1", fmt::format("{:<32} {:>9} {:>9} {:>7} {:>9} {:>9}", "scenario/action", "count", "per s",
+                                                  "errors", "p50 ms", "p99 ms")));
+    size_t row = 0;
     for (uint32_t s = 0; s < r.scenarios.size(); ++s) {
         const auto& sr = r.scenarios[s];
         uint64_t count = 0, errors = 0;
@@ -175,10 +361,29 @@ void RunMonitor::print_progress(uint64_t now_ms, bool last) {
         const auto* g = s < snapshot_.gauges.size() ? &snapshot_.gauges[s] : nullptr;
         const int64_t online = g ? std::max<int64_t>(0, g->online) : 0;
         const int64_t waiting = g ? std::max<int64_t>(0, g->waiting_resource) : 0;
-        lines.push_back(fmt::format("[{}] {}: {} online{}, {} actions ({:.1f}/s), {} errors, p99 {:.2f}ms{}", clock, sr.name,
-                                    online, waiting ? fmt::format(" ({} waiting for a resource)", waiting) : std::string(),
-                                    count, rate, errors, sr.latency.p99_ms, last ? " (end)" : ""));
+        if (options_.table) {
+            if (progress_prev_action_.size() < row + sr.actions.size()) progress_prev_action_.resize(row + sr.actions.size(), 0);
+            for (const auto& a : sr.actions) {
+                const double arate = last ? (now_ms ? static_cast<double>(a.count) * 1000.0 / static_cast<double>(now_ms) : 0.0)
+                                     : dt > 0 ? static_cast<double>(a.count - std::min(a.count, progress_prev_action_[row])) / dt
+                                              : 0.0;
+                progress_prev_action_[row++] = a.count;
+                std::string name = sr.name + "/" + a.name;
+                if (name.size() > 32) name = name.substr(0, 31) + "~";
+                const std::string errs = fmt::format("{:>7}", a.errors + a.timeouts);
+                lines.push_back(fmt::format("{:<32} {:>9} {:>9.1f} {} {:>9} {:>9}", name, a.count, arate,
+                                            a.errors + a.timeouts ? paint(c, "31", errs) : errs,
+                                            a.ok ? fmt::format("{:.2f}", a.latency.p50_ms) : "-",
+                                            a.ok ? fmt::format("{:.2f}", a.latency.p99_ms) : "-"));
+            }
+            continue;
+        }
+        const std::string errs = fmt::format("{} errors", errors);
+        lines.push_back(fmt::format("[{}] {}: {} online{}, {} actions ({:.1f}/s), {}, p99 {:.2f}ms{}", clock, sr.name, online,
+                                    waiting ? fmt::format(" ({} waiting for a resource)", waiting) : std::string(), count,
+                                    rate, errors ? paint(c, "31", errs) : errs, sr.latency.p99_ms, last ? " (end)" : ""));
     }
+    if (options_.table && last) lines.back() += " (end)";
     progress_prev_ms_ = now_ms;
     std::string out;
     if (options_.tty) {

@@ -100,4 +100,21 @@ LatencySummary summarize_with_buckets(const LatencyHistogram& h) {
     return l;
 }
 
+std::vector<std::pair<uint64_t, uint64_t>> LatencyHistogram::coarse_buckets() const {
+    std::vector<std::pair<uint64_t, uint64_t>> out;
+    if (!count_) return out;
+    for (int i = 0; i < kBuckets; ++i) {
+        if (!counts_[i]) continue;
+        uint64_t v = upper_edge(i), edge = v;
+        if (v >= 8) {
+            const int exp = 63 - __builtin_clzll(v);
+            const uint64_t sub = (v >> (exp - 3)) & 7;
+            edge = ((8 + sub + 1) << (exp - 3)) - 1;
+        }
+        if (!out.empty() && out.back().first == edge) out.back().second += counts_[i];
+        else out.emplace_back(edge, counts_[i]);
+    }
+    return out;
+}
+
 }  // namespace ntx::metrics

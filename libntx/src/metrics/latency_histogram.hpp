@@ -6,6 +6,8 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <utility>
+#include <vector>
 
 #include "ntx/report.hpp"
 
@@ -45,6 +47,8 @@ public:
     // Turns a later copy of this histogram into what was recorded since `earlier` (same histogram, read
     // earlier): counts over an interval. min and max become the edges of the first and last bucket used.
     void subtract(const LatencyHistogram& earlier);
+    // The distribution at 8 buckets per power of two: (upper edge in us, count), empty ones left out.
+    std::vector<std::pair<uint64_t, uint64_t>> coarse_buckets() const;
 
     static int index(uint64_t us) {
         if (us < static_cast<uint64_t>(kSub)) return static_cast<int>(us);

@@ -25,6 +25,15 @@ struct ScenarioGauges {
 struct PoolGauges {
     std::string name;
     uint64_t size = 0, leases_held = 0;
+    uint64_t waits = 0, wait_timeouts = 0;      // users that found the pool dry; of them, those that gave up
+    uint64_t probes = 0, probe_failures = 0;    // health-check probes run, failed
+    uint64_t down_now = 0;                      // items down now (health check)
+    bool health_check = false;
+};
+
+// The progress bus (workbook change stream): events delivered and dropped, the largest batch.
+struct BusGauges {
+    uint64_t events = 0, dropped = 0, max_batch = 0, batches = 0, queued = 0;
 };
 
 struct RunSnapshot {
@@ -37,6 +46,8 @@ struct RunSnapshot {
     std::vector<ScenarioStats> scenarios;  // merged over the shards
     std::vector<ScenarioGauges> gauges;    // per scenario
     uint64_t workbook_entries = 0;         // workbook entries (user x task) so far
+    uint64_t workbook_memory_bytes = 0;    // the shards' ledgers in memory (running tasks), as last published
+    BusGauges bus;                         // filled by the reader that has the bus (the metrics endpoint)
     std::vector<PoolGauges> pools;         // resource pools: items, leases held now
     uint64_t socket_bytes_sent = 0, socket_bytes_received = 0, sockets_opened = 0;  // final only
 

@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "metrics/latency_histogram.hpp"
@@ -58,8 +60,10 @@ public:
     // The base interval [begin_ms, begin_ms + base_ms): counts that ended in it, users online at its
     // end; `latency` is the cumulative histogram of ok latencies at its end, `latency_at_begin` the
     // same at its beginning.
+    // `errors_by_kind`: of `errors`, by kind (an action's series; empty for a scenario's).
     void add(uint64_t begin_ms, uint64_t ok, uint64_t errors, uint64_t timeouts, uint64_t online,
-             const LatencyHistogram& latency, const LatencyHistogram& latency_at_begin);
+             const LatencyHistogram& latency, const LatencyHistogram& latency_at_begin,
+             const std::vector<std::pair<std::string, uint64_t>>& errors_by_kind = {});
 
     uint64_t width_ms() const { return width_ms_; }
     const std::vector<IntervalStats>& points() const { return points_; }
@@ -76,5 +80,16 @@ private:
     // unknown: that point's percentiles can only be estimated if it grows again).
     std::unique_ptr<LatencyHistogram> last_start_, before_last_start_;
 };
+
+// p50 / p95 / p99 of what `cumulative` recorded since `at_start` (the same histogram, read earlier).
+void set_interval_percentiles(IntervalStats& iv, const LatencyHistogram& cumulative, const LatencyHistogram& at_start);
+
+// Adds `b` (the point after `a`) into `a`: counts and errors by kind add, online is b's, p50 the
+// ok-weighted mean, p95 and p99 the larger (an estimate). What IntervalSeries does when it coarsens.
+void merge_point(IntervalStats& a, const IntervalStats& b);
+
+// At most `max_points` points, `factor` times as wide (factor the smallest power of two that fits;
+// 1 when they fit already): the report.html's charts of a 24-hour run stay small.
+std::vector<IntervalStats> downsample(const std::vector<IntervalStats>& points, size_t max_points, uint64_t& factor);
 
 }  // namespace ntx::metrics

@@ -186,7 +186,10 @@ BusStats Bus::stats() const {
     s.batches = batches_.load();
     s.max_batch = max_batch_.load();
     s.subscriber_errors = subscriber_errors_.load();
-    for (const auto& r : rings_) s.dropped += r->dropped();
+    for (const auto& r : rings_) {
+        s.dropped += r->dropped();
+        s.queued += r->depth();
+    }
     return s;
 }
 

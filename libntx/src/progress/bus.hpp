@@ -73,6 +73,12 @@ public:
         return static_cast<size_t>(tail - head);
     }
     uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+    // Records pushed and not yet drained (any thread: a reading of two atomics, not a snapshot).
+    uint64_t depth() const {
+        const uint64_t head = head_.load(std::memory_order_acquire);
+        const uint64_t tail = tail_.load(std::memory_order_acquire);
+        return tail > head ? tail - head : 0;
+    }
 
 private:
     std::vector<Record> slots_;
@@ -89,6 +95,7 @@ struct BusStats {
     uint64_t dropped = 0;     // lost to full rings
     uint64_t max_batch = 0;   // the largest batch delivered
     uint64_t subscriber_errors = 0;  // a subscriber threw (the bus goes on)
+    uint64_t queued = 0;      // records in the shards' rings not yet delivered, when read
 };
 
 class Bus {

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "metrics/timeline.hpp"
+#include "report/chartjs.hpp"
 #include "report/junit.hpp"
 #include "report/report_writer.hpp"
 
@@ -16,75 +18,271 @@ std::string esc(std::string_view s) { return xml_escape(s); }
 
 std::string num(double v, int digits = 2) { return fmt::format("{:.{}f}", v, digits); }
 
-// The charts: drawn by the page's script from the embedded report.json (no library, no network).
-constexpr const char* kScript = R"JS(
-(function () {
+// The charts' series: at most this many points each (a 24-hour run's 2,000 intervals merge 4 to 1).
+constexpr size_t kChartPoints = 600;
+
+// A copy of `r` whose series have at most kChartPoints points, `interval_ms` as wide as theirs.
+Report chart_data(const Report& r) {
+    Report c = r;
+    uint64_t factor = 1;
+    for (auto& s : c.scenarios) {
+        uint64_t f = 1;
+        s.intervals = metrics::downsample(s.intervals, kChartPoints, f);
+        factor = std::max(factor, f);
+        for (auto& a : s.actions) a.intervals = metrics::downsample(a.intervals, kChartPoints, f);
+    }
+    c.interval_ms = r.interval_ms * factor;
+    return c;
+}
+
+// A latency cell: "–" when no action ended ok (there is no latency to show, not a latency of 0).
+std::string latency_cell(const ActionReport& a, double v, const char* key = nullptr) {
+    if (!a.ok) return fmt::format("<td class=\"dim\"{}>–</td>", key ? fmt::format(" data-key=\"{}\"", key) : "");
+    return fmt::format("<td class=\"n\"{}>{}</td>", key ? fmt::format(" data-key=\"{}\"", key) : "", num(v, 3));
+}
+
+// The charts: drawn with Chart.js (inlined) from the embedded data (report.json, its series merged to
+// at most kChartPoints points). Each chart marks its canvas data-drawn="1" once rendered, and the body
+// counts them (data-charts-drawn / data-charts-expected): what the test in headless Chromium reads.
+constexpr const char* kScript = R"JS((function () {
+  'use strict';
+  var body = document.body;
+  window.addEventListener('error', function (e) { body.setAttribute('data-js-error', String(e.message)); });
   var data = JSON.parse(document.getElementById('ntx-data').textContent);
-  var NS = 'http://www.w3.org/2000/svg';
+  var width = (data.chart_interval_ms || data.interval_ms || 1000) / 1000;
   var colors = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777'];
-  function el(name, attrs, parent) {
-    var e = document.createElementNS(NS, name);
-    for (var k in attrs) e.setAttribute(k, attrs[k]);
-    if (parent) parent.appendChild(e);
-    return e;
+  var outcome = {ok: '#16a34a', errors: '#dc2626', timeouts: '#ea580c'};
+  var expected = 0, drawn = 0;
+  // Readable numbers: durations in s/m/h, latencies in us/ms/s, counts with k/M.
+  function dur(s) {
+    if (s < 60) return (Math.round(s * 10) / 10) + 's';
+    if (s < 3600) { var m = Math.floor(s / 60), r = Math.round(s % 60); return m + 'm' + (r ? r + 's' : ''); }
+    var h = Math.floor(s / 3600), mm = Math.round((s % 3600) / 60); return h + 'h' + (mm ? mm + 'm' : '');
   }
-  function fmt(v) { return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2); }
-  // series: [{name, points: [[x, y], ...]}]
-  function chart(id, title, unit, series) {
-    var host = document.getElementById(id);
-    if (!host) return 0;
-    var W = 560, H = 240, L = 56, R = 12, T = 28, B = 34;
-    var svg = el('svg', {viewBox: '0 0 ' + W + ' ' + H, width: W, height: H, 'class': 'chart', role: 'img'}, host);
-    el('text', {x: L, y: 18, 'class': 'title'}, svg).textContent = title + (unit ? ' (' + unit + ')' : '');
-    var xmax = 1, ymax = 0;
-    series.forEach(function (s) { s.points.forEach(function (p) { xmax = Math.max(xmax, p[0]); ymax = Math.max(ymax, p[1]); }); });
-    if (ymax <= 0) ymax = 1;
-    ymax *= 1.1;
-    function X(x) { return L + (W - L - R) * x / xmax; }
-    function Y(y) { return H - B - (H - T - B) * y / ymax; }
-    for (var i = 0; i <= 4; i++) {
-      var y = ymax * i / 4;
-      el('line', {x1: L, x2: W - R, y1: Y(y), y2: Y(y), 'class': 'grid'}, svg);
-      el('text', {x: L - 6, y: Y(y) + 4, 'class': 'tick', 'text-anchor': 'end'}, svg).textContent = fmt(y);
+  function ms(v) {
+    if (v === 0) return '0';
+    if (v < 1) return +(v * 1000).toPrecision(3) + ' µs';
+    if (v < 1000) return +v.toPrecision(3) + ' ms';
+    return +(v / 1000).toPrecision(3) + ' s';
+  }
+  function count(v) {
+    var a = Math.abs(v);
+    if (a >= 1e6) return +(v / 1e6).toPrecision(3) + 'M';
+    if (a >= 1e4) return +(v / 1e3).toPrecision(3) + 'k';
+    return +v.toPrecision(4) + '';
+  }
+  // A time axis with steps people count in: 1, 2, 5, 10, 15, 30 s, 1, 2, 5, 10, 15, 30 min, 1, 2, 3, 6, 12 h.
+  function timeStep(max) {
+    var steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
+    for (var i = 0; i < steps.length; i++) if (max / steps[i] <= 8) return steps[i];
+    return 86400;
+  }
+  var drawnPlugin = {
+    id: 'ntxDrawn',
+    afterRender: function (chart) {
+      if (chart.$ntxDrawn) return;
+      chart.$ntxDrawn = true;
+      chart.canvas.setAttribute('data-drawn', '1');
+      body.setAttribute('data-charts-drawn', String(++drawn));
     }
-    for (var j = 0; j <= 5; j++) {
-      var x = xmax * j / 5;
-      el('text', {x: X(x), y: H - B + 16, 'class': 'tick', 'text-anchor': 'middle'}, svg).textContent = fmt(x) + 's';
+  };
+  function card(parent, title, note) {
+    var d = document.createElement('div');
+    d.className = 'card';
+    var h = document.createElement('h3');
+    h.textContent = title;
+    d.appendChild(h);
+    if (note) { var p = document.createElement('p'); p.className = 'note'; p.textContent = note; d.appendChild(p); }
+    parent.appendChild(d);
+    return d;
+  }
+  // A chart in a new card of `parent`. kind: 'time' (x in seconds) or 'category'; yfmt formats the y axis.
+  function chart(parent, title, type, datasets, opts) {
+    opts = opts || {};
+    var c = card(parent, title, opts.note);
+    var box = document.createElement('div');
+    box.className = 'box';
+    var canvas = document.createElement('canvas');
+    canvas.setAttribute('data-chart', title);
+    box.appendChild(canvas);
+    c.appendChild(box);
+    var yfmt = opts.yfmt || count;
+    var x;
+    if (opts.labels) {
+      x = {type: 'category', stacked: !!opts.stacked, ticks: {maxRotation: 0, autoSkipPadding: 8}};
+    } else {
+      var xmax = width;
+      datasets.forEach(function (d) { d.data.forEach(function (p) { xmax = Math.max(xmax, p.x); }); });
+      x = {type: 'linear', min: 0, max: xmax, stacked: !!opts.stacked,
+           ticks: {stepSize: timeStep(xmax), callback: function (v) { return dur(v); }, maxRotation: 0}};
     }
-    el('line', {x1: L, x2: L, y1: T, y2: H - B, 'class': 'axis'}, svg);
-    el('line', {x1: L, x2: W - R, y1: H - B, y2: H - B, 'class': 'axis'}, svg);
-    var drawn = 0;
-    series.forEach(function (s, k) {
-      if (!s.points.length) return;
-      var d = s.points.map(function (p, n) { return (n ? 'L' : 'M') + X(p[0]).toFixed(1) + ' ' + Y(p[1]).toFixed(1); }).join(' ');
-      el('path', {d: d, fill: 'none', stroke: colors[k % colors.length], 'stroke-width': 2, 'class': 'series',
-                  'data-series': s.name}, svg);
-      var lx = L + 8 + (k % 3) * 170, ly = T + 14 + Math.floor(k / 3) * 14;
-      el('rect', {x: lx, y: ly - 8, width: 10, height: 3, fill: colors[k % colors.length]}, svg);
-      el('text', {x: lx + 14, y: ly - 4, 'class': 'legend'}, svg).textContent = s.name;
-      drawn++;
+    expected++;
+    body.setAttribute('data-charts-expected', String(expected));
+    return new Chart(canvas, {
+      type: type,
+      data: {labels: opts.labels, datasets: datasets},
+      plugins: [drawnPlugin],
+      options: {
+        animation: false, responsive: true, maintainAspectRatio: false, parsing: opts.labels ? undefined : false,
+        normalized: true, spanGaps: false,
+        interaction: {mode: opts.labels ? 'index' : 'nearest', axis: 'x', intersect: false},
+        elements: {point: {radius: 0, hitRadius: 6}, line: {borderWidth: 2, tension: 0}},
+        scales: {x: x, y: {beginAtZero: true, stacked: !!opts.stacked, grace: '5%',
+                           ticks: {callback: function (v) { return yfmt(v); }, maxTicksLimit: 6}}},
+        plugins: {
+          legend: {labels: {boxWidth: 12, font: {size: 11}}},
+          tooltip: {callbacks: {
+            title: function (items) { return items.length ? (opts.labels ? items[0].label : 'at ' + dur(items[0].parsed.x)) : ''; },
+            label: function (i) { return i.dataset.label + ': ' + (opts.tipfmt || yfmt)(i.parsed.y); }}}
+        }
+      }
     });
-    return drawn;
   }
-  var width = (data.interval_ms || 1000) / 1000;
-  function series(pick, label) {
+  function line(label, points, color, extra) {
+    var d = {label: label, data: points, borderColor: color, backgroundColor: color, fill: false};
+    for (var k in extra || {}) d[k] = extra[k];
+    return d;
+  }
+  function pts(intervals, pick) {
     var out = [];
-    data.scenarios.forEach(function (s) {
-      out.push({name: s.name + (label ? ' ' + label : ''),
-                points: (s.intervals || []).filter(function (iv) { return pick(iv) !== null; })
-                                            .map(function (iv) { return [iv.t_s + width, pick(iv)]; })});
-    });
+    (intervals || []).forEach(function (iv) { var y = pick(iv); if (y !== null) out.push({x: iv.t_s + width, y: y}); });
     return out;
   }
-  var n = 0;
-  n += chart('chart-throughput', 'Throughput', 'actions/s', series(function (iv) { return (iv.ok + iv.errors + iv.timeouts) / width; }));
-  n += chart('chart-latency', 'Latency of ok actions', 'ms',
-             // An interval in which no action ended ok has no latency: no point, rather than a false 0.
-             series(function (iv) { return iv.ok ? iv.p50_ms : null; }, 'p50')
-               .concat(series(function (iv) { return iv.ok ? iv.p99_ms : null; }, 'p99')));
-  n += chart('chart-users', 'Online users', 'users', series(function (iv) { return iv.online; }));
-  n += chart('chart-errors', 'Errors and timeouts', 'per s', series(function (iv) { return (iv.errors + iv.timeouts) / width; }));
-  document.body.setAttribute('data-series-drawn', String(n));
+  // A threshold as a dashed horizontal line over the chart's time span, red when it failed.
+  function thresholdLine(t, xmax, value) {
+    return line((t.passed ? 'PASS ' : 'FAIL ') + t.expression, [{x: 0, y: value}, {x: xmax, y: value}],
+                t.passed ? '#6b7280' : '#b91c1c', {borderDash: [6, 4], borderWidth: 1.5});
+  }
+  function spanOf(intervals) { var n = (intervals || []).length; return n ? intervals[n - 1].t_s + width : width; }
+  var thresholds = data.thresholds || [];
+  // The thresholds on `metric` prefix (an action's name, or '' for the run's), by the unit they are in.
+  function thresholdsFor(prefix, units) {
+    return thresholds.filter(function (t) {
+      var m = t.metric || '';
+      var dot = m.lastIndexOf('.');
+      var owner = dot < 0 ? '' : m.slice(0, dot);
+      return units.indexOf(t.unit) >= 0 && (prefix === '' ? owner === '' || owner === 'errors' || owner === 'http_reqs' : owner === prefix || owner.endsWith('.' + prefix));
+    });
+  }
+  var lat = ['p50', 'p95', 'p99'], latColors = ['#2563eb', '#9333ea', '#dc2626'];
+
+  // The run over time: one series per scenario.
+  var overview = document.getElementById('charts-overview');
+  var sc = data.scenarios || [];
+  var runSpan = 0;
+  sc.forEach(function (s) { runSpan = Math.max(runSpan, spanOf(s.intervals)); });
+  chart(overview, 'Throughput (actions/s)', 'line', sc.map(function (s, k) {
+    return line(s.name, pts(s.intervals, function (iv) { return (iv.ok + iv.errors + iv.timeouts) / width; }), colors[k % 8]);
+  }).concat(thresholdsFor('', ['per_s']).map(function (t) { return thresholdLine(t, runSpan, t.limit); })),
+        {tipfmt: function (v) { return count(v) + '/s'; }});
+  var latSets = [];
+  sc.forEach(function (s, k) {
+    lat.forEach(function (p, j) {
+      latSets.push(line(s.name + ' ' + p, pts(s.intervals, function (iv) { return iv.ok ? iv[p + '_ms'] : null; }),
+                        sc.length > 1 ? colors[k % 8] : latColors[j], {borderDash: sc.length > 1 ? [[], [4, 2], [1, 2]][j] : []}));
+    });
+  });
+  thresholdsFor('', ['ms']).forEach(function (t) { latSets.push(thresholdLine(t, runSpan, t.limit)); });
+  chart(overview, 'Latency of ok actions', 'line', latSets, {yfmt: ms});
+  chart(overview, 'Users online', 'line', sc.map(function (s, k) {
+    return line(s.name, pts(s.intervals, function (iv) { return iv.online; }), colors[k % 8], {stepped: true});
+  }));
+  chart(overview, 'Errors and timeouts (per s)', 'line', sc.map(function (s, k) {
+    return line(s.name, pts(s.intervals, function (iv) { return (iv.errors + iv.timeouts) / width; }), colors[k % 8]);
+  }), {tipfmt: function (v) { return count(v) + '/s'; }});
+
+  // Per scenario, per action: throughput by outcome, latency percentiles, errors by kind, distribution, status.
+  var known = {name: 1, component: 1, call: 1, count: 1, ok: 1, errors: 1, timeouts: 1, cancelled: 1, retries: 1,
+               throttled: 1, dynamic: 1, origin: 1, errors_by_kind: 1, error_examples: 1, status_classes: 1,
+               bytes_sent: 1, bytes_received: 1, throughput_per_s: 1, latency_ms: 1, latency_distribution: 1, latency_histogram: 1, intervals: 1};
+  sc.forEach(function (s, si) {
+    var host = document.getElementById('charts-scenario-' + si);
+    if (!host) return;
+    (s.actions || []).forEach(function (a) {
+      var sec = document.createElement('div');
+      sec.className = 'action';
+      sec.setAttribute('data-action', a.name);
+      var h = document.createElement('h3');
+      h.className = 'action-title';
+      h.textContent = a.name + ' (' + a.component + '.' + a.call + ')';
+      sec.appendChild(h);
+      var grid = document.createElement('div');
+      grid.className = 'charts';
+      sec.appendChild(grid);
+      host.appendChild(sec);
+      var iv = a.intervals || [];
+      var span = spanOf(iv);
+      if (iv.length) {
+        chart(grid, 'Throughput by outcome (per s)', 'line', ['ok', 'errors', 'timeouts'].map(function (k, j) {
+          return line(k, pts(iv, function (p) { return p[k] / width; }), outcome[k],
+                      {fill: j ? '-1' : 'origin', backgroundColor: outcome[k] + '55'});
+        }).concat(thresholdsFor(a.name, ['per_s']).map(function (t) { return thresholdLine(t, span, t.limit); })),
+              {stacked: true, tipfmt: function (v) { return count(v) + '/s'; }});
+        if (a.ok) {
+          var sets = lat.map(function (p, j) {
+            return line(p, pts(iv, function (x) { return x.ok ? x[p + '_ms'] : null; }), latColors[j]);
+          });
+          thresholdsFor(a.name, ['ms']).forEach(function (t) { sets.push(thresholdLine(t, span, t.limit)); });
+          chart(grid, 'Latency of ok actions', 'line', sets, {yfmt: ms});
+        }
+        var kinds = [];
+        iv.forEach(function (p) { for (var k in p.errors_by_kind || {}) if (kinds.indexOf(k) < 0) kinds.push(k); });
+        if (kinds.length || a.timeouts) {
+          var ksets = kinds.map(function (k, j) {
+            return line(k, pts(iv, function (p) { return ((p.errors_by_kind || {})[k] || 0) / width; }), colors[(j + 1) % 8],
+                        {fill: j ? '-1' : 'origin', backgroundColor: colors[(j + 1) % 8] + '55'});
+          });
+          if (a.timeouts) ksets.push(line('timeout', pts(iv, function (p) { return p.timeouts / width; }), '#ea580c',
+                                          {fill: kinds.length ? '-1' : 'origin', backgroundColor: '#ea580c55'}));
+          chart(grid, 'Errors by kind (per s)', 'line', ksets, {stacked: true, tipfmt: function (v) { return count(v) + '/s'; }});
+        }
+      }
+      var hist = a.latency_distribution || [];
+      if (hist.length) {
+        var total = 0;
+        hist.forEach(function (b) { total += b[1]; });
+        chart(grid, 'Latency distribution of ok actions', 'bar', [{label: 'actions', data: hist.map(function (b) { return b[1]; }),
+              backgroundColor: '#2563eb', barPercentage: 1, categoryPercentage: 1}],
+              {labels: hist.map(function (b) { return '≤ ' + ms(b[0]); }),
+               tipfmt: function (v) { return count(v) + ' (' + (100 * v / total).toFixed(2) + '%)'; }});
+      }
+      var classes = Object.keys(a.status_classes || {});
+      if (classes.length) {
+        var palette = {'1xx': '#6b7280', '2xx': '#16a34a', '3xx': '#0891b2', '4xx': '#ea580c', '5xx': '#dc2626'};
+        chart(grid, 'Status codes', 'bar', [{label: 'actions', data: classes.map(function (c) { return a.status_classes[c]; }),
+              backgroundColor: classes.map(function (c) { return palette[c] || '#6b7280'; })}], {labels: classes});
+      }
+      // Whatever else report.json holds for the action (keys later versions add): shown, not lost.
+      var rows = [];
+      Object.keys(a).forEach(function (k) {
+        if (known[k]) return;
+        var v = a[k];
+        if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') rows.push([k, String(v)]);
+        else if (v && typeof v === 'object' && !Array.isArray(v)) {
+          var parts = [];
+          for (var f in v) {
+            var x = v[f];
+            if (typeof x === 'number') parts.push(f + ' ' + (/_ms$/.test(k) ? ms(x) : count(x)));
+            else if (typeof x !== 'object') parts.push(f + ' ' + String(x));
+          }
+          if (parts.length) rows.push([k, parts.join(', ')]);
+        }
+      });
+      if (rows.length) {
+        var t = document.createElement('table');
+        t.className = 'more';
+        rows.forEach(function (r) {
+          var tr = document.createElement('tr');
+          var th = document.createElement('th'); th.textContent = r[0]; tr.appendChild(th);
+          var td = document.createElement('td'); td.textContent = r[1]; tr.appendChild(td);
+          t.appendChild(tr);
+        });
+        sec.appendChild(t);
+      }
+    });
+  });
+  body.setAttribute('data-charts-expected', String(expected));
+  body.setAttribute('data-charts-done', drawn === expected ? 'true' : 'false');
 })();
 )JS";
 
@@ -93,11 +291,13 @@ body { font: 14px/1.4 "DejaVu Sans", system-ui, sans-serif; margin: 24px; color:
 h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 24px 0 8px; }
 .meta { color: #4b5563; } .pass { color: #15803d; font-weight: bold; } .fail { color: #b91c1c; font-weight: bold; }
 table { border-collapse: collapse; margin: 4px 0 12px; } th, td { padding: 3px 10px; border-bottom: 1px solid #e5e7eb; }
-th { text-align: left; background: #f3f4f6; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
-.charts { display: flex; flex-wrap: wrap; gap: 12px; }
-svg.chart { border: 1px solid #e5e7eb; background: #fff; }
-svg .title { font-size: 13px; font-weight: bold; fill: #111827; } svg .tick, svg .legend { font-size: 10px; fill: #374151; }
-svg .grid { stroke: #e5e7eb; } svg .axis { stroke: #6b7280; }
+th { text-align: left; background: #f3f4f6; white-space: nowrap; } td { white-space: nowrap; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr)); gap: 12px; }
+.card { border: 1px solid #e5e7eb; border-radius: 6px; padding: 8px 10px; background: #fff; }
+.card h3 { font-size: 13px; margin: 0 0 4px; } .card .note { font-size: 11px; color: #6b7280; margin: 0; }
+.box { position: relative; height: 220px; }
+.action { margin: 12px 0 20px; } h3.action-title { font-size: 14px; margin: 8px 0; }
+table.more th { font-weight: normal; color: #4b5563; background: none; } td.dim { color: #9ca3af; text-align: right; }
 )CSS";
 
 }  // namespace
@@ -134,8 +334,7 @@ std::string to_html(const Report& r) {
                                t.unit == "ratio" ? "%" : t.unit == "per_s" ? "/s" : t.unit == "count" ? "" : esc(t.unit));
         out += "</table>\n";
     }
-    out += "<h2>Over time</h2>\n<div class=\"charts\"><div id=\"chart-throughput\"></div><div id=\"chart-latency\"></div>"
-           "<div id=\"chart-users\"></div><div id=\"chart-errors\"></div></div>\n";
+    out += "<h2>Over time</h2>\n<div class=\"charts\" id=\"charts-overview\"></div>\n";
     for (const auto& s : r.scenarios) {
         out += fmt::format("<h2>Scenario {}</h2>\n<p class=\"meta\">workflow {}, {} model, {} s: {} users started, peak {} "
                            "online, {} completed, {} stopped; {} tasks; exits: timeout_out {}, error_out {}</p>\n",
@@ -143,20 +342,22 @@ std::string to_html(const Report& r) {
                            s.completed, s.stopped, s.tasks, s.exit_timeout, s.exit_error);
         out += fmt::format("<table class=\"actions\" data-scenario=\"{}\"><tr><th>action</th><th>count</th><th>ok</th>"
                            "<th>errors</th><th>timeouts</th><th>actions/s</th><th>min</th><th>mean</th><th>p50</th><th>p90</th>"
-                           "<th>p95</th><th>p99</th><th>p99.9</th><th>max</th></tr>\n",
+                           "<th>p95</th><th>p99</th><th>p99.9</th><th>max</th><th>status</th><th>sent</th><th>received</th></tr>\n",
                            esc(s.name));
         for (const auto& a : s.actions) {
             const auto& l = a.latency;
             out += fmt::format("<tr data-action=\"{}\"><td>{}</td><td class=\"n\" data-key=\"count\">{}</td>"
                                "<td class=\"n\" data-key=\"ok\">{}</td><td class=\"n\" data-key=\"errors\">{}</td>"
-                               "<td class=\"n\" data-key=\"timeouts\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>"
-                               "<td class=\"n\">{}</td><td class=\"n\" data-key=\"p50\">{}</td><td class=\"n\">{}</td>"
-                               "<td class=\"n\">{}</td><td class=\"n\" data-key=\"p99\">{}</td><td class=\"n\">{}</td>"
-                               "<td class=\"n\">{}</td></tr>\n",
+                               "<td class=\"n\" data-key=\"timeouts\">{}</td><td class=\"n\">{}</td>",
                                esc(a.name), esc(a.name), a.count, a.ok, a.errors, a.timeouts,
-                               num(s.duration_s > 0 ? static_cast<double>(a.count) / s.duration_s : 0, 1), num(l.min_ms, 3),
-                               num(l.mean_ms, 3), num(l.p50_ms, 3), num(l.p90_ms, 3), num(l.p95_ms, 3), num(l.p99_ms, 3),
-                               num(l.p999_ms, 3), num(l.max_ms, 3));
+                               num(s.duration_s > 0 ? static_cast<double>(a.count) / s.duration_s : 0, 1));
+            out += latency_cell(a, l.min_ms) + latency_cell(a, l.mean_ms) + latency_cell(a, l.p50_ms, "p50") +
+                   latency_cell(a, l.p90_ms) + latency_cell(a, l.p95_ms) + latency_cell(a, l.p99_ms, "p99") +
+                   latency_cell(a, l.p999_ms) + latency_cell(a, l.max_ms);
+            std::string classes;
+            for (const auto& [cls, n] : a.status_classes) classes += fmt::format("{}{} {}", classes.empty() ? "" : ", ", cls, n);
+            out += fmt::format("<td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\n", classes.empty() ? "–" : classes,
+                               human_bytes(a.bytes_sent), human_bytes(a.bytes_received));
         }
         out += "</table>\n<p class=\"meta\">latencies in ms, of the actions that ended ok</p>\n";
         // Why actions failed: each kind's count and its first error (user and task name the workbook entry).
@@ -177,12 +378,17 @@ std::string to_html(const Report& r) {
             out += fmt::format("<table class=\"errors\" data-scenario=\"{}\"><tr><th>action</th><th>error</th>"
                                "<th>count</th><th>the first</th></tr>\n{}</table>\n",
                                esc(s.name), why);
+        out += fmt::format("<div id=\"charts-scenario-{}\"></div>\n", &s - r.scenarios.data());
     }
-    std::string json = to_json(r);
+    std::string json = to_json(chart_data(r));
     // Inside <script>, "</" would end the element: JSON allows "<\/" for it.
     for (size_t at = json.find("</"); at != std::string::npos; at = json.find("</", at + 3)) json.replace(at, 2, "<\\/");
     out += "<script type=\"application/json\" id=\"ntx-data\">" + json + "</script>\n";
-    out += std::string("<script>") + kScript + "</script>\n</body>\n</html>\n";
+    out += "<script>";
+    out += chartjs();
+    out += "</script>\n<script>";
+    out += kScript;
+    out += "</script>\n</body>\n</html>\n";
     return out;
 }
 

@@ -115,6 +115,8 @@ ActionReport action_report(const dsl::Script& script, uint32_t a, const metrics:
         }
         ar.checks.push_back(std::move(c));
     }
+    for (const auto& [edge_us, n] : st.latency.coarse_buckets())
+        ar.latency_buckets.emplace_back(static_cast<double>(edge_us + 1) / 1000.0, n);
     return ar;
 }
 

@@ -4,7 +4,9 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 #include <fstream>
+#include <cstdlib>
 #include <stdexcept>
+#include <unistd.h>
 
 namespace ntx::report {
 namespace json = boost::json;
@@ -45,6 +47,35 @@ json::object histogram_json(const LatencyBuckets& h) {
             {"buckets", std::move(runs)}};
 }
 
+// The ok latencies as [le_ms, count] pairs (report.html's distribution chart).
+json::array distribution_json(const std::vector<std::pair<double, uint64_t>>& buckets) {
+    json::array out;
+    for (const auto& [le, n] : buckets) out.push_back(json::array{round3(le), n});
+    return out;
+}
+
+// One interval: an action's has no `online` (0) and its errors by kind when it had any.
+json::object interval_json(const IntervalStats& iv, bool action) {
+    json::object o{{"t_s", round3(iv.t_s)},           {"ok", iv.ok},
+                   {"errors", iv.errors},             {"timeouts", iv.timeouts},
+                   {"p50_ms", round3(iv.p50_ms)},     {"p95_ms", round3(iv.p95_ms)},
+                   {"p99_ms", round3(iv.p99_ms)}};
+    if (!action) o["online"] = iv.online;
+    if (!iv.errors_by_kind.empty()) {
+        json::object kinds;
+        for (const auto& [k, n] : iv.errors_by_kind) kinds[k] = n;
+        o["errors_by_kind"] = std::move(kinds);
+    }
+    return o;
+}
+
+json::array intervals_json(const std::vector<IntervalStats>& points, bool action) {
+    json::array out;
+    out.reserve(points.size());
+    for (const auto& iv : points) out.push_back(interval_json(iv, action));
+    return out;
+}
+
 // `with_histogram`: a scenario's actions carry theirs; the scenario's, the run's and the top-level
 // actions' are sums of those (ntx merge sums them again), so they are not written twice.
 json::object action_json(const ActionReport& a, double duration_s, bool with_histogram) {
@@ -77,7 +108,9 @@ json::object action_json(const ActionReport& a, double duration_s, bool with_his
                         {"bytes_received", a.bytes_received},
                         {"throughput_per_s", round3(duration_s > 0 ? static_cast<double>(a.count) / duration_s : 0)},
                         {"latency_ms", latency_json(a.latency)},
-                        {"latency_failed_ms", latency_json(a.latency_failed)}};
+                        {"latency_failed_ms", latency_json(a.latency_failed)},
+                        {"latency_distribution", distribution_json(a.latency_buckets)},
+                        {"intervals", intervals_json(a.intervals, true)}};
     if (with_histogram) o["latency_histogram"] = histogram_json(a.latency.histogram);
     return o;
 }
@@ -96,12 +129,7 @@ std::string to_json(const Report& r) {
     for (const auto& s : r.scenarios) {
         json::array actions;
         for (const auto& a : s.actions) actions.push_back(action_json(a, s.duration_s, true));
-        json::array intervals;
-        for (const auto& iv : s.intervals)
-            intervals.push_back(json::object{{"t_s", round3(iv.t_s)},  {"ok", iv.ok},
-                                             {"errors", iv.errors},    {"timeouts", iv.timeouts},
-                                             {"p50_ms", round3(iv.p50_ms)}, {"p99_ms", round3(iv.p99_ms)},
-                                             {"online", iv.online}});
+        json::array intervals = intervals_json(s.intervals, false);
         json::object scenario{
             {"name", s.name},
             {"workflow", s.workflow},
@@ -184,6 +212,7 @@ std::string to_json(const Report& r) {
                            {"leases_leaked", r.resources.leases_leaked}};
     if (!r.resources.lease_trail.empty()) resources["lease_trail"] = r.resources.lease_trail;
     json::object root{{"ntx_version", r.ntx_version},
+                      {"run_id", r.run_id},
                       {"res_dir", r.res_dir},
                       {"started_at", r.started_at},
                       {"interrupted", r.interrupted},
@@ -267,113 +296,207 @@ void write_json(const Report& report, const std::filesystem::path& file) {
     std::filesystem::rename(tmp, file);
 }
 
-void print_summary(const Report& r, std::FILE* out) {
-    fmt::print(out, "\nntx {} — {} ({:.2f} s{})\n", r.ntx_version, r.res_dir, r.duration_s, r.interrupted ? ", interrupted" : "");
+namespace {
+
+constexpr size_t kSummaryWidth = 100;
+
+// ANSI styles, or nothing.
+struct Style {
+    bool on = false;
+    std::string wrap(std::string_view text, const char* code) const {
+        return on ? fmt::format("\x1b[{}m{}\x1b[0m", code, text) : std::string(text);
+    }
+    std::string bold(std::string_view t) const { return wrap(t, "1"); }
+    std::string dim(std::string_view t) const { return wrap(t, "2"); }
+    std::string green(std::string_view t) const { return wrap(t, "32"); }
+    std::string red(std::string_view t) const { return wrap(t, "31"); }
+    std::string yellow(std::string_view t) const { return wrap(t, "33"); }
+    // A count that is bad when not zero, right-aligned in `w` columns (padding outside the colour).
+    std::string bad(uint64_t n, int w) const {
+        std::string text = fmt::format("{:>{}}", n, w);
+        return n ? red(text) : text;
+    }
+};
+
+// `text` as lines of at most kSummaryWidth columns: the first as it starts, the others indented by
+// `indent` spaces; broken at spaces (a word longer than a line stays whole).
+std::string wrap_text(std::string_view text, size_t indent) {
+    std::string out;
+    size_t at = std::min(text.find_first_not_of(' '), text.size());
+    std::string line(text.substr(0, at));  // the leading indentation, kept
+    while (at < text.size()) {
+        size_t end = text.find(' ', at);
+        if (end == std::string_view::npos) end = text.size();
+        std::string_view word = text.substr(at, end - at);
+        if (!line.empty() && line.size() + 1 + word.size() > kSummaryWidth) {
+            out += line + "\n";
+            line = std::string(indent, ' ');
+            line += word;
+        } else {
+            if (!line.empty() && line.find_first_not_of(' ') != std::string::npos) line += ' ';
+            line += word;
+        }
+        at = end + 1;
+    }
+    return out + line + "\n";
+}
+
+std::string short_name(const std::string& name, size_t width) {
+    return name.size() > width ? name.substr(0, width - 1) + "~" : name;
+}
+
+}  // namespace
+
+bool wants_colour(std::FILE* out) {
+    const char* no_colour = std::getenv("NO_COLOR");
+    const char* term = std::getenv("TERM");
+    return isatty(fileno(out)) && !(no_colour && *no_colour) && !(term && std::string_view(term) == "dumb");
+}
+
+void print_summary(const Report& r, std::FILE* out, bool colour) {
+    const Style st{colour};
+    auto print = [&](std::string_view text, size_t indent) { fmt::print(out, "{}", wrap_text(text, indent)); };
+    fmt::print(out, "\n{}\n", st.bold(fmt::format("ntx {} — {} ({:.2f} s{})", r.ntx_version, r.res_dir, r.duration_s,
+                                                  r.interrupted ? ", interrupted" : "")));
     if (!r.overrides.empty()) {
         std::string list;
         for (const auto& o : r.overrides)
             list += fmt::format("{}{}={} ({})", list.empty() ? "" : ", ", o.name, o.value, o.source);
-        fmt::print(out, "overrides: {}\n", list);
+        print(fmt::format("overrides: {}", list), 4);
     }
     for (const auto& s : r.scenarios) {
-        fmt::print(out, "\nscenario {} (workflow {}, {} model): {} users spawned, peak {} online, {} completed, {} stopped; "
-                        "{} tasks; exits: timeout_out {}, error_out {}\n",
-                   s.name, s.workflow, s.model, s.spawned, s.peak_online, s.completed, s.stopped, s.tasks, s.exit_timeout,
-                   s.exit_error);
+        fmt::print(out, "\n");
+        print(fmt::format("{} (workflow {}, {} model): {} users spawned, peak {} online, {} completed, {} stopped; "
+                          "{} tasks; exits: timeout_out {}, error_out {}",
+                          st.bold("scenario " + s.name), s.workflow, s.model, s.spawned, s.peak_online, s.completed, s.stopped,
+                          s.tasks, s.exit_timeout, s.exit_error),
+              4);
         if (s.exit_closing || s.exit_rollback || s.exit_stop_user || s.task_retries)
-            fmt::print(out, "  also: closing {}, rolled back {}, users stopped by a handler {}, task restarts {}\n",
-                       s.exit_closing, s.exit_rollback, s.exit_stop_user, s.task_retries);
+            print(fmt::format("  also: closing {}, rolled back {}, users stopped by a handler {}, task restarts {}", s.exit_closing,
+                              s.exit_rollback, s.exit_stop_user, s.task_retries),
+                  4);
         if (s.dynamic_requested)
-            fmt::print(out, "  dynamic tasks: {} requested, {} started, {} refused, {} ended\n", s.dynamic_requested,
-                       s.dynamic_started, s.dynamic_refused, s.dynamic_ended);
+            print(fmt::format("  dynamic tasks: {} requested, {} started, {} refused, {} ended", s.dynamic_requested,
+                              s.dynamic_started, s.dynamic_refused, s.dynamic_ended),
+                  4);
         if (s.condition_errors)
-            fmt::print(out, "  {} conditions or workbook updates could not be evaluated; the first: {}\n", s.condition_errors,
-                       s.condition_error_example);
-        if (s.resource_wait_timeouts)
-            fmt::print(out, "  {} users gave up waiting for a resource lease\n", s.resource_wait_timeouts);
+            print(fmt::format("  {} conditions or workbook updates could not be evaluated; the first: {}", s.condition_errors,
+                              s.condition_error_example),
+                  4);
+        if (s.resource_wait_timeouts) print(fmt::format("  {} users gave up waiting for a resource lease", s.resource_wait_timeouts), 4);
         if (s.tasks_ended_ok || s.tasks_ended_failed)
-            fmt::print(out, "  task duration: {} ran to their end (p50 {:.2f}, p95 {:.2f}, p99 {:.2f}, max {:.2f} ms), {} failed "
-                            "(p50 {:.2f}, max {:.2f} ms)\n",
-                       s.tasks_ended_ok, s.task_duration.p50_ms, s.task_duration.p95_ms, s.task_duration.p99_ms,
-                       s.task_duration.max_ms, s.tasks_ended_failed, s.task_failed_duration.p50_ms, s.task_failed_duration.max_ms);
+            print(fmt::format("  task duration: {} ran to their end (p50 {:.2f}, p95 {:.2f}, p99 {:.2f}, max {:.2f} ms), {} failed "
+                              "(p50 {:.2f}, max {:.2f} ms)",
+                              s.tasks_ended_ok, s.task_duration.p50_ms, s.task_duration.p95_ms, s.task_duration.p99_ms,
+                              s.task_duration.max_ms, s.tasks_ended_failed, s.task_failed_duration.p50_ms,
+                              s.task_failed_duration.max_ms),
+                  4);
         if (s.model == "open")
-            fmt::print(out, "  arrivals: {} planned, {} started, {} dropped (max-users reached)\n", s.arrivals_planned,
-                       s.arrivals_started, s.arrivals_dropped);
-        fmt::print(out, "  {:<22} {:>9} {:>9} {:>7} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "action",
-                   "count", "ok", "errors", "timeouts", "per s", "min ms", "mean ms", "p50 ms", "p90 ms", "p95 ms", "p99 ms",
-                   "p99.9 ms", "max ms");
+            print(fmt::format("  arrivals: {} planned, {} started, {} dropped (max-users reached)", s.arrivals_planned,
+                              s.arrivals_started, s.arrivals_dropped),
+                  4);
+        // Block 1: counts, with each action's errors by kind, status classes and bytes under it.
+        fmt::print(out, "{}\n", st.bold(fmt::format("  {:<24} {:>10} {:>10} {:>8} {:>9} {:>10}", "action", "count", "ok",
+                                                    "errors", "timeouts", "per s")));
         for (const auto& a : s.actions) {
-            fmt::print(out,
-                       "  {:<22} {:>9} {:>9} {:>7} {:>8} {:>9.1f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} "
-                       "{:>9.2f}\n",
-                       a.name.size() > 22 ? a.name.substr(0, 21) + "~" : a.name, a.count, a.ok, a.errors, a.timeouts,
-                       s.duration_s > 0 ? static_cast<double>(a.count) / s.duration_s : 0.0, a.latency.min_ms,
-                       a.latency.mean_ms, a.latency.p50_ms, a.latency.p90_ms, a.latency.p95_ms, a.latency.p99_ms,
-                       a.latency.p999_ms, a.latency.max_ms);
+            fmt::print(out, "  {:<24} {:>10} {:>10} {} {} {:>10.1f}\n", short_name(a.name, 24), a.count, a.ok, st.bad(a.errors, 8),
+                       st.bad(a.timeouts, 9), s.duration_s > 0 ? static_cast<double>(a.count) / s.duration_s : 0.0);
             if (a.errors + a.timeouts)
-                fmt::print(out, "  {:<22}   failed and timed out: {} (min {:.2f}, p50 {:.2f}, p95 {:.2f}, p99 {:.2f}, max {:.2f} ms)\n", "",
-                           a.errors + a.timeouts, a.latency_failed.min_ms, a.latency_failed.p50_ms, a.latency_failed.p95_ms,
-                           a.latency_failed.p99_ms, a.latency_failed.max_ms);
+                print(fmt::format("      failed and timed out: {} (min {:.2f}, p50 {:.2f}, p95 {:.2f}, p99 {:.2f}, max {:.2f} ms)",
+                                  a.errors + a.timeouts, a.latency_failed.min_ms, a.latency_failed.p50_ms, a.latency_failed.p95_ms,
+                                  a.latency_failed.p99_ms, a.latency_failed.max_ms),
+                      8);
             for (const auto& [kind, n] : a.errors_by_kind) {
                 auto e = std::find_if(a.error_examples.begin(), a.error_examples.end(),
                                       [&](const ErrorExample& x) { return x.kind == kind; });
-                if (e == a.error_examples.end()) fmt::print(out, "  {:<22}   error {}: {}\n", "", kind, n);
+                std::string head = st.red(fmt::format("error {}: {}", kind, n));
+                if (e == a.error_examples.end()) print("      " + head, 8);
                 else
-                    fmt::print(out, "  {:<22}   error {}: {}, the first (user {}, task {}, at {:.2f} s): {}\n", "", kind, n,
-                               e->user, e->task, e->at_s, e->reason);
+                    print(fmt::format("      {}, the first (user {}, task {}, at {:.2f} s): {}", head, e->user, e->task, e->at_s,
+                                      e->reason),
+                          8);
             }
             for (const auto& c : a.checks) {
                 if (c.fail == 0)
-                    fmt::print(out, "  {:<22}   \u2713 {} ({} of {})\n", "", c.check, c.pass, c.pass);
+                    print(st.green(fmt::format("      \u2713 {} ({} of {})", c.check, c.pass, c.pass)), 8);
                 else
-                    fmt::print(out, "  {:<22}   \u2717 {} ({} of {} failed)\n", "", c.check, c.fail, c.pass + c.fail);
+                    print(st.red(fmt::format("      \u2717 {} ({} of {} failed)", c.check, c.fail, c.pass + c.fail)), 8);
             }
-            if (!a.status_classes.empty()) {
-                std::string classes;
-                for (const auto& [cls, n] : a.status_classes)
-                    classes += fmt::format("{}{} {}", classes.empty() ? "" : ", ", cls, n);
-                fmt::print(out, "  {:<22}   status {}\n", "", classes);
+            std::string detail;
+            for (const auto& [cls, n] : a.status_classes) detail += fmt::format("{}{} {}", detail.empty() ? "status " : ", ", cls, n);
+            if (a.bytes_sent || a.bytes_received)
+                detail += fmt::format("{}sent {}, received {}", detail.empty() ? "" : "; ", human_bytes(a.bytes_sent),
+                                      human_bytes(a.bytes_received));
+            if (!detail.empty()) print(st.dim("      " + detail), 8);
+        }
+        // Block 2: latency of the ok actions ("-" for an action that never ended ok).
+        fmt::print(out, "{}\n", st.bold(fmt::format("  {:<24} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}", "latency ms (ok)",
+                                                    "min", "mean", "p50", "p90", "p95", "p99", "p99.9", "max")));
+        for (const auto& a : s.actions) {
+            const auto& l = a.latency;
+            if (!a.ok) {
+                fmt::print(out, "  {:<24} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}\n", short_name(a.name, 24), "-", "-", "-",
+                           "-", "-", "-", "-", "-");
+                continue;
             }
+            auto v = [](double ms) { return ms >= 10000 ? fmt::format("{:.0f}", ms) : fmt::format("{:.2f}", ms); };
+            fmt::print(out, "  {:<24} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}\n", short_name(a.name, 24), v(l.min_ms),
+                       v(l.mean_ms), v(l.p50_ms), v(l.p90_ms), v(l.p95_ms), v(l.p99_ms), v(l.p999_ms), v(l.max_ms));
         }
     }
-    fmt::print(out, "\ntotal: {} actions, {} ok, {} errors, {} timeouts, {} cancelled in {:.2f} s ({:.0f} actions/s)\n",
-               r.total_actions, r.total_ok, r.total_errors, r.total_timeouts, r.total_cancelled, r.duration_s,
-               r.duration_s > 0 ? static_cast<double>(r.total_actions) / r.duration_s : 0.0);
-    fmt::print(out, "sockets: {} opened, {} bytes sent, {} bytes received\n", r.sockets_opened, r.socket_bytes_sent,
-               r.socket_bytes_received);
+    fmt::print(out, "\n");
+    print(fmt::format("{}: {} actions, {} ok, {} errors, {} timeouts, {} cancelled in {:.2f} s ({:.0f} actions/s)", st.bold("total"),
+                      r.total_actions, r.total_ok, r.total_errors ? st.red(std::to_string(r.total_errors)) : "0",
+                      r.total_timeouts ? st.red(std::to_string(r.total_timeouts)) : "0", r.total_cancelled, r.duration_s,
+                      r.duration_s > 0 ? static_cast<double>(r.total_actions) / r.duration_s : 0.0),
+          4);
+    print(fmt::format("sockets: {} opened, {} sent, {} received", r.sockets_opened, human_bytes(r.socket_bytes_sent),
+                      human_bytes(r.socket_bytes_received)),
+          4);
     if (r.persist.files || r.persist.errors)
-        fmt::print(out, "persist: {} files ({} bytes) written, {} failed{}{}\n", r.persist.files, r.persist.bytes,
-                   r.persist.errors, r.persist.errors ? ": " : "", r.persist.first_error);
+        print(fmt::format("persist: {} files ({}) written, {} failed{}{}", r.persist.files, human_bytes(r.persist.bytes),
+                          r.persist.errors, r.persist.errors ? ": " : "", r.persist.first_error),
+              4);
     for (const auto& p : r.resources.pools) {
-        fmt::print(out, "pool {} ({} {}, {} items): {} leases, peak {} held, {} waits (p99 {:.1f} ms, {} gave up), "
-                        "{} expired, {} renewed, {} evicted, {} held at end\n",
-                   p.name, p.guard, p.strategy, p.items, p.acquired, p.peak_held, p.waits, p.wait_p99_ms, p.wait_timeouts,
-                   p.expired, p.renewed, p.evicted, p.held_at_end);
+        print(fmt::format("pool {} ({} {}, {} items): {} leases, peak {} held, {} waits (p99 {:.1f} ms, {} gave up), "
+                          "{} expired, {} renewed, {} evicted, {} held at end",
+                          p.name, p.guard, p.strategy, p.items, p.acquired, p.peak_held, p.waits, p.wait_p99_ms, p.wait_timeouts,
+                          p.expired, p.renewed, p.evicted, p.held_at_end ? st.red(std::to_string(p.held_at_end)) : "0"),
+              4);
         if (p.health_check)
-            fmt::print(out, "  health ({}): {} probes, {} failed, {} went down, {} recovered, {} down at end, {} tasks rolled back\n",
-                       p.on_failure, p.probes, p.probe_failures, p.downs, p.recoveries, p.down_at_end, p.rolled_back);
+            print(fmt::format("  health ({}): {} probes, {} failed, {} went down, {} recovered, {} down at end, {} tasks rolled back",
+                              p.on_failure, p.probes, p.probe_failures, p.downs, p.recoveries, p.down_at_end, p.rolled_back),
+                  4);
     }
     if (r.workbook.entries) {
         std::string states;
         for (const auto& [state, n] : r.workbook.by_state) states += fmt::format("{}{} {}", states.empty() ? "" : ", ", state, n);
-        fmt::print(out, "workbook: {} entries ({}){}\n", r.workbook.entries, states,
-                   r.workbook.stream_dropped ? fmt::format("; change stream dropped {} events", r.workbook.stream_dropped) : "");
+        print(fmt::format("workbook: {} entries ({}){}", r.workbook.entries, states,
+                          r.workbook.stream_dropped ? fmt::format("; change stream dropped {} events", r.workbook.stream_dropped) : ""),
+              4);
         // What the retention kept of the finished tasks, and where.
-        fmt::print(out, "  kept {} ({}){}{}{}\n", r.workbook.kept, r.workbook.retention,
-                   r.workbook.snapshot.empty() ? "" : " in " + r.workbook.snapshot,
-                   r.workbook.not_kept ? fmt::format(", {} not kept", r.workbook.not_kept) : "",
-                   r.workbook.over_limit || r.workbook.dropped
-                       ? fmt::format(" ({} past the limit, {} lost)", r.workbook.over_limit, r.workbook.dropped)
-                       : "");
+        print(fmt::format("  kept {} ({}){}{}{}", r.workbook.kept, r.workbook.retention,
+                          r.workbook.snapshot.empty() ? "" : " in " + r.workbook.snapshot,
+                          r.workbook.not_kept ? fmt::format(", {} not kept", r.workbook.not_kept) : "",
+                          r.workbook.over_limit || r.workbook.dropped
+                              ? fmt::format(" ({} past the limit, {} lost)", r.workbook.over_limit, r.workbook.dropped)
+                              : ""),
+              4);
     }
-    if (!r.stopped_by_exit.empty()) fmt::print(out, "\nstopped: {}\n", r.stopped_by_exit);
+    if (!r.stopped_by_exit.empty()) {
+        fmt::print(out, "\n");
+        print(st.red("stopped: " + r.stopped_by_exit), 4);
+    }
     if (!r.thresholds.empty()) {
         size_t failed = 0;
         for (const auto& t : r.thresholds) failed += t.passed ? 0 : 1;
-        fmt::print(out, "\nthresholds: {} passed, {} failed{}\n", r.thresholds.size() - failed, failed,
+        fmt::print(out, "\n{}: {} passed, {} failed{}\n", st.bold("thresholds"), r.thresholds.size() - failed,
+                   failed ? st.red(std::to_string(failed)) : "0",
                    r.aborted_by_threshold ? " (an abort-on-fail threshold stopped the run)" : "");
         for (const auto& t : r.thresholds)
-            fmt::print(out, "  {} {:<40} actual {}\n", t.passed ? "PASS" : "FAIL", t.expression, format_value(t.actual, t.unit));
+            print(fmt::format("  {} {:<40} actual {}", t.passed ? st.green("PASS") : st.red("FAIL"), t.expression,
+                              format_value(t.actual, t.unit)),
+                  7);
     }
     std::fflush(out);
 }
@@ -385,6 +508,17 @@ std::string lease_leaks(const Report& r) {
         if (p.held_at_end) pools += fmt::format("{}'{}' ({})", pools.empty() ? "" : ", ", p.name, p.held_at_end);
     return fmt::format("{} resource lease{} still held at the end of the run: {}", r.resources.leases_leaked,
                        r.resources.leases_leaked == 1 ? "" : "s", pools);
+}
+
+std::string human_bytes(uint64_t bytes) {
+    static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    double v = static_cast<double>(bytes);
+    size_t u = 0;
+    while (v >= 1024 && u + 1 < std::size(kUnits)) {
+        v /= 1024;
+        ++u;
+    }
+    return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.{}f} {}", v, v < 10 ? 2 : v < 100 ? 1 : 0, kUnits[u]);
 }
 
 }  // namespace ntx::report

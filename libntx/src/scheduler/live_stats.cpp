@@ -27,7 +27,9 @@ void LiveStats::publish(const Shard& shard, uint64_t now_ms, bool force, bool fi
     slot.next_ms = now_ms + period_ms_;
     const auto& actions = shard.all_action_stats();
     const auto& scenarios = shard.scenario_stats();
+    const uint64_t memory = shard.ledger().memory_bytes();  // on the shard's thread (or after the loops ended)
     std::lock_guard lock(slot.mutex);
+    slot.workbook_memory = memory;
     // Only the actions that counted something since the last copy are copied again (a histogram is
     // 26 KiB); after the first copy nothing here allocates unless an error list grew.
     if (final || slot.actions.size() != actions.size()) slot.actions = actions;
@@ -49,6 +51,7 @@ void LiveStats::read(metrics::RunSnapshot& into) const {
         const Slot& slot = slots_[i];
         std::lock_guard lock(slot.mutex);
         if (!slot.published) continue;
+        into.workbook_memory_bytes = (first ? 0 : into.workbook_memory_bytes) + slot.workbook_memory;
         if (first) {
             into.actions = slot.actions;
             into.scenarios = slot.scenarios;
@@ -92,6 +95,13 @@ void read_snapshot(Scheduler& sched, metrics::RunSnapshot& into, bool final) {
         if (into.pools[p].name.empty()) into.pools[p].name = pool.name();
         into.pools[p].size = pool.size();
         into.pools[p].leases_held = pool.leases_held();
+        const auto st = pool.stats();  // under the pool's lock, once per reader call
+        into.pools[p].waits = st.waits;
+        into.pools[p].wait_timeouts = st.wait_timeouts;
+        into.pools[p].probes = st.probes;
+        into.pools[p].probe_failures = st.probe_failures;
+        into.pools[p].down_now = st.down_now;
+        into.pools[p].health_check = pool.spec().health.set;
     }
     into.socket_bytes_sent = into.socket_bytes_received = into.sockets_opened = 0;
     if (!final) return;

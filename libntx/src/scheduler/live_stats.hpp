@@ -40,6 +40,7 @@ private:
         uint64_t at_ms = 0;
         std::vector<ActionStats> actions;
         std::vector<ScenarioStats> scenarios;
+        uint64_t workbook_memory = 0;  // the shard's ledger in memory
         uint64_t next_ms = 0;  // only the shard's thread reads and writes it
     };
     std::unique_ptr<Slot[]> slots_;

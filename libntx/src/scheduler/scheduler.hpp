@@ -44,6 +44,7 @@ struct SchedulerServices {
     progress::Bus* bus = nullptr;        // where shards push workbook changes and plugin progress
     std::filesystem::path persist_base;  // save-as persist: what relative folders resolve against
     workbook::Archive* archive = nullptr;  // where shards hand finished tasks' workbook entries
+    workbook::Archive* task_stream = nullptr;  // --out-stream tasks=FILE: every finished task, as written
 };
 
 class Scheduler {
@@ -114,6 +115,7 @@ public:
     progress::Bus* progress_bus() const { return services_.bus; }
     // Where shards hand the workbook entries of finished tasks (none: they are only counted).
     workbook::Archive* workbook_archive() const { return services_.archive; }
+    workbook::Archive* task_stream() const { return services_.task_stream; }
 
 private:
     void attach(std::atomic<int>& stop);

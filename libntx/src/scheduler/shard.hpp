@@ -164,6 +164,7 @@ private:
     void wb_apply(User& u, const dsl::Step& step);  // an update-workbook step
     void wb_retry_left(User& u);
     workbook::Ledger ledger_;
+    std::vector<workbook::Entry> streamed_entries_;  // --out-stream tasks: every released entry, each flush
     std::vector<workbook::Entry> kept_entries_;  // released entries the archive keeps, handed over each flush
     // ---- dynamic_tasks.cpp
     void spawn_dynamic(uint32_t scenario, uint64_t parent_id, uint32_t action, uint64_t task_id,

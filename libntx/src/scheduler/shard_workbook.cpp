@@ -91,12 +91,14 @@ void Shard::flush_workbook() {
     // The tasks that ended since the last flush: their entries go to the archive (which keeps what the
     // retention asks for) and their slots to the next tasks. The ledger holds only running tasks.
     workbook::Archive* archive = scheduler_.workbook_archive();
-    if (archive && archive->active()) {
-        ledger_.release_closed([&](const workbook::Entry& e) { archive->keep(index_, e, kept_entries_); });
-        archive->submit(kept_entries_);
-    } else {
-        ledger_.release_closed([](const workbook::Entry&) {});
-    }
+    workbook::Archive* stream = scheduler_.task_stream();
+    const bool archiving = archive && archive->active(), streaming = stream && stream->active();
+    ledger_.release_closed([&](const workbook::Entry& e) {
+        if (archiving) archive->keep(index_, e, kept_entries_);
+        if (streaming) stream->keep(index_, e, streamed_entries_);
+    });
+    if (archiving) archive->submit(kept_entries_);
+    if (streaming) stream->submit(streamed_entries_);
 }
 
 void Shard::push_plugin_progress(User& u, uint32_t component, const ntx_progress_t& p) {
