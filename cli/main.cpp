@@ -2,6 +2,7 @@
 // Exit codes: 0 run completed and passed, 1 run completed but failed its criteria or was interrupted,
 // 2 invalid input (script, manifest, arguments), 3 internal or plugin failure.
 #include "compare.hpp"
+#include "supervisor.hpp"
 
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
@@ -9,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <sys/resource.h>
 #include <ntx/ntx.hpp>
 
 namespace po = boost::program_options;
@@ -291,6 +293,18 @@ int main(int argc, char** argv) {
         return kExitInvalid;
     }
 
+    // A run holds a descriptor per connection: the soft open-file limit (often 1024) goes up to the
+    // hard one, as ntx-target does; planning warns when users x connections still cannot fit.
+    if (command == "run") {
+        rlimit nofile{};
+        if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+            nofile.rlim_cur = nofile.rlim_max;
+            ::setrlimit(RLIMIT_NOFILE, &nofile);
+        }
+    }
+    // `ntx run` forks the real run under a supervisor (supervisor.hpp); validate runs here.
+    auto execute = [&](ntx::CrashTrace* trace) -> int {
+    options.crash_trace = trace;
     ntx::Host host;
     try {
         if (command == "validate") {
@@ -333,4 +347,6 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "ntx: internal error: %s\n", e.what());
         return kExitInternal;
     }
+    };
+    return command == "run" ? ntx::cli::supervise(options.out_dir, execute) : execute(nullptr);
 }

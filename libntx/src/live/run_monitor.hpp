@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -33,6 +34,8 @@ public:
         bool tty = false;               // redraw in place (else plain lines)
         uint64_t progress_ms = 1000;
         uint64_t interval_ms = 1000;    // the report's intervals
+        // Called on the monitor's thread with each interval's snapshot (and one as it starts).
+        std::function<void(const metrics::RunSnapshot&)> on_snapshot;
     };
     // `read` takes a snapshot (any thread; the monitor's own, and finish()'s).
     RunMonitor(const dsl::Script& script, metrics::SnapshotReader read, std::atomic<int>& stop, Options options);

@@ -172,6 +172,11 @@ std::string to_json(const Report& r) {
                                                {"errors", r.persist.errors},
                                                {"first_error", r.persist.first_error}}},
                       {"resources", std::move(resources)}};
+    json::array violations;
+    for (const auto& v : r.plugin_violations)
+        violations.push_back(
+            json::object{{"component", v.component}, {"plugin", v.plugin}, {"kind", v.kind}, {"count", v.count}});
+    root["plugin_violations"] = std::move(violations);
     json::object by_state;
     for (const auto& [state, n] : r.workbook.by_state) by_state[state] = n;
     root["workbook"] = json::object{{"entries", r.workbook.entries},
@@ -256,6 +261,9 @@ void print_summary(const Report& r, std::FILE* out) {
                r.duration_s > 0 ? static_cast<double>(r.total_actions) / r.duration_s : 0.0);
     fmt::print(out, "sockets: {} opened, {} bytes sent, {} bytes received\n", r.sockets_opened, r.socket_bytes_sent,
                r.socket_bytes_received);
+    for (const auto& v : r.plugin_violations)
+        fmt::print(out, "plugin '{}' (component '{}') broke the plugin contract: {} x {}\n", v.plugin, v.component, v.count,
+                   v.kind);
     if (r.persist.files || r.persist.errors)
         fmt::print(out, "persist: {} files ({} bytes) written, {} failed{}{}\n", r.persist.files, r.persist.bytes,
                    r.persist.errors, r.persist.errors ? ": " : "", r.persist.first_error);
