@@ -1,5 +1,7 @@
 #include "progress/bus.hpp"
 
+#include "files/safe_file.hpp"
+
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
@@ -233,8 +235,7 @@ std::string event_json(const ProgressEvent& ev, uint64_t batch) {
 }
 
 ProgressCallback jsonl_writer(const std::string& path) {
-    std::FILE* f = std::fopen(path.c_str(), "w");
-    if (!f) throw std::runtime_error("cannot write " + path);
+    std::FILE* f = files::create_stream(path);  // no link followed; throws, naming the file
     auto file = std::shared_ptr<std::FILE>(f, [](std::FILE* p) { std::fclose(p); });
     auto seq = std::make_shared<uint64_t>(0);
     return [file, seq](std::span<const ProgressEvent> batch) {

@@ -1,5 +1,7 @@
 #include "report/report_writer.hpp"
 
+#include "files/safe_file.hpp"
+
 #include <algorithm>
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -198,14 +200,7 @@ std::string to_json(const Report& r) {
 
 void write_json(const Report& report, const std::filesystem::path& file) {
     std::filesystem::create_directories(file.parent_path());
-    auto tmp = file;
-    tmp += ".tmp";
-    {
-        std::ofstream out(tmp);
-        out << to_json(report) << '\n';
-        if (!out) throw std::runtime_error("cannot write " + tmp.string());
-    }
-    std::filesystem::rename(tmp, file);
+    files::write_atomic(file, to_json(report) + '\n');
 }
 
 void print_summary(const Report& r, std::FILE* out) {
