@@ -12,6 +12,7 @@
 //   late          ignores on_error and completes from a timer afterwards (after cancel)
 //   stale         completes the user's previous action's handle, never the current one
 //   bad-fields    completes with a result whose field_count is absurd and fields NULL
+//   fields        (well-behaved) completes with every param as a result field
 // HOSTILE_CAPS=N in the environment: the table declares N capabilities (absurd table sizes).
 #include <ntx/plugin_abi.h>
 
@@ -121,6 +122,13 @@ ntx_status_t run_action(void* plugin_state, ntx_action_t* action, const ntx_acti
         log(st, action, "stale action_complete returned " + std::to_string(rc));
         return NTX_OK;
     }
+    if (is(ctx->call, "fields")) {  // well-behaved: every param back as a result field (what save-as keeps)
+        ntx_result_t r{};
+        r.size = sizeof r;
+        r.fields = ctx->params;
+        r.field_count = ctx->param_count;
+        return st->api->action_complete(st->host, action, &r);
+    }
     if (is(ctx->call, "bad-fields")) {
         ntx_result_t r{};
         r.size = sizeof r;
@@ -146,7 +154,7 @@ void release(void* plugin_state) { delete static_cast<State*>(plugin_state); }
 
 extern "C" NTX_PLUGIN_EXPORT ntx_status_t ntx_plugin_entry(const ntx_host_api_t* host_api, ntx_plugin_api_t* api) {
     if (host_api->abi_major != NTX_ABI_MAJOR) return NTX_E_ABI;
-    g_names = {"ok", "segv", "abort", "throw", "from-thread", "post", "block", "twice", "late", "stale", "bad-fields"};
+    g_names = {"ok", "segv", "abort", "throw", "from-thread", "post", "block", "twice", "late", "stale", "bad-fields", "fields"};
     if (const char* n = std::getenv("HOSTILE_CAPS"))
         for (long i = static_cast<long>(g_names.size()); i < std::atol(n); ++i) g_names.push_back("cap" + std::to_string(i));
     g_caps.clear();

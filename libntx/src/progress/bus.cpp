@@ -151,7 +151,7 @@ void Bus::to_event(const Record& r, ProgressEvent& ev) const {
         const bool known = r.fields[i].first < schema_.size();
         const bool masked = known && schema_.field(r.fields[i].first).masked && !r.fields[i].second.empty();
         ev.fields.emplace_back(known ? schema_.field(r.fields[i].first).path : std::string("?"),
-                               masked ? std::string("***") : r.fields[i].second);  // log.mask
+                               masked ? std::string("***") : schema_.mask_value(r.fields[i].second));  // log.mask
     }
     ev.priority = priority(ev.phase);
 }
