@@ -549,8 +549,10 @@ bool RecordingHost::turn(uint64_t deadline) {
         if (t.armed) next_due = std::min(next_due, t.due);
     const uint64_t t_now = now();
     if (fds.empty()) {
-        if (next_due == UINT64_MAX && uses_post_ && t_now < deadline) {
-            // A plugin that posts from its own thread may still post: wait a little, bounded by the budget.
+        // A plugin whose own thread will post (it posted before, or an action waits with nothing
+        // else to wait for) may still post: wait a little, bounded by the budget.
+        const bool waiting = std::any_of(actions_.begin(), actions_.end(), [](const ActionRecord& a) { return a.live; });
+        if (next_due == UINT64_MAX && (uses_post_ || waiting) && t_now < deadline) {
             std::this_thread::sleep_for(std::chrono::milliseconds(2));
             return true;
         }

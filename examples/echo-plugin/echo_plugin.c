@@ -518,14 +518,20 @@ static void report(const ntx_validate_ctx_t *ctx, int32_t index, const char *mes
 
 static ntx_status_t echo_validate_action(const ntx_validate_ctx_t *ctx) {
     const int is_close = str_is(ctx->call, "close"), is_send = str_is(ctx->call, "send");
-    const char *takes = is_close ? "close takes no params" : is_send ? "send takes line, host, port" : "connect takes host, port";
+    const int is_checksum = str_is(ctx->call, "checksum");
+    const char *takes = is_close      ? "close takes no params"
+                        : is_send     ? "send takes line, host, port"
+                        : is_checksum ? "checksum takes line"
+                                      : "connect takes host, port";
     int problems = 0, have_line = 0;
     size_t i;
     for (i = 0; ctx->params && i < ctx->param_count; ++i) {
         const ntx_kv_t *kv = &ctx->params[i];
         const int templated = ctx->param_flags && (ctx->param_flags[i] & NTX_PARAM_TEMPLATED);
         have_line |= str_is(kv->key, "line");
-        if (is_close || !(str_is(kv->key, "host") || str_is(kv->key, "port") || (is_send && str_is(kv->key, "line")))) {
+        if (is_checksum ? !str_is(kv->key, "line")
+                        : (is_close || !(str_is(kv->key, "host") || str_is(kv->key, "port") ||
+                                         (is_send && str_is(kv->key, "line"))))) {
             report(ctx, (int32_t)i, "unknown param", takes);
             ++problems;
         } else if (str_is(kv->key, "port") && !templated) {
@@ -542,8 +548,8 @@ static ntx_status_t echo_validate_action(const ntx_validate_ctx_t *ctx) {
             }
         }
     }
-    if (is_send && !have_line) {
-        report(ctx, NTX_PROBLEM_ACTION, "send needs a line", "");
+    if ((is_send || is_checksum) && !have_line) {
+        report(ctx, NTX_PROBLEM_ACTION, is_send ? "send needs a line" : "checksum needs a line", "");
         ++problems;
     }
     return problems ? NTX_E_INVALID : NTX_OK;
