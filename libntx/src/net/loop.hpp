@@ -39,6 +39,9 @@ public:
     // happens on that thread (or after join): the io_context runs without cross-thread locking.
     void start(std::function<void()> first);
     void stop();  // from the loop's own thread, or after join
+    // A loop driven by hand (tests: Scheduler::begin_manual + poll) belongs to the thread driving it:
+    // host calls from that thread pass the loop-thread checks.
+    void adopt_current_thread() { owner_.store(std::this_thread::get_id(), std::memory_order_relaxed); }
     // Whether the caller runs on this loop's thread (host calls that touch loop state check it).
     bool on_loop_thread() const { return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id(); }
     void join();
