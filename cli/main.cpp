@@ -5,6 +5,7 @@
 #include "compare.hpp"
 #include "new_res_dir.hpp"
 #include "run_overrides.hpp"
+#include "supervisor.hpp"
 
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <iostream>
 #include <iterator>
+#include <sys/resource.h>
 #include <ntx/ntx.hpp>
 
 namespace po = boost::program_options;
@@ -418,53 +420,67 @@ int main(int argc, char** argv) {
         return kExitInvalid;
     }
 
-    ntx::Host host;
-    try {
-        if (command == "validate") {
-            host.validate(res_dir, options);
-            const char* shown = options.script_text ? "<stdin>" : res_dir.c_str();
-            if (options.segment_count > 1)
-                std::printf("%s: ok (segment %u/%u)\n", shown, options.segment_index, options.segment_count);
-            else
-                std::printf("%s: ok\n", shown);
-            return kExitPassed;
+    // A run holds a descriptor per connection: the soft open-file limit (often 1024) goes up to the
+    // hard one, as ntx-target does; planning warns when users x connections still cannot fit.
+    if (command == "run") {
+        rlimit nofile{};
+        if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+            nofile.rlim_cur = nofile.rlim_max;
+            ::setrlimit(RLIMIT_NOFILE, &nofile);
         }
-        if (command != "run") {
-            std::fprintf(stderr, "ntx: error: unknown command '%s' (run, validate, new, compare or plugins)\n",
-                         command.c_str());
-            return kExitInvalid;
-        }
-        g_host = &host;
-        std::signal(SIGINT, on_signal);
-        std::signal(SIGTERM, on_signal);
-        ntx::Report report = host.start(res_dir, options);
-        g_host = nullptr;
-        if (!archive_dir.empty()) {
-            std::string error;
-            std::string id = ntx::cli::archive_run(options.out_dir, archive_dir, error);
-            if (id.empty()) std::fprintf(stderr, "ntx: warning: the run was not archived: %s\n", error.c_str());
-            else if (!options.quiet) std::printf("archived as %s (in %s)\n", id.c_str(), archive_dir.c_str());
-        }
-        if (vm.count("baseline")) {
-            std::printf("\n");
-            // A baseline that cannot be read is reported; the run's own verdict still decides the exit code.
-            ntx::cli::compare_runs(vm["baseline"].as<std::string>(), options.out_dir, archive_dir, stdout);
-        }
-        // An interrupted run did not complete: it cannot pass, and says so with a code of its own. A
-        // completed run passes when every threshold of the script holds (an abort-on-fail threshold or a
-        // fatal exit that stopped it early is a failure: 1).
-        if (g_signalled) return kExitInterrupted;
-        return report.interrupted || !report.thresholds_passed() ? kExitFailed : kExitPassed;
-    } catch (const ntx::InvalidInput& e) {
-        for (const auto& d : e.diagnostics()) std::fprintf(stderr, "%s\n", d.to_string().c_str());
-        std::fprintf(stderr, "ntx: %zu error%s in %s\n", e.diagnostics().size(), e.diagnostics().size() == 1 ? "" : "s",
-                     options.script_text ? "<stdin>" : res_dir.c_str());
-        return kExitInvalid;
-    } catch (const ntx::RuntimeFailure& e) {
-        std::fprintf(stderr, "ntx: failure: %s\n", e.what());
-        return kExitInternal;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "ntx: internal error: %s\n", e.what());
-        return kExitInternal;
     }
+    // `ntx run` forks the real run under a supervisor (supervisor.hpp); validate runs here.
+    auto execute = [&](ntx::CrashTrace* trace) -> int {
+        options.crash_trace = trace;
+        ntx::Host host;
+        try {
+            if (command == "validate") {
+                host.validate(res_dir, options);
+                const char* shown = options.script_text ? "<stdin>" : res_dir.c_str();
+                if (options.segment_count > 1)
+                    std::printf("%s: ok (segment %u/%u)\n", shown, options.segment_index, options.segment_count);
+                else
+                    std::printf("%s: ok\n", shown);
+                return kExitPassed;
+            }
+            if (command != "run") {
+                std::fprintf(stderr, "ntx: error: unknown command '%s' (run, validate, new, compare or plugins)\n",
+                             command.c_str());
+                return kExitInvalid;
+            }
+            g_host = &host;
+            std::signal(SIGINT, on_signal);
+            std::signal(SIGTERM, on_signal);
+            ntx::Report report = host.start(res_dir, options);
+            g_host = nullptr;
+            if (!archive_dir.empty()) {
+                std::string error;
+                std::string id = ntx::cli::archive_run(options.out_dir, archive_dir, error);
+                if (id.empty()) std::fprintf(stderr, "ntx: warning: the run was not archived: %s\n", error.c_str());
+                else if (!options.quiet) std::printf("archived as %s (in %s)\n", id.c_str(), archive_dir.c_str());
+            }
+            if (vm.count("baseline")) {
+                std::printf("\n");
+                // A baseline that cannot be read is reported; the run's own verdict still decides the exit code.
+                ntx::cli::compare_runs(vm["baseline"].as<std::string>(), options.out_dir, archive_dir, stdout);
+            }
+            // An interrupted run did not complete: it cannot pass, and says so with a code of its own. A
+            // completed run passes when every threshold of the script holds (an abort-on-fail threshold or a
+            // fatal exit that stopped it early is a failure: 1).
+            if (g_signalled) return kExitInterrupted;
+            return report.interrupted || !report.thresholds_passed() ? kExitFailed : kExitPassed;
+        } catch (const ntx::InvalidInput& e) {
+            for (const auto& d : e.diagnostics()) std::fprintf(stderr, "%s\n", d.to_string().c_str());
+            std::fprintf(stderr, "ntx: %zu error%s in %s\n", e.diagnostics().size(), e.diagnostics().size() == 1 ? "" : "s",
+                         options.script_text ? "<stdin>" : res_dir.c_str());
+            return kExitInvalid;
+        } catch (const ntx::RuntimeFailure& e) {
+            std::fprintf(stderr, "ntx: failure: %s\n", e.what());
+            return kExitInternal;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "ntx: internal error: %s\n", e.what());
+            return kExitInternal;
+        }
+    };
+    return command == "run" ? ntx::cli::supervise(options.out_dir, execute) : execute(nullptr);
 }

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <thread>
 #include <cstring>
 
 namespace ntx::conformance {
@@ -405,6 +406,27 @@ ntx_status_t RecordingHost::h_fd_unwatch(ntx_host_t* host, ntx_loop_t* loop, int
     return NTX_OK;
 }
 
+ntx_status_t RecordingHost::h_post(ntx_host_t* host, ntx_loop_t* l, ntx_post_cb cb, void* userdata) {
+    RecordingHost& h = *self(host);
+    std::lock_guard lock(h.post_mutex_);
+    if (!cb) {
+        h.post_violations_.emplace_back("post with a NULL callback");
+        return NTX_E_INVALID;
+    }
+    // Any thread; but only while loops run: in entry, init, release or after it there is no loop.
+    if (h.phase != Phase::running) {
+        h.post_violations_.emplace_back("post while no loop runs (entry, init, release or after it)");
+        return NTX_E_STATE;
+    }
+    if (l != h.loop()) {
+        h.post_violations_.emplace_back("post with a loop handle the host never gave (use ctx->loop)");
+        return NTX_E_STATE;
+    }
+    h.posted_.push_back({cb, userdata});
+    h.uses_post_ = true;
+    return NTX_OK;
+}
+
 uint64_t RecordingHost::h_now_ms(ntx_host_t* host) {
     RecordingHost& h = *self(host);
     h.allowed("now_ms", true);
@@ -461,6 +483,18 @@ void RecordingHost::flush(Socket& s) {
 // Returns false when nothing could ever happen any more.
 bool RecordingHost::turn(uint64_t deadline) {
     bool progressed = false;
+    std::vector<Posted> posted;
+    {
+        std::lock_guard lock(post_mutex_);
+        posted.swap(posted_);
+        for (auto& v : post_violations_) violation(std::move(v));  // noted on another thread
+        post_violations_.clear();
+    }
+    for (const Posted& p : posted) {
+        timed("a posted callback", [&] { p.cb(p.userdata); });
+        ++posts_run_;
+        progressed = true;
+    }
     std::deque<Event> events;
     events.swap(events_);
     for (const Event& e : events) {
@@ -515,6 +549,13 @@ bool RecordingHost::turn(uint64_t deadline) {
         if (t.armed) next_due = std::min(next_due, t.due);
     const uint64_t t_now = now();
     if (fds.empty()) {
+        // A plugin whose own thread will post (it posted before, or an action waits with nothing
+        // else to wait for) may still post: wait a little, bounded by the budget.
+        const bool waiting = std::any_of(actions_.begin(), actions_.end(), [](const ActionRecord& a) { return a.live; });
+        if (next_due == UINT64_MAX && (uses_post_ || waiting) && t_now < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            return true;
+        }
         if (next_due == UINT64_MAX) return false;  // idle for good
         // Nothing real to wait for: jump the clock to the next timer (or the deadline).
         skew_ms_ += std::min(next_due, deadline) - std::min(t_now, std::min(next_due, deadline));

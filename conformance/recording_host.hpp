@@ -15,6 +15,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <thread>
@@ -96,6 +97,11 @@ public:
     void violation(std::string what) { violations.push_back(std::move(what)); }
     void warning(std::string what);
 
+    // ABI 1.3 post: public, so that ntx::host_table finds it. Thread-safe: the only hook a plugin's
+    // own thread may call; queued and run on the loop thread at the next turn.
+    static ntx_status_t h_post(ntx_host_t*, ntx_loop_t*, ntx_post_cb, void*);
+    std::size_t posts_run() const { return posts_run_; }
+
 private:
     struct Socket {
         ntx_socket_t id = 0;
@@ -175,6 +181,15 @@ private:
     std::deque<Event> events_;
     std::deque<Timer> timers_;
     std::map<int, Watch> watches_;
+    struct Posted {
+        ntx_post_cb cb;
+        void* userdata;
+    };
+    std::mutex post_mutex_;  // guards posted_ and the phase as post reads it
+    std::vector<Posted> posted_;
+    std::vector<std::string> post_violations_;
+    bool uses_post_ = false;  // the plugin posted once: an idle loop waits for more instead of ending
+    std::size_t posts_run_ = 0;
     ntx_socket_t next_socket_ = 1;
     ntx_timer_t next_timer_ = 1;
 };

@@ -41,7 +41,12 @@ Report segment_report(uint32_t index, uint32_t count, uint64_t n, uint64_t us, i
     s.online_per_100ms = {2, 1, 1};
     s.actions = {a};
     s.latency = a.latency;
-    s.intervals = {{0, n, 0, 0, 1, 2, 1}, {1, 0, 0, 0, 0, 0, 0}};
+    s.intervals.resize(2);
+    s.intervals[0].ok = n;
+    s.intervals[0].p50_ms = 1;
+    s.intervals[0].p99_ms = 2;
+    s.intervals[0].online = 1;
+    s.intervals[1].t_s = 1;
     r.scenarios = {s};
     r.actions = {a};
     r.total_actions = r.total_ok = n;

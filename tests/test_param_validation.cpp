@@ -69,7 +69,7 @@ TEST_CASE("http and ftp fill validate_action; an older host's smaller table is l
         FakeHost host(path);
         REQUIRE(host.load() == NTX_OK);
         CHECK(host.plugin().validate_action != nullptr);
-        CHECK(host.plugin().abi_minor == 2);
+        CHECK(host.plugin().abi_minor == NTX_ABI_MINOR);
 
         // A 1.1 host: its table ends at release. The plugin must not write past it.
         FakeHost old(path);

@@ -6,6 +6,9 @@
  *                                      (connects first if the user has no connection: to host/port,
  *                                      else to where the user's last connection went)
  *   close    (no parameters)          close this user's connection; ok at once
+ *   checksum with {line}              ok with `checksum` = the Adler-32 of `line`, computed on the
+ *                                      plugin's worker thread and handed back with post (ABI 1.3):
+ *                                      the pattern for work that must not run on a loop
  *
  * One connection per user, kept across the user's actions in the per-user slot (ctx->user_data) and
  * freed in user_release. Everything runs on the user's loop thread; the only state shared by loops is
@@ -17,25 +20,38 @@
  */
 #include <ntx/plugin_abi.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define ECHO_DEFAULT_MAX_LINE 4096
 
-/* Plugin-wide state: written in init, read-only afterwards (loops read it concurrently). */
+struct echo_job;
+
+/* Plugin-wide state: written in init, read-only afterwards (loops read it concurrently), except the
+ * worker's queue, which its mutex guards. */
 typedef struct echo_plugin {
     ntx_host_t *host;
     const ntx_host_api_t *api; /* from init's ctx->host_api, not a global: two hosts, two tables */
     size_t max_line;           /* resource/config.yaml: echo: {max-line: N} */
+    /* The worker thread of `checksum` (ABI 1.3 post), started in init, joined in release. */
+    pthread_t worker;
+    int worker_started;
+    pthread_mutex_t lock;      /* guards queue, jobs and stopping */
+    pthread_cond_t wake;
+    struct echo_job *queue;    /* jobs waiting for the worker */
+    struct echo_job *jobs;     /* every job not yet done on its loop: release frees what is left */
+    int stopping;
 } echo_plugin;
 
 /* What a user's action is waiting for. */
-typedef enum echo_wait { WAIT_NONE, WAIT_CONNECTED, WAIT_ECHO } echo_wait;
+typedef enum echo_wait { WAIT_NONE, WAIT_CONNECTED, WAIT_ECHO, WAIT_JOB } echo_wait;
 
 /* Per-user state, hung on the user's slot. */
 typedef struct echo_conn {
-    const echo_plugin *plugin;
+    echo_plugin *plugin;
+    int refs;             /* the user's slot, and each checksum job in flight (touched on the loop only) */
     ntx_socket_t socket;  /* 0: no connection */
     int connected;        /* NTX_SOCKET_CONNECTED arrived */
     ntx_action_t *action; /* the action in flight, NULL between actions */
@@ -49,7 +65,19 @@ typedef struct echo_conn {
     uint16_t peer_port;   /* closed an idle connection (params are borrowed: we keep a copy) */
 } echo_conn;
 
-static const char *const echo_capabilities[] = {"connect", "send", "close"};
+/* A checksum computed off the loop. Owned by the worker and then by the posted callback; the user's
+ * state only knows which action waits for it. */
+typedef struct echo_job {
+    struct echo_job *next_queued, *next;
+    echo_conn *conn;      /* holds a reference: the user may be released meanwhile */
+    ntx_action_t *action; /* the action it ends, if that action is still the one in flight */
+    ntx_loop_t *loop;
+    char *text;
+    size_t len;
+    uint32_t sum;
+} echo_job;
+
+static const char *const echo_capabilities[] = {"connect", "send", "close", "checksum"};
 
 /* ---- small helpers -------------------------------------------------------------------------------- */
 
@@ -96,6 +124,13 @@ static void end_action(echo_conn *c, ntx_status_t code, const char *reason) {
         p->api->action_complete(p->host, action, &result);
     else
         p->api->action_fail(p->host, action, code, str_of(reason), &result);
+}
+
+static void conn_unref(echo_conn *c) {
+    if (--c->refs > 0) return;
+    free(c->line);
+    free(c->in);
+    free(c);
 }
 
 static void drop_connection(echo_conn *c) {
@@ -225,6 +260,104 @@ static ntx_status_t open_connection(echo_conn *c, ntx_loop_t *loop, const ntx_ac
     return c->plugin->api->socket_open(c->plugin->host, loop, &opts, &c->socket);
 }
 
+/* ---- checksum: work on the plugin's own thread, handed back with post (ABI 1.3) --------------------- */
+
+static void unlink_job(echo_plugin *p, echo_job *job) {
+    echo_job **at;
+    for (at = &p->jobs; *at; at = &(*at)->next)
+        if (*at == job) {
+            *at = job->next;
+            return;
+        }
+}
+
+static void free_job(echo_job *job) {
+    conn_unref(job->conn);
+    free(job->text);
+    free(job);
+}
+
+/* On the loop's thread (post's callback): the only place a job meets the user's state again. */
+static void job_done(void *userdata) {
+    echo_job *job = (echo_job *)userdata;
+    echo_conn *c = job->conn;
+    echo_plugin *p = c->plugin;
+    pthread_mutex_lock(&p->lock);
+    unlink_job(p, job);
+    pthread_mutex_unlock(&p->lock);
+    /* Still the action in flight? (on_error may have ended it; a later action may be running.) */
+    if (c->action == job->action && c->wait == WAIT_JOB) {
+        char digits[16];
+        ntx_kv_t field;
+        ntx_result_t result;
+        ntx_action_t *action = c->action;
+        c->action = NULL;
+        c->wait = WAIT_NONE;
+        snprintf(digits, sizeof digits, "%lu", (unsigned long)job->sum);
+        field.key = str_of("checksum");
+        field.value = str_of(digits);
+        memset(&result, 0, sizeof result);
+        result.size = sizeof result;
+        result.fields = &field;
+        result.field_count = 1;
+        p->api->action_complete(p->host, action, &result);
+    }
+    free_job(job);
+}
+
+/* The worker thread: never calls the host except post. */
+static void *worker_main(void *arg) {
+    echo_plugin *p = (echo_plugin *)arg;
+    for (;;) {
+        echo_job *job;
+        size_t i;
+        uint32_t a = 1, b = 0;
+        pthread_mutex_lock(&p->lock);
+        while (!p->queue && !p->stopping) pthread_cond_wait(&p->wake, &p->lock);
+        job = p->queue;
+        if (job) p->queue = job->next_queued;
+        pthread_mutex_unlock(&p->lock);
+        if (!job) return NULL; /* stopping */
+        for (i = 0; i < job->len; ++i) { /* Adler-32: the stand-in for real work */
+            a = (a + (unsigned char)job->text[i]) % 65521u;
+            b = (b + a) % 65521u;
+        }
+        job->sum = (b << 16) | a;
+        /* Refused (the run is closing) or dropped by a stopping loop: the job stays listed in p->jobs and
+         * release frees it. */
+        (void)p->api->post(p->host, job->loop, job_done, job);
+    }
+}
+
+static ntx_status_t start_checksum(echo_conn *c, ntx_action_t *action, const ntx_action_ctx_t *ctx) {
+    echo_plugin *p = c->plugin;
+    const ntx_str_t *line = param(ctx, "line");
+    echo_job *job;
+    if (!line) return NTX_E_INVALID;
+    if (!p->worker_started) return NTX_E_UNSUPPORTED; /* a host older than ABI 1.3 has no post */
+    job = (echo_job *)calloc(1, sizeof *job);
+    if (!job || !(job->text = (char *)malloc(line->len + 1))) {
+        free(job);
+        return NTX_E_NOMEM;
+    }
+    memcpy(job->text, line->ptr, line->len);
+    job->len = line->len;
+    job->conn = c;
+    ++c->refs;
+    job->action = action;
+    job->loop = ctx->loop;
+    c->action = action;
+    c->wait = WAIT_JOB;
+    pthread_mutex_lock(&p->lock);
+    job->next_queued = p->queue; /* order does not matter for this call */
+    p->queue = job;
+    job->next = p->jobs;
+    p->jobs = job;
+    pthread_cond_signal(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    return NTX_OK;
+}
+
 /* ---- the plugin's hooks ---------------------------------------------------------------------------- */
 
 static ntx_status_t echo_init(ntx_host_t *host, const ntx_init_ctx_t *ctx, void **plugin_state) {
@@ -237,6 +370,8 @@ static ntx_status_t echo_init(ntx_host_t *host, const ntx_init_ctx_t *ctx, void 
     p->host = host;
     p->api = ctx->host_api;
     p->max_line = ECHO_DEFAULT_MAX_LINE;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->wake, NULL);
     /* config_json is this component's section of resource/config.yaml, e.g. {"max-line":64}. A real
      * plugin would use a JSON parser; this one looks for one integer. */
     for (i = 0; ctx->config_json.ptr && ctx->config_json.len > n && i < ctx->config_json.len - n; ++i) {
@@ -258,6 +393,9 @@ static ntx_status_t echo_init(ntx_host_t *host, const ntx_init_ctx_t *ctx, void 
             p->max_line = (size_t)atol(digits);
         }
     }
+    /* init may start threads (the entry may not); only with a host that lends post to hand results back. */
+    if (NTX_HAS_MEMBER(p->api, ntx_host_api_t, post) && p->api->post)
+        p->worker_started = pthread_create(&p->worker, NULL, worker_main, p) == 0;
     *plugin_state = p;
     return NTX_OK;
 }
@@ -271,7 +409,8 @@ static ntx_status_t echo_run_action(void *plugin_state, ntx_action_t *action, co
     if (!c) { /* the user's first action of this component: create its state */
         c = (echo_conn *)calloc(1, sizeof *c);
         if (!c) return NTX_E_NOMEM;
-        c->plugin = p;
+        c->plugin = (echo_plugin *)p;
+        c->refs = 1; /* the slot's */
         *ctx->user_data = c; /* the host hands it back to on_error and user_release */
     }
     if (c->action) return NTX_E_STATE; /* the host runs one action per user at a time; never happens */
@@ -282,6 +421,8 @@ static ntx_status_t echo_run_action(void *plugin_state, ntx_action_t *action, co
         /* Ending inside run_action is allowed. Returning NTX_OK afterwards: the outcome is already told. */
         return p->api->action_complete(p->host, action, NULL) == NTX_OK ? NTX_OK : NTX_E_STATE;
     }
+
+    if (str_is(ctx->call, "checksum")) return start_checksum(c, action, ctx);
 
     if (str_is(ctx->call, "connect")) {
         if (c->socket) return p->api->action_complete(p->host, action, NULL) == NTX_OK ? NTX_OK : NTX_E_STATE;
@@ -338,12 +479,29 @@ static void echo_user_release(void *plugin_state, uint64_t user_id, void *user_d
     (void)plugin_state;
     (void)user_id;
     drop_connection(c);
-    free(c->line);
-    free(c->in);
-    free(c);
+    c->action = NULL;
+    conn_unref(c); /* a checksum job still in flight keeps it until its callback (or release) */
 }
 
-static void echo_release(void *plugin_state) { free(plugin_state); }
+static void echo_release(void *plugin_state) {
+    echo_plugin *p = (echo_plugin *)plugin_state;
+    if (p->worker_started) {
+        pthread_mutex_lock(&p->lock);
+        p->stopping = 1;
+        pthread_cond_signal(&p->wake);
+        pthread_mutex_unlock(&p->lock);
+        pthread_join(p->worker, NULL);
+    }
+    /* No loop runs any more: the jobs whose callback never ran (post refused or dropped) end here. */
+    while (p->jobs) {
+        echo_job *job = p->jobs;
+        p->jobs = job->next;
+        free_job(job);
+    }
+    pthread_cond_destroy(&p->wake);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
 
 /* ABI 1.2: checks an action's params at planning, so that a typo is a `file:line:col: error:` of
  * `ntx validate` instead of an `invalid` error of every run. Called before init, with no state: it
@@ -360,14 +518,20 @@ static void report(const ntx_validate_ctx_t *ctx, int32_t index, const char *mes
 
 static ntx_status_t echo_validate_action(const ntx_validate_ctx_t *ctx) {
     const int is_close = str_is(ctx->call, "close"), is_send = str_is(ctx->call, "send");
-    const char *takes = is_close ? "close takes no params" : is_send ? "send takes line, host, port" : "connect takes host, port";
+    const int is_checksum = str_is(ctx->call, "checksum");
+    const char *takes = is_close      ? "close takes no params"
+                        : is_send     ? "send takes line, host, port"
+                        : is_checksum ? "checksum takes line"
+                                      : "connect takes host, port";
     int problems = 0, have_line = 0;
     size_t i;
     for (i = 0; ctx->params && i < ctx->param_count; ++i) {
         const ntx_kv_t *kv = &ctx->params[i];
         const int templated = ctx->param_flags && (ctx->param_flags[i] & NTX_PARAM_TEMPLATED);
         have_line |= str_is(kv->key, "line");
-        if (is_close || !(str_is(kv->key, "host") || str_is(kv->key, "port") || (is_send && str_is(kv->key, "line")))) {
+        if (is_checksum ? !str_is(kv->key, "line")
+                        : (is_close || !(str_is(kv->key, "host") || str_is(kv->key, "port") ||
+                                         (is_send && str_is(kv->key, "line"))))) {
             report(ctx, (int32_t)i, "unknown param", takes);
             ++problems;
         } else if (str_is(kv->key, "port") && !templated) {
@@ -384,8 +548,8 @@ static ntx_status_t echo_validate_action(const ntx_validate_ctx_t *ctx) {
             }
         }
     }
-    if (is_send && !have_line) {
-        report(ctx, NTX_PROBLEM_ACTION, "send needs a line", "");
+    if ((is_send || is_checksum) && !have_line) {
+        report(ctx, NTX_PROBLEM_ACTION, is_send ? "send needs a line" : "checksum needs a line", "");
         ++problems;
     }
     return problems ? NTX_E_INVALID : NTX_OK;

@@ -26,6 +26,7 @@
 NTX_BEGIN_NAMESPACE
 
 class BuiltScript;  // ntx/script_builder.hpp
+class CrashTrace;   // ntx/crash_trace.hpp
 
 // What the workbook keeps of each finished task (docs/workbook.md#retention). The ledger holds only
 // the tasks still running; a finished task's entry is written to workbook.jsonl (with an out_dir) and
@@ -109,6 +110,10 @@ struct RunOptions {
     // `outputs:`, a kind given here replaces the config's): "csv" and "jsonl" -> every interval of every
     // scenario and action; "tasks" -> every finished task's workbook entry as a JSON line.
     std::vector<std::pair<std::string, std::string>> out_streams;
+    // `ntx run`'s supervisor (crash_trace.hpp): where the run notes its plugin calls and publishes
+    // its report every second, for the supervisor to write report.json if a plugin kills the process.
+    // Not owned; null (the default) for runs nobody supervises.
+    CrashTrace* crash_trace = nullptr;
 };
 
 // The entry function of a protocol, exactly as a plugin .so exports it (ntx_plugin_entry_fn of

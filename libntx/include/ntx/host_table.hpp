@@ -1,4 +1,4 @@
-// The host table (ntx_host_api_t) of a host whose hooks are the static members h_log ... h_now_ms of
+// The host table (ntx_host_api_t) of a host whose hooks are the static members h_log ... h_now_ms (and h_post, ABI 1.3, if it has one) of
 // one class, with the ABI's own strerror: how the conformance kit's host and test hosts fill theirs.
 // Header-only. A class with private hooks befriends it:
 //     friend ntx_host_api_t ntx::host_table<MyHost>() noexcept;
@@ -8,7 +8,17 @@
 #include "ntx/plugin_abi.h"
 #include "ntx/status.hpp"
 
+#include <type_traits>
+
 NTX_BEGIN_NAMESPACE
+
+namespace detail {
+// Whether Hooks has h_post (ABI 1.3): a host written before it leaves the member NULL.
+template <class Hooks, class = void>
+struct has_post : std::false_type {};
+template <class Hooks>
+struct has_post<Hooks, std::void_t<decltype(&Hooks::h_post)>> : std::true_type {};
+}  // namespace detail
 
 template <class Hooks>
 ntx_host_api_t host_table() noexcept {
@@ -31,6 +41,7 @@ ntx_host_api_t host_table() noexcept {
     api.fd_unwatch = &Hooks::h_fd_unwatch;
     api.now_ms = &Hooks::h_now_ms;
     api.strerror = &status_text;
+    if constexpr (detail::has_post<Hooks>::value) api.post = &Hooks::h_post;
     return api;
 }
 

@@ -1,6 +1,7 @@
 // Umbrella header of the ntx C++ API (docs/cpp-api.md). Every public header is included here.
 #pragma once
 
+#include "ntx/crash_trace.hpp"
 #include "ntx/diagnostics.hpp"
 #include "ntx/distributed.hpp"
 #include "ntx/host.hpp"

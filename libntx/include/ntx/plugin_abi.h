@@ -1,5 +1,5 @@
 /*
- * ntx plugin ABI, version 1.2.
+ * ntx plugin ABI, version 1.3.
  *
  * The one header a protocol plugin includes. Plain C99, standard headers only, so a plugin can be
  * written in C, C++, Rust, or compiled to wasm (ntx/wasm_guest.h, docs/plugins-wasm.md) and loaded
@@ -46,6 +46,13 @@
  *   Since 1.2, source only (no table, member or value changed): each hook has a named type
  *        (ntx_plugin_*_fn, ntx_host_*_fn), the status codes are parenthesised, every struct passed by
  *        pointer says who owns it. A plugin built against the 1.0 header still loads (tests/plugins/abi_1_0).
+ *   1.3  ntx_host_api_t.post (ntx_host_post_fn, ntx_post_cb): the one host function a plugin's own
+ *        thread may call, to hand work to a loop; and the contract is enforced (see THREADING and
+ *        ACTIONS): a loop-bound host function called off its loop returns NTX_E_STATE, and every
+ *        violation is logged once per plugin and kind and counted in report.json's plugin_violations.
+ *        A 1.2 plugin runs unchanged; it only sees the host refuse what the contract always forbade.
+ *        NTX_E_NOFILE: a socket could not be opened because the process is out of descriptors
+ *        (counted as `nofile`, not `io`); a plugin passes it on as it passes any socket error.
  *
  * OWNERSHIP (applies everywhere unless a member says otherwise)
  *   - ntx_str_t / ntx_bytes_t are borrowed views, valid only for the duration of the call that
@@ -58,7 +65,11 @@
  *   The host runs one event loop per core (a "loop"). Every user is pinned to one loop. run_action,
  *   on_error and user_release for a user, and every callback of a socket, timer or fd-watch, run on
  *   the loop that owns them. Host functions that take an ntx_loop_t, an ntx_action_t or a socket
- *   must be called on that loop's thread. init and release run on the host's main thread with no loop
+ *   must be called on that loop's thread: called from another thread they return NTX_E_STATE and do
+ *   nothing (1.3: enforced, and counted as a violation). A thread of the plugin's own hands work to a
+ *   loop with host->post (1.3), the only host function it may call besides log, now_ms and strerror.
+ *   A plugin call that keeps its loop busy for long (over 100 ms) is reported by the host's watchdog.
+ *   init and release run on the host's main thread with no loop
  *   running: there, only log, now_ms and strerror may be called (every socket, timer and watch was
  *   closed before release). Different loops call the same plugin concurrently: plugin-global state
  *   must be read-only after init or protected by the plugin. Keep the host table from init's
@@ -72,7 +83,15 @@
  *   from inside action_complete / action_fail: the user's next step starts on a later turn of the
  *   loop. If the host ends an action first (timeout, user stopped), it calls the plugin's on_error
  *   with the reason and the user's slot; after on_error returns the action handle is dead and the
- *   plugin must not pass it to the host again. Every action ends in exactly one outcome.
+ *   plugin must not pass it to the host again. Every action ends in exactly one outcome. A handle
+ *   carries a generation: ending an action twice, after the host ended it, or with a handle of an
+ *   earlier action returns NTX_E_STATE and changes nothing (1.3: counted as a violation). An action
+ *   whose end reaches the host after its deadline (its loop was blocked) counts as a timeout.
+ *
+ * CRASHES
+ *   A plugin that kills the process (SIGSEGV, abort, an exception out through a hook) ends the run
+ *   with exit code 3, a message naming the plugin and the hook, and, under `ntx run`, a report.json
+ *   holding what was counted until the last live snapshot (docs/plugins.md, "When a plugin crashes").
  */
 #ifndef NTX_PLUGIN_ABI_H
 #define NTX_PLUGIN_ABI_H
@@ -85,7 +104,7 @@ extern "C" {
 #endif
 
 #define NTX_ABI_MAJOR 1
-#define NTX_ABI_MINOR 2
+#define NTX_ABI_MINOR 3
 
 #define NTX_PLUGIN_ENTRY_SYMBOL "ntx_plugin_entry"
 
@@ -121,6 +140,7 @@ typedef int32_t ntx_status_t;
 #define NTX_E_STATUS (-16)      /* the server answered, with a failure status (HTTP 5xx...) */
 #define NTX_E_INTERNAL (-17)    /* a bug or an exception inside the plugin */
 #define NTX_E_TLS (-18)         /* 1.1: TLS handshake failed, certificate not trusted, name mismatch, TLS alert */
+#define NTX_E_NOFILE (-19)      /* 1.3: the process ran out of file descriptors (EMFILE/ENFILE): a host limit, not the peer */
 
 /* ---- basic views -------------------------------------------------------------------------------- */
 /* OWNERSHIP: borrowed; valid for the call that passes it. Not NUL-terminated unless stated. */
@@ -348,6 +368,9 @@ typedef ntx_status_t (*ntx_host_fd_watch_fn)(ntx_host_t *host, ntx_loop_t *loop,
 typedef ntx_status_t (*ntx_host_fd_unwatch_fn)(ntx_host_t *host, ntx_loop_t *loop, int fd);
 typedef uint64_t (*ntx_host_now_ms_fn)(ntx_host_t *host);
 typedef const char *(*ntx_host_strerror_fn)(ntx_status_t status);
+/* 1.3: what post runs on the loop's thread. */
+typedef void (*ntx_post_cb)(void *userdata);
+typedef ntx_status_t (*ntx_host_post_fn)(ntx_host_t *host, ntx_loop_t *loop, ntx_post_cb cb, void *userdata);
 
 /* ---- the table the host lends -------------------------------------------------------------------------
  * OWNERSHIP: host; valid from the entry call until after release returns. */
@@ -401,6 +424,17 @@ struct ntx_host_api_t {
 
     /* Static English text for a status code; never NULL. */
     ntx_host_strerror_fn strerror;
+
+    /* 1.3: hands cb(userdata) to `loop`'s thread. Thread-safe: any thread may call it (a thread the
+     * plugin or a library it wraps runs), and it never blocks on the loop. NTX_OK: cb runs once, on
+     * the loop's thread, on a later turn, where the loop-bound host functions may be called (e.g.
+     * action_complete for an action of a user of that loop, if it is still live). NTX_E_STATE:
+     * `loop` is not one of the run's loops (or no loop runs: init, release); NTX_E_CANCELLED: the run
+     * is closing; NTX_E_INVALID: cb is NULL. In each error case cb is never called. A post accepted
+     * while the loop stops may be dropped without running: what userdata owns, the plugin frees in
+     * release if cb never ran. OWNERSHIP: userdata stays the plugin's. A host older than 1.3 lacks it:
+     * check NTX_HAS_MEMBER(host_api, ntx_host_api_t, post). */
+    ntx_host_post_fn post;
 };
 
 /* ---- 1.2: checking an action's params at planning (validate_action) ---------------------------------- */

@@ -181,6 +181,15 @@ struct ScenarioReport {
     std::vector<IntervalStats> intervals;  // per Report::interval_ms, from the run's start
 };
 
+// A breach of the plugin contract the host caught and refused (docs/plugins.md, "The enforced
+// contract"): how many of one kind one component's plugin committed.
+struct PluginViolation {
+    std::string component;  // the script's component name
+    std::string plugin;     // the plugin's own name
+    std::string kind;       // off_loop, stale_handle, double_completion, after_cancel, bad_result, bad_code, blocked_loop
+    uint64_t count = 0;
+};
+
 // save-as persist: the files written during the run.
 struct PersistReport {
     uint64_t files = 0, bytes = 0;
@@ -286,6 +295,7 @@ struct Report {
     ResourcesReport resources;
     WorkbookSummary workbook;
     std::vector<AppliedOverride> overrides;  // what RunOptions::overrides changed (ntx/overrides.hpp)
+    std::vector<PluginViolation> plugin_violations;  // none: the plugins kept the contract
 
     bool thresholds_passed() const {
         for (const auto& t : thresholds)

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <fmt/format.h>
 #include <functional>
@@ -14,10 +15,13 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include "core/crash_trace_layout.hpp"
 #include "core/log_mask.hpp"
 #include "core/script_hash.hpp"
+#include "core/loop_watchdog.hpp"
 #include "frame/protocol_frame.hpp"
 #include "live/metrics_server.hpp"
 #include "live/prometheus.hpp"
@@ -92,7 +96,14 @@ std::string iso_now() {
 }  // namespace
 
 Core::Core(RunOptions options, ProtocolRegistry protocols)
-    : options_(std::move(options)), run_id_(options_.run_id), protocols_(std::move(protocols)), log_(make_logger()) {}
+    : options_(std::move(options)), run_id_(options_.run_id), protocols_(std::move(protocols)), log_(make_logger()) {
+    if (options_.crash_trace) {
+        calls_ = options_.crash_trace->shared()->calls;
+    } else {
+        own_calls_ = std::make_unique<net::CallRecord[]>(CrashTrace::Shared::kLoops + 1);
+        calls_ = own_calls_.get();
+    }
+}
 
 Core::~Core() = default;
 
@@ -156,6 +167,61 @@ void Core::plan(const fs::path& res_dir, const dsl::SourceTexts* texts) {
     for (const auto& spec : script_.pools) pools_.push_back(resource::PairPool::load(spec, diagnostics));
     load_plugins(diagnostics);  // even after script errors: report every problem at once
     if (!diagnostics.empty()) throw InvalidInput(std::move(diagnostics));
+    if (options_.crash_trace) name_in_trace(*options_.crash_trace->shared());
+    check_open_files();
+}
+
+// Each user holds about one connection per protocol component it uses; when the peak of users times
+// that cannot fit the open-file limit, the run would lose actions as `nofile` errors: said now, with
+// the numbers (a warning: the estimate cannot know a plugin that shares connections).
+void Core::check_open_files() const {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    uint64_t users = 0;
+    for (const auto& s : script_.scenarios) {
+        if (s.model == dsl::Model::closed) users += s.user_count;
+        else if (s.max_users) users += s.max_users;
+        else return;  // an open model without max-users: no peak to plan with
+    }
+    uint64_t protocols = 0;
+    for (const auto& c : script_.components) protocols += c.builtin ? 0 : 1;
+    constexpr uint64_t kOwn = 64;  // the process's own: loops, logs, report files, metrics
+    const uint64_t need = users * std::max<uint64_t>(protocols, 1) + kOwn;
+    if (need <= limit.rlim_cur) return;
+    log_->warn("{} users x {} connection{} each need about {} open files, more than this process may open ({}; hard limit "
+               "{}): actions would fail as `nofile` errors. Raise the limit (`ulimit -n {}` as root, or LimitNOFILE= in a "
+               "service) or run fewer users",
+               users, std::max<uint64_t>(protocols, 1), protocols > 1 ? "s" : "", need, limit.rlim_cur,
+               limit.rlim_max == RLIM_INFINITY ? std::string("unlimited") : std::to_string(limit.rlim_max), need);
+}
+
+std::vector<PluginViolation> Core::plugin_violations() const {
+    std::vector<PluginViolation> out;
+    const auto& v = frame_->violations();
+    const auto& components = frame_->components();
+    for (uint32_t c = 0; c < v.components(); ++c)
+        for (size_t k = 0; k < frame::kViolationKinds; ++k)
+            if (uint64_t n = v.get(c, static_cast<frame::Violation>(k)))
+                out.push_back({script_.components[c].name, components[c].plugin ? components[c].plugin->api.name : "",
+                               frame::violation_name(static_cast<frame::Violation>(k)), n});
+    return out;
+}
+
+// The names the supervisor prints after a crash, written once: it cannot read the script.
+void Core::name_in_trace(CrashTrace::Shared& t) const {
+    auto put = [](char* to, std::string_view name) {
+        const size_t n = std::min(name.size(), size_t{CrashTrace::Shared::kNameLen - 1});
+        std::memcpy(to, name.data(), n);
+        to[n] = '\0';
+    };
+    const auto& components = frame_->components();
+    t.component_count = static_cast<uint32_t>(std::min<size_t>(components.size(), CrashTrace::Shared::kNames));
+    for (uint32_t i = 0; i < t.component_count; ++i) {
+        put(t.components[i], script_.components[i].name);
+        put(t.plugins[i], components[i].plugin ? std::string_view(components[i].plugin->api.name) : "resource-manager");
+    }
+    t.action_count = static_cast<uint32_t>(std::min<size_t>(script_.actions.size(), CrashTrace::Shared::kActions));
+    for (uint32_t i = 0; i < t.action_count; ++i) put(t.actions[i], script_.actions[i].name);
 }
 
 void Core::load_plugins(std::vector<Diagnostic>& diagnostics) {
@@ -354,6 +420,9 @@ Report Core::execute(std::atomic<int>& stop) {
     metrics_ = open_metrics_endpoint();
     auto& metrics = metrics_;
     // Plugins load and initialise before the barrier; nothing connects (health probes, users) until it.
+    net::CallRecord& main_calls = calls_[CrashTrace::Shared::kLoops];
+    main_calls.tid.store(static_cast<int32_t>(::gettid()));
+    frame_->set_main_call_record(&main_calls);
     frame_->init_all(threads);
     wait_for_start(stop);
     std::string started_at = iso_now();
@@ -405,6 +474,8 @@ Report Core::run(unsigned threads, std::atomic<int>& stop, resource::ResourceMon
     scheduler::Scheduler sched(script_, pools_, *frame_, threads,
                                {&live, bus.get(), options_.out_dir.empty() ? fs::current_path() : fs::absolute(options_.out_dir),
                                 archive.get(), streams.tasks.get()});
+    for (unsigned i = 0; i < sched.shard_count() && i < CrashTrace::Shared::kLoops; ++i)
+        sched.shard(i).loop().set_call_record(&calls_[i]);
     // on-failure: rollback: the users holding an item that went down, on their own loops.
     resources.on_down([&sched](uint32_t pool, uint32_t item) {
         for (unsigned i = 0; i < sched.shard_count(); ++i)
@@ -444,11 +515,27 @@ Report Core::run(unsigned threads, std::atomic<int>& stop, resource::ResourceMon
     auto mo = monitor_options(options_);
     mo.csv = streams.csv.get();
     mo.jsonl = streams.jsonl.get();
-    live::RunMonitor monitor(script_, read, stop, mo);
+    if (CrashTrace* trace = options_.crash_trace)
+        mo.on_snapshot = [this, trace](const metrics::RunSnapshot& snap) {
+            // The report as it stands, for the supervisor to write if a plugin kills the process.
+            Report r = report::build_report(script_, snap);
+            r.ntx_version = NTX_VERSION_STRING;
+            r.res_dir = script_.res_dir.string();
+            r.run_id = run_id_;
+            r.interrupted = true;  // a snapshot is never a completed run
+            r.plugin_violations = plugin_violations();
+            trace->publish_report(report::to_json(r));
+        };
+    live::RunMonitor monitor(script_, read, stop, std::move(mo));
     bus->start(clock.run_started);
     bus->publish(phase_event(names, RunPhase::executing, 0));  // the run's clock starts with the run
     monitor.start(clock.run_started);
-    sched.run(stop);
+    {
+        // A plugin call that blocks a loop over 100 ms is reported while it happens.
+        LoopWatchdog watchdog(*frame_, calls_, std::min(sched.shard_count(), CrashTrace::Shared::kLoops),
+                              std::chrono::milliseconds(100));
+        sched.run(stop);
+    }
     close(sched, resources, *bus, *archive, names);
     if (streams.tasks) {
         streams.tasks->finish();
@@ -554,6 +641,7 @@ Report Core::final_report(scheduler::Scheduler& sched, live::RunMonitor& monitor
     report.workbook.stream_batches = bs.batches;
     report.workbook.stream_dropped = bs.dropped;
     report.workbook.stream_max_batch = bs.max_batch;
+    report.plugin_violations = plugin_violations();
     report.thresholds = report::evaluate_thresholds(script_.thresholds, report);
     return report;
 }

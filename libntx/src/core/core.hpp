@@ -14,6 +14,7 @@
 
 #include "dsl/script.hpp"
 #include "frame/protocol_frame.hpp"
+#include "ntx/crash_trace.hpp"
 #include "ntx/host.hpp"
 #include "ntx/report.hpp"
 #include "resource/pair_pool.hpp"
@@ -81,6 +82,9 @@ private:
     void wait_for_start(std::atomic<int>& stop);
 
     void load_plugins(std::vector<Diagnostic>& diagnostics);
+    void name_in_trace(CrashTrace::Shared& trace) const;
+    std::vector<PluginViolation> plugin_violations() const;
+    void check_open_files() const;
     // Tells the progress subscribers that the run entered `phase`.
     void emit_phase(RunPhase phase);
     // execute()'s steps, in order.
@@ -109,6 +113,10 @@ private:
     std::vector<std::unique_ptr<resource::PairPool>> pools_;
     std::vector<uint64_t> leaked_;  // per pool: leases still held when the run ended
     std::unique_ptr<frame::ProtocolFrame> frame_;
+    // The records of which plugin call each thread is in: in the supervisor's shared pages
+    // (RunOptions::crash_trace) or here. Read by the loop watchdog.
+    std::unique_ptr<net::CallRecord[]> own_calls_;
+    net::CallRecord* calls_ = nullptr;
 };
 
 }  // namespace ntx::core

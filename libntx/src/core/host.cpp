@@ -32,6 +32,14 @@ void check_out_dir(const RunOptions& options) {
     if (ec || !std::filesystem::is_directory(options.out_dir))
         throw InvalidInput({{options.out_dir, 0, 0,
                              "--out: cannot create the output folder" + (ec ? ": " + ec.message() : std::string()), {}}});
+    // A run owns its --out: what an earlier run of ntx wrote there (reports, workbook, change stream,
+    // lease trail, their temporaries) goes before this one starts, so that nothing stale (a killed
+    // run's workbook-stream.jsonl) passes for this run's. Every other file is left alone; a symlink is
+    // removed itself, never what it points to.
+    static const char* const kOwn[] = {"report.json",   "report.xml",        "report.html",           "report.json.tmp",
+                                       "report.xml.tmp", "report.html.tmp",  "report.json.crash.tmp", "workbook.jsonl",
+                                       "workbook.jsonl.gz", "workbook-stream.jsonl", "leases.jsonl"};
+    for (const char* name : kOwn) std::filesystem::remove(std::filesystem::path(options.out_dir) / name, ec);
 }
 
 // Plans `core`; a built script's diagnostics are moved to the builder calls that wrote the lines.

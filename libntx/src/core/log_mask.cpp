@@ -28,7 +28,8 @@ bool Masker::masks(std::string_view name) const {
 }
 
 std::string Masker::mask(std::string_view text) const {
-    if (names_.empty()) return std::string(text);
+    // No separator, nothing to mask: the common case of a plain value costs one scan.
+    if (names_.empty() || text.find_first_of("=:") == std::string_view::npos) return std::string(text);
     std::string low(text);
     std::transform(low.begin(), low.end(), low.begin(), lower);
     std::string out;
@@ -50,6 +51,15 @@ std::string Masker::mask(std::string_view text) const {
             if (p < text.size() && (text[p] == '"' || text[p] == '\'')) ++p;  // "name": ...
             while (p < text.size() && text[p] == ' ') ++p;
             char sep = p < text.size() ? text[p] : '\0';
+            // `cookie session=abc`: a masked name, then a pair of its own: that pair's value is masked.
+            if (sep != '=' && sep != ':' && p > end && p < text.size() && name_char(text[p])) {
+                size_t k = p;
+                while (k < text.size() && name_char(text[k])) ++k;
+                if (k < text.size() && text[k] == '=') {
+                    p = k;
+                    sep = '=';
+                }
+            }
             if (sep == '=' || sep == ':') {
                 ++p;
                 while (p < text.size() && text[p] == ' ') ++p;
@@ -60,9 +70,22 @@ std::string Masker::mask(std::string_view text) const {
                     v_end = text.find(q, v);
                     if (v_end == std::string_view::npos) v_end = text.size();
                 } else {
-                    const char* stops = sep == '=' ? " \t\r\n,;&}" : "\r\n,;&}";
+                    // A Cookie header's pairs are one value: `; b=2` must not leak past the first.
+                    const bool cookie = token.find("cookie") != std::string_view::npos;
+                    const char* stops = sep == '=' ? " \t\r\n,;&}" : cookie ? "\r\n}" : "\r\n,;&}";
                     v_end = text.find_first_of(stops, v);
                     if (v_end == std::string_view::npos) v_end = text.size();
+                    // `authorization=Bearer S3CRET`: a scheme word and its credentials are one value.
+                    // The next token joins unless it is a name of its own (followed by = or :).
+                    if (sep == '=' && v_end < text.size() && text[v_end] == ' ' && v_end > v &&
+                        std::all_of(text.begin() + static_cast<std::ptrdiff_t>(v), text.begin() + static_cast<std::ptrdiff_t>(v_end),
+                                    [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-'; })) {
+                        size_t t = v_end + 1;
+                        size_t t_end = text.find_first_of(stops, t);
+                        if (t_end == std::string_view::npos) t_end = text.size();
+                        const bool a_name = text.substr(t, t_end - t).find_first_of("=:") != std::string_view::npos;
+                        if (t_end > t && !a_name) v_end = t_end;
+                    }
                 }
                 if (v_end > v) {
                     out.append(text.substr(copied, v - copied));

@@ -318,7 +318,15 @@ std::shared_ptr<const PersistSpec> parse_persist(Compilation& cx, FileCtx& f, co
         if (t && *t != "file") f.error(p["type"], fmt::format("unknown persist type '{}'", *t), "file");
     }
     if (!p["dir"]) f.error(p, "persist needs 'dir' (the folder the files go to)");
-    else if (auto d = scalar(f, p["dir"], "persist.dir")) spec->dir = *d;
+    else if (auto d = scalar(f, p["dir"], "persist.dir")) {
+        spec->dir = *d;
+        // Persist files stay inside the run's --out folder: no absolute folder, no way up.
+        bool up = false;
+        for (const auto& part : spec->dir) up = up || part == "..";
+        if (spec->dir.is_absolute() || up)
+            f.error(p["dir"], fmt::format("persist.dir '{}' leaves the run's --out folder", *d),
+                    "a folder relative to --out, without '..'");
+    }
     if (!p["filename"]) {
         f.error(p, "persist needs 'filename' (a template, e.g. \"{{env.user_id}}-asset.json\")");
     } else if (auto fn = scalar(f, p["filename"], "persist.filename")) {

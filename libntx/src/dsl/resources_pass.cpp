@@ -1,11 +1,29 @@
 // resources of script.yaml: pair_pool, file_blob (its file read and hashed through the SourceReader), kv_store
 // (its manifest read through the SourceReader), and the check of what {{resource.*}} templates read.
 #include <algorithm>
+#include <filesystem>
 #include <functional>
 
 #include "dsl/passes.hpp"
 
 namespace ntx::dsl::passes {
+namespace {
+
+// A file a resource names must stay inside the res_dir: `../../etc/os-release`, an absolute path, or a
+// symlink inside the res_dir pointing out of it is refused at planning (its contents would be sent).
+bool inside_res_dir(FileCtx& f, const YAML::Node& at, const std::filesystem::path& res_dir, const std::string& rel) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path root = fs::weakly_canonical(res_dir, ec);
+    const fs::path file = fs::weakly_canonical(res_dir / rel, ec);
+    const fs::path up = file.lexically_relative(root);
+    if (!ec && !fs::path(rel).is_absolute() && !up.empty() && *up.begin() != "..") return true;
+    f.error(at, fmt::format("'{}' is outside the res_dir ({})", rel, res_dir.string()),
+            "resource files are read from inside the res_dir: copy the file there");
+    return false;
+}
+
+}  // namespace
 
 // Without parser.fields, a CSV manifest's first row names the fields (ip,port). The header's
 // problems are the manifest's, at its line 1; an unreadable manifest is reported once, where the
@@ -75,7 +93,8 @@ void parse_resources(Compilation& cx, FileCtx& f, const YAML::Node& n) {
             check_keys(f, c, "resource config", {"manifest", "parser", "file", "checksum"});
             if (c["manifest"]) {
                 pool.manifest_loc = f.loc(c["manifest"]);
-                if (auto v = scalar(f, c["manifest"], "manifest")) pool.manifest = (cx.res_dir / *v).lexically_normal();
+                if (auto v = scalar(f, c["manifest"], "manifest"); v && inside_res_dir(f, c["manifest"], cx.res_dir, *v))
+                    pool.manifest = (cx.res_dir / *v).lexically_normal();
             } else {
                 f.error(c, fmt::format("resource '{}' has no config.manifest", pool.name));
             }
@@ -137,7 +156,7 @@ void parse_blob(Compilation& cx, FileCtx& f, const YAML::Node& key, const YAML::
         return;
     }
     auto rel = scalar(f, c["file"], "file");
-    if (!rel) return;
+    if (!rel || !inside_res_dir(f, c["file"], cx.res_dir, *rel)) return;
     blob.file = (cx.res_dir / *rel).lexically_normal();
     BlobFile read = cx.reader.read_blob(blob.file, uint64_t{256} << 20);
     switch (read.status) {
@@ -278,7 +297,7 @@ void parse_kv_store(Compilation& cx, FileCtx& f, const YAML::Node& key, const YA
         m.map_of_scalars = true;
         m.loc = f.loc(c["manifest"]);
         auto rel = scalar(f, c["manifest"], "manifest");
-        if (!rel) return;
+        if (!rel || !inside_res_dir(f, c["manifest"], cx.res_dir, *rel)) return;
         kv.source = *rel;
         m.path = (cx.res_dir / *rel).lexically_normal();
         if (c["parser"] && expect_map(f, c["parser"], "parser")) {

@@ -31,6 +31,7 @@ void host_log(ntx_host_t* host, const ntx_action_t* action, int32_t level, ntx_s
     const auto& name = host->frame->script().components[host->component].name;
     uint64_t user_id = 0, task_id = 0;
     uint32_t a = 0;
+    // describe() reads the action's loop's slots: only on that loop (log may be called from any thread).
     if (action && host->frame->describe(action, user_id, task_id, a)) {
         log.log(lvl, "[{} user={} task={} action={}] {}", name, user_id, task_id, host->frame->script().actions[a].name,
                 view(message));
@@ -56,19 +57,27 @@ ntx_status_t guarded(F&& f) noexcept {
 
 ntx_status_t host_action_complete(ntx_host_t* host, ntx_action_t* action, const ntx_result_t* result) {
     if (!host || !action) return NTX_E_INVALID;
-    return guarded([&] { return host->frame->end(action, Outcome::ok, NTX_OK, {}, result); });
+    return guarded([&] { return host->frame->end(action, host->component, Outcome::ok, NTX_OK, {}, result); });
 }
 
 ntx_status_t host_action_fail(ntx_host_t* host, ntx_action_t* action, ntx_status_t code, ntx_str_t reason,
                               const ntx_result_t* result) {
     if (!host || !action) return NTX_E_INVALID;
-    if (code >= 0) code = NTX_E_INTERNAL;  // a failure must carry an error code
+    if (code >= 0 || code < -1000) {  // a failure must carry an error code
+        if (host->frame->on_token_loop(action))
+            host->frame->violation(host->component, Violation::bad_code, "action_fail with a code that is not an error status");
+        code = NTX_E_INTERNAL;
+    }
     Outcome outcome = code == NTX_E_TIMEOUT ? Outcome::timeout : Outcome::error;
-    return guarded([&] { return host->frame->end(action, outcome, code, view(reason), result); });
+    return guarded([&] { return host->frame->end(action, host->component, outcome, code, view(reason), result); });
 }
 
 ntx_status_t host_progress(ntx_host_t* host, const ntx_action_t* action, const ntx_progress_t* progress) {
     if (!host || !progress || !NTX_HAS_MEMBER(progress, ntx_progress_t, progress)) return NTX_E_INVALID;
+    if (action && !host->frame->on_token_loop(action)) {
+        host->frame->violation(host->component, Violation::off_loop, "progress called from a thread that is not the action's loop");
+        return NTX_E_STATE;
+    }
     auto& log = host->frame->log();
     return guarded([&] {
         if (log.should_log(spdlog::level::debug)) {
@@ -89,6 +98,10 @@ ntx_status_t host_request_task(ntx_host_t* host, ntx_action_t* action, const ntx
                                uint64_t* task_id) {
     if (!host || !action || !request || !task_id || !NTX_HAS_MEMBER(request, ntx_task_request_t, param_count))
         return NTX_E_INVALID;
+    if (!host->frame->on_token_loop(action)) {
+        host->frame->violation(host->component, Violation::off_loop, "request_task called from a thread that is not the action's loop");
+        return NTX_E_STATE;
+    }
     uint64_t user_id = 0, task_id_now = 0;
     uint32_t current = 0;
     if (!host->frame->describe(action, user_id, task_id_now, current)) return NTX_E_STATE;
@@ -117,15 +130,38 @@ ntx_status_t host_request_task(ntx_host_t* host, ntx_action_t* action, const ntx
     });
 }
 
-// The loop a plugin names, if it is one of the run's (and the run still has loops).
+// The loop a plugin names, if it is one of the run's (and the run still has loops) and the caller
+// runs on it; a call from another thread is a counted violation.
 net::Loop* loop_of(ntx_host_t* host, ntx_loop_t* loop) {
-    return host && loop && host->frame->owns_loop(loop) ? net::Loop::from(loop) : nullptr;
+    if (!host || !loop || !host->frame->owns_loop(loop)) return nullptr;
+    net::Loop* l = net::Loop::from(loop);
+    if (!l->on_loop_thread()) {
+        host->frame->violation(host->component, Violation::off_loop, "a loop-bound host function called from another thread");
+        return nullptr;
+    }
+    return l;
+}
+
+// The loop a socket id names, if the caller runs on it (as loop_of).
+net::Loop* socket_loop(ntx_host_t* host, ntx_socket_t socket) {
+    net::Loop* l = host ? host->frame->loop_of_socket(socket) : nullptr;
+    if (l && !l->on_loop_thread()) {
+        host->frame->violation(host->component, Violation::off_loop, "a socket function called from another thread");
+        return nullptr;
+    }
+    return l;
+}
+
+ntx_status_t host_post(ntx_host_t* host, ntx_loop_t* loop, ntx_post_cb cb, void* userdata) {
+    if (!host) return NTX_E_INVALID;
+    return guarded([&] { return host->frame->post(host->component, loop, cb, userdata); });
 }
 
 ntx_status_t host_timer_schedule(ntx_host_t* host, ntx_loop_t* loop, uint64_t delay_ms, ntx_timer_cb cb,
                                  void* userdata, ntx_timer_t* timer) {
     net::Loop* l = loop_of(host, loop);
     if (!l) return NTX_E_STATE;
+    l->set_caller(host->component);
     return guarded([&] { return l->timer_schedule(delay_ms, cb, userdata, timer); });
 }
 
@@ -139,23 +175,24 @@ ntx_status_t host_socket_open(ntx_host_t* host, ntx_loop_t* loop, const ntx_sock
     net::Loop* l = loop_of(host, loop);
     if (!l) return NTX_E_STATE;
     if (!opts || opts->size < offsetof(ntx_socket_opts_t, userdata) + sizeof(void*)) return NTX_E_INVALID;
+    l->set_caller(host->component);
     return guarded([&] { return l->socket_open(*opts, socket); });
 }
 
 ntx_status_t host_socket_send(ntx_host_t* host, ntx_socket_t socket, ntx_bytes_t data) {
-    net::Loop* loop = host ? host->frame->loop_of_socket(socket) : nullptr;
+    net::Loop* loop = socket_loop(host, socket);
     if (!loop) return NTX_E_STATE;
     return guarded([&] { return loop->socket_send(socket, data); });
 }
 
 ntx_status_t host_socket_close(ntx_host_t* host, ntx_socket_t socket) {
-    net::Loop* loop = host ? host->frame->loop_of_socket(socket) : nullptr;
+    net::Loop* loop = socket_loop(host, socket);
     if (!loop) return NTX_E_STATE;
     return guarded([&] { return loop->socket_close(socket); });
 }
 
 ntx_status_t host_socket_set_rate(ntx_host_t* host, ntx_socket_t socket, const ntx_rate_t* rate) {
-    net::Loop* loop = host ? host->frame->loop_of_socket(socket) : nullptr;
+    net::Loop* loop = socket_loop(host, socket);
     if (!rate || !NTX_HAS_MEMBER(rate, ntx_rate_t, per_ms)) return NTX_E_INVALID;
     if (!loop) return NTX_E_STATE;
     return guarded([&] { return loop->socket_set_rate(socket, *rate); });
@@ -164,6 +201,7 @@ ntx_status_t host_socket_set_rate(ntx_host_t* host, ntx_socket_t socket, const n
 ntx_status_t host_fd_watch(ntx_host_t* host, ntx_loop_t* loop, int fd, uint32_t events, ntx_fd_cb cb, void* userdata) {
     net::Loop* l = loop_of(host, loop);
     if (!l) return NTX_E_STATE;
+    l->set_caller(host->component);
     return guarded([&] { return l->fd_watch(fd, events, cb, userdata); });
 }
 
@@ -201,6 +239,7 @@ ntx_host_api_t make_host_api() {
     api.fd_unwatch = host_fd_unwatch;
     api.now_ms = host_now_ms;
     api.strerror = status_text;
+    api.post = host_post;
     return api;
 }
 

@@ -11,7 +11,8 @@ constexpr uint32_t kSlotBits = 24;
 constexpr uint32_t kMaxLoops = 256;
 
 ProtocolFrame::ProtocolFrame(const dsl::Script& script, std::shared_ptr<spdlog::logger> log)
-    : script_(script), log_(std::move(log)), masker_(script.config.log_mask), api_(make_host_api()) {
+    : script_(script), log_(std::move(log)), masker_(script.config.log_mask), api_(make_host_api()),
+      violations_(script.components.size()) {
     components_.resize(script.components.size());
     for (uint32_t i = 0; i < components_.size(); ++i) {
         components_[i].spec = &script.components[i];
@@ -33,7 +34,11 @@ void ProtocolFrame::init_all(uint32_t loop_count) {
         ctx.loop_count = loop_count;
         ctx.host_api = &api_;
         c.state = c.plugin->initial_state;  // NULL for a .so; an in-process protocol's own object
-        ntx_status_t rc = c.plugin->api.init(&c.host, &ctx, &c.state);
+        ntx_status_t rc;
+        {
+            net::CallScope mark(main_call_, static_cast<uint32_t>(&c - components_.data()), net::PluginCall::init);
+            rc = c.plugin->api.init(&c.host, &ctx, &c.state);
+        }
         if (rc != NTX_OK)
             throw RuntimeFailure(fmt::format("plugin '{}' ({}) failed to initialise: {} ({})", c.spec->name,
                                              c.plugin->path.string(), status_text(rc), rc));
@@ -45,6 +50,7 @@ void ProtocolFrame::release_all() {
     for (auto& c : components_) {
         if (!c.initialized) continue;
         c.initialized = false;
+        net::CallScope mark(main_call_, static_cast<uint32_t>(&c - components_.data()), net::PluginCall::release);
         c.plugin->api.release(c.state);
         c.state = nullptr;
     }
@@ -53,13 +59,17 @@ void ProtocolFrame::release_all() {
 void ProtocolFrame::attach_loops(std::vector<net::Loop*> loops, std::vector<ActionSink*> sinks,
                                  std::chrono::steady_clock::time_point started) {
     if (loops.size() > kMaxLoops) throw RuntimeFailure(fmt::format("at most {} event loops, not {}", kMaxLoops, loops.size()));
+    std::lock_guard lock(post_mutex_);
     loops_ = std::move(loops);
     tables_ = std::vector<LoopSlots>(loops_.size());  // made in place: a slot is never moved
     for (size_t i = 0; i < tables_.size() && i < sinks.size(); ++i) tables_[i].sink = sinks[i];
     started_ = started;
+    accepting_posts_ = true;
 }
 
 void ProtocolFrame::detach_loops() {
+    std::lock_guard lock(post_mutex_);
+    accepting_posts_ = false;
     loops_.clear();
     tables_.clear();  // the slots' timers go before their loops do
 }
@@ -81,6 +91,36 @@ bool ProtocolFrame::owns_loop(const ntx_loop_t* loop) const {
 ntx_action_t* ProtocolFrame::token(SlotId id, uint32_t generation) {
     uint64_t v = (uint64_t{generation} << 32) | (uint64_t{id.loop} << kSlotBits) | id.index;
     return reinterpret_cast<ntx_action_t*>(static_cast<uintptr_t>(v));
+}
+
+bool ProtocolFrame::on_token_loop(const ntx_action_t* t) const {
+    const auto v = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(t));
+    const auto loop = static_cast<uint32_t>((v >> kSlotBits) & (kMaxLoops - 1));
+    return loop < loops_.size() && loops_[loop]->on_loop_thread();
+}
+
+ntx_status_t ProtocolFrame::post(uint32_t component, ntx_loop_t* loop, ntx_post_cb cb, void* userdata) {
+    if (!cb) return NTX_E_INVALID;
+    std::lock_guard lock(post_mutex_);
+    if (!accepting_posts_) return loops_.empty() ? NTX_E_STATE : NTX_E_CANCELLED;
+    for (net::Loop* l : loops_)
+        if (l->handle() == loop) {
+            // Asio's scheduler locks its queue (UNSAFE_IO leaves only the reactor unlocked): any thread may post.
+            boost::asio::post(l->io(), [l, cb, userdata, component] {
+                net::CallScope mark(l->call_record(), component, net::PluginCall::posted);
+                cb(userdata);
+            });
+            return NTX_OK;
+        }
+    return NTX_E_STATE;
+}
+
+void ProtocolFrame::violation(uint32_t component, Violation kind, std::string_view detail) {
+    if (!violations_.count(component, kind)) return;
+    const auto& c = components_[component];
+    log_->warn("plugin '{}' (component '{}') broke the plugin contract: {}: {} (logged once; every one is counted in "
+               "report.json's plugin_violations)",
+               c.plugin ? c.plugin->api.name : "?", c.spec->name, violation_name(kind), detail);
 }
 
 ProtocolFrame::Slot* ProtocolFrame::live_slot(const ntx_action_t* t, SlotId& id, bool live) {
@@ -130,7 +170,11 @@ void ProtocolFrame::close_slot(SlotId& id) {
         void*& slot = s.plugin_slots[i];
         if (!slot) continue;
         Component& c = components_[i];
-        if (c.plugin && c.plugin->api.user_release) c.plugin->api.user_release(c.state, s.user_id, slot);
+        if (c.plugin && c.plugin->api.user_release) {
+            net::CallScope mark(id.loop < loops_.size() ? loops_[id.loop]->call_record() : nullptr, i,
+                                net::PluginCall::user_release);
+            c.plugin->api.user_release(c.state, s.user_id, slot);
+        }
         slot = nullptr;
     }
     s.live = false;
@@ -147,6 +191,7 @@ void ProtocolFrame::close_slot(SlotId& id) {
 ntx_action_t* ProtocolFrame::begin(SlotId id, Slot& s, const DispatchRequest& rq, uint64_t timeout_ms) {
     if (++s.generation == 0) s.generation = 1;
     s.live = true;
+    s.ended_by_host = false;
     s.action = rq.action;
     s.task_id = rq.task_id;
     s.started = rq.started;
@@ -183,14 +228,18 @@ void ProtocolFrame::dispatch(SlotId id, const DispatchRequest& rq) {
     ctx.loop_index = loop.index();
     ctx.user_data = &s.plugin_slots[a.component];
     ctx.flags = a.wants_result() ? NTX_ACTION_WANTS_RESULT : 0u;
-    ntx_status_t rc = c.plugin->api.run_action(c.state, t, &ctx);
+    ntx_status_t rc;
+    {
+        net::CallScope mark(loop.call_record(), a.component, net::PluginCall::run_action, rq.action);
+        rc = c.plugin->api.run_action(c.state, t, &ctx);
+    }
     if (rc != NTX_OK && s.live && s.generation == static_cast<uint32_t>(reinterpret_cast<uintptr_t>(t) >> 32))
-        end(t, Outcome::error, rc < 0 ? rc : NTX_E_INTERNAL, "run_action refused the action", nullptr);
+        end(t, kHost, Outcome::error, rc < 0 ? rc : NTX_E_INTERNAL, "run_action refused the action", nullptr);
 }
 
 void ProtocolFrame::fail(SlotId id, const DispatchRequest& rq, ntx_status_t code, std::string_view reason) {
     Slot& s = slot_at(id);
-    end(begin(id, s, rq, 0), Outcome::error, code, reason, nullptr);
+    end(begin(id, s, rq, 0), kHost, Outcome::error, code, reason, nullptr);
 }
 
 void ProtocolFrame::arm_action_timer(SlotId id, Slot& s) {
@@ -209,12 +258,56 @@ void ProtocolFrame::arm_action_timer(SlotId id, Slot& s) {
     });
 }
 
-ntx_status_t ProtocolFrame::end(const ntx_action_t* t, Outcome outcome, ntx_status_t code, std::string_view reason,
-                                const ntx_result_t* result) {
+namespace {
+
+constexpr size_t kMaxResultFields = size_t{1} << 16;
+
+// Whether a plugin's result can be read as it says: arrays where counts say, counts of sane size.
+bool readable(const ntx_result_t& r) {
+    if (!NTX_HAS_MEMBER(&r, ntx_result_t, field_count)) return true;  // too small to hold fields: none read
+    if (!r.field_count) return true;
+    if (!r.fields || r.field_count > kMaxResultFields) return false;
+    for (size_t i = 0; i < r.field_count; ++i) {
+        const ntx_kv_t& f = r.fields[i];
+        if ((!f.key.ptr && f.key.len) || (!f.value.ptr && f.value.len)) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+ntx_status_t ProtocolFrame::end(const ntx_action_t* t, uint32_t caller, Outcome outcome, ntx_status_t code,
+                                std::string_view reason, const ntx_result_t* result) {
+    if (caller != kHost && !on_token_loop(t)) {
+        violation(caller, Violation::off_loop, "action_complete/action_fail called from a thread that is not the action's loop");
+        return NTX_E_STATE;
+    }
     SlotId id;
-    Slot* s = live_slot(t, id);
-    if (!s) return NTX_E_STATE;
+    Slot* s = live_slot(t, id, false);
+    if (!s || !s->live) {
+        if (caller == kHost) return NTX_E_STATE;
+        if (!s) violation(caller, Violation::stale_handle, "an action ended with the handle of an earlier action");
+        else if (s->ended_by_host) violation(caller, Violation::after_cancel, "an action ended after the host ended it (on_error)");
+        else violation(caller, Violation::double_completion, "an action ended twice");
+        return NTX_E_STATE;
+    }
+    ntx_result_t fixed;
+    if (result && caller != kHost && !result->size) result = nullptr;
+    if (result && caller != kHost && script_.actions[s->action].save_slot && !readable(*result)) {
+        violation(caller, Violation::bad_result, "a result whose fields array does not match field_count (fields dropped)");
+        fixed = *result;
+        fixed.field_count = 0;
+        fixed.fields = nullptr;
+        result = &fixed;
+    }
     s->live = false;
+    const auto now = net::RunClock::now();
+    if ((outcome == Outcome::ok || outcome == Outcome::error) && now > s->deadline) {
+        // The deadline passed while the loop could not run its timer (a call blocked it): a timeout.
+        outcome = Outcome::timeout;
+        code = NTX_E_TIMEOUT;
+        reason = "ended after its deadline (its loop was blocked)";
+    }
     ActionEnd e;
     e.owner = s->owner;
     e.action = s->action;
@@ -222,7 +315,7 @@ ntx_status_t ProtocolFrame::end(const ntx_action_t* t, Outcome outcome, ntx_stat
     e.code = code;
     e.reason = reason;
     e.result = result;
-    e.elapsed = net::RunClock::now() - s->started;
+    e.elapsed = now - s->started;
     if (outcome != Outcome::ok && log_->should_log(spdlog::level::debug))
         log_->debug("[user={} task={} action={}] {}: {}", s->user_id, s->task_id, script_.actions[s->action].name,
                     status_kind(code), reason);
@@ -235,30 +328,34 @@ void ProtocolFrame::cancel(SlotId id, Outcome outcome, ntx_status_t code, std::s
     if (!in_action(id)) return;
     Slot& s = slot_at(id);
     ntx_action_t* t = token(id, s.generation);
-    end(t, outcome, code, reason, nullptr);
+    end(t, kHost, outcome, code, reason, nullptr);
+    s.ended_by_host = true;
     uint32_t component = script_.actions[s.action].component;
     Component& c = components_[component];
+    net::CallScope mark(loops_[id.loop]->call_record(), component, net::PluginCall::on_error, s.action);
     c.plugin->api.on_error(c.state, t, &s.plugin_slots[component], code, {reason.data(), reason.size()});
 }
 
 ntx_status_t ProtocolFrame::request_task(const ntx_action_t* t, uint32_t action,
                                          std::vector<std::pair<std::string, std::string>> overrides, uint64_t& task_id) {
+    // Only from the action's own loop: the scheduler's state is that loop's alone.
+    if (!on_token_loop(t)) return NTX_E_STATE;
     SlotId id;
     Slot* s = live_slot(t, id);
     if (!s) return NTX_E_STATE;
-    // Only from the action's own loop: the scheduler's state is that loop's alone.
-    if (!loops_[id.loop]->on_loop_thread()) return NTX_E_STATE;
     return tables_[id.loop].sink->request_task(s->owner, action, std::move(overrides), task_id);
 }
 
 void ProtocolFrame::plugin_progress(const ntx_action_t* t, uint32_t component, const ntx_progress_t& p) {
+    if (!on_token_loop(t)) return;
     SlotId id;
     Slot* s = live_slot(t, id);
-    if (!s || !loops_[id.loop]->on_loop_thread()) return;
+    if (!s) return;
     tables_[id.loop].sink->plugin_progress(s->owner, component, p);
 }
 
 bool ProtocolFrame::describe(const ntx_action_t* t, uint64_t& user_id, uint64_t& task_id, uint32_t& action) const {
+    if (!on_token_loop(t)) return false;  // the slots are the loop's: not read from another thread
     SlotId id;
     const Slot* s = const_cast<ProtocolFrame*>(this)->live_slot(t, id, false);
     if (!s) return false;

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <spdlog/logger.h>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "core/log_mask.hpp"
 #include "dsl/script.hpp"
 #include "frame/action_sink.hpp"
+#include "frame/violations.hpp"
 #include "net/loop.hpp"
 #include "plugin/plugin_loader.hpp"
 
@@ -66,6 +68,10 @@ public:
     // read through now_ms). Before any slot is opened.
     void attach_loops(std::vector<net::Loop*> loops, std::vector<ActionSink*> sinks,
                       std::chrono::steady_clock::time_point started);
+    // The record of the main thread's plugin calls (init, release); the loops keep their own
+    // (net::Loop::call_record). May stay null: nothing recorded.
+    void set_main_call_record(net::CallRecord* r) { main_call_ = r; }
+
     // Whether `loop` is one of the run's loops (plugins hand loop pointers back to the host).
     bool owns_loop(const ntx_loop_t* loop) const;
     // After the loops are gone: no socket or timer call can reach them any more.
@@ -84,9 +90,22 @@ public:
     void fail(SlotId slot, const DispatchRequest& rq, ntx_status_t code, std::string_view reason);
     // Ends the slot's in-flight action from the host side (timeout, stop) and tells the plugin (on_error).
     void cancel(SlotId slot, Outcome outcome, ntx_status_t code, std::string_view reason);
-    // Ends the action `token` names with the plugin's report; NTX_E_STATE if it is not live (stale).
-    ntx_status_t end(const ntx_action_t* token, Outcome outcome, ntx_status_t code, std::string_view reason,
-                     const ntx_result_t* result);
+    // Ends the action `token` names with the report of `caller` (the component whose host table was
+    // called, or kHost); NTX_E_STATE if it is not live (stale, ended, off its loop: a plugin's is a
+    // counted violation). An end past the action's deadline counts as a timeout.
+    static constexpr uint32_t kHost = UINT32_MAX;
+    ntx_status_t end(const ntx_action_t* token, uint32_t caller, Outcome outcome, ntx_status_t code,
+                     std::string_view reason, const ntx_result_t* result);
+    // Whether the calling thread is the loop the token names (plugins may call from any thread).
+    bool on_token_loop(const ntx_action_t* token) const;
+    // Whether the calling thread is `loop`'s (a loop of the run's).
+    bool on_loop(const net::Loop* loop) const { return loop && loop->on_loop_thread(); }
+    // The host table's post: thread-safe.
+    ntx_status_t post(uint32_t component, ntx_loop_t* loop, ntx_post_cb cb, void* userdata);
+
+    // A breach of the contract by `component`: counted; the first of its kind logged at warn.
+    void violation(uint32_t component, Violation kind, std::string_view detail);
+    const Violations& violations() const { return violations_; }
     // For the host table: the plugin calls that belong to a live action's owner.
     ntx_status_t request_task(const ntx_action_t* token, uint32_t action,
                               std::vector<std::pair<std::string, std::string>> overrides, uint64_t& task_id);
@@ -115,6 +134,7 @@ private:
         uint32_t generation = 0;
         uint32_t action = 0;
         bool live = false;  // an action is in flight and not ended yet
+        bool ended_by_host = false;  // the current generation's action was ended by the host (timeout, stop)
         bool open = false;
         std::vector<void*> plugin_slots;  // per component, handed to plugins as user_data
         std::chrono::steady_clock::time_point started;
@@ -150,6 +170,11 @@ private:
     std::vector<LoopSlots> tables_;  // per loop, touched on that loop's thread only
     std::chrono::steady_clock::time_point started_ = net::RunClock::now();
     ntx_host_api_t api_{};
+    net::CallRecord* main_call_ = nullptr;
+    Violations violations_;
+    // post() reads the loops from any thread: it holds this while attach/detach change them.
+    mutable std::mutex post_mutex_;
+    bool accepting_posts_ = false;
 };
 
 // The host table every plugin gets (host_api.cpp).

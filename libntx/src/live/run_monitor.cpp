@@ -71,6 +71,10 @@ uint64_t RunMonitor::now_ms() const {
 
 void RunMonitor::run() {
     uint64_t next_progress = options_.progress_ms;
+    if (options_.on_snapshot) {
+        read(now_ms());
+        options_.on_snapshot(snapshot_);
+    }
     std::unique_lock lock(mutex_);
     while (!finishing_) {
         uint64_t wake = std::min(next_interval_ms_, options_.progress ? next_progress : UINT64_MAX);
@@ -83,6 +87,7 @@ void RunMonitor::run() {
         if (now >= next_interval_ms_) {
             sample(now, false);
             if (has_abort_) check_abort();
+            if (options_.on_snapshot) options_.on_snapshot(snapshot_);
         }
         if (options_.progress && now >= next_progress) {
             print_progress(now, false);

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -61,6 +62,8 @@ public:
         // Result streams: each base interval of each scenario and action as it ends (--out-stream).
         std::FILE* csv = nullptr;
         std::FILE* jsonl = nullptr;
+        // Called on the monitor's thread with each interval's snapshot (and one as it starts).
+        std::function<void(const metrics::RunSnapshot&)> on_snapshot;
     };
     // `read` takes a snapshot (any thread; the monitor's own, and finish()'s).
     RunMonitor(const dsl::Script& script, metrics::SnapshotReader read, std::atomic<int>& stop, Options options);

@@ -193,8 +193,16 @@ Report parse_report(const std::string& text, const std::string& name) {
         for (const auto& iv : arr(s, "intervals")) {
             if (!iv.is_object()) continue;
             const auto& i = iv.get_object();
-            sr.intervals.push_back({num(i, "t_s"), u64(i, "ok"), u64(i, "errors"), u64(i, "timeouts"), num(i, "p50_ms"),
-                                    num(i, "p99_ms"), u64(i, "online")});
+            IntervalStats st;
+            st.t_s = num(i, "t_s");
+            st.ok = u64(i, "ok");
+            st.errors = u64(i, "errors");
+            st.timeouts = u64(i, "timeouts");
+            st.p50_ms = num(i, "p50_ms");
+            st.p95_ms = num(i, "p95_ms");
+            st.p99_ms = num(i, "p99_ms");
+            st.online = u64(i, "online");
+            sr.intervals.push_back(std::move(st));
         }
         const auto& tl = obj(s, "timeline");
         sr.timeline_bucket_ms = tl.contains("bucket_ms") ? u64(tl, "bucket_ms") : 100;

@@ -3,6 +3,8 @@
 #include "net/run_clock.hpp"
 #include "net/tls.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -20,6 +22,7 @@ ntx_status_t status_of(const error_code& ec) {
     if (ec == e::connection_refused || ec == e::host_unreachable || ec == e::network_unreachable) return NTX_E_CONNECT;
     if (ec == e::timed_out) return NTX_E_TIMEOUT;
     if (ec == e::host_not_found || ec == e::host_not_found_try_again || ec == e::no_data) return NTX_E_RESOLVE;
+    if (ec == e::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system) return NTX_E_NOFILE;
     return NTX_E_IO;
 }
 
@@ -35,7 +38,7 @@ constexpr uint64_t kMinuteMs = 60'000;
 // happens before NTX_SOCKET_CONNECTED, inside the connect deadline.
 struct HostSocket : std::enable_shared_from_this<HostSocket> {
     HostSocket(Loop& l, ntx_socket_t i, const ntx_socket_opts_t& o)
-        : loop(l), id(i), on_event(o.on_event), userdata(o.userdata),
+        : loop(l), id(i), on_event(o.on_event), userdata(o.userdata), component(l.caller()),
           udp_mode(o.transport == NTX_TRANSPORT_UDP), tls_mode(o.transport == NTX_TRANSPORT_TLS), tcp_socket(l.io()),
           udp_socket(l.io()), resolver(l.io()), deadline(l.io()), rate_timer(l.io()) {}
 
@@ -45,6 +48,7 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
     ntx_socket_t id;
     ntx_socket_cb on_event;
     void* userdata;
+    uint32_t component;  // whose socket (the call trace names it)
     bool udp_mode;
     bool tls_mode;
     TlsContext* tls_context = nullptr;  // the loop's, for this socket's (verify, CA file)
@@ -70,6 +74,7 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
               std::string_view reason = {}) {
         if (!open) return;
         ntx_socket_event_t ev{sizeof(ntx_socket_event_t), kind, id, status, data, {reason.data(), reason.size()}};
+        CallScope mark(loop.call_record(), component, PluginCall::socket_event);
         on_event(userdata, &ev);
     }
 
@@ -86,7 +91,11 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
     void fail_ec(const error_code& ec) {
         if (!open) return;
         std::string reason = connected ? ec.message() : "connect to " + peer_text() + ": " + ec.message();
-        fail(NTX_SOCKET_ERROR, status_of(ec), reason);
+        const ntx_status_t status = status_of(ec);
+        if (status == NTX_E_NOFILE)
+            reason += " (the process's open-file limit: raise `ulimit -n` (ntx raises its soft limit to the hard one) "
+                      "or run fewer users or connections)";
+        fail(NTX_SOCKET_ERROR, status, reason);
     }
 
     std::string peer_text() const {
@@ -430,6 +439,7 @@ struct FdWatch {
     uint32_t events = 0;
     ntx_fd_cb cb = nullptr;
     void* userdata = nullptr;
+    uint32_t component = 0;
     bool active = true, wait_read = false, wait_write = false;
 };
 
@@ -443,6 +453,7 @@ Loop::~Loop() {
 void Loop::start(std::function<void()> first) {
     thread_ = std::thread([this, first = std::move(first)] {
         owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+        if (call_record_) call_record_->tid.store(static_cast<int32_t>(::gettid()), std::memory_order_relaxed);
         if (first) first();
         io_.run();
     });
@@ -585,12 +596,13 @@ ntx_status_t Loop::timer_schedule(uint64_t delay_ms, ntx_timer_cb cb, void* user
     *out = t->id;
     t->timer.expires_after(std::chrono::milliseconds(delay_ms));
     ntx_timer_t id = t->id;
-    t->timer.async_wait([this, slot, id, cb, userdata](const error_code& ec) {
+    t->timer.async_wait([this, slot, id, cb, userdata, component = caller_](const error_code& ec) {
         HostTimer* timer = timers_[slot].get();
         if (timer->id != id || !timer->armed) return;  // cancelled, slot maybe reused
         timer->armed = false;
         free_timer_slots_.push_back(slot);
         if (ec) return;
+        CallScope mark(call_record_, component, PluginCall::timer);
         cb(userdata, id);
     });
     return NTX_OK;
@@ -622,6 +634,7 @@ ntx_status_t Loop::fd_watch(int fd, uint32_t events, ntx_fd_cb cb, void* userdat
     w->events = events;
     w->cb = cb;
     w->userdata = userdata;
+    w->component = caller_;
     arm_watch(fd, w, true);
     arm_watch(fd, w, false);
     return NTX_OK;
@@ -636,7 +649,10 @@ void Loop::arm_watch(int fd, const std::shared_ptr<FdWatch>& watch, bool for_rea
     watch->sd.async_wait(kind, [this, fd, watch, for_read, which](const error_code& ec) {
         (for_read ? watch->wait_read : watch->wait_write) = false;
         if (ec || !watch->active) return;
-        if (watch->events & which) watch->cb(watch->userdata, fd, which);
+        if (watch->events & which) {
+            CallScope mark(call_record_, watch->component, PluginCall::fd_event);
+            watch->cb(watch->userdata, fd, which);
+        }
         // Level-triggered: re-arm while this watch still stands (the callback may have replaced it).
         auto it = watches_.find(fd);
         if (it != watches_.end() && it->second == watch) arm_watch(fd, watch, for_read);

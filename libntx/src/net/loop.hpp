@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "net/call_trace.hpp"
 #include "ntx/plugin_abi.h"
 
 namespace ntx::net {
@@ -38,6 +39,9 @@ public:
     // happens on that thread (or after join): the io_context runs without cross-thread locking.
     void start(std::function<void()> first);
     void stop();  // from the loop's own thread, or after join
+    // A loop driven by hand (tests: Scheduler::begin_manual + poll) belongs to the thread driving it:
+    // host calls from that thread pass the loop-thread checks.
+    void adopt_current_thread() { owner_.store(std::this_thread::get_id(), std::memory_order_relaxed); }
     // Whether the caller runs on this loop's thread (host calls that touch loop state check it).
     bool on_loop_thread() const { return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id(); }
     void join();
@@ -53,6 +57,14 @@ public:
     }
     static uint32_t id_slot(uint64_t id) { return static_cast<uint32_t>(id & 0xffffffu); }
     static uint32_t id_loop(uint64_t id) { return static_cast<uint32_t>(id >> 56) - 1; }
+
+    // The record of the plugin call this loop's thread is in (set before start; may stay null), and the
+    // component the host table is acting for: sockets, timers and watches opened now are tagged with
+    // it, so their callbacks are recorded as that component's calls.
+    void set_call_record(CallRecord* r) { call_record_ = r; }
+    CallRecord* call_record() const { return call_record_; }
+    void set_caller(uint32_t component) { caller_ = component; }
+    uint32_t caller() const { return caller_; }
 
     // One read buffer per loop: a socket's bytes are borrowed by the plugin only during the callback.
     std::vector<uint8_t>& read_buffer() { return read_buffer_; }
@@ -97,7 +109,9 @@ private:
     asio::executor_work_guard<asio::io_context::executor_type> work_;
     std::thread thread_;
     ntx_rate_t default_rate_{};
-    std::atomic<std::thread::id> owner_{};  // set by the loop's thread itself when it starts
+    std::atomic<std::thread::id> owner_{};
+    CallRecord* call_record_ = nullptr;
+    uint32_t caller_ = 0;  // set by the loop's thread itself when it starts
 
     std::vector<std::shared_ptr<HostSocket>> sockets_;  // slot -> socket
     std::vector<uint32_t> socket_gen_;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <fmt/format.h>
 
@@ -83,8 +84,27 @@ bool check_table(LoadedPlugin& plugin, ntx_status_t rc, const ntx_host_api_t* ho
                             plugin.path.string());
         return false;
     }
-    for (size_t i = 0; i < api.capability_count; ++i)
-        if (api.capabilities && api.capabilities[i]) plugin.capabilities.emplace_back(api.capabilities[i]);
+    // Sizes a sane table cannot have are refused before anything is read past them (a plugin table
+    // declaring 100,000 capabilities, a name that never ends).
+    constexpr size_t kMaxCapabilities = 4096, kMaxName = 256;
+    if (::strnlen(api.name, kMaxName + 1) > kMaxName || ::strnlen(api.version, kMaxName + 1) > kMaxName) {
+        error = fmt::format("'{}' declares a name or version longer than {} characters", plugin.path.string(), kMaxName);
+        return false;
+    }
+    if (api.capability_count > kMaxCapabilities || (api.capability_count && !api.capabilities)) {
+        error = fmt::format("'{}' declares {} capabilities{} (at most {})", plugin.path.string(), api.capability_count,
+                            api.capabilities ? "" : " but no array of them", kMaxCapabilities);
+        return false;
+    }
+    for (size_t i = 0; i < api.capability_count; ++i) {
+        const char* cap = api.capabilities[i];
+        if (!cap || !*cap || ::strnlen(cap, kMaxName + 1) > kMaxName) {
+            error = fmt::format("'{}': capability {} is empty, NULL or longer than {} characters", plugin.path.string(), i,
+                                kMaxName);
+            return false;
+        }
+        plugin.capabilities.emplace_back(cap);
+    }
     return true;
 }
 

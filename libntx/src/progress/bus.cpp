@@ -1,5 +1,7 @@
 #include "progress/bus.hpp"
 
+#include "files/safe_file.hpp"
+
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
@@ -149,7 +151,7 @@ void Bus::to_event(const Record& r, ProgressEvent& ev) const {
         const bool known = r.fields[i].first < schema_.size();
         const bool masked = known && schema_.field(r.fields[i].first).masked && !r.fields[i].second.empty();
         ev.fields.emplace_back(known ? schema_.field(r.fields[i].first).path : std::string("?"),
-                               masked ? std::string("***") : r.fields[i].second);  // log.mask
+                               masked ? std::string("***") : schema_.mask_value(r.fields[i].second));  // log.mask
     }
     ev.priority = priority(ev.phase);
 }
@@ -236,8 +238,7 @@ std::string event_json(const ProgressEvent& ev, uint64_t batch) {
 }
 
 ProgressCallback jsonl_writer(const std::string& path) {
-    std::FILE* f = std::fopen(path.c_str(), "w");
-    if (!f) throw std::runtime_error("cannot write " + path);
+    std::FILE* f = files::create_stream(path);  // no link followed; throws, naming the file
     auto file = std::shared_ptr<std::FILE>(f, [](std::FILE* p) { std::fclose(p); });
     auto seq = std::make_shared<uint64_t>(0);
     return [file, seq](std::span<const ProgressEvent> batch) {

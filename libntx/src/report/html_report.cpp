@@ -1,5 +1,7 @@
 #include "report/html_report.hpp"
 
+#include "files/safe_file.hpp"
+
 #include <fmt/format.h>
 
 #include <fstream>
@@ -393,14 +395,7 @@ std::string to_html(const Report& r) {
 }
 
 void write_html(const Report& report, const std::filesystem::path& file) {
-    auto tmp = file;
-    tmp += ".tmp";
-    {
-        std::ofstream out(tmp);
-        out << to_html(report);
-        if (!out) throw std::runtime_error("cannot write " + tmp.string());
-    }
-    std::filesystem::rename(tmp, file);
+    files::write_atomic(file, to_html(report));
 }
 
 }  // namespace ntx::report

@@ -1,5 +1,7 @@
 #include "report/junit.hpp"
 
+#include "files/safe_file.hpp"
+
 #include <fmt/format.h>
 
 #include <fstream>
@@ -126,14 +128,7 @@ std::string to_junit(const Report& r) {
 }
 
 void write_junit(const Report& report, const std::filesystem::path& file) {
-    auto tmp = file;
-    tmp += ".tmp";
-    {
-        std::ofstream out(tmp);
-        out << to_junit(report);
-        if (!out) throw std::runtime_error("cannot write " + tmp.string());
-    }
-    std::filesystem::rename(tmp, file);
+    files::write_atomic(file, to_junit(report));
 }
 
 }  // namespace ntx::report

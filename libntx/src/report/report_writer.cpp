@@ -1,5 +1,7 @@
 #include "report/report_writer.hpp"
 
+#include "files/safe_file.hpp"
+
 #include <algorithm>
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -256,6 +258,11 @@ std::string to_json(const Report& r) {
                                                {"errors", r.persist.errors},
                                                {"first_error", r.persist.first_error}}},
                       {"resources", std::move(resources)}};
+    json::array violations;
+    for (const auto& v : r.plugin_violations)
+        violations.push_back(
+            json::object{{"component", v.component}, {"plugin", v.plugin}, {"kind", v.kind}, {"count", v.count}});
+    root["plugin_violations"] = std::move(violations);
     json::object by_state;
     for (const auto& [state, n] : r.workbook.by_state) by_state[state] = n;
     root["workbook"] = json::object{{"entries", r.workbook.entries},
@@ -286,14 +293,7 @@ std::string to_json(const Report& r) {
 
 void write_json(const Report& report, const std::filesystem::path& file) {
     std::filesystem::create_directories(file.parent_path());
-    auto tmp = file;
-    tmp += ".tmp";
-    {
-        std::ofstream out(tmp);
-        out << to_json(report) << '\n';
-        if (!out) throw std::runtime_error("cannot write " + tmp.string());
-    }
-    std::filesystem::rename(tmp, file);
+    files::write_atomic(file, to_json(report) + '\n');
 }
 
 namespace {
@@ -453,6 +453,10 @@ void print_summary(const Report& r, std::FILE* out, bool colour) {
     print(fmt::format("sockets: {} opened, {} sent, {} received", r.sockets_opened, human_bytes(r.socket_bytes_sent),
                       human_bytes(r.socket_bytes_received)),
           4);
+    for (const auto& v : r.plugin_violations)
+        print(st.red(fmt::format("plugin '{}' (component '{}') broke the plugin contract: {} x {}", v.plugin, v.component, v.count,
+                                 v.kind)),
+              4);
     if (r.persist.files || r.persist.errors)
         print(fmt::format("persist: {} files ({}) written, {} failed{}{}", r.persist.files, human_bytes(r.persist.bytes),
                           r.persist.errors, r.persist.errors ? ": " : "", r.persist.first_error),

@@ -1,5 +1,7 @@
 #include "resource/resource_monitor.hpp"
 
+#include "files/safe_file.hpp"
+
 #include <fmt/format.h>
 #include <stdexcept>
 
@@ -37,8 +39,7 @@ struct ResourceMonitor::Round {
 ResourceMonitor::ResourceMonitor(std::vector<std::unique_ptr<PairPool>>& pools, const std::filesystem::path& trail)
     : pools_(pools) {
     if (!trail.empty()) {
-        trail_ = std::fopen(trail.c_str(), "w");
-        if (!trail_) throw std::runtime_error("cannot create the lease trail " + trail.string());
+        trail_ = files::create_stream(trail);  // throws, naming the file
     }
     labels_.resize(pools_.size());
     endpoints_.resize(pools_.size());

@@ -215,7 +215,11 @@ ExtractMiss Shard::save_result(User& u, const dsl::ActionSpec& a, const ntx_resu
     }
     const auto& masker = scheduler_.frame().masker();
     boost::json::object o;
-    for (const auto& [k, v] : *saved) o[k] = masker.masks(k) && !v.empty() ? std::string_view("***") : std::string_view(v);
+    // A masked key is *** whole; any other value is masked inside (a url's ?password=, a body's "token": ...).
+    for (const auto& [k, v] : *saved) {
+        if (masker.masks(k) && !v.empty()) o[k] = "***";
+        else o[k] = masker.empty() ? v : masker.mask(v);
+    }
     std::filesystem::path dir = a.persist->dir.is_absolute() ? a.persist->dir : scheduler_.persist_base() / a.persist->dir;
     persister.write(dir / name, boost::json::serialize(o));
     return miss;

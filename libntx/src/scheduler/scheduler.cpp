@@ -83,6 +83,7 @@ void Scheduler::run(std::atomic<int>& stop) {
 
 void Scheduler::begin_manual(std::atomic<int>& stop) {
     attach(stop);
+    for (auto& s : shards_) s->loop().adopt_current_thread();  // this thread runs them (poll)
     for (auto& s : shards_) s->begin();
 }
 

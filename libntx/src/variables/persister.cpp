@@ -1,5 +1,7 @@
 #include "variables/persister.hpp"
 
+#include "files/safe_file.hpp"
+
 #include <fstream>
 
 namespace ntx::variables {
@@ -57,10 +59,16 @@ void Persister::run() {
         lock.unlock();
         std::error_code ec;
         std::filesystem::create_directories(path.parent_path(), ec);
-        std::ofstream out(path, std::ios::binary | std::ios::trunc);
-        out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
-        out.close();
-        bool ok = !ec && out.good();
+        bool ok = !ec;
+        std::string why;
+        if (ok) {
+            try {
+                files::write_atomic(path, contents, false);  // a planted link is replaced, never written through
+            } catch (const std::exception& e) {
+                ok = false;
+                why = e.what();
+            }
+        }
         lock.lock();
         queued_bytes_ -= contents.size();
         if (ok) {
@@ -69,7 +77,7 @@ void Persister::run() {
         } else {
             ++stats_.errors;
             if (stats_.first_error.empty())
-                stats_.first_error = path.string() + ": " + (ec ? ec.message() : std::string("cannot write the file"));
+                stats_.first_error = path.string() + ": " + (ec ? ec.message() : why);
         }
     }
 }

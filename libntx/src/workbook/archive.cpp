@@ -1,5 +1,7 @@
 #include "workbook/archive.hpp"
 
+#include "files/safe_file.hpp"
+
 #include <fmt/format.h>
 #include <zlib.h>
 
@@ -96,11 +98,11 @@ Archive::Archive(const Schema& schema, const Names& names, Retention retention, 
     if (!file_.empty()) {
         sink_ = std::make_unique<Sink>();
         if (retention_.gzip) {
-            sink_->gz = gzopen(file_.c_str(), "wb6");
+            sink_->gz = gzdopen(files::create(file_), "wb6");  // no link followed
             if (!sink_->gz) throw std::runtime_error(fmt::format("cannot create {}: {}", file_.string(), std::strerror(errno)));
             gzbuffer(sink_->gz, 256 * 1024);
         } else {
-            sink_->plain = std::fopen(file_.c_str(), "w");
+            sink_->plain = files::create_stream(file_);
             if (!sink_->plain) throw std::runtime_error(fmt::format("cannot create {}: {}", file_.string(), std::strerror(errno)));
         }
     }

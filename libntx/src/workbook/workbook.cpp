@@ -87,8 +87,13 @@ std::optional<uint32_t> Schema::add_field(std::string path, std::string default_
 }
 
 void Schema::mask_fields(const std::vector<std::string>& names) {
-    core::Masker masker(names);
-    for (uint32_t id = kBuiltins; id < fields_.size(); ++id) fields_[id].masked = masker.masks(fields_[id].path);
+    auto masker = std::make_shared<const core::Masker>(names);
+    for (uint32_t id = kBuiltins; id < fields_.size(); ++id) fields_[id].masked = masker->masks(fields_[id].path);
+    if (!masker->empty()) masker_ = std::move(masker);
+}
+
+std::string Schema::mask_value(std::string_view value) const {
+    return masker_ ? masker_->mask(value) : std::string(value);
 }
 
 uint32_t Schema::add_register(std::string_view name) {
@@ -235,6 +240,7 @@ std::string entry_json(const Schema& schema, const Names& names, const Entry& e)
         std::string value;
         append_value(schema, names, e, id, value);
         if (schema.field(id).masked && !value.empty()) value = "***";  // log.mask
+        else value = schema.mask_value(value);
         auto it = sections.find(section);
         if (it == sections.end()) it = sections.emplace(section, json::object()).first;
         it->value().as_object()[key] = value;

@@ -9,11 +9,16 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+namespace ntx::core {
+class Masker;
+}
 
 namespace ntx::workbook {
 
@@ -91,6 +96,10 @@ public:
     uint32_t add_register(std::string_view name);
     // Marks the script fields whose path contains a masked name (config.yaml log.mask).
     void mask_fields(const std::vector<std::string>& names);
+    // A value as the snapshot and the change stream write it: `name=value` pairs, headers, JSON
+    // members and query parameters of masked names inside it as *** (an unmasked field holding
+    // `cookie session=...`), through the same rules as the log.
+    std::string mask_value(std::string_view value) const;
     // Adds an alias; false when `alias` is already a field path or an alias of another field.
     bool add_alias(std::string alias, uint32_t id);
 
@@ -104,6 +113,7 @@ public:
     const std::vector<std::pair<std::string, uint32_t>>& aliases() const { return aliases_; }
 
 private:
+    std::shared_ptr<const core::Masker> masker_;  // log.mask, for values (null: none)
     std::vector<FieldDef> fields_;
     std::vector<std::pair<std::string, uint32_t>> aliases_;
 };
