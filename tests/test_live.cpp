@@ -92,7 +92,8 @@ load: {scenarios: [{name: "a \"quoted\" \\ name", workflow: wf, user-count: 2}]}
     CHECK(text.find("ntx_action_errors_total{" + action + ",error_kind=\"connect\"} 1\n") != std::string::npos);
     CHECK(text.find("ntx_action_status_total{" + action + ",status_class=\"2xx\"} 1\n") != std::string::npos);
     CHECK(text.find("ntx_build_info{run_id=\"r-1\",version=\"") != std::string::npos);
-    CHECK(text.find("ntx_action_duration_seconds_bucket{" + action + ",le=\"5e-05\"} 0\n") != std::string::npos);
+    CHECK(text.find("ntx_action_duration_seconds_bucket{" + action + ",expected_response=\"true\",le=\"5e-05\"} 0\n") !=
+          std::string::npos);
     CHECK(text.find("ntx_actions_total{" + action + ",outcome=\"ok\"} 3\n") != std::string::npos);
     CHECK(text.find("ntx_actions_total{" + action + ",outcome=\"error\"} 2\n") != std::string::npos);
     const std::string ok = action + R"(,expected_response="true")";

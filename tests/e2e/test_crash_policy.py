@@ -79,7 +79,7 @@ def test_sigterm_reaches_the_supervised_run():
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        check(proc.returncode == 1, f"exit {proc.returncode}, not 1 (interrupted): {stderr[-2000:]}")
+        check(proc.returncode == 4, f"exit {proc.returncode}, not 4 (interrupted): {stderr[-2000:]}")
         r = read_report(out)
         check(r["interrupted"] and "crashed" not in r, f"interrupted={r['interrupted']} crashed={r.get('crashed')}")
         check(r["totals"]["duration_s"] < 15, f"the run went on for {r['totals']['duration_s']} s after SIGTERM")
@@ -101,7 +101,7 @@ def test_ctrl_c_of_the_process_group_stops_once():
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        check(proc.returncode == 1, f"exit {proc.returncode}: {stderr[-2000:]}")
+        check(proc.returncode == 4, f"exit {proc.returncode}: {stderr[-2000:]}")
         r = read_report(out)
         # 1.6 s sleeps of the doomed user are in flight: a graceful stop lets them end ok, a hard one cancels.
         wait = action(scenario(r, "doomed"), "wait")

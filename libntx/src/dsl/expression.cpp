@@ -329,7 +329,7 @@ private:
                                  n->kids.size());
             return nullptr;
         }
-        if (n->kids[0]->undefined_env) {
+        if (!n->kids.empty() && n->kids[0]->undefined_env) {  // random() takes none
             // Known at planning: default() is its fallback, exists() is false.
             if (!advance()) return nullptr;
             if (def->fn == Fn::default_) return std::move(n->kids[1]);
