@@ -21,7 +21,9 @@ constexpr int kExitInternal = 3;
 volatile sig_atomic_t g_child = 0;
 
 extern "C" void forward_signal(int sig) {
+    const int saved = errno;  // kill() may set it; the interrupted code must find its own (TSan caught this)
     if (g_child > 0) ::kill(static_cast<pid_t>(g_child), sig);
+    errno = saved;
 }
 
 const char* signal_name(int sig) {
