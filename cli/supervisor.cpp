@@ -18,14 +18,6 @@ namespace {
 
 constexpr int kExitInternal = 3;
 
-volatile sig_atomic_t g_child = 0;
-
-extern "C" void forward_signal(int sig) {
-    const int saved = errno;  // kill() may set it; the interrupted code must find its own (TSan caught this)
-    if (g_child > 0) ::kill(static_cast<pid_t>(g_child), sig);
-    errno = saved;
-}
-
 const char* signal_name(int sig) {
     switch (sig) {
     case SIGSEGV: return "SIGSEGV";
@@ -100,10 +92,22 @@ int supervise(const std::string& out_dir, const std::function<int(ntx::CrashTrac
         std::fprintf(stderr, "ntx: warning: %s; running unsupervised (a crashing plugin loses the report)\n", e.what());
         return run(nullptr);
     }
+    // The supervisor takes SIGINT, SIGTERM and SIGHUP (to forward) and SIGCHLD (the run ended) with
+    // sigwaitinfo, not in a handler: nothing runs asynchronously, so an interrupted waitpid, a handler's
+    // errno or a sanitizer's deferred delivery (TSan holds a signal that arrives in a restarted wait4
+    // until the thread next leaves an interceptor, which a supervisor in waitpid never does) cannot
+    // lose a forward. The signals are blocked before the fork so none slips between fork and wait; the
+    // run gets the mask it had.
+    sigset_t waited, before;
+    sigemptyset(&waited);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&waited, sig);
+    std::signal(SIGCHLD, SIG_DFL);  // an inherited SIG_IGN would reap the run and send nothing
+    ::sigprocmask(SIG_BLOCK, &waited, &before);
     std::fflush(nullptr);  // nothing buffered is written twice
     const pid_t supervisor = ::getpid();
     const pid_t child = ::fork();
     if (child < 0) {
+        ::sigprocmask(SIG_SETMASK, &before, nullptr);
         std::fprintf(stderr, "ntx: warning: fork: %s; running unsupervised\n", std::strerror(errno));
         return run(nullptr);
     }
@@ -113,28 +117,29 @@ int supervise(const std::string& out_dir, const std::function<int(ntx::CrashTrac
         // "stop at once"). If the supervisor dies, the run stops as if SIGTERM had been sent.
         ::setpgid(0, 0);
         ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        ::sigprocmask(SIG_SETMASK, &before, nullptr);
         if (::getppid() != supervisor) ::raise(SIGTERM);  // it died before prctl
         trace->install_crash_handlers();
         int rc = run(trace.get());
         std::fflush(nullptr);
         std::_Exit(rc);  // no atexit work of the supervisor's (the trace stays mapped for it)
     }
-    g_child = child;
-    struct sigaction sa {};
-    sa.sa_handler = forward_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    ::sigaction(SIGINT, &sa, nullptr);
-    ::sigaction(SIGTERM, &sa, nullptr);
-    ::sigaction(SIGHUP, &sa, nullptr);
     int status = 0;
-    while (::waitpid(child, &status, 0) < 0) {
-        if (errno != EINTR) {
+    for (;;) {
+        const pid_t done = ::waitpid(child, &status, WNOHANG);
+        if (done == child) break;
+        if (done < 0 && errno != EINTR) {
             std::fprintf(stderr, "ntx: error: waitpid: %s\n", std::strerror(errno));
             return kExitInternal;
         }
+        if (done < 0) continue;
+        const int sig = ::sigwaitinfo(&waited, nullptr);
+        if (sig == SIGINT || sig == SIGTERM) ::kill(child, sig);
+        if (sig == SIGHUP) ::kill(child, SIGTERM);  // a closed terminal: the run stops as if asked to
+        // SIGCHLD (or EINTR): look at the run again
     }
-    g_child = 0;
+    // The signals stay blocked: one that comes after the run ended must not kill the supervisor
+    // while it writes the report; the process exits with them pending.
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     const int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     const ntx::CrashTrace::Site site = trace->site();

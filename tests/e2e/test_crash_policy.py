@@ -62,8 +62,8 @@ def test_exception_through_the_abi():
     crash_run("throw", "SIGABRT")
 
 
-def test_sigterm_reaches_the_supervised_run():
-    """SIGTERM to `ntx run` (the supervisor) stops the run gracefully: a complete report, exit 1."""
+def stop_by_signal(sig):
+    """`sig` to `ntx run` (the supervisor) stops the run gracefully: a complete report, exit 4."""
     so = build_hostile()
     with tempfile.TemporaryDirectory() as tmp:
         res, out = write_res_dir(tmp, script(so, "ok")), os.path.join(tmp, "out")
@@ -73,7 +73,7 @@ def test_sigterm_reaches_the_supervised_run():
             # The progress line is the run's: once it printed, the run is executing.
             first = proc.stdout.readline()
             check(first, "no progress line")
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(sig)
             _, stderr = proc.communicate(timeout=30)
         finally:
             if proc.poll() is None:
@@ -82,7 +82,16 @@ def test_sigterm_reaches_the_supervised_run():
         check(proc.returncode == 4, f"exit {proc.returncode}, not 4 (interrupted): {stderr[-2000:]}")
         r = read_report(out)
         check(r["interrupted"] and "crashed" not in r, f"interrupted={r['interrupted']} crashed={r.get('crashed')}")
-        check(r["totals"]["duration_s"] < 15, f"the run went on for {r['totals']['duration_s']} s after SIGTERM")
+        check(r["totals"]["duration_s"] < 15, f"the run went on for {r['totals']['duration_s']} s after {sig.name}")
+
+
+def test_sigterm_reaches_the_supervised_run():
+    stop_by_signal(signal.SIGTERM)
+
+
+def test_sighup_stops_the_run_like_sigterm():
+    """A closed terminal (SIGHUP) is forwarded as SIGTERM: a graceful stop, not a crash report."""
+    stop_by_signal(signal.SIGHUP)
 
 
 def test_ctrl_c_of_the_process_group_stops_once():
@@ -110,4 +119,5 @@ def test_ctrl_c_of_the_process_group_stops_once():
 
 if __name__ == "__main__":
     main([test_segfault_in_run_action, test_abort_in_run_action, test_exception_through_the_abi,
-          test_sigterm_reaches_the_supervised_run, test_ctrl_c_of_the_process_group_stops_once])
+          test_sigterm_reaches_the_supervised_run, test_sighup_stops_the_run_like_sigterm,
+          test_ctrl_c_of_the_process_group_stops_once])
