@@ -14,7 +14,7 @@
 
 TEST_CASE("every status code of the ABI has its own name, a text and a kind", "[status]") {
     std::set<std::string> names, texts;
-    for (ntx_status_t s = NTX_OK; s >= NTX_E_NOFILE; --s) {
+    for (ntx_status_t s = NTX_OK; s >= NTX_E_TRAP; --s) {
         INFO("code " << s);
         CHECK(ntx::known_status(s));
         CHECK(std::string(ntx::status_name(s)).rfind("NTX_", 0) == 0);
@@ -23,17 +23,18 @@ TEST_CASE("every status code of the ABI has its own name, a text and a kind", "[
         names.insert(ntx::status_name(s));
         texts.insert(ntx::status_text(s));
     }
-    CHECK(names.size() == static_cast<std::size_t>(1 - NTX_E_NOFILE));
+    CHECK(names.size() == static_cast<std::size_t>(1 - NTX_E_TRAP));
     CHECK(texts.size() == names.size());
     CHECK(std::string(ntx::status_name(NTX_E_TIMEOUT)) == "NTX_E_TIMEOUT");
     CHECK(std::string(ntx::status_text(NTX_E_TIMEOUT)) == "timed out");
     CHECK(std::string(ntx::status_kind(NTX_E_TIMEOUT)) == "timeout");
     CHECK(std::string(ntx::status_kind(NTX_E_TLS)) == "tls");
     CHECK(std::string(ntx::status_kind(NTX_E_NOFILE)) == "nofile");
+    CHECK(std::string(ntx::status_kind(NTX_E_TRAP)) == "trap");
 }
 
 TEST_CASE("a code outside the ABI is unknown, never out of the table", "[status]") {
-    for (ntx_status_t s : {NTX_E_NOFILE - 1, -1000, 1, 42}) {
+    for (ntx_status_t s : {NTX_E_TRAP - 1, -1000, 1, 42}) {
         INFO("code " << s);
         CHECK_FALSE(ntx::known_status(s));
         CHECK(std::string(ntx::status_name(s)) == "an unknown status");

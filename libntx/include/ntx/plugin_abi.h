@@ -53,6 +53,10 @@
  *        A 1.2 plugin runs unchanged; it only sees the host refuse what the contract always forbade.
  *        NTX_E_NOFILE: a socket could not be opened because the process is out of descriptors
  *        (counted as `nofile`, not `io`); a plugin passes it on as it passes any socket error.
+ *   1.4  NTX_E_TRAP: the sandbox a plugin runs in stopped it (a wasm guest trapped: out-of-bounds
+ *        memory, unreachable, call stack exhausted, proc_exit); the host fails the guest's actions
+ *        with it and re-creates the instance. Counted as `trap`, apart from `internal` (a plugin's
+ *        own bug it caught and reported). Only the host sends it; a native plugin has no use for it.
  *
  * OWNERSHIP (applies everywhere unless a member says otherwise)
  *   - ntx_str_t / ntx_bytes_t are borrowed views, valid only for the duration of the call that
@@ -104,7 +108,7 @@ extern "C" {
 #endif
 
 #define NTX_ABI_MAJOR 1
-#define NTX_ABI_MINOR 3
+#define NTX_ABI_MINOR 4
 
 #define NTX_PLUGIN_ENTRY_SYMBOL "ntx_plugin_entry"
 
@@ -141,6 +145,7 @@ typedef int32_t ntx_status_t;
 #define NTX_E_INTERNAL (-17)    /* a bug or an exception inside the plugin */
 #define NTX_E_TLS (-18)         /* 1.1: TLS handshake failed, certificate not trusted, name mismatch, TLS alert */
 #define NTX_E_NOFILE (-19)      /* 1.3: the process ran out of file descriptors (EMFILE/ENFILE): a host limit, not the peer */
+#define NTX_E_TRAP (-20)        /* 1.4: the plugin's sandbox stopped it (a wasm trap); the host re-created the instance */
 
 /* ---- basic views -------------------------------------------------------------------------------- */
 /* OWNERSHIP: borrowed; valid for the call that passes it. Not NUL-terminated unless stated. */

@@ -39,9 +39,10 @@ inline constexpr StatusWords kStatusWords[] = {
     {"NTX_E_INTERNAL", "internal plugin error", "internal"},
     {"NTX_E_TLS", "TLS handshake or certificate verification failed", "tls"},
     {"NTX_E_NOFILE", "out of file descriptors (the open-file limit)", "nofile"},
+    {"NTX_E_TRAP", "the plugin's sandbox trapped", "trap"},
 };
 inline constexpr StatusWords kUnknownStatusWords = {"an unknown status", "unknown status", "other"};
-static_assert(std::size(kStatusWords) == 1 - NTX_E_NOFILE, "a status code of plugin_abi.h has no row");
+static_assert(std::size(kStatusWords) == 1 - NTX_E_TRAP, "a status code of plugin_abi.h has no row");
 
 // Whether `status` is a code of this ABI (NTX_OK or one of its errors).
 constexpr bool known_status(ntx_status_t status) noexcept {

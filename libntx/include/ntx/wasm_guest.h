@@ -37,7 +37,7 @@
  *   state is per loop, so a guest needs no locks. ntx_action_t and ntx_loop_t pointers are opaque
  *   handles (never addresses in your memory). A trap (unreachable, out-of-bounds access, stack
  *   exhaustion, proc_exit, a pointer outside the memory passed to an import) or a call that runs past
- *   its instruction budget ends that loop's instance: the actions it held fail (NTX_E_INTERNAL for a
+ *   its instruction budget ends that loop's instance: the actions it held fail (NTX_E_TRAP for a
  *   trap, NTX_E_LIMIT for the budget), its sockets close, its timers are cancelled, every user's
  *   slot is forgotten, and a fresh instance (ntx_init again) serves the next action.
  *

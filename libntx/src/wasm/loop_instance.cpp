@@ -81,7 +81,7 @@ void LoopInstance::reset(const Guest::Call& call, const char* where) {
     actions_.clear();
     handles_.clear();
     for (auto& [handle, action] : actions)
-        run.api->action_fail(run.host, action, fuel ? NTX_E_LIMIT : NTX_E_INTERNAL, ntx_str_t{reason.data(), reason.size()},
+        run.api->action_fail(run.host, action, fuel ? NTX_E_LIMIT : NTX_E_TRAP, ntx_str_t{reason.data(), reason.size()},
                              nullptr);
 }
 
