@@ -21,6 +21,9 @@ mode=${1:-all}
 case "$mode" in perf | callgrind | count | all) ;; *) echo "usage: $0 [perf|callgrind|count|all]" >&2; exit 2 ;; esac
 DURATION=${DURATION:-5}
 TOP=${TOP:-30}
+# The run itself, not the supervisor that `ntx run` forks it from: a profiler follows the process it
+# started, and the supervisor only waits (docs/plugins.md, "When a plugin crashes").
+export NTX_SUPERVISE=0
 bench_name=profile_ntx
 # shellcheck source=bench_common.sh
 source "$(dirname "$0")/bench_common.sh"
