@@ -5,8 +5,28 @@
 
 namespace ntx::metrics {
 
+void LatencyHistogram::allocate() { counts_ = std::make_unique<uint64_t[]>(kBuckets); }
+
+LatencyHistogram& LatencyHistogram::operator=(const LatencyHistogram& o) {
+    if (this == &o) return *this;
+    if (o.counts_) {
+        if (!counts_) allocate();
+        std::copy(o.counts_.get(), o.counts_.get() + kBuckets, counts_.get());
+    } else if (counts_) {
+        std::fill(counts_.get(), counts_.get() + kBuckets, 0);  // keeps its buckets: a copy target is reused
+    }
+    count_ = o.count_;
+    sum_ = o.sum_;
+    min_ = o.min_;
+    max_ = o.max_;
+    return *this;
+}
+
 void LatencyHistogram::merge(const LatencyHistogram& other) {
-    for (int i = 0; i < kBuckets; ++i) counts_[i] += other.counts_[i];
+    if (other.counts_) {
+        if (!counts_) allocate();
+        for (int i = 0; i < kBuckets; ++i) counts_[i] += other.counts_[i];
+    }
     count_ += other.count_;
     sum_ += other.sum_;
     min_ = std::min(min_, other.min_);
@@ -19,7 +39,7 @@ LatencyBuckets LatencyHistogram::compact() const {
     b.sum_us = sum_;
     b.min_us = min_us();
     b.max_us = max_;
-    for (int i = 0; i < kBuckets; ++i)
+    for (int i = 0; counts_ && i < kBuckets; ++i)
         if (counts_[i]) b.buckets.emplace_back(static_cast<uint32_t>(i), counts_[i]);
     return b;
 }
@@ -31,6 +51,7 @@ bool LatencyHistogram::add(const LatencyBuckets& b) {
         in_buckets += n;
     }
     if (in_buckets != b.count) return false;
+    if (!b.buckets.empty() && !counts_) allocate();
     for (const auto& [i, n] : b.buckets) counts_[i] += n;
     count_ += b.count;
     sum_ += b.sum_us;
@@ -42,7 +63,7 @@ bool LatencyHistogram::add(const LatencyBuckets& b) {
 }
 
 uint64_t LatencyHistogram::quantile_us(double q) const {
-    if (count_ == 0) return 0;
+    if (count_ == 0 || !counts_) return 0;
     q = std::clamp(q, 0.0, 1.0);
     uint64_t rank = std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(q * static_cast<double>(count_))));
     uint64_t seen = 0;
@@ -55,14 +76,14 @@ uint64_t LatencyHistogram::quantile_us(double q) const {
 
 uint64_t LatencyHistogram::count_at_or_below(uint64_t us) const {
     uint64_t n = 0;
-    for (int i = 0; i < kBuckets && upper_edge(i) <= us; ++i) n += counts_[i];
+    for (int i = 0; counts_ && i < kBuckets && upper_edge(i) <= us; ++i) n += counts_[i];
     return n;
 }
 
 void LatencyHistogram::subtract(const LatencyHistogram& earlier) {
     int first = -1, last = -1;
-    for (int i = 0; i < kBuckets; ++i) {
-        counts_[i] -= std::min(counts_[i], earlier.counts_[i]);
+    for (int i = 0; counts_ && i < kBuckets; ++i) {
+        counts_[i] -= std::min(counts_[i], earlier.at(i));
         if (counts_[i]) {
             if (first < 0) first = i;
             last = i;
@@ -102,7 +123,7 @@ LatencySummary summarize_with_buckets(const LatencyHistogram& h) {
 
 std::vector<std::pair<uint64_t, uint64_t>> LatencyHistogram::coarse_buckets() const {
     std::vector<std::pair<uint64_t, uint64_t>> out;
-    if (!count_) return out;
+    if (!count_ || !counts_) return out;
     for (int i = 0; i < kBuckets; ++i) {
         if (!counts_[i]) continue;
         uint64_t v = upper_edge(i), edge = v;

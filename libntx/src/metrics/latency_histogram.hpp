@@ -1,11 +1,17 @@
 // Log-linear latency histogram (HDR-style): constant memory, bounded relative error, mergeable
 // across shards. Values are microseconds from 1 us to ~1 hour; each power of two is split in
 // 128 linear sub-buckets, so a recorded value is off by less than 1/128 (0.8%).
+//
+// The 3,328 buckets (26 KiB) are allocated by the first value recorded, merged or added: a run keeps
+// an ActionStats (two histograms) per loop for every scenario x action pair of its script, and most
+// pairs never run (a scenario reaches only its workflow's actions). Empty, a histogram is 40 bytes and
+// copies for free, so memory follows the pairs that run, not the square of the script's size.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -20,7 +26,14 @@ public:
     static constexpr int kMaxExp = 32;                 // up to 2^32 us (~71 minutes), clamped above
     static constexpr int kBuckets = (kMaxExp - kSubBits + 1) * kSub;
 
+    LatencyHistogram() = default;
+    LatencyHistogram(const LatencyHistogram& o) { *this = o; }
+    LatencyHistogram& operator=(const LatencyHistogram& o);
+    LatencyHistogram(LatencyHistogram&&) noexcept = default;
+    LatencyHistogram& operator=(LatencyHistogram&&) noexcept = default;
+
     void record(uint64_t us) {
+        if (!counts_) allocate();  // once per histogram that is used
         ++counts_[index(us)];
         ++count_;
         sum_ += us;
@@ -67,7 +80,10 @@ public:
     }
 
 private:
-    std::array<uint64_t, kBuckets> counts_{};
+    void allocate();
+    uint64_t at(int i) const { return counts_ ? counts_[i] : 0; }
+
+    std::unique_ptr<uint64_t[]> counts_;  // kBuckets, or none while nothing was recorded
     uint64_t count_ = 0, sum_ = 0, min_ = std::numeric_limits<uint64_t>::max(), max_ = 0;
 };
 
