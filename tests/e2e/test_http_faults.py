@@ -64,9 +64,6 @@ def cases(srv, dead_port):
     }
     for mode, kind in zip(H2_MODES, ("protocol", "closed", "protocol")):
         c[f"h2-{mode}"] = (f"http://127.0.0.1:{srv.h2_port(mode)}/x", {"http-version": "2"}, USERS, kind)
-    only = os.environ.get("FAULTS_ONLY")
-    if only:
-        c = {k: v for k, v in c.items() if k in only.split(",")}
     return c
 
 
