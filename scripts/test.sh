@@ -14,12 +14,14 @@ cd "$(dirname "$0")/.."
 # consumer tests build unsanitized projects against the library (installed, pkg-config, guest), the
 # symbol checks are about what ships, and the fuzz target is built with clang's own AddressSanitizer:
 # release build only, as is unit_alloc (allocation counts are a property of the release build: a
-# sanitizer's allocator is not what ships). e2e_open_files too, for now: under a 256-descriptor limit the
-# UBSan build stops on an "invalid vptr" of Asio's scheduler_task in a loop's io_context::run, not yet
-# understood (docs/reliability.md, "Not yet survived"); the release build passes it.
+# sanitizer's allocator is not what ships), and e2e_soak_smoke (an RSS slope over 2 minutes: a
+# sanitizer's quarantine and shadow memory are not what ships, and its slower loop makes too few tasks
+# to see a per-task leak). e2e_open_files runs under ASan+UBSan (the vptr report it once stopped on is
+# UBSan's own false positive with no free descriptor, suppressed in tests/ubsan.supp); it stays out of
+# the TSan run until it has been tried there.
 declare -A skip=(
-  [asan]='unit_alloc|e2e_open_files|installed_consumer|pkgconfig_consumer|guest_static_consumer|exports_.*|fuzz_dsl'
-  [tsan]='unit_alloc|e2e_open_files|installed_consumer|pkgconfig_consumer|guest_static_consumer|exports_.*|fuzz_dsl|e2e_(validate|schema|plugins_cli|plugin_exports|conformance|control_flow|graph_workflows|http_faults|html_report|log_mask|file_blob|kubernetes_manifests|slurm|grafana|new_res_dir|one_file|target_login|tutorial|csv_header_and_hints|cli_overrides|files_contained|secrets_masked|checks|captures)$'
+  [asan]='unit_alloc|e2e_soak_smoke|installed_consumer|pkgconfig_consumer|guest_static_consumer|exports_.*|fuzz_dsl'
+  [tsan]='unit_alloc|e2e_soak_smoke|e2e_open_files|installed_consumer|pkgconfig_consumer|guest_static_consumer|exports_.*|fuzz_dsl|e2e_(validate|schema|plugins_cli|plugin_exports|conformance|control_flow|graph_workflows|http_faults|html_report|log_mask|file_blob|kubernetes_manifests|slurm|grafana|new_res_dir|one_file|target_login|tutorial|csv_header_and_hints|cli_overrides|files_contained|secrets_masked|checks|captures)$'
 )
 if [ "${NTX_SKIP_SANITIZERS:-0}" != 1 ]; then
   for preset in asan tsan; do

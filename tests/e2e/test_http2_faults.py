@@ -9,18 +9,10 @@ import struct
 import tempfile
 import threading
 
+from fault_server import SETTINGS, SETTINGS_ACK, STATUS_200, frame, hpack_literal
 from harness import action, check, main, run_script, scenario
 
 USERS = 3
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-
-
-def frame(kind, flags, stream, payload=b""):
-    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
-
-
-SETTINGS, SETTINGS_ACK = frame(4, 0, 0), frame(4, 1, 0)
-STATUS_200 = b"\x88"  # HPACK: indexed :status 200
 
 
 class FrameReader:
@@ -53,19 +45,6 @@ class FrameReader:
             self.buf = self.buf[9 + length:]
             if kind == 1:
                 return stream
-
-
-def hpack_literal(name, value):
-    def integer(n, prefix_bits, first=0):
-        limit = (1 << prefix_bits) - 1
-        if n < limit:
-            return bytes([first | n])
-        out, n = [first | limit], n - limit
-        while n >= 128:
-            out.append((n & 0x7F) | 0x80)
-            n >>= 7
-        return bytes(out + [n])
-    return b"\x00" + integer(len(name), 7) + name + integer(len(value), 7) + value
 
 
 class H2BadServer:
