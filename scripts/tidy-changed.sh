@@ -12,6 +12,8 @@ if [ ! -f "$db/compile_commands.json" ]; then
 fi
 files=$( { git diff --name-only --diff-filter=d "$(git merge-base HEAD "$base")" -- '*.cpp';
            git ls-files --others --exclude-standard -- '*.cpp'; } | sort -u | grep -v '^tests/consumer/' || true)
+# Only what the build compiles (an example built out of tree, like examples/echo-plugin, is not in it).
+files=$(for f in $files; do grep -qF "\"file\": \"$PWD/$f\"" "$db/compile_commands.json" && echo "$f"; done || true)
 if [ -z "$files" ]; then
   echo "tidy: no C++ source changed against $base"
   exit 0

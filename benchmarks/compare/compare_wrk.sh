@@ -12,7 +12,7 @@
 #   ROUNDS=1           ntx, wrk, ntx, wrk ... ; the table shows every round and the median ratio
 #   SERVER_THREADS=1   ntx-target's threads
 #   CLIENT_CPU=0 SERVER_CPU=1   taskset CPUs (pinning is skipped on a single-CPU machine or with PIN=0)
-#   BUILD_DIR=<repo>/build      where bin/ntx, bin/ntx-target and plugins/ are
+#   BUILD_DIR=<repo>/build      where bin/ntx, bin/ntx-target and lib/ntx/plugins/ are
 #   KEEP=1             keep the temp dir (res_dir, report.json, wrk output) and print its path
 # Traffic goes to 127.0.0.1 only.
 set -euo pipefail

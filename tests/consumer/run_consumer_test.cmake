@@ -20,6 +20,9 @@ step(${WORK_DIR}/build/consumer_app ${EXAMPLE_DIR} ${WORK_DIR}/build ${WORK_DIR}
 set(ECHO_DIR ${WORK_DIR}/prefix/share/ntx/examples/echo-plugin)
 step(${CMAKE_COMMAND} -S ${ECHO_DIR} -B ${WORK_DIR}/echo-build -G Ninja -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix)
 step(${CMAKE_COMMAND} --build ${WORK_DIR}/echo-build)
+# Its unit test, built against the installed test host (ntx::plugin_test_host) alone.
+get_filename_component(CMAKE_BIN_DIR ${CMAKE_COMMAND} DIRECTORY)
+step(${CMAKE_BIN_DIR}/ctest --test-dir ${WORK_DIR}/echo-build --output-on-failure)
 step(${PYTHON} ${CMAKE_CURRENT_LIST_DIR}/run_echo_example.py ${WORK_DIR}/prefix ${WORK_DIR}/echo-build ${ECHO_DIR}/res_dir ${WORK_DIR})
 # The C++ API's examples, as installed (share/ntx/examples/cpp), build out of tree against the same
 # prefix (find_package(ntx), no build-tree paths) and run against the installed target server.

@@ -22,7 +22,7 @@ def summary(stdout):
 
 def test_every_shipped_plugin_conforms():
     # A glob: a protocol added under protocols/ is covered without editing this test.
-    shipped = sorted(glob.glob(os.path.join(BUILD, "plugins", "ntx_*.so")))
+    shipped = sorted(glob.glob(os.path.join(BUILD, "lib", "ntx", "plugins", "ntx_*.so")))
     check(any(p.endswith("ntx_http.so") for p in shipped), f"shipped plugins: {shipped}")
     for path in shipped:
         rc, out, err = kit(path)

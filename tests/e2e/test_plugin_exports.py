@@ -11,13 +11,13 @@ def exported(path):
 
 
 def test_http_plugin_exports_one_symbol():
-    syms = exported(os.path.join(BUILD, "plugins", "ntx_http.so"))
+    syms = exported(os.path.join(BUILD, "lib", "ntx", "plugins", "ntx_http.so"))
     check(syms == ["ntx_plugin_entry"], f"ntx_http.so exports {syms}")
 
 
 def test_ftp_plugin_exports_one_symbol():
     # libcurl stays a dependency, not an export: nothing of it may leak into the plugin's symbols.
-    syms = exported(os.path.join(BUILD, "plugins", "ntx_ftp.so"))
+    syms = exported(os.path.join(BUILD, "lib", "ntx", "plugins", "ntx_ftp.so"))
     check(syms == ["ntx_plugin_entry"], f"ntx_ftp.so exports {syms}")
 
 

@@ -16,7 +16,7 @@ ABI = "{}.{}".format(_re.search(r"#define NTX_ABI_MAJOR (\d+)", _text).group(1),
                      _re.search(r"#define NTX_ABI_MINOR (\d+)", _text).group(1))
 MINOR = ABI.split(".")[1]
 
-HTTP = os.path.join(BUILD, "plugins", "ntx_http.so")
+HTTP = os.path.join(BUILD, "lib", "ntx", "plugins", "ntx_http.so")
 HTTP_CAPS = ["get", "post", "put", "patch", "delete", "head"]
 
 
@@ -46,7 +46,7 @@ def test_list_finds_the_shipped_http_plugin():
     check(http is not None, f"http not listed: {doc}")
     check(http["loaded"] and http["name"] == "http" and http["abi"] == ABI, f"{http}")
     check(http["version_is_semver"] and http["capabilities"] == HTTP_CAPS, f"{http}")
-    check(os.path.realpath(os.path.join(BUILD, "plugins")) in map(os.path.realpath, doc["search_path"]), f"{doc['search_path']}")
+    check(os.path.realpath(os.path.join(BUILD, "lib", "ntx", "plugins")) in map(os.path.realpath, doc["search_path"]), f"{doc['search_path']}")
 
 
 def test_list_shows_refused_files_with_the_loaders_error():

@@ -1,5 +1,8 @@
-// The host table (ntx_host_api_t) of a host whose hooks are the static members h_log ... h_now_ms (and h_post, ABI 1.3, if it has one) of
-// one class, with the ABI's own strerror: how the conformance kit's host and test hosts fill theirs.
+// The host table (ntx_host_api_t) of a host whose hooks are the static members h_log ... h_now_ms (and
+// h_post, ABI 1.3, if it has one) of one class, with the ABI's own strerror. The one filler every host
+// uses: the runtime (frame/host_api.cpp, whose members are references to its functions), the
+// conformance kit's host and the test host (ntx::plugin_test_host). A function appended to the ABI is
+// filled here once (optional for hooks classes written before it, as h_post is).
 // Header-only. A class with private hooks befriends it:
 //     friend ntx_host_api_t ntx::host_table<MyHost>() noexcept;
 #pragma once

@@ -27,7 +27,7 @@ struct PluginInfo {
 };
 
 // The directories searched for `entry: <name>`, in order: `extra_paths` (--plugin-path), then
-// $NTX_PLUGIN_PATH, then the shipped plugins (installed lib/ntx/plugins, or the build tree's).
+// $NTX_PLUGIN_PATH, then the shipped plugins (lib/ntx/plugins next to libntx, installed or in the build tree).
 NTX_API std::vector<std::string> plugin_search_path(const std::vector<std::string>& extra_paths);
 
 // Every ntx_*.so file in the search path's directories, in search order, each loaded and checked.

@@ -92,8 +92,8 @@ void check_variable_graph(Compilation& cx) {
         check_handler(wf.on_error, wf.name + ".on-error");
         check_handler(wf.on_timeout, wf.name + ".on-timeout");
         std::set<uint32_t> done;
-        std::function<void(const WorkflowSpec&)> action_handlers = [&](const WorkflowSpec& w) {
-            for (const Step& step : w.steps) {
+        std::function<void(const WorkflowSpec&)> action_handlers = [&](const WorkflowSpec& flow) {
+            for (const Step& step : flow.steps) {
                 for (uint32_t b : step.branches) action_handlers(cx.script.branches[b]);
                 if (step.kind != Step::Kind::action || !done.insert(step.action).second) continue;
                 const ActionSpec& a = cx.script.actions[step.action];

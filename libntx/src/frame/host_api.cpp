@@ -1,5 +1,6 @@
 // The runtime table lent to plugins (ntx_host_api_t): thin C entry points that route to
 // ProtocolFrame (actions, logging) and to the loops (sockets, timers, fd-watch).
+#include <ntx/host_table.hpp>
 #include <ntx/status.hpp>
 
 #include <spdlog/spdlog.h>
@@ -219,28 +220,31 @@ const char* status_text(ntx_status_t status) { return ntx::status_text(status); 
 
 const char* status_kind(ntx_status_t status) { return ntx::status_kind(status); }
 
-ntx_host_api_t make_host_api() {
-    ntx_host_api_t api{};
-    api.size = sizeof(api);
-    api.abi_major = NTX_ABI_MAJOR;
-    api.abi_minor = NTX_ABI_MINOR;
-    api.log = host_log;
-    api.action_complete = host_action_complete;
-    api.action_fail = host_action_fail;
-    api.progress = host_progress;
-    api.request_task = host_request_task;
-    api.timer_schedule = host_timer_schedule;
-    api.timer_cancel = host_timer_cancel;
-    api.socket_open = host_socket_open;
-    api.socket_send = host_socket_send;
-    api.socket_close = host_socket_close;
-    api.socket_set_rate = host_socket_set_rate;
-    api.fd_watch = host_fd_watch;
-    api.fd_unwatch = host_fd_unwatch;
-    api.now_ms = host_now_ms;
-    api.strerror = status_text;
-    api.post = host_post;
-    return api;
-}
+namespace {
+
+// The hooks under the names ntx::host_table fills the table from (h_<member>), so that the runtime, the
+// conformance kit and the test host share one filler (ntx/host_table.hpp): a function appended to the
+// ABI is added there once, and here as one more line.
+struct RuntimeHooks {
+    static constexpr auto& h_log = host_log;
+    static constexpr auto& h_action_complete = host_action_complete;
+    static constexpr auto& h_action_fail = host_action_fail;
+    static constexpr auto& h_progress = host_progress;
+    static constexpr auto& h_request_task = host_request_task;
+    static constexpr auto& h_timer_schedule = host_timer_schedule;
+    static constexpr auto& h_timer_cancel = host_timer_cancel;
+    static constexpr auto& h_socket_open = host_socket_open;
+    static constexpr auto& h_socket_send = host_socket_send;
+    static constexpr auto& h_socket_close = host_socket_close;
+    static constexpr auto& h_socket_set_rate = host_socket_set_rate;
+    static constexpr auto& h_fd_watch = host_fd_watch;
+    static constexpr auto& h_fd_unwatch = host_fd_unwatch;
+    static constexpr auto& h_now_ms = host_now_ms;
+    static constexpr auto& h_post = host_post;
+};
+
+}  // namespace
+
+ntx_host_api_t make_host_api() { return ntx::host_table<RuntimeHooks>(); }
 
 }  // namespace ntx::frame

@@ -171,7 +171,7 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
                                     self->peer = next;
                                     return true;
                                 },
-                                [self](const error_code& ec, const tcp::endpoint&) { self->on_tcp_connect(ec); });
+                                [self](const error_code& cec, const tcp::endpoint&) { self->on_tcp_connect(cec); });
         });
     }
 
@@ -362,20 +362,20 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
             // every other socket's that was written meanwhile (Loop::notify_sent). No operation, no
             // completion handler per send. A partial write or an error goes on below, through Asio.
             error_code ec;
-            size_t n = tcp_socket.write_some(asio::buffer(inflight), ec);
-            if (!ec && n == inflight.size()) {
+            size_t wrote = tcp_socket.write_some(asio::buffer(inflight), ec);
+            if (!ec && wrote == inflight.size()) {
                 writing = false;
-                loop.bytes_sent += n;
-                sent_in_window += n;
+                loop.bytes_sent += wrote;
+                sent_in_window += wrote;
                 inflight.clear();
                 if (!pending.empty()) return flush();  // the rest of a rate-limited send
                 loop.notify_sent(shared_from_this());
                 return;
             }
-            if (!ec && n > 0) {
-                loop.bytes_sent += n;
-                sent_in_window += n;
-                inflight.erase(0, n);
+            if (!ec && wrote > 0) {
+                loop.bytes_sent += wrote;
+                sent_in_window += wrote;
+                inflight.erase(0, wrote);
             }
         }
         auto self = shared_from_this();

@@ -32,7 +32,7 @@ fs::path library_dir() {
 
 }  // namespace
 
-PluginLoader::PluginLoader(std::vector<std::string> extra_paths) {
+PluginLoader::PluginLoader(const std::vector<std::string>& extra_paths) {
     for (auto& p : extra_paths) search_.emplace_back(p);
     if (const char* env = std::getenv("NTX_PLUGIN_PATH")) {
         std::string_view s(env);
@@ -44,14 +44,10 @@ PluginLoader::PluginLoader(std::vector<std::string> extra_paths) {
             s.remove_prefix(colon + 1);
         }
     }
+    // The shipped plugins, next to libntx: <prefix>/lib/ntx/plugins when installed, and the build tree
+    // is laid out the same way (<build>/lib/ntx/plugins), so no build path is compiled in.
     fs::path lib = library_dir();
-    if (!lib.empty()) search_.push_back(lib / "ntx" / "plugins");  // an installed prefix: lib/ntx/plugins
-#if defined(NTX_BUILD_PLUGIN_DIR) && defined(NTX_BUILD_LIB_DIR)
-    // In the build tree (and only there: an installed libntx never looks into the build tree).
-    std::error_code ec;
-    if (fs::equivalent(lib, NTX_BUILD_LIB_DIR, ec))
-        search_.emplace_back(NTX_BUILD_PLUGIN_DIR);
-#endif
+    if (!lib.empty()) search_.push_back(lib / "ntx" / "plugins");
 }
 
 namespace {
@@ -153,13 +149,10 @@ void* wasm_loader_handle(std::string& error) {
         const fs::path lib = library_dir();
         fs::path file = lib / NTX_WASM_LOADER_FILE;
         handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-#if defined(NTX_BUILD_LIB_DIR)
-        // A program of the build tree linked with the engine's objects (tests, benchmarks) lives in
-        // bin/, beside the build's lib/.
-        std::error_code ec;
-        if (!handle && fs::equivalent(lib.parent_path(), fs::path(NTX_BUILD_LIB_DIR).parent_path(), ec))
-            handle = dlopen((fs::path(NTX_BUILD_LIB_DIR) / NTX_WASM_LOADER_FILE).c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-#endif
+        // A program linked with the engine's objects instead of libntx (the unit tests, benchmarks) lives
+        // in a folder beside lib/ (bin/, tests/), in the build tree as in a prefix: ../lib.
+        if (!handle && !lib.empty())
+            handle = dlopen((lib.parent_path() / "lib" / NTX_WASM_LOADER_FILE).c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
         if (!handle) {
             const char* e = dlerror();
             why = fmt::format("the wasm loader is not part of this build ({})", e ? e : file.string());

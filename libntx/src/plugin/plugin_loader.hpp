@@ -26,8 +26,8 @@ struct LoadedPlugin {
 class PluginLoader {
 public:
     // Search order for a bare name: `extra_paths`, then $NTX_PLUGIN_PATH (colon-separated), then the
-    // shipped plugins (installed next to libntx, or in the build tree).
-    explicit PluginLoader(std::vector<std::string> extra_paths);
+    // shipped plugins (lib/ntx/plugins next to libntx, installed or in the build tree).
+    explicit PluginLoader(const std::vector<std::string>& extra_paths);
 
     // Resolves `entry` (a path relative to res_dir when it contains '/' or ends in .so or .wasm, else a bare
     // name found as ntx_<name>.so on the search path). Returns an empty path and sets `error` if not found.

@@ -73,18 +73,18 @@ std::optional<std::string_view> User::resource_field(std::string_view field) con
     return std::nullopt;
 }
 
-const dsl::Fields* User::variable(uint32_t slot) const {
-    if (slot == dsl::kResultSlot) return current_result;
-    if (slot < variables.size() && variable_set[slot]) return &variables[slot];
+const dsl::Fields* User::variable(uint32_t var) const {
+    if (var == dsl::kResultSlot) return current_result;
+    if (var < variables.size() && variable_set[var]) return &variables[var];
     auto& sched = shard.scheduler();
     const auto& script = sched.script();
-    if (slot < script.variable_scopes.size() && script.variable_scopes[slot] == dsl::VarScope::global) {
-        if (global_pins.size() <= slot) global_pins.resize(script.variables.size());
-        global_pins[slot] = sched.globals().load(slot);
-        return global_pins[slot].get();
+    if (var < script.variable_scopes.size() && script.variable_scopes[var] == dsl::VarScope::global) {
+        if (global_pins.size() <= var) global_pins.resize(script.variables.size());
+        global_pins[var] = sched.globals().load(var);
+        return global_pins[var].get();
     }
     const auto& constants = script.constants;  // file_blobs, shared by every user
-    return slot < constants.size() ? constants[slot].get() : nullptr;
+    return var < constants.size() ? constants[var].get() : nullptr;
 }
 
 void User::clear_task_variables() {

@@ -171,7 +171,7 @@ void Shard::continue_later(User& u, Outcome outcome) {
     boost::asio::post(loop_.io(), [this] {
         // Users that end an action while these continue go to the next drain (ready_ is empty now).
         ready_running_.swap(ready_);
-        for (auto [u, outcome] : ready_running_) on_action_end(*u, outcome);
+        for (auto [ready_user, ready_outcome] : ready_running_) on_action_end(*ready_user, ready_outcome);
         ready_running_.clear();  // both vectors keep their capacity
     });
 }

@@ -1,21 +1,23 @@
-#include <algorithm>
-#include "support/fake_host.hpp"
+#include <ntx/testing/plugin_test_host.hpp>
 
 #include <ntx/status.hpp>
 
 #include <dlfcn.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 
-namespace ntx::test {
+NTX_BEGIN_NAMESPACE
+namespace testing {
 namespace {
 
 std::string to_string(ntx_str_t s) { return s.ptr ? std::string(s.ptr, s.len) : std::string(); }
 
 }  // namespace
 
-FakeHost::FakeHost(const std::string &plugin_path) {
+PluginTestHost::PluginTestHost(const std::string &plugin_path) {
     void *lib = dlopen(plugin_path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
         const char *err = dlerror();
@@ -26,29 +28,31 @@ FakeHost::FakeHost(const std::string &plugin_path) {
     entry_ = reinterpret_cast<ntx_plugin_entry_fn>(sym);
 }
 
-FakeHost::FakeHost(ntx_plugin_entry_fn entry) : entry_(entry) {}
+PluginTestHost::PluginTestHost(ntx_plugin_entry_fn entry) : entry_(entry) {}
 
-FakeHost::~FakeHost() {
+PluginTestHost::~PluginTestHost() {
     if (initialized_) {
         for (auto &[user, slot] : users_) {
             if (slot && plugin_.user_release) plugin_.user_release(state_, user, slot);
             slot = nullptr;
         }
+        set_phase(Phase::releasing);
         if (plugin_.release) plugin_.release(state_);
     }
 }
 
 // ---- plugin lifecycle --------------------------------------------------------------------------------
 
-ntx_status_t FakeHost::load(uint32_t plugin_table_size) {
+ntx_status_t PluginTestHost::load(uint32_t plugin_table_size) {
     std::memset(&plugin_, 0, sizeof plugin_);
     plugin_.size = plugin_table_size;
+    phase_ = Phase::entry;
     const ntx_status_t st = entry_(&api_, &plugin_);
     loaded_ = st == NTX_OK;
     return st;
 }
 
-ntx_status_t FakeHost::init(std::string config_json, uint32_t loop_count) {
+ntx_status_t PluginTestHost::init(std::string config_json, uint32_t loop_count) {
     if (!loaded_ || !plugin_.init) {
         violation("init without a loaded plugin");
         return NTX_E_STATE;
@@ -61,14 +65,16 @@ ntx_status_t FakeHost::init(std::string config_json, uint32_t loop_count) {
     ctx.loop_count = loop_count;
     ctx.host_api = override_init_host_api ? init_host_api : &api_;
     state_ = nullptr;
+    set_phase(Phase::init);
     const ntx_status_t st = plugin_.init(host_handle(), &ctx, &state_);
     initialized_ = st == NTX_OK;
+    set_phase(Phase::running);
     return st;
 }
 
 // ---- validate_action -----------------------------------------------------------------------------------
 
-FakeHost::Validation FakeHost::validate(std::string call, const Params &params) {
+PluginTestHost::Validation PluginTestHost::validate(std::string call, const Params &params) {
     Validation result;
     if (!loaded_ || !NTX_HAS_MEMBER(&plugin_, ntx_plugin_api_t, validate_action) || !plugin_.validate_action) {
         violation("validate without a loaded plugin that has validate_action");
@@ -89,7 +95,7 @@ FakeHost::Validation FakeHost::validate(std::string call, const Params &params) 
     ctx.params = kv.data();
     ctx.param_count = kv.size();
     ctx.param_flags = flags.data();
-    ctx.report = &FakeHost::h_report;
+    ctx.report = &PluginTestHost::h_report;
     ctx.report_ctx = this;
     validating_ = true;
     validation_ = &result;
@@ -110,8 +116,8 @@ FakeHost::Validation FakeHost::validate(std::string call, const Params &params) 
     return result;
 }
 
-void FakeHost::h_report(void *report_ctx, const ntx_problem_t *problem) {
-    auto &h = *static_cast<FakeHost *>(report_ctx);
+void PluginTestHost::h_report(void *report_ctx, const ntx_problem_t *problem) {
+    auto &h = *static_cast<PluginTestHost *>(report_ctx);
     if (!h.validation_) {
         h.violation("report called outside validate_action");
         return;
@@ -125,7 +131,7 @@ void FakeHost::h_report(void *report_ctx, const ntx_problem_t *problem) {
 
 // ---- actions -------------------------------------------------------------------------------------------
 
-FakeHost::ActionId FakeHost::run(uint64_t user, std::string call, Params params, uint32_t timeout_ms) {
+PluginTestHost::ActionId PluginTestHost::run(uint64_t user, std::string call, Params params, uint32_t timeout_ms) {
     auto rec = std::make_unique<ActionRecord>();
     rec->id = actions_.size();
     rec->user = user;
@@ -175,18 +181,18 @@ FakeHost::ActionId FakeHost::run(uint64_t user, std::string call, Params params,
     return a.id;
 }
 
-ntx_action_t *FakeHost::handle(ActionId id) const {
+ntx_action_t *PluginTestHost::handle(ActionId id) const {
     return reinterpret_cast<ntx_action_t *>(actions_.at(id).get());
 }
 
-FakeHost::ActionRecord *FakeHost::find_action(const ntx_action_t *action) {
+PluginTestHost::ActionRecord *PluginTestHost::find_action(const ntx_action_t *action) {
     for (auto &a : actions_) {
         if (reinterpret_cast<const ntx_action_t *>(a.get()) == action) return a.get();
     }
     return nullptr;
 }
 
-void FakeHost::cancel(ActionId id, ntx_status_t code) {
+void PluginTestHost::cancel(ActionId id, ntx_status_t code) {
     ActionRecord &a = *actions_.at(id);
     if (!a.live) throw std::logic_error("cancel: action " + std::to_string(id) + " already ended");
     a.live = false;
@@ -200,7 +206,7 @@ void FakeHost::cancel(ActionId id, ntx_status_t code) {
                      ntx_str_t{reason.data(), reason.size()});
 }
 
-void FakeHost::release_user(uint64_t user) {
+void PluginTestHost::release_user(uint64_t user) {
     auto it = users_.find(user);
     if (it == users_.end() || !it->second) return;
     for (const auto &a : actions_) {
@@ -211,12 +217,12 @@ void FakeHost::release_user(uint64_t user) {
     plugin_.user_release(state_, user, data);
 }
 
-void *FakeHost::user_data(uint64_t user) const {
+void *PluginTestHost::user_data(uint64_t user) const {
     auto it = users_.find(user);
     return it == users_.end() ? nullptr : it->second;
 }
 
-void FakeHost::record_end(ActionRecord &a, bool ok, ntx_status_t code, ntx_str_t reason, const ntx_result_t *result) {
+void PluginTestHost::record_end(ActionRecord &a, bool ok, ntx_status_t code, ntx_str_t reason, const ntx_result_t *result) {
     a.live = false;
     Outcome &o = a.outcome;
     o.ended = true;
@@ -241,26 +247,26 @@ void FakeHost::record_end(ActionRecord &a, bool ok, ntx_status_t code, ntx_str_t
 
 // ---- sockets -----------------------------------------------------------------------------------------
 
-SocketRecord *FakeHost::find_socket(ntx_socket_t id) {
+SocketRecord *PluginTestHost::find_socket(ntx_socket_t id) {
     for (auto &s : sockets_) {
         if (s.id == id) return &s;
     }
     return nullptr;
 }
 
-std::size_t FakeHost::open_socket_count() const {
+std::size_t PluginTestHost::open_socket_count() const {
     std::size_t n = 0;
     for (const auto &s : sockets_) n += s.open() ? 1 : 0;
     return n;
 }
 
-bool FakeHost::deliverable(ntx_socket_t id, SocketRecord *&rec) {
+bool PluginTestHost::deliverable(ntx_socket_t id, SocketRecord *&rec) {
     rec = find_socket(id);
     if (!rec) return false;
     return force_events || rec->open();
 }
 
-void FakeHost::dispatch(ntx_socket_t id, int32_t kind, ntx_status_t status, const uint8_t *data, std::size_t len,
+void PluginTestHost::dispatch(ntx_socket_t id, int32_t kind, ntx_status_t status, const uint8_t *data, std::size_t len,
                         std::string_view reason) {
     SocketRecord *rec = find_socket(id);
     ntx_socket_event_t ev{};
@@ -276,7 +282,7 @@ void FakeHost::dispatch(ntx_socket_t id, int32_t kind, ntx_status_t status, cons
     cb(ud, &ev);
 }
 
-bool FakeHost::connect(ntx_socket_t id) {
+bool PluginTestHost::connect(ntx_socket_t id) {
     SocketRecord *rec = nullptr;
     if (!deliverable(id, rec)) return false;
     rec->connected = true;
@@ -284,14 +290,14 @@ bool FakeHost::connect(ntx_socket_t id) {
     return true;
 }
 
-bool FakeHost::deliver(ntx_socket_t id, std::string_view data, std::size_t fragment) {
+bool PluginTestHost::deliver(ntx_socket_t id, std::string_view data, std::size_t fragment) {
     if (fragment == 0) throw std::logic_error("deliver: fragment size 0");
     std::vector<std::size_t> cuts;
     for (std::size_t at = fragment; at < data.size(); at += fragment) cuts.push_back(at);
     return deliver_split(id, data, cuts);
 }
 
-bool FakeHost::deliver_split(ntx_socket_t id, std::string_view data, const std::vector<std::size_t> &cuts) {
+bool PluginTestHost::deliver_split(ntx_socket_t id, std::string_view data, const std::vector<std::size_t> &cuts) {
     SocketRecord *rec = nullptr;
     if (!deliverable(id, rec)) return false;
     std::size_t from = 0;
@@ -309,14 +315,14 @@ bool FakeHost::deliver_split(ntx_socket_t id, std::string_view data, const std::
     return true;
 }
 
-bool FakeHost::sent_event(ntx_socket_t id) {
+bool PluginTestHost::sent_event(ntx_socket_t id) {
     SocketRecord *rec = nullptr;
     if (!deliverable(id, rec)) return false;
     dispatch(id, NTX_SOCKET_SENT, NTX_OK, nullptr, 0);
     return true;
 }
 
-bool FakeHost::peer_close(ntx_socket_t id) {
+bool PluginTestHost::peer_close(ntx_socket_t id) {
     SocketRecord *rec = nullptr;
     if (!deliverable(id, rec)) return false;
     rec->dead = true;  // dead after the callback; marking it first catches sends from inside it
@@ -324,7 +330,7 @@ bool FakeHost::peer_close(ntx_socket_t id) {
     return true;
 }
 
-bool FakeHost::fail_socket(ntx_socket_t id, ntx_status_t status, std::string_view reason) {
+bool PluginTestHost::fail_socket(ntx_socket_t id, ntx_status_t status, std::string_view reason) {
     SocketRecord *rec = nullptr;
     if (!deliverable(id, rec)) return false;
     rec->dead = true;
@@ -334,12 +340,12 @@ bool FakeHost::fail_socket(ntx_socket_t id, ntx_status_t status, std::string_vie
 
 // ---- time ------------------------------------------------------------------------------------------------
 
-std::size_t FakeHost::advance(uint64_t ms) {
+std::size_t PluginTestHost::advance(uint64_t ms) {
     now_ms_ += ms;
     return fire_due_timers();
 }
 
-std::size_t FakeHost::fire_due_timers() {
+std::size_t PluginTestHost::fire_due_timers() {
     std::size_t fired = 0;
     for (bool again = true; again;) {
         again = false;
@@ -358,7 +364,7 @@ std::size_t FakeHost::fire_due_timers() {
     return fired;
 }
 
-std::size_t FakeHost::pending_timer_count() const {
+std::size_t PluginTestHost::pending_timer_count() const {
     std::size_t n = 0;
     for (const auto &t : timers_) n += (!t.cancelled && !t.fired) ? 1 : 0;
     return n;
@@ -366,12 +372,12 @@ std::size_t FakeHost::pending_timer_count() const {
 
 // ---- host table ----------------------------------------------------------------------------------------
 
-void FakeHost::h_log(ntx_host_t *host, const ntx_action_t *, int32_t level, ntx_str_t message) {
-    self(host).logs_.push_back("[" + std::to_string(level) + "] " + to_string(message));
+void PluginTestHost::h_log(ntx_host_t *host, const ntx_action_t *, int32_t level, ntx_str_t message) {
+    self(host, "log", false).logs_.push_back("[" + std::to_string(level) + "] " + to_string(message));
 }
 
-ntx_status_t FakeHost::h_action_complete(ntx_host_t *host, ntx_action_t *action, const ntx_result_t *result) {
-    FakeHost &h = self(host);
+ntx_status_t PluginTestHost::h_action_complete(ntx_host_t *host, ntx_action_t *action, const ntx_result_t *result) {
+    PluginTestHost &h = self(host, "action_complete");
     ActionRecord *a = h.find_action(action);
     if (!a) {
         h.violation("action_complete on an unknown action");
@@ -385,9 +391,9 @@ ntx_status_t FakeHost::h_action_complete(ntx_host_t *host, ntx_action_t *action,
     return NTX_OK;
 }
 
-ntx_status_t FakeHost::h_action_fail(ntx_host_t *host, ntx_action_t *action, ntx_status_t code, ntx_str_t reason,
+ntx_status_t PluginTestHost::h_action_fail(ntx_host_t *host, ntx_action_t *action, ntx_status_t code, ntx_str_t reason,
                                      const ntx_result_t *result) {
-    FakeHost &h = self(host);
+    PluginTestHost &h = self(host, "action_fail");
     ActionRecord *a = h.find_action(action);
     if (!a) {
         h.violation("action_fail on an unknown action");
@@ -402,17 +408,25 @@ ntx_status_t FakeHost::h_action_fail(ntx_host_t *host, ntx_action_t *action, ntx
     return NTX_OK;
 }
 
-ntx_status_t FakeHost::h_progress(ntx_host_t *, const ntx_action_t *, const ntx_progress_t *) { return NTX_OK; }
-
-ntx_status_t FakeHost::h_request_task(ntx_host_t *host, ntx_action_t *, const ntx_task_request_t *,
-                                      uint64_t *task_id) {
-    if (task_id) *task_id = self(host).next_task_++;
+ntx_status_t PluginTestHost::h_progress(ntx_host_t *host, const ntx_action_t *, const ntx_progress_t *progress) {
+    PluginTestHost &h = self(host, "progress");
+    if (!progress) return NTX_E_INVALID;
+    if (!NTX_HAS_MEMBER(progress, ntx_progress_t, field_count)) {
+        h.violation("progress.size smaller than ntx_progress_t");
+        return NTX_E_INVALID;
+    }
     return NTX_OK;
 }
 
-ntx_status_t FakeHost::h_timer_schedule(ntx_host_t *host, ntx_loop_t *loop, uint64_t delay_ms, ntx_timer_cb cb,
+ntx_status_t PluginTestHost::h_request_task(ntx_host_t *host, ntx_action_t *, const ntx_task_request_t *,
+                                      uint64_t *task_id) {
+    if (task_id) *task_id = self(host, "request_task").next_task_++;
+    return NTX_OK;
+}
+
+ntx_status_t PluginTestHost::h_timer_schedule(ntx_host_t *host, ntx_loop_t *loop, uint64_t delay_ms, ntx_timer_cb cb,
                                         void *userdata, ntx_timer_t *timer) {
-    FakeHost &h = self(host);
+    PluginTestHost &h = self(host, "timer_schedule");
     if (loop != h.loop_handle()) h.violation("timer_schedule on an unknown loop");
     if (!cb || !timer) return NTX_E_INVALID;
     TimerRecord t;
@@ -425,8 +439,8 @@ ntx_status_t FakeHost::h_timer_schedule(ntx_host_t *host, ntx_loop_t *loop, uint
     return NTX_OK;
 }
 
-ntx_status_t FakeHost::h_timer_cancel(ntx_host_t *host, ntx_loop_t *, ntx_timer_t timer) {
-    FakeHost &h = self(host);
+ntx_status_t PluginTestHost::h_timer_cancel(ntx_host_t *host, ntx_loop_t *, ntx_timer_t timer) {
+    PluginTestHost &h = self(host, "timer_cancel");
     for (auto &t : h.timers_) {
         if (t.id == timer) {
             if (!t.fired) t.cancelled = true;
@@ -436,9 +450,9 @@ ntx_status_t FakeHost::h_timer_cancel(ntx_host_t *host, ntx_loop_t *, ntx_timer_
     return NTX_OK;
 }
 
-ntx_status_t FakeHost::h_socket_open(ntx_host_t *host, ntx_loop_t *loop, const ntx_socket_opts_t *opts,
+ntx_status_t PluginTestHost::h_socket_open(ntx_host_t *host, ntx_loop_t *loop, const ntx_socket_opts_t *opts,
                                      ntx_socket_t *socket) {
-    FakeHost &h = self(host);
+    PluginTestHost &h = self(host, "socket_open");
     if (loop != h.loop_handle()) h.violation("socket_open on an unknown loop");
     if (!opts || !socket || !opts->on_event) return NTX_E_INVALID;
     if (opts->size < sizeof(ntx_socket_opts_t)) h.violation("socket_opts.size smaller than ntx_socket_opts_t");
@@ -461,8 +475,8 @@ ntx_status_t FakeHost::h_socket_open(ntx_host_t *host, ntx_loop_t *loop, const n
     return NTX_OK;
 }
 
-ntx_status_t FakeHost::h_socket_send(ntx_host_t *host, ntx_socket_t socket, ntx_bytes_t data) {
-    FakeHost &h = self(host);
+ntx_status_t PluginTestHost::h_socket_send(ntx_host_t *host, ntx_socket_t socket, ntx_bytes_t data) {
+    PluginTestHost &h = self(host, "socket_send");
     SocketRecord *s = h.find_socket(socket);
     if (!s) {
         h.violation("socket_send on unknown socket " + std::to_string(socket));
@@ -472,18 +486,15 @@ ntx_status_t FakeHost::h_socket_send(ntx_host_t *host, ntx_socket_t socket, ntx_
         h.violation("socket_send on dead socket " + std::to_string(socket));
         return NTX_E_STATE;
     }
-    if (!s->connected) {
-        h.violation("socket_send before NTX_SOCKET_CONNECTED on socket " + std::to_string(socket));
-        return NTX_E_STATE;
-    }
+    if (!s->connected) ++s->sends_before_connected;  // allowed: the host queues them (plugin_abi.h, socket_open)
     if (data.len && !data.ptr) return NTX_E_INVALID;
     s->sent.append(reinterpret_cast<const char *>(data.ptr), data.len);
     ++s->send_calls;
     return NTX_OK;
 }
 
-ntx_status_t FakeHost::h_socket_close(ntx_host_t *host, ntx_socket_t socket) {
-    FakeHost &h = self(host);
+ntx_status_t PluginTestHost::h_socket_close(ntx_host_t *host, ntx_socket_t socket) {
+    PluginTestHost &h = self(host, "socket_close");
     SocketRecord *s = h.find_socket(socket);
     if (!s) {
         h.violation("socket_close on unknown socket " + std::to_string(socket));
@@ -502,16 +513,98 @@ ntx_status_t FakeHost::h_socket_close(ntx_host_t *host, ntx_socket_t socket) {
     return NTX_OK;
 }
 
-ntx_status_t FakeHost::h_socket_set_rate(ntx_host_t *host, ntx_socket_t socket, const ntx_rate_t *) {
-    return self(host).find_socket(socket) ? NTX_OK : NTX_E_STATE;
+ntx_status_t PluginTestHost::h_socket_set_rate(ntx_host_t *host, ntx_socket_t socket, const ntx_rate_t *) {
+    return self(host, "socket_set_rate").find_socket(socket) ? NTX_OK : NTX_E_STATE;
 }
 
-ntx_status_t FakeHost::h_fd_watch(ntx_host_t *, ntx_loop_t *, int, uint32_t, ntx_fd_cb, void *) {
+// fd-watch needs real descriptors: ntx-conformance drives plugins that use it.
+ntx_status_t PluginTestHost::h_fd_watch(ntx_host_t *host, ntx_loop_t *, int, uint32_t, ntx_fd_cb, void *) {
+    self(host, "fd_watch");
     return NTX_E_UNSUPPORTED;
 }
 
-ntx_status_t FakeHost::h_fd_unwatch(ntx_host_t *, ntx_loop_t *, int) { return NTX_E_UNSUPPORTED; }
+ntx_status_t PluginTestHost::h_fd_unwatch(ntx_host_t *host, ntx_loop_t *, int) {
+    self(host, "fd_unwatch");
+    return NTX_E_UNSUPPORTED;
+}
 
-uint64_t FakeHost::h_now_ms(ntx_host_t *host) { return self(host).now_ms_; }
+uint64_t PluginTestHost::h_now_ms(ntx_host_t *host) { return self(host, "now_ms", false).now_ms_; }
 
-}  // namespace ntx::test
+// ---- rules and posts --------------------------------------------------------------------------------------
+
+void PluginTestHost::note_call(const char *fn, bool needs_loop) {
+    if (std::this_thread::get_id() != loop_thread_) {
+        std::lock_guard lock(post_mutex_);
+        post_violations_.push_back(std::string(fn) + " called from a thread other than the loop's (only post may be)");
+        return;
+    }
+    if (calls_.size() < 100000) calls_.emplace_back(fn);
+    if (validating_) violation(std::string("a host-table call (") + fn + ") inside validate_action");
+    if (!needs_loop) return;
+    switch (phase_) {
+    case Phase::entry: violation(std::string(fn) + " called from ntx_plugin_entry (no work belongs there)"); break;
+    case Phase::init:
+    case Phase::releasing:
+        violation(std::string(fn) + " called inside " + (phase_ == Phase::init ? "init" : "release") +
+                  ": no loop runs there, only log, now_ms and strerror are valid");
+        break;
+    case Phase::running: break;
+    }
+}
+
+ntx_status_t PluginTestHost::h_post(ntx_host_t *host, ntx_loop_t *loop, ntx_post_cb cb, void *userdata) {
+    auto &h = *reinterpret_cast<PluginTestHost *>(host);
+    {
+        std::lock_guard lock(h.post_mutex_);
+        if (!cb) {
+            h.post_violations_.emplace_back("post with a NULL callback");
+            return NTX_E_INVALID;
+        }
+        if (h.phase_ != Phase::running) {
+            h.post_violations_.emplace_back("post while no loop runs (entry, init or release)");
+            return NTX_E_STATE;
+        }
+        if (loop != h.loop_handle()) {
+            h.post_violations_.emplace_back("post with a loop handle the host never gave (use ctx->loop)");
+            return NTX_E_STATE;
+        }
+        h.posted_.push_back({cb, userdata});
+    }
+    h.post_cv_.notify_all();
+    return NTX_OK;
+}
+
+std::size_t PluginTestHost::run_posts() {
+    std::size_t ran = 0;
+    for (;;) {
+        std::deque<Posted> batch;
+        {
+            std::lock_guard lock(post_mutex_);
+            for (auto &v : post_violations_) violation(std::move(v));
+            post_violations_.clear();
+            batch.swap(posted_);
+        }
+        if (batch.empty()) return ran;
+        for (const Posted &p : batch) {
+            calls_.emplace_back("post (ran)");
+            p.cb(p.userdata);
+            ++ran;
+        }
+    }
+}
+
+std::size_t PluginTestHost::wait_posts(std::size_t count, uint32_t timeout_ms) {
+    {
+        std::unique_lock lock(post_mutex_);
+        post_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return posted_.size() >= count; });
+    }
+    return run_posts();
+}
+
+std::size_t PluginTestHost::queued_post_count() const {
+    std::lock_guard lock(post_mutex_);
+    return posted_.size();
+}
+
+}  // namespace testing
+NTX_END_NAMESPACE
