@@ -72,6 +72,20 @@ void append_encoded(std::string &out, std::string_view text) {
     }
 }
 
+// Whether `name` is one of keep-on-redirect's comma-separated names (any case).
+bool kept_on_redirect(std::string_view list, std::string_view name) {
+    for (std::size_t pos = 0; pos < list.size();) {
+        std::size_t comma = list.find(',', pos);
+        if (comma == std::string_view::npos) comma = list.size();
+        std::string_view item = list.substr(pos, comma - pos);
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        if (iequals(item, name)) return true;
+        pos = comma + 1;
+    }
+    return false;
+}
+
 Error bad_bool(std::string_view key) {
     return Error{NTX_E_INVALID, "http: " + std::string(key) + " must be \"true\" or \"false\""};
 }
@@ -81,7 +95,7 @@ Error bad_bool(std::string_view key) {
 bool is_request_param(std::string_view key) noexcept {
     return key == "url" || key == "body" || key == "keep-alive" || key.starts_with(kHeaderPrefix) ||
            key.starts_with(kQueryPrefix) || key == "tls-verify" || key == "ca-file" || key == "tls-server-name" ||
-           key == "follow-redirects" || key == "max-redirects" || key == "cookies" || key.starts_with(kCookiePrefix) ||
+           key == "follow-redirects" || key == "max-redirects" || key == "keep-on-redirect" || key == "cookies" || key.starts_with(kCookiePrefix) ||
            key == "keep-cookies" || key == "compression" || key.starts_with(kFormPrefix) ||
            key.starts_with(kMultipartPrefix) || key == "json" || key.starts_with(kJsonPrefix) || key == "auth.user" ||
            key == "auth.password" || key == "http-version";
@@ -144,6 +158,27 @@ Error parse_param(std::string_view key, std::string_view value, RequestSpec &out
             return Error{NTX_E_INVALID, "http: max-redirects must be an integer in 0..100"};
         }
         out.max_redirects = n;
+    } else if (key == "keep-on-redirect") {
+        // "X-Api-Key, Accept": header names, commas between, spaces allowed around them.
+        std::size_t names = 0;
+        for (std::size_t pos = 0; pos <= value.size();) {
+            std::size_t comma = value.find(',', pos);
+            if (comma == std::string_view::npos) comma = value.size();
+            std::string_view name = value.substr(pos, comma - pos);
+            while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+            while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+            if (name.empty() && !(value.empty() && names == 0)) {
+                return Error{NTX_E_INVALID, "http: keep-on-redirect lists header names separated by commas (an empty name)"};
+            }
+            for (char c : name) {
+                if (!is_tchar(c)) {
+                    return Error{NTX_E_INVALID, "http: keep-on-redirect: '" + std::string(name) + "' is not a header name"};
+                }
+            }
+            names += name.empty() ? 0 : 1;
+            pos = comma + 1;
+        }
+        out.keep_on_redirect = value;
     } else if (key == "ca-file") {
         if (value.empty() || value.find('\0') != std::string_view::npos) {
             return Error{NTX_E_INVALID, "http: ca-file must be a non-empty path"};
@@ -215,6 +250,7 @@ Error parse_request(std::string_view call, const ntx_kv_t *params, std::size_t c
     out.tls_server_name = {};
     out.follow_redirects = defaults.follow_redirects;
     out.max_redirects = defaults.max_redirects;
+    out.keep_on_redirect = {};
     out.cookies = defaults.cookies;
     out.keep_cookies = defaults.keep_cookies;
     out.compression = defaults.compression;
@@ -282,7 +318,7 @@ void check_params(sdk::ParamCheck &check) {
         have_url = have_url || key == "url";
         if (!is_request_param(key)) {
             std::vector<std::string> known{"url", "body", "keep-alive", "tls-verify", "ca-file", "tls-server-name",
-                                           "follow-redirects", "max-redirects", "cookies", "keep-cookies", "compression",
+                                           "follow-redirects", "max-redirects", "keep-on-redirect", "cookies", "keep-cookies", "compression",
                                            "json", "auth.user", "auth.password", "http-version"};
             // A typo'd map (`heders: {Accept: ...}`) arrives as "heders.Accept".
             const std::size_t dot = key.find('.');
@@ -297,7 +333,7 @@ void check_params(sdk::ParamCheck &check) {
             check.report_param(i, "http " + std::string(check.call()) + " has no parameter '" + std::string(key) + "'",
                                guess.empty() ? std::string("it takes url, body, headers.<Name>, query.<name>, keep-alive, "
                                                            "tls-verify, ca-file, tls-server-name, follow-redirects, "
-                                                           "max-redirects, cookies, cookies.<name>, keep-cookies, "
+                                                           "max-redirects, keep-on-redirect, cookies, cookies.<name>, keep-cookies, "
                                                            "compression, form.<name>, multipart.<name>, json, "
                                                            "json.<key>, auth.user, auth.password, http-version")
                                              : "did you mean '" + guess + "'?");
@@ -488,16 +524,20 @@ Error PreparedRequest::follow(std::string_view location, unsigned status, std::s
     redirect_.query.clear();  // the Location is the whole URL
     redirect_.headers.clear();
     for (const auto &h : spec_.headers) {
-        if (cross_origin && (iequals(h.first, "authorization") || iequals(h.first, "cookie") ||
-                             iequals(h.first, "host"))) {
+        if (to_get && iequals(h.first, "content-type")) continue;  // no body any more
+        // Another origin gets only what the script marked to keep (credentials and custom keys such as
+        // X-Api-Key stay behind unless named); the body's Content-Type goes with the body. Host is the
+        // new URL's.
+        if (cross_origin && (iequals(h.first, "host") ||
+                             (!kept_on_redirect(spec_.keep_on_redirect, h.first) &&
+                              !(redirect_.has_body && iequals(h.first, "content-type"))))) {
             continue;
         }
-        if (to_get && iequals(h.first, "content-type")) continue;  // no body any more
         redirect_.headers.push_back(h);
     }
     redirect_.compression = spec_.compression;
     redirect_.cookies = spec_.cookies;
-    redirect_.has_cookie_header = spec_.has_cookie_header && !cross_origin;
+    redirect_.has_cookie_header = spec_.has_cookie_header && (!cross_origin || kept_on_redirect(spec_.keep_on_redirect, "cookie"));
     redirect_head_end_ = serialize_request(redirect_, user_agent, redirect_bytes_);
     in_redirect_ = true;
     return {};

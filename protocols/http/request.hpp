@@ -50,6 +50,9 @@ struct RequestSpec {
     std::string_view tls_server_name;  // empty: the URL's host
     bool follow_redirects = false;
     std::uint32_t max_redirects = 5;
+    // keep-on-redirect: the header names (comma-separated, any case) that follow a redirect to another
+    // origin; every other header of the script (and Authorization, Cookie, auth.*) stays behind.
+    std::string_view keep_on_redirect;
     // Cookies and compression; the component config gives the defaults.
     bool cookies = true;               // use the user's jar (send its cookies, keep what the server sets)
     bool keep_cookies = false;         // the jar outlives a task
@@ -136,8 +139,9 @@ public:
     void restart() noexcept { in_redirect_ = false; }
     // The next hop after a `status` response with `location`: resolved against the current hop's URL
     // (NTX_E_PROTOCOL when unusable). 303 (and 301/302 after a POST) continue as GET without a body,
-    // 307/308 repeat the method and body. Authorization and Cookie headers do not follow to another
-    // origin.
+    // 307/308 repeat the method and body. To another origin (scheme, host or port) only the headers
+    // named in keep-on-redirect follow (Content-Type too while the body does); the cookie jar adds
+    // the new origin's own cookies.
     Error follow(std::string_view location, unsigned status, std::string_view user_agent);
 
 private:

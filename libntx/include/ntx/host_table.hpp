@@ -1,4 +1,4 @@
-// The host table (ntx_host_api_t) of a host whose hooks are the static members h_log ... h_now_ms (and h_post, ABI 1.3, if it has one) of
+// The host table (ntx_host_api_t) of a host whose hooks are the static members h_log ... h_now_ms (and h_post, ABI 1.3, and h_connect_allowed, ABI 1.4, if it has them) of
 // one class, with the ABI's own strerror: how the conformance kit's host and test hosts fill theirs.
 // Header-only. A class with private hooks befriends it:
 //     friend ntx_host_api_t ntx::host_table<MyHost>() noexcept;
@@ -18,6 +18,12 @@ template <class Hooks, class = void>
 struct has_post : std::false_type {};
 template <class Hooks>
 struct has_post<Hooks, std::void_t<decltype(&Hooks::h_post)>> : std::true_type {};
+
+// Whether Hooks has h_connect_allowed (ABI 1.4).
+template <class Hooks, class = void>
+struct has_connect_allowed : std::false_type {};
+template <class Hooks>
+struct has_connect_allowed<Hooks, std::void_t<decltype(&Hooks::h_connect_allowed)>> : std::true_type {};
 }  // namespace detail
 
 template <class Hooks>
@@ -42,6 +48,7 @@ ntx_host_api_t host_table() noexcept {
     api.now_ms = &Hooks::h_now_ms;
     api.strerror = &status_text;
     if constexpr (detail::has_post<Hooks>::value) api.post = &Hooks::h_post;
+    if constexpr (detail::has_connect_allowed<Hooks>::value) api.connect_allowed = &Hooks::h_connect_allowed;
     return api;
 }
 

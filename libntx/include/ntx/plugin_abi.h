@@ -1,5 +1,5 @@
 /*
- * ntx plugin ABI, version 1.3.
+ * ntx plugin ABI, version 1.4.
  *
  * The one header a protocol plugin includes. Plain C99, standard headers only, so a plugin can be
  * written in C, C++, Rust, or compiled to wasm (ntx/wasm_guest.h, docs/plugins-wasm.md) and loaded
@@ -53,6 +53,13 @@
  *        A 1.2 plugin runs unchanged; it only sees the host refuse what the contract always forbade.
  *        NTX_E_NOFILE: a socket could not be opened because the process is out of descriptors
  *        (counted as `nofile`, not `io`); a plugin passes it on as it passes any socket error.
+ *   1.4  network policy (config.yaml `network.allow`): a host socket whose address the policy does not
+ *        allow ends with NTX_SOCKET_ERROR and status NTX_E_DENIED before any packet is sent (counted
+ *        as `denied`; the event's reason names the address and the policy); a plugin passes it on as
+ *        it passes any socket error. ntx_host_api_t.connect_allowed (ntx_host_connect_allowed_fn):
+ *        a plugin whose library opens its own sockets (curl through fd_watch) asks it before each
+ *        connect and fails the action with NTX_E_DENIED when refused. A 1.3 plugin runs unchanged:
+ *        its host sockets are checked all the same; only its own sockets are not.
  *
  * OWNERSHIP (applies everywhere unless a member says otherwise)
  *   - ntx_str_t / ntx_bytes_t are borrowed views, valid only for the duration of the call that
@@ -104,7 +111,7 @@ extern "C" {
 #endif
 
 #define NTX_ABI_MAJOR 1
-#define NTX_ABI_MINOR 3
+#define NTX_ABI_MINOR 4
 
 #define NTX_PLUGIN_ENTRY_SYMBOL "ntx_plugin_entry"
 
@@ -371,6 +378,8 @@ typedef const char *(*ntx_host_strerror_fn)(ntx_status_t status);
 /* 1.3: what post runs on the loop's thread. */
 typedef void (*ntx_post_cb)(void *userdata);
 typedef ntx_status_t (*ntx_host_post_fn)(ntx_host_t *host, ntx_loop_t *loop, ntx_post_cb cb, void *userdata);
+/* 1.4: whether the run's network policy allows a connect (see ntx_host_api_t.connect_allowed). */
+typedef ntx_status_t (*ntx_host_connect_allowed_fn)(ntx_host_t *host, ntx_str_t name, ntx_str_t address, uint16_t port);
 
 /* ---- the table the host lends -------------------------------------------------------------------------
  * OWNERSHIP: host; valid from the entry call until after release returns. */
@@ -435,6 +444,17 @@ struct ntx_host_api_t {
      * release if cb never ran. OWNERSHIP: userdata stays the plugin's. A host older than 1.3 lacks it:
      * check NTX_HAS_MEMBER(host_api, ntx_host_api_t, post). */
     ntx_host_post_fn post;
+
+    /* 1.4: whether config.yaml's `network.allow` lets the plugin connect to `address` (an IPv4 or IPv6
+     * literal, e.g. "127.0.0.1", "::1") on `port`, reached by the host `name` the script gave (may be
+     * empty, or the address itself). NTX_OK: allowed (always, when the run has no network.allow);
+     * NTX_E_DENIED: refused: open nothing, and fail the action with NTX_E_DENIED; NTX_E_INVALID:
+     * port 0, or an address that is not a literal and no name entry allows `name`. Host sockets are
+     * checked by the host itself: only a plugin that opens its own sockets (a library that does its
+     * own I/O, watched with fd_watch) needs this, before each connect. Thread-safe (the policy is
+     * read-only); callable from init on. OWNERSHIP: name and address are borrowed for the call. A
+     * host older than 1.4 lacks it: check NTX_HAS_MEMBER(host_api, ntx_host_api_t, connect_allowed). */
+    ntx_host_connect_allowed_fn connect_allowed;
 };
 
 /* ---- 1.2: checking an action's params at planning (validate_action) ---------------------------------- */

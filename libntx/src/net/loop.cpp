@@ -153,15 +153,33 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
         });
         error_code ec;
         auto address = asio::ip::make_address(host, ec);
+        const policy::NetworkAllow* allow = loop.network_allow();
         if (!ec) {
+            if (allow && !allow->allows(host, host, port)) return deny(host, port, host);
             connect_to(asio::ip::basic_endpoint<tcp>(address, port));
             return;
         }
-        resolver.async_resolve(host, std::to_string(port), [self, host](const error_code& rec, tcp::resolver::results_type results) {
+        // A name network.allow lists may go to any of its addresses; otherwise each resolved address
+        // is checked and only the allowed ones are tried.
+        const bool name_allowed = !allow || allow->allows_name(host, port);
+        resolver.async_resolve(host, std::to_string(port), [self, host, port, name_allowed](const error_code& rec,
+                                                                                            tcp::resolver::results_type found) {
             if (!self->open) return;
-            if (rec || results.empty())
+            if (rec || found.empty())
                 return self->fail(NTX_SOCKET_ERROR, NTX_E_RESOLVE,
                                   "cannot resolve '" + host + "': " + (rec ? rec.message() : std::string("no address")));
+            tcp::resolver::results_type results = found;
+            if (!name_allowed) {
+                std::vector<tcp::endpoint> allowed;
+                std::string seen;
+                for (const auto& r : found) {
+                    const std::string a = r.endpoint().address().to_string();
+                    if (self->loop.network_allow()->allows({}, a, port)) allowed.push_back(r.endpoint());
+                    seen += (seen.empty() ? "" : ", ") + a;
+                }
+                if (allowed.empty()) return self->deny(host, port, seen);
+                results = tcp::resolver::results_type::create(allowed.begin(), allowed.end(), host, std::to_string(port));
+            }
             if (self->udp_mode) return self->connect_to(*results.begin());
             self->peer = *results.begin();
             // Every address in turn (localhost may resolve to ::1 first while the server listens on IPv4);
@@ -172,6 +190,18 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
                                     return true;
                                 },
                                 [self](const error_code& ec, const tcp::endpoint&) { self->on_tcp_connect(ec); });
+        });
+    }
+
+    // network.allow refused the connect: no packet was sent. Told on the loop's next turn, as every
+    // socket failure (never inside socket_open).
+    void deny(const std::string& host, uint16_t port, const std::string& addresses) {
+        ++loop.sockets_denied;
+        std::string reason = "connect to " + host + ":" + std::to_string(port);
+        if (addresses != host) reason += " (" + addresses + ")";
+        reason += " denied by network.allow (allowed: " + loop.network_allow()->describe() + ")";
+        asio::post(loop.io(), [self = shared_from_this(), reason = std::move(reason)] {
+            self->fail(NTX_SOCKET_ERROR, NTX_E_DENIED, reason);
         });
     }
 

@@ -31,6 +31,7 @@ Shard::Shard(Scheduler& scheduler, uint32_t index)
         rate.per_ms = script.config.rate_window_ms;
         loop_.set_default_rate(rate);
     }
+    loop_.set_network_allow(&script.config.network_allow);
 }
 
 void Shard::begin() {
