@@ -373,7 +373,7 @@ void check_params(sdk::ParamCheck &check) {
     if (Error e = check_request(spec)) check.report(NTX_PROBLEM_ACTION, e.reason);
 }
 
-std::size_t serialize_request(const RequestSpec &req, std::string_view user_agent, std::string &out) {
+std::size_t serialize_request(const RequestSpec &req, std::string_view user_agent, std::string &out, bool with_body) {
     out.clear();
     const auto line = [&out](std::string_view name, std::string_view value) {
         out.append(name).append(": ").append(value).append("\r\n");
@@ -416,7 +416,7 @@ std::size_t serialize_request(const RequestSpec &req, std::string_view user_agen
     line("Connection", req.keep_alive ? "keep-alive" : "close");
     const std::size_t head_end = out.size();
     out.append("\r\n");
-    out.append(req.body);
+    if (with_body) out.append(req.body);
     return head_end;
 }
 
@@ -428,7 +428,14 @@ bool PreparedRequest::matches(const ntx_action_ctx_t &ctx) const noexcept {
         if (!is_request_param(key)) continue;
         if (n == param_count_) return false;
         const Param &p = params_[n++];
-        if (key != p.key || view(ctx.params[i].value) != p.value) return false;
+        const std::string_view value = view(ctx.params[i].value);
+        if (key != p.key) return false;
+        if (p.shared) {
+            // The same shared buffer (a file_blob) is the same value: no compare of its bytes.
+            if (value.data() != p.shared_value.data() || value.size() != p.shared_value.size()) return false;
+        } else if (value != p.value) {
+            return false;
+        }
     }
     return n == param_count_;
 }
@@ -442,7 +449,14 @@ void PreparedRequest::remember(const ntx_action_ctx_t &ctx) {
         if (param_count_ == params_.size()) params_.emplace_back();
         Param &p = params_[param_count_++];
         p.key.assign(key);
-        p.value.assign(view(ctx.params[i].value));
+        p.shared = NTX_HAS_MEMBER(&ctx, ntx_action_ctx_t, param_flags) && ctx.param_flags &&
+                   (ctx.param_flags[i] & NTX_PARAM_SHARED);
+        if (p.shared) {
+            p.value.clear();
+            p.shared_value = view(ctx.params[i].value);  // valid until release: kept, not copied
+        } else {
+            p.value.assign(view(ctx.params[i].value));
+        }
     }
 }
 
@@ -457,11 +471,18 @@ Error PreparedRequest::prepare(const ntx_action_ctx_t &ctx, const Config &config
     views_.clear();
     for (std::size_t i = 0; i < param_count_; ++i) {
         const Param &p = params_[i];
-        views_.push_back(ntx_kv_t{{p.key.data(), p.key.size()}, {p.value.data(), p.value.size()}});
+        const std::string_view text = p.text();
+        views_.push_back(ntx_kv_t{{p.key.data(), p.key.size()}, {text.data(), text.size()}});
     }
     if (Error e = parse_request(call_, views_.data(), views_.size(), config, spec_)) return e;
     if (Error e = build_body()) return e;
-    head_end_ = serialize_request(spec_, config.user_agent, bytes_);
+    // A raw body that is a shared param goes out by reference (the host queues it without a copy)
+    // instead of being copied into bytes_ for every user; HTTP/2 frames it, so it is copied there.
+    shared_body_ = false;
+    if (spec_.body_kind == BodyKind::raw && !spec_.http2 && !spec_.body.empty())
+        for (std::size_t i = 0; i < param_count_; ++i)
+            if (params_[i].shared && params_[i].shared_value.data() == spec_.body.data()) shared_body_ = true;
+    head_end_ = serialize_request(spec_, config.user_agent, bytes_, !shared_body_);
     if (spec_.ca_file_set) {
         ca_file_ = resolve_path(spec_.ca_file, res_dir);
     } else {
@@ -538,7 +559,7 @@ Error PreparedRequest::follow(std::string_view location, unsigned status, std::s
     redirect_.compression = spec_.compression;
     redirect_.cookies = spec_.cookies;
     redirect_.has_cookie_header = spec_.has_cookie_header && (!cross_origin || kept_on_redirect(spec_.keep_on_redirect, "cookie"));
-    redirect_head_end_ = serialize_request(redirect_, user_agent, redirect_bytes_);
+    redirect_head_end_ = serialize_request(redirect_, user_agent, redirect_bytes_, !shared_body_);
     in_redirect_ = true;
     return {};
 }

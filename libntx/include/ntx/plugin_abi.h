@@ -60,6 +60,10 @@
  *        a plugin whose library opens its own sockets (curl through fd_watch) asks it before each
  *        connect and fails the action with NTX_E_DENIED when refused. A 1.3 plugin runs unchanged:
  *        its host sockets are checked all the same; only its own sockets are not.
+ *        ntx_action_ctx_t.param_flags and NTX_PARAM_SHARED: a param whose bytes are one immutable
+ *        buffer shared by every user for the whole run (a file_blob's contents): the plugin may keep
+ *        the view instead of a copy, and socket_send queues those bytes without copying them. A 1.3
+ *        plugin never reads the member: it copies as before, and nothing else changes.
  *
  * OWNERSHIP (applies everywhere unless a member says otherwise)
  *   - ntx_str_t / ntx_bytes_t are borrowed views, valid only for the duration of the call that
@@ -217,7 +221,17 @@ typedef struct ntx_action_ctx_t {
      * OWNERSHIP: the pointee is the plugin's. */
     void **user_data;
     uint32_t flags;          /* NTX_ACTION_* bits */
+    /* 1.4: NTX_PARAM_* bits, one word per param (param_flags[i] for params[i]), or NULL when no param
+     * has any. Check NTX_HAS_MEMBER(ctx, ntx_action_ctx_t, param_flags): a 1.3 host lacks it. */
+    const uint32_t *param_flags;
 } ntx_action_ctx_t;
+
+/* 1.4, ntx_action_ctx_t.param_flags: this param's value is one immutable buffer shared by every user
+ * (a file_blob's contents, `{{blob.NAME}}` as the whole value): its bytes stay valid and unchanged
+ * until the plugin's release returns, so the plugin may keep the view across actions and users
+ * instead of copying it. socket_send of those bytes (or any slice of them) queues them without a
+ * copy. A value with anything around the blob (`"x{{blob.NAME}}"`) is rendered per user as before. */
+#define NTX_PARAM_SHARED 2u
 
 /* The script reads this action's result (save-as): report its fields. Without it a plugin may pass
  * a result without fields (bytes counts only) and skip building them. */

@@ -4,6 +4,7 @@
 
 #include <boost/asio.hpp>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -82,6 +83,16 @@ public:
     void set_network_allow(const policy::NetworkAllow* allow) { allow_ = allow && allow->active() ? allow : nullptr; }
     const policy::NetworkAllow* network_allow() const { return allow_; }
     uint64_t sockets_denied = 0;
+    // Buffers immutable for the whole run (the file_blobs, handed to plugins as NTX_PARAM_SHARED):
+    // socket_send of bytes inside one queues a view, not a copy. Smaller ones are not worth a check.
+    static constexpr size_t kSharedMinBytes = 64 * 1024;
+    void add_shared_buffer(std::string_view bytes) { shared_.push_back(bytes); }
+    bool is_shared(const void* ptr, size_t len) const {
+        const char* p = static_cast<const char*>(ptr);
+        for (std::string_view s : shared_)
+            if (p >= s.data() && len <= s.size() && p - s.data() <= static_cast<std::ptrdiff_t>(s.size() - len)) return true;
+        return false;
+    }
     // The loop's TLS context for these settings, prepared on first use (a context that could not be
     // prepared is kept too, with its error, so every socket that needs it fails the same way).
     TlsContext& tls_context(bool verify, std::string_view ca_file);
@@ -116,6 +127,7 @@ private:
     std::thread thread_;
     ntx_rate_t default_rate_{};
     const policy::NetworkAllow* allow_ = nullptr;
+    std::vector<std::string_view> shared_;
     std::atomic<std::thread::id> owner_{};
     CallRecord* call_record_ = nullptr;
     uint32_t caller_ = 0;  // set by the loop's thread itself when it starts
