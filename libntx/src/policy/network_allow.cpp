@@ -30,6 +30,7 @@ std::optional<AllowEntry::Kind> parse_address(std::string_view text, std::array<
 }
 
 bool valid_name(std::string_view name) {
+    if (name.ends_with('.')) name.remove_suffix(1);  // the root's dot: "example.com." is "example.com"
     if (name.empty() || name.size() > 253) return false;
     std::string_view rest = name;
     if (rest.starts_with("*.")) rest.remove_prefix(2);
