@@ -1,5 +1,7 @@
 #include "compare.hpp"
 
+#include "files/safe_file.hpp"
+
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <sstream>
+#include <system_error>
 #include <vector>
 
 namespace ntx::cli {
@@ -153,34 +156,39 @@ std::string archive_run(const std::string& out_dir, const std::string& archive_d
     if (auto* res = report->if_contains("res_dir"); res && res->is_string())
         name = fs::path(std::string(res->as_string())).filename().string();
     if (name.empty()) name = "run";
-    // <UTC time>-<res_dir name>, with -2, -3 ... when that id is taken (two runs in one second).
+    // <UTC time>-<res_dir name>, with -2, -3 ... when that id is taken (two runs in one second). The
+    // folder is made with mkdir, which fails on anything already at the name (a planted link too): the
+    // next id is tried, so a run's copies only ever go into a folder this run created.
     std::string base = iso_compact_now() + "-" + name, id = base;
-    for (int k = 2; fs::exists(fs::path(archive_dir) / id, ec); ++k) id = base + "-" + std::to_string(k);
-    fs::path dest = fs::path(archive_dir) / id;
-    fs::create_directories(dest, ec);
-    if (ec) {
-        error = "cannot create " + dest.string() + ": " + ec.message();
-        return {};
-    }
-    // report.json, and the workbook snapshot it names (workbook.jsonl or workbook.jsonl.gz), if any.
-    std::vector<std::string> files{"report.json"};
-    if (auto* wb = report->if_contains("workbook"); wb && wb->is_object())
-        if (auto* snap = wb->as_object().if_contains("snapshot"); snap && snap->is_string())
-            files.emplace_back(snap->as_string());
-    for (const std::string& file : files) {
-        if (file.find('/') != std::string::npos || !fs::exists(out / file, ec)) continue;
-        fs::copy_file(out / file, dest / file, fs::copy_options::overwrite_existing, ec);
-        if (ec) {
-            error = "cannot copy " + (out / file).string() + " into the archive: " + ec.message();
-            return {};
+    fs::path dest;
+    try {
+        fs::create_directories(archive_dir, ec);  // the folder the user named (may itself be a link)
+        for (int k = 2;; ++k) {
+            dest = fs::path(archive_dir) / id;
+            if (ntx::files::create_folder(dest)) break;
+            if (k > 1000) {
+                error = "cannot create a run folder in " + archive_dir + ": 1000 names taken";
+                return {};
+            }
+            id = base + "-" + std::to_string(k);
         }
-    }
-    json::object line{{"run_id", id}, {"res_dir", report->contains("res_dir") ? report->at("res_dir") : json::value("")},
-                      {"started_at", report->contains("started_at") ? report->at("started_at") : json::value("")}};
-    std::ofstream index(fs::path(archive_dir) / "index.jsonl", std::ios::app);
-    index << json::serialize(line) << '\n';
-    if (!index) {
-        error = "cannot append to " + (fs::path(archive_dir) / "index.jsonl").string();
+        // report.json, and the workbook snapshot it names (workbook.jsonl or workbook.jsonl.gz), if any:
+        // each read without following a link and created new (no-follow, exclusive) in the run folder.
+        std::vector<std::string> files{"report.json"};
+        if (auto* wb = report->if_contains("workbook"); wb && wb->is_object())
+            if (auto* snap = wb->as_object().if_contains("snapshot"); snap && snap->is_string())
+                files.emplace_back(snap->as_string());
+        for (const std::string& file : files) {
+            if (file.empty() || file.find('/') != std::string::npos || !fs::exists(out / file, ec)) continue;
+            ntx::files::copy_file(out / file, dest / file);
+        }
+        json::object line{{"run_id", id},
+                          {"res_dir", report->contains("res_dir") ? report->at("res_dir") : json::value("")},
+                          {"started_at", report->contains("started_at") ? report->at("started_at") : json::value("")}};
+        // One append (O_APPEND, no link followed): two runs archiving at once do not mix their lines.
+        ntx::files::append(fs::path(archive_dir) / "index.jsonl", json::serialize(line) + "\n");
+    } catch (const std::system_error& e) {
+        error = std::string(e.what()) + (dest.empty() ? "" : " (archiving into " + dest.string() + ")");
         return {};
     }
     return id;

@@ -430,6 +430,32 @@ void with_params(const Options& opt, Out& out, const std::string& call) {
     s.verdict(title, summary);
 }
 
+// ABI 1.5: the run's network policy denies every address. The host refuses each socket with
+// NTX_E_DENIED (and connect_allowed answers it), before any packet: a plugin that connected must end
+// the action once, as NTX_E_DENIED, so the report counts it as `denied`, not as a failure of the peer.
+void network_denied(const Options& opt, Out& out, const std::string& call) {
+    const Params& p = *author_params(opt, call);
+    Session s(opt, out, true);
+    s.host().deny_network = true;
+    const std::string title = call + ": with your parameters, the network policy denies the address (ABI 1.5)";
+    if (!start(s, out, title)) return;
+    ActionRecord& a = s.run(1, call, p, false);
+    s.await(a);
+    s.check_once(a);
+    std::string summary = "the action " + a.how;
+    if (s.host().denials == 0) {
+        summary += "; it opened no connection, so the policy had nothing to deny";
+    } else if (a.ok) {
+        s.host().violation("the host denied the connection (NTX_E_DENIED) but the action completed ok");
+    } else if (a.code != NTX_E_DENIED) {
+        s.host().violation("the host denied the connection, but the action ended as " + status_words(a.code) +
+                           ", not NTX_E_DENIED: pass the socket's status on (the report counts it as `denied`)");
+    }
+    s.watch(opt.grace_ms);
+    s.finish();
+    s.verdict(title, summary);
+}
+
 // validate_action (ABI 1.2), when the plugin fills it: called as planning calls it, before init, it is
 // pure (no host-table call, the same answer twice, reports only during the call, a status that agrees
 // with them); with the author's parameters, which are meant to be good, it reports nothing.
@@ -765,8 +791,11 @@ int main(int argc, char** argv) {
                       [&](Out& out) { host_ends_first(opt, out, call, NTX_E_TIMEOUT, false); }, tally);
             run_child(call + ": the host ends it first (cancel), then again", budget,
                       [&](Out& out) { host_ends_first(opt, out, call, NTX_E_CANCELLED, true); }, tally);
-            if (author_params(opt, call))
+            if (author_params(opt, call)) {
                 run_child(call + ": with your parameters", budget, [&](Out& out) { with_params(opt, out, call); }, tally);
+                run_child(call + ": the network policy denies", budget, [&](Out& out) { network_denied(opt, out, call); },
+                          tally);
+            }
         }
     }
     std::printf("\n%s: %d passed, %d failed, %d warnings, %d skipped\n", tally.failed ? "FAILED" : "CONFORMS", tally.passed,

@@ -276,6 +276,15 @@ RecordingHost::Socket* RecordingHost::find_socket(ntx_socket_t id) {
     return nullptr;
 }
 
+ntx_status_t RecordingHost::h_connect_allowed(ntx_host_t* host, ntx_str_t name, ntx_str_t address, uint16_t port) {
+    RecordingHost& h = *self(host);
+    h.calls.push_back("connect_allowed");
+    if (port == 0 || (name.len && !name.ptr) || (address.len && !address.ptr)) return NTX_E_INVALID;
+    if (!h.deny_network) return NTX_OK;
+    ++h.denials;
+    return NTX_E_DENIED;
+}
+
 ntx_status_t RecordingHost::h_socket_open(ntx_host_t* host, ntx_loop_t* loop, const ntx_socket_opts_t* opts,
                                           ntx_socket_t* out) {
     RecordingHost& h = *self(host);
@@ -299,6 +308,11 @@ ntx_status_t RecordingHost::h_socket_open(ntx_host_t* host, ntx_loop_t* loop, co
     s.userdata = opts->userdata;
     *out = s.id;
     // Every outcome of connecting is an event on a later turn, never inside socket_open.
+    if (h.deny_network) {
+        ++h.denials;
+        h.events_.push_back({s.id, NTX_SOCKET_ERROR, NTX_E_DENIED});
+        return NTX_OK;
+    }
     if (!h.network_) {
         h.events_.push_back({s.id, NTX_SOCKET_ERROR, NTX_E_CONNECT});
         return NTX_OK;

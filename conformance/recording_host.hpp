@@ -102,6 +102,13 @@ public:
     static ntx_status_t h_post(ntx_host_t*, ntx_loop_t*, ntx_post_cb, void*);
     std::size_t posts_run() const { return posts_run_; }
 
+    // ABI 1.5 network policy: with deny_network, every socket_open ends in NTX_SOCKET_ERROR with
+    // NTX_E_DENIED (no connect is tried) and connect_allowed answers NTX_E_DENIED, as the real host does
+    // when config.yaml's network.allow leaves the address out. `denials` counts both.
+    bool deny_network = false;
+    std::size_t denials = 0;
+    static ntx_status_t h_connect_allowed(ntx_host_t*, ntx_str_t, ntx_str_t, uint16_t);
+
 private:
     struct Socket {
         ntx_socket_t id = 0;

@@ -562,7 +562,12 @@ config = {
         "dynamic-tasks": obj({"max-concurrent": d(ref("uint"), "At most this many run at once."),
                               "rate": d(ref("rate"), "At most this many start per second.")},
                              desc="Tasks plugins request at run time."),
-        "network": obj({"send-rate": byte_rate, "recv-rate": byte_rate}, desc="The host's throttle on every socket."),
+        "network": obj({"send-rate": byte_rate, "recv-rate": byte_rate,
+                        "allow": arr({"type": "string", "minLength": 1, "pattern": "^[^ \t]+$"},
+                                     desc="Where sockets may connect (docs/dsl.md#network-allow): addresses, CIDRs "
+                                          "(127.0.0.0/8, [::1]) and host names (*.svc.local), each with optional "
+                                          ":PORTS (80, 8000-8100, 80,443). Present: everything else is denied.")},
+                       desc="The host's throttle on every socket, and where sockets may connect."),
         "outputs": {"type": "array",
                     "description": "Result streams written while the run goes (docs/reports.md#result-streams): "
                                    "csv / jsonl (every interval), tasks (every finished task); a relative file is in --out.",

@@ -220,6 +220,8 @@ TEST_CASE("bad parameters fail the action with a reason, through a timer", "[htt
         {"get", {{"url", "https://h/"}, {"tls-verify", "no"}}, NTX_E_INVALID, "tls-verify"},
         {"get", {{"url", "http://h/"}, {"follow-redirects", "1"}}, NTX_E_INVALID, "follow-redirects"},
         {"get", {{"url", "http://h/"}, {"max-redirects", "101"}}, NTX_E_INVALID, "max-redirects"},
+        {"get", {{"url", "http://h/"}, {"keep-on-redirect", "X-A,,X-B"}}, NTX_E_INVALID, "keep-on-redirect"},
+        {"get", {{"url", "http://h/"}, {"keep-on-redirect", "X A"}}, NTX_E_INVALID, "keep-on-redirect"},
         {"get", {{"url", "http://h/"}, {"query.", "x"}}, NTX_E_INVALID, "query"},
         {"get", {{"url", "https://h/"}, {"tls-server-name", "a b"}}, NTX_E_INVALID, "tls-server-name"},
         {"get", {}, NTX_E_INVALID, "url"},

@@ -112,7 +112,7 @@ TEST_CASE("http: each bad param is reported at its index, all at once", "[valida
                        {4, "header 'Content-Length' is set by the plugin (use body / keep-alive)", ""},
                        {5, "http get has no parameter 'timeout-ms'",
                         "it takes url, body, headers.<Name>, query.<name>, keep-alive, tls-verify, ca-file, "
-                        "tls-server-name, follow-redirects, max-redirects, cookies, cookies.<name>, keep-cookies, compression, form.<name>, multipart.<name>, json, json.<key>, auth.user, auth.password, http-version"}});
+                        "tls-server-name, follow-redirects, max-redirects, keep-on-redirect, cookies, cookies.<name>, keep-cookies, compression, form.<name>, multipart.<name>, json, json.<key>, auth.user, auth.password, http-version"}});
 
     // The same input, the same answer: nothing is kept between calls.
     const auto again = http.validate("get", {{"heders.Accept", "text/plain"}, {"url", "127.0.0.1:80/cfg"},

@@ -221,7 +221,10 @@ static void on_socket(void *userdata, const ntx_socket_event_t *ev) {
     case NTX_SOCKET_ERROR: /* final too; ev->status says why (NTX_E_CONNECT, NTX_E_IO, ...) */
         c->socket = 0;
         c->connected = 0;
-        end_action(c, ev->status, "socket error");
+        /* ABI 1.5: NTX_E_DENIED when config.yaml's network.allow leaves the address out; no packet
+         * went out. Pass the status on as it is: the report counts it as `denied`, not as the peer's
+         * failure (ntx-conformance checks it). */
+        end_action(c, ev->status, ev->status == NTX_E_DENIED ? "denied by the run's network policy" : "socket error");
         break;
     default: /* NTX_SOCKET_SENT, and kinds a newer host may add */
         break;

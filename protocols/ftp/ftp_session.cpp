@@ -6,6 +6,9 @@
 
 #include <ntx/sdk/number_text.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -66,8 +69,40 @@ Error Session::init() {
     // component's own rates are applied per transfer by libcurl (0: unlimited).
     set(CURLOPT_MAX_SEND_SPEED_LARGE, static_cast<curl_off_t>(cfg.send_rate));
     set(CURLOPT_MAX_RECV_SPEED_LARGE, static_cast<curl_off_t>(cfg.recv_rate));
+    if (NTX_HAS_MEMBER(plugin_.api, ntx_host_api_t, connect_allowed) && plugin_.api->connect_allowed) {
+        set(CURLOPT_OPENSOCKETFUNCTION, &Session::on_open_socket);
+        set(CURLOPT_OPENSOCKETDATA, static_cast<void *>(this));
+    }
     if (rc != CURLE_OK) return Error{NTX_E_UNSUPPORTED, std::string("ftp: libcurl option refused: ") + curl_easy_strerror(rc)};
     return {};
+}
+
+curl_socket_t Session::on_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *address) noexcept {
+    auto *self = static_cast<Session *>(clientp);
+    char ip[INET6_ADDRSTRLEN] = {};
+    std::uint16_t port = 0;
+    if (address->family == AF_INET) {
+        const auto *in = reinterpret_cast<const sockaddr_in *>(&address->addr);
+        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+        port = ntohs(in->sin_port);
+    } else if (address->family == AF_INET6) {
+        const auto *in6 = reinterpret_cast<const sockaddr_in6 *>(&address->addr);
+        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+        port = ntohs(in6->sin6_port);
+    }
+    // Port 0 is the local socket active mode listens on (bound, never connected): not a connect.
+    if (purpose == CURLSOCKTYPE_IPCXN && port != 0 && ip[0] != '\0') {
+        const std::string &name = self->spec_.url.host;
+        const ntx_status_t st = self->plugin_.api->connect_allowed(self->plugin_.host, str(name), str(ip), port);
+        if (st == NTX_E_DENIED) {
+            try {
+                self->denied_.assign(ip).append(":").append(std::to_string(port));
+            } catch (...) {
+            }
+            return CURL_SOCKET_BAD;  // curl ends the transfer (CURLE_COULDNT_CONNECT); finish says why
+        }
+    }
+    return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
 }
 
 // ---- starting -------------------------------------------------------------------------------------
@@ -103,6 +138,7 @@ Error Session::configure(const ntx_action_ctx_t &ctx) {
     received_ = 0;
     truncated_ = false;
     over_limit_ = false;
+    denied_.clear();
     body_offset_ = 0;
     if (data_.capacity() > kRetainedDataCapacity) std::string().swap(data_);
     data_.clear();
@@ -305,10 +341,12 @@ void Session::on_done(CURLcode code) noexcept {
             plugin_.api->action_complete(plugin_.host, action, result);
             return;
         }
-        const ntx_status_t status = over_limit_ ? NTX_E_LIMIT : status_for(code);
+        const ntx_status_t status = over_limit_ ? NTX_E_LIMIT : !denied_.empty() ? NTX_E_DENIED : status_for(code);
         std::string reason = "ftp: " + describe() + ": ";
         if (over_limit_) {
             reason.append("listing exceeds max-body-bytes");
+        } else if (!denied_.empty()) {
+            reason.append("connect to ").append(denied_).append(" denied by the run's network.allow (config.yaml)");
         } else {
             reason.append(curl_easy_strerror(code));
             if (error_buffer_[0] != '\0') reason.append(" (").append(error_buffer_).append(")");

@@ -56,6 +56,9 @@ public:
 private:
     static std::size_t on_write(char *data, std::size_t size, std::size_t count, void *userdata) noexcept;
     static std::size_t on_read(char *buffer, std::size_t size, std::size_t count, void *userdata) noexcept;
+    // libcurl opens its own sockets (not the host's): each connect is put to the host's network
+    // policy first (ABI 1.5 connect_allowed); a refused one is never opened.
+    static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *address) noexcept;
 
     Error configure(const ntx_action_ctx_t &ctx);
     void end_transfer() noexcept;  // remove the handle, close the upload file, drop the DELE list
@@ -91,6 +94,7 @@ private:
     bool keep_data_ = false;
     bool truncated_ = false;
     bool over_limit_ = false;        // a listing grew past max-body-bytes (the write callback stopped it)
+    std::string denied_;             // the address network.allow refused during this action ("" = none)
 
     // Result fields, reused across actions.
     std::vector<std::pair<std::string, std::string>> fields_;

@@ -237,8 +237,15 @@ ntx_status_t HttpConnection::send_request() {
         request = h2_out_;
     }
     const ntx_bytes_t bytes{reinterpret_cast<const std::uint8_t *>(request.data()), request.size()};
-    const ntx_status_t st = plugin_.api->socket_send(plugin_.host, socket_, bytes);
+    ntx_status_t st = plugin_.api->socket_send(plugin_.host, socket_, bytes);
     if (st == NTX_OK) bytes_sent_ += request.size();
+    // A shared body (a file_blob, NTX_PARAM_SHARED) follows the head as the host's own bytes: the
+    // host queues the view, nothing is copied per user.
+    if (const std::string_view body = request_->shared_body(); st == NTX_OK && !conn_h2_ && !body.empty()) {
+        st = plugin_.api->socket_send(plugin_.host, socket_,
+                                      ntx_bytes_t{reinterpret_cast<const std::uint8_t *>(body.data()), body.size()});
+        if (st == NTX_OK) bytes_sent_ += body.size();
+    }
     return st;
 }
 

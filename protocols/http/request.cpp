@@ -72,6 +72,20 @@ void append_encoded(std::string &out, std::string_view text) {
     }
 }
 
+// Whether `name` is one of keep-on-redirect's comma-separated names (any case).
+bool kept_on_redirect(std::string_view list, std::string_view name) {
+    for (std::size_t pos = 0; pos < list.size();) {
+        std::size_t comma = list.find(',', pos);
+        if (comma == std::string_view::npos) comma = list.size();
+        std::string_view item = list.substr(pos, comma - pos);
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        if (iequals(item, name)) return true;
+        pos = comma + 1;
+    }
+    return false;
+}
+
 Error bad_bool(std::string_view key) {
     return Error{NTX_E_INVALID, "http: " + std::string(key) + " must be \"true\" or \"false\""};
 }
@@ -81,7 +95,7 @@ Error bad_bool(std::string_view key) {
 bool is_request_param(std::string_view key) noexcept {
     return key == "url" || key == "body" || key == "keep-alive" || key.starts_with(kHeaderPrefix) ||
            key.starts_with(kQueryPrefix) || key == "tls-verify" || key == "ca-file" || key == "tls-server-name" ||
-           key == "follow-redirects" || key == "max-redirects" || key == "cookies" || key.starts_with(kCookiePrefix) ||
+           key == "follow-redirects" || key == "max-redirects" || key == "keep-on-redirect" || key == "cookies" || key.starts_with(kCookiePrefix) ||
            key == "keep-cookies" || key == "compression" || key.starts_with(kFormPrefix) ||
            key.starts_with(kMultipartPrefix) || key == "json" || key.starts_with(kJsonPrefix) || key == "auth.user" ||
            key == "auth.password" || key == "http-version";
@@ -144,6 +158,27 @@ Error parse_param(std::string_view key, std::string_view value, RequestSpec &out
             return Error{NTX_E_INVALID, "http: max-redirects must be an integer in 0..100"};
         }
         out.max_redirects = n;
+    } else if (key == "keep-on-redirect") {
+        // "X-Api-Key, Accept": header names, commas between, spaces allowed around them.
+        std::size_t names = 0;
+        for (std::size_t pos = 0; pos <= value.size();) {
+            std::size_t comma = value.find(',', pos);
+            if (comma == std::string_view::npos) comma = value.size();
+            std::string_view name = value.substr(pos, comma - pos);
+            while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+            while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+            if (name.empty() && !(value.empty() && names == 0)) {
+                return Error{NTX_E_INVALID, "http: keep-on-redirect lists header names separated by commas (an empty name)"};
+            }
+            for (char c : name) {
+                if (!is_tchar(c)) {
+                    return Error{NTX_E_INVALID, "http: keep-on-redirect: '" + std::string(name) + "' is not a header name"};
+                }
+            }
+            names += name.empty() ? 0 : 1;
+            pos = comma + 1;
+        }
+        out.keep_on_redirect = value;
     } else if (key == "ca-file") {
         if (value.empty() || value.find('\0') != std::string_view::npos) {
             return Error{NTX_E_INVALID, "http: ca-file must be a non-empty path"};
@@ -215,6 +250,7 @@ Error parse_request(std::string_view call, const ntx_kv_t *params, std::size_t c
     out.tls_server_name = {};
     out.follow_redirects = defaults.follow_redirects;
     out.max_redirects = defaults.max_redirects;
+    out.keep_on_redirect = {};
     out.cookies = defaults.cookies;
     out.keep_cookies = defaults.keep_cookies;
     out.compression = defaults.compression;
@@ -282,7 +318,7 @@ void check_params(sdk::ParamCheck &check) {
         have_url = have_url || key == "url";
         if (!is_request_param(key)) {
             std::vector<std::string> known{"url", "body", "keep-alive", "tls-verify", "ca-file", "tls-server-name",
-                                           "follow-redirects", "max-redirects", "cookies", "keep-cookies", "compression",
+                                           "follow-redirects", "max-redirects", "keep-on-redirect", "cookies", "keep-cookies", "compression",
                                            "json", "auth.user", "auth.password", "http-version"};
             // A typo'd map (`heders: {Accept: ...}`) arrives as "heders.Accept".
             const std::size_t dot = key.find('.');
@@ -297,7 +333,7 @@ void check_params(sdk::ParamCheck &check) {
             check.report_param(i, "http " + std::string(check.call()) + " has no parameter '" + std::string(key) + "'",
                                guess.empty() ? std::string("it takes url, body, headers.<Name>, query.<name>, keep-alive, "
                                                            "tls-verify, ca-file, tls-server-name, follow-redirects, "
-                                                           "max-redirects, cookies, cookies.<name>, keep-cookies, "
+                                                           "max-redirects, keep-on-redirect, cookies, cookies.<name>, keep-cookies, "
                                                            "compression, form.<name>, multipart.<name>, json, "
                                                            "json.<key>, auth.user, auth.password, http-version")
                                              : "did you mean '" + guess + "'?");
@@ -337,7 +373,7 @@ void check_params(sdk::ParamCheck &check) {
     if (Error e = check_request(spec)) check.report(NTX_PROBLEM_ACTION, e.reason);
 }
 
-std::size_t serialize_request(const RequestSpec &req, std::string_view user_agent, std::string &out) {
+std::size_t serialize_request(const RequestSpec &req, std::string_view user_agent, std::string &out, bool with_body) {
     out.clear();
     const auto line = [&out](std::string_view name, std::string_view value) {
         out.append(name).append(": ").append(value).append("\r\n");
@@ -380,7 +416,7 @@ std::size_t serialize_request(const RequestSpec &req, std::string_view user_agen
     line("Connection", req.keep_alive ? "keep-alive" : "close");
     const std::size_t head_end = out.size();
     out.append("\r\n");
-    out.append(req.body);
+    if (with_body) out.append(req.body);
     return head_end;
 }
 
@@ -392,7 +428,14 @@ bool PreparedRequest::matches(const ntx_action_ctx_t &ctx) const noexcept {
         if (!is_request_param(key)) continue;
         if (n == param_count_) return false;
         const Param &p = params_[n++];
-        if (key != p.key || view(ctx.params[i].value) != p.value) return false;
+        const std::string_view value = view(ctx.params[i].value);
+        if (key != p.key) return false;
+        if (p.shared) {
+            // The same shared buffer (a file_blob) is the same value: no compare of its bytes.
+            if (value.data() != p.shared_value.data() || value.size() != p.shared_value.size()) return false;
+        } else if (value != p.value) {
+            return false;
+        }
     }
     return n == param_count_;
 }
@@ -406,7 +449,14 @@ void PreparedRequest::remember(const ntx_action_ctx_t &ctx) {
         if (param_count_ == params_.size()) params_.emplace_back();
         Param &p = params_[param_count_++];
         p.key.assign(key);
-        p.value.assign(view(ctx.params[i].value));
+        p.shared = NTX_HAS_MEMBER(&ctx, ntx_action_ctx_t, param_flags) && ctx.param_flags &&
+                   (ctx.param_flags[i] & NTX_PARAM_SHARED);
+        if (p.shared) {
+            p.value.clear();
+            p.shared_value = view(ctx.params[i].value);  // valid until release: kept, not copied
+        } else {
+            p.value.assign(view(ctx.params[i].value));
+        }
     }
 }
 
@@ -421,11 +471,18 @@ Error PreparedRequest::prepare(const ntx_action_ctx_t &ctx, const Config &config
     views_.clear();
     for (std::size_t i = 0; i < param_count_; ++i) {
         const Param &p = params_[i];
-        views_.push_back(ntx_kv_t{{p.key.data(), p.key.size()}, {p.value.data(), p.value.size()}});
+        const std::string_view text = p.text();
+        views_.push_back(ntx_kv_t{{p.key.data(), p.key.size()}, {text.data(), text.size()}});
     }
     if (Error e = parse_request(call_, views_.data(), views_.size(), config, spec_)) return e;
     if (Error e = build_body()) return e;
-    head_end_ = serialize_request(spec_, config.user_agent, bytes_);
+    // A raw body that is a shared param goes out by reference (the host queues it without a copy)
+    // instead of being copied into bytes_ for every user; HTTP/2 frames it, so it is copied there.
+    shared_body_ = false;
+    if (spec_.body_kind == BodyKind::raw && !spec_.http2 && !spec_.body.empty())
+        for (std::size_t i = 0; i < param_count_; ++i)
+            if (params_[i].shared && params_[i].shared_value.data() == spec_.body.data()) shared_body_ = true;
+    head_end_ = serialize_request(spec_, config.user_agent, bytes_, !shared_body_);
     if (spec_.ca_file_set) {
         ca_file_ = resolve_path(spec_.ca_file, res_dir);
     } else {
@@ -488,17 +545,21 @@ Error PreparedRequest::follow(std::string_view location, unsigned status, std::s
     redirect_.query.clear();  // the Location is the whole URL
     redirect_.headers.clear();
     for (const auto &h : spec_.headers) {
-        if (cross_origin && (iequals(h.first, "authorization") || iequals(h.first, "cookie") ||
-                             iequals(h.first, "host"))) {
+        if (to_get && iequals(h.first, "content-type")) continue;  // no body any more
+        // Another origin gets only what the script marked to keep (credentials and custom keys such as
+        // X-Api-Key stay behind unless named); the body's Content-Type goes with the body. Host is the
+        // new URL's.
+        if (cross_origin && (iequals(h.first, "host") ||
+                             (!kept_on_redirect(spec_.keep_on_redirect, h.first) &&
+                              !(redirect_.has_body && iequals(h.first, "content-type"))))) {
             continue;
         }
-        if (to_get && iequals(h.first, "content-type")) continue;  // no body any more
         redirect_.headers.push_back(h);
     }
     redirect_.compression = spec_.compression;
     redirect_.cookies = spec_.cookies;
-    redirect_.has_cookie_header = spec_.has_cookie_header && !cross_origin;
-    redirect_head_end_ = serialize_request(redirect_, user_agent, redirect_bytes_);
+    redirect_.has_cookie_header = spec_.has_cookie_header && (!cross_origin || kept_on_redirect(spec_.keep_on_redirect, "cookie"));
+    redirect_head_end_ = serialize_request(redirect_, user_agent, redirect_bytes_, !shared_body_);
     in_redirect_ = true;
     return {};
 }

@@ -50,6 +50,9 @@ struct RequestSpec {
     std::string_view tls_server_name;  // empty: the URL's host
     bool follow_redirects = false;
     std::uint32_t max_redirects = 5;
+    // keep-on-redirect: the header names (comma-separated, any case) that follow a redirect to another
+    // origin; every other header of the script (and Authorization, Cookie, auth.*) stays behind.
+    std::string_view keep_on_redirect;
     // Cookies and compression; the component config gives the defaults.
     bool cookies = true;               // use the user's jar (send its cookies, keep what the server sets)
     bool keep_cookies = false;         // the jar outlives a task
@@ -98,7 +101,9 @@ inline constexpr std::string_view kAcceptEncoding = "gzip, deflate, br";
 // Writes the request (head and body) into `out`, which is cleared first (its capacity is kept). The
 // query params are percent-encoded and appended to the URL's own query. Returns the offset of the
 // head's final empty line, where per-request headers (Cookie) go in.
-std::size_t serialize_request(const RequestSpec &req, std::string_view user_agent, std::string &out);
+// With `with_body` false, only the head goes into `out` (the caller sends the body on its own).
+std::size_t serialize_request(const RequestSpec &req, std::string_view user_agent, std::string &out,
+                              bool with_body = true);
 
 // One connection's request, prepared once and reused while the action's call and params repeat.
 //
@@ -127,6 +132,13 @@ public:
     const Url &url() const noexcept { return in_redirect_ ? redirect_.url : spec_.url; }
     bool head() const noexcept { return in_redirect_ ? redirect_.method.head : spec_.method.head; }
     std::string_view bytes() const noexcept { return in_redirect_ ? redirect_bytes_ : bytes_; }
+    // The body to send after bytes() when it is a shared param (NTX_PARAM_SHARED: a file_blob), sent by
+    // reference rather than copied into bytes(); empty otherwise.
+    std::string_view shared_body() const noexcept {
+        if (!shared_body_) return {};
+        if (in_redirect_) return redirect_.has_body ? redirect_.body : std::string_view();
+        return spec_.body;
+    }
     // Whether the current hop carries the script's own Cookie header (the jar then adds none).
     bool cookie_header_set() const noexcept { return in_redirect_ ? redirect_.has_cookie_header : spec_.has_cookie_header; }
     // Where in bytes() the head's final empty line starts.
@@ -136,14 +148,18 @@ public:
     void restart() noexcept { in_redirect_ = false; }
     // The next hop after a `status` response with `location`: resolved against the current hop's URL
     // (NTX_E_PROTOCOL when unusable). 303 (and 301/302 after a POST) continue as GET without a body,
-    // 307/308 repeat the method and body. Authorization and Cookie headers do not follow to another
-    // origin.
+    // 307/308 repeat the method and body. To another origin (scheme, host or port) only the headers
+    // named in keep-on-redirect follow (Content-Type too while the body does); the cookie jar adds
+    // the new origin's own cookies.
     Error follow(std::string_view location, unsigned status, std::string_view user_agent);
 
 private:
     struct Param {
         std::string key;
         std::string value;
+        bool shared = false;         // NTX_PARAM_SHARED: `value` stays empty, `shared_value` views the host's
+        std::string_view shared_value;
+        std::string_view text() const noexcept { return shared ? shared_value : std::string_view(value); }
     };
     bool matches(const ntx_action_ctx_t &ctx) const noexcept;
     Error build_body();
@@ -157,6 +173,7 @@ private:
     RequestSpec spec_;         // views into call_ and params_
     std::string bytes_;        // the serialized request
     std::size_t head_end_ = 0;
+    bool shared_body_ = false;  // the raw body is a shared param: not in bytes_, see shared_body()
     std::string ca_file_;      // spec_'s (or the config's) ca-file, absolute
     std::string built_body_;   // the body form / multipart / json built
     std::string content_type_; // its Content-Type

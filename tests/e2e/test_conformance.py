@@ -42,6 +42,8 @@ def test_http_conforms_against_a_real_server():
     check(rc == 0, f"exit {rc}\n{out}{err}")
     check("PASS  get: with your parameters" in out and "action 1 completed; action 2 completed" in out, out)
     check("PASS  delete: with your parameters" in out, out)
+    # ABI 1.5: every connect denied by policy: the action ends as NTX_E_DENIED (counted `denied`).
+    check("PASS  get: with your parameters, the network policy denies the address (ABI 1.5)" in out, out)
     check("PASS  get: validate_action before init, twice, your parameters pass it" in out, out)
 
 
@@ -56,6 +58,7 @@ def test_probe_conforms_without_and_with_network():
                            "--with", "raw.data=ping", "--with", "raw.expect=ping")
     check(rc == 0, f"exit {rc}\n{out}{err}")
     check("PASS  raw: with your parameters" in out and "action 1 completed; action 2 completed" in out, out)
+    check("PASS  raw: with your parameters, the network policy denies" in out and "NTX_E_DENIED" in out, out)
     check("SKIP  late: not selected" in out, out)
 
 

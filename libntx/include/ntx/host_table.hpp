@@ -1,6 +1,6 @@
 // The host table (ntx_host_api_t) of a host whose hooks are the static members h_log ... h_now_ms (and
-// h_post, ABI 1.3, if it has one) of one class, with the ABI's own strerror. The one filler every host
-// uses: the runtime (frame/host_api.cpp, whose members are references to its functions), the
+// h_post, ABI 1.3, and h_connect_allowed, ABI 1.5, if it has them) of one class, with the ABI's own
+// strerror. The one filler every host uses: the runtime (frame/host_api.cpp, whose members are references to its functions), the
 // conformance kit's host and the test host (ntx::plugin_test_host). A function appended to the ABI is
 // filled here once (optional for hooks classes written before it, as h_post is).
 // Header-only. A class with private hooks befriends it:
@@ -21,6 +21,12 @@ template <class Hooks, class = void>
 struct has_post : std::false_type {};
 template <class Hooks>
 struct has_post<Hooks, std::void_t<decltype(&Hooks::h_post)>> : std::true_type {};
+
+// Whether Hooks has h_connect_allowed (ABI 1.5).
+template <class Hooks, class = void>
+struct has_connect_allowed : std::false_type {};
+template <class Hooks>
+struct has_connect_allowed<Hooks, std::void_t<decltype(&Hooks::h_connect_allowed)>> : std::true_type {};
 }  // namespace detail
 
 template <class Hooks>
@@ -45,6 +51,7 @@ ntx_host_api_t host_table() noexcept {
     api.now_ms = &Hooks::h_now_ms;
     api.strerror = &status_text;
     if constexpr (detail::has_post<Hooks>::value) api.post = &Hooks::h_post;
+    if constexpr (detail::has_connect_allowed<Hooks>::value) api.connect_allowed = &Hooks::h_connect_allowed;
     return api;
 }
 

@@ -1,5 +1,5 @@
 /*
- * ntx plugin ABI, version 1.3.
+ * ntx plugin ABI, version 1.5.
  *
  * The one header a protocol plugin includes. Plain C99, standard headers only, so a plugin can be
  * written in C, C++, Rust, or compiled to wasm (ntx/wasm_guest.h, docs/plugins-wasm.md) and loaded
@@ -57,6 +57,17 @@
  *        memory, unreachable, call stack exhausted, proc_exit); the host fails the guest's actions
  *        with it and re-creates the instance. Counted as `trap`, apart from `internal` (a plugin's
  *        own bug it caught and reported). Only the host sends it; a native plugin has no use for it.
+ *   1.5  network policy (config.yaml `network.allow`): a host socket whose address the policy does not
+ *        allow ends with NTX_SOCKET_ERROR and status NTX_E_DENIED before any packet is sent (counted
+ *        as `denied`; the event's reason names the address and the policy); a plugin passes it on as
+ *        it passes any socket error. ntx_host_api_t.connect_allowed (ntx_host_connect_allowed_fn):
+ *        a plugin whose library opens its own sockets (curl through fd_watch) asks it before each
+ *        connect and fails the action with NTX_E_DENIED when refused. A 1.4 plugin runs unchanged:
+ *        its host sockets are checked all the same; only its own sockets are not.
+ *        ntx_action_ctx_t.param_flags and NTX_PARAM_SHARED: a param whose bytes are one immutable
+ *        buffer shared by every user for the whole run (a file_blob's contents): the plugin may keep
+ *        the view instead of a copy, and socket_send queues those bytes without copying them. A 1.4
+ *        plugin never reads the member: it copies as before, and nothing else changes.
  *
  * OWNERSHIP (applies everywhere unless a member says otherwise)
  *   - ntx_str_t / ntx_bytes_t are borrowed views, valid only for the duration of the call that
@@ -108,7 +119,7 @@ extern "C" {
 #endif
 
 #define NTX_ABI_MAJOR 1
-#define NTX_ABI_MINOR 4
+#define NTX_ABI_MINOR 5
 
 #define NTX_PLUGIN_ENTRY_SYMBOL "ntx_plugin_entry"
 
@@ -215,7 +226,17 @@ typedef struct ntx_action_ctx_t {
      * OWNERSHIP: the pointee is the plugin's. */
     void **user_data;
     uint32_t flags;          /* NTX_ACTION_* bits */
+    /* 1.5: NTX_PARAM_* bits, one word per param (param_flags[i] for params[i]), or NULL when no param
+     * has any. Check NTX_HAS_MEMBER(ctx, ntx_action_ctx_t, param_flags): a 1.3 host lacks it. */
+    const uint32_t *param_flags;
 } ntx_action_ctx_t;
+
+/* 1.5, ntx_action_ctx_t.param_flags: this param's value is one immutable buffer shared by every user
+ * (a file_blob's contents, `{{blob.NAME}}` as the whole value): its bytes stay valid and unchanged
+ * until the plugin's release returns, so the plugin may keep the view across actions and users
+ * instead of copying it. socket_send of those bytes (or any slice of them) queues them without a
+ * copy. A value with anything around the blob (`"x{{blob.NAME}}"`) is rendered per user as before. */
+#define NTX_PARAM_SHARED 2u
 
 /* The script reads this action's result (save-as): report its fields. Without it a plugin may pass
  * a result without fields (bytes counts only) and skip building them. */
@@ -376,6 +397,8 @@ typedef const char *(*ntx_host_strerror_fn)(ntx_status_t status);
 /* 1.3: what post runs on the loop's thread. */
 typedef void (*ntx_post_cb)(void *userdata);
 typedef ntx_status_t (*ntx_host_post_fn)(ntx_host_t *host, ntx_loop_t *loop, ntx_post_cb cb, void *userdata);
+/* 1.5: whether the run's network policy allows a connect (see ntx_host_api_t.connect_allowed). */
+typedef ntx_status_t (*ntx_host_connect_allowed_fn)(ntx_host_t *host, ntx_str_t name, ntx_str_t address, uint16_t port);
 
 /* ---- the table the host lends -------------------------------------------------------------------------
  * OWNERSHIP: host; valid from the entry call until after release returns. */
@@ -440,6 +463,17 @@ struct ntx_host_api_t {
      * release if cb never ran. OWNERSHIP: userdata stays the plugin's. A host older than 1.3 lacks it:
      * check NTX_HAS_MEMBER(host_api, ntx_host_api_t, post). */
     ntx_host_post_fn post;
+
+    /* 1.5: whether config.yaml's `network.allow` lets the plugin connect to `address` (an IPv4 or IPv6
+     * literal, e.g. "127.0.0.1", "::1") on `port`, reached by the host `name` the script gave (may be
+     * empty, or the address itself). NTX_OK: allowed (always, when the run has no network.allow);
+     * NTX_E_DENIED: refused: open nothing, and fail the action with NTX_E_DENIED; NTX_E_INVALID:
+     * port 0, or an address that is not a literal and no name entry allows `name`. Host sockets are
+     * checked by the host itself: only a plugin that opens its own sockets (a library that does its
+     * own I/O, watched with fd_watch) needs this, before each connect. Thread-safe (the policy is
+     * read-only); callable from init on. OWNERSHIP: name and address are borrowed for the call. A
+     * host older than 1.5 lacks it: check NTX_HAS_MEMBER(host_api, ntx_host_api_t, connect_allowed). */
+    ntx_host_connect_allowed_fn connect_allowed;
 };
 
 /* ---- 1.2: checking an action's params at planning (validate_action) ---------------------------------- */

@@ -38,7 +38,8 @@ void check_out_dir(const RunOptions& options) {
     // removed itself, never what it points to.
     static const char* const kOwn[] = {"report.json",   "report.xml",        "report.html",           "report.json.tmp",
                                        "report.xml.tmp", "report.html.tmp",  "report.json.crash.tmp", "workbook.jsonl",
-                                       "workbook.jsonl.gz", "workbook-stream.jsonl", "leases.jsonl"};
+                                       "workbook.jsonl.gz", "workbook.jsonl.tmp", "workbook.jsonl.gz.tmp",
+                                       "workbook-stream.jsonl", "leases.jsonl"};
     for (const char* name : kOwn) std::filesystem::remove(std::filesystem::path(options.out_dir) / name, ec);
 }
 

@@ -18,6 +18,40 @@ std::string output_kind_error(std::string_view kind) {
 
 namespace ntx::dsl::passes {
 
+namespace {
+
+// network.allow: a list of entries (policy/network_allow.hpp); each bad one is an error at its own
+// column (a quoted scalar starts one column later than its mark).
+void parse_network_allow(FileCtx& f, const YAML::Node& list, RunConfig& config) {
+    if (!list.IsSequence()) {
+        f.error(list, "network.allow is a list of addresses, CIDRs and host names, each with optional :PORTS",
+                "e.g. allow: [127.0.0.0/8, \"localhost:8000-8100\", \"[::1]:443\"]");
+        return;
+    }
+    std::vector<policy::AllowEntry> entries;
+    bool ok = true;
+    for (const auto& item : list) {
+        if (!item.IsScalar()) {
+            f.error(item, "each network.allow entry is one text: an address, a CIDR or a host name, with optional :PORTS");
+            ok = false;
+            continue;
+        }
+        const std::string text = item.as<std::string>();
+        policy::AllowParse parsed = policy::parse_allow_entry(text);
+        if (!parsed.entry) {
+            YAML::Mark m = item.Mark();
+            if (!m.is_null()) m.column += static_cast<int>(parsed.column) + (item.Tag() == "!" ? 1 : 0);
+            f.error(m, "network.allow: " + parsed.error);
+            ok = false;
+            continue;
+        }
+        entries.push_back(std::move(*parsed.entry));
+    }
+    if (ok) config.network_allow = policy::NetworkAllow(std::move(entries));
+}
+
+}  // namespace
+
 void parse_config(Compilation& cx) {
     std::filesystem::path path = cx.res_dir / "config.yaml";
     const bool from_text = cx.texts && cx.texts->config_yaml;
@@ -48,7 +82,8 @@ void parse_config(Compilation& cx) {
     if (c["network"] && expect_map(f, c["network"], "network")) {
         // Both directions share one window (the smaller), each keeping its bytes per millisecond.
         const YAML::Node& n = c["network"];
-        check_keys(f, n, "network", {"send-rate", "recv-rate"});
+        check_keys(f, n, "network", {"send-rate", "recv-rate", "allow"});
+        if (n["allow"]) parse_network_allow(f, n["allow"], cx.script.config);
         std::optional<ByteRate> send, recv;
         for (auto [key, out] : {std::pair{"send-rate", &send}, std::pair{"recv-rate", &recv}}) {
             if (!n[key]) continue;

@@ -14,6 +14,7 @@
 #include "dsl/progress_model.hpp"
 #include "dsl/template.hpp"
 #include "dsl/thresholds_model.hpp"
+#include "policy/network_allow.hpp"
 #include "ntx/overrides.hpp"
 #include "ntx/diagnostics.hpp"
 #include "workbook/workbook.hpp"
@@ -331,6 +332,8 @@ struct RunConfig {
     // recv_bytes per rate_window_ms in each direction.
     uint64_t send_bytes = 0, recv_bytes = 0;
     uint32_t rate_window_ms = 1000;
+    // network.allow: where sockets may connect (inactive when absent: anywhere).
+    policy::NetworkAllow network_allow;
     // Seeds each user's generator (think distributions, random()) with the user's id: ntx run --seed
     // (RunOptions::seed) makes a run's draws reproducible, whatever the thread count; else random.
     uint64_t seed = 0;

@@ -66,6 +66,12 @@ public:
     // that the scenario running it inherits a pool.
     std::vector<std::string> resource_fields() const;
 
+    // The template's only part when it is one variable reference and nothing else (`{{blob.x}}`):
+    // the caller may then pass the stored value itself instead of a rendered copy.
+    const TemplatePart* single_variable() const {
+        return parts_.size() == 1 && parts_[0].kind == TemplatePart::Kind::variable ? &parts_[0] : nullptr;
+    }
+
     // Appends the rendering to `out`; on a missing value returns false and sets `error`.
     bool render(const RenderContext& ctx, std::string& out, std::string& error) const;
 

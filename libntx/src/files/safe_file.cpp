@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <string>
 #include <system_error>
 #include <unistd.h>
@@ -39,6 +40,15 @@ struct Fd {
     }
 };
 
+void write_all(int fd, std::string_view content, const std::filesystem::path& path) {
+    for (size_t done = 0; done < content.size();) {
+        ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw error("cannot write", path);
+        done += static_cast<size_t>(n);
+    }
+}
+
 }  // namespace
 
 int create(const std::filesystem::path& path) {
@@ -60,18 +70,64 @@ void write_atomic(const std::filesystem::path& path, std::string_view content, b
     Fd dir{open_parent(path, parent_may_be_link)};
     const std::string name = path.filename().string(), tmp = name + ".tmp";
     Fd out{create_at(dir.fd, tmp, path)};
-    for (size_t done = 0; done < content.size();) {
-        ssize_t n = ::write(out.fd, content.data() + done, content.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw error("cannot write", path);
-        done += static_cast<size_t>(n);
-    }
+    write_all(out.fd, content, path);
     if (::close(out.fd) != 0) {
         out.fd = -1;
         throw error("cannot write", path);
     }
     out.fd = -1;
     if (::renameat(dir.fd, tmp.c_str(), dir.fd, name.c_str()) != 0) throw error("cannot rename into", path);
+}
+
+void publish(const std::filesystem::path& from, const std::filesystem::path& to) {
+    Fd dir{open_parent(to)};
+    if (::renameat(dir.fd, from.filename().c_str(), dir.fd, to.filename().c_str()) != 0)
+        throw error("cannot rename into", to);
+}
+
+bool create_folder(const std::filesystem::path& path) {
+    Fd dir{open_parent(path)};
+    if (::mkdirat(dir.fd, path.filename().c_str(), 0755) == 0) return true;
+    if (errno == EEXIST) return false;
+    throw error("cannot create the folder", path);
+}
+
+void copy_file(const std::filesystem::path& from, const std::filesystem::path& to) {
+    Fd in{::open(from.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)};
+    if (in.fd < 0) throw error("cannot open", from);
+    struct stat st {};
+    if (::fstat(in.fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        errno = EINVAL;
+        throw error("not a regular file:", from);
+    }
+    Fd dir{open_parent(to, false)};
+    Fd out{create_at(dir.fd, to.filename().string(), to)};
+    char buf[64 * 1024];
+    for (;;) {
+        ssize_t n = ::read(in.fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw error("cannot read", from);
+        if (n == 0) break;
+        write_all(out.fd, std::string_view(buf, static_cast<size_t>(n)), to);
+    }
+    const int fd = out.fd;
+    out.fd = -1;
+    if (::close(fd) != 0) throw error("cannot write", to);
+}
+
+void append(const std::filesystem::path& path, std::string_view content) {
+    Fd dir{open_parent(path)};
+    Fd out{::openat(dir.fd, path.filename().c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644)};
+    if (out.fd < 0) throw error("cannot open (a link is never followed)", path);
+    struct stat st {};
+    if (::fstat(out.fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+        errno = EPERM;
+        throw error("refusing to append to a file linked elsewhere:", path);
+    }
+    write_all(out.fd, content, path);
+    const int fd = out.fd;
+    out.fd = -1;
+    if (::close(fd) != 0) throw error("cannot write", path);
 }
 
 }  // namespace ntx::files

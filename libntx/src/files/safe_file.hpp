@@ -21,5 +21,18 @@ std::FILE* create_stream(const std::filesystem::path& path);
 // With `parent_may_be_link` false, a parent folder that is a symlink is refused too (a persist folder
 // planted as a link out of --out); --out itself, named by the user, may be one.
 void write_atomic(const std::filesystem::path& path, std::string_view content, bool parent_may_be_link = true);
+// Renames `from` to `to`, both in one folder (a temporary published under its final name), relative
+// to that folder's descriptor: whatever is at `to` (a planted link included) is replaced, never followed.
+void publish(const std::filesystem::path& from, const std::filesystem::path& to);
+// Creates the folder `path` (its parent must exist). False when something is already at that name
+// (the caller picks another); throws std::system_error for other failures.
+bool create_folder(const std::filesystem::path& path);
+// Copies the regular file `from` (not a link: refused) to `to`, a new file in a folder that must not be
+// a link either (created as create() does).
+void copy_file(const std::filesystem::path& from, const std::filesystem::path& to);
+// Appends `content` to `path` with one write (O_APPEND: concurrent appenders do not interleave short
+// lines), creating it if missing. A link, or a file with another name linked to it (a hard link
+// planted to a victim), at `path` is refused, never written through.
+void append(const std::filesystem::path& path, std::string_view content);
 
 }  // namespace ntx::files

@@ -214,6 +214,16 @@ ntx_status_t host_fd_unwatch(ntx_host_t* host, ntx_loop_t* loop, int fd) {
 
 uint64_t host_now_ms(ntx_host_t* host) { return host ? host->frame->now_ms() : 0; }
 
+ntx_status_t host_connect_allowed(ntx_host_t* host, ntx_str_t name, ntx_str_t address, uint16_t port) {
+    if (!host || port == 0 || (name.len && !name.ptr) || (address.len && !address.ptr)) return NTX_E_INVALID;
+    return guarded([&] {
+        const policy::NetworkAllow& allow = host->frame->script().config.network_allow;
+        if (!allow.active()) return NTX_OK;
+        if (allow.allows(view(name), view(address), port)) return NTX_OK;
+        return NTX_E_DENIED;
+    });
+}
+
 }  // namespace
 
 const char* status_text(ntx_status_t status) { return ntx::status_text(status); }
@@ -241,6 +251,7 @@ struct RuntimeHooks {
     static constexpr auto& h_fd_unwatch = host_fd_unwatch;
     static constexpr auto& h_now_ms = host_now_ms;
     static constexpr auto& h_post = host_post;
+    static constexpr auto& h_connect_allowed = host_connect_allowed;
 };
 
 }  // namespace

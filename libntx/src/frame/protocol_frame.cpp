@@ -223,6 +223,7 @@ void ProtocolFrame::dispatch(SlotId id, const DispatchRequest& rq) {
     ctx.call = {a.call.data(), a.call.size()};
     ctx.params = rq.params;
     ctx.param_count = rq.param_count;
+    ctx.param_flags = rq.param_flags;
     ctx.timeout_ms = static_cast<uint32_t>(timeout);
     ctx.loop = loop.handle();
     ctx.loop_index = loop.index();

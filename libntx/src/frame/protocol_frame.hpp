@@ -48,6 +48,7 @@ struct DispatchRequest {
     uint64_t task_id = 0;
     const ntx_kv_t* params = nullptr;
     size_t param_count = 0;
+    const uint32_t* param_flags = nullptr;  // NTX_PARAM_* per param, or null (none)
     std::chrono::steady_clock::time_point started;  // when its latency starts (an open model's intended start)
 };
 

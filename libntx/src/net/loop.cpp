@@ -62,7 +62,17 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
     asio::steady_timer deadline;
     asio::steady_timer rate_timer;
     bool open = true, connected = false, writing = false, reading = false, read_paused = false, rate_waiting = false;
-    std::string pending, inflight;  // bytes queued by the plugin / being written
+    // What the plugin queued, in order: `pending` (copied bytes) first, then `queued` (views of a
+    // shared buffer, and the copied bytes sent after one); `out` is what is being written: a view of
+    // `inflight` (copied bytes taken from pending) or of a shared buffer.
+    struct Chunk {
+        std::string owned;
+        std::string_view shared;  // set: a view of a shared buffer (owned empty)
+    };
+    std::string pending, inflight;
+    std::deque<Chunk> queued;
+    std::string_view out;
+    bool has_more() const { return !pending.empty() || !queued.empty(); }
     tcp::endpoint peer;             // the address connected to (or being tried); port 0 until known
 
     // Rate limiting (0 = unlimited): budget per window of per_ms.
@@ -153,15 +163,33 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
         });
         error_code ec;
         auto address = asio::ip::make_address(host, ec);
+        const policy::NetworkAllow* allow = loop.network_allow();
         if (!ec) {
+            if (allow && !allow->allows(host, host, port)) return deny(host, port, host);
             connect_to(asio::ip::basic_endpoint<tcp>(address, port));
             return;
         }
-        resolver.async_resolve(host, std::to_string(port), [self, host](const error_code& rec, tcp::resolver::results_type results) {
+        // A name network.allow lists may go to any of its addresses; otherwise each resolved address
+        // is checked and only the allowed ones are tried.
+        const bool name_allowed = !allow || allow->allows_name(host, port);
+        resolver.async_resolve(host, std::to_string(port), [self, host, port, name_allowed](const error_code& rec,
+                                                                                            tcp::resolver::results_type found) {
             if (!self->open) return;
-            if (rec || results.empty())
+            if (rec || found.empty())
                 return self->fail(NTX_SOCKET_ERROR, NTX_E_RESOLVE,
                                   "cannot resolve '" + host + "': " + (rec ? rec.message() : std::string("no address")));
+            tcp::resolver::results_type results = found;
+            if (!name_allowed) {
+                std::vector<tcp::endpoint> allowed;
+                std::string seen;
+                for (const auto& r : found) {
+                    const std::string a = r.endpoint().address().to_string();
+                    if (self->loop.network_allow()->allows({}, a, port)) allowed.push_back(r.endpoint());
+                    seen += (seen.empty() ? "" : ", ") + a;
+                }
+                if (allowed.empty()) return self->deny(host, port, seen);
+                results = tcp::resolver::results_type::create(allowed.begin(), allowed.end(), host, std::to_string(port));
+            }
             if (self->udp_mode) return self->connect_to(*results.begin());
             self->peer = *results.begin();
             // Every address in turn (localhost may resolve to ::1 first while the server listens on IPv4);
@@ -172,6 +200,18 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
                                     return true;
                                 },
                                 [self](const error_code& cec, const tcp::endpoint&) { self->on_tcp_connect(cec); });
+        });
+    }
+
+    // network.allow refused the connect: no packet was sent. Told on the loop's next turn, as every
+    // socket failure (never inside socket_open).
+    void deny(const std::string& host, uint16_t port, const std::string& addresses) {
+        ++loop.sockets_denied;
+        std::string reason = "connect to " + host + ":" + std::to_string(port);
+        if (addresses != host) reason += " (" + addresses + ")";
+        reason += " denied by network.allow (allowed: " + loop.network_allow()->describe() + ")";
+        asio::post(loop.io(), [self = shared_from_this(), reason = std::move(reason)] {
+            self->fail(NTX_SOCKET_ERROR, NTX_E_DENIED, reason);
         });
     }
 
@@ -329,27 +369,59 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
     }
 
     void send(ntx_bytes_t data) {
-        pending.append(reinterpret_cast<const char*>(data.ptr), data.len);
+        const char* p = reinterpret_cast<const char*>(data.ptr);
+        if (data.len && loop.is_shared(p, data.len)) {
+            queued.push_back(Chunk{{}, std::string_view(p, data.len)});
+        } else if (queued.empty()) {
+            pending.append(p, data.len);
+        } else if (queued.back().shared.data() == nullptr) {
+            queued.back().owned.append(p, data.len);
+        } else {
+            queued.push_back(Chunk{std::string(p, data.len), {}});
+        }
         flush();
     }
 
     void flush() {
-        if (!open || !connected || writing || pending.empty()) return;
-        size_t n = pending.size();
-        if (send_limit) {
-            refresh_window();
-            if (sent_in_window >= send_limit) {
-                wait_for_budget();
-                return;
+        if (!open || !connected || writing || !has_more()) return;
+        if (pending.empty()) {
+            // The next queued chunk: copied bytes become `pending`; a shared view is written as it is.
+            Chunk& c = queued.front();
+            if (c.shared.data() == nullptr) {
+                pending.swap(c.owned);
+                queued.pop_front();
+                return flush();
             }
-            n = std::min<uint64_t>(n, send_limit - sent_in_window);
-        }
-        if (n == pending.size()) {
-            inflight.swap(pending);  // both keep their capacity: no allocation per request
-            pending.clear();
+            size_t n = c.shared.size();
+            if (send_limit) {
+                refresh_window();
+                if (sent_in_window >= send_limit) {
+                    wait_for_budget();
+                    return;
+                }
+                n = std::min<uint64_t>(n, send_limit - sent_in_window);
+            }
+            out = c.shared.substr(0, n);
+            c.shared.remove_prefix(n);
+            if (c.shared.empty()) queued.pop_front();
         } else {
-            inflight.assign(pending, 0, n);
-            pending.erase(0, n);
+            size_t n = pending.size();
+            if (send_limit) {
+                refresh_window();
+                if (sent_in_window >= send_limit) {
+                    wait_for_budget();
+                    return;
+                }
+                n = std::min<uint64_t>(n, send_limit - sent_in_window);
+            }
+            if (n == pending.size()) {
+                inflight.swap(pending);  // both keep their capacity: no allocation per request
+                pending.clear();
+            } else {
+                inflight.assign(pending, 0, n);
+                pending.erase(0, n);
+            }
+            out = inflight;
         }
         writing = true;
         if (tls) {
@@ -362,20 +434,21 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
             // every other socket's that was written meanwhile (Loop::notify_sent). No operation, no
             // completion handler per send. A partial write or an error goes on below, through Asio.
             error_code ec;
-            size_t wrote = tcp_socket.write_some(asio::buffer(inflight), ec);
-            if (!ec && wrote == inflight.size()) {
+            size_t wrote = tcp_socket.write_some(asio::buffer(out.data(), out.size()), ec);
+            if (!ec && wrote == out.size()) {
                 writing = false;
                 loop.bytes_sent += wrote;
                 sent_in_window += wrote;
                 inflight.clear();
-                if (!pending.empty()) return flush();  // the rest of a rate-limited send
+                out = {};
+                if (has_more()) return flush();  // the rest of a rate-limited send, or the next chunk
                 loop.notify_sent(shared_from_this());
                 return;
             }
             if (!ec && wrote > 0) {
                 loop.bytes_sent += wrote;
                 sent_in_window += wrote;
-                inflight.erase(0, wrote);
+                out.remove_prefix(wrote);
             }
         }
         auto self = shared_from_this();
@@ -386,17 +459,18 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
             self->loop.bytes_sent += written;
             self->sent_in_window += written;
             self->inflight.clear();
-            if (!self->pending.empty()) return self->flush();
+            self->out = {};
+            if (self->has_more()) return self->flush();
             self->emit(NTX_SOCKET_SENT);
         };
-        if (udp_mode) udp_socket.async_send(asio::buffer(inflight), on_write);
-        else asio::async_write(tcp_socket, asio::buffer(inflight), on_write);
+        if (udp_mode) udp_socket.async_send(asio::buffer(out.data(), out.size()), on_write);
+        else asio::async_write(tcp_socket, asio::buffer(out.data(), out.size()), on_write);
     }
 
     void tls_write_step() {
-        while (tls_written < inflight.size()) {
-            TlsResult r = tls->write(reinterpret_cast<const uint8_t*>(inflight.data()) + tls_written,
-                                     inflight.size() - tls_written);
+        while (tls_written < out.size()) {
+            TlsResult r = tls->write(reinterpret_cast<const uint8_t*>(out.data()) + tls_written,
+                                     out.size() - tls_written);
             account_tls();
             switch (r.want) {
             case TlsWant::done: tls_written += r.n; continue;
@@ -408,7 +482,8 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
         }
         writing = false;
         inflight.clear();
-        if (!pending.empty()) return flush();
+        out = {};
+        if (has_more()) return flush();
         emit(NTX_SOCKET_SENT);
     }
 };
@@ -420,7 +495,7 @@ void Loop::notify_sent(std::shared_ptr<HostSocket> socket) {
         sent_draining_.swap(sent_);
         for (auto& s : sent_draining_)
             // Still open, and nothing queued since: otherwise a later write reports SENT.
-            if (s->open && !s->writing && s->pending.empty()) s->emit(NTX_SOCKET_SENT);
+            if (s->open && !s->writing && !s->has_more()) s->emit(NTX_SOCKET_SENT);
         sent_draining_.clear();  // keeps its capacity
     });
 }

@@ -4,6 +4,7 @@
 
 #include <boost/asio.hpp>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -15,6 +16,7 @@
 
 #include "net/call_trace.hpp"
 #include "ntx/plugin_abi.h"
+#include "policy/network_allow.hpp"
 
 namespace ntx::net {
 
@@ -76,6 +78,21 @@ public:
     // The throttle every socket this loop opens starts with (config.yaml `network`); a plugin's
     // socket_set_rate replaces it for its socket.
     void set_default_rate(const ntx_rate_t& rate) { default_rate_ = rate; }
+    // config.yaml `network.allow` (owned by the script, read-only, shared by every loop): a socket
+    // whose address it does not allow fails with NTX_E_DENIED before any packet is sent. Null: anywhere.
+    void set_network_allow(const policy::NetworkAllow* allow) { allow_ = allow && allow->active() ? allow : nullptr; }
+    const policy::NetworkAllow* network_allow() const { return allow_; }
+    uint64_t sockets_denied = 0;
+    // Buffers immutable for the whole run (the file_blobs, handed to plugins as NTX_PARAM_SHARED):
+    // socket_send of bytes inside one queues a view, not a copy. Smaller ones are not worth a check.
+    static constexpr size_t kSharedMinBytes = 64 * 1024;
+    void add_shared_buffer(std::string_view bytes) { shared_.push_back(bytes); }
+    bool is_shared(const void* ptr, size_t len) const {
+        const char* p = static_cast<const char*>(ptr);
+        for (std::string_view s : shared_)
+            if (p >= s.data() && len <= s.size() && p - s.data() <= static_cast<std::ptrdiff_t>(s.size() - len)) return true;
+        return false;
+    }
     // The loop's TLS context for these settings, prepared on first use (a context that could not be
     // prepared is kept too, with its error, so every socket that needs it fails the same way).
     TlsContext& tls_context(bool verify, std::string_view ca_file);
@@ -109,6 +126,8 @@ private:
     asio::executor_work_guard<asio::io_context::executor_type> work_;
     std::thread thread_;
     ntx_rate_t default_rate_{};
+    const policy::NetworkAllow* allow_ = nullptr;
+    std::vector<std::string_view> shared_;
     std::atomic<std::thread::id> owner_{};
     CallRecord* call_record_ = nullptr;
     uint32_t caller_ = 0;  // set by the loop's thread itself when it starts

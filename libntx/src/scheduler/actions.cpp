@@ -26,6 +26,9 @@ void Shard::dispatch(User& u, uint32_t action) {
     size_t n = a.with.size();
     if (u.param_values.size() < n) u.param_values.resize(n);
     u.params.resize(n);
+    u.param_flags.assign(n, 0);
+    bool shared = false;
+    const auto& constants = scheduler_.script().constants;
     std::string error;
     for (size_t i = 0; i < n; ++i) {
         std::string& value = u.param_values[i];
@@ -35,6 +38,19 @@ void Shard::dispatch(User& u, uint32_t action) {
             auto o = std::find_if(u.overrides.begin(), u.overrides.end(), [&](const auto& kv) { return kv.first == a.with[i].first; });
             if (o != u.overrides.end()) {
                 u.params[i] = ntx_kv_t{{o->first.data(), o->first.size()}, {o->second.data(), o->second.size()}};
+                continue;
+            }
+        }
+        // `{{blob.x}}` as the whole value: the blob's own bytes (one buffer for every user, immutable
+        // for the run), not a copy per user.
+        if (const dsl::TemplatePart* part = a.with[i].second.single_variable();
+            part && part->slot < constants.size() && constants[part->slot]) {
+            const auto& fields = *constants[part->slot];
+            auto f = std::find_if(fields.begin(), fields.end(), [&](const auto& kv) { return kv.first == part->text; });
+            if (f != fields.end()) {
+                u.params[i] = ntx_kv_t{{a.with[i].first.data(), a.with[i].first.size()}, {f->second.data(), f->second.size()}};
+                u.param_flags[i] = NTX_PARAM_SHARED;
+                shared = true;
                 continue;
             }
         }
@@ -48,8 +64,10 @@ void Shard::dispatch(User& u, uint32_t action) {
             if (std::none_of(a.with.begin(), a.with.end(), [&](const auto& w) { return w.first == key; }))
                 u.params.push_back(ntx_kv_t{{key.data(), key.size()}, {value.data(), value.size()}});
     }
+    u.param_flags.resize(u.params.size(), 0);
     rq.params = u.params.data();
     rq.param_count = u.params.size();
+    rq.param_flags = shared ? u.param_flags.data() : nullptr;
     u.activity = Activity::action;
     frame.dispatch(u.slot, rq);
 }

@@ -31,6 +31,12 @@ Shard::Shard(Scheduler& scheduler, uint32_t index)
         rate.per_ms = script.config.rate_window_ms;
         loop_.set_default_rate(rate);
     }
+    loop_.set_network_allow(&script.config.network_allow);
+    // The file_blobs' bytes (NTX_PARAM_SHARED): a socket_send of them is queued without a copy.
+    for (const auto& constant : script.constants)
+        if (constant)
+            for (const auto& field : *constant)
+                if (field.second.size() >= net::Loop::kSharedMinBytes) loop_.add_shared_buffer(field.second);
 }
 
 void Shard::begin() {

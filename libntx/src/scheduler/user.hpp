@@ -151,6 +151,7 @@ struct User final : dsl::RenderContext {
     // Reused per action: rendered params (values) and the kv views handed to the plugin.
     std::vector<std::string> param_values;
     std::vector<ntx_kv_t> params;
+    std::vector<uint32_t> param_flags;  // NTX_PARAM_SHARED for a param that views a file_blob
 
     // Its current task's workbook entry: an index into its shard's ledger (kNoEntry once the task
     // closed it: the ledger releases closed entries at its next flush).

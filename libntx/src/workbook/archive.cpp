@@ -97,13 +97,16 @@ Archive::Archive(const Schema& schema, const Names& names, Retention retention, 
     }
     if (!file_.empty()) {
         sink_ = std::make_unique<Sink>();
+        // Written as NAME.tmp and renamed at finish(): a run killed before (SIGKILL, a crash, even
+        // during close) leaves no workbook.jsonl cut mid-line, only the temporary.
+        const std::filesystem::path tmp = temporary();
         if (retention_.gzip) {
-            sink_->gz = gzdopen(files::create(file_), "wb6");  // no link followed
-            if (!sink_->gz) throw std::runtime_error(fmt::format("cannot create {}: {}", file_.string(), std::strerror(errno)));
+            sink_->gz = gzdopen(files::create(tmp), "wb6");  // no link followed
+            if (!sink_->gz) throw std::runtime_error(fmt::format("cannot create {}: {}", tmp.string(), std::strerror(errno)));
             gzbuffer(sink_->gz, 256 * 1024);
         } else {
-            sink_->plain = files::create_stream(file_);
-            if (!sink_->plain) throw std::runtime_error(fmt::format("cannot create {}: {}", file_.string(), std::strerror(errno)));
+            sink_->plain = files::create_stream(tmp);
+            if (!sink_->plain) throw std::runtime_error(fmt::format("cannot create {}: {}", tmp.string(), std::strerror(errno)));
         }
     }
     thread_ = std::thread([this] { run(); });
@@ -223,10 +226,21 @@ void Archive::finish() {
     thread_.join();
     if (sink_) {
         bool ok = sink_->close();
+        std::string published_error;
+        if (ok) {
+            try {
+                files::publish(temporary(), file_);
+            } catch (const std::exception& e) {
+                ok = false;
+                published_error = e.what();
+            }
+        }
         std::lock_guard lock(mutex_);
-        if (!ok && stats_.error.empty()) stats_.error = fmt::format("writing {} failed", file_.string());
+        if (!ok && stats_.error.empty())
+            stats_.error = published_error.empty() ? fmt::format("writing {} failed", file_.string()) : published_error;
+        published_ = ok;
         std::error_code ec;
-        auto size = std::filesystem::file_size(file_, ec);
+        auto size = std::filesystem::file_size(ok ? file_ : temporary(), ec);
         stats_.bytes = ec ? 0 : size;
     }
 }

@@ -72,11 +72,15 @@ public:
     // The kept entries held for the harness (after finish()), at most keep_rows of them.
     std::vector<Entry>& rows() { return rows_; }
     // The file's name in its folder ("" when none is written).
-    std::string file_name() const { return file_.empty() ? std::string() : file_.filename().string(); }
+    // A file that could not be completed is left as its temporary (NAME.tmp) and not named here.
+    std::string file_name() const {
+        return file_.empty() || (sink_ && !published_) ? std::string() : file_.filename().string();
+    }
 
 private:
     void run();
     void write(std::vector<Entry>& batch);
+    std::filesystem::path temporary() const { return std::filesystem::path(file_.string() + ".tmp"); }
 
     const Schema& schema_;
     const Names& names_;
@@ -92,6 +96,7 @@ private:
 
     struct Sink;
     std::unique_ptr<Sink> sink_;  // the open file (plain or gzip)
+    bool published_ = false;      // finish() renamed the temporary to file_
     mutable std::mutex mutex_;
     std::condition_variable cv_;
     std::vector<std::vector<Entry>> pending_;  // batches submitted, not written yet
