@@ -30,7 +30,7 @@ def test_plugins_info_shows_the_backend():
     for path, backend in ((ECHO, "wasm (wabt interpreter)"), (ECHO_AOT, "wasm (wasm2c, ahead of time)")):
         rc, out, err = run_ntx("plugins", "info", path)
         check(rc == 0, f"exit {rc}: {out}{err}")
-        for line in ("name:          echo", "version:       1.0.0", "abi:           1.3",
+        for line in ("name:          echo", "version:       1.0.0", "abi:           1.4",
                      "capabilities:  connect, send, close", "backend:       " + backend):
             check(line in out, out)
 
