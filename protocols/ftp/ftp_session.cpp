@@ -247,8 +247,10 @@ void Session::on_done(CURLcode code) noexcept {
     ntx_action_t *action = std::exchange(action_, nullptr);
     long response = 0;
     curl_off_t up = 0, down = 0, total_us = 0, connect_us = 0, start_us = 0;
-    long connects = 0;
+    long connects = 0, header_bytes = 0, request_bytes = 0;
     curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &response);
+    curl_easy_getinfo(easy_, CURLINFO_HEADER_SIZE, &header_bytes);    // control replies received
+    curl_easy_getinfo(easy_, CURLINFO_REQUEST_SIZE, &request_bytes);  // control commands sent
     curl_easy_getinfo(easy_, CURLINFO_SIZE_UPLOAD_T, &up);
     curl_easy_getinfo(easy_, CURLINFO_SIZE_DOWNLOAD_T, &down);
     curl_easy_getinfo(easy_, CURLINFO_TOTAL_TIME_T, &total_us);
@@ -262,6 +264,11 @@ void Session::on_done(CURLcode code) noexcept {
     const std::uint64_t sent = call == Call::upload && up > 0 ? static_cast<std::uint64_t>(up) : 0;
     const std::uint64_t received = (call == Call::list || call == Call::download) ? received_ : 0;
     const std::uint64_t bytes = call == Call::upload ? sent : received;
+    // libcurl's sockets are not the host's: their bytes reach the run's socket totals through the
+    // result (ABI 1.4), as libcurl counts them (data both ways, control commands and replies).
+    const auto positive = [](auto v) { return v > 0 ? static_cast<std::uint64_t>(v) : std::uint64_t{0}; };
+    const std::uint64_t wire_sent = positive(up) + positive(request_bytes);
+    const std::uint64_t wire_received = positive(down) + positive(header_bytes);
 
     try {
         const ntx_result_t *result = nullptr;
@@ -269,6 +276,9 @@ void Session::on_done(CURLcode code) noexcept {
         counts.size = sizeof counts;
         counts.bytes_sent = sent;
         counts.bytes_received = received;
+        counts.protocol = str("ftp");
+        counts.foreign_bytes_sent = wire_sent;
+        counts.foreign_bytes_received = wire_received;
         if (want_result_) {
             field_count_ = 0;
             add_uint("response_code", static_cast<std::uint64_t>(response > 0 ? response : 0));
@@ -297,6 +307,9 @@ void Session::on_done(CURLcode code) noexcept {
                 add_field("body_truncated", truncated_ ? "true" : "false");
             }
             result = finish_result(sent, received);
+            result_.protocol = counts.protocol;
+            result_.foreign_bytes_sent = wire_sent;
+            result_.foreign_bytes_received = wire_received;
         } else {
             result = &counts;
         }
