@@ -49,6 +49,9 @@ Error Session::init() {
         if (rc == CURLE_OK) rc = curl_easy_setopt(easy_, option, value);
     };
     set(CURLOPT_SHARE, share_);
+    if (rc == CURLE_OK) rc = wire_.attach(easy_);  // the wire bytes of libcurl's own sockets
+    set(CURLOPT_SOCKOPTFUNCTION, &Session::on_sockopt);
+    set(CURLOPT_SOCKOPTDATA, static_cast<void *>(this));
     set(CURLOPT_PRIVATE, static_cast<void *>(this));
     set(CURLOPT_NOSIGNAL, 1L);  // several loop threads: no SIGALRM
     set(CURLOPT_ERRORBUFFER, error_buffer_);
@@ -98,8 +101,14 @@ ntx_status_t Session::start(ntx_action_t *action, const ntx_action_ctx_t &ctx) {
     return NTX_OK;
 }
 
+int Session::on_sockopt(void *self, curl_socket_t, curlsocktype purpose) noexcept {
+    if (purpose == CURLSOCKTYPE_ACCEPT) static_cast<Session *>(self)->accepted_data_ = true;
+    return CURL_SOCKOPT_OK;
+}
+
 Error Session::configure(const ntx_action_ctx_t &ctx) {
     error_buffer_[0] = '\0';
+    accepted_data_ = false;
     received_ = 0;
     truncated_ = false;
     over_limit_ = false;
@@ -247,10 +256,8 @@ void Session::on_done(CURLcode code) noexcept {
     ntx_action_t *action = std::exchange(action_, nullptr);
     long response = 0;
     curl_off_t up = 0, down = 0, total_us = 0, connect_us = 0, start_us = 0;
-    long connects = 0, header_bytes = 0, request_bytes = 0;
+    long connects = 0;
     curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &response);
-    curl_easy_getinfo(easy_, CURLINFO_HEADER_SIZE, &header_bytes);    // control replies received
-    curl_easy_getinfo(easy_, CURLINFO_REQUEST_SIZE, &request_bytes);  // control commands sent
     curl_easy_getinfo(easy_, CURLINFO_SIZE_UPLOAD_T, &up);
     curl_easy_getinfo(easy_, CURLINFO_SIZE_DOWNLOAD_T, &down);
     curl_easy_getinfo(easy_, CURLINFO_TOTAL_TIME_T, &total_us);
@@ -265,10 +272,14 @@ void Session::on_done(CURLcode code) noexcept {
     const std::uint64_t received = (call == Call::list || call == Call::download) ? received_ : 0;
     const std::uint64_t bytes = call == Call::upload ? sent : received;
     // libcurl's sockets are not the host's: their bytes reach the run's socket totals through the
-    // result (ABI 1.4), as libcurl counts them (data both ways, control commands and replies).
-    const auto positive = [](auto v) { return v > 0 ? static_cast<std::uint64_t>(v) : std::uint64_t{0}; };
-    const std::uint64_t wire_sent = positive(up) + positive(request_bytes);
-    const std::uint64_t wire_received = positive(down) + positive(header_bytes);
+    // result (ABI 1.4), as the kernel counted them (control and data connections). libcurl's
+    // CURLINFO_REQUEST_SIZE / _HEADER_SIZE stay 0 for FTP, so they cannot say the control bytes.
+    std::uint64_t wire_sent = 0, wire_received = 0;
+    wire_.take(wire_sent, wire_received);
+    if (accepted_data_) {  // an accept()ed data connection bypasses the counter: libcurl's data counts
+        wire_sent += up > 0 ? static_cast<std::uint64_t>(up) : 0;
+        wire_received += down > 0 ? static_cast<std::uint64_t>(down) : 0;
+    }
 
     try {
         const ntx_result_t *result = nullptr;

@@ -141,6 +141,8 @@ load:
               f"socket_bytes_sent {totals['socket_bytes_sent']}, data {data_sent}")
         check(data_received + users * 100 < totals["socket_bytes_received"] < data_received + users * 7 * 2000,
               f"socket_bytes_received {totals['socket_bytes_received']}, data {data_received}")
+        print(f"socket totals: sent {totals['socket_bytes_sent']} (data {data_sent}), "
+              f"received {totals['socket_bytes_received']} (data {data_received})")
         for name in ("login", "put-note", "get-seed", "del-note"):
             check(action(s, name).get("protocols") == {"ftp": users}, f"{name} {action(s, name)}")
 
