@@ -108,6 +108,18 @@ bool RecordingHost::check_result(const char* fn, const ntx_result_t* r) {
         (void)text(kv.key);
         (void)text(kv.value);
     }
+    // 1.6: the protocol's name is copied too; it must be a short printable token ("h2", "ftp").
+    if (NTX_HAS_MEMBER(r, ntx_result_t, foreign_bytes_received) && r->protocol.len) {
+        if (!r->protocol.ptr) {
+            violation(std::string(fn) + ": result.protocol has a NULL pointer with a length");
+            return false;
+        }
+        const std::string p = text(r->protocol);
+        const bool token = p.size() <= 32 && std::all_of(p.begin(), p.end(), [](char c) { return c > ' ' && c < 127; });
+        if (!token)
+            violation(std::string(fn) + ": result.protocol '" + p.substr(0, 40) +
+                      "' is not a short name (at most 32 printable characters, no spaces, as \"h2\" or \"ftp\")");
+    }
     return true;
 }
 
@@ -298,6 +310,28 @@ ntx_status_t RecordingHost::h_socket_open(ntx_host_t* host, ntx_loop_t* loop, co
     }
     if (!opts->on_event) return NTX_E_INVALID;
     if (opts->host.len && !opts->host.ptr) return NTX_E_INVALID;
+    // 1.6: an ALPN list must be in RFC 7301's wire format (each name after its one-byte length); the
+    // host refuses a malformed one, and offers one only on TLS.
+    if (NTX_HAS_MEMBER(opts, ntx_socket_opts_t, tls_alpn) && opts->tls_alpn.len) {
+        if (!opts->tls_alpn.ptr) {
+            h.violation("socket_open: tls_alpn has a NULL pointer with a length");
+            return NTX_E_INVALID;
+        }
+        const std::string wire(opts->tls_alpn.ptr, opts->tls_alpn.len);
+        bool ok = wire.size() <= 0xffff;
+        for (std::size_t at = 0; ok && at < wire.size();) {
+            const std::size_t n = static_cast<unsigned char>(wire[at]);
+            ok = n > 0 && at + 1 + n <= wire.size();
+            at += 1 + n;
+        }
+        if (!ok) {
+            h.violation("socket_open: tls_alpn is not an ALPN list in wire format (each name preceded by its length "
+                        "in one byte, e.g. \"\\x02h2\\x08http/1.1\"); the host refuses it with NTX_E_INVALID");
+            return NTX_E_INVALID;
+        }
+        if (opts->transport != NTX_TRANSPORT_TLS)
+            h.warning("socket_open: tls_alpn given for a socket that is not TLS: the host ignores it");
+    }
     if (opts->transport != NTX_TRANSPORT_TCP && opts->transport != NTX_TRANSPORT_UDP) return NTX_E_UNSUPPORTED;
     std::string name = text(opts->host);
     Socket& s = h.sockets_.emplace_back();

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "net/loop.hpp"
+#include "net/tls.hpp"
 
 using namespace ntx;
 namespace asio = boost::asio;
@@ -260,6 +261,22 @@ TEST_CASE("bad TLS options: unknown flags are refused, a missing CA file fails e
         CHECK(failed.reason.find("cannot load CA file /nonexistent/ca.pem") != std::string::npos);
     }
     CHECK(server.handshakes == 0);
+}
+
+TEST_CASE("a malformed ALPN list is refused at socket_open (ABI 1.6); a well-formed one is taken", "[loop][tls]") {
+    net::Loop loop(0);
+    Events ev;
+    auto o = tls_opts(443, ev);
+    ntx_socket_t id = 0;
+    for (const std::string& bad : {std::string("\x05h2", 3), std::string("\x00", 1), std::string("\x02h2\x03" "ab", 6)}) {
+        o.tls_alpn = str(bad);
+        CHECK(loop.socket_open(o, &id) == NTX_E_INVALID);
+    }
+    o.tls_alpn = ntx_str_t{nullptr, 3};
+    CHECK(loop.socket_open(o, &id) == NTX_E_INVALID);
+    CHECK(net::valid_alpn_list(std::string("\x02h2\x08http/1.1", 12)));
+    CHECK_FALSE(net::valid_alpn_list(""));
+    CHECK_FALSE(net::valid_alpn_list(std::string(300, '\x01').substr(0, 299)));  // the last name runs past the end
 }
 
 TEST_CASE_METHOD(PongServer, "a 1.0-sized options struct opens TLS with the defaults: verify against the system store",

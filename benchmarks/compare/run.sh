@@ -16,6 +16,8 @@
 #        open:  ntx at a fixed 2,000 arrivals/s (open model), one GET each, latency from intended starts
 #        watch: ntx's GET run --quiet, with the progress line, and with the progress line and
 #               --metrics-listen (scraped every second)
+#        h2:    ntx, h2load -m 10 -- HTTP/2 (h2c, prior knowledge) GET /asset over C connections
+#               carrying 10 streams each (ntx: 10*C users sharing connections, max-streams: 10)
 #   4. measures each generator's CPU-seconds (user+sys) and peak RSS with GNU time, takes requests and
 #      p50/p99 from each tool's own output, and prints a markdown table with ntx's ratio to each peer.
 # A default run (2 rounds of 8 s) takes about 3-4 minutes. --only get,flow runs a subset.
@@ -23,9 +25,10 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-ROUNDS=2 DURATION=8 CONNECTIONS=50 ONLY="get,flow,open,watch" INSTALL=1 KEEP=0
+ROUNDS=2 DURATION=8 CONNECTIONS=50 ONLY="get,flow,open,watch,h2" INSTALL=1 KEEP=0
+H2_STREAMS=10
 OPEN_RATE=2000
-PORT=${PORT:-27080} METRICS_PORT=${METRICS_PORT:-27081}
+PORT=${PORT:-27080} METRICS_PORT=${METRICS_PORT:-27081} H2_PORT=${H2_PORT:-27082}
 SERVER_CPU=${SERVER_CPU:-0} CLIENT_CPU=${CLIENT_CPU:-1}
 BUILD_DIR=${BUILD_DIR:-$repo/build}
 ARTILLERY_VERSION=$(sed -n 's/.*"artillery": *"\([^"]*\)".*/\1/p' "$here/package.json")
@@ -39,7 +42,7 @@ while [ $# -gt 0 ]; do
   --only) ONLY=${2:?}; shift 2 ;;
   --no-install) INSTALL=0; shift ;;
   --keep) KEEP=1; shift ;;
-  -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -47,7 +50,7 @@ done
 [[ $DURATION =~ ^[0-9]+$ ]] && ((DURATION >= 2 && DURATION <= 300)) || die "--duration must be 2..300 s"
 [[ $CONNECTIONS =~ ^[0-9]+$ ]] && ((CONNECTIONS >= 1 && CONNECTIONS <= 1000)) || die "--connections must be 1..1000"
 for part in ${ONLY//,/ }; do
-  case "$part" in get | flow | open | watch) ;; *) die "--only takes get, flow, open, watch" ;; esac
+  case "$part" in get | flow | open | watch | h2) ;; *) die "--only takes get, flow, open, watch, h2" ;; esac
 done
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
 (($(nproc) >= 2)) || die "needs 2 CPUs (server and generator pinned apart)"
@@ -99,6 +102,7 @@ http {
     scgi_temp_path $work/nginx/tmp/scgi;
     server {
         listen 127.0.0.1:$PORT backlog=4096;
+        listen 127.0.0.1:$H2_PORT backlog=4096 http2;  # h2c with prior knowledge
         root $work/nginx/www;
         location = /asset { limit_except GET { deny all; } }
         # POST: nginx reads the whole body, then answers 201.
@@ -121,19 +125,30 @@ curl -fsS -o /dev/null -X DELETE "http://127.0.0.1:$PORT/items/1" || die "DELETE
 # nginx's own process (timeout's child).
 server_pid=$(pgrep -P "$nginx_pid" nginx || echo "$nginx_pid")
 url="http://127.0.0.1:$PORT"
+h2_url="http://127.0.0.1:$H2_PORT"
+if want h2; then
+  curl -fsS -o /dev/null --http2-prior-knowledge "$h2_url/asset" || die "h2c GET /asset fails"
+fi
 
 # ---- ntx res_dirs ------------------------------------------------------------------------------------
-ntx_res() {  # ntx_res DIR KIND   (KIND: get | flow | open)
-  local dir=$1 kind=$2
+ntx_res() {  # ntx_res DIR KIND   (KIND: get | flow | open | h2)
+  local dir=$1 kind=$2 users=$CONNECTIONS
   mkdir -p "$dir/resource"
   printf 'tick: 20ms\nthreads: 1\nlog:\n  level: warn\n' >"$dir/config.yaml"
   printf 'http:\n  user-agent: ntx-bench\n' >"$dir/resource/config.yaml"
+  if [ "$kind" = h2 ]; then
+    # h2load -m N: N streams in flight per connection; here N users per shared connection.
+    printf '  http-version: "2"\n  max-streams: %s\n' "$H2_STREAMS" >>"$dir/resource/config.yaml"
+    users=$((CONNECTIONS * H2_STREAMS))
+  fi
   {
-    printf 'version: "1.0"\ncomponents:\n  - name: http\n    version: "0.2.1"\n    kind: native\n    entry: http\n'
+    printf 'version: "1.0"\ncomponents:\n  - name: http\n    version: "%s"\n    kind: native\n    entry: http\n' \
+      "$([ "$kind" = h2 ] && echo 0.2.3 || echo 0.2.1)"
     case "$kind" in
-    get | open)
+    get | open | h2)
       printf 'workflows:\n  get:\n    steps:\n      - ref: get-asset\n'
-      printf 'actions:\n  get-asset:\n    component: http\n    call: get\n    with:\n      url: "%s/asset"\n    timeout: 2s\n' "$url"
+      printf 'actions:\n  get-asset:\n    component: http\n    call: get\n    with:\n      url: "%s/asset"\n    timeout: 2s\n' \
+        "$([ "$kind" = h2 ] && echo "$h2_url" || echo "$url")"
       ;;
     flow)
       printf 'workflows:\n  get:\n    steps:\n      - ref: get-asset\n      - ref: post-item\n      - ref: delete-item\n'
@@ -149,7 +164,7 @@ ntx_res() {  # ntx_res DIR KIND   (KIND: get | flow | open)
         "$OPEN_RATE" "$DURATION" $((DURATION + 5))
     else
       printf '      user-count: %s\n      spawn-rate: 1000000/s\n      task-duration: %ss\n      max-duration: %ss\n' \
-        "$CONNECTIONS" "$DURATION" $((DURATION + 5))
+        "$users" "$DURATION" $((DURATION + 5))
     fi
   } >"$dir/script.yaml"
   "$NTX" validate "$dir" >/dev/null
@@ -157,6 +172,7 @@ ntx_res() {  # ntx_res DIR KIND   (KIND: get | flow | open)
 want get || want watch && ntx_res "$work/res-get" get
 want flow && ntx_res "$work/res-flow" flow
 want open && ntx_res "$work/res-open" open
+want h2 && ntx_res "$work/res-h2" h2
 if want flow; then
   cp "$here/peers/locustfile.py" "$work/locustfile.py"
   cp "$here/peers/artillery-flow.js" "$work/artillery-flow.js"
@@ -219,6 +235,11 @@ run_tool() {  # run_tool TOOL ROUND
     measure "$tag" env LOOP_MS=$((DURATION * 1000)) ARTILLERY_DISABLE_TELEMETRY=true \
       "$ARTILLERY" run --quiet --output "$work/$tag.json" "$work/artillery-flow.yml" ;;
   ntx-open) measure "$tag" "$NTX" run "$work/res-open" --out "$work/$tag.d" --threads 1 --quiet ;;
+  ntx-h2) measure "$tag" "$NTX" run "$work/res-h2" --out "$work/$tag.d" --threads 1 --quiet ;;
+  h2load-h2)
+    # h2c (prior knowledge: h2load's default for http://), H2_STREAMS streams per connection.
+    measure "$tag" h2load -t1 -c"$CONNECTIONS" -m"$H2_STREAMS" -D"$DURATION" --warm-up-time=0 \
+      --log-file="$work/$tag.log" "$h2_url/asset" ;;
   ntx-quiet) measure "$tag" "$NTX" run "$work/res-get" --out "$work/$tag.d" --threads 1 --quiet ;;
   ntx-progress) measure "$tag" "$NTX" run "$work/res-get" --out "$work/$tag.d" --threads 1 ;;
   ntx-watched)
@@ -240,13 +261,14 @@ run_tool() {  # run_tool TOOL ROUND
 # One round: the tools of each group in order; every other round in reverse order.
 round() {
   local r=$1 group tools
-  for group in get flow open watch; do
+  for group in get flow open watch h2; do
     want "$group" || continue
     case "$group" in
     get) tools=(ntx-get wrk h2load) ;;
     flow) tools=(ntx-flow locust artillery) ;;
     open) tools=(ntx-open) ;;
     watch) tools=(ntx-quiet ntx-progress ntx-watched) ;;
+    h2) tools=(ntx-h2 h2load-h2) ;;
     esac
     if ((r % 2 == 0)); then
       local i rev=()

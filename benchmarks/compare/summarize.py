@@ -98,10 +98,12 @@ def parse_artillery(tag):
 
 PARSERS = {"ntx-get": parse_ntx, "ntx-flow": parse_ntx, "ntx-open": parse_ntx, "ntx-quiet": parse_ntx,
            "ntx-progress": parse_ntx, "ntx-watched": parse_ntx, "wrk": parse_wrk, "h2load": parse_h2load, "locust": parse_locust,
+           "ntx-h2": parse_ntx, "h2load-h2": parse_h2load,
            "artillery": parse_artillery}
 LABELS = {"ntx-get": "ntx", "ntx-flow": "ntx", "wrk": "wrk 4.1", "h2load": "h2load (--h1)",
           "locust": "Locust FastHttpUser", "artillery": "Artillery", "ntx-quiet": "ntx --quiet",
-          "ntx-watched": "ntx + progress line + --metrics-listen"}
+          "ntx-watched": "ntx + progress line + --metrics-listen", "ntx-h2": "ntx (h2c, max-streams 10)",
+          "h2load-h2": "h2load -m 10 (h2c)"}
 
 
 def result(tool, r):
@@ -160,6 +162,12 @@ if "flow" in parts:
                 ["ntx-flow", "locust", "artillery"],
                 f"{connections} users looping the flow; requests are all three steps. CPU-seconds include each "
                 "tool's start-up (Locust's and Artillery's interpreters: about a second each).")
+if "h2" in parts:
+    group_table("HTTP/2 GET of a 1 KiB file, 10 streams per connection",
+                ["ntx-h2", "h2load-h2"],
+                f"h2c with prior knowledge, {connections} connections with 10 streams in flight each: h2load "
+                f"`-c {connections} -m 10`; ntx {connections * 10} users sharing a loop's connections "
+                "(`http-version: \"2\"`, `max-streams: 10`). One generator thread on its own CPU.")
 if "open" in parts:
     runs = [result("ntx-open", r) for r in range(1, rounds + 1)]
     print("\n### Open model: ntx at a fixed arrival rate\n")

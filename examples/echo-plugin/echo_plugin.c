@@ -1,7 +1,12 @@
 /*
  * echo: a line-based TCP echo protocol, the template plugin to copy.
  *
- *   connect  with {host, port}        open this user's connection; ok once it is up
+ *   connect  with {host, port[, tls, alpn]}
+ *                                      open this user's connection; ok once it is up. tls: "verify"
+ *                                      or "no-verify" makes it a TLS connection (the host runs the
+ *                                      handshake); alpn (ABI 1.6): protocols to offer by ALPN, comma
+ *                                      separated ("h2,http/1.1"); the result's `alpn` field says
+ *                                      which one the server selected
  *   send     with {line[, host, port]} send `line` + "\n", ok when the same line comes back
  *                                      (connects first if the user has no connection: to host/port,
  *                                      else to where the user's last connection went)
@@ -63,6 +68,11 @@ typedef struct echo_conn {
     uint64_t bytes_sent, bytes_received; /* for the current action's result */
     char peer_host[256];  /* where the last connection went: `send` reconnects there after the server */
     uint16_t peer_port;   /* closed an idle connection (params are borrowed: we keep a copy) */
+    int tls;              /* 0: TCP; 1: TLS verifying the certificate; 2: TLS without verification */
+    char alpn_offer[128]; /* ABI 1.6: the ALPN list offered, in wire format (length-prefixed names) */
+    size_t alpn_offer_len;
+    char alpn[64];        /* the protocol the server selected (NTX_SOCKET_CONNECTED's alpn), or "" */
+    size_t alpn_len;
 } echo_conn;
 
 /* A checksum computed off the loop. Owned by the worker and then by the posted callback; the user's
@@ -104,7 +114,7 @@ static void end_action(echo_conn *c, ntx_status_t code, const char *reason) {
     const echo_plugin *p = c->plugin;
     ntx_action_t *action = c->action;
     ntx_result_t result;
-    ntx_kv_t field;
+    ntx_kv_t fields[2];
     if (!action) return;
     /* Forget the handle before calling the host: once ended it is dead. */
     c->action = NULL;
@@ -113,11 +123,15 @@ static void end_action(echo_conn *c, ntx_status_t code, const char *reason) {
     result.size = sizeof result;
     /* `reply` is what save-as reads: the echoed line (equal to the line sent) without its "\n". The
      * host copies fields during the call, so pointing at our own buffer is fine. */
-    field.key = str_of("reply");
-    field.value.ptr = c->line;
-    field.value.len = c->line_len ? c->line_len - 1 : 0;
-    result.fields = &field;
-    result.field_count = (code == NTX_OK && c->line) ? 1 : 0;
+    fields[0].key = str_of("reply");
+    fields[0].value.ptr = c->line;
+    fields[0].value.len = c->line_len ? c->line_len - 1 : 0;
+    /* `alpn`: what the server selected on this TLS connection (ABI 1.6), when it selected one. */
+    fields[1].key = str_of("alpn");
+    fields[1].value.ptr = c->alpn;
+    fields[1].value.len = c->alpn_len;
+    result.fields = (code == NTX_OK && c->line) ? &fields[0] : &fields[1];
+    result.field_count = code != NTX_OK ? 0 : (size_t)(c->line ? 1 : 0) + (c->alpn_len ? 1 : 0);
     result.bytes_sent = c->bytes_sent;
     result.bytes_received = c->bytes_received;
     if (code == NTX_OK)
@@ -207,6 +221,13 @@ static void on_socket(void *userdata, const ntx_socket_event_t *ev) {
     switch (ev->kind) {
     case NTX_SOCKET_CONNECTED:
         c->connected = 1;
+        /* ABI 1.6: a TLS socket says which ALPN protocol the server selected (empty: none). A host
+         * older than 1.6 hands a smaller event: check before reading. */
+        c->alpn_len = 0;
+        if (NTX_HAS_MEMBER(ev, ntx_socket_event_t, alpn) && ev->alpn.ptr && ev->alpn.len < sizeof c->alpn) {
+            memcpy(c->alpn, ev->alpn.ptr, ev->alpn.len);
+            c->alpn_len = ev->alpn.len;
+        }
         if (c->wait == WAIT_CONNECTED) end_action(c, NTX_OK, "");
         else if (c->wait == WAIT_ECHO && c->line) send_line(c);
         break;
@@ -235,7 +256,27 @@ static void on_socket(void *userdata, const ntx_socket_event_t *ev) {
 static ntx_status_t open_connection(echo_conn *c, ntx_loop_t *loop, const ntx_action_ctx_t *ctx) {
     const ntx_str_t *host = param(ctx, "host");
     const ntx_str_t *port = param(ctx, "port");
+    const ntx_str_t *tls = param(ctx, "tls");
+    const ntx_str_t *alpn = param(ctx, "alpn");
     ntx_socket_opts_t opts;
+    if (tls || alpn) {
+        /* "h2,http/1.1" -> "\x02h2\x08http/1.1": each name after its length (RFC 7301's wire format). */
+        size_t i, start = 0, out = 0;
+        if (tls && !str_is(*tls, "verify") && !str_is(*tls, "no-verify")) return NTX_E_INVALID;
+        c->tls = tls && str_is(*tls, "no-verify") ? 2 : 1;
+        for (i = 0; alpn && i <= alpn->len; ++i) {
+            if (i < alpn->len && alpn->ptr[i] != ',') continue;
+            if (i == start || i - start > 255 || out + 1 + (i - start) > sizeof c->alpn_offer) return NTX_E_INVALID;
+            c->alpn_offer[out++] = (char)(i - start);
+            memcpy(c->alpn_offer + out, alpn->ptr + start, i - start);
+            out += i - start;
+            start = i + 1;
+        }
+        c->alpn_offer_len = out;
+    } else if (host || port) {
+        c->tls = 0;
+        c->alpn_offer_len = 0;
+    }
     if (host || port) {
         char digits[8];
         long port_number;
@@ -253,8 +294,13 @@ static ntx_status_t open_connection(echo_conn *c, ntx_loop_t *loop, const ntx_ac
     if (!c->peer_port) return NTX_E_INVALID; /* neither given now nor ever before */
     memset(&opts, 0, sizeof opts);
     opts.size = sizeof opts;
-    opts.transport = NTX_TRANSPORT_TCP;
+    opts.transport = c->tls ? NTX_TRANSPORT_TLS : NTX_TRANSPORT_TCP;
     opts.host = str_of(c->peer_host); /* the host copies it during socket_open */
+    if (c->tls) {
+        opts.tls_flags = c->tls == 2 ? NTX_TLS_NO_VERIFY : 0u; /* no-verify: test servers only */
+        opts.tls_alpn.ptr = c->alpn_offer;                    /* ABI 1.6; empty: no ALPN */
+        opts.tls_alpn.len = c->alpn_offer_len;
+    }
     opts.port = c->peer_port;
     opts.on_event = on_socket;
     opts.userdata = c;
@@ -525,7 +571,7 @@ static ntx_status_t echo_validate_action(const ntx_validate_ctx_t *ctx) {
     const char *takes = is_close      ? "close takes no params"
                         : is_send     ? "send takes line, host, port"
                         : is_checksum ? "checksum takes line"
-                                      : "connect takes host, port";
+                                      : "connect takes host, port, tls, alpn";
     int problems = 0, have_line = 0;
     size_t i;
     for (i = 0; ctx->params && i < ctx->param_count; ++i) {
@@ -534,7 +580,8 @@ static ntx_status_t echo_validate_action(const ntx_validate_ctx_t *ctx) {
         have_line |= str_is(kv->key, "line");
         if (is_checksum ? !str_is(kv->key, "line")
                         : (is_close || !(str_is(kv->key, "host") || str_is(kv->key, "port") ||
-                                         (is_send && str_is(kv->key, "line"))))) {
+                                         (is_send && str_is(kv->key, "line")) ||
+                                         (!is_send && (str_is(kv->key, "tls") || str_is(kv->key, "alpn")))))) {
             report(ctx, (int32_t)i, "unknown param", takes);
             ++problems;
         } else if (str_is(kv->key, "port") && !templated) {

@@ -52,6 +52,9 @@ Error Session::init() {
         if (rc == CURLE_OK) rc = curl_easy_setopt(easy_, option, value);
     };
     set(CURLOPT_SHARE, share_);
+    if (rc == CURLE_OK) rc = wire_.attach(easy_);  // the wire bytes of libcurl's own sockets
+    set(CURLOPT_SOCKOPTFUNCTION, &Session::on_sockopt);
+    set(CURLOPT_SOCKOPTDATA, static_cast<void *>(this));
     set(CURLOPT_PRIVATE, static_cast<void *>(this));
     set(CURLOPT_NOSIGNAL, 1L);  // several loop threads: no SIGALRM
     set(CURLOPT_ERRORBUFFER, error_buffer_);
@@ -133,8 +136,14 @@ ntx_status_t Session::start(ntx_action_t *action, const ntx_action_ctx_t &ctx) {
     return NTX_OK;
 }
 
+int Session::on_sockopt(void *self, curl_socket_t, curlsocktype purpose) noexcept {
+    if (purpose == CURLSOCKTYPE_ACCEPT) static_cast<Session *>(self)->accepted_data_ = true;
+    return CURL_SOCKOPT_OK;
+}
+
 Error Session::configure(const ntx_action_ctx_t &ctx) {
     error_buffer_[0] = '\0';
+    accepted_data_ = false;
     received_ = 0;
     truncated_ = false;
     over_limit_ = false;
@@ -298,6 +307,15 @@ void Session::on_done(CURLcode code) noexcept {
     const std::uint64_t sent = call == Call::upload && up > 0 ? static_cast<std::uint64_t>(up) : 0;
     const std::uint64_t received = (call == Call::list || call == Call::download) ? received_ : 0;
     const std::uint64_t bytes = call == Call::upload ? sent : received;
+    // libcurl's sockets are not the host's: their bytes reach the run's socket totals through the
+    // result (ABI 1.6), as the kernel counted them (control and data connections). libcurl's
+    // CURLINFO_REQUEST_SIZE / _HEADER_SIZE stay 0 for FTP, so they cannot say the control bytes.
+    std::uint64_t wire_sent = 0, wire_received = 0;
+    wire_.take(wire_sent, wire_received);
+    if (accepted_data_) {  // an accept()ed data connection bypasses the counter: libcurl's data counts
+        wire_sent += up > 0 ? static_cast<std::uint64_t>(up) : 0;
+        wire_received += down > 0 ? static_cast<std::uint64_t>(down) : 0;
+    }
 
     try {
         const ntx_result_t *result = nullptr;
@@ -305,6 +323,9 @@ void Session::on_done(CURLcode code) noexcept {
         counts.size = sizeof counts;
         counts.bytes_sent = sent;
         counts.bytes_received = received;
+        counts.protocol = str("ftp");
+        counts.foreign_bytes_sent = wire_sent;
+        counts.foreign_bytes_received = wire_received;
         if (want_result_) {
             field_count_ = 0;
             add_uint("response_code", static_cast<std::uint64_t>(response > 0 ? response : 0));
@@ -333,6 +354,9 @@ void Session::on_done(CURLcode code) noexcept {
                 add_field("body_truncated", truncated_ ? "true" : "false");
             }
             result = finish_result(sent, received);
+            result_.protocol = counts.protocol;
+            result_.foreign_bytes_sent = wire_sent;
+            result_.foreign_bytes_received = wire_received;
         } else {
             result = &counts;
         }

@@ -6,6 +6,7 @@
 
 #include <ntx/sdk/error.hpp>
 #include "ftp_params.hpp"
+#include "wire_counter.hpp"
 
 #include <curl/curl.h>
 #include <ntx/plugin_abi.h>
@@ -69,8 +70,12 @@ private:
     const ntx_result_t *finish_result(std::uint64_t sent, std::uint64_t received);
     std::string describe() const;  // "download ftp://host:port/path as 'user'" (never the password)
 
+    static int on_sockopt(void *self, curl_socket_t fd, curlsocktype purpose) noexcept;
+
     const PluginState &plugin_;
     CurlLoop &loop_;
+    WireCounter wire_;               // outlives share_ and easy_ (members go after the destructor's body)
+    bool accepted_data_ = false;     // this transfer's data connection was accept()ed (active mode)
     CURLSH *share_ = nullptr;
     CURL *easy_ = nullptr;
     char error_buffer_[CURL_ERROR_SIZE] = {};

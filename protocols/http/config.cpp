@@ -40,11 +40,13 @@ bool parse_bool(std::string_view text, bool &out) {
     return false;
 }
 
-bool parse_http_version(std::string_view text, bool &http2) {
-    if (text == "1.1" || text == "auto") {
-        http2 = false;
+bool parse_http_version(std::string_view text, HttpVersion &out) {
+    if (text == "1.1") {
+        out = HttpVersion::v1_1;
     } else if (text == "2") {
-        http2 = true;
+        out = HttpVersion::v2;
+    } else if (text == "auto") {
+        out = HttpVersion::automatic;
     } else {
         return false;
     }
@@ -128,8 +130,8 @@ Error parse_config(std::string_view json, std::string_view res_dir, Config &out)
         const bool number_two = v->is_int64() && v->get_int64() == 2;
         const bool number_11 = v->is_double() && v->get_double() == 1.1;
         if (number_two || number_11) {
-            cfg.http2 = number_two;
-        } else if (!s || !parse_http_version(std::string_view(s->data(), s->size()), cfg.http2)) {
+            cfg.http_version = number_two ? HttpVersion::v2 : HttpVersion::v1_1;
+        } else if (!s || !parse_http_version(std::string_view(s->data(), s->size()), cfg.http_version)) {
             return bad("http-version", "must be \"1.1\", \"2\" or \"auto\"");
         }
     }

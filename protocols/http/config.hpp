@@ -9,6 +9,12 @@
 
 namespace ntx::http {
 
+// What `http-version` asks for. Over http://: v2 speaks h2c with prior knowledge, v1_1 and automatic
+// HTTP/1.1. Over https://: v1_1 offers no ALPN (HTTP/1.1), v2 offers "h2" and fails the action as a
+// `protocol` error unless the server selects it, automatic offers "h2, http/1.1" and speaks what the
+// server selects (HTTP/1.1 when it selects nothing).
+enum class HttpVersion : std::uint8_t { v1_1, v2, automatic };
+
 using sdk::Error;
 
 // Each key is also an action parameter of the same name (in `with`) that overrides it for one action,
@@ -30,7 +36,7 @@ struct Config {
     std::uint32_t max_cookie_jar_bytes = 16384;        // "max-cookie-jar-bytes": names, values, domains, paths of a jar
     bool compression = true;                           // "compression": Accept-Encoding gzip, deflate, br; bodies decoded
     std::uint64_t max_decoded_bytes = 16 * 1024 * 1024;  // "max-decoded-bytes": a decoded body larger is a `limit` error
-    bool http2 = false;                                // "http-version": "2" speaks h2c (prior knowledge); "1.1" / "auto" HTTP/1.1
+    HttpVersion http_version = HttpVersion::v1_1;      // "http-version": "1.1", "2" or "auto" (see HttpVersion)
     std::uint32_t max_streams = 1;                     // "max-streams": 1 = a user's own h2 connection; more = shared per loop
 };
 
@@ -39,8 +45,8 @@ struct Config {
 // readable. Returns NTX_E_INVALID with a reason on malformed input.
 Error parse_config(std::string_view json, std::string_view res_dir, Config &out);
 
-// "1.1", "2" or "auto" (HTTP/1.1 until ALPN reaches host TLS sockets); false when it is none of them.
-bool parse_http_version(std::string_view text, bool &http2);
+// "1.1", "2" or "auto"; false when it is none of them.
+bool parse_http_version(std::string_view text, HttpVersion &out);
 // "true" / "false" of an action parameter; false when it is neither.
 bool parse_bool(std::string_view text, bool &out);
 // `path` made absolute against `res_dir` (unchanged when already absolute or empty).

@@ -108,7 +108,8 @@ ntx_status_t HttpConnection::start(ntx_action_t *action, const ntx_action_ctx_t 
     rbuf_.clear();
 
     const Url &url = request_->url();
-    pooled_ = request_->http2() && plugin_.config.max_streams > 1;
+    // The loop's shared h2 connections carry h2c; over https each user keeps its own connection.
+    pooled_ = request_->http_version() == HttpVersion::v2 && !url.tls && plugin_.config.max_streams > 1;
     if (pooled_) {
         if (const ntx_status_t st = submit_pooled(); st < 0) {
             release_action();
@@ -160,11 +161,22 @@ void HttpConnection::reset_parser() noexcept {
 bool HttpConnection::connection_fits() const noexcept {
     const Url &url = request_->url();
     if (socket_ == 0 || conn_ != Conn::open || !request_->keep_alive()) return false;
-    if (conn_h2_ != request_->http2() || (conn_h2_ && (!h2_ || !h2_->usable()))) return false;
+    if (conn_version_ != wanted_version() || (conn_h2_ && (!h2_ || !h2_->usable()))) return false;
     if (conn_port_ != url.port || conn_tls_ != url.tls || conn_host_ != url.host) return false;
     // A TLS connection was verified under its settings: another action's must match them.
     return !url.tls || (conn_verify_ == request_->tls_verify() && conn_ca_file_ == request_->ca_file() &&
                         conn_server_name_ == server_name());
+}
+
+HttpVersion HttpConnection::wanted_version() const noexcept {
+    // Over http://, auto is HTTP/1.1 (no h2c upgrade): the same connection serves both.
+    const HttpVersion v = request_->http_version();
+    return v == HttpVersion::automatic && !request_->url().tls ? HttpVersion::v1_1 : v;
+}
+
+std::string_view HttpConnection::protocol_name() const noexcept {
+    if (pooled_ || (conn_h2_ && !conn_tls_)) return "h2c";
+    return conn_h2_ ? "h2" : "http/1.1";
 }
 
 std::string_view HttpConnection::server_name() const noexcept {
@@ -189,6 +201,10 @@ ntx_status_t HttpConnection::open_socket() {
         opts.tls_server_name = str(server_name());
         opts.tls_flags = request_->tls_verify() ? 0u : NTX_TLS_NO_VERIFY;
         opts.tls_ca_file = str(request_->ca_file());
+        // ABI 1.6: h2 over TLS is chosen by ALPN (RFC 7301 wire format: each name after its length).
+        if (request_->http_version() == HttpVersion::v2) opts.tls_alpn = str(std::string_view("\x02h2", 3));
+        if (request_->http_version() == HttpVersion::automatic)
+            opts.tls_alpn = str(std::string_view("\x02h2\x08http/1.1", 12));
     }
     ntx_socket_t sock = 0;
     const ntx_status_t st = plugin_.api->socket_open(plugin_.host, loop_, &opts, &sock);
@@ -196,7 +212,10 @@ ntx_status_t HttpConnection::open_socket() {
     if (sock == 0) return NTX_E_INTERNAL;
     socket_ = sock;
     conn_ = Conn::connecting;
-    conn_h2_ = request_->http2();
+    conn_version_ = wanted_version();
+    // h2c and required h2 speak HTTP/2 from the start (h2 is confirmed by ALPN on CONNECTED); auto
+    // over TLS learns it from the server's selection.
+    conn_h2_ = conn_version_ == HttpVersion::v2;
     h2_.reset();
     conn_host_.assign(url.host);
     conn_port_ = url.port;
@@ -267,9 +286,12 @@ void HttpConnection::handle_event(const ntx_socket_event_t &event) {
     if (event.socket == 0 || event.socket != socket_) return;
 
     switch (event.kind) {
-    case NTX_SOCKET_CONNECTED:
-        on_connected();
+    case NTX_SOCKET_CONNECTED: {
+        std::string_view alpn;
+        if (NTX_HAS_MEMBER(&event, ntx_socket_event_t, alpn) && event.alpn.ptr) alpn = {event.alpn.ptr, event.alpn.len};
+        on_connected(alpn);
         return;
+    }
     case NTX_SOCKET_DATA:
         if (NTX_HAS_MEMBER(&event, ntx_socket_event_t, data)) on_data(event.data.ptr, event.data.len);
         return;
@@ -295,10 +317,19 @@ void HttpConnection::handle_event(const ntx_socket_event_t &event) {
     }
 }
 
-void HttpConnection::on_connected() {
+void HttpConnection::on_connected(std::string_view alpn) {
     conn_ = Conn::open;
     if (!action_) {  // nobody waits for this connection any more
         close_socket();
+        return;
+    }
+    if (conn_tls_ && conn_version_ == HttpVersion::automatic) conn_h2_ = alpn == "h2";
+    if (conn_tls_ && conn_version_ == HttpVersion::v2 && alpn != "h2") {
+        // Speaking h2 to a server that did not agree to it would only produce garbage: a protocol error.
+        close_socket();
+        reason_.assign("http: http-version 2: the server at ").append(conn_host_).append(" did not select h2 by ALPN (");
+        reason_.append(alpn.empty() ? std::string_view("it selected nothing") : alpn).append(")");
+        fail(NTX_E_PROTOCOL, reason_);
         return;
     }
     if (want_result_) connect_ms_ += ms_between(t_connect_start_, Clock::now());  // every hop's connection
@@ -597,11 +628,11 @@ void HttpConnection::complete(bool trailing_bytes) {
         fields_.add_uint("redirects", redirects_);
         request_->url().write_to(url_text_);
         fields_.add_borrowed("url", url_text_);
-        fields_.add_borrowed("protocol", pooled_ || conn_h2_ ? std::string_view("h2c") : std::string_view("http/1.1"));
+        fields_.add_borrowed("protocol", protocol_name());
         add_timings(Clock::now());
-        result = fields_.finish(bytes_sent_, bytes_received_, status);
+        result = fields_.finish(bytes_sent_, bytes_received_, status, protocol_name());
     } else {
-        counts = ResultFields::counts_only(bytes_sent_, bytes_received_, status);
+        counts = ResultFields::counts_only(bytes_sent_, bytes_received_, status, protocol_name());
     }
 
     if (pooled_) {
@@ -626,14 +657,16 @@ void HttpConnection::complete(bool trailing_bytes) {
 }
 
 void HttpConnection::fail(ntx_status_t code, std::string_view reason) {
+    // The protocol is said when the server answered in it (not for a refused connect or ALPN).
+    const std::string_view protocol = got_bytes_ ? protocol_name() : std::string_view();
     ntx_result_t counts{};
     const ntx_result_t *result = &counts;
     if (want_result_) {
         fields_.clear();  // whatever the parser wrote belongs to an incomplete response
         add_timings(Clock::now());
-        result = fields_.finish(bytes_sent_, bytes_received_, 0);
+        result = fields_.finish(bytes_sent_, bytes_received_, 0, protocol);
     } else {
-        counts = ResultFields::counts_only(bytes_sent_, bytes_received_, 0);
+        counts = ResultFields::counts_only(bytes_sent_, bytes_received_, 0, protocol);
     }
     cancel_timer();
     if (pooled_) {

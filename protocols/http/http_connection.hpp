@@ -67,7 +67,7 @@ private:
     enum class Conn { none, connecting, open };
 
     void handle_event(const ntx_socket_event_t &event);
-    void on_connected();
+    void on_connected(std::string_view alpn);  // alpn: the server's ALPN selection (TLS), or empty
     void on_data(const std::uint8_t *data, std::size_t len);
     bool h2_receive(const std::uint8_t *data, std::size_t len);  // false: the action ended
     void on_peer_closed();
@@ -82,6 +82,8 @@ private:
     void release_stream() noexcept;    // the pooled stream off the pool
     bool connection_fits() const noexcept;      // the open connection can carry the current hop
     std::string_view server_name() const noexcept;  // the TLS name of the current hop
+    HttpVersion wanted_version() const noexcept;    // the current hop's http-version (auto over http:// is 1.1)
+    std::string_view protocol_name() const noexcept;  // "http/1.1", "h2" or "h2c": what the action speaks
     void follow_redirect(bool reusable);
     bool can_retry(ntx_status_t status) const noexcept;
     void retry();
@@ -115,7 +117,8 @@ private:
     std::string conn_ca_file_;
     std::string conn_server_name_;
     bool conn_reused_ = false;  // the current attempt runs on a connection that served an earlier response
-    bool conn_h2_ = false;      // the connection speaks h2c
+    HttpVersion conn_version_ = HttpVersion::v1_1;  // the http-version the connection was opened for
+    bool conn_h2_ = false;      // the connection speaks HTTP/2 (h2c, or h2 selected by ALPN)
     std::unique_ptr<H2Session> h2_;  // its session, made with the connection's first request
     H2Stream h2_stream_;        // the action's stream on it (or on the loop's pool)
     bool pooled_ = false;       // the action runs on the loop's shared h2 connections (max-streams > 1)

@@ -211,7 +211,7 @@ Error parse_param(std::string_view key, std::string_view value, RequestSpec &out
     } else if (key == "cookies") {
         if (!parse_bool(value, out.cookies)) return bad_bool(key);
     } else if (key == "http-version") {
-        if (!parse_http_version(value, out.http2)) {
+        if (!parse_http_version(value, out.http_version)) {
             return Error{NTX_E_INVALID, "http: http-version must be \"1.1\", \"2\" or \"auto\""};
         }
     } else if (key == "keep-cookies") {
@@ -254,7 +254,7 @@ Error parse_request(std::string_view call, const ntx_kv_t *params, std::size_t c
     out.cookies = defaults.cookies;
     out.keep_cookies = defaults.keep_cookies;
     out.compression = defaults.compression;
-    out.http2 = defaults.http2;
+    out.http_version = defaults.http_version;
     out.set_cookies.clear();
     out.has_cookie_header = false;
     out.body_kind = BodyKind::none;
@@ -290,10 +290,6 @@ Error check_request(const RequestSpec &req) {
     if (req.body_kind == BodyKind::json_fields) {
         std::string scratch;
         if (Error e = build_json(req.json_fields, scratch)) return e;
-    }
-    if (req.http2 && req.url.tls) {
-        return Error{NTX_E_INVALID, "http: http-version 2 over https needs ALPN, which the host's TLS sockets do not "
-                                    "offer yet: use http:// (h2c) or http-version 1.1"};
     }
     if (req.auth_user_set != req.auth_password_set) {
         return Error{NTX_E_INVALID, "http: auth needs both user and password"};

@@ -57,7 +57,7 @@ struct RequestSpec {
     bool cookies = true;               // use the user's jar (send its cookies, keep what the server sets)
     bool keep_cookies = false;         // the jar outlives a task
     bool compression = true;           // Accept-Encoding: gzip, deflate, br; the body is decoded
-    bool http2 = false;                // h2c with prior knowledge (http:// only)
+    HttpVersion http_version = HttpVersion::v1_1;
     std::vector<std::pair<std::string_view, std::string_view>> set_cookies;  // from cookies.<name>
     bool has_cookie_header = false;    // headers.Cookie given: the jar adds none
     // The body's params (at most one family) and basic auth.
@@ -125,7 +125,7 @@ public:
     const std::string &ca_file() const noexcept { return ca_file_; }  // absolute, or "" for the system store
     std::string_view tls_server_name() const noexcept { return spec_.tls_server_name; }
     bool follow_redirects() const noexcept { return spec_.follow_redirects; }
-    bool http2() const noexcept { return spec_.http2; }
+    HttpVersion http_version() const noexcept { return spec_.http_version; }
     std::uint32_t max_redirects() const noexcept { return spec_.max_redirects; }
 
     // The request of the current hop: the prepared one, or the latest redirect's.

@@ -59,7 +59,7 @@ void ResultFields::add_header(std::string_view name, std::string_view value) {
 }
 
 const ntx_result_t *ResultFields::finish(std::uint64_t bytes_sent, std::uint64_t bytes_received,
-                                         std::uint32_t status) {
+                                         std::uint32_t status, std::string_view protocol) {
     // Views are taken only now: the strings no longer move.
     views_.clear();
     for (std::size_t i = 0; i < used_; ++i) {
@@ -67,7 +67,7 @@ const ntx_result_t *ResultFields::finish(std::uint64_t bytes_sent, std::uint64_t
         const std::string_view v = f.is_borrowed ? f.borrowed : std::string_view(f.value);
         views_.push_back(ntx_kv_t{ntx_str_t{f.key.data(), f.key.size()}, ntx_str_t{v.data(), v.size()}});
     }
-    result_ = counts_only(bytes_sent, bytes_received, status);
+    result_ = counts_only(bytes_sent, bytes_received, status, protocol);
     result_.fields = views_.empty() ? nullptr : views_.data();
     result_.field_count = views_.size();
     return &result_;

@@ -32,16 +32,19 @@ public:
 
     // The result as the ABI wants it. Valid until this object is modified or destroyed.
     // `status` is the response's status code (0 = none), which the host counts by class.
-    const ntx_result_t *finish(std::uint64_t bytes_sent, std::uint64_t bytes_received, std::uint32_t status);
+    // `protocol` (ABI 1.6, e.g. "h2") must outlive the handover, like borrowed fields.
+    const ntx_result_t *finish(std::uint64_t bytes_sent, std::uint64_t bytes_received, std::uint32_t status,
+                               std::string_view protocol = {});
 
     // A result with the byte counts and the status only (nobody reads fields); no storage involved.
     static ntx_result_t counts_only(std::uint64_t bytes_sent, std::uint64_t bytes_received,
-                                    std::uint32_t status) noexcept {
+                                    std::uint32_t status, std::string_view protocol = {}) noexcept {
         ntx_result_t r{};
         r.size = sizeof(ntx_result_t);
         r.bytes_sent = bytes_sent;
         r.bytes_received = bytes_received;
         r.status = status;
+        r.protocol = ntx_str_t{protocol.data(), protocol.size()};
         return r;
     }
 

@@ -7,6 +7,8 @@ both its ports accept connections. stop() (or leaving the `with` block) ends it 
 
     http_port / https_port   where it listens on 127.0.0.1
     h2c_port                 HTTP/2 with prior knowledge (h2c), the same locations
+    h2s_port                 HTTPS that selects h2 by ALPN (h2 over TLS), the same locations; https_port
+                             stays HTTP/1.1 only (no http2 on its listen: it ignores ALPN's h2)
     cert_file                the certificate (PEM), usable as a CA file: it is its own issuer
     root                     the document root (www/); files put there are served under /
     requests()               the access log so far: a list of dicts (method, uri, status, scheme, sni, bytes,
@@ -77,6 +79,14 @@ http {{
     }}
     server {{
         listen 127.0.0.1:{https_port} ssl;
+        server_name localhost;
+        ssl_certificate {dir}/cert.pem;
+        ssl_certificate_key {dir}/key.pem;
+        ssl_protocols {ssl_protocols};
+        include {dir}/locations.conf;
+    }}
+    server {{
+        listen 127.0.0.1:{h2s_port} ssl http2;
         server_name localhost;
         ssl_certificate {dir}/cert.pem;
         ssl_certificate_key {dir}/key.pem;
@@ -176,16 +186,21 @@ class Nginx:
         self.h2c_port = free_port()
         while self.h2c_port in (self.http_port, self.https_port):
             self.h2c_port = free_port()
+        self.h2s_port = free_port()
+        while self.h2s_port in (self.http_port, self.https_port, self.h2c_port):
+            self.h2s_port = free_port()
         with open(os.path.join(d, "locations.conf"), "w") as f:
             f.write(LOCATIONS.format(dir=d))
         conf = os.path.join(d, "nginx.conf")
         with open(conf, "w") as f:
             f.write(CONF.format(dir=d, http_port=self.http_port, https_port=self.https_port, h2c_port=self.h2c_port,
+                                h2s_port=self.h2s_port,
                                 ssl_protocols=self.ssl_protocols))
         self.proc = subprocess.Popen([NGINX, "-p", d, "-c", conf, "-e", os.path.join(d, "error.log")],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 20
-        while not (_accepts(self.http_port) and _accepts(self.https_port) and _accepts(self.h2c_port)):
+        while not (_accepts(self.http_port) and _accepts(self.https_port) and _accepts(self.h2c_port) and
+                   _accepts(self.h2s_port)):
             if self.proc.poll() is not None:
                 raise AssertionError(f"nginx exited {self.proc.returncode}: {self.proc.stderr.read()} "
                                      f"{self._error_log()}")

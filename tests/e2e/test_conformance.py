@@ -98,11 +98,13 @@ def test_misbehaving_plugin_fails_each_rule():
         ("FAIL  crash: no parameters", "in run_action(crash): errors must come back as status codes"),
         ("FAIL  bad-code: no parameters", "action_fail(bad-code) with code 3"),
         ("FAIL  in-release: no parameters", "action_complete called inside release"),
+        ("FAIL  bad-alpn: no parameters", "tls_alpn is not an ALPN list in wire format"),
+        ("FAIL  bad-alpn: no parameters", "result.protocol has a NULL pointer with a length"),
     ]
     for title, finding in expected:
         check(title in out and finding in out, f"missing '{title}' / '{finding}' in:\n{out}")
     # One capability at a time: each misbehaviour alone makes the kit fail.
-    for call in ["twice", "late", "crash", "bad-code", "in-release"]:
+    for call in ["twice", "late", "crash", "bad-code", "in-release", "bad-alpn"]:
         rc, out, _ = kit(bad, "--only", call)
         fails = [l for l in out.splitlines() if l.startswith("FAIL  ") and not l.startswith("FAIL  entry")]
         check(rc == 1 and fails and all(l.startswith(f"FAIL  {call}:") for l in fails), f"{call}: exit {rc}\n{out}")

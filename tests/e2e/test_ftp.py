@@ -130,6 +130,22 @@ load:
         # A listing is an ASCII transfer: curl hands it over with LF line ends (vsftpd sends CRLF).
         check(action(s, "list-seed")["bytes_received"] == users * len(b"data.bin\n"), f"list {action(s, 'list-seed')}")
 
+        # libcurl's sockets are not the host's: the plugin reports their bytes (ABI 1.6), so the run's
+        # socket totals hold every data byte plus the control channel's commands and replies (a banner,
+        # USER/PASS, EPSV, RETR/STOR... per transfer: more than 100 bytes per user each way, under 2 kB
+        # per action), and each action counts as `ftp`.
+        data_sent = notes + users * len(PAYLOAD)
+        data_received = users * (len(SEED) + len(PAYLOAD) + len(b"data.bin\n"))
+        totals = report["totals"]
+        check(data_sent + users * 100 < totals["socket_bytes_sent"] < data_sent + users * 7 * 2000,
+              f"socket_bytes_sent {totals['socket_bytes_sent']}, data {data_sent}")
+        check(data_received + users * 100 < totals["socket_bytes_received"] < data_received + users * 7 * 2000,
+              f"socket_bytes_received {totals['socket_bytes_received']}, data {data_received}")
+        print(f"socket totals: sent {totals['socket_bytes_sent']} (data {data_sent}), "
+              f"received {totals['socket_bytes_received']} (data {data_received})")
+        for name in ("login", "put-note", "get-seed", "del-note"):
+            check(action(s, name).get("protocols") == {"ftp": users}, f"{name} {action(s, name)}")
+
         # save-as results: the listing and the download's byte count, on a reused connection.
         check(stderr.count("entries=1 names=data.bin") == users, f"listing results: {stderr[-2000:]}")
         # connects: the data connection only (the control connection was the user's, reused).

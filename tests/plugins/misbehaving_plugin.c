@@ -6,6 +6,8 @@
  *   crash       reads params[0] without looking at param_count (NULL params: a crash)
  *   bad-code    fails its action with a positive code
  *   in-release  completes normally, then calls action_complete from release
+ *   bad-alpn    (ABI 1.6) opens a TLS socket whose ALPN list runs past its end, and names its result's
+ *               protocol with a NULL pointer and a length
  * and its entry fills the whole plugin table whatever size the host gave (a smaller table overflows).
  * Its validate_action (ABI 1.2) reports a problem of a `twice` action, then says NTX_OK: a status
  * that disagrees with its reports.
@@ -25,7 +27,7 @@ typedef struct bad_late {
     ntx_action_t *action;
 } bad_late;
 
-static const char *const bad_capabilities[] = {"twice", "late", "crash", "bad-code", "in-release"};
+static const char *const bad_capabilities[] = {"twice", "late", "crash", "bad-code", "in-release", "bad-alpn"};
 
 static int is(ntx_str_t s, const char *lit) { return s.len == strlen(lit) && memcmp(s.ptr, lit, s.len) == 0; }
 
@@ -43,6 +45,11 @@ static void on_late_timer(void *userdata, ntx_timer_t timer) {
     (void)timer;
     late->st->api->action_complete(late->st->host, late->action, NULL); /* after on_error: forbidden */
     free(late);
+}
+
+static void on_bad_socket(void *userdata, const ntx_socket_event_t *event) {
+    (void)userdata;
+    (void)event;
 }
 
 static ntx_status_t bad_run_action(void *plugin_state, ntx_action_t *action, const ntx_action_ctx_t *ctx) {
@@ -75,6 +82,25 @@ static ntx_status_t bad_run_action(void *plugin_state, ntx_action_t *action, con
     if (is(ctx->call, "in-release")) {
         st->remembered = action;
         return st->api->action_complete(st->host, action, NULL);
+    }
+    if (is(ctx->call, "bad-alpn")) {
+        ntx_socket_opts_t opts;
+        ntx_socket_t sock = 0;
+        ntx_result_t result;
+        memset(&opts, 0, sizeof opts);
+        opts.size = sizeof opts;
+        opts.transport = NTX_TRANSPORT_TLS;
+        opts.host.ptr = "127.0.0.1";
+        opts.host.len = 9;
+        opts.port = 9;
+        opts.on_event = on_bad_socket;
+        opts.tls_alpn.ptr = "\x05h2"; /* says 5 bytes, holds 2 */
+        opts.tls_alpn.len = 3;
+        if (st->api->socket_open(st->host, ctx->loop, &opts, &sock) == NTX_OK && sock) st->api->socket_close(st->host, sock);
+        memset(&result, 0, sizeof result);
+        result.size = sizeof result;
+        result.protocol.len = 2; /* and no pointer */
+        return st->api->action_complete(st->host, action, &result);
     }
     return NTX_E_UNSUPPORTED;
 }

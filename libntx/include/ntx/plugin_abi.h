@@ -1,5 +1,5 @@
 /*
- * ntx plugin ABI, version 1.5.
+ * ntx plugin ABI, version 1.6.
  *
  * The one header a protocol plugin includes. Plain C99, standard headers only, so a plugin can be
  * written in C, C++, Rust, or compiled to wasm (ntx/wasm_guest.h, docs/plugins-wasm.md) and loaded
@@ -68,6 +68,15 @@
  *        buffer shared by every user for the whole run (a file_blob's contents): the plugin may keep
  *        the view instead of a copy, and socket_send queues those bytes without copying them. A 1.4
  *        plugin never reads the member: it copies as before, and nothing else changes.
+ *   1.6  ALPN, protocols and foreign bytes (one block, appended):
+ *        ntx_socket_opts_t.tls_alpn: the application protocols a TLS socket offers (RFC 7301 wire
+ *        format); ntx_socket_event_t.alpn: the one the server selected, on NTX_SOCKET_CONNECTED (so
+ *        an HTTP plugin speaks h2 over host-owned TLS); ntx_result_t.protocol: what the action spoke
+ *        ("http/1.1", "h2", "h2c", "ftp"...), counted per action in report.json; ntx_result_t
+ *        .foreign_bytes_sent / foreign_bytes_received: wire bytes moved on sockets the plugin (or a
+ *        library it wraps, e.g. libcurl) owns, added to the run's socket totals. A 1.5 plugin runs
+ *        unchanged: its structs are too small to hold the new members, the host offers no ALPN for
+ *        it, and the larger event it receives only has members appended.
  *
  * OWNERSHIP (applies everywhere unless a member says otherwise)
  *   - ntx_str_t / ntx_bytes_t are borrowed views, valid only for the duration of the call that
@@ -119,7 +128,7 @@ extern "C" {
 #endif
 
 #define NTX_ABI_MAJOR 1
-#define NTX_ABI_MINOR 5
+#define NTX_ABI_MINOR 6
 
 #define NTX_PLUGIN_ENTRY_SYMBOL "ntx_plugin_entry"
 
@@ -227,7 +236,7 @@ typedef struct ntx_action_ctx_t {
     void **user_data;
     uint32_t flags;          /* NTX_ACTION_* bits */
     /* 1.5: NTX_PARAM_* bits, one word per param (param_flags[i] for params[i]), or NULL when no param
-     * has any. Check NTX_HAS_MEMBER(ctx, ntx_action_ctx_t, param_flags): a 1.3 host lacks it. */
+     * has any. Check NTX_HAS_MEMBER(ctx, ntx_action_ctx_t, param_flags): a host older than 1.5 lacks it. */
     const uint32_t *param_flags;
 } ntx_action_ctx_t;
 
@@ -256,6 +265,16 @@ typedef struct ntx_result_t {
      * 0 when there was none (no response, or a protocol without status codes). The host counts the
      * action's outcomes by status class (status / 100: 1xx..5xx) in the report. */
     uint32_t status;
+    /* 1.6: the application protocol this action spoke, lower case as ALPN names it where it can
+     * ("http/1.1", "h2", "h2c", "ftp"); empty when not said. The host counts ended actions per
+     * protocol (report.json's actions[].protocols). OWNERSHIP: borrowed for the call, copied. */
+    ntx_str_t protocol;
+    /* 1.6: wire bytes this action moved on sockets the host does not own (the plugin's, or those
+     * of a library it drives through fd_watch, such as libcurl's): the host adds them to the run's
+     * socket totals (report.json's totals.socket_bytes_*), which otherwise count host sockets only.
+     * Never count a host socket's bytes here (the host counts those itself). */
+    uint64_t foreign_bytes_sent;
+    uint64_t foreign_bytes_received;
 } ntx_result_t;
 
 /* ---- progress -------------------------------------------------------------------------------------- */
@@ -323,6 +342,10 @@ typedef struct ntx_socket_event_t {
     /* 1.1: for NTX_SOCKET_ERROR, a short English reason (e.g. "certificate verify failed: self-signed
      * certificate"); may be empty. OWNERSHIP: borrowed for the callback. */
     ntx_str_t reason;
+    /* 1.6: for NTX_SOCKET_CONNECTED of a TLS socket opened with tls_alpn, the protocol the server
+     * selected (e.g. "h2", "http/1.1"), one of those offered; empty when the server selected none
+     * (it ignores ALPN) or no ALPN was offered. OWNERSHIP: borrowed for the callback. */
+    ntx_str_t alpn;
 } ntx_socket_event_t;
 
 typedef void (*ntx_socket_cb)(void *userdata, const ntx_socket_event_t *event);
@@ -348,6 +371,15 @@ typedef struct ntx_socket_opts_t {
     ntx_str_t tls_server_name;
     uint32_t tls_flags;
     ntx_str_t tls_ca_file;
+    /* 1.6, read only for NTX_TRANSPORT_TLS: the application protocols to offer by ALPN (RFC 7301),
+     * most preferred first, in the extension's wire format: each name preceded by its length in one
+     * byte, e.g. "\x02h2\x08http/1.1" (len 12). Empty = no ALPN extension (as before 1.6). A
+     * malformed list (a zero length, a name running past the end) is refused with NTX_E_INVALID. The
+     * selection arrives with NTX_SOCKET_CONNECTED (ntx_socket_event_t.alpn). A server that speaks
+     * none of them either selects nothing (CONNECTED with alpn empty) or ends the handshake with the
+     * no_application_protocol alert, which the host reports as NTX_SOCKET_ERROR with NTX_E_PROTOCOL.
+     * OWNERSHIP: borrowed; the host copies it during socket_open. */
+    ntx_str_t tls_alpn;
 } ntx_socket_opts_t;
 
 /* 1.1: tls_flags bits. NO_VERIFY accepts any certificate and any name (test servers only). */

@@ -83,6 +83,7 @@ struct ActionReport {
     // Ended actions by the class of the protocol status they ended with (HTTP 204 -> "2xx"), in class
     // order, classes with a zero count left out; actions that ended without a status are not in it.
     std::vector<std::pair<std::string, uint64_t>> status_classes;  // e.g. {"2xx", 97}, {"5xx", 3}
+    std::vector<std::pair<std::string, uint64_t>> protocols;       // ended actions by protocol (ABI 1.6), e.g. {"h2", 100}
     LatencySummary latency;         // of the ok actions
     LatencySummary latency_failed;  // of the failed and timed-out ones (report.json latency_failed_ms)
     // Each entry of the action's check list, as written, and how often it held (report.json `checks`).

@@ -98,6 +98,7 @@ std::vector<ActionReport> merge_actions(const std::vector<std::pair<const std::v
                 it->errors_by_kind.clear();
                 it->error_examples.clear();
                 it->status_classes.clear();
+                it->protocols.clear();
             }
             it->count += a.count;
             it->ok += a.ok;
@@ -111,6 +112,7 @@ std::vector<ActionReport> merge_actions(const std::vector<std::pair<const std::v
             it->bytes_received += a.bytes_received;
             add_counts(it->errors_by_kind, a.errors_by_kind);
             add_counts(it->status_classes, a.status_classes);
+            add_counts(it->protocols, a.protocols);
             for (ErrorExample e : a.error_examples) {  // the earliest of each kind, over every instance
                 e.at_s += offset_s;
                 auto ex = std::find_if(it->error_examples.begin(), it->error_examples.end(),

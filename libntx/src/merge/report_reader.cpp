@@ -116,6 +116,7 @@ ActionReport action(const json::object& o, bool& has_histogram) {
         a.error_examples.push_back({std::string(kv.key()), str(e, "reason"), u64(e, "user"), u64(e, "task"), num(e, "at_s")});
     }
     a.status_classes = counts(obj(o, "status_classes"));
+    a.protocols = counts(obj(o, "protocols"));  // absent in reports before ABI 1.6: none
     a.latency = latency(o, has_histogram);
     return a;
 }

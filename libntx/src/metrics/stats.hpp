@@ -53,6 +53,11 @@ struct ActionStats {
     // Ended actions whose result carried a protocol status (ntx_result_t.status, ABI 1.1), by class:
     // [0] 1xx ... [4] 5xx. Statuses outside 100..599 are not counted here.
     std::array<uint64_t, 5> status_classes{};
+    // Ended actions by the protocol their result named (ntx_result_t.protocol, ABI 1.6), in the order
+    // first seen. A plugin names a handful; past kMaxProtocols distinct names the rest count as
+    // "other", so memory never grows with what a plugin invents. The name is copied once per shard.
+    std::vector<std::pair<std::string, uint64_t>> protocols;
+    static constexpr size_t kMaxProtocols = 8;
     LatencyHistogram latency;         // of ok actions
     LatencyHistogram latency_failed;  // of failed and timed-out ones (kept apart: a fast 503 must not flatter p99)
     // Per entry of the action's check list: how often it held and how often not (sized on first use).
@@ -63,6 +68,20 @@ struct ActionStats {
 
     void count_status(uint32_t status) {
         if (status >= 100 && status < 600) ++status_classes[status / 100 - 1];
+    }
+
+    void count_protocol(std::string_view name, uint64_t n = 1) {
+        if (name.empty()) return;
+        if (protocols.size() >= kMaxProtocols) {
+            auto known = std::find_if(protocols.begin(), protocols.end(), [&](const auto& p) { return p.first == name; });
+            if (known == protocols.end()) name = "other";
+        }
+        for (auto& [p, count] : protocols)
+            if (p == name) {
+                count += n;
+                return;
+            }
+        protocols.emplace_back(std::string(name.substr(0, 32)), n);
     }
 
     // Counts an error of kind `code`; the first one of its kind keeps `reason()` (called only then).
@@ -99,6 +118,7 @@ struct ActionStats {
         bytes_sent += o.bytes_sent;
         bytes_received += o.bytes_received;
         for (size_t i = 0; i < status_classes.size(); ++i) status_classes[i] += o.status_classes[i];
+        for (const auto& [p, n] : o.protocols) count_protocol(p, n);
         for (const ErrorKind& k : o.errors_by_code) {
             auto it = std::find_if(errors_by_code.begin(), errors_by_code.end(),
                                    [&](const ErrorKind& m) { return m.code == k.code; });

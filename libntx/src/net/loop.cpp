@@ -53,7 +53,8 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
     bool tls_mode;
     TlsContext* tls_context = nullptr;  // the loop's, for this socket's (verify, CA file)
     std::string tls_server_name;
-    std::string tls_session_key;       // what a resumable session is filed under: name, host and port
+    std::string tls_session_key;       // what a resumable session is filed under: name, host, port, ALPN
+    std::string tls_alpn;              // the ALPN list offered (wire format), empty for none
     std::unique_ptr<TlsSession> tls;   // from the TCP connect until close
     size_t tls_written = 0;            // bytes of `inflight` SSL_write took so far
     tcp::socket tcp_socket;
@@ -81,9 +82,10 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
     uint64_t sent_in_window = 0, received_in_window = 0;
 
     void emit(int32_t kind, ntx_status_t status = NTX_OK, ntx_bytes_t data = {nullptr, 0},
-              std::string_view reason = {}) {
+              std::string_view reason = {}, std::string_view alpn = {}) {
         if (!open) return;
-        ntx_socket_event_t ev{sizeof(ntx_socket_event_t), kind, id, status, data, {reason.data(), reason.size()}};
+        ntx_socket_event_t ev{sizeof(ntx_socket_event_t), kind, id, status, data, {reason.data(), reason.size()},
+                              {alpn.data(), alpn.size()}};
         CallScope mark(loop.call_record(), component, PluginCall::socket_event);
         on_event(userdata, &ev);
     }
@@ -242,7 +244,8 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
         tcp_socket.non_blocking(true, ignored);
         if (!tls_mode) return on_connected();
         tls = std::make_unique<TlsSession>();
-        if (!tls->start(*tls_context, tcp_socket.native_handle(), tls_server_name, tls_session_key)) return fail_tls();
+        if (!tls->start(*tls_context, tcp_socket.native_handle(), tls_server_name, tls_session_key, tls_alpn))
+            return fail_tls();
         handshake_step();
     }
 
@@ -261,7 +264,7 @@ struct HostSocket : std::enable_shared_from_this<HostSocket> {
         connected = true;
         deadline.cancel();
         window_start = std::chrono::steady_clock::now();
-        emit(NTX_SOCKET_CONNECTED);
+        emit(NTX_SOCKET_CONNECTED, NTX_OK, {nullptr, 0}, {}, tls ? tls->alpn_selected() : std::string_view());
         if (!open) return;
         read();
         flush();
@@ -599,6 +602,12 @@ ntx_status_t Loop::socket_open(const ntx_socket_opts_t& opts, ntx_socket_t* out)
         if (server_name.find('\0') != std::string_view::npos || ca_file.find('\0') != std::string_view::npos)
             return NTX_E_INVALID;
     }
+    std::string_view alpn;  // 1.6
+    if (opts.transport == NTX_TRANSPORT_TLS && NTX_HAS_MEMBER(&opts, ntx_socket_opts_t, tls_alpn) && opts.tls_alpn.len) {
+        if (!opts.tls_alpn.ptr) return NTX_E_INVALID;
+        alpn = std::string_view(opts.tls_alpn.ptr, opts.tls_alpn.len);
+        if (!valid_alpn_list(alpn)) return NTX_E_INVALID;
+    }
     uint32_t slot;
     if (!free_socket_slots_.empty()) {
         slot = free_socket_slots_.back();
@@ -617,6 +626,11 @@ ntx_status_t Loop::socket_open(const ntx_socket_opts_t& opts, ntx_socket_t* out)
         s->tls_server_name.assign(server_name);
         s->tls_session_key.assign(server_name).append("|").append(opts.host.ptr, opts.host.len).append(":").append(
             std::to_string(opts.port));
+        if (!alpn.empty()) {
+            // A session resumed under another offer could carry another protocol: file them apart.
+            s->tls_alpn.assign(alpn);
+            s->tls_session_key.append("|").append(alpn);
+        }
     }
     sockets_[slot] = s;
     ++sockets_opened;

@@ -148,7 +148,8 @@ TlsSession::~TlsSession() {
     SSL_free(ssl_);  // frees the BIO too (SSL_set_bio gave it away)
 }
 
-bool TlsSession::start(TlsContext& ctx, int fd, const std::string& server_name, std::string session_key) {
+bool TlsSession::start(TlsContext& ctx, int fd, const std::string& server_name, std::string session_key,
+                       std::string_view alpn) {
     ERR_clear_error();
     fd_ = fd;
     context_ = &ctx;
@@ -189,8 +190,35 @@ bool TlsSession::start(TlsContext& ctx, int fd, const std::string& server_name, 
     if (!ok) {
         status_ = NTX_E_TLS;
         reason_ = openssl_error("TLS: bad server name '" + server_name + "'");
+        return false;
     }
-    return ok;
+    // SSL_set_alpn_protos returns 0 on success (unlike most of OpenSSL).
+    if (!alpn.empty() &&
+        SSL_set_alpn_protos(ssl_, reinterpret_cast<const unsigned char*>(alpn.data()), static_cast<unsigned>(alpn.size())) != 0) {
+        status_ = NTX_E_TLS;
+        reason_ = openssl_error("TLS: cannot offer ALPN protocols");
+        return false;
+    }
+    return true;
+}
+
+std::string_view TlsSession::alpn_selected() const {
+    if (!ssl_) return {};
+    const unsigned char* name = nullptr;
+    unsigned len = 0;
+    SSL_get0_alpn_selected(ssl_, &name, &len);
+    return name ? std::string_view(reinterpret_cast<const char*>(name), len) : std::string_view();
+}
+
+bool valid_alpn_list(std::string_view wire) {
+    // RFC 7301 3.1: a non-empty list of non-empty names, each with its one-byte length; at most 65535 bytes.
+    if (wire.empty() || wire.size() > 0xffff) return false;
+    for (size_t at = 0; at < wire.size();) {
+        const size_t n = static_cast<unsigned char>(wire[at]);
+        if (n == 0 || at + 1 + n > wire.size()) return false;
+        at += 1 + n;
+    }
+    return true;
 }
 
 TlsResult TlsSession::result_of(int rc, bool in_handshake) {
@@ -221,7 +249,13 @@ TlsResult TlsSession::result_of(int rc, bool in_handshake) {
     default: {
         status_ = NTX_E_TLS;
         long verify = SSL_get_verify_result(ssl_);
-        if (verify != X509_V_OK) {
+        if (in_handshake && ERR_GET_REASON(ERR_peek_error()) == SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL) {
+            // The server speaks none of the protocols offered by ALPN: a protocol mismatch, not a
+            // broken TLS (ABI 1.6, ntx_socket_opts_t.tls_alpn).
+            status_ = NTX_E_PROTOCOL;
+            reason_ = "TLS: the server selects none of the protocols offered by ALPN (no_application_protocol alert)";
+            ERR_clear_error();
+        } else if (verify != X509_V_OK) {
             reason_ = std::string("TLS: certificate verify failed: ") + X509_verify_cert_error_string(verify);
             ERR_clear_error();
         } else {

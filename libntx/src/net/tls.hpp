@@ -81,7 +81,11 @@ public:
     // (sent as SNI, checked against the certificate when verifying) or an IP address (checked against
     // the IP SANs, no SNI). `session_key` names the target for resumption (see TlsContext); `ctx` must
     // outlive this session. False with reason() when OpenSSL refuses.
-    bool start(TlsContext& ctx, int fd, const std::string& server_name, std::string session_key);
+    // `alpn`, when not empty, is offered by ALPN (RFC 7301 wire format, checked by valid_alpn_list).
+    bool start(TlsContext& ctx, int fd, const std::string& server_name, std::string session_key,
+               std::string_view alpn = {});
+    // After the handshake: the protocol the server selected by ALPN, empty when none.
+    std::string_view alpn_selected() const;
 
     TlsResult handshake();
     TlsResult read(uint8_t* buf, size_t max);
@@ -114,5 +118,8 @@ private:
     ntx_status_t status_ = NTX_OK;
     std::string reason_;
 };
+
+// Whether `wire` is a well-formed ALPN protocol list (each name non-empty, preceded by its length).
+bool valid_alpn_list(std::string_view wire);
 
 }  // namespace ntx::net

@@ -195,7 +195,7 @@ constexpr const char* kScript = R"JS((function () {
 
   // Per scenario, per action: throughput by outcome, latency percentiles, errors by kind, distribution, status.
   var known = {name: 1, component: 1, call: 1, count: 1, ok: 1, errors: 1, timeouts: 1, cancelled: 1, retries: 1,
-               throttled: 1, dynamic: 1, origin: 1, errors_by_kind: 1, error_examples: 1, status_classes: 1,
+               throttled: 1, dynamic: 1, origin: 1, errors_by_kind: 1, error_examples: 1, status_classes: 1, protocols: 1,
                bytes_sent: 1, bytes_received: 1, throughput_per_s: 1, latency_ms: 1, latency_distribution: 1, latency_histogram: 1, intervals: 1};
   sc.forEach(function (s, si) {
     var host = document.getElementById('charts-scenario-' + si);

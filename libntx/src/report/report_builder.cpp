@@ -105,6 +105,7 @@ ActionReport action_report(const dsl::Script& script, uint32_t a, const metrics:
     }
     for (size_t c = 0; c < st.status_classes.size(); ++c)
         if (st.status_classes[c]) ar.status_classes.emplace_back(std::to_string(c + 1) + "xx", st.status_classes[c]);
+    ar.protocols = st.protocols;
     ar.latency = metrics::summarize(st.latency);
     ar.latency_failed = metrics::summarize(st.latency_failed);
     for (size_t i = 0; i < spec.checks.size(); ++i) {

@@ -85,6 +85,8 @@ json::object action_json(const ActionReport& a, double duration_s, bool with_his
     for (const auto& [k, n] : a.errors_by_kind) by_kind[k] = n;
     json::object by_class;
     for (const auto& [k, n] : a.status_classes) by_class[k] = n;
+    json::object by_protocol;
+    for (const auto& [k, n] : a.protocols) by_protocol[k] = n;
     json::object examples;
     for (const auto& e : a.error_examples)
         examples[e.kind] = json::object{{"reason", e.reason}, {"user", e.user}, {"task", e.task}, {"at_s", round3(e.at_s)}};
@@ -106,6 +108,7 @@ json::object action_json(const ActionReport& a, double duration_s, bool with_his
                         {"errors_by_kind", std::move(by_kind)},
                         {"error_examples", std::move(examples)},
                         {"status_classes", std::move(by_class)},
+                        {"protocols", std::move(by_protocol)},
                         {"bytes_sent", a.bytes_sent},
                         {"bytes_received", a.bytes_received},
                         {"throughput_per_s", round3(duration_s > 0 ? static_cast<double>(a.count) / duration_s : 0)},

@@ -90,6 +90,12 @@ void Shard::action_ended(const frame::ActionEnd& e) {
             st.bytes_sent += result->bytes_sent;
             st.bytes_received += result->bytes_received;
         }
+        if (NTX_HAS_MEMBER(result, ntx_result_t, foreign_bytes_received)) {  // 1.6
+            if (result->protocol.ptr) st.count_protocol(std::string_view(result->protocol.ptr, result->protocol.len));
+            // Bytes on the plugin's own sockets join the loop's socket totals (this shard's loop thread).
+            loop_.bytes_sent += result->foreign_bytes_sent;
+            loop_.bytes_received += result->foreign_bytes_received;
+        }
         if (NTX_HAS_MEMBER(result, ntx_result_t, status)) {
             st.count_status(result->status);
             // expect-status decides which answers count as success, both ways (a 404 may be ok, a 200 not).
