@@ -90,16 +90,17 @@ std::string prometheus_text(const dsl::Script& script, const metrics::RunSnapsho
             out += fmt::format("ntx_pool_items_down{{{},pool=\"{}\"}} {}\n", run, prometheus_escape(p.name), p.down_now);
 
     // The workbook and the progress bus.
+    const metrics::BusGauges& bus = x.bus ? *x.bus : c.bus;
     family(out, "ntx_workbook_entries", "gauge", "Workbook entries (one per user x task) so far.");
     out += fmt::format("ntx_workbook_entries{{{}}} {}\n", run, c.workbook_entries);
     family(out, "ntx_workbook_memory_bytes", "gauge", "The workbook's ledgers in memory (running tasks).");
     out += fmt::format("ntx_workbook_memory_bytes{{{}}} {}\n", run, c.workbook_memory_bytes);
     family(out, "ntx_bus_events_total", "counter", "Progress-bus events delivered to subscribers.");
-    out += fmt::format("ntx_bus_events_total{{{}}} {}\n", run, c.bus.events);
+    out += fmt::format("ntx_bus_events_total{{{}}} {}\n", run, bus.events);
     family(out, "ntx_bus_dropped_total", "counter", "Progress-bus events lost to full queues.");
-    out += fmt::format("ntx_bus_dropped_total{{{}}} {}\n", run, c.bus.dropped);
+    out += fmt::format("ntx_bus_dropped_total{{{}}} {}\n", run, bus.dropped);
     family(out, "ntx_bus_queue_depth", "gauge", "Progress-bus events queued, not yet delivered.");
-    out += fmt::format("ntx_bus_queue_depth{{{}}} {}\n", run, c.bus.queued);
+    out += fmt::format("ntx_bus_queue_depth{{{}}} {}\n", run, bus.queued);
 
     std::vector<std::string> scenario_labels;
     for (const auto& s : script.scenarios)
