@@ -84,6 +84,9 @@ scrape_configs:
                 except OSError:
                     return False
             wait_for(ready_api, "prometheus to answer", timeout=60)
+            # Prometheus hands discovered targets to its scrapers every 5 s: wait until it scrapes (the
+            # endpoint is down yet), else the first seconds of the run are never stored.
+            wait_for(lambda: get_json(f"{api}/targets")["data"]["activeTargets"], "prometheus to have its target", timeout=30)
             desks = "ip,port\n" + f"127.0.0.1,{target_port}\n" * 2
             res, out = write_res_dir(tmp, SCRIPT.replace("PORT", str(target_port)), files={"desks.csv": desks}), \
                 os.path.join(tmp, "out")
@@ -122,6 +125,11 @@ scrape_configs:
             check(at_end('ntx_resource_waits_total{run_id="$run_id",pool="desks"}') == waits, pool["waits"])
             check(at_end('ntx_leases_peak{run_id="$run_id",pool="desks"}') == pool["leases"]["peak_held"] == 2, pool)
             check(at_end('ntx_pool_items_available{run_id="$run_id",pool="desks"}') == 2, "both desks free at the end")
+            # While two members held both desks (the first 1.5 s), none was available.
+            args = urllib.parse.urlencode({"query": f'ntx_pool_items_available{{run_id="{run_id}"}}', "start": start,
+                                           "end": end, "step": "1"})
+            seen = [float(v) for series in get_json(f"{api}/query_range?{args}")["data"]["result"] for _, v in series["values"]]
+            check(seen and min(seen) == 0, f"no desk available while both were leased: {seen}")
         finally:
             if ntx is not None and ntx.poll() is None:
                 ntx.kill()
