@@ -192,16 +192,38 @@ bool parse_retention(const po::variables_map& vm, ntx::WorkbookRetention& r) {
     return true;
 }
 
+// --out: the folder of the reports, and (as k6's --out) KIND=TARGET result streams, told apart by a
+// known stream kind before the `=` (a folder named so is reached as ./csv=x).
+bool is_stream_spec(const std::string& v) {
+    const auto eq = v.find('=');
+    if (eq == std::string::npos) return false;
+    const std::string kind = v.substr(0, eq);
+    return kind == "csv" || kind == "jsonl" || kind == "tasks" || kind == "prometheus-rw" || kind == "otlp" ||
+           kind == "opentelemetry";
+}
+std::vector<std::string> out_values(const po::variables_map& vm, bool streams) {
+    std::vector<std::string> out;
+    if (vm.count("out"))
+        for (const auto& v : vm["out"].as<std::vector<std::string>>())
+            if (is_stream_spec(v) == streams) out.push_back(v);
+    return out;
+}
+// The folder given to --out ("" when none; the last one when several were given).
+std::string out_folder(const po::variables_map& vm) {
+    const auto dirs = out_values(vm, false);
+    return dirs.empty() ? std::string() : dirs.back();
+}
+
 // `ntx merge DIR... --out DIR`: 2 when the reports are not the segments of one test (each problem
 // named), else as a run: 0 when the merged result passes every threshold, 1 when not or when an
 // instance was interrupted.
 int merge(const std::vector<std::string>& dirs, const po::variables_map& vm) {
-    if (dirs.empty() || !vm.count("out")) {
+    if (dirs.empty() || out_folder(vm).empty()) {
         std::fprintf(stderr, "ntx: error: expected `merge DIR... --out DIR`\n");
         return kExitInvalid;
     }
     try {
-        ntx::Report report = ntx::merge_runs(dirs, vm["out"].as<std::string>());
+        ntx::Report report = ntx::merge_runs(dirs, out_folder(vm));
         if (!vm.count("quiet")) {
             std::printf("merged %zu segments: %llu actions, %llu ok, %llu errors, %llu timeouts; p50 %.3f ms, p99 %.3f ms\n",
                         dirs.size(), static_cast<unsigned long long>(report.total_actions),
@@ -226,7 +248,9 @@ int merge(const std::vector<std::string>& dirs, const po::variables_map& vm) {
 int main(int argc, char** argv) {
     po::options_description opts("options");
     opts.add_options()("help,h", "show this help")("version", "print the version")(
-        "out,o", po::value<std::string>(), "write report.json, report.xml and report.html into DIR")(
+        "out,o", po::value<std::vector<std::string>>()->composing(),
+        "write report.json, report.xml and report.html into DIR; KIND=TARGET (repeatable) is a result stream, as "
+        "--out-stream")(
         "plugin-path,P", po::value<std::vector<std::string>>()->composing(),
         "a directory to search for plugins (repeatable; before NTX_PLUGIN_PATH and the shipped plugins)")(
         "threads,t", po::value<unsigned>(), "event loops to run (default: config.yaml's threads, else one per core)")(
@@ -243,8 +267,9 @@ int main(int argc, char** argv) {
         "run-id", po::value<std::string>(), "the run's id: the run_id label of its Prometheus series and report.json's "
                                             "run_id (default: its UTC start time and a random suffix)")(
         "out-stream", po::value<std::vector<std::string>>()->composing(),
-        "run: write a result stream as the run goes, KIND=FILE (repeatable): csv=FILE and jsonl=FILE (every interval "
-        "of every scenario and action), tasks=FILE (every finished task, JSON lines)")(
+        "run: write a result stream as the run goes, KIND=TARGET (repeatable): csv=FILE and jsonl=FILE (every interval "
+        "of every scenario and action), tasks=FILE (every finished task, JSON lines), prometheus-rw=URL (the run's "
+        "metrics pushed by Prometheus remote write every interval)")(
         "live", po::value<std::string>(), "the live view: line (one line per scenario, the default) or table (per action)")(
         "workbook-stream", "run: also write the progress bus's events (the workbook change stream) to "
                            "DIR/workbook-stream.jsonl (needs --out)")(
@@ -310,16 +335,16 @@ int main(int argc, char** argv) {
         return kExitInvalid;
     }
     if (vm.count("command") && vm["command"].as<std::string>() == "wasm") {
-        if (args.size() != 2 || args[0] != "compile" || !vm.count("out")) {
+        if (args.size() != 2 || args[0] != "compile" || out_folder(vm).empty()) {
             std::fprintf(stderr, "ntx: error: expected `wasm compile PLUGIN.wasm -o ntx_NAME.so`\n");
             return kExitInvalid;
         }
         std::string error;
-        if (!ntx::compile_wasm_plugin(args[1], vm["out"].as<std::string>(), error)) {
+        if (!ntx::compile_wasm_plugin(args[1], out_folder(vm), error)) {
             std::fprintf(stderr, "ntx: error: %s\n", error.c_str());
             return kExitInvalid;
         }
-        std::printf("compiled %s -> %s (wasm2c)\n", args[1].c_str(), vm["out"].as<std::string>().c_str());
+        std::printf("compiled %s -> %s (wasm2c)\n", args[1].c_str(), out_folder(vm).c_str());
         return kExitPassed;
     }
     const std::string archive_dir = vm.count("archive") ? vm["archive"].as<std::string>() : std::string();
@@ -353,21 +378,28 @@ int main(int argc, char** argv) {
     }
     if (vm.count("threads")) options.threads = vm["threads"].as<unsigned>();
     if (vm.count("seed")) options.seed = vm["seed"].as<uint64_t>();
-    if (vm.count("out")) options.out_dir = vm["out"].as<std::string>();
+    options.out_dir = out_folder(vm);
+    if (out_values(vm, false).size() > 1) {
+        std::fprintf(stderr, "ntx: error: --out names more than one folder\n");
+        return kExitInvalid;
+    }
     options.quiet = vm.count("quiet") > 0;
     if (vm.count("metrics-listen")) options.metrics_listen = vm["metrics-listen"].as<std::string>();
     options.metrics_public = vm.count("metrics-public") > 0;
     if (vm.count("run-id")) options.run_id = vm["run-id"].as<std::string>();
+    std::vector<std::string> stream_specs = out_values(vm, true);  // --out KIND=TARGET, then --out-stream's
     if (vm.count("out-stream"))
-        for (const auto& spec : vm["out-stream"].as<std::vector<std::string>>()) {
-            const auto eq = spec.find('=');
-            const std::string kind = spec.substr(0, eq);
-            if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {  // the kind is checked by the run
-                std::fprintf(stderr, "ntx: error: --out-stream '%s': expected KIND=FILE (csv, jsonl or tasks)\n", spec.c_str());
-                return kExitInvalid;
-            }
-            options.out_streams.emplace_back(kind, spec.substr(eq + 1));
+        for (const auto& spec : vm["out-stream"].as<std::vector<std::string>>()) stream_specs.push_back(spec);
+    for (const auto& spec : stream_specs) {
+        const auto eq = spec.find('=');
+        const std::string kind = spec.substr(0, eq);
+        if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {  // the kind is checked by the run
+            std::fprintf(stderr, "ntx: error: --out-stream '%s': expected KIND=TARGET (csv, jsonl or tasks and a file, "
+                                 "prometheus-rw and a URL)\n", spec.c_str());
+            return kExitInvalid;
         }
+        options.out_streams.emplace_back(kind, spec.substr(eq + 1));
+    }
     if (vm.count("metrics-grace")) {
         const std::string v = vm["metrics-grace"].as<std::string>();
         char* end = nullptr;

@@ -570,9 +570,10 @@ config = {
                        desc="The host's throttle on every socket, and where sockets may connect."),
         "outputs": {"type": "array",
                     "description": "Result streams written while the run goes (docs/reports.md#result-streams): "
-                                   "csv / jsonl (every interval), tasks (every finished task); a relative file is in --out.",
+                                   "csv / jsonl (every interval), tasks (every finished task), prometheus-rw (the run's "
+                                   "metrics pushed to a remote-write URL every interval); a relative file is in --out.",
                     "items": {"type": "object", "minProperties": 1, "maxProperties": 1,
-                              "propertyNames": {"enum": ["csv", "jsonl", "tasks"]},
+                              "propertyNames": {"enum": ["csv", "jsonl", "tasks", "prometheus-rw"]},
                               "additionalProperties": {"type": "string", "minLength": 1}}},
     },
     "additionalProperties": False,

@@ -14,6 +14,9 @@ packages=(
   libbrotli-dev
   # the http plugin: HTTP/2 (h2c) on libnghttp2
   libnghttp2-dev
+  # Prometheus remote write (--out-stream prometheus-rw=URL): protobuf messages (protoc, the lite
+  # runtime) and snappy compression; libcurl (above) posts them
+  libprotobuf-dev protobuf-compiler libsnappy-dev
   curl python3
   # tests/e2e/test_schema.py: docs/ntx-script.schema.json checked against the examples and docs/dsl.md
   python3-jsonschema python3-yaml

@@ -64,7 +64,7 @@ def test_unknown_kinds_are_refused_before_the_run():
         rc, out, err = run_ntx("run", res, "--quiet", "--out-stream", "influx=x")
         check(rc == 2 and "unknown kind 'influx'" in err, f"{rc} {err}")
         rc, out, err = run_ntx("run", res, "--quiet", "--out-stream", "csv")
-        check(rc == 2 and "KIND=FILE" in err, f"{rc} {err}")
+        check(rc == 2 and "KIND=TARGET" in err, f"{rc} {err}")
 
 
 if __name__ == "__main__":

@@ -198,6 +198,17 @@ struct PersistReport {
     std::string first_error;  // the first of them, for the summary
 };
 
+// Prometheus remote write (`--out-stream prometheus-rw=URL`, config.yaml outputs): what reached the
+// receiver and what did not. A receiver that is down, refuses or is slow never stalls the run: its
+// pushes fail or are dropped from a bounded queue, and are counted here (report.json `remote_write`).
+struct RemoteWriteReport {
+    std::string url;                          // "" when the run pushed nowhere
+    uint64_t requests = 0;                    // pushes the receiver accepted (2xx)
+    uint64_t requests_failed = 0;             // pushes given up on (after their retries)
+    uint64_t samples_sent = 0, samples_dropped = 0;  // failed, dropped from the full queue, or cut off at the end
+    std::string last_error;                   // the last failure ("" when none)
+};
+
 // The workbook at closing (workbook.jsonl holds every entry): how many entries, by final state, and
 // what the progress bus carried.
 // One user x task of the workbook, as a line of workbook.jsonl holds it (docs/workbook.md): kept in
@@ -293,6 +304,7 @@ struct Report {
     bool aborted_by_threshold = false;    // an abort-on-fail threshold failed during the run and stopped it
     std::string stopped_by_exit;          // why a scenario's exit `fatal` stopped the run ("" if none did)
     PersistReport persist;
+    RemoteWriteReport remote_write;
     ResourcesReport resources;
     WorkbookSummary workbook;
     std::vector<AppliedOverride> overrides;  // what RunOptions::overrides changed (ntx/overrides.hpp)

@@ -48,6 +48,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// How long the end waits for the last remote-write push (a slow receiver is cut off then).
+constexpr std::chrono::milliseconds kRemoteWriteFinish{5000};
+
 std::shared_ptr<spdlog::logger> make_logger() {
     // One logger per Core: several runs in one process (a harness) don't share levels.
     auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
@@ -515,8 +518,16 @@ Report Core::run(unsigned threads, std::atomic<int>& stop, resource::ResourceMon
     auto mo = monitor_options(options_);
     mo.csv = streams.csv.get();
     mo.jsonl = streams.jsonl.get();
-    if (CrashTrace* trace = options_.crash_trace)
-        mo.on_snapshot = [this, trace](const metrics::RunSnapshot& snap) {
+    CrashTrace* trace = options_.crash_trace;
+    live::RemoteWriter* remote_write = streams.remote_write.get();
+    if (trace || remote_write)
+        mo.on_snapshot = [this, trace, remote_write, planned_s, &bus](const metrics::RunSnapshot& snap) {
+            if (remote_write) {  // every interval: the series the endpoint serves, pushed
+                const auto bs = bus->stats();
+                const metrics::BusGauges bg{bs.events, bs.dropped, bs.max_batch, bs.batches, bs.queued};
+                remote_write->push(live::prometheus_text(script_, snap, {run_id_, planned_s, "executing", &bg}), unix_ms_now());
+            }
+            if (!trace) return;
             // The report as it stands, for the supervisor to write if a plugin kills the process.
             Report r = report::build_report(script_, snap);
             r.ntx_version = NTX_VERSION_STRING;
@@ -548,15 +559,29 @@ Report Core::run(unsigned threads, std::atomic<int>& stop, resource::ResourceMon
     for (unsigned i = 0; i < sched.shard_count(); ++i) live.publish(sched.shard(i), sched.now_ms(), true, true);
     monitor.finish();
     Report report = final_report(sched, monitor, *bus, *archive, seconds_since(clock.t0), stop.load() > 0);
-    if (metrics.server) {
-        // The final counts, served as they are until the endpoint closes (after --metrics-grace).
+    if (metrics.server || remote_write) {
+        // The final counts: served as they are until the endpoint closes (after --metrics-grace), and
+        // pushed once more (the last seconds of a short run reach the receiver too).
         metrics::RunSnapshot snap;
         scheduler::read_snapshot(sched, snap, true);
         snap.elapsed_s = report.duration_s;
         const auto bs = bus->stats();
         snap.bus = {bs.events, bs.dropped, bs.max_batch, bs.batches, bs.queued};
-        metrics.attach([text = live::prometheus_text(script_, snap, {run_id_, planned_s, "closing"})] { return text; });
-        detach.keep = true;
+        std::string text = live::prometheus_text(script_, snap, {run_id_, planned_s, "closing"});
+        if (remote_write) {
+            remote_write->push(text, unix_ms_now());
+            remote_write->finish(kRemoteWriteFinish);
+            const auto st = remote_write->stats();
+            report.remote_write = {streams.remote_write_url, st.requests, st.requests_failed, st.samples_sent,
+                                   st.samples_dropped, st.last_error};
+            if (st.samples_dropped)
+                log_->warn("prometheus-rw {}: {} of {} samples not delivered ({})", streams.remote_write_url, st.samples_dropped,
+                           st.samples_sent + st.samples_dropped, st.last_error);
+        }
+        if (metrics.server) {
+            metrics.attach([text = std::move(text)] { return text; });
+            detach.keep = true;
+        }
     }
     // Every socket, timer and watch is closed and the loops stopped; the plugins release now,
     // and whatever loop they name from here on is refused.

@@ -14,6 +14,7 @@
 
 #include "dsl/script.hpp"
 #include "frame/protocol_frame.hpp"
+#include "live/remote_write.hpp"
 #include "ntx/crash_trace.hpp"
 #include "ntx/host.hpp"
 #include "ntx/report.hpp"
@@ -71,6 +72,8 @@ private:
     struct Streams {
         std::unique_ptr<std::FILE, FileCloser> csv, jsonl;  // every interval
         std::unique_ptr<workbook::Archive> tasks;           // every finished task
+        std::unique_ptr<live::RemoteWriter> remote_write;   // the metrics, every interval (prometheus-rw)
+        std::string remote_write_url;
     };
     Streams open_streams(const workbook::Names& names, unsigned shards) const;
     struct Clock {

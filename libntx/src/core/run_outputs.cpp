@@ -11,23 +11,33 @@
 namespace ntx::core {
 namespace fs = std::filesystem;
 
-// The result streams asked for: config.yaml's outputs (relative targets in --out, else the current
-// folder), replaced kind by kind by --out-stream (as given). A file that cannot be created is bad input.
+// The result streams asked for: config.yaml's outputs (relative target files in --out, else the
+// current folder), replaced kind by kind by --out-stream (as given). A file that cannot be created is
+// bad input. prometheus-rw is no file: its writer starts here and pushes from the monitor's snapshots.
 Core::Streams Core::open_streams(const workbook::Names& names, unsigned shards) const {
     std::vector<std::pair<std::string, std::string>> wanted;
     for (const auto& [kind, target] : script_.config.outputs) {
         fs::path p(target);
-        if (p.is_relative() && !options_.out_dir.empty()) p = fs::path(options_.out_dir) / p;
+        if (kind != "prometheus-rw" && p.is_relative() && !options_.out_dir.empty()) p = fs::path(options_.out_dir) / p;
         wanted.emplace_back(kind, p.string());
     }
     for (const auto& [kind, target] : options_.out_streams) {
-        if (std::string error = dsl::output_kind_error(kind); !error.empty())
-            throw InvalidInput({{"--out-stream", 0, 0, error.substr(std::string_view("outputs: ").size()), {}}});
+        std::string error = dsl::output_kind_error(kind);
+        if (error.empty()) error = dsl::output_target_error(kind, target);
+        if (!error.empty()) throw InvalidInput({{"--out-stream", 0, 0, error.substr(std::string_view("outputs: ").size()), {}}});
         std::erase_if(wanted, [&](const auto& w) { return w.first == kind; });
         wanted.emplace_back(kind, target);
     }
     Streams out;
     for (const auto& [kind, target] : wanted) {
+        if (kind == "prometheus-rw") {
+            live::RemoteWriter::Options o;
+            o.url = target;
+            o.warn = [log = log_](const std::string& w) { log->warn("{}", w); };
+            out.remote_write = std::make_unique<live::RemoteWriter>(std::move(o));
+            out.remote_write_url = target;
+            continue;
+        }
         std::error_code ec;
         if (fs::path(target).has_parent_path()) fs::create_directories(fs::path(target).parent_path(), ec);
         if (kind == "tasks") {

@@ -7,11 +7,19 @@
 namespace ntx::dsl {
 
 std::string output_kind_error(std::string_view kind) {
-    if (kind == "csv" || kind == "jsonl" || kind == "tasks") return {};
+    if (kind == "csv" || kind == "jsonl" || kind == "tasks" || kind == "prometheus-rw") return {};
     if (kind == "otlp" || kind == "opentelemetry")
         return "outputs: OpenTelemetry (OTLP) is not available: Debian 12 has no OpenTelemetry C++ SDK package "
-               "(use the Prometheus endpoint, or csv / jsonl / tasks)";
-    return fmt::format("outputs: unknown kind '{}' (csv, jsonl or tasks)", kind);
+               "(use the Prometheus endpoint or prometheus-rw, or csv / jsonl / tasks)";
+    return fmt::format("outputs: unknown kind '{}' (csv, jsonl, tasks or prometheus-rw)", kind);
+}
+
+std::string output_target_error(std::string_view kind, std::string_view target) {
+    if (target.empty()) return "outputs: the target is empty";
+    // prometheus-rw: a receiver's URL (Prometheus' /api/v1/write, Mimir's /api/v1/push, ...).
+    if (kind == "prometheus-rw" && !target.starts_with("http://") && !target.starts_with("https://"))
+        return fmt::format("outputs: prometheus-rw wants the receiver's http:// or https:// URL, found '{}'", target);
+    return {};
 }
 
 }  // namespace ntx::dsl
@@ -105,7 +113,8 @@ void parse_config(Compilation& cx) {
             if (recv && recv->bytes > 0) cx.script.config.recv_bytes = per_window(*recv);
         }
     }
-    // outputs: [{csv: intervals.csv}, {jsonl: intervals.jsonl}, {tasks: tasks.jsonl}]
+    // outputs: [{csv: intervals.csv}, {jsonl: intervals.jsonl}, {tasks: tasks.jsonl},
+    //           {prometheus-rw: http://127.0.0.1:9090/api/v1/write}]
     if (c["outputs"] && expect_seq(f, c["outputs"], "outputs")) {
         for (const auto& item : c["outputs"]) {
             if (!item.IsMap() || item.size() != 1) {
@@ -117,7 +126,7 @@ void parse_config(Compilation& cx) {
             auto target = scalar(f, kv.second, "outputs target");
             if (!kind || !target) continue;
             if (std::string error = output_kind_error(*kind); !error.empty()) f.error(kv.first, error);
-            else if (target->empty()) f.error(kv.second, "outputs: the target file is empty");
+            else if (std::string error = output_target_error(*kind, *target); !error.empty()) f.error(kv.second, error);
             else cx.script.config.outputs.emplace_back(*kind, *target);
         }
     }

@@ -322,7 +322,8 @@ struct RunConfig {
     // access_token) are written as *** in logs.
     std::vector<std::string> log_mask{"password", "token", "authorization", "cookie"};
     // config.yaml `outputs:` (the seeds' key): result streams, kind -> target file ("csv" and "jsonl":
-    // every interval; "tasks": every finished task). A relative target is in the run's --out folder.
+    // every interval; "tasks": every finished task; "prometheus-rw": a remote-write URL, the run's
+    // metrics every interval). A relative target file is in the run's --out folder.
     std::vector<std::pair<std::string, std::string>> outputs;
     // Dynamic tasks (a plugin's request_task): at most this many run at once, started at most at
     // this rate (per second, 0 = no limit). Requests past either are refused (NTX_E_LIMIT) and counted.
@@ -418,7 +419,9 @@ void sort_diagnostics(std::vector<Diagnostic>& diagnostics, size_t first = 0);
 // Closest candidate within a small edit distance, for "did you mean" hints; empty when none is close.
 std::string closest_match(std::string_view word, const std::vector<std::string_view>& candidates);
 
-// "" when `kind` is a result stream ntx writes (csv, jsonl, tasks); else why not.
+// "" when `kind` is a result stream ntx writes (csv, jsonl, tasks, prometheus-rw); else why not.
 std::string output_kind_error(std::string_view kind);
+// Why `target` is no target for an output of `kind` (empty; prometheus-rw: not an http(s) URL), or "".
+std::string output_target_error(std::string_view kind, std::string_view target);
 
 }  // namespace ntx::dsl

@@ -69,6 +69,21 @@ std::string prometheus_text(const dsl::Script& script, const metrics::RunSnapsho
     family(out, "ntx_leases_held", "gauge", "Leases of a resource pool held now.");
     for (const auto& p : c.pools)
         out += fmt::format("ntx_leases_held{{{},pool=\"{}\"}} {}\n", run, prometheus_escape(p.name), p.leases_held);
+    family(out, "ntx_pool_items_available", "gauge",
+           "Items of a pool that may be handed out now (exclusive: free and up; shared: up).");
+    for (const auto& p : c.pools)
+        out += fmt::format("ntx_pool_items_available{{{},pool=\"{}\"}} {}\n", run, prometheus_escape(p.name), p.available);
+    family(out, "ntx_leases_peak", "gauge", "Most leases of a pool held at once so far.");
+    for (const auto& p : c.pools)
+        out += fmt::format("ntx_leases_peak{{{},pool=\"{}\"}} {}\n", run, prometheus_escape(p.name), p.peak_held);
+    family(out, "ntx_lease_events_total", "counter",
+           "Leases of a pool by event: acquired, released, renewed (ttl, auto-renew), expired (ttl), evicted (health check).");
+    for (const auto& p : c.pools)
+        for (const auto& [event, n] : {std::pair{"acquired", p.acquired}, std::pair{"released", p.released},
+                                       std::pair{"renewed", p.renewed}, std::pair{"expired", p.expired},
+                                       std::pair{"evicted", p.evicted}})
+            out += fmt::format("ntx_lease_events_total{{{},pool=\"{}\",event=\"{}\"}} {}\n", run, prometheus_escape(p.name),
+                               event, n);
     family(out, "ntx_resource_waits_total", "counter", "Users that found a pool dry and waited for a lease.");
     for (const auto& p : c.pools)
         out += fmt::format("ntx_resource_waits_total{{{},pool=\"{}\"}} {}\n", run, prometheus_escape(p.name), p.waits);
@@ -90,16 +105,17 @@ std::string prometheus_text(const dsl::Script& script, const metrics::RunSnapsho
             out += fmt::format("ntx_pool_items_down{{{},pool=\"{}\"}} {}\n", run, prometheus_escape(p.name), p.down_now);
 
     // The workbook and the progress bus.
+    const metrics::BusGauges& bus = x.bus ? *x.bus : c.bus;
     family(out, "ntx_workbook_entries", "gauge", "Workbook entries (one per user x task) so far.");
     out += fmt::format("ntx_workbook_entries{{{}}} {}\n", run, c.workbook_entries);
     family(out, "ntx_workbook_memory_bytes", "gauge", "The workbook's ledgers in memory (running tasks).");
     out += fmt::format("ntx_workbook_memory_bytes{{{}}} {}\n", run, c.workbook_memory_bytes);
     family(out, "ntx_bus_events_total", "counter", "Progress-bus events delivered to subscribers.");
-    out += fmt::format("ntx_bus_events_total{{{}}} {}\n", run, c.bus.events);
+    out += fmt::format("ntx_bus_events_total{{{}}} {}\n", run, bus.events);
     family(out, "ntx_bus_dropped_total", "counter", "Progress-bus events lost to full queues.");
-    out += fmt::format("ntx_bus_dropped_total{{{}}} {}\n", run, c.bus.dropped);
+    out += fmt::format("ntx_bus_dropped_total{{{}}} {}\n", run, bus.dropped);
     family(out, "ntx_bus_queue_depth", "gauge", "Progress-bus events queued, not yet delivered.");
-    out += fmt::format("ntx_bus_queue_depth{{{}}} {}\n", run, c.bus.queued);
+    out += fmt::format("ntx_bus_queue_depth{{{}}} {}\n", run, bus.queued);
 
     std::vector<std::string> scenario_labels;
     for (const auto& s : script.scenarios)

@@ -14,6 +14,7 @@ struct Exposition {
     std::string run_id;                 // on every series (label run_id)
     double planned_s = 0;               // the run's planned length, 0 when unknown
     std::string_view phase = "executing";  // the process group the run is in
+    const metrics::BusGauges* bus = nullptr;  // the progress bus's counts, when the snapshot has none
 };
 
 // The exposition of one snapshot (the counters the report builder reads, every exit and the dynamic

@@ -24,7 +24,9 @@ struct ScenarioGauges {
 
 struct PoolGauges {
     std::string name;
-    uint64_t size = 0, leases_held = 0;
+    uint64_t size = 0, leases_held = 0, peak_held = 0;
+    uint64_t available = 0;                     // items that may be handed out now
+    uint64_t acquired = 0, released = 0, renewed = 0, expired = 0, evicted = 0;  // leases, by what happened
     uint64_t waits = 0, wait_timeouts = 0;      // users that found the pool dry; of them, those that gave up
     uint64_t probes = 0, probe_failures = 0;    // health-check probes run, failed
     uint64_t down_now = 0;                      // items down now (health check)

@@ -266,6 +266,13 @@ std::string to_json(const Report& r) {
         violations.push_back(
             json::object{{"component", v.component}, {"plugin", v.plugin}, {"kind", v.kind}, {"count", v.count}});
     root["plugin_violations"] = std::move(violations);
+    if (!r.remote_write.url.empty())
+        root["remote_write"] = json::object{{"url", r.remote_write.url},
+                                            {"requests", r.remote_write.requests},
+                                            {"requests_failed", r.remote_write.requests_failed},
+                                            {"samples_sent", r.remote_write.samples_sent},
+                                            {"samples_dropped", r.remote_write.samples_dropped},
+                                            {"last_error", r.remote_write.last_error}};
     json::object by_state;
     for (const auto& [state, n] : r.workbook.by_state) by_state[state] = n;
     root["workbook"] = json::object{{"entries", r.workbook.entries},
@@ -464,6 +471,13 @@ void print_summary(const Report& r, std::FILE* out, bool colour) {
         print(fmt::format("persist: {} files ({}) written, {} failed{}{}", r.persist.files, human_bytes(r.persist.bytes),
                           r.persist.errors, r.persist.errors ? ": " : "", r.persist.first_error),
               4);
+    if (!r.remote_write.url.empty()) {
+        const auto& w = r.remote_write;
+        const std::string line = fmt::format("remote write: {} samples sent in {} requests, {} dropped{}{}", w.samples_sent,
+                                             w.requests, w.samples_dropped, w.last_error.empty() ? "" : " (last error: ",
+                                             w.last_error.empty() ? "" : w.last_error + ")");
+        print(w.samples_dropped ? st.red(line) : line, 4);
+    }
     for (const auto& p : r.resources.pools) {
         print(fmt::format("pool {} ({} {}, {} items): {} leases, peak {} held, {} waits (p99 {:.1f} ms, {} gave up), "
                           "{} expired, {} renewed, {} evicted, {} held at end",

@@ -247,6 +247,7 @@ std::vector<LeaseEvent> PairPool::drain_trail() {
 PoolStats PairPool::stats() const {
     std::lock_guard lock(mutex_);
     PoolStats s = stats_;
+    s.available = available_.size();
     if (wait_hist_.count()) {
         s.wait_p50_ms = static_cast<double>(wait_hist_.quantile_us(0.50)) / 1000.0;
         s.wait_p99_ms = static_cast<double>(wait_hist_.quantile_us(0.99)) / 1000.0;

@@ -52,6 +52,7 @@ struct PoolStats {
     double wait_p50_ms = 0, wait_p99_ms = 0, wait_max_ms = 0;
     uint64_t probe_rounds = 0, probes = 0, probe_failures = 0;
     uint64_t downs = 0, recoveries = 0, down_now = 0;
+    uint64_t available = 0;  // items that may be handed out now (exclusive: free and up; shared: up)
 };
 
 class PairPool {

@@ -96,6 +96,13 @@ void read_snapshot(Scheduler& sched, metrics::RunSnapshot& into, bool final) {
         into.pools[p].size = pool.size();
         into.pools[p].leases_held = pool.leases_held();
         const auto st = pool.stats();  // under the pool's lock, once per reader call
+        into.pools[p].peak_held = st.peak_held;
+        into.pools[p].available = st.available;
+        into.pools[p].acquired = st.acquired;
+        into.pools[p].released = st.released;
+        into.pools[p].renewed = st.renewed;
+        into.pools[p].expired = st.expired;
+        into.pools[p].evicted = st.evicted;
         into.pools[p].waits = st.waits;
         into.pools[p].wait_timeouts = st.wait_timeouts;
         into.pools[p].probes = st.probes;
