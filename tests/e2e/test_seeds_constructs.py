@@ -4,10 +4,12 @@ none is accepted and ignored. Runs use the probe test plugin (no server needed).
 import json
 import os
 import re
+import subprocess
 import tempfile
+import urllib.request
 
-from harness import TEST_PLUGINS, action, check, main, read_report, run_ntx, run_script, scenario, validate_script, \
-    write_res_dir
+from harness import NTX, TEST_PLUGINS, action, check, free_port, main, read_report, run_ntx, run_script, scenario, \
+    stop_process, validate_script, wait_for, write_res_dir
 
 PROBE = f'{{name: probe, version: "1.0.0", entry: {TEST_PLUGINS}/ntx_probe.so}}'
 
@@ -225,7 +227,36 @@ def test_five_phases_in_order():
         check(read_report(out)["scenarios"][0]["actions"][0]["count"] == 2, "the run ran")
 
 
+
+def run_phase_gauges(port):
+    """{phase: value} of ntx_run_phase on the metrics endpoint ({} while it does not answer)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+            body = r.read().decode()
+    except OSError:
+        return {}
+    return {m.group(1): float(m.group(2)) for m in re.finditer(r'^ntx_run_phase\{[^}]*phase="(\w+)"\} (\S+)$', body, re.M)}
+
+
+def test_monitoring_phase_in_metrics():
+    # Two users start at once and sleep 4 s: the run is in monitoring (all started, tasks running).
+    script = base(steps="[{ref: slow}]").replace(
+        "actions:\n", 'actions:\n  slow: {component: probe, call: sleep, with: {ms: "4000"}}\n')
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        res, out = write_res_dir(tmp, script), os.path.join(tmp, "out")
+        proc = subprocess.Popen([NTX, "run", res, "--out", out, "--quiet", "--metrics-listen", f"127.0.0.1:{port}"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: run_phase_gauges(port).get("monitoring") == 1, "ntx_run_phase monitoring = 1", timeout=60)
+            g = run_phase_gauges(port)
+            check(g.get("executing") == 0 and g.get("closing") == 0, g)
+            check(proc.poll() is None, "the run still goes on while monitoring")
+        finally:
+            stop_process(proc)
+
+
 if __name__ == "__main__":
     main([test_wbs_level, test_provider_calls, test_builtin_component, test_metadata_transport, test_root_resource_yaml,
           test_parallel_in_graph_node, test_progress_rollback, test_monitoring_health, test_feature_flags,
-          test_masking_alias, test_globals, test_five_phases_in_order])
+          test_masking_alias, test_globals, test_five_phases_in_order, test_monitoring_phase_in_metrics])
