@@ -52,7 +52,7 @@ void check_provides(FileCtx& f, const ComponentSpec& spec, const YAML::Node& r) 
 void check_builtin(FileCtx& f, const ComponentSpec& spec, const YAML::Node& c) {
     if (c["entry"])
         f.error(c["entry"], fmt::format("component '{}' is built into ntx: it has no entry to load", spec.name),
-                "remove entry (or declare a plugin with kind: native or wasm)");
+                "remove entry, or declare a plugin with kind: native or wasm");
     for (size_t i = 0; i < spec.declared_capabilities.size(); ++i) {
         const auto& cap = spec.declared_capabilities[i];
         if (builtin_call(cap)) continue;

@@ -217,10 +217,10 @@ void check_provider_calls(FileCtx& f, const YAML::Node& calls, std::string_view 
         if (!v || *v == call) continue;
         if (builtin_call(*v))
             f.error(calls[op], fmt::format("calls.{}: '{}' is not the resource-manager's {} call", op, *v, op),
-                    fmt::format("{}: {}", op, call));
+                    fmt::format("write {}: {}", op, call));
         else
             f.error(calls[op], fmt::format("calls.{}: the resource-manager has no call '{}'", op, *v),
-                    fmt::format("{}: {} (its calls: allocate_pair, release_pair, mount_file)", op, call));
+                    fmt::format("write {}: {}; the resource-manager's calls are allocate_pair, release_pair, mount_file", op, call));
     }
 }
 

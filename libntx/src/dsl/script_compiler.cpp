@@ -22,8 +22,8 @@ void check_root_resource_yaml(Compilation& cx) {
         if (k.source != "inline" && (cx.res_dir / k.source).lexically_normal() == path) return;
     cx.out.push_back({display(cx, path), 1, 1,
                       "resource.yaml is not named by any resource of script.yaml, and ntx does not read it on its own",
-                      "name it as a resource's manifest (config: {manifest: ./resource.yaml, parser: {format: yaml}} "
-                      "of a pair_pool or kv_store), or remove or rename it"});
+                      "name it as a pair_pool's or kv_store's manifest, e.g. config: {manifest: ./resource.yaml, "
+                      "parser: {format: yaml}}; or remove or rename it"});
 }
 
 // globals: {region: eu, api: {host: 127.0.0.1, port: 8080}}: the seeds' static global variables, read
