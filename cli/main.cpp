@@ -39,7 +39,7 @@ extern "C" void on_signal(int) {
 void usage(std::FILE* out, const po::options_description& opts) {
     std::fprintf(out,
                  "usage: ntx run RES_DIR|SCRIPT.yaml|- [--out DIR] [--users N] [--rate R/s] [--duration D]\n"
-                 "               [--scenario NAME]... [-e KEY=VALUE]... [options]\n"
+                 "               [--scenario NAME]... [-e KEY=VALUE]... [--feature NAME=on|off]... [options]\n"
                  "       ntx validate RES_DIR|SCRIPT.yaml|- [the same overrides]\n"
                  "       ntx new NAME   (writes a starter res_dir NAME/ against ntx-target)\n"
                  "       ntx merge DIR... --out DIR   (the report folders of the segments of one test)\n"

@@ -17,7 +17,8 @@ const std::pair<const char*, const char*> kValueOptions[] = {{"-u", "--users"}, 
                                                              {"-r", "--rate"},     {"--rate", "--rate"},
                                                              {"-d", "--duration"}, {"--duration", "--duration"},
                                                              {"-s", "--scenario"}, {"--scenario", "--scenario"},
-                                                             {"-e", "--env"},      {"--env", "--env"}};
+                                                             {"-e", "--env"},      {"--env", "--env"},
+                                                             {"--feature", "--feature"}};
 
 bool env_key(std::string_view k) {
     if (k.empty() || (k[0] >= '0' && k[0] <= '9')) return false;
@@ -40,7 +41,9 @@ void add_override_options(po::options_description& opts) {
         "scenario,s", po::value<std::vector<std::string>>()->composing(),
         "run/validate: run only this scenario (repeatable)")(
         "env,e", po::value<std::vector<std::string>>()->composing(),
-        "run/validate: KEY=VALUE read by {{env.KEY}} (repeatable; before the process environment)");
+        "run/validate: KEY=VALUE read by {{env.KEY}} (repeatable; before the process environment)")(
+        "feature", po::value<std::vector<std::string>>()->composing(),
+        "run/validate: NAME=on|off switches a feature flag config.yaml declares (repeatable; read by feature(\"NAME\"))");
 }
 
 std::vector<std::string> join_dash_values(int argc, char** argv) {
@@ -98,6 +101,15 @@ bool read_overrides(const po::variables_map& vm, Overrides& out) {
             if (!env_key(key))
                 return fail("-e", kv, "KEY must be letters, digits and _, not starting with a digit (read as {{env.KEY}})");
             out.env.emplace_back(key, kv.substr(eq + 1));
+        }
+    }
+    if (vm.count("feature")) {
+        for (const auto& kv : vm["feature"].as<std::vector<std::string>>()) {
+            const size_t eq = kv.find('=');
+            const std::string value = eq == std::string::npos ? "" : kv.substr(eq + 1);
+            if (eq == 0 || eq == std::string::npos || (value != "on" && value != "off" && value != "true" && value != "false"))
+                return fail("--feature", kv, "expected NAME=on or NAME=off (e.g. --feature new-checkout=on)");
+            out.features.emplace_back(kv.substr(0, eq), value == "on" || value == "true");
         }
     }
     return true;

@@ -282,13 +282,18 @@ def controls(with_exec):
 
 
 defs["node"] = {
-    "description": "A node: a named action (ref), an inline action, think or log, with controls.",
+    "description": "A node: a named action (ref), an inline action, think, log or parallel branches, with controls.",
     "anyOf": [
         obj({**REF, **STEP_NAME, "controls": controls(False)}, required=["ref"]),
         obj({**REF, "controls": controls(True)}, required=["ref"]),
         obj({"action": ACTION_TARGET, **ACTION_BODY, **STEP_NAME, "controls": controls(True)}, required=["action"]),
         obj({**THINK, **STEP_NAME, "controls": controls(False)}, required=["think"]),
         obj({**LOG, **STEP_NAME, "controls": controls(False)}, required=["log"]),
+        obj({"parallel": arr({"anyOf": [ref("step"),
+                                          obj({"steps": d(ref("stepList"), "A branch of several steps, in order.")},
+                                              required=["steps"])]},
+                             "Branches run at once (a step, or {steps: [...]}); the step ends when every "
+                             "branch has ended.", min_items=2), "controls": controls(False)}, required=["parallel"]),
     ],
 }
 
@@ -301,7 +306,9 @@ defs["workflow"] = {
         "timeout": d(ref("duration"), "The task's deadline, checked every tick."),
         "on-error": d(ref("handler"), "Entries run when an action fails (after its own retry)."),
         "on-timeout": d(ref("handler"), "Entries run when an action times out, or the task passes its timeout."),
-        "wbs-level": {"description": "The workflow's level in the work breakdown structure (accepted, informative)."},
+        "wbs-level": d({"enum": ["L3", "l3", "3", 3]}, "The workflow's level in the work breakdown structure: a workflow is L3 "
+                                          "(L0 program, L1 protocol, L2 scenario, L3 workflow, L4 task, L5 action); "
+                                          "any other level is an error."),
     }, desc="A workflow: a `steps` list or a graph of `nodes`."),
     "oneOf": [{"required": ["steps"], "not": {"anyOf": [{"required": ["nodes"]}, {"required": ["start"]}]}},
               {"required": ["nodes"], "not": {"required": ["steps"]}}],
@@ -310,8 +317,10 @@ defs["workflow"] = {
 # --- resources ---------------------------------------------------------------------------------------
 provider = obj({
     "component": d(ref("name"), "The provider: the built-in resource-manager."),
-    "calls": obj({"acquire": ref("name"), "release": ref("name"), "mount": ref("name")},
-                 desc="The provider's calls (acquire / release / mount)."),
+    "calls": obj({"acquire": {"const": "allocate_pair", "description": "A pair_pool's acquire call."},
+                  "release": {"const": "release_pair", "description": "A pair_pool's release call."},
+                  "mount": {"const": "mount_file", "description": "A file_blob's or kv_store's mount call."}},
+                 desc="The resource-manager's call behind each operation (acquire / release / mount)."),
     "leasing": obj({"ttl": d(ref("duration"), "Lease time to live."),
                     "strategy": strenum(["round-robin", "least-used"], "How items are handed out."),
                     "auto-renew": {"type": "boolean", "description": "Renew a lease before its ttl ends" + NEW + "."},
@@ -388,8 +397,18 @@ defs["component"] = {
                    "A bare plugin name (found on the plugin search path) or a path relative to res_dir; omitted for "
                    "the shipped protocols (http, ftp): the plugin of that name."),
         "metadata": {"type": "object", "description": "Free-form metadata; `capabilities` lists the calls the script "
-                                                      "may use.",
-                     "properties": {"capabilities": arr(ref("name"), "Calls the plugin must provide.")}},
+                                                      "may use, `transport` is checked against the protocol, "
+                                                      "`resources.provides` against the resource-manager.",
+                     "properties": {"capabilities": arr(ref("name"), "Calls the plugin must provide."),
+                                    "transport": strenum(["tcp", "tls", "udp"], "The protocol's transport: checked "
+                                                                                "against the shipped protocols (http, "
+                                                                                "ftp: tcp, or tls over it); refused "
+                                                                                "for a plugin ntx cannot check."),
+                                    "resources": obj({"provides": arr(strenum(["pair_pool", "file_blob", "kv_store"],
+                                                                              "A resource type."),
+                                                                      "The resource types the built-in "
+                                                                      "resource-manager provides.")},
+                                                     desc="The resources a builtin component provides.")}},
     }, required=["name"], desc="A component (plugin) the script uses."),
     "if": {"anyOf": [{"properties": {"kind": {"const": "builtin"}}, "required": ["kind"]},
                      {"properties": {"name": {"enum": ["http", "ftp"]}}}]},
@@ -507,6 +526,9 @@ defs["progress"] = obj({
     "poller": obj({"priorities": obj({p: ref("uint") for p in PHASES}, desc="Phase -> weight" + NEW + ".")},
                   desc="The progress poller" + NEW + "."),
     "queue-size": d(ref("uint"), "The progress queue's size" + NEW + "."),
+    "rollback": strenum(["last-stable-point", "none"], "last-stable-point: a failed health check rolls back the tasks "
+                                                       "of the users holding the item (the on-failure of every "
+                                                       "health-check that sets none)."),
 }, desc="Progress reporting: batching and poller priorities" + NEW + ".")
 
 script = {
@@ -529,11 +551,18 @@ script = {
                      "scenarios": arr(ref("scenario"), "Scenarios, run concurrently.", min_items=1)},
                     required=["scenarios"], desc="What runs: profiles and scenarios."),
         "monitoring": obj({"retry": d(ref("retryPolicy"), "The policy of `goto: monitoring.retry`."),
-                           "exits": run_exits},
+                           "exits": run_exits,
+                           "health": {"not": {}, "description": "Refused: health checks belong to a pool "
+                                                                "(resources.<name>.health-check)."}},
                           desc="Monitoring: the task retry policy and the scenarios' default exits."),
         "thresholds": ref("thresholds"),
         "workbook": ref("workbook"),
         "progress": ref("progress"),
+        "globals": {"type": "object", "description": "Static global variables: name -> a value (or a map of "
+                                                     "values), read by every user as {{global.<name>}} "
+                                                     "({{global.<name>.<key>}}).",
+                    "additionalProperties": {"anyOf": [ref("scalar"),
+                                                       {"type": "object", "additionalProperties": ref("scalar")}]}},
     }, required=["workflows", "load"]),
     "definitions": defs,
 }
@@ -568,6 +597,10 @@ config = {
                                           "(127.0.0.0/8, [::1]) and host names (*.svc.local), each with optional "
                                           ":PORTS (80, 8000-8100, 80,443). Present: everything else is denied.")},
                        desc="The host's throttle on every socket, and where sockets may connect."),
+        "masking": arr(ref("scalar"), "The same list as log.mask (the seeds' name)."),
+        "features": {"type": "object", "description": "Feature flags: name -> on | off, read by feature(\"name\") "
+                                                     "in conditions; --feature NAME=on|off switches one.",
+                     "additionalProperties": {"enum": ["on", "off", True, False]}},
         "outputs": {"type": "array",
                     "description": "Result streams written while the run goes (docs/reports.md#result-streams): "
                                    "csv / jsonl (every interval), tasks (every finished task), prometheus-rw (the run's "

@@ -254,7 +254,10 @@ TEST_CASE("Host::launch: a background run can be watched, stopped and waited for
     ntx::Run run = host.launch(echo_script(5, 1, "20ms", "60s"), quiet());
     while (echo.calls.load() < 50) REQUIRE_FALSE(run.wait_for(std::chrono::milliseconds(5)));
     CHECK(run.health().state == ntx::RunState::running);
-    CHECK(run.health().phase == ntx::RunPhase::executing);
+    // All 5 users started within the first ticks: the run moved on to monitoring (the bus delivers
+    // that phase event within its flush interval, so executing may still be what it last heard).
+    const ntx::RunPhase running_phase = run.health().phase;
+    CHECK((running_phase == ntx::RunPhase::executing || running_phase == ntx::RunPhase::monitoring));
     auto t0 = std::chrono::steady_clock::now();
     run.stop();
     ntx::Report report = run.wait();

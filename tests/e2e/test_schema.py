@@ -36,7 +36,7 @@ DOCS = os.path.join(SOURCE, "docs")
 NEW = "(new in this version)"
 MIN_DOC_BLOCKS = 10
 SCRIPT_KEYS = {"version", "components", "resources", "workflows", "actions", "load", "monitoring", "thresholds",
-               "workbook", "progress"}
+               "workbook", "progress", "globals"}
 
 
 class Yaml12Loader(yaml.SafeLoader):
@@ -477,8 +477,8 @@ def test_schema_and_parser_refuse_the_same_bad_input():
 # --- the coarse drift check ---------------------------------------------------------------------------
 CHECK_KEYS = re.compile(r'check_keys\(\s*f,\s*[^,]+,\s*(?:"[^"]*"|fmt::format\("[^"]*"[^)]*\)|\w+),\s*'
                         r'\{([^}]*)\}(?:\s*,\s*\{([^}]*)\})?\s*\)', re.S)
-# Keys read outside check_keys: metadata.capabilities; the threshold maps (dsl/thresholds_pass.cpp).
-OTHER_PARSER_KEYS = {"capabilities", "threshold", "condition", "abort-on-fail",
+# Keys read outside check_keys: metadata.capabilities and .transport; the threshold maps (dsl/thresholds_pass.cpp).
+OTHER_PARSER_KEYS = {"capabilities", "transport", "threshold", "condition", "abort-on-fail",
                      # workbook: the six sections (workbook::kSections), `sections` and `expose`; progress
                      # priorities by phase name: checked by the parser's own lists, not by check_keys
                      "timeline", "execution", "governance", "telemetry", "registers", "communications",

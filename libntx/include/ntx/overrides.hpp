@@ -28,8 +28,11 @@ struct Overrides {
     // order: these, then (when process_environment) the process environment. A later KEY=VALUE wins.
     std::vector<std::pair<std::string, std::string>> env;
     bool process_environment = true;
+    // --feature NAME=on|off: a feature flag config.yaml declares (`features:`), switched for this run.
+    // The last one of a name wins; a name config.yaml does not declare is refused.
+    std::vector<std::pair<std::string, bool>> features;
 
-    bool empty() const { return !users && !rate && !duration_ms && scenarios.empty() && env.empty(); }
+    bool empty() const { return !users && !rate && !duration_ms && scenarios.empty() && env.empty() && features.empty(); }
 };
 
 // One override a run used, as the summary and report.json list it: {"users", "10", "--users"},

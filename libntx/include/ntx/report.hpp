@@ -308,6 +308,7 @@ struct Report {
     ResourcesReport resources;
     WorkbookSummary workbook;
     std::vector<AppliedOverride> overrides;  // what RunOptions::overrides changed (ntx/overrides.hpp)
+    std::vector<std::pair<std::string, bool>> features;  // config.yaml's feature flags as the run used them
     std::vector<PluginViolation> plugin_violations;  // none: the plugins kept the contract
 
     bool thresholds_passed() const {

@@ -233,11 +233,28 @@ void Core::load_plugins(std::vector<Diagnostic>& diagnostics) {
     auto& components = frame_->components();
     for (size_t i = 0; i < script_.components.size(); ++i) {
         const dsl::ComponentSpec& spec = script_.components[i];
-        if (spec.builtin || spec.entry.empty()) continue;  // no entry: reported at the component already
         auto at = [&](const dsl::SourceLoc& loc, std::string msg, std::string hint = {}) {
             const dsl::SourceLoc& where = loc.file.empty() ? spec.loc : loc;  // never an error without a place
             diagnostics.push_back({where.file, where.line, where.column, std::move(msg), std::move(hint)});
         };
+        if (spec.builtin) {
+            // The resource-manager ships with ntx: its version is ntx's own, by the same caret rule.
+            auto required = spec.version.empty() ? std::nullopt : plugin::parse_semver_prefix(spec.version);
+            auto provided = plugin::parse_semver(NTX_VERSION_STRING);
+            if (spec.version.empty()) {
+            } else if (!required) {
+                at(spec.version_loc, fmt::format("component '{}': version '{}' is not a semantic version", spec.name,
+                                                 spec.version));
+            } else if (provided && !plugin::semver_compatible(*required, *provided)) {
+                at(spec.version_loc,
+                   fmt::format("component '{}' requires version {} but the built-in resource-manager is ntx's own, "
+                               "version {} (incompatible)",
+                               spec.name, spec.version, NTX_VERSION_STRING),
+                   fmt::format("write version: \"{}\" or leave version out", NTX_VERSION_STRING));
+            }
+            continue;
+        }
+        if (spec.entry.empty()) continue;  // no entry: reported at the component already
         std::string error;
         std::shared_ptr<plugin::LoadedPlugin> plugin;
         fs::path path;
@@ -281,6 +298,21 @@ void Core::load_plugins(std::vector<Diagnostic>& diagnostics) {
                 at(spec.loc, fmt::format("component '{}' lists capability '{}' in metadata, but plugin {} does not provide it "
                                          "(it provides: {})",
                                          spec.name, cap, path.filename().string(), fmt::join(plugin->capabilities, ", ")));
+        if (!spec.transport.empty()) {
+            // The plugin ABI does not carry a transport: the shipped protocols' are known (http, ftp:
+            // tcp); another plugin's cannot be checked, so the key is refused rather than believed.
+            auto known = plugin::shipped_transport(plugin->api.name);
+            if (known.empty())
+                at(spec.transport_loc,
+                   fmt::format("component '{}': metadata.transport cannot be checked: plugin {} does not declare its "
+                               "transport (the plugin ABI carries none)",
+                               spec.name, path.filename().string()),
+                   "remove metadata.transport (it is checked only for the shipped protocols)");
+            else if (known != spec.transport && !(known == "tcp" && spec.transport == "tls"))  // TLS runs over tcp
+                at(spec.transport_loc, fmt::format("component '{}': metadata.transport is '{}' but plugin {} speaks {} over {}",
+                                                   spec.name, spec.transport, path.filename().string(), plugin->api.name, known),
+                   fmt::format("transport: {}", known));
+        }
         components[i].plugin = std::move(plugin);
     }
     // One ad-hoc action per capability of each plugin: what a dynamic task names by its call alone
@@ -378,7 +410,23 @@ std::unique_ptr<progress::Bus> Core::open_bus(const workbook::Names& names, unsi
     std::vector<ProgressCallback> subscribers = options_.progress_subscribers;
     if (options_.workbook_stream && !options_.out_dir.empty()) {
         try {
-            subscribers.push_back(progress::jsonl_writer((fs::path(options_.out_dir) / "workbook-stream.jsonl").string()));
+            auto writer = progress::jsonl_writer((fs::path(options_.out_dir) / "workbook-stream.jsonl").string());
+            // The file holds the run's five phases: the two before the bus existed (initiating,
+            // planning) are its first batch, at the run clock's 0 as the executing event after them.
+            std::vector<ProgressEvent> before;
+            for (RunPhase p : {RunPhase::initiating, RunPhase::planning}) {
+                before.push_back(phase_event(names, p, 0));
+                before.back().priority = script_.progress.priorities[static_cast<size_t>(p)];
+            }
+            subscribers.push_back([writer, before = std::make_shared<std::vector<ProgressEvent>>(std::move(before))](
+                                      std::span<const ProgressEvent> batch) {
+                if (!before->empty()) {
+                    writer(*before);
+                    before->clear();
+                    before->shrink_to_fit();
+                }
+                writer(batch);
+            });
         } catch (const std::exception& e) {
             throw RuntimeFailure(e.what());
         }
@@ -508,12 +556,12 @@ Report Core::run(unsigned threads, std::atomic<int>& stop, resource::ResourceMon
     } detach{metrics};
     const double planned_s = static_cast<double>(live::planned_ms(script_)) / 1000.0;
     if (metrics.server)
-        metrics.attach([this, read, planned_s, &bus] {
+        metrics.attach([this, read, planned_s, &bus, &sched] {
             metrics::RunSnapshot snap;
             read(snap);
             const auto bs = bus->stats();
             snap.bus = {bs.events, bs.dropped, bs.max_batch, bs.batches, bs.queued};
-            return live::prometheus_text(script_, snap, {run_id_, planned_s, "executing"});
+            return live::prometheus_text(script_, snap, {run_id_, planned_s, sched.phase() == RunPhase::monitoring ? "monitoring" : "executing"});
         });
     auto mo = monitor_options(options_);
     mo.csv = streams.csv.get();
@@ -660,6 +708,7 @@ Report Core::final_report(scheduler::Scheduler& sched, live::RunMonitor& monitor
         if (masker.masks(o.name)) o.value = "***";
         report.overrides.push_back(std::move(o));
     }
+    report.features = script_.config.features;
     report.workbook = close_workbook(sched, archive);
     auto bs = bus.stats();
     report.workbook.stream_events = bs.events;

@@ -22,6 +22,50 @@ void implicit_component(Compilation& cx, FileCtx& f, const std::string& name, co
     cx.script.components.push_back(std::move(spec));
 }
 
+namespace {
+
+// metadata.resources.provides: the resource types a component provides; only the built-in
+// resource-manager provides any, and only the ones it ships.
+void check_provides(FileCtx& f, const ComponentSpec& spec, const YAML::Node& r) {
+    if (!expect_map(f, r, "metadata.resources")) return;
+    check_keys(f, r, "metadata.resources", {"provides"});
+    if (!r["provides"]) return;
+    if (!spec.builtin) {
+        f.error(r["provides"], fmt::format("component '{}' cannot provide resources: ntx's own resource-manager "
+                                           "provides every resource type",
+                                           spec.name),
+                "declare the provider with kind: builtin");
+        return;
+    }
+    if (!expect_seq(f, r["provides"], "metadata.resources.provides")) return;
+    for (const auto& t : r["provides"]) {
+        auto v = scalar(f, t, "metadata.resources.provides");
+        if (v && *v != "pair_pool" && *v != "file_blob" && *v != "kv_store")
+            f.error(t, fmt::format("the built-in resource-manager does not provide '{}'", *v), "pair_pool, file_blob or kv_store");
+    }
+}
+
+}  // namespace
+
+// A builtin component ships inside ntx: it has no entry, its version is ntx's own (checked where
+// plugins' versions are, at loading), and its capabilities are the resource-manager's calls.
+void check_builtin(FileCtx& f, const ComponentSpec& spec, const YAML::Node& c) {
+    if (c["entry"])
+        f.error(c["entry"], fmt::format("component '{}' is built into ntx: it has no entry to load", spec.name),
+                "remove entry, or declare a plugin with kind: native or wasm");
+    for (size_t i = 0; i < spec.declared_capabilities.size(); ++i) {
+        const auto& cap = spec.declared_capabilities[i];
+        if (builtin_call(cap)) continue;
+        f.error(c["metadata"]["capabilities"][i],
+                fmt::format("the built-in resource-manager has no capability '{}'", cap),
+                "its calls: allocate_pair, release_pair, mount_file");
+    }
+}
+
+bool builtin_call(std::string_view call) {
+    return call == "allocate_pair" || call == "release_pair" || call == "mount_file";
+}
+
 void parse_components(Compilation& cx, FileCtx& f, const YAML::Node& n) {
     if (!expect_seq(f, n, "components")) return;
     for (const auto& c : n) {
@@ -74,9 +118,22 @@ void parse_components(Compilation& cx, FileCtx& f, const YAML::Node& n) {
         }
         if (c["metadata"]) {
             const auto& m = c["metadata"];
-            if (expect_map(f, m, "metadata") && m["capabilities"])
-                spec.declared_capabilities = string_list(f, m["capabilities"], "metadata.capabilities");
+            if (expect_map(f, m, "metadata")) {
+                if (m["capabilities"]) spec.declared_capabilities = string_list(f, m["capabilities"], "metadata.capabilities");
+                if (m["transport"]) {
+                    spec.transport_loc = f.loc(m["transport"]);
+                    spec.transport = scalar(f, m["transport"], "metadata.transport").value_or("");
+                    if (spec.builtin)
+                        f.error(m["transport"], fmt::format("component '{}' is built in and opens no connection: it has "
+                                                            "no transport", spec.name),
+                                "remove metadata.transport");
+                    else if (spec.transport != "tcp" && spec.transport != "tls" && spec.transport != "udp")
+                        f.error(m["transport"], fmt::format("unknown transport '{}'", spec.transport), "tcp, tls or udp");
+                }
+                if (m["resources"]) check_provides(f, spec, m["resources"]);
+            }
         }
+        if (spec.builtin) check_builtin(f, spec, c);
         cx.script.components.push_back(std::move(spec));
     }
 }

@@ -59,6 +59,52 @@ void parse_network_allow(FileCtx& f, const YAML::Node& list, RunConfig& config) 
 }
 
 }  // namespace
+// features: {name: on | off} (also true / false): the seeds' feature flags. --feature NAME=on|off
+// switches a declared one for a run (apply_feature_overrides).
+void parse_features(Compilation& cx, FileCtx& f, const YAML::Node& n) {
+    if (!expect_map(f, n, "features")) return;
+    cx.script.config.features_loc = f.loc(n);
+    for (auto it = n.begin(); it != n.end(); ++it) {
+        auto name = scalar(f, it->first, "a feature's name");
+        auto v = scalar(f, it->second, fmt::format("feature '{}'", name.value_or("")));
+        if (!name || !v) continue;
+        bool on = false;
+        if (*v == "on" || *v == "true") on = true;
+        else if (*v != "off" && *v != "false") {
+            f.error(it->second, fmt::format("feature '{}' must be on or off, found '{}'", *name, *v));
+            continue;
+        }
+        cx.script.config.features.emplace_back(*name, on);
+    }
+}
+
+// --feature NAME=on|off: a feature config.yaml declares, switched for this run (listed in the
+// overrides); an undeclared name is an error (a typo would otherwise change nothing).
+void apply_feature_overrides(Compilation& cx) {
+    auto& features = cx.script.config.features;
+    for (const auto& [name, on] : cx.overrides->features) {
+        auto it = std::find_if(features.begin(), features.end(), [&](const auto& x) { return x.first == name; });
+        if (it == features.end()) {
+            std::vector<std::string_view> names;
+            for (const auto& x : features) names.push_back(x.first);
+            auto guess = closest_match(name, names);
+            const auto& at = cx.script.config.features_loc;
+            cx.out.push_back({at.file.empty() ? std::string("--feature") : at.file, at.line, at.column,
+                              fmt::format("--feature {}: config.yaml declares no feature '{}'", name, name),
+                              guess.empty() ? "declare it in config.yaml: features: {" + name + ": off}"
+                                            : fmt::format("did you mean '{}'?", guess)});
+            continue;
+        }
+        it->second = on;
+        bool noted = false;
+        for (auto& o : cx.script.overrides_used)
+            if (o.name == "feature." + name) {
+                o.value = on ? "on" : "off";
+                noted = true;
+            }
+        if (!noted) cx.script.overrides_used.push_back({"feature." + name, on ? "on" : "off", "--feature"});
+    }
+}
 
 void parse_config(Compilation& cx) {
     std::filesystem::path path = cx.res_dir / "config.yaml";
@@ -69,8 +115,8 @@ void parse_config(Compilation& cx) {
     if (!root || root->IsNull()) return;
     if (!expect_map(f, *root, "config.yaml")) return;
     check_keys(f, *root, "config.yaml",
-               {"tick", "threads", "action-timeout", "grace-period", "log", "logging", "dynamic-tasks", "network", "outputs"},
-               {"features", "masking"});
+               {"tick", "threads", "action-timeout", "grace-period", "log", "logging", "dynamic-tasks", "network", "outputs",
+                "masking", "features"});
     const YAML::Node& c = *root;
     if (c["tick"]) {
         if (auto v = duration(f, c["tick"], "tick")) {
@@ -140,6 +186,9 @@ void parse_config(Compilation& cx) {
             if (cx.script.config.dynamic_rate <= 0 && d["rate"].IsScalar()) f.error(d["rate"], "dynamic-tasks.rate must be positive");
         }
     }
+    // `masking` (the seeds' name) is log.mask: the same list, the same effect.
+    if (c["masking"]) cx.script.config.log_mask = string_list(f, c["masking"], "masking");
+    if (c["features"]) parse_features(cx, f, c["features"]);
     // `logging` (SPEC's name) and `log` are the same section.
     if (c["log"] && c["logging"]) f.error(c["logging"], "config.yaml has both 'log' and 'logging' (the same section)");
     const YAML::Node log = c["log"] ? c["log"] : c["logging"];
@@ -147,6 +196,8 @@ void parse_config(Compilation& cx) {
         if (expect_map(f, log, "log")) {
             check_keys(f, log, "log", {"level", "mask"});
             if (log["mask"]) cx.script.config.log_mask = string_list(f, log["mask"], "log.mask");
+            if (log["mask"] && c["masking"])
+                f.error(c["masking"], "config.yaml has both 'masking' and 'log.mask' (the same list)", "keep one");
             if (log["level"]) {
                 auto lvl = scalar(f, log["level"], "log.level");
                 static const std::vector<std::string_view> levels{"trace", "debug", "info", "warn", "error", "off"};

@@ -287,7 +287,31 @@ private:
         return n;
     }
 
+    // feature("name"): config.yaml's flag (after --feature), a constant known at planning.
+    std::unique_ptr<ExprNode> feature_flag() {
+        if (!advance()) return nullptr;  // '('
+        if (tok_.kind != Token::Kind::string) {
+            error_ = "feature() takes a feature's name in quotes, e.g. feature('new-checkout')";
+            return nullptr;
+        }
+        const std::string flag = tok_.text;
+        auto on = resolve_("feature:" + flag);
+        if (!on) {
+            error_ = fmt::format("unknown feature '{}': config.yaml's features: declares the flags feature() reads", flag);
+            return nullptr;
+        }
+        if (!advance()) return nullptr;
+        if (tok_.kind != Token::Kind::rparen) {
+            error_ = "feature() takes one argument";
+            return nullptr;
+        }
+        auto n = std::make_unique<ExprNode>();
+        n->value = Value::of(*on != 0);
+        return advance() ? std::move(n) : nullptr;
+    }
+
     std::unique_ptr<ExprNode> call(const std::string& name) {
+        if (name == "feature") return feature_flag();
         struct Def {
             const char* name;
             Fn fn;
@@ -303,7 +327,7 @@ private:
             if (name == d.name) def = &d;
         if (!def) {
             error_ = fmt::format("unknown function '{}' (length, contains, starts_with, ends_with, string, number, "
-                                 "exists, default, random)", name);
+                                 "exists, default, random, feature)", name);
             return nullptr;
         }
         auto n = std::make_unique<ExprNode>();

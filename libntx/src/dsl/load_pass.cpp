@@ -8,7 +8,12 @@ namespace ntx::dsl::passes {
 
 void parse_monitoring(Compilation& cx, FileCtx& f, const YAML::Node& m) {
     if (!expect_map(f, m, "monitoring")) return;
-    check_keys(f, m, "monitoring", {"retry", "exits"}, {"health"});
+    check_keys(f, m, "monitoring", {"retry", "exits", "health"});
+    if (m["health"])  // the seeds' resource health checks: ntx runs them per pool, where the items are
+        f.error(m["health"], "monitoring.health: health checks belong to a resource in ntx: each pool probes its own "
+                             "items (resources.<name>.health-check), so there is nothing run-wide to check",
+                "move it to the pool: resources.<name>.health-check: {interval: 5s, timeout: 1s, probe: tcp, "
+                "on-failure: evict}");
     if (m["exits"] && expect_map(f, m["exits"], "monitoring.exits"))
         parse_exits(f, m["exits"], "monitoring.exits", cx.script.exit_error, cx.script.exit_timeout, nullptr);
     if (m["retry"]) {

@@ -91,6 +91,13 @@ void parse_nodes(Compilation& cx, FileCtx& f, const YAML::Node& w, WorkflowSpec&
                 wf.steps.push_back(std::move(st));
                 cx.script.actions.push_back(std::move(copy));
             }
+        } else if (n["parallel"]) {
+            // Branches started at once, as a `steps` list's parallel step; each branch's actions keep
+            // their own controls (controls.exec belongs to one action).
+            check_keys(f, body, "a parallel node", {"parallel"});
+            if (has_exec) f.error(exec, "controls.exec applies to an action node (ref or action)",
+                                  "give the branches' actions their own timeout, retry and handlers");
+            parse_parallel(cx, f, n["parallel"], name, wf.steps);
         } else {
             if (has_exec) {
                 if (!n["action"]) f.error(exec, "controls.exec applies to an action node (ref or action)");
@@ -106,7 +113,7 @@ void parse_nodes(Compilation& cx, FileCtx& f, const YAML::Node& w, WorkflowSpec&
                 }
             }
             if (!parse_plain_step(cx, f, body, name, wf.steps)) {
-                check_keys(f, n, fmt::format("node '{}'", g.name), {"ref", "action", "think", "log", "controls"});
+                check_keys(f, n, fmt::format("node '{}'", g.name), {"ref", "action", "think", "log", "parallel", "controls"});
                 if (n.size() == 0) f.error(g.key, fmt::format("node '{}' is empty", g.name));
             }
         }
@@ -253,6 +260,15 @@ void parse_nodes(Compilation& cx, FileCtx& f, const YAML::Node& w, WorkflowSpec&
     std::vector<std::set<uint32_t>> in(graph.size());
     const std::set<uint32_t> readable = readable_anytime(cx);
     for (auto& s : in) s.insert(readable.begin(), readable.end());
+    // What node `a` saves: its action's variable, or whatever its parallel branches may save.
+    auto node_saves = [&](size_t a, std::set<uint32_t>& out) {
+        if (graph[a].action && cx.script.actions[*graph[a].action].save_slot) out.insert(*cx.script.actions[*graph[a].action].save_slot);
+        if (graph[a].step < wf.steps.size())
+            for (uint32_t b : wf.steps[graph[a].step].branches) {
+                const auto& s = branch_saves(cx, b);
+                out.insert(s.begin(), s.end());
+            }
+    };
     std::vector<bool> seeded(graph.size(), false);
     seeded[start] = true;
     for (bool changed = true; changed;) {
@@ -260,7 +276,7 @@ void parse_nodes(Compilation& cx, FileCtx& f, const YAML::Node& w, WorkflowSpec&
         for (size_t a = 0; a < graph.size(); ++a) {
             if (!seeded[a]) continue;
             std::set<uint32_t> out = in[a];
-            if (graph[a].action && cx.script.actions[*graph[a].action].save_slot) out.insert(*cx.script.actions[*graph[a].action].save_slot);
+            node_saves(a, out);
             for (int b : succ[a]) {
                 size_t before = in[b].size();
                 in[b].insert(out.begin(), out.end());
@@ -273,8 +289,11 @@ void parse_nodes(Compilation& cx, FileCtx& f, const YAML::Node& w, WorkflowSpec&
         if (!reached[a] || graph[a].step >= wf.steps.size()) continue;
         std::string why = fmt::format("no path from '{}' to node '{}' saves it", graph[start].name, graph[a].name);
         check_reads(cx, wf.steps[graph[a].step], in[a], fmt::format("node '{}' of workflow '{}'", graph[a].name, wf.name), why);
+        // A parallel node's branches each start from what the node starts with.
+        for (uint32_t b : wf.steps[graph[a].step].branches)
+            check_flow(cx, cx.script.branches[b], b < cx.branch_titles.size() ? cx.branch_titles[b] : cx.no_titles, in[a]);
         std::set<uint32_t> after = in[a];
-        if (graph[a].action && cx.script.actions[*graph[a].action].save_slot) after.insert(*cx.script.actions[*graph[a].action].save_slot);
+        node_saves(a, after);
         for (const auto& e : graph[a].edges)
             if (e.when) {
                 Step probe;

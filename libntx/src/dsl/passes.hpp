@@ -73,6 +73,8 @@ struct Compilation {
     const std::vector<std::string> no_titles;
     std::vector<std::optional<std::set<uint32_t>>> branch_saves_cache;  // branch_saves(), by branch
     const Overrides* overrides = nullptr;  // never null once compiling (load_res_dir)
+    // script.yaml `globals:`: name -> its fields (a scalar is its `body`), read as {{global.<name>}}.
+    std::map<std::string, Fields> globals;
 };
 
 // Step names and gotos of one `steps` list, resolved once the list is compiled.
@@ -129,10 +131,16 @@ std::optional<std::string> foreign_word_hint(std::string_view key, std::string_v
 
 // config_pass.cpp
 void parse_config(Compilation& cx);
+void parse_features(Compilation& cx, FileCtx& f, const YAML::Node& n);
+void apply_feature_overrides(Compilation& cx);
 
 // components_pass.cpp
 // The protocols that ship with ntx (http, ftp): found by their name alone, no `components` entry needed.
 bool shipped_protocol(std::string_view name);
+// The built-in resource-manager's calls (provider.calls, metadata.capabilities): allocate_pair,
+// release_pair, mount_file.
+bool builtin_call(std::string_view call);
+void check_builtin(FileCtx& f, const ComponentSpec& spec, const YAML::Node& c);
 // Declares `name` as a component (entry: the shipped plugin, any version) when it is a shipped
 // protocol that no component of the script declares yet; `at` is where the script first uses it.
 void implicit_component(Compilation& cx, FileCtx& f, const std::string& name, const YAML::Node& at);
@@ -142,7 +150,7 @@ void parse_component_configs(Compilation& cx);
 // resources_pass.cpp
 void parse_resources(Compilation& cx, FileCtx& f, const YAML::Node& n);
 void parse_blob(Compilation& cx, FileCtx& f, const YAML::Node& key, const YAML::Node& r);
-void parse_provider(Compilation& cx, FileCtx& f, const YAML::Node& p, PoolSpec& pool);
+void parse_provider(Compilation& cx, FileCtx& f, const YAML::Node& p, PoolSpec& pool, std::string_view type);
 void parse_health_check(FileCtx& f, const YAML::Node& h, PoolSpec& pool);
 void parse_kv_store(Compilation& cx, FileCtx& f, const YAML::Node& key, const YAML::Node& r);
 std::optional<uint32_t> kv_slot(Compilation& cx, std::string_view name);
@@ -178,6 +186,8 @@ void parse_steps(Compilation& cx, FileCtx& f, const YAML::Node& seq, const std::
 void resolve_gotos(FileCtx& f, WorkflowSpec& wf, const StepLabels& labels);
 std::shared_ptr<const Expression> condition(Compilation& cx, FileCtx& f, const YAML::Node& n, std::string_view what);
 std::optional<Route> route_target(Compilation& cx, FileCtx& f, const YAML::Node& at, std::string_view target);
+// A parallel step (`n`: its list of branches), appended to `out`; `name` prefixes its branches' names.
+void parse_parallel(Compilation& cx, FileCtx& f, const YAML::Node& n, const std::string& name, std::vector<Step>& out);
 
 // nodes_pass.cpp
 void parse_nodes(Compilation& cx, FileCtx& f, const YAML::Node& w, WorkflowSpec& wf);
@@ -210,6 +220,7 @@ std::string path_to(Compilation& cx, const WorkflowSpec& wf, const std::vector<s
 // thresholds_pass.cpp
 std::vector<Threshold> compile_thresholds(const YAML::Node& node, const std::string& file, const Script& script,
                                           std::vector<Diagnostic>& diagnostics);
+void parse_progress_rollback(Compilation& cx, FileCtx& f, const YAML::Node& n);
 void parse_progress(Compilation& cx, FileCtx& f, const YAML::Node& n);
 
 // overrides_pass.cpp

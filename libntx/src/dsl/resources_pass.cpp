@@ -81,7 +81,7 @@ void parse_resources(Compilation& cx, FileCtx& f, const YAML::Node& n) {
             continue;
         } else if (type != "pair_pool")
             f.error(r["type"], fmt::format("unknown resource type '{}'", type), "one of pair_pool, file_blob, kv_store");
-        if (r["provider"] && expect_map(f, r["provider"], "provider")) parse_provider(cx, f, r["provider"], pool);
+        if (r["provider"] && expect_map(f, r["provider"], "provider")) parse_provider(cx, f, r["provider"], pool, "pair_pool");
         if (r["config"] && expect_map(f, r["config"], "config")) {
             const auto& c = r["config"];
             for (const char* blob_key : {"file", "checksum"})
@@ -142,7 +142,7 @@ void parse_blob(Compilation& cx, FileCtx& f, const YAML::Node& key, const YAML::
     if (r["capacity"]) f.error(r["capacity"], "capacity applies to pair_pool resources");
     if (r["provider"] && expect_map(f, r["provider"], "provider")) {
         PoolSpec unused;
-        parse_provider(cx, f, r["provider"], unused);
+        parse_provider(cx, f, r["provider"], unused, "file_blob");
     }
     if (!r["config"]) {
         f.error(key, fmt::format("resource '{}' has no 'config' (config.file names the file)", blob.name));
@@ -197,7 +197,34 @@ void parse_blob(Compilation& cx, FileCtx& f, const YAML::Node& key, const YAML::
     cx.script.blobs.push_back(std::move(blob));
 }
 
-void parse_provider(Compilation& cx, FileCtx& f, const YAML::Node& p, PoolSpec& pool) {
+// provider.calls names the resource-manager's call behind each operation the type has: a pair_pool
+// acquires (allocate_pair) and releases (release_pair) its items, a file_blob and a kv_store mount
+// their file (mount_file). Any other name is an error: nothing else would be called.
+void check_provider_calls(FileCtx& f, const YAML::Node& calls, std::string_view type) {
+    static constexpr std::pair<std::string_view, std::string_view> kCalls[] = {
+        {"acquire", "allocate_pair"}, {"release", "release_pair"}, {"mount", "mount_file"}};
+    const bool pool = type == "pair_pool";
+    check_keys(f, calls, "calls", {"acquire", "release", "mount"});
+    for (auto [op_view, call] : kCalls) {
+        const std::string op(op_view);
+        if (!calls[op]) continue;
+        if (pool != (op_view != "mount")) {
+            f.error(calls[op], fmt::format("a {} has no '{}' call", type, op),
+                    pool ? "a pair_pool's calls: acquire, release" : "a file_blob's or kv_store's call: mount");
+            continue;
+        }
+        auto v = scalar(f, calls[op], fmt::format("calls.{}", op));
+        if (!v || *v == call) continue;
+        if (builtin_call(*v))
+            f.error(calls[op], fmt::format("calls.{}: '{}' is not the resource-manager's {} call", op, *v, op),
+                    fmt::format("write {}: {}", op, call));
+        else
+            f.error(calls[op], fmt::format("calls.{}: the resource-manager has no call '{}'", op, *v),
+                    fmt::format("write {}: {}; the resource-manager's calls are allocate_pair, release_pair, mount_file", op, call));
+    }
+}
+
+void parse_provider(Compilation& cx, FileCtx& f, const YAML::Node& p, PoolSpec& pool, std::string_view type) {
     check_keys(f, p, "provider", {"component", "calls", "leasing"});
     if (p["component"]) {
         auto name = scalar(f, p["component"], "provider.component").value_or("");
@@ -208,7 +235,7 @@ void parse_provider(Compilation& cx, FileCtx& f, const YAML::Node& p, PoolSpec& 
                     fmt::format("provider '{}' is not the built-in resource-manager", name),
                     "declare it with kind: builtin, or name resource-manager");
     }
-    if (p["calls"] && expect_map(f, p["calls"], "calls")) check_keys(f, p["calls"], "calls", {"acquire", "release", "mount"});
+    if (p["calls"] && expect_map(f, p["calls"], "calls")) check_provider_calls(f, p["calls"], type);
     if (p["leasing"] && expect_map(f, p["leasing"], "leasing")) {
         const auto& l = p["leasing"];
         check_keys(f, l, "leasing", {"ttl", "strategy", "auto-renew", "wait-timeout"});
@@ -245,6 +272,7 @@ void parse_health_check(FileCtx& f, const YAML::Node& h, PoolSpec& pool) {
     }
     if (h["on-failure"]) {
         auto v = scalar(f, h["on-failure"], "health-check.on-failure").value_or("");
+        pool.health.on_failure_set = true;
         if (v == "evict") pool.health.on_failure = OnProbeFailure::evict;
         else if (v == "rollback" || v == "progress.rollback" || v == "last-stable-point")
             pool.health.on_failure = OnProbeFailure::rollback;
@@ -266,7 +294,7 @@ void parse_kv_store(Compilation& cx, FileCtx& f, const YAML::Node& key, const YA
     if (r["capacity"]) f.error(r["capacity"], "capacity applies to pair_pool resources");
     if (r["provider"] && expect_map(f, r["provider"], "provider")) {
         PoolSpec unused;
-        parse_provider(cx, f, r["provider"], unused);
+        parse_provider(cx, f, r["provider"], unused, "kv_store");
         if (r["provider"]["leasing"])
             f.error(r["provider"]["leasing"], "a kv_store is shared read-only: it has no leases");
     }

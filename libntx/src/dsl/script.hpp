@@ -35,7 +35,8 @@ struct ComponentSpec {
     std::vector<std::string> declared_capabilities;  // metadata.capabilities (optional)
     std::string config_json = "{}";                  // its section of resource/config.yaml
     bool builtin = false;                            // the built-in resource-manager
-    SourceLoc loc, version_loc, entry_loc;
+    std::string transport;                           // metadata.transport (tcp | udp), checked against the plugin
+    SourceLoc loc, version_loc, entry_loc, transport_loc;
 };
 
 // This instance's slice of a test split among `count` instances (ntx run --segment index/count; see
@@ -58,6 +59,7 @@ struct HealthCheckSpec {
     uint64_t interval_ms = 5'000;
     uint64_t timeout_ms = 1'000;
     OnProbeFailure on_failure = OnProbeFailure::evict;
+    bool on_failure_set = false;  // written in the script (else progress.rollback may set it)
     SourceLoc loc;
 };
 
@@ -325,6 +327,10 @@ struct RunConfig {
     // every interval; "tasks": every finished task; "prometheus-rw": a remote-write URL, the run's
     // metrics every interval). A relative target file is in the run's --out folder.
     std::vector<std::pair<std::string, std::string>> outputs;
+    // config.yaml `features:` (the seeds' feature flags), after --feature: name -> on. Read by
+    // feature("name") in conditions and templates, folded at planning; listed in report.json.
+    std::vector<std::pair<std::string, bool>> features;
+    SourceLoc features_loc;
     // Dynamic tasks (a plugin's request_task): at most this many run at once, started at most at
     // this rate (per second, 0 = no limit). Requests past either are refused (NTX_E_LIMIT) and counted.
     uint64_t dynamic_max_concurrent = 1000;

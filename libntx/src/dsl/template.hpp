@@ -52,7 +52,8 @@ public:
 class Template {
 public:
     // Resolves a save-as variable name to its slot, or nullopt when no action saves it. Also asked for
-    // "blob.<name>" (a file_blob's slot) and "workbook.<path or alias>" (a workbook field's id).
+    // "blob.<name>" (a file_blob's slot) and "workbook.<path or alias>" (a workbook field's id), and
+    // "feature:<name>" (config.yaml's feature flag: 1 on, 0 off; nullopt when none has that name).
     using VariableResolver = std::function<std::optional<uint32_t>(std::string_view name)>;
 
     // Compiles `text`; on failure returns nullopt and sets `error` (offset of the bad part in `error_offset`).

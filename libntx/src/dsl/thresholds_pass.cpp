@@ -381,12 +381,37 @@ std::vector<Threshold> compile_thresholds(const YAML::Node& node, const std::str
     return out;
 }
 
+// progress.rollback: the seeds' "a failed health check triggers progress.rollback -> last-stable-point".
+// `last-stable-point` makes rollback the on-failure of every pool health-check that does not write
+// its own: the users holding an item that fails its probe end their task rolled back (their saves
+// discarded) and go on from their last task boundary. `none` keeps evict. With no health-check in the
+// script it could never act, so it is an error.
+void parse_progress_rollback(Compilation& cx, FileCtx& f, const YAML::Node& n) {
+    auto v = scalar(f, n, "progress.rollback");
+    if (!v) return;
+    if (*v != "last-stable-point" && *v != "none") {
+        f.error(n, fmt::format("unknown progress.rollback '{}'", *v),
+                "last-stable-point (a failed health check rolls back the tasks of the users holding the item) or none");
+        return;
+    }
+    bool any = false;
+    for (auto& pool : cx.script.pools) {
+        if (!pool.health.set) continue;
+        any = true;
+        if (*v == "last-stable-point" && !pool.health.on_failure_set) pool.health.on_failure = OnProbeFailure::rollback;
+    }
+    if (!any && *v != "none")
+        f.error(n, "progress.rollback: no resource has a health-check, so nothing could trigger a rollback",
+                "add health-check: {interval: 5s, probe: tcp} to a pair_pool");
+}
+
 // `progress:`: batching {max-batch-size, flush-interval, priority-threshold}, poller.priorities
 // {phase: weight}, queue-size.
 void parse_progress(Compilation& cx, FileCtx& f, const YAML::Node& n) {
     if (!expect_map(f, n, "progress")) return;
-    check_keys(f, n, "progress", {"batching", "poller", "queue-size"}, {"rollback"});
+    check_keys(f, n, "progress", {"batching", "poller", "queue-size", "rollback"});
     auto& p = cx.script.progress;
+    if (n["rollback"]) parse_progress_rollback(cx, f, n["rollback"]);
     if (n["batching"] && expect_map(f, n["batching"], "progress.batching")) {
         const YAML::Node b = n["batching"];
         check_keys(f, b, "progress.batching", {"max-batch-size", "flush-interval", "priority-threshold"});

@@ -108,8 +108,28 @@ Template::VariableResolver resolver(Compilation& cx) {
         }
         if (name.rfind("resource.", 0) == 0) return kv_slot(cx, name);
         if (name.starts_with("env.")) return env_slot(cx, name.substr(4));
+        if (name.starts_with("feature:")) {  // feature("name"): 1 on, 0 off (a constant; see Expression)
+            for (const auto& [n, on] : cx.script.config.features)
+                if (n == name.substr(8)) return on ? 1u : 0u;
+            return std::nullopt;
+        }
         bool global = name.starts_with("global.");
         if (global) name.remove_prefix(7);
+        if (global) {
+            // A static global (script.yaml `globals:`): a constant slot, made when a template first reads it.
+            std::string_view g = name.substr(0, name.find('.'));
+            if (auto it = cx.globals.find(std::string(g)); it != cx.globals.end()) {
+                const std::string var = "global." + it->first;
+                auto at = std::find(cx.script.variables.begin(), cx.script.variables.end(), var);
+                if (at != cx.script.variables.end()) return static_cast<uint32_t>(at - cx.script.variables.begin());
+                cx.script.variables.push_back(var);
+                cx.script.variable_scopes.push_back(VarScope::task);
+                auto slot = static_cast<uint32_t>(cx.script.variables.size() - 1);
+                if (cx.script.constants.size() <= slot) cx.script.constants.resize(slot + 1);
+                cx.script.constants[slot] = std::make_shared<Fields>(it->second);
+                return slot;
+            }
+        }
         auto it = std::find(cx.script.variables.begin(), cx.script.variables.end(), name);
         if (it != cx.script.variables.end() && global &&
             cx.script.variable_scopes[static_cast<size_t>(it - cx.script.variables.begin())] != VarScope::global)

@@ -15,6 +15,15 @@ void parse_workflows(Compilation& cx, FileCtx& f, const YAML::Node& n) {
         if (!expect_map(f, w, fmt::format("workflow '{}'", wf.name))) continue;
         std::vector<std::string> titles;  // its steps' names in the variable graph's paths
         check_keys(f, w, "a workflow", {"steps", "nodes", "start", "timeout", "on-error", "on-timeout", "wbs-level"});
+        if (w["wbs-level"]) {
+            // The seeds' WBS: L0 program, L1 protocol, L2 scenario, L3 workflow, L4 task, L5 action. A
+            // workflow is L3 wherever it is declared: the key states it, and any other level is an error.
+            auto v = scalar(f, w["wbs-level"], "wbs-level");
+            if (v && *v != "L3" && *v != "l3" && *v != "3")
+                f.error(w["wbs-level"], fmt::format("workflow '{}' is at WBS level L3, not '{}'", wf.name, *v),
+                        "the WBS levels: L0 program, L1 protocol, L2 scenario, L3 workflow, L4 task, L5 action; "
+                        "write wbs-level: L3 or leave it out");
+        }
         if (w["timeout"]) wf.timeout_ms = duration(f, w["timeout"], "timeout").value_or(0);
         wf.on_timeout.route = Route::timeout_out;
         if (w["on-error"]) parse_handler(cx, f, w["on-error"], wf.on_error, false, wf.name + ".on-error");
@@ -162,39 +171,7 @@ void parse_steps(Compilation& cx, FileCtx& f, const YAML::Node& seq, const std::
             wf.steps.push_back(std::move(g));
         } else if (step["parallel"]) {
             check_keys(f, step, "a parallel step", {"parallel", "name"});
-            Step par;
-            par.kind = Step::Kind::parallel;
-            par.loc = f.loc(step["parallel"]);
-            if (expect_seq(f, step["parallel"], "parallel")) {
-                if (step["parallel"].size() < 2)
-                    f.error(step["parallel"], "a parallel step needs two or more branches");
-                size_t b = 0;
-                for (const auto& branch : step["parallel"]) {
-                    ++b;
-                    // A branch: one step, or {steps: [...]} for several in a row.
-                    WorkflowSpec bw;
-                    bw.name = fmt::format("{}.parallel[{}]", name, b);
-                    bw.loc = f.loc(branch);
-                    bw.on_timeout.route = Route::timeout_out;
-                    StepLabels branch_labels;
-                    // (A fresh list node: assigning to a yaml-cpp node that refers into the document
-                    // would overwrite the document.)
-                    const bool several = branch.IsMap() && branch["steps"] && branch.size() == 1;
-                    if (several && !expect_seq(f, branch["steps"], "steps")) continue;
-                    YAML::Node body(YAML::NodeType::Sequence);
-                    if (several)
-                        for (const auto& st : branch["steps"]) body.push_back(st);
-                    else
-                        body.push_back(branch);
-                    if (several && body.size() == 0) f.error(branch["steps"], "a branch needs at least one step");
-                    parse_steps(cx, f, body, bw.name, bw, branch_labels);
-                    resolve_gotos(f, bw, branch_labels);
-                    par.branches.push_back(static_cast<uint32_t>(cx.script.branches.size()));
-                    cx.script.branches.push_back(std::move(bw));
-                    cx.branch_titles.push_back(std::move(branch_labels.titles));
-                }
-            }
-            wf.steps.push_back(std::move(par));
+            parse_parallel(cx, f, step["parallel"], name, wf.steps);
         } else if (!parse_plain_step(cx, f, step, name, wf.steps)) {
             check_keys(f, step, "a step",
                        {"ref", "action", "think", "log", "if", "loop", "goto", "parallel", "update-workbook", "name"});
@@ -214,6 +191,43 @@ void parse_steps(Compilation& cx, FileCtx& f, const YAML::Node& seq, const std::
                 wf.steps[first].name = label;
         }
     }
+}
+
+// A parallel step: two or more branches (one step, or {steps: [...]}), each compiled as a workflow
+// of its own, started at once; used by `steps` lists and by graph nodes.
+void parse_parallel(Compilation& cx, FileCtx& f, const YAML::Node& n, const std::string& name, std::vector<Step>& out) {
+    Step par;
+    par.kind = Step::Kind::parallel;
+    par.loc = f.loc(n);
+    if (expect_seq(f, n, "parallel")) {
+        if (n.size() < 2) f.error(n, "a parallel step needs two or more branches");
+        size_t b = 0;
+        for (const auto& branch : n) {
+            ++b;
+            // A branch: one step, or {steps: [...]} for several in a row.
+            WorkflowSpec bw;
+            bw.name = fmt::format("{}.parallel[{}]", name, b);
+            bw.loc = f.loc(branch);
+            bw.on_timeout.route = Route::timeout_out;
+            StepLabels branch_labels;
+            // (A fresh list node: assigning to a yaml-cpp node that refers into the document
+            // would overwrite the document.)
+            const bool several = branch.IsMap() && branch["steps"] && branch.size() == 1;
+            if (several && !expect_seq(f, branch["steps"], "steps")) continue;
+            YAML::Node body(YAML::NodeType::Sequence);
+            if (several)
+                for (const auto& st : branch["steps"]) body.push_back(st);
+            else
+                body.push_back(branch);
+            if (several && body.size() == 0) f.error(branch["steps"], "a branch needs at least one step");
+            parse_steps(cx, f, body, bw.name, bw, branch_labels);
+            resolve_gotos(f, bw, branch_labels);
+            par.branches.push_back(static_cast<uint32_t>(cx.script.branches.size()));
+            cx.script.branches.push_back(std::move(bw));
+            cx.branch_titles.push_back(std::move(branch_labels.titles));
+        }
+    }
+    out.push_back(std::move(par));
 }
 
 // goto: monitoring.retry (the task again, by the monitoring.retry policy) or closing.rollback (the

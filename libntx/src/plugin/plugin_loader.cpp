@@ -17,6 +17,11 @@ bool LoadedPlugin::has_capability(std::string_view call) const {
     return std::find(capabilities.begin(), capabilities.end(), call) != capabilities.end();
 }
 
+std::string_view shipped_transport(std::string_view plugin_name) {
+    if (plugin_name == "http" || plugin_name == "ftp") return "tcp";  // https is http over TLS over tcp
+    return {};
+}
+
 namespace {
 
 // Directory of the shared object holding this code (libntx), to find installed plugins next to it.

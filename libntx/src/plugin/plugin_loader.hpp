@@ -23,6 +23,10 @@ struct LoadedPlugin {
     bool has_capability(std::string_view call) const;
 };
 
+// The transport of a protocol that ships with ntx, by the plugin's name ("http", "ftp": "tcp", which
+// their TLS forms run over); empty for any other plugin (the ABI does not declare one).
+std::string_view shipped_transport(std::string_view plugin_name);
+
 class PluginLoader {
 public:
     // Search order for a bare name: `extra_paths`, then $NTX_PLUGIN_PATH (colon-separated), then the

@@ -256,6 +256,11 @@ std::string to_json(const Report& r) {
                       {"aborted_by_threshold", r.aborted_by_threshold},
                       {"stopped_by_exit", r.stopped_by_exit},
                       {"overrides", overrides_json(r.overrides)},
+                      {"features", [&] {
+                           json::object o;
+                           for (const auto& [name, on] : r.features) o[name] = on;
+                           return o;
+                       }()},
                       {"persist", json::object{{"files", r.persist.files},
                                                {"bytes", r.persist.bytes},
                                                {"errors", r.persist.errors},

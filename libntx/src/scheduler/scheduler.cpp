@@ -1,6 +1,7 @@
 #include "scheduler/scheduler.hpp"
 
 #include "frame/protocol_frame.hpp"
+#include "progress/bus.hpp"
 
 namespace ntx::scheduler {
 
@@ -64,6 +65,8 @@ void Scheduler::attach(std::atomic<int>& stop) {
     }
     frame_.attach_loops(std::move(all), std::move(sinks), started_);
     shards_running_ = static_cast<unsigned>(shards_.size());
+    spawning_shards_ = static_cast<unsigned>(shards_.size());
+    phase_ = static_cast<uint8_t>(RunPhase::executing);
 }
 
 void Scheduler::run(std::atomic<int>& stop) {
@@ -105,6 +108,20 @@ void Scheduler::poll() {
 bool Scheduler::finished() {
     std::lock_guard lock(mutex_);
     return shards_running_ == 0;
+}
+
+void Scheduler::shard_spawning_done() {
+    if (spawning_shards_.fetch_sub(1) != 1) return;
+    phase_ = static_cast<uint8_t>(RunPhase::monitoring);
+    if (progress::Bus* bus = services_.bus) {
+        ProgressEvent ev;
+        ev.t_ms = now_ms();
+        ev.kind = "phase";
+        ev.scope = ProgressScope::program;
+        ev.phase = RunPhase::monitoring;
+        ev.path = names_.program;
+        bus->publish(std::move(ev));
+    }
 }
 
 void Scheduler::shard_done() {

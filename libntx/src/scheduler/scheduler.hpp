@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dsl/script.hpp"
+#include "ntx/progress.hpp"
 #include "resource/pair_pool.hpp"
 #include "scheduler/shard.hpp"
 #include "variables/global_store.hpp"
@@ -113,6 +114,13 @@ public:
     static workbook::Names names_of(const dsl::Script& script);
     // Where shards push workbook changes and plugin progress (none: no bus).
     progress::Bus* progress_bus() const { return services_.bus; }
+    // The run's process group while the loops run: executing, then monitoring once no shard starts
+    // another user (every scenario's spawn schedule, profile or arrival window is over, or a stop was
+    // asked) until the last task ends. Any thread.
+    RunPhase phase() const { return static_cast<RunPhase>(phase_.load(std::memory_order_relaxed)); }
+    // A shard's call model starts no more users (once per shard, on its loop): the last one moves the
+    // run to monitoring and publishes the phase event.
+    void shard_spawning_done();
     // Where shards hand the workbook entries of finished tasks (none: they are only counted).
     workbook::Archive* workbook_archive() const { return services_.archive; }
     workbook::Archive* task_stream() const { return services_.task_stream; }
@@ -137,6 +145,8 @@ private:
     variables::Persister persister_;
     workbook::Names names_;
     Services services_;
+    std::atomic<unsigned> spawning_shards_{0};
+    std::atomic<uint8_t> phase_{static_cast<uint8_t>(RunPhase::executing)};
 
     std::mutex mutex_;
     std::condition_variable cv_;

@@ -119,6 +119,10 @@ void Shard::tick() {
     reclaim_offline_users();
     flush_workbook();  // what changed in the ledger this tick, to the progress bus
     publish_live_stats(*this, now);  // a copy of the counters every period, for live readers
+    if (!spawning_reported_ && std::all_of(runs_.begin(), runs_.end(), [](const ScenarioRun& r) { return r.spawning_done || r.stopped; })) {
+        spawning_reported_ = true;
+        scheduler_.shard_spawning_done();  // the last shard to say so moves the run to monitoring
+    }
     if (all_done()) {
         done_ = true;
         for (auto& run : runs_)

@@ -208,6 +208,7 @@ private:
     void reclaim_offline_users();
     std::minstd_rand rng_{0x6e7478u};  // retry jitter; per shard, no shared state
     bool done_ = false;
+    bool spawning_reported_ = false;  // told the scheduler this shard starts no more users
     int stop_level_ = 0;        // the stop request this shard acted on
     uint64_t grace_end_ms_ = 0;  // when a graceful stop cancels what is still in flight
 };

@@ -107,7 +107,7 @@ std::string User::env(dsl::EnvVar var) const {
     case dsl::EnvVar::task_id: return std::to_string(task_id);
     case dsl::EnvVar::tick: return std::to_string(sched.now_ms() / sched.script().config.tick_ms);
     case dsl::EnvVar::scenario: return sched.script().scenarios[scenario].name;
-    case dsl::EnvVar::phase: return "executing";
+    case dsl::EnvVar::phase: return sched.phase() == RunPhase::monitoring ? "monitoring" : "executing";
     }
     return {};
 }
