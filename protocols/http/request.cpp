@@ -473,9 +473,12 @@ Error PreparedRequest::prepare(const ntx_action_ctx_t &ctx, const Config &config
     if (Error e = parse_request(call_, views_.data(), views_.size(), config, spec_)) return e;
     if (Error e = build_body()) return e;
     // A raw body that is a shared param goes out by reference (the host queues it without a copy)
-    // instead of being copied into bytes_ for every user; HTTP/2 frames it, so it is copied there.
+    // instead of being copied into bytes_ for every user. HTTP/2 frames the body it finds in bytes_, so
+    // wherever h2 may be spoken (http-version 2, or auto over TLS, where ALPN decides) it is copied.
     shared_body_ = false;
-    if (spec_.body_kind == BodyKind::raw && !spec_.http2 && !spec_.body.empty())
+    const bool h1_only = spec_.http_version == HttpVersion::v1_1 ||
+                         (spec_.http_version == HttpVersion::automatic && !spec_.url.tls);
+    if (spec_.body_kind == BodyKind::raw && h1_only && !spec_.body.empty())
         for (std::size_t i = 0; i < param_count_; ++i)
             if (params_[i].shared && params_[i].shared_value.data() == spec_.body.data()) shared_body_ = true;
     head_end_ = serialize_request(spec_, config.user_agent, bytes_, !shared_body_);
