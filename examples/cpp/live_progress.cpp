@@ -66,7 +66,8 @@ int main(int argc, char** argv) {
 
     std::lock_guard lock(mutex);
     const std::vector<ntx::RunPhase> expected{ntx::RunPhase::initiating, ntx::RunPhase::planning,
-                                              ntx::RunPhase::executing, ntx::RunPhase::closing};
+                                              ntx::RunPhase::executing, ntx::RunPhase::monitoring,
+                                              ntx::RunPhase::closing};
     bool ok = phases == expected && report.interrupted && get.ok > 0 && run.health().state == ntx::RunState::finished;
     return ok ? 0 : 1;
 }

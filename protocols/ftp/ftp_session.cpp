@@ -72,10 +72,10 @@ Error Session::init() {
     // component's own rates are applied per transfer by libcurl (0: unlimited).
     set(CURLOPT_MAX_SEND_SPEED_LARGE, static_cast<curl_off_t>(cfg.send_rate));
     set(CURLOPT_MAX_RECV_SPEED_LARGE, static_cast<curl_off_t>(cfg.recv_rate));
-    if (NTX_HAS_MEMBER(plugin_.api, ntx_host_api_t, connect_allowed) && plugin_.api->connect_allowed) {
-        set(CURLOPT_OPENSOCKETFUNCTION, &Session::on_open_socket);
-        set(CURLOPT_OPENSOCKETDATA, static_cast<void *>(this));
-    }
+    // Every socket libcurl opens: the network policy first (a host that has one), then the wire
+    // counter opens and counts it (this replaces the counter's own open callback; its close stays).
+    set(CURLOPT_OPENSOCKETFUNCTION, &Session::on_open_socket);
+    set(CURLOPT_OPENSOCKETDATA, static_cast<void *>(this));
     if (rc != CURLE_OK) return Error{NTX_E_UNSUPPORTED, std::string("ftp: libcurl option refused: ") + curl_easy_strerror(rc)};
     return {};
 }
@@ -94,7 +94,8 @@ curl_socket_t Session::on_open_socket(void *clientp, curlsocktype purpose, struc
         port = ntohs(in6->sin6_port);
     }
     // Port 0 is the local socket active mode listens on (bound, never connected): not a connect.
-    if (purpose == CURLSOCKTYPE_IPCXN && port != 0 && ip[0] != '\0') {
+    const bool policy = NTX_HAS_MEMBER(self->plugin_.api, ntx_host_api_t, connect_allowed) && self->plugin_.api->connect_allowed;
+    if (policy && purpose == CURLSOCKTYPE_IPCXN && port != 0 && ip[0] != '\0') {
         const std::string &name = self->spec_.url.host;
         const ntx_status_t st = self->plugin_.api->connect_allowed(self->plugin_.host, str(name), str(ip), port);
         if (st == NTX_E_DENIED) {
@@ -105,7 +106,7 @@ curl_socket_t Session::on_open_socket(void *clientp, curlsocktype purpose, struc
             return CURL_SOCKET_BAD;  // curl ends the transfer (CURLE_COULDNT_CONNECT); finish says why
         }
     }
-    return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+    return self->wire_.open(address);
 }
 
 // ---- starting -------------------------------------------------------------------------------------

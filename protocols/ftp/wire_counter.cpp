@@ -22,12 +22,15 @@ CURLcode WireCounter::attach(CURL *easy) noexcept {
 }
 
 curl_socket_t WireCounter::open_socket(void *self, curlsocktype, struct curl_sockaddr *address) noexcept {
+    return static_cast<WireCounter *>(self)->open(address);
+}
+
+curl_socket_t WireCounter::open(const struct curl_sockaddr *address) noexcept {
     // What libcurl's default does, plus close-on-exec.
     const curl_socket_t fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
     if (fd == CURL_SOCKET_BAD) return fd;
-    auto *counter = static_cast<WireCounter *>(self);
     try {
-        counter->sockets_.push_back(Socket{fd});
+        sockets_.push_back(Socket{fd});
     } catch (...) {  // not counted rather than not connected
     }
     return fd;

@@ -19,6 +19,9 @@ class WireCounter {
 public:
     // Installs the callbacks on `easy`; this object must outlive the handle's sockets.
     CURLcode attach(CURL *easy) noexcept;
+    // Opens a socket as libcurl's default would (close-on-exec added) and counts it: for an
+    // OPENSOCKETFUNCTION of the caller's own (a policy check first) to end with.
+    curl_socket_t open(const struct curl_sockaddr *address) noexcept;
     // What moved on every socket since the last take(), closed ones included.
     void take(std::uint64_t &sent, std::uint64_t &received) noexcept;
 

@@ -82,7 +82,9 @@ void parse_features(Compilation& cx, FileCtx& f, const YAML::Node& n) {
 // overrides); an undeclared name is an error (a typo would otherwise change nothing).
 void apply_feature_overrides(Compilation& cx) {
     auto& features = cx.script.config.features;
-    for (const auto& [name, on] : cx.overrides->features) {
+    for (const auto& flag : cx.overrides->features) {
+        const std::string& name = flag.first;  // not a structured binding: clang's C++20 cannot capture those
+        const bool on = flag.second;
         auto it = std::find_if(features.begin(), features.end(), [&](const auto& x) { return x.first == name; });
         if (it == features.end()) {
             std::vector<std::string_view> names;
